@@ -1,0 +1,131 @@
+import { bool, cleanEnv, makeValidator, port, str } from "envalid";
+
+/** Deployment environments; `production` switches on Stripe and refuses unsafe defaults. */
+export const ENVIRONMENTS = ["development", "test", "staging", "production"] as const;
+/** Billing providers an operator may pick with `BILLING_PROVIDER`. */
+export const BILLING_PROVIDERS = ["mock", "stripe"] as const;
+/** pino's level names, accepted by `LOG_LEVEL`. */
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+/** Validated server configuration, read once at start-up from the environment. */
+export interface Config {
+  port: number;
+  host: string;
+  /** PostgreSQL connection string; undefined selects embedded PGlite in `dataDir`. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  environment: (typeof ENVIRONMENTS)[number];
+  billingProvider: (typeof BILLING_PROVIDERS)[number];
+  stripeSecretKey: string | undefined;
+  stripeWebhookSecret: string | undefined;
+  usageBatchSize: number;
+  usageFlushIntervalSeconds: number;
+  logLevel: (typeof LOG_LEVELS)[number];
+  planCatalogPath: string | undefined;
+  maxMessageBytes: number;
+  shutdownTimeoutSeconds: number;
+  runMigrations: boolean;
+}
+
+/**
+ * Thrown when the environment holds a bad value. Its message names every offending variable
+ * and what it accepts, so an operator can fix all of them in one go.
+ */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+  }
+}
+
+const positiveInt = makeValidator<number>((input) => {
+  if (!/^[1-9][0-9]*$/.test(input.trim())) throw new Error("expected a positive whole number");
+  const value = Number(input);
+  if (!Number.isSafeInteger(value)) throw new Error("expected a positive whole number");
+  return value;
+});
+
+const positiveSeconds = makeValidator<number>((input) => {
+  if (!/^[0-9]+(\.[0-9]+)?$/.test(input.trim())) throw new Error("expected a number of seconds");
+  const value = Number(input);
+  if (!(value > 0 && value <= 86_400)) throw new Error("expected seconds between 0 and 86400");
+  return value;
+});
+
+const postgresUrl = makeValidator<string>((input) => {
+  if (!/^postgres(ql)?:\/\/\S+$/.test(input) || !URL.canParse(input)) {
+    throw new Error("expected a postgres:// or postgresql:// URL");
+  }
+  return input;
+});
+
+const SPECS = {
+  PORT: port({ default: 8080, desc: "TCP port for every protocol" }),
+  HOST: str({ default: "", desc: "interface to bind" }),
+  DATABASE_URL: postgresUrl({ default: undefined }),
+  TOLLGATE_DATA_DIR: str({ default: ".tollgate/data" }),
+  ENVIRONMENT: str({ choices: ENVIRONMENTS, default: "development" }),
+  BILLING_PROVIDER: str({ choices: ["", ...BILLING_PROVIDERS], default: "" }),
+  STRIPE_SECRET_KEY: str({ default: "" }),
+  STRIPE_WEBHOOK_SECRET: str({ default: "" }),
+  USAGE_TRACKER_BATCH_SIZE: positiveInt({ default: 1000 }),
+  USAGE_TRACKER_FLUSH_INTERVAL: positiveSeconds({ default: 0.05 }),
+  LOG_LEVEL: str({ choices: LOG_LEVELS, default: "info" }),
+  PLAN_CATALOG_PATH: str({ default: "" }),
+  MAX_MESSAGE_BYTES: positiveInt({ default: 4 * 1024 * 1024 }),
+  SHUTDOWN_TIMEOUT_SECONDS: positiveSeconds({ default: 10 }),
+  RUN_MIGRATIONS: bool({ default: true }),
+} as const;
+
+/**
+ * Reads and validates the configuration. Every problem is collected before failing, and
+ * nothing is read from the environment anywhere else, so the whole surface is documented here.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const problems: string[] = [];
+  const raw = cleanEnv(env, SPECS, {
+    reporter: ({ errors }) => {
+      for (const [name, error] of Object.entries(errors)) {
+        problems.push(`${name}: ${(error as Error).message}${describeAccepted(name)}`);
+      }
+    },
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const environment = raw.ENVIRONMENT;
+  const billingProvider =
+    raw.BILLING_PROVIDER || (environment === "production" ? "stripe" : "mock");
+  if (billingProvider === "stripe") {
+    if (!raw.STRIPE_SECRET_KEY) {
+      problems.push("STRIPE_SECRET_KEY: required when the billing provider is stripe");
+    }
+    if (!raw.STRIPE_WEBHOOK_SECRET) {
+      problems.push("STRIPE_WEBHOOK_SECRET: required when the billing provider is stripe");
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    port: raw.PORT,
+    host: raw.HOST || (environment === "production" ? "0.0.0.0" : "127.0.0.1"),
+    databaseUrl: raw.DATABASE_URL,
+    dataDir: raw.TOLLGATE_DATA_DIR,
+    environment,
+    billingProvider,
+    stripeSecretKey: raw.STRIPE_SECRET_KEY || undefined,
+    stripeWebhookSecret: raw.STRIPE_WEBHOOK_SECRET || undefined,
+    usageBatchSize: raw.USAGE_TRACKER_BATCH_SIZE,
+    usageFlushIntervalSeconds: raw.USAGE_TRACKER_FLUSH_INTERVAL,
+    logLevel: raw.LOG_LEVEL,
+    planCatalogPath: raw.PLAN_CATALOG_PATH || undefined,
+    maxMessageBytes: raw.MAX_MESSAGE_BYTES,
+    shutdownTimeoutSeconds: raw.SHUTDOWN_TIMEOUT_SECONDS,
+    runMigrations: raw.RUN_MIGRATIONS,
+  };
+}
+
+function describeAccepted(name: string): string {
+  const spec = SPECS[name as keyof typeof SPECS] as { choices?: readonly string[] };
+  const choices = spec.choices?.filter((c) => c !== "");
+  return choices ? ` (accepted: ${choices.join(", ")})` : "";
+}

@@ -1,0 +1,78 @@
+import { mkdir } from "node:fs/promises";
+import { PGlite, types } from "@electric-sql/pglite";
+import knex, { type Knex } from "knex";
+import ClientPGLite from "knex-pglite";
+import { migrationSource } from "./migrations/index.js";
+
+/** Options of {@link createDatabase}. */
+export interface DatabaseOptions {
+  /** A PostgreSQL connection string; when undefined, embedded PGlite in `dataDir` is used. */
+  url: string | undefined;
+  /** Where embedded PGlite keeps its files; created when missing. */
+  dataDir: string;
+  /** Most pooled connections to PostgreSQL (PGlite always has exactly one). */
+  poolMax?: number;
+}
+
+/** The data layer handle every store queries through. */
+export interface Database {
+  knex: Knex;
+  /** Which back-end is in use; PGlite is single-connection, so callers may size work for it. */
+  kind: "postgres" | "pglite";
+  /** Brings the schema up to date; safe when several replicas start at once (knex locks). */
+  migrate(): Promise<string[]>;
+  /** True when a trivial query succeeds within a second. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the database. Both back-ends return `int8` and `numeric` as strings, so counts and
+ * money never pass through a JS float: node-postgres does so by default, and PGlite is told to
+ * with parser overrides.
+ */
+export async function createDatabase(options: DatabaseOptions): Promise<Database> {
+  const kind = options.url === undefined ? "pglite" : "postgres";
+  const instance =
+    options.url === undefined
+      ? await openPglite(options.dataDir)
+      : knex({
+          client: "pg",
+          connection: options.url,
+          pool: { min: 0, max: options.poolMax ?? 10 },
+          acquireConnectionTimeout: 10_000,
+        });
+  return {
+    knex: instance,
+    kind,
+    async migrate() {
+      const [, applied] = await instance.migrate.latest({ migrationSource });
+      return applied as string[];
+    },
+    async ping() {
+      try {
+        await withTimeout(instance.raw("select 1"), 1000);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    close: () => instance.destroy(),
+  };
+}
+
+async function openPglite(dataDir: string): Promise<Knex> {
+  await mkdir(dataDir, { recursive: true });
+  const identity = (value: string) => value;
+  const pglite = await PGlite.create(dataDir, {
+    parsers: { [types.INT8]: identity, [types.NUMERIC]: identity },
+  });
+  return knex({ client: ClientPGLite, connection: { pglite } as never });
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error("timeout")), ms).unref()),
+  ]);
+}

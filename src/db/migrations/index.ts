@@ -1,0 +1,26 @@
+import type { Knex } from "knex";
+import * as auditEvents from "./0001_audit_events.js";
+
+/** A schema change, applied once in name order and recorded in `knex_migrations`. */
+export interface Migration {
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+const MIGRATIONS: Record<string, Migration> = {
+  "0001_audit_events": auditEvents,
+};
+
+/**
+ * Migrations are imported modules rather than files knex finds on disk, so they work the same
+ * from TypeScript sources (tests), compiled output and a container image.
+ */
+export const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => Object.keys(MIGRATIONS).sort(),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => {
+    const migration = MIGRATIONS[name];
+    if (migration === undefined) throw new Error(`unknown migration ${name}`);
+    return migration;
+  },
+};

@@ -1,0 +1,87 @@
+import {
+  Code,
+  ConnectError,
+  type ContextValues,
+  createContextKey,
+  createContextValues,
+  type Interceptor,
+} from "@connectrpc/connect";
+import type { Logger } from "./logger.js";
+import type { Metrics } from "./metrics.js";
+
+/**
+ * Set by the interceptor once a handler ran, so the HTTP layer can tell calls the protocol
+ * layer refused (and account for them itself) from calls this interceptor already logged.
+ */
+export const kCallObserved = createContextKey<{ observed: boolean }>(
+  { observed: false },
+  { description: "whether the call-log interceptor saw this call" },
+);
+
+const observations = new WeakMap<object, { observed: boolean }>();
+
+/**
+ * Starts watching one HTTP request; the returned record says afterwards whether the
+ * interceptor saw the call. Pair with {@link callContextValues} as Connect's `contextValues`.
+ */
+export function observeCall(req: object): { observed: boolean } {
+  const record = { observed: false };
+  observations.set(req, record);
+  return record;
+}
+
+/** Connect `contextValues` that link a request to the record {@link observeCall} made. */
+export function callContextValues(req: object): ContextValues {
+  return createContextValues().set(kCallObserved, observations.get(req) ?? { observed: false });
+}
+
+/**
+ * Logs one line per RPC (service, method, code, duration) and records the per-RPC counters and
+ * latency histograms. It must run outside the error interceptor so it sees final codes.
+ */
+export function createCallLogInterceptor(logger: Logger, metrics: Metrics): Interceptor {
+  return (next) => async (req) => {
+    req.contextValues.get(kCallObserved).observed = true;
+    const started = process.hrtime.bigint();
+    const service = req.service.typeName;
+    const method = req.method.name;
+    const finish = (error: unknown) => {
+      const code = error === undefined ? "ok" : codeName(ConnectError.from(error).code);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      metrics.rpcCalls.inc({ service, method, code });
+      metrics.rpcDuration.observe({ service, method, code }, seconds);
+      const line = { service, method, code, durationMs: Math.round(seconds * 1e6) / 1e3 };
+      if (error === undefined) logger.info(line, "rpc");
+      else logger.warn({ ...line, error: ConnectError.from(error).rawMessage }, "rpc");
+    };
+    try {
+      const res = await next(req);
+      if (!res.stream) {
+        finish(undefined);
+        return res;
+      }
+      return { ...res, message: observeStream(res.message, finish) };
+    } catch (error) {
+      finish(error);
+      throw error;
+    }
+  };
+}
+
+/** Connect's code name in snake case (`invalid_argument`), as the metrics label it. */
+export function codeName(code: Code): string {
+  return Code[code].replace(/[A-Z]/g, (c, i: number) => (i === 0 ? "" : "_") + c.toLowerCase());
+}
+
+async function* observeStream<T>(
+  source: AsyncIterable<T>,
+  finish: (error: unknown) => void,
+): AsyncIterable<T> {
+  try {
+    yield* source;
+  } catch (error) {
+    finish(error);
+    throw error;
+  }
+  finish(undefined);
+}

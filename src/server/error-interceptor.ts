@@ -1,0 +1,66 @@
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import {
+  DomainError,
+  type DomainErrorKind,
+  ResourceExhaustedError,
+} from "../errors/domain-error.js";
+import type { Logger } from "../observability/logger.js";
+
+const CODE_BY_KIND: Record<DomainErrorKind, Code> = {
+  validation: Code.InvalidArgument,
+  not_found: Code.NotFound,
+  already_exists: Code.AlreadyExists,
+  failed_precondition: Code.FailedPrecondition,
+  unauthenticated: Code.Unauthenticated,
+  permission_denied: Code.PermissionDenied,
+  resource_exhausted: Code.ResourceExhausted,
+  unavailable: Code.Unavailable,
+  unimplemented: Code.Unimplemented,
+};
+
+/** The only text a client ever sees for a failure we did not anticipate. */
+export const INTERNAL_ERROR_MESSAGE = "internal error; the server logged the details";
+
+/**
+ * The one place where domain errors become Connect errors. Domain errors keep their message
+ * (written for callers); Connect errors raised by the framework pass through; anything else is
+ * logged with its stack and reaches the client only as a generic `Internal`.
+ */
+export function createErrorInterceptor(logger: Logger): Interceptor {
+  const toConnect = (error: unknown, procedure: string): ConnectError => {
+    if (error instanceof DomainError) return fromDomainError(error);
+    if (error instanceof ConnectError) return error;
+    logger.error({ err: error, procedure }, "unexpected error in handler");
+    return new ConnectError(INTERNAL_ERROR_MESSAGE, Code.Internal, undefined, undefined, error);
+  };
+  return (next) => async (req) => {
+    const procedure = `${req.service.typeName}/${req.method.name}`;
+    try {
+      const res = await next(req);
+      if (!res.stream) return res;
+      return { ...res, message: mapStreamErrors(res.message, (e) => toConnect(e, procedure)) };
+    } catch (error) {
+      throw toConnect(error, procedure);
+    }
+  };
+}
+
+/** Maps one domain error to its Connect code, keeping retry hints as response metadata. */
+export function fromDomainError(error: DomainError): ConnectError {
+  const metadata = new Headers();
+  if (error instanceof ResourceExhaustedError && error.retryAfterMs !== undefined) {
+    metadata.set("retry-after", String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))));
+  }
+  return new ConnectError(error.message, CODE_BY_KIND[error.kind], metadata, undefined, error);
+}
+
+async function* mapStreamErrors<T>(
+  source: AsyncIterable<T>,
+  map: (error: unknown) => ConnectError,
+): AsyncIterable<T> {
+  try {
+    yield* source;
+  } catch (error) {
+    throw map(error);
+  }
+}

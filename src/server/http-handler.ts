@@ -1,0 +1,74 @@
+import type { connectNodeAdapter } from "@connectrpc/connect-node";
+import { HealthCheckResponse_ServingStatus as ServingStatus } from "../../gen/health/v1/health_pb.js";
+import { observeCall } from "../observability/call-log-interceptor.js";
+import type { Logger } from "../observability/logger.js";
+import type { Metrics } from "../observability/metrics.js";
+import type { HealthState } from "./health.js";
+import type { DualRequestHandler } from "./listener.js";
+
+/** What the plain-HTTP endpoints need besides the RPC handler. */
+export interface HttpHandlerOptions {
+  /** Serves every RPC path; built by `connectNodeAdapter` with `callContextValues`. */
+  rpc: ReturnType<typeof connectNodeAdapter>;
+  health: HealthState;
+  metrics: Metrics;
+  logger: Logger;
+  /** Answers whether the database takes queries right now. */
+  pingDatabase: () => Promise<boolean>;
+}
+
+/**
+ * Routes plain HTTP endpoints (`/healthz`, `/metrics`, `/webhooks/stripe`) and hands everything
+ * else to Connect. RPCs that the protocol layer refuses before any handler runs (wrong content
+ * type, malformed or oversized message) are logged and counted here, since no interceptor sees
+ * them.
+ */
+export function createHttpHandler(options: HttpHandlerOptions): DualRequestHandler {
+  const { metrics, logger, rpc } = options;
+  return (req, res) => {
+    const path = (req.url ?? "/").split("?")[0] ?? "/";
+    if (req.method === "GET" && path === "/healthz") {
+      void serveHealthz(options, res);
+      return;
+    }
+    if (req.method === "GET" && path === "/metrics") {
+      void metrics.registry.metrics().then((body) => {
+        res.writeHead(200, { "content-type": metrics.registry.contentType });
+        res.end(body);
+      });
+      return;
+    }
+    if (path === "/webhooks/stripe") {
+      writeJson(res, 501, { error: "stripe webhooks are not implemented yet" });
+      return;
+    }
+    const started = process.hrtime.bigint();
+    const call = observeCall(req);
+    res.once("close", () => {
+      if (call.observed) return;
+      const status = String(res.statusCode);
+      metrics.rejectedRequests.inc({ path, status });
+      const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+      logger.warn({ path, status, durationMs }, "rpc refused by the protocol layer");
+    });
+    rpc(req, res);
+  };
+}
+
+async function serveHealthz(
+  options: HttpHandlerOptions,
+  res: Parameters<DualRequestHandler>[1],
+): Promise<void> {
+  const serving = options.health.get("") === ServingStatus.SERVING;
+  const database = await options.pingDatabase();
+  const ok = serving && database;
+  writeJson(res, ok ? 200 : 503, {
+    status: ok ? "SERVING" : "NOT_SERVING",
+    database: database ? "up" : "down",
+  });
+}
+
+function writeJson(res: Parameters<DualRequestHandler>[1], status: number, body: unknown): void {
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify(body));
+}

@@ -1,0 +1,30 @@
+import type { ConnectRouter } from "@connectrpc/connect";
+import { Health } from "../../gen/health/v1/health_pb.js";
+import { BillingService } from "../../gen/tollgate/v1/billing_service_pb.js";
+import { EntitlementService } from "../../gen/tollgate/v1/entitlement_service_pb.js";
+import { UsageService } from "../../gen/tollgate/v1/usage_service_pb.js";
+import { type HealthState, registerHealth } from "./health.js";
+import { registerReflection } from "./reflection.js";
+import { createUnimplementedService } from "./unimplemented.js";
+
+/** The three Tollgate services of the API contract. */
+export const TOLLGATE_SERVICES = [BillingService, EntitlementService, UsageService] as const;
+
+/** What the routes need from the rest of the application. */
+export interface RoutesOptions {
+  health: HealthState;
+}
+
+/**
+ * Every RPC the server answers: the Tollgate services, gRPC health, and reflection over all of
+ * them. Services that later work implements answer `Unimplemented` until then.
+ */
+export function createRoutes(options: RoutesOptions): (router: ConnectRouter) => void {
+  return (router) => {
+    for (const service of TOLLGATE_SERVICES) {
+      router.service(service, createUnimplementedService(service));
+    }
+    registerHealth(router, options.health);
+    registerReflection(router, [...TOLLGATE_SERVICES, Health]);
+  };
+}
