@@ -1,4 +1,4 @@
-import { bool, cleanEnv, makeValidator, port, str } from "envalid";
+import { bool, cleanEnv, makeValidator, str } from "envalid";
 
 /** Deployment environments; `production` switches on Stripe and refuses unsafe defaults. */
 export const ENVIRONMENTS = ["development", "test", "staging", "production"] as const;
@@ -45,6 +45,15 @@ const positiveInt = makeValidator<number>((input) => {
   return value;
 });
 
+// Port 0 asks the OS for a free port; the server logs the one it got.
+const tcpPort = makeValidator<number>((input) => {
+  const value = Number(input);
+  if (!/^[0-9]+$/.test(input.trim()) || value > 65_535) {
+    throw new Error("expected a TCP port from 0 to 65535");
+  }
+  return value;
+});
+
 const positiveSeconds = makeValidator<number>((input) => {
   if (!/^[0-9]+(\.[0-9]+)?$/.test(input.trim())) throw new Error("expected a number of seconds");
   const value = Number(input);
@@ -60,7 +69,7 @@ const postgresUrl = makeValidator<string>((input) => {
 });
 
 const SPECS = {
-  PORT: port({ default: 8080, desc: "TCP port for every protocol" }),
+  PORT: tcpPort({ default: 8080, desc: "TCP port for every protocol" }),
   HOST: str({ default: "", desc: "interface to bind" }),
   DATABASE_URL: postgresUrl({ default: undefined }),
   TOLLGATE_DATA_DIR: str({ default: ".tollgate/data" }),

@@ -22,9 +22,10 @@ import {
  * reflection to Connect, hence this implementation over protobuf-es descriptors.
  */
 export function registerReflection(router: ConnectRouter, services: DescService[]): void {
-  const files = collectFiles(services.map((s) => s.file));
+  const served = [...services, ServerReflection];
+  const files = collectFiles(served.map((s) => s.file));
   const catalog: Catalog = { files, registry: createRegistry(...files.values()) };
-  const serviceNames = [...services.map((s) => s.typeName), ServerReflection.typeName];
+  const serviceNames = served.map((s) => s.typeName);
   router.service(ServerReflection, {
     async *serverReflectionInfo(requests) {
       // Files already sent on this stream are not sent again, as the protocol allows.

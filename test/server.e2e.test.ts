@@ -1,0 +1,293 @@
+import { execFile } from "node:child_process";
+import http2 from "node:http2";
+import { promisify } from "node:util";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import {
+  createConnectTransport,
+  createGrpcTransport,
+  createGrpcWebTransport,
+} from "@connectrpc/connect-node";
+import { status as GrpcStatus, Metadata } from "@grpc/grpc-js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Health, HealthCheckResponse_ServingStatus } from "../gen/health/v1/health_pb.js";
+import {
+  BillingService,
+  CreateCustomerRequestSchema,
+} from "../gen/tollgate/v1/billing_service_pb.js";
+import { createTestDatabase, type TestDatabase } from "./support/database.js";
+import { callUnary, createGrpcJsClient } from "./support/grpc-js.js";
+import { type ServerProcess, startServerProcess } from "./support/server-process.js";
+
+const run = promisify(execFile);
+const UNIMPLEMENTED_MESSAGE = "tollgate.v1.BillingService.ListPlans is not implemented yet";
+
+describe("the server process on PostgreSQL", () => {
+  let db: TestDatabase;
+  let server: ServerProcess;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    server = await startServerProcess({ DATABASE_URL: db.url, MAX_MESSAGE_BYTES: "65536" });
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    await db?.drop();
+  });
+
+  describe("one RPC over every protocol", () => {
+    it("should answer gRPC from a @grpc/grpc-js client that loaded proto/", async () => {
+      const client = createGrpcJsClient(`127.0.0.1:${server.port}`, "tollgate.v1.BillingService");
+      const { error } = await callUnary(client, "listPlans", {});
+      client.close();
+      expect(error?.code).toBe(GrpcStatus.UNIMPLEMENTED);
+      expect(error?.details).toBe(UNIMPLEMENTED_MESSAGE);
+    });
+
+    it("should answer Connect JSON over HTTP/1.1 fetch", async () => {
+      const res = await fetch(`${server.baseUrl}/tollgate.v1.BillingService/ListPlans`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{}",
+      });
+      expect(res.status).toBe(501);
+      expect(await res.json()).toEqual({ code: "unimplemented", message: UNIMPLEMENTED_MESSAGE });
+    });
+
+    it.each([
+      ["gRPC-Web over HTTP/1.1", () => createGrpcWebTransport({ baseUrl: server.baseUrl, httpVersion: "1.1" })],
+      ["gRPC-Web over h2c", () => createGrpcWebTransport({ baseUrl: server.baseUrl, httpVersion: "2" })],
+      ["Connect binary over h2c", () => createConnectTransport({ baseUrl: server.baseUrl, httpVersion: "2" })],
+      ["gRPC over h2c (Connect client)", () => createGrpcTransport({ baseUrl: server.baseUrl })],
+    ])("should answer %s", async (_name, transport) => {
+      const billing = createClient(BillingService, transport());
+      const error = await billing.listPlans({}).catch((e: unknown) => ConnectError.from(e));
+      expect(error).toBeInstanceOf(ConnectError);
+      expect((error as ConnectError).code).toBe(Code.Unimplemented);
+      expect((error as ConnectError).rawMessage).toBe(UNIMPLEMENTED_MESSAGE);
+
+      const health = createClient(Health, transport());
+      expect((await health.check({ service: "" })).status).toBe(
+        HealthCheckResponse_ServingStatus.SERVING,
+      );
+    });
+
+    it("should report health per service over gRPC and NOT_FOUND for unknown ones", async () => {
+      const client = createGrpcJsClient(`127.0.0.1:${server.port}`, "grpc.health.v1.Health");
+      const known = await callUnary<{ status: string }>(client, "check", {
+        service: "tollgate.v1.UsageService",
+      });
+      const unknown = await callUnary(client, "check", { service: "nope.Service" });
+      client.close();
+      expect(known.response?.status).toBe("SERVING");
+      expect(unknown.error?.code).toBe(GrpcStatus.NOT_FOUND);
+    });
+  });
+
+  describe("reflection", () => {
+    it("should let buf curl list every service", async () => {
+      const { stdout } = await run("npx", [
+        "buf",
+        "curl",
+        "--protocol",
+        "grpc",
+        "--http2-prior-knowledge",
+        server.baseUrl,
+        "--list-services",
+      ]);
+      expect(stdout.trim().split("\n").sort()).toEqual([
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1.ServerReflection",
+        "tollgate.v1.BillingService",
+        "tollgate.v1.EntitlementService",
+        "tollgate.v1.UsageService",
+      ]);
+    });
+
+    it("should let buf curl describe methods and call one through reflection", async () => {
+      const { stdout: methods } = await run("npx", [
+        "buf",
+        "curl",
+        "--protocol",
+        "grpc",
+        "--http2-prior-knowledge",
+        server.baseUrl,
+        "--list-methods",
+      ]);
+      expect(methods).toContain("tollgate.v1.EntitlementService/CheckAndRecord");
+      const { stdout } = await run("npx", [
+        "buf",
+        "curl",
+        "--protocol",
+        "grpc",
+        "--http2-prior-knowledge",
+        "--data",
+        '{"service":"tollgate.v1.BillingService"}',
+        `${server.baseUrl}/grpc.health.v1.Health/Check`,
+      ]);
+      expect(JSON.parse(stdout)).toEqual({ status: "SERVING" });
+    });
+  });
+
+  describe("bad requests", () => {
+    it("should answer malformed JSON with invalid_argument and stay up", async () => {
+      const res = await fetch(`${server.baseUrl}/tollgate.v1.BillingService/CreateCustomer`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: '{"tenantId": 42, "nope": ',
+      });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { code: string }).code).toBe("invalid_argument");
+      await expectServing(server);
+    });
+
+    // connect-es (like grpc-go) reports undecodable binary protobuf as `internal`; the call
+    // never reaches a handler, so nothing is recorded, and the server carries on.
+    it("should refuse malformed binary protobuf before any handler and stay up", async () => {
+      const res = await fetch(`${server.baseUrl}/tollgate.v1.BillingService/CreateCustomer`, {
+        method: "POST",
+        headers: { "content-type": "application/proto" },
+        body: new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]),
+      });
+      const body = (await res.json()) as { code: string; message: string };
+      expect(body).toEqual({ code: "internal", message: expect.stringMatching(/^parse binary/) });
+      const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, 3]), Buffer.from([0x0a, 0xff, 0xff])]);
+      const trailers = await rawGrpcCall(
+        server.baseUrl,
+        "/tollgate.v1.BillingService/CreateCustomer",
+        frame,
+      );
+      expect(trailers["grpc-status"]).toBe(String(GrpcStatus.INTERNAL));
+      expect(server.logs().some((l) => l.msg === "rpc" && l.method === "CreateCustomer")).toBe(false);
+      await expectServing(server);
+    });
+
+    it("should refuse a wrong content type with 415", async () => {
+      const res = await fetch(`${server.baseUrl}/tollgate.v1.BillingService/ListPlans`, {
+        method: "POST",
+        headers: { "content-type": "text/plain" },
+        body: "hello",
+      });
+      expect(res.status).toBe(415);
+      await expectServing(server);
+    });
+
+    it("should answer an oversized message with resource_exhausted over Connect and gRPC", async () => {
+      const big = create(CreateCustomerRequestSchema, { name: "x".repeat(100_000) });
+      const res = await fetch(`${server.baseUrl}/tollgate.v1.BillingService/CreateCustomer`, {
+        method: "POST",
+        headers: { "content-type": "application/proto" },
+        body: toBinary(CreateCustomerRequestSchema, big),
+      });
+      expect(((await res.json()) as { code: string }).code).toBe("resource_exhausted");
+
+      const client = createGrpcJsClient(`127.0.0.1:${server.port}`, "tollgate.v1.BillingService");
+      const { error } = await callUnary(client, "createCustomer", { name: "x".repeat(100_000) });
+      client.close();
+      expect(error?.code).toBe(GrpcStatus.RESOURCE_EXHAUSTED);
+      await expectServing(server);
+    });
+
+    it("should answer an unknown path with 404", async () => {
+      const res = await fetch(`${server.baseUrl}/tollgate.v1.NoSuchService/Nope`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{}",
+      });
+      expect(res.status).toBe(404);
+    });
+  });
+
+  describe("deadlines", () => {
+    it("should end a call that outlives its deadline with deadline_exceeded", async () => {
+      const health = createClient(Health, createGrpcTransport({ baseUrl: server.baseUrl }));
+      const started = Date.now();
+      const error = await (async () => {
+        for await (const _ of health.watch({ service: "" }, { timeoutMs: 300 })) {
+          // The first status arrives at once; the stream then stays open until the deadline.
+        }
+      })().catch((e: unknown) => ConnectError.from(e));
+      expect((error as ConnectError).code).toBe(Code.DeadlineExceeded);
+      expect(Date.now() - started).toBeLessThan(5_000);
+    });
+  });
+
+  describe("observability", () => {
+    it("should serve /healthz and Prometheus /metrics with per-RPC counts and latency", async () => {
+      const healthz = await fetch(`${server.baseUrl}/healthz`);
+      expect(healthz.status).toBe(200);
+      expect(await healthz.json()).toEqual({ status: "SERVING", database: "up" });
+
+      const metrics = await (await fetch(`${server.baseUrl}/metrics`)).text();
+      expect(metrics).toMatch(
+        /tollgate_rpc_calls_total\{service="tollgate\.v1\.BillingService",method="ListPlans",code="unimplemented"\} [1-9]/,
+      );
+      expect(metrics).toContain("tollgate_rpc_duration_seconds_bucket");
+      expect(metrics).toMatch(/tollgate_rpc_rejected_requests_total\{path="[^"]+",status="415"\} [1-9]/);
+    });
+
+    it("should log one line per call and never the authorization header", async () => {
+      const secret = "tg_live_supersecretvalue123";
+      const client = createGrpcJsClient(`127.0.0.1:${server.port}`, "tollgate.v1.BillingService");
+      const metadata = new Metadata();
+      metadata.set("authorization", `Bearer ${secret}`);
+      await callUnary(client, "getCustomer", { tenantId: "x" }, metadata);
+      client.close();
+      await fetch(`${server.baseUrl}/tollgate.v1.BillingService/GetCustomer`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${secret}` },
+        body: "{}",
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      const lines = server.logs().filter((l) => l.msg === "rpc" && l.method === "GetCustomer");
+      expect(lines).toHaveLength(2);
+      for (const line of lines) {
+        expect(line).toMatchObject({
+          service: "tollgate.v1.BillingService",
+          method: "GetCustomer",
+          code: "unimplemented",
+        });
+        expect(typeof line.durationMs).toBe("number");
+      }
+      expect(server.output()).not.toContain(secret);
+    });
+  });
+});
+
+async function expectServing(server: ServerProcess): Promise<void> {
+  const res = await fetch(`${server.baseUrl}/healthz`);
+  expect(res.status).toBe(200);
+}
+
+/** Sends one hand-made gRPC request over a raw HTTP/2 session and returns the trailers. */
+function rawGrpcCall(
+  baseUrl: string,
+  path: string,
+  body: Buffer,
+): Promise<Record<string, string | string[] | undefined>> {
+  return new Promise((resolve, reject) => {
+    const session = http2.connect(baseUrl);
+    session.on("error", reject);
+    const stream = session.request({
+      ":method": "POST",
+      ":path": path,
+      "content-type": "application/grpc+proto",
+      te: "trailers",
+    });
+    let headers: Record<string, string | string[] | undefined> = {};
+    stream.on("response", (h) => {
+      headers = h;
+    });
+    stream.on("trailers", (t) => {
+      headers = { ...headers, ...t };
+    });
+    stream.on("data", () => {});
+    stream.on("end", () => {
+      session.close();
+      resolve(headers);
+    });
+    stream.on("error", reject);
+    stream.end(body);
+  });
+}
