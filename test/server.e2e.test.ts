@@ -56,9 +56,18 @@ describe("the server process on PostgreSQL", () => {
     });
 
     it.each([
-      ["gRPC-Web over HTTP/1.1", () => createGrpcWebTransport({ baseUrl: server.baseUrl, httpVersion: "1.1" })],
-      ["gRPC-Web over h2c", () => createGrpcWebTransport({ baseUrl: server.baseUrl, httpVersion: "2" })],
-      ["Connect binary over h2c", () => createConnectTransport({ baseUrl: server.baseUrl, httpVersion: "2" })],
+      [
+        "gRPC-Web over HTTP/1.1",
+        () => createGrpcWebTransport({ baseUrl: server.baseUrl, httpVersion: "1.1" }),
+      ],
+      [
+        "gRPC-Web over h2c",
+        () => createGrpcWebTransport({ baseUrl: server.baseUrl, httpVersion: "2" }),
+      ],
+      [
+        "Connect binary over h2c",
+        () => createConnectTransport({ baseUrl: server.baseUrl, httpVersion: "2" }),
+      ],
       ["gRPC over h2c (Connect client)", () => createGrpcTransport({ baseUrl: server.baseUrl })],
     ])("should answer %s", async (_name, transport) => {
       const billing = createClient(BillingService, transport());
@@ -159,7 +168,9 @@ describe("the server process on PostgreSQL", () => {
         frame,
       );
       expect(trailers["grpc-status"]).toBe(String(GrpcStatus.INTERNAL));
-      expect(server.logs().some((l) => l.msg === "rpc" && l.method === "CreateCustomer")).toBe(false);
+      expect(server.logs().some((l) => l.msg === "rpc" && l.method === "CreateCustomer")).toBe(
+        false,
+      );
       await expectServing(server);
     });
 
@@ -224,7 +235,9 @@ describe("the server process on PostgreSQL", () => {
         /tollgate_rpc_calls_total\{service="tollgate\.v1\.BillingService",method="ListPlans",code="unimplemented"\} [1-9]/,
       );
       expect(metrics).toContain("tollgate_rpc_duration_seconds_bucket");
-      expect(metrics).toMatch(/tollgate_rpc_rejected_requests_total\{path="[^"]+",status="415"\} [1-9]/);
+      expect(metrics).toMatch(
+        /tollgate_rpc_rejected_requests_total\{path="[^"]+",status="415"\} [1-9]/,
+      );
     });
 
     it("should log one line per call and never the authorization header", async () => {

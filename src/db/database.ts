@@ -4,6 +4,9 @@ import knex, { type Knex } from "knex";
 import ClientPGLite from "knex-pglite";
 import { migrationSource } from "./migrations/index.js";
 
+// An arbitrary constant that names Tollgate's migration lock among advisory locks.
+const MIGRATION_LOCK_KEY = 7_406_511_042;
+
 /** Options of {@link createDatabase}. */
 export interface DatabaseOptions {
   /** A PostgreSQL connection string; when undefined, embedded PGlite in `dataDir` is used. */
@@ -46,8 +49,19 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
     knex: instance,
     kind,
     async migrate() {
-      const [, applied] = await instance.migrate.latest({ migrationSource });
-      return applied as string[];
+      const latest = async () => {
+        const [, applied] = await instance.migrate.latest({ migrationSource });
+        return applied as string[];
+      };
+      // PGlite has one connection and one process; nothing can race it.
+      if (kind === "pglite") return latest();
+      // knex's own lock table is created by the migration run itself, so replicas starting on
+      // an empty database race to create it. A transaction-scoped advisory lock held on a
+      // separate connection serializes whole runs across replicas.
+      return instance.transaction(async (trx) => {
+        await trx.raw("select pg_advisory_xact_lock(?)", [MIGRATION_LOCK_KEY]);
+        return latest();
+      });
     },
     async ping() {
       try {

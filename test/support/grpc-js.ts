@@ -3,7 +3,9 @@ import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 
 const PROTO_ROOT = fileURLToPath(new URL("../../proto", import.meta.url));
-const HEALTH_ROOT = fileURLToPath(new URL("../../node_modules/grpc-health-check/proto", import.meta.url));
+const HEALTH_ROOT = fileURLToPath(
+  new URL("../../node_modules/grpc-health-check/proto", import.meta.url),
+);
 
 /**
  * Loads the `.proto` files with @grpc/proto-loader and builds a @grpc/grpc-js client: a client
@@ -20,7 +22,13 @@ export function createGrpcJsClient(
       "tollgate/v1/usage_service.proto",
       "health/v1/health.proto",
     ],
-    { includeDirs: [PROTO_ROOT, HEALTH_ROOT], keepCase: false, longs: String, enums: String, defaults: true },
+    {
+      includeDirs: [PROTO_ROOT, HEALTH_ROOT],
+      keepCase: false,
+      longs: String,
+      enums: String,
+      defaults: true,
+    },
   );
   const loaded = grpc.loadPackageDefinition(definition);
   const ctor = fullServiceName
@@ -38,9 +46,11 @@ export function callUnary<T>(
   metadata = new grpc.Metadata(),
 ): Promise<{ response?: T; error?: grpc.ServiceError }> {
   return new Promise((resolve) => {
-    const fn = (client as unknown as Record<string, Function>)[method];
+    type Callback = (error: grpc.ServiceError | null, response: T) => void;
+    type UnaryFn = (request: object, metadata: grpc.Metadata, callback: Callback) => void;
+    const fn = (client as unknown as Record<string, UnaryFn | undefined>)[method];
     if (!fn) throw new Error(`no method ${method}`);
-    fn.call(client, request, metadata, (error: grpc.ServiceError | null, response: T) =>
+    fn.call(client, request, metadata, (error, response) =>
       resolve(error ? { error } : { response }),
     );
   });

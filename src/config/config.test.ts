@@ -1,0 +1,114 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "./config.js";
+
+describe(loadConfig.name, () => {
+  it("should give a working development default with nothing set", () => {
+    expect(loadConfig({})).toEqual({
+      port: 8080,
+      host: "127.0.0.1",
+      databaseUrl: undefined,
+      dataDir: ".tollgate/data",
+      environment: "development",
+      billingProvider: "mock",
+      stripeSecretKey: undefined,
+      stripeWebhookSecret: undefined,
+      usageBatchSize: 1000,
+      usageFlushIntervalSeconds: 0.05,
+      logLevel: "info",
+      planCatalogPath: undefined,
+      maxMessageBytes: 4 * 1024 * 1024,
+      shutdownTimeoutSeconds: 10,
+      runMigrations: true,
+    });
+  });
+
+  it("should read every variable", () => {
+    const config = loadConfig({
+      PORT: "9000",
+      HOST: "0.0.0.0",
+      DATABASE_URL: "postgres://u:p@db:5432/tollgate",
+      TOLLGATE_DATA_DIR: "/var/lib/tollgate",
+      ENVIRONMENT: "staging",
+      BILLING_PROVIDER: "stripe",
+      STRIPE_SECRET_KEY: "sk_test_x",
+      STRIPE_WEBHOOK_SECRET: "whsec_x",
+      USAGE_TRACKER_BATCH_SIZE: "250",
+      USAGE_TRACKER_FLUSH_INTERVAL: "30",
+      LOG_LEVEL: "debug",
+      PLAN_CATALOG_PATH: "/etc/tollgate/plans.json",
+      MAX_MESSAGE_BYTES: "1048576",
+      SHUTDOWN_TIMEOUT_SECONDS: "2.5",
+      RUN_MIGRATIONS: "false",
+    });
+    expect(config).toMatchObject({
+      port: 9000,
+      host: "0.0.0.0",
+      databaseUrl: "postgres://u:p@db:5432/tollgate",
+      dataDir: "/var/lib/tollgate",
+      environment: "staging",
+      billingProvider: "stripe",
+      usageBatchSize: 250,
+      usageFlushIntervalSeconds: 30,
+      logLevel: "debug",
+      planCatalogPath: "/etc/tollgate/plans.json",
+      maxMessageBytes: 1_048_576,
+      shutdownTimeoutSeconds: 2.5,
+      runMigrations: false,
+    });
+  });
+
+  it("should pick Stripe in production and require its keys", () => {
+    const problems = catchProblems({ ENVIRONMENT: "production" });
+    expect(problems).toEqual([
+      "STRIPE_SECRET_KEY: required when the billing provider is stripe",
+      "STRIPE_WEBHOOK_SECRET: required when the billing provider is stripe",
+    ]);
+    expect(
+      loadConfig({ ENVIRONMENT: "production", BILLING_PROVIDER: "mock" }).billingProvider,
+    ).toBe("mock");
+    expect(loadConfig({ ENVIRONMENT: "production", BILLING_PROVIDER: "mock" }).host).toBe(
+      "0.0.0.0",
+    );
+  });
+
+  it("should report every bad value at once, naming the variable and what it accepts", () => {
+    const problems = catchProblems({
+      PORT: "70000",
+      DATABASE_URL: "mysql://nope",
+      ENVIRONMENT: "prod",
+      BILLING_PROVIDER: "paypal",
+      USAGE_TRACKER_BATCH_SIZE: "0",
+      USAGE_TRACKER_FLUSH_INTERVAL: "NaN",
+      LOG_LEVEL: "loud",
+      MAX_MESSAGE_BYTES: "1.5",
+      RUN_MIGRATIONS: "maybe",
+    });
+    const byName = Object.fromEntries(problems.map((p) => [p.split(":")[0], p]));
+    expect(Object.keys(byName).sort()).toEqual([
+      "BILLING_PROVIDER",
+      "DATABASE_URL",
+      "ENVIRONMENT",
+      "LOG_LEVEL",
+      "MAX_MESSAGE_BYTES",
+      "PORT",
+      "RUN_MIGRATIONS",
+      "USAGE_TRACKER_BATCH_SIZE",
+      "USAGE_TRACKER_FLUSH_INTERVAL",
+    ]);
+    expect(byName.ENVIRONMENT).toContain("accepted: development, test, staging, production");
+    expect(byName.BILLING_PROVIDER).toContain("accepted: mock, stripe");
+    expect(byName.LOG_LEVEL).toContain("accepted: fatal, error, warn, info, debug, trace, silent");
+    expect(byName.PORT).toContain("0 to 65535");
+    expect(byName.DATABASE_URL).toContain("postgres://");
+  });
+});
+
+function catchProblems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error("expected a ConfigError");
+}

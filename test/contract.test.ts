@@ -1,0 +1,49 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { afterAll, describe, expect, it } from "vitest";
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const BUF = join(ROOT, "node_modules/.bin/buf");
+
+describe("the API contract", () => {
+  const scratch: string[] = [];
+
+  afterAll(async () => {
+    await Promise.all(scratch.map((dir) => rm(dir, { recursive: true, force: true })));
+  });
+
+  it("should pass buf lint (STANDARD)", async () => {
+    const { stdout, stderr } = await run(BUF, ["lint"], { cwd: ROOT });
+    expect(stdout + stderr).toBe("");
+  });
+
+  it("should match the committed gen/ exactly (run `npm run generate` after a proto change)", async () => {
+    const out = await mkdtemp(join(tmpdir(), "tollgate-gen-"));
+    scratch.push(out);
+    await run(BUF, ["generate", "--output", out], {
+      cwd: ROOT,
+      env: { ...process.env, PATH: `${join(ROOT, "node_modules/.bin")}:${process.env.PATH}` },
+    });
+    const fresh = await readTree(join(out, "gen"));
+    const committed = await readTree(join(ROOT, "gen"));
+    expect(Object.keys(committed).sort()).toEqual(Object.keys(fresh).sort());
+    for (const [path, text] of Object.entries(fresh)) {
+      expect(committed[path], `gen/${path} is stale`).toBe(text);
+    }
+  });
+});
+
+async function readTree(dir: string): Promise<Record<string, string>> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  const files: Record<string, string> = {};
+  for (const entry of entries.filter((e) => e.isFile())) {
+    const path = join(entry.parentPath, entry.name);
+    files[relative(dir, path)] = await readFile(path, "utf8");
+  }
+  return files;
+}

@@ -1,0 +1,111 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import http2 from "node:http2";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Health, HealthCheckResponse_ServingStatus } from "../gen/health/v1/health_pb.js";
+import { createTestDatabase, type TestDatabase } from "./support/database.js";
+import { startServerProcess } from "./support/server-process.js";
+
+describe("server lifecycle", () => {
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it("should drain on SIGTERM: GOAWAY to open HTTP/2 clients, NOT_SERVING, bounded exit", async () => {
+    // given a server with an open HTTP/2 session and a long-lived health watch on it
+    const server = await startServerProcess({
+      DATABASE_URL: db.url,
+      SHUTDOWN_TIMEOUT_SECONDS: "1",
+    });
+    const session = http2.connect(server.baseUrl);
+    const goaway = new Promise<number>((resolve) =>
+      session.once("goaway", (code) => resolve(code)),
+    );
+    const health = createClient(Health, createGrpcTransport({ baseUrl: server.baseUrl }));
+    const statuses: HealthCheckResponse_ServingStatus[] = [];
+    const watching = (async () => {
+      for await (const res of health.watch({ service: "" })) statuses.push(res.status);
+    })().catch(() => "ended by the server");
+    await waitFor(() => statuses.length === 1);
+
+    // when the server is told to stop
+    const started = Date.now();
+    const exitCode = await server.stop("SIGTERM");
+
+    // then the open session got GOAWAY, watchers saw NOT_SERVING, and it exited within the grace
+    expect(await goaway).toBe(http2.constants.NGHTTP2_NO_ERROR);
+    await watching;
+    expect(statuses).toEqual([
+      HealthCheckResponse_ServingStatus.SERVING,
+      HealthCheckResponse_ServingStatus.NOT_SERVING,
+    ]);
+    expect(exitCode).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(server.logs().map((l) => l.msg)).toContain("stopped");
+    session.destroy();
+  });
+
+  it("should exit at once when idle and refuse new connections afterwards", async () => {
+    const server = await startServerProcess({ DATABASE_URL: db.url });
+    expect(await server.stop("SIGINT")).toBe(0);
+    await expect(fetch(`${server.baseUrl}/healthz`)).rejects.toThrow();
+  });
+
+  it("should refuse to start with a bad setting, naming the variable and accepted values", async () => {
+    await expect(
+      startServerProcess({ DATABASE_URL: db.url, LOG_LEVEL: "loud", BILLING_PROVIDER: "paypal" }),
+    ).rejects.toThrow(
+      /LOG_LEVEL: .*accepted: fatal, error, warn, info, debug, trace, silent[\s\S]*BILLING_PROVIDER: .*accepted: mock, stripe|BILLING_PROVIDER[\s\S]*LOG_LEVEL/,
+    );
+  });
+});
+
+describe("embedded PGlite default", () => {
+  let dataDir: string;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), "tollgate-pglite-"));
+  });
+
+  afterAll(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it("should boot without DATABASE_URL, migrate, and keep its data across a restart", async () => {
+    // given a first start on an empty data directory
+    const first = await startServerProcess({ TOLLGATE_DATA_DIR: dataDir });
+    const firstHealth = await fetch(`${first.baseUrl}/healthz`);
+    expect(await firstHealth.json()).toEqual({ status: "SERVING", database: "up" });
+    const firstMigration = first.logs().find((l) => l.msg === "database schema is up to date");
+    expect(firstMigration?.applied).toEqual(["0001_audit_events"]);
+    expect(await first.stop()).toBe(0);
+
+    // when it starts again on the same directory
+    const second = await startServerProcess({ TOLLGATE_DATA_DIR: dataDir });
+
+    // then the schema is still there and nothing is applied twice
+    const secondMigration = second.logs().find((l) => l.msg === "database schema is up to date");
+    expect(secondMigration?.applied).toEqual([]);
+    expect(
+      second.logs().some((l) => l.msg === "using embedded PGlite (DATABASE_URL is unset)"),
+    ).toBe(true);
+    expect(await second.stop()).toBe(0);
+  });
+});
+
+async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
