@@ -29,7 +29,7 @@ fi
 
 port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
 (cd "$work/runtime" && NODE_ENV=production HOST=127.0.0.1 PORT="$port" \
-  TOLLGATE_DATA_DIR="$work/data" node dist/src/main.js >"$work/server.log" 2>&1) &
+  TOLLGATE_DATA_DIR="$work/data" exec node dist/src/main.js >"$work/server.log" 2>&1) &
 server_pid=$!
 for _ in $(seq 1 100); do
   if (cd "$work/runtime" && PORT="$port" node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"); then
