@@ -46,11 +46,12 @@ describe("the server process on PostgreSQL", () => {
     });
 
     it("should answer Connect JSON over HTTP/1.1 fetch", async () => {
-      const res = await fetch(`${server.baseUrl}/tollgate.v1.BillingService/ListPlans`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: "{}",
-      });
+      const res = await post(
+        server,
+        "/tollgate.v1.BillingService/ListPlans",
+        "application/json",
+        "{}",
+      );
       expect(res.status).toBe(501);
       expect(await res.json()).toEqual({ code: "unimplemented", message: UNIMPLEMENTED_MESSAGE });
     });
@@ -141,11 +142,12 @@ describe("the server process on PostgreSQL", () => {
 
   describe("bad requests", () => {
     it("should answer malformed JSON with invalid_argument and stay up", async () => {
-      const res = await fetch(`${server.baseUrl}/tollgate.v1.BillingService/CreateCustomer`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: '{"tenantId": 42, "nope": ',
-      });
+      const res = await post(
+        server,
+        "/tollgate.v1.BillingService/CreateCustomer",
+        "application/json",
+        '{"tenantId": 42, "nope": ',
+      );
       expect(res.status).toBe(400);
       expect(((await res.json()) as { code: string }).code).toBe("invalid_argument");
       await expectServing(server);
@@ -154,11 +156,12 @@ describe("the server process on PostgreSQL", () => {
     // connect-es (like grpc-go) reports undecodable binary protobuf as `internal`; the call
     // never reaches a handler, so nothing is recorded, and the server carries on.
     it("should refuse malformed binary protobuf before any handler and stay up", async () => {
-      const res = await fetch(`${server.baseUrl}/tollgate.v1.BillingService/CreateCustomer`, {
-        method: "POST",
-        headers: { "content-type": "application/proto" },
-        body: new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]),
-      });
+      const res = await post(
+        server,
+        "/tollgate.v1.BillingService/CreateCustomer",
+        "application/proto",
+        new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]),
+      );
       const body = (await res.json()) as { code: string; message: string };
       expect(body).toEqual({ code: "internal", message: expect.stringMatching(/^parse binary/) });
       const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, 3]), Buffer.from([0x0a, 0xff, 0xff])]);
@@ -175,22 +178,24 @@ describe("the server process on PostgreSQL", () => {
     });
 
     it("should refuse a wrong content type with 415", async () => {
-      const res = await fetch(`${server.baseUrl}/tollgate.v1.BillingService/ListPlans`, {
-        method: "POST",
-        headers: { "content-type": "text/plain" },
-        body: "hello",
-      });
+      const res = await post(
+        server,
+        "/tollgate.v1.BillingService/ListPlans",
+        "text/plain",
+        "hello",
+      );
       expect(res.status).toBe(415);
       await expectServing(server);
     });
 
     it("should answer an oversized message with resource_exhausted over Connect and gRPC", async () => {
       const big = create(CreateCustomerRequestSchema, { name: "x".repeat(100_000) });
-      const res = await fetch(`${server.baseUrl}/tollgate.v1.BillingService/CreateCustomer`, {
-        method: "POST",
-        headers: { "content-type": "application/proto" },
-        body: toBinary(CreateCustomerRequestSchema, big),
-      });
+      const res = await post(
+        server,
+        "/tollgate.v1.BillingService/CreateCustomer",
+        "application/proto",
+        toBinary(CreateCustomerRequestSchema, big),
+      );
       expect(((await res.json()) as { code: string }).code).toBe("resource_exhausted");
 
       const client = createGrpcJsClient(`127.0.0.1:${server.port}`, "tollgate.v1.BillingService");
@@ -201,11 +206,7 @@ describe("the server process on PostgreSQL", () => {
     });
 
     it("should answer an unknown path with 404", async () => {
-      const res = await fetch(`${server.baseUrl}/tollgate.v1.NoSuchService/Nope`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: "{}",
-      });
+      const res = await post(server, "/tollgate.v1.NoSuchService/Nope", "application/json", "{}");
       expect(res.status).toBe(404);
     });
   });
@@ -247,10 +248,8 @@ describe("the server process on PostgreSQL", () => {
       metadata.set("authorization", `Bearer ${secret}`);
       await callUnary(client, "getCustomer", { tenantId: "x" }, metadata);
       client.close();
-      await fetch(`${server.baseUrl}/tollgate.v1.BillingService/GetCustomer`, {
-        method: "POST",
-        headers: { "content-type": "application/json", authorization: `Bearer ${secret}` },
-        body: "{}",
+      await post(server, "/tollgate.v1.BillingService/GetCustomer", "application/json", "{}", {
+        authorization: `Bearer ${secret}`,
       });
       await new Promise((r) => setTimeout(r, 100));
       const lines = server.logs().filter((l) => l.msg === "rpc" && l.method === "GetCustomer");
@@ -267,6 +266,21 @@ describe("the server process on PostgreSQL", () => {
     });
   });
 });
+
+/** POSTs a raw body to a path of the server, as a hand-written HTTP client would. */
+function post(
+  server: ServerProcess,
+  path: string,
+  contentType: string,
+  body: string | Uint8Array,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return fetch(`${server.baseUrl}${path}`, {
+    method: "POST",
+    headers: { "content-type": contentType, ...headers },
+    body,
+  });
+}
 
 async function expectServing(server: ServerProcess): Promise<void> {
   const res = await fetch(`${server.baseUrl}/healthz`);
