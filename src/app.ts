@@ -2,7 +2,7 @@ import type { AddressInfo } from "node:net";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/health/v1/health_pb.js";
 import type { Config } from "./config/config.js";
-import { createDatabase, type Database } from "./db/database.js";
+import { createDatabase } from "./db/database.js";
 import {
   callContextValues,
   createCallLogInterceptor,
@@ -18,7 +18,6 @@ import { createRoutes, TOLLGATE_SERVICES } from "./server/routes.js";
 /** A running Tollgate server. */
 export interface App {
   address: AddressInfo;
-  database: Database;
   /** Drains and stops: NOT_SERVING, GOAWAY, in-flight calls finish, then the database closes. */
   stop(): Promise<void>;
 }
@@ -64,7 +63,6 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     }
     return {
       address,
-      database,
       async stop() {
         logger.info({ inFlight: listener.inFlight() }, "shutting down");
         health.setAll(ServingStatus.NOT_SERVING);

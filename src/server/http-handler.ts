@@ -32,10 +32,16 @@ export function createHttpHandler(options: HttpHandlerOptions): DualRequestHandl
       return;
     }
     if (req.method === "GET" && path === "/metrics") {
-      void metrics.registry.metrics().then((body) => {
-        res.writeHead(200, { "content-type": metrics.registry.contentType });
-        res.end(body);
-      });
+      metrics.registry.metrics().then(
+        (body) => {
+          res.writeHead(200, { "content-type": metrics.registry.contentType });
+          res.end(body);
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, "collecting metrics failed");
+          writeJson(res, 500, { error: "metrics unavailable" });
+        },
+      );
       return;
     }
     if (path === "/webhooks/stripe") {
