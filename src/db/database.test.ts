@@ -7,6 +7,8 @@ import { createDatabase, type Database } from "./database.js";
 
 const BIG_INT8 = "9223372036854775807";
 const EXACT_NUMERIC = "12345678901234567890.1234567890";
+// One int8 literal, one numeric literal and a count(*), which is int8 as well.
+const EXACTNESS_QUERY = `select ${BIG_INT8}::int8 as big, ${EXACT_NUMERIC}::numeric as exact, count(*) as n from (values (1),(2)) v(x)`;
 
 describe("createDatabase", () => {
   describe("on PostgreSQL", () => {
@@ -24,9 +26,7 @@ describe("createDatabase", () => {
       const db = await createDatabase({ url: testDb.url, dataDir: "unused" });
       try {
         expect(db.kind).toBe("postgres");
-        const { rows } = await db.knex.raw(
-          `select ${BIG_INT8}::int8 as big, ${EXACT_NUMERIC}::numeric as exact, count(*) as n from (values (1),(2)) v(x)`,
-        );
+        const { rows } = await db.knex.raw(EXACTNESS_QUERY);
         expect(rows[0]).toEqual({ big: BIG_INT8, exact: EXACT_NUMERIC, n: "2" });
       } finally {
         await db.close();
@@ -82,9 +82,7 @@ describe("createDatabase", () => {
     it("should return int8 and numeric as exact strings, like node-postgres", async () => {
       db = await createDatabase({ url: undefined, dataDir });
       expect(db.kind).toBe("pglite");
-      const { rows } = await db.knex.raw(
-        `select ${BIG_INT8}::int8 as big, ${EXACT_NUMERIC}::numeric as exact, count(*) as n from (values (1),(2)) v(x)`,
-      );
+      const { rows } = await db.knex.raw(EXACTNESS_QUERY);
       expect(rows[0]).toEqual({ big: BIG_INT8, exact: EXACT_NUMERIC, n: "2" });
       await db.close();
       db = undefined;
