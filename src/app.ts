@@ -1,7 +1,17 @@
 import type { AddressInfo } from "node:net";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/health/v1/health_pb.js";
-import type { Config } from "./config/config.js";
+import { createAuditStore } from "./audit/store.js";
+import { loadPlanCatalog } from "./billing/catalog.js";
+import { createMockBillingProvider } from "./billing/mock-provider.js";
+import { createMutationGuard } from "./billing/mutation-guard.js";
+import type { BillingProvider } from "./billing/provider.js";
+import { createBillingRpc } from "./billing/rpc.js";
+import { createBillingService } from "./billing/service.js";
+import { createBillingStore } from "./billing/store.js";
+import { startSubscriptionSweeper } from "./billing/sweeper.js";
+import { type Clock, createSystemClock } from "./clock/clock.js";
+import { type Config, ConfigError } from "./config/config.js";
 import { createDatabase } from "./db/database.js";
 import {
   callContextValues,
@@ -15,6 +25,13 @@ import { createHttpHandler } from "./server/http-handler.js";
 import { createListener } from "./server/listener.js";
 import { createRoutes, TOLLGATE_SERVICES } from "./server/routes.js";
 
+/** Replacements for tests: a clock they can move, a provider that fails on demand. */
+export interface AppOverrides {
+  clock?: Clock;
+  /** Wraps the configured billing provider. */
+  wrapBillingProvider?: (provider: BillingProvider) => BillingProvider;
+}
+
 /** A running Tollgate server. */
 export interface App {
   address: AddressInfo;
@@ -26,18 +43,45 @@ export interface App {
  * Wires configuration, database, services and transport together and starts listening. This
  * is the composition root: nothing below it reads the environment or picks implementations.
  */
-export async function startApp(config: Config, logger: Logger): Promise<App> {
+export async function startApp(
+  config: Config,
+  logger: Logger,
+  overrides: AppOverrides = {},
+): Promise<App> {
+  // The catalog is checked before anything opens, so a bad file fails fast with exit code 2.
+  const catalog = await loadPlanCatalog(config.planCatalogPath);
+  if (config.billingProvider === "stripe") {
+    throw new ConfigError([
+      "BILLING_PROVIDER: the Stripe provider is not part of this build yet; set BILLING_PROVIDER=mock",
+    ]);
+  }
+  const clock = overrides.clock ?? createSystemClock();
   const database = await createDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
   try {
     if (config.runMigrations) {
       const applied = await database.migrate();
       logger.info({ applied }, "database schema is up to date");
     }
+    const mockProvider = createMockBillingProvider(database.knex, clock, catalog);
+    const billingStore = createBillingStore(database.knex);
+    const billing = createBillingService({
+      store: billingStore,
+      audit: createAuditStore(database.knex),
+      provider: overrides.wrapBillingProvider?.(mockProvider) ?? mockProvider,
+      catalog,
+      clock,
+      guard: createMutationGuard(billingStore, clock),
+    });
+    const sweeper = startSubscriptionSweeper(
+      billing,
+      config.billingSweepIntervalSeconds * 1000,
+      logger,
+    );
     const metrics = createMetrics();
     const health = createHealthState(TOLLGATE_SERVICES.map((s) => s.typeName));
     const shutdown = new AbortController();
     const rpc = connectNodeAdapter({
-      routes: createRoutes({ health }),
+      routes: createRoutes({ health, billing: createBillingRpc(billing) }),
       interceptors: [createCallLogInterceptor(logger, metrics), createErrorInterceptor(logger)],
       readMaxBytes: config.maxMessageBytes,
       writeMaxBytes: config.maxMessageBytes,
@@ -70,6 +114,7 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
           logger.warn({ inFlight: listener.inFlight() }, "grace period over; aborting calls");
           shutdown.abort();
         });
+        await sweeper.stop();
         await database.close();
         logger.info("stopped");
       },

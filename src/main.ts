@@ -7,14 +7,7 @@ import { createLogger } from "./observability/logger.js";
  * signal exits at once, for an operator who will not wait for the grace period.
  */
 async function main(): Promise<void> {
-  let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`tollgate: ${error.message}\n`);
-    process.exit(2);
-  }
+  const config = loadConfig();
   const logger = createLogger({ level: config.logLevel });
   const app = await startApp(config, logger);
   let stopping = false;
@@ -37,7 +30,12 @@ async function main(): Promise<void> {
   process.on("SIGINT", onSignal);
 }
 
+// Configuration problems (environment or plan catalog) exit with 2, anything else with 1.
 main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`tollgate: ${error.message}\n`);
+    process.exit(2);
+  }
   process.stderr.write(`tollgate: failed to start: ${String(error)}\n`);
   process.exit(1);
 });

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import http2 from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,6 +6,7 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/health/v1/health_pb.js";
+import { migrationSource } from "../src/db/migrations/index.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 import { startServerProcess } from "./support/server-process.js";
 
@@ -67,6 +68,21 @@ describe("server lifecycle", () => {
       /LOG_LEVEL: .*accepted: fatal, error, warn, info, debug, trace, silent[\s\S]*BILLING_PROVIDER: .*accepted: mock, stripe|BILLING_PROVIDER[\s\S]*LOG_LEVEL/,
     );
   });
+
+  it("should refuse to start with exit code 2 when the plan catalog is invalid", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "tollgate-plans-"));
+    try {
+      const path = join(dir, "plans.json");
+      await writeFile(path, JSON.stringify({ default_plan: "x", plans: [] }));
+      await expect(
+        startServerProcess({ DATABASE_URL: db.url, PLAN_CATALOG_PATH: path }),
+      ).rejects.toThrow(
+        /exited with 2 before serving[\s\S]*PLAN_CATALOG_PATH \(.+plans\.json\): plans:/,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe("embedded PGlite default", () => {
@@ -86,7 +102,12 @@ describe("embedded PGlite default", () => {
     const firstHealth = await fetch(`${first.baseUrl}/healthz`);
     expect(await firstHealth.json()).toEqual({ status: "SERVING", database: "up" });
     const firstMigration = first.logs().find((l) => l.msg === "database schema is up to date");
-    expect(firstMigration?.applied).toEqual(["0001_audit_events"]);
+    expect(firstMigration?.applied).toEqual(await migrationSource.getMigrations([]));
+    const tenantId = "0b6f3c1e-2d4a-4f5b-8c9d-0e1f2a3b4c5d";
+    const created = await callJson(first.baseUrl, "CreateCustomer", {
+      tenantId,
+      email: "kept@example.com",
+    });
     expect(await first.stop()).toBe(0);
 
     // when it starts again on the same directory
@@ -95,12 +116,24 @@ describe("embedded PGlite default", () => {
     // then the schema is still there and nothing is applied twice
     const secondMigration = second.logs().find((l) => l.msg === "database schema is up to date");
     expect(secondMigration?.applied).toEqual([]);
+    expect(await callJson(second.baseUrl, "GetCustomer", { tenantId })).toEqual(created);
     expect(
       second.logs().some((l) => l.msg === "using embedded PGlite (DATABASE_URL is unset)"),
     ).toBe(true);
     expect(await second.stop()).toBe(0);
   });
 });
+
+/** Calls a BillingService RPC with Connect JSON over HTTP/1.1 and returns the parsed body. */
+async function callJson(baseUrl: string, method: string, body: unknown): Promise<unknown> {
+  const res = await fetch(`${baseUrl}/tollgate.v1.BillingService/${method}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  expect(res.status).toBe(200);
+  return res.json();
+}
 
 async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -20,7 +20,7 @@ import { callUnary, createGrpcJsClient } from "./support/grpc-js.js";
 import { type ServerProcess, startServerProcess } from "./support/server-process.js";
 
 const run = promisify(execFile);
-const UNIMPLEMENTED_MESSAGE = "tollgate.v1.BillingService.ListPlans is not implemented yet";
+const PLAN_IDS = ["free", "pro", "team", "enterprise"];
 
 describe("the server process on PostgreSQL", () => {
   let db: TestDatabase;
@@ -39,10 +39,9 @@ describe("the server process on PostgreSQL", () => {
   describe("one RPC over every protocol", () => {
     it("should answer gRPC from a @grpc/grpc-js client that loaded proto/", async () => {
       const client = createGrpcJsClient(`127.0.0.1:${server.port}`, "tollgate.v1.BillingService");
-      const { error } = await callUnary(client, "listPlans", {});
+      const { response } = await callUnary<{ plans: { id: string }[] }>(client, "listPlans", {});
       client.close();
-      expect(error?.code).toBe(GrpcStatus.UNIMPLEMENTED);
-      expect(error?.details).toBe(UNIMPLEMENTED_MESSAGE);
+      expect(response?.plans.map((p) => p.id)).toEqual(PLAN_IDS);
     });
 
     it("should answer Connect JSON over HTTP/1.1 fetch", async () => {
@@ -52,8 +51,10 @@ describe("the server process on PostgreSQL", () => {
         "application/json",
         "{}",
       );
-      expect(res.status).toBe(501);
-      expect(await res.json()).toEqual({ code: "unimplemented", message: UNIMPLEMENTED_MESSAGE });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { plans: { id: string; priceId?: string }[] };
+      expect(body.plans.map((p) => p.id)).toEqual(PLAN_IDS);
+      expect(body.plans[1]?.priceId).toBe("price_pro_monthly");
     });
 
     it.each([
@@ -72,10 +73,8 @@ describe("the server process on PostgreSQL", () => {
       ["gRPC over h2c (Connect client)", () => createGrpcTransport({ baseUrl: server.baseUrl })],
     ])("should answer %s", async (_name, transport) => {
       const billing = createClient(BillingService, transport());
-      const error = await billing.listPlans({}).catch((e: unknown) => ConnectError.from(e));
-      expect(error).toBeInstanceOf(ConnectError);
-      expect((error as ConnectError).code).toBe(Code.Unimplemented);
-      expect((error as ConnectError).rawMessage).toBe(UNIMPLEMENTED_MESSAGE);
+      const { plans } = await billing.listPlans({});
+      expect(plans.map((p) => p.id)).toEqual(PLAN_IDS);
 
       const health = createClient(Health, transport());
       expect((await health.check({ service: "" })).status).toBe(
@@ -233,7 +232,7 @@ describe("the server process on PostgreSQL", () => {
 
       const metrics = await (await fetch(`${server.baseUrl}/metrics`)).text();
       expect(metrics).toMatch(
-        /tollgate_rpc_calls_total\{service="tollgate\.v1\.BillingService",method="ListPlans",code="unimplemented"\} [1-9]/,
+        /tollgate_rpc_calls_total\{service="tollgate\.v1\.BillingService",method="ListPlans",code="ok"\} [1-9]/,
       );
       expect(metrics).toContain("tollgate_rpc_duration_seconds_bucket");
       expect(metrics).toMatch(
@@ -258,7 +257,7 @@ describe("the server process on PostgreSQL", () => {
         expect(line).toMatchObject({
           service: "tollgate.v1.BillingService",
           method: "GetCustomer",
-          code: "unimplemented",
+          code: "invalid_argument",
         });
         expect(typeof line.durationMs).toBe("number");
       }

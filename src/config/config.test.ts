@@ -16,6 +16,7 @@ describe(loadConfig.name, () => {
       usageFlushIntervalSeconds: 0.05,
       logLevel: "info",
       planCatalogPath: undefined,
+      billingSweepIntervalSeconds: 30,
       maxMessageBytes: 4 * 1024 * 1024,
       shutdownTimeoutSeconds: 10,
       runMigrations: true,
@@ -39,6 +40,7 @@ describe(loadConfig.name, () => {
       MAX_MESSAGE_BYTES: "1048576",
       SHUTDOWN_TIMEOUT_SECONDS: "2.5",
       RUN_MIGRATIONS: "false",
+      BILLING_SWEEP_INTERVAL_SECONDS: "5",
     });
     expect(config).toMatchObject({
       port: 9000,
@@ -51,6 +53,7 @@ describe(loadConfig.name, () => {
       usageFlushIntervalSeconds: 30,
       logLevel: "debug",
       planCatalogPath: "/etc/tollgate/plans.json",
+      billingSweepIntervalSeconds: 5,
       maxMessageBytes: 1_048_576,
       shutdownTimeoutSeconds: 2.5,
       runMigrations: false,

@@ -22,6 +22,8 @@ export interface Config {
   usageFlushIntervalSeconds: number;
   logLevel: (typeof LOG_LEVELS)[number];
   planCatalogPath: string | undefined;
+  /** How often each replica applies due trial ends, rollovers and scheduled cancellations. */
+  billingSweepIntervalSeconds: number;
   maxMessageBytes: number;
   shutdownTimeoutSeconds: number;
   runMigrations: boolean;
@@ -81,6 +83,7 @@ const SPECS = {
   USAGE_TRACKER_FLUSH_INTERVAL: positiveSeconds({ default: 0.05 }),
   LOG_LEVEL: str({ choices: LOG_LEVELS, default: "info" }),
   PLAN_CATALOG_PATH: str({ default: "" }),
+  BILLING_SWEEP_INTERVAL_SECONDS: positiveSeconds({ default: 30 }),
   MAX_MESSAGE_BYTES: positiveInt({ default: 4 * 1024 * 1024 }),
   SHUTDOWN_TIMEOUT_SECONDS: positiveSeconds({ default: 10 }),
   RUN_MIGRATIONS: bool({ default: true }),
@@ -127,6 +130,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     usageFlushIntervalSeconds: raw.USAGE_TRACKER_FLUSH_INTERVAL,
     logLevel: raw.LOG_LEVEL,
     planCatalogPath: raw.PLAN_CATALOG_PATH || undefined,
+    billingSweepIntervalSeconds: raw.BILLING_SWEEP_INTERVAL_SECONDS,
     maxMessageBytes: raw.MAX_MESSAGE_BYTES,
     shutdownTimeoutSeconds: raw.SHUTDOWN_TIMEOUT_SECONDS,
     runMigrations: raw.RUN_MIGRATIONS,

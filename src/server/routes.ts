@@ -1,4 +1,4 @@
-import type { ConnectRouter } from "@connectrpc/connect";
+import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
 import { Health } from "../../gen/health/v1/health_pb.js";
 import { BillingService } from "../../gen/tollgate/v1/billing_service_pb.js";
 import { EntitlementService } from "../../gen/tollgate/v1/entitlement_service_pb.js";
@@ -13,6 +13,8 @@ export const TOLLGATE_SERVICES = [BillingService, EntitlementService, UsageServi
 /** What the routes need from the rest of the application. */
 export interface RoutesOptions {
   health: HealthState;
+  /** The RPCs built so far; every RPC left out answers `Unimplemented`. */
+  billing: Partial<ServiceImpl<typeof BillingService>>;
 }
 
 /**
@@ -21,9 +23,12 @@ export interface RoutesOptions {
  */
 export function createRoutes(options: RoutesOptions): (router: ConnectRouter) => void {
   return (router) => {
-    for (const service of TOLLGATE_SERVICES) {
-      router.service(service, createUnimplementedService(service));
-    }
+    router.service(BillingService, {
+      ...createUnimplementedService(BillingService),
+      ...options.billing,
+    });
+    router.service(EntitlementService, createUnimplementedService(EntitlementService));
+    router.service(UsageService, createUnimplementedService(UsageService));
     registerHealth(router, options.health);
     registerReflection(router, [...TOLLGATE_SERVICES, Health]);
   };

@@ -1,0 +1,56 @@
+import type { Knex } from "knex";
+import type { Cursor } from "../pagination/page-token.js";
+import type { AuditEvent, NewAuditEvent } from "./audit.js";
+
+/** Queries over `audit_events`. Rows are only inserted, never changed. */
+export interface AuditStore {
+  /** Inserts within the caller's transaction, so the record and the change commit together. */
+  insert(trx: Knex.Transaction, event: NewAuditEvent): Promise<void>;
+  /** A tenant's events newest first, strictly after `after` when given. */
+  list(tenantId: string, limit: number, after: Cursor | undefined): Promise<AuditEvent[]>;
+}
+
+/** Creates the audit store over the given connection. */
+export function createAuditStore(knex: Knex): AuditStore {
+  return {
+    async insert(trx, event) {
+      await trx("audit_events").insert({
+        actor: event.actor,
+        action: event.action,
+        tenant_id: event.tenantId ?? null,
+        target: event.target,
+        request_id: event.requestId,
+        create_time: event.createTime,
+        before: event.before === undefined ? null : JSON.stringify(event.before),
+        after: event.after === undefined ? null : JSON.stringify(event.after),
+      });
+    },
+    async list(tenantId, limit, after) {
+      const query = knex("audit_events")
+        .where({ tenant_id: tenantId })
+        .orderBy([
+          { column: "create_time", order: "desc" },
+          { column: "id", order: "desc" },
+        ])
+        .limit(limit);
+      if (after !== undefined) {
+        query.whereRaw("(create_time, id) < (?, ?)", [after.time, after.id]);
+      }
+      return (await query).map(fromDbAuditEvent);
+    },
+  };
+}
+
+function fromDbAuditEvent(row: Record<string, unknown>): AuditEvent {
+  return {
+    id: row.id as string,
+    actor: row.actor as string,
+    action: row.action as string,
+    tenantId: (row.tenant_id as string | null) ?? undefined,
+    target: row.target as string,
+    requestId: row.request_id as string,
+    createTime: row.create_time as Date,
+    before: (row.before as Record<string, unknown> | null) ?? undefined,
+    after: (row.after as Record<string, unknown> | null) ?? undefined,
+  };
+}

@@ -1,0 +1,20 @@
+import { createContextKey } from "@connectrpc/connect";
+
+/**
+ * Who is calling, as established by the authentication interceptor. An admin may do
+ * everything; a tenant key may read and record for its own tenant only; `open` is the
+ * development mode without keys, where every caller acts as an admin.
+ */
+export interface Principal {
+  role: "admin" | "tenant" | "open";
+  /** The visible prefix of the API key, which the audit trail records as the actor. */
+  actor: string;
+  /** The only tenant a `tenant` principal may touch. */
+  tenantId: string | undefined;
+}
+
+/** The principal of the current call, set per request by the authentication interceptor. */
+export const kPrincipal = createContextKey<Principal>(
+  { role: "open", actor: "open", tenantId: undefined },
+  { description: "the authenticated caller" },
+);

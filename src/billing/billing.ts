@@ -1,0 +1,86 @@
+/** Lifecycle states, mirroring Stripe's subscription statuses. */
+export type SubscriptionState = "trialing" | "active" | "past_due" | "canceled" | "incomplete";
+
+/** States in which the plan's limits apply; a tenant has at most one subscription in them. */
+export const LIVE_STATES: readonly SubscriptionState[] = ["trialing", "active", "past_due"];
+
+/** How a mid-period plan change is charged, with Stripe's names. */
+export type ProrationBehavior = "create_prorations" | "none" | "always_invoice";
+
+/** The billing identity of one tenant. */
+export interface Customer {
+  id: string;
+  tenantId: string;
+  email: string;
+  name: string;
+  metadata: Record<string, string>;
+  createTime: Date;
+}
+
+/** The time-dependent part of a subscription, which the lifecycle rules move forward. */
+export interface SubscriptionTerms {
+  state: SubscriptionState;
+  trialEndTime: Date | undefined;
+  currentPeriodStartTime: Date;
+  currentPeriodEndTime: Date;
+  /** The instant periods are counted from: creation, or the trial's end. */
+  billingCycleAnchorTime: Date;
+  cancelAtPeriodEnd: boolean;
+  /** When it was canceled, or is scheduled to be. */
+  cancelTime: Date | undefined;
+}
+
+/** A subscription as Tollgate stores it: the provider's object plus the tenant and plan. */
+export interface Subscription extends SubscriptionTerms {
+  id: string;
+  customerId: string;
+  tenantId: string;
+  planId: string;
+  priceId: string;
+  createTime: Date;
+  prorationBehavior: ProrationBehavior | undefined;
+}
+
+/** Who performed a mutation, as the audit trail records it. */
+export interface Actor {
+  /** An API key prefix, `system` for sweeps, `stripe` for webhooks, `open` without keys. */
+  id: string;
+}
+
+/** Input of a customer creation, already validated. */
+export interface CreateCustomerInput {
+  tenantId: string;
+  email: string;
+  name: string;
+  metadata: Record<string, string>;
+  requestId: string;
+}
+
+/** Input of a subscription creation, already validated. */
+export interface CreateSubscriptionInput {
+  customerId: string;
+  priceId: string;
+  trialDays: number;
+  requestId: string;
+}
+
+/** Input of a plan change, already validated. */
+export interface UpdateSubscriptionInput {
+  subscriptionId: string;
+  newPriceId: string;
+  prorationBehavior: ProrationBehavior;
+  requestId: string;
+}
+
+/** Input of a cancellation, already validated. */
+export interface CancelSubscriptionInput {
+  subscriptionId: string;
+  immediate: boolean;
+  requestId: string;
+}
+
+/** One page of a newest-first listing. */
+export interface Page<T> {
+  items: T[];
+  nextPageToken: string;
+}

@@ -1,0 +1,188 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ConfigError } from "../config/config.js";
+import { loadPlanCatalog } from "./catalog.js";
+
+describe(loadPlanCatalog.name, () => {
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "tollgate-catalog-"));
+  });
+
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const problemsOf = async (path: string) => {
+    const error = await loadPlanCatalog(path).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  };
+
+  it("should default to the seed's four tiers with exactly the seed's limits and prices", async () => {
+    const catalog = await loadPlanCatalog(undefined);
+    const table = catalog.plans.map((plan) => [
+      plan.id,
+      plan.priceId,
+      plan.unitAmount?.toFixed(2),
+      Object.fromEntries(
+        plan.limits.map((l) => [l.resourceType, l.limit?.toFixed() ?? "unlimited"]),
+      ),
+    ]);
+    expect(table).toEqual([
+      [
+        "free",
+        undefined,
+        "0.00",
+        {
+          executions: "100",
+          tokens: "100000",
+          storage_mb: "1000",
+          api_calls: "1000",
+          agents: "2",
+          workflows: "5",
+        },
+      ],
+      [
+        "pro",
+        "price_pro_monthly",
+        "49.00",
+        {
+          executions: "10000",
+          tokens: "10000000",
+          storage_mb: "10000",
+          api_calls: "100000",
+          agents: "10",
+          workflows: "100",
+        },
+      ],
+      [
+        "team",
+        "price_team_monthly",
+        "199.00",
+        {
+          executions: "100000",
+          tokens: "100000000",
+          storage_mb: "100000",
+          api_calls: "1000000",
+          agents: "50",
+          workflows: "500",
+        },
+      ],
+      [
+        "enterprise",
+        "price_enterprise_monthly",
+        undefined,
+        {
+          executions: "unlimited",
+          tokens: "unlimited",
+          storage_mb: "unlimited",
+          api_calls: "unlimited",
+          agents: "unlimited",
+          workflows: "unlimited",
+        },
+      ],
+    ]);
+    expect(catalog.defaultPlan.id).toBe("free");
+    expect(Object.fromEntries(catalog.resourceKinds)).toEqual({
+      executions: "consumable",
+      tokens: "consumable",
+      api_calls: "consumable",
+      storage_mb: "allocation",
+      agents: "allocation",
+      workflows: "allocation",
+    });
+  });
+
+  it("should load an operator's YAML catalog", async () => {
+    const path = join(dir, "plans.yaml");
+    await writeFile(
+      path,
+      [
+        "default_plan: hobby",
+        "plans:",
+        "  - id: hobby",
+        "    display_name: Hobby",
+        "    currency: eur",
+        "    interval: year",
+        "    limits:",
+        "      seats: { kind: allocation, limit: '3' }",
+        "  - id: scale",
+        "    display_name: Scale",
+        "    price_id: price_scale_yearly",
+        "    unit_amount: '990.00'",
+        "    currency: eur",
+        "    interval: year",
+        "    limits:",
+        "      seats: { kind: allocation, unlimited: true }",
+      ].join("\n"),
+    );
+    const catalog = await loadPlanCatalog(path);
+    expect(catalog.plans.map((p) => p.id)).toEqual(["hobby", "scale"]);
+    expect(catalog.planByPriceId("price_scale_yearly")?.interval).toBe("year");
+    expect(catalog.planByPriceId("price_scale_yearly")?.limits[0]?.limit).toBeUndefined();
+  });
+
+  it("should report every problem of a bad file with its path", async () => {
+    const path = join(dir, "bad.json");
+    await writeFile(
+      path,
+      JSON.stringify({
+        default_plan: "free",
+        plans: [
+          {
+            id: "Free",
+            display_name: "Free",
+            currency: "USD",
+            interval: "week",
+            limits: { executions: { kind: "consumable", limit: "-1" } },
+          },
+        ],
+      }),
+    );
+    const problems = await problemsOf(path);
+    expect(problems.join("\n")).toMatch(/plans\.0\.id/);
+    expect(problems.join("\n")).toMatch(/plans\.0\.currency/);
+    expect(problems.join("\n")).toMatch(/plans\.0\.interval/);
+    expect(problems.join("\n")).toMatch(/plans\.0\.limits\.executions/);
+    expect(problems.every((p) => p.startsWith(`PLAN_CATALOG_PATH (${path}): `))).toBe(true);
+  });
+
+  it("should refuse conflicting kinds, repeated ids and prices, and a missing default plan", async () => {
+    const path = join(dir, "conflicts.json");
+    const plan = (id: string, kind: string) => ({
+      id,
+      display_name: id,
+      price_id: "price_same",
+      currency: "usd",
+      interval: "month",
+      limits: { agents: { kind, limit: "1" } },
+    });
+    await writeFile(
+      path,
+      JSON.stringify({
+        default_plan: "nope",
+        plans: [plan("a", "allocation"), plan("a", "consumable")],
+      }),
+    );
+    const problems = await problemsOf(path);
+    expect(problems).toHaveLength(4);
+    expect(problems.join("\n")).toContain('plans[1].id: "a" repeats');
+    expect(problems.join("\n")).toContain('plans[1].price_id: "price_same" repeats');
+    expect(problems.join("\n")).toContain("is consumable here but allocation in an earlier plan");
+    expect(problems.join("\n")).toContain('default_plan: "nope" is not a plan id');
+  });
+
+  it("should refuse unreadable files, unknown extensions and unparsable text", async () => {
+    expect((await problemsOf(join(dir, "missing.json")))[0]).toContain("cannot be read");
+    const txt = join(dir, "plans.txt");
+    await writeFile(txt, "{}");
+    expect((await problemsOf(txt))[0]).toContain("must end in .json, .yaml or .yml");
+    const broken = join(dir, "broken.json");
+    await writeFile(broken, "{ nope");
+    expect(await problemsOf(broken)).toHaveLength(1);
+  });
+});

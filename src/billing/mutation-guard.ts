@@ -1,0 +1,118 @@
+import { createHash, randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Knex } from "knex";
+import type { Clock } from "../clock/clock.js";
+import { UnavailableError, ValidationError } from "../errors/domain-error.js";
+import type { BillingStore } from "./store.js";
+
+/** Records a mutation's result under its request id, inside the mutation's transaction. */
+export type Remember<T> = (trx: Knex.Transaction, result: T) => Promise<void>;
+
+/** One billing mutation, as the guard runs it. */
+export interface GuardedMutation<T> {
+  tenantId: string;
+  /** The caller's idempotency key; empty means the call is not deduplicated. */
+  requestId: string;
+  /** The audit action, such as `subscription.create`; a request id is bound to one. */
+  operation: string;
+  /** The normalized input; a request id reused with different input is refused. */
+  input: unknown;
+  /** Rebuilds the stored first result of a repeated request. */
+  revive(stored: unknown): T;
+  /**
+   * Does the work. `idempotencyKey` goes to the provider so its side is deduplicated too;
+   * `remember` must be called inside the transaction that commits the change.
+   */
+  work(idempotencyKey: string, remember: Remember<T>): Promise<T>;
+}
+
+/** Runs billing mutations once per request id and one at a time per tenant. */
+export interface MutationGuard {
+  run<T>(mutation: GuardedMutation<T>): Promise<T>;
+}
+
+/** Options of {@link createMutationGuard}. */
+export interface MutationGuardOptions {
+  /** How long a lease lasts if its holder dies; must exceed the provider's call timeout. */
+  leaseTtlMs?: number;
+  /** How long a mutation waits for another one on the same tenant before `Unavailable`. */
+  waitMs?: number;
+}
+
+/**
+ * Makes billing mutations safe to retry and to race, on any number of replicas. A repeated
+ * `request_id` replays the first result. Mutations of one tenant run one at a time under a
+ * database lease held across the provider call, so two concurrent subscribes cannot both
+ * reach the provider (and charge twice): the second waits, then sees the first's result.
+ * A lease rather than a transaction-scoped lock, so no transaction stays open during a
+ * network call, and so it works on single-connection PGlite too.
+ */
+export function createMutationGuard(
+  store: BillingStore,
+  clock: Clock,
+  options: MutationGuardOptions = {},
+): MutationGuard {
+  const leaseTtlMs = options.leaseTtlMs ?? 60_000;
+  const waitMs = options.waitMs ?? 15_000;
+
+  const replay = async <T>(mutation: GuardedMutation<T>, fingerprint: string) => {
+    if (mutation.requestId === "") return undefined;
+    const prior = await store.findRequest(mutation.tenantId, mutation.requestId);
+    if (prior === undefined) return undefined;
+    if (prior.operation !== mutation.operation || prior.fingerprint !== fingerprint) {
+      throw new ValidationError([
+        {
+          field: "request_id",
+          description: `was already used for a different request (${prior.operation})`,
+        },
+      ]);
+    }
+    return { result: mutation.revive(prior.response) };
+  };
+
+  const acquire = async (tenantId: string, holder: string) => {
+    const deadline = Date.now() + waitMs;
+    for (let pause = 10; ; pause = Math.min(pause * 2, 250)) {
+      if (await store.tryAcquireLease(tenantId, holder, leaseTtlMs)) return;
+      if (Date.now() + pause > deadline) {
+        throw new UnavailableError(
+          `another billing change for tenant ${tenantId} is still in progress; retry shortly`,
+        );
+      }
+      await sleep(pause);
+    }
+  };
+
+  return {
+    async run(mutation) {
+      const fingerprint = createHash("sha256").update(JSON.stringify(mutation.input)).digest("hex");
+      const early = await replay(mutation, fingerprint);
+      if (early) return early.result;
+      const holder = randomUUID();
+      await acquire(mutation.tenantId, holder);
+      try {
+        // A retry of the same request may have finished while this one waited.
+        const late = await replay(mutation, fingerprint);
+        if (late) return late.result;
+        const idempotencyKey =
+          mutation.requestId === ""
+            ? randomUUID()
+            : `tollgate:${mutation.tenantId}:${mutation.operation}:${mutation.requestId}`;
+        return await mutation.work(idempotencyKey, async (trx, result) => {
+          if (mutation.requestId === "") return;
+          await store.insertRequest(
+            trx,
+            mutation.tenantId,
+            mutation.requestId,
+            { operation: mutation.operation, fingerprint, response: result },
+            clock.now(),
+          );
+        });
+      } finally {
+        // If the database is unreachable the release fails too; the lease then simply
+        // expires, and the mutation's own error is the one worth reporting.
+        await store.releaseLease(mutation.tenantId, holder).catch(() => undefined);
+      }
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import { DomainError, type DomainErrorKind } from "../errors/domain-error.js";
+import type { ProrationBehavior, SubscriptionTerms } from "./billing.js";
+
+/** A subscription as the billing provider reports it; Tollgate adds tenant and plan. */
+export interface ProviderSubscription extends SubscriptionTerms {
+  id: string;
+  customerId: string;
+  priceId: string;
+  createTime: Date;
+  prorationBehavior: ProrationBehavior | undefined;
+}
+
+/**
+ * The operations Tollgate needs from a payment platform. Every mutation carries an
+ * idempotency key, so a retried request never creates or changes twice at the provider —
+ * Stripe honours them natively and the mock mirrors that. Implementations throw
+ * BillingProviderError for every provider failure.
+ */
+export interface BillingProvider {
+  readonly name: "mock" | "stripe";
+  createCustomer(input: {
+    tenantId: string;
+    email: string;
+    name: string;
+    metadata: Record<string, string>;
+    idempotencyKey: string;
+  }): Promise<{ id: string }>;
+  createSubscription(input: {
+    customerId: string;
+    priceId: string;
+    trialDays: number;
+    idempotencyKey: string;
+  }): Promise<ProviderSubscription>;
+  updateSubscription(input: {
+    subscriptionId: string;
+    priceId: string;
+    prorationBehavior: ProrationBehavior;
+    idempotencyKey: string;
+  }): Promise<ProviderSubscription>;
+  cancelSubscription(input: {
+    subscriptionId: string;
+    immediate: boolean;
+    idempotencyKey: string;
+  }): Promise<ProviderSubscription>;
+  retrieveSubscription(subscriptionId: string): Promise<ProviderSubscription>;
+}
+
+/**
+ * The provider failed. `retryable` failures (network, rate limit, provider outage) reach
+ * the caller as `Unavailable` so they retry with the same `request_id`; permanent ones
+ * (rejected card, invalid request) as `FailedPrecondition`. The provider's own error is kept
+ * as `cause` for the log and never shown to the client.
+ */
+export class BillingProviderError extends DomainError {
+  override name = "BillingProviderError";
+  readonly kind: DomainErrorKind;
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.kind = retryable ? "unavailable" : "failed_precondition";
+  }
+}

@@ -1,0 +1,163 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import {
+  BillingInterval,
+  type BillingService as BillingServiceDesc,
+  type Customer as CustomerMessage,
+  CustomerSchema,
+  type Plan as PlanMessage,
+  PlanSchema,
+  ProrationBehavior as ProtoProration,
+  SubscriptionState as ProtoState,
+  type Subscription as SubscriptionMessage,
+  SubscriptionSchema,
+} from "../../gen/tollgate/v1/billing_service_pb.js";
+import { ResourceKind } from "../../gen/tollgate/v1/resource_pb.js";
+import { kPrincipal } from "../auth/principal.js";
+import type {
+  Actor,
+  Customer,
+  ProrationBehavior,
+  Subscription,
+  SubscriptionState,
+} from "./billing.js";
+import type { Plan } from "./catalog.js";
+import type { BillingService } from "./service.js";
+
+const STATE_TO_PROTO: Record<SubscriptionState, ProtoState> = {
+  trialing: ProtoState.TRIALING,
+  active: ProtoState.ACTIVE,
+  past_due: ProtoState.PAST_DUE,
+  canceled: ProtoState.CANCELED,
+  incomplete: ProtoState.INCOMPLETE,
+};
+
+const PRORATION_TO_PROTO: Record<ProrationBehavior, ProtoProration> = {
+  create_prorations: ProtoProration.CREATE_PRORATIONS,
+  none: ProtoProration.NONE,
+  always_invoice: ProtoProration.ALWAYS_INVOICE,
+};
+
+/**
+ * The Connect handler of `tollgate.v1.BillingService`: proto ↔ domain mapping and nothing
+ * else. Validation, rules and errors live in the service.
+ */
+export function createBillingRpc(
+  service: BillingService,
+): Omit<ServiceImpl<typeof BillingServiceDesc>, "listAuditEvents"> {
+  return {
+    async createCustomer(req, ctx) {
+      const customer = await service.createCustomer(actorOf(ctx), {
+        tenantId: req.tenantId,
+        email: req.email,
+        name: req.name,
+        metadata: req.metadata,
+        requestId: req.requestId,
+      });
+      return { customer: toProtoCustomer(customer) };
+    },
+    async getCustomer(req) {
+      return { customer: toProtoCustomer(await service.getCustomer(req.tenantId)) };
+    },
+    listPlans() {
+      return { plans: service.listPlans().map(toProtoPlan) };
+    },
+    async createSubscription(req, ctx) {
+      const subscription = await service.createSubscription(actorOf(ctx), {
+        customerId: req.customerId,
+        priceId: req.priceId,
+        trialDays: req.trialDays,
+        requestId: req.requestId,
+      });
+      return { subscription: toProtoSubscription(subscription) };
+    },
+    async updateSubscription(req, ctx) {
+      const subscription = await service.updateSubscription(actorOf(ctx), {
+        subscriptionId: req.subscriptionId,
+        newPriceId: req.newPriceId,
+        prorationBehavior: fromProtoProration(req.prorationBehavior),
+        requestId: req.requestId,
+      });
+      return { subscription: toProtoSubscription(subscription) };
+    },
+    async cancelSubscription(req, ctx) {
+      const subscription = await service.cancelSubscription(actorOf(ctx), {
+        subscriptionId: req.subscriptionId,
+        immediate: req.immediate,
+        requestId: req.requestId,
+      });
+      return { subscription: toProtoSubscription(subscription) };
+    },
+    async getSubscription(req) {
+      const subscription = await service.getSubscription(req.subscriptionId);
+      return { subscription: toProtoSubscription(subscription) };
+    },
+    async listSubscriptions(req) {
+      const page = await service.listSubscriptions(req.tenantId, req.pageSize, req.pageToken);
+      return {
+        subscriptions: page.items.map(toProtoSubscription),
+        nextPageToken: page.nextPageToken,
+      };
+    },
+  };
+}
+
+function actorOf(ctx: HandlerContext): Actor {
+  return { id: ctx.values.get(kPrincipal).actor };
+}
+
+// Unknown enum numbers become a name the service's validation rejects with the field named.
+function fromProtoProration(value: ProtoProration): string {
+  if (value === ProtoProration.UNSPECIFIED) return "";
+  const entry = Object.entries(PRORATION_TO_PROTO).find(([, proto]) => proto === value);
+  return entry ? entry[0] : `unknown(${value})`;
+}
+
+function toProtoCustomer(customer: Customer): CustomerMessage {
+  return create(CustomerSchema, {
+    id: customer.id,
+    tenantId: customer.tenantId,
+    email: customer.email,
+    name: customer.name,
+    metadata: customer.metadata,
+    createTime: timestampFromDate(customer.createTime),
+  });
+}
+
+function toProtoPlan(plan: Plan): PlanMessage {
+  return create(PlanSchema, {
+    id: plan.id,
+    displayName: plan.displayName,
+    priceId: plan.priceId ?? "",
+    unitAmount: plan.unitAmount?.toFixed(2) ?? "",
+    currency: plan.currency,
+    interval: plan.interval === "year" ? BillingInterval.YEAR : BillingInterval.MONTH,
+    limits: plan.limits.map((limit) => ({
+      resourceType: limit.resourceType,
+      kind: limit.kind === "consumable" ? ResourceKind.CONSUMABLE : ResourceKind.ALLOCATION,
+      limit: limit.limit?.toFixed() ?? "",
+      unlimited: limit.limit === undefined,
+    })),
+  });
+}
+
+function toProtoSubscription(subscription: Subscription): SubscriptionMessage {
+  return create(SubscriptionSchema, {
+    id: subscription.id,
+    customerId: subscription.customerId,
+    tenantId: subscription.tenantId,
+    planId: subscription.planId,
+    priceId: subscription.priceId,
+    state: STATE_TO_PROTO[subscription.state],
+    trialEndTime: subscription.trialEndTime && timestampFromDate(subscription.trialEndTime),
+    currentPeriodStartTime: timestampFromDate(subscription.currentPeriodStartTime),
+    currentPeriodEndTime: timestampFromDate(subscription.currentPeriodEndTime),
+    cancelAtPeriodEnd: subscription.cancelAtPeriodEnd,
+    cancelTime: subscription.cancelTime && timestampFromDate(subscription.cancelTime),
+    createTime: timestampFromDate(subscription.createTime),
+    prorationBehavior: subscription.prorationBehavior
+      ? PRORATION_TO_PROTO[subscription.prorationBehavior]
+      : ProtoProration.UNSPECIFIED,
+  });
+}

@@ -1,0 +1,335 @@
+import type { AuditStore } from "../audit/store.js";
+import type { Clock } from "../clock/clock.js";
+import {
+  AlreadyExistsError,
+  FailedPreconditionError,
+  NotFoundError,
+} from "../errors/domain-error.js";
+import { decodePageToken, encodePageToken } from "../pagination/page-token.js";
+import { createFieldChecks } from "../validation/field-checks.js";
+import type {
+  Actor,
+  CancelSubscriptionInput,
+  CreateCustomerInput,
+  CreateSubscriptionInput,
+  Customer,
+  Page,
+  Subscription,
+  UpdateSubscriptionInput,
+} from "./billing.js";
+import { LIVE_STATES } from "./billing.js";
+import type { Plan, PlanCatalog } from "./catalog.js";
+import {
+  validateCancelSubscription,
+  validateCreateCustomer,
+  validateCreateSubscription,
+  validateSubscriptionId,
+  validateTenantId,
+  validateUpdateSubscription,
+} from "./inputs.js";
+import { advanceSubscription } from "./lifecycle.js";
+import type { MutationGuard, Remember } from "./mutation-guard.js";
+import type { BillingProvider, ProviderSubscription } from "./provider.js";
+import { reviveCustomer, reviveSubscription, snapshot } from "./snapshot.js";
+import type { BillingStore, StoredSubscription } from "./store.js";
+
+/** The billing rules: customers, plans and the subscription lifecycle of each tenant. */
+export interface BillingService {
+  createCustomer(actor: Actor, input: CreateCustomerInput): Promise<Customer>;
+  getCustomer(tenantId: string): Promise<Customer>;
+  listPlans(): readonly Plan[];
+  createSubscription(actor: Actor, input: CreateSubscriptionInput): Promise<Subscription>;
+  updateSubscription(
+    actor: Actor,
+    input: Omit<UpdateSubscriptionInput, "prorationBehavior"> & { prorationBehavior: string },
+  ): Promise<Subscription>;
+  cancelSubscription(actor: Actor, input: CancelSubscriptionInput): Promise<Subscription>;
+  getSubscription(subscriptionId: string): Promise<Subscription>;
+  listSubscriptions(
+    tenantId: string,
+    pageSize: number,
+    pageToken: string,
+  ): Promise<Page<Subscription>>;
+  /** The tenant's live subscription brought up to date, if any: what entitlements read. */
+  liveSubscription(tenantId: string): Promise<Subscription | undefined>;
+  /** Applies due time-based transitions to up to `limit` subscriptions; returns how many. */
+  advanceDue(limit: number): Promise<number>;
+}
+
+/** What the billing service is built from. */
+export interface BillingServiceDeps {
+  store: BillingStore;
+  audit: AuditStore;
+  provider: BillingProvider;
+  catalog: PlanCatalog;
+  clock: Clock;
+  guard: MutationGuard;
+}
+
+const SYSTEM: Actor = { id: "system" };
+
+/**
+ * Creates the billing service. Mutations run under the mutation guard (once per request id,
+ * one at a time per tenant), call the provider, then store the provider's answer together with
+ * an audit row and the request record in one transaction. Reads apply due time-based
+ * transitions first, so no caller ever sees a trial that should have ended.
+ */
+export function createBillingService(deps: BillingServiceDeps): BillingService {
+  const { store, audit, provider, catalog, clock, guard } = deps;
+
+  const planForPrice = (priceId: string, field: string): Plan => {
+    const plan = catalog.planByPriceId(priceId);
+    if (plan === undefined)
+      throw new NotFoundError(`${field} ${priceId} is not in the plan catalog`);
+    return plan;
+  };
+
+  const fromProvider = (sub: ProviderSubscription, tenantId: string): Subscription => ({
+    ...sub,
+    tenantId,
+    planId: planForPrice(sub.priceId, "price").id,
+  });
+
+  // Applies due transitions and stores them; when another replica got there first, re-reads.
+  const refresh = async (stored: StoredSubscription): Promise<Subscription> => {
+    const interval = catalog.planById(stored.planId)?.interval ?? "month";
+    const next = advanceSubscription(stored, interval, clock.now());
+    if (next === stored) return withoutVersion(stored);
+    const saved = await store.transaction(async (trx) => {
+      if (!(await store.saveSubscription(trx, next, stored.version))) return false;
+      await audit.insert(trx, auditRow(SYSTEM, "subscription.advance", next, "", stored));
+      return true;
+    });
+    if (saved) return withoutVersion(next);
+    const reloaded = await store.findSubscription(stored.id);
+    if (reloaded === undefined) throw new NotFoundError(`subscription ${stored.id} not found`);
+    return refresh(reloaded);
+  };
+
+  const loadSubscription = async (subscriptionId: string) => {
+    const stored = await store.findSubscription(subscriptionId);
+    if (stored === undefined) throw new NotFoundError(`subscription ${subscriptionId} not found`);
+    return refresh(stored);
+  };
+
+  const auditRow = (
+    actor: Actor,
+    action: string,
+    after: Subscription | Customer,
+    requestId: string,
+    before?: Subscription,
+  ) => ({
+    actor: actor.id,
+    action,
+    tenantId: after.tenantId,
+    target: after.id,
+    requestId,
+    createTime: clock.now(),
+    before: before && snapshot(withoutVersion(before)),
+    after: snapshot(after),
+  });
+
+  // Stores the provider's new state of an existing subscription with its audit row.
+  const commitChange = (
+    actor: Actor,
+    action: string,
+    before: Subscription,
+    changed: ProviderSubscription,
+    requestId: string,
+    remember: Remember<Subscription>,
+  ) => {
+    const after = fromProvider(changed, before.tenantId);
+    return store.transaction(async (trx) => {
+      await store.saveSubscription(trx, after);
+      await audit.insert(trx, auditRow(actor, action, after, requestId, before));
+      await remember(trx, after);
+      return after;
+    });
+  };
+
+  return {
+    async createCustomer(actor, raw) {
+      const input = validateCreateCustomer(raw);
+      return guard.run({
+        tenantId: input.tenantId,
+        requestId: input.requestId,
+        operation: "customer.create",
+        input: { ...input, metadata: sortedEntries(input.metadata) },
+        revive: reviveCustomer,
+        work: async (idempotencyKey, remember) => {
+          // Checked before the provider call so a duplicate leaves no orphan customer there;
+          // the unique index still decides if a replica without the lease races this.
+          if (await store.findCustomerByTenant(input.tenantId)) {
+            throw new AlreadyExistsError(`tenant ${input.tenantId} already has a customer`);
+          }
+          const { id } = await provider.createCustomer({ ...input, idempotencyKey });
+          const customer: Customer = { ...input, id, createTime: clock.now() };
+          return store.transaction(async (trx) => {
+            await store.insertCustomer(trx, customer);
+            await audit.insert(trx, auditRow(actor, "customer.create", customer, input.requestId));
+            await remember(trx, customer);
+            return customer;
+          });
+        },
+      });
+    },
+
+    async getCustomer(rawTenantId) {
+      const tenantId = validateTenantId(rawTenantId);
+      const customer = await store.findCustomerByTenant(tenantId);
+      if (customer === undefined) throw new NotFoundError(`tenant ${tenantId} has no customer`);
+      return customer;
+    },
+
+    listPlans: () => catalog.plans,
+
+    async createSubscription(actor, raw) {
+      const input = validateCreateSubscription(raw);
+      const customer = await store.findCustomer(input.customerId);
+      if (customer === undefined) throw new NotFoundError(`customer ${input.customerId} not found`);
+      planForPrice(input.priceId, "price_id");
+      return guard.run({
+        tenantId: customer.tenantId,
+        requestId: input.requestId,
+        operation: "subscription.create",
+        input,
+        revive: reviveSubscription,
+        work: async (idempotencyKey, remember) => {
+          const live = await store.findLiveSubscription(customer.tenantId);
+          if (live && LIVE_STATES.includes((await refresh(live)).state)) {
+            throw new FailedPreconditionError(
+              `tenant ${customer.tenantId} already has a live subscription (${live.id})`,
+            );
+          }
+          const created = await provider.createSubscription({ ...input, idempotencyKey });
+          const subscription = fromProvider(created, customer.tenantId);
+          return store.transaction(async (trx) => {
+            await store.insertSubscription(trx, subscription);
+            await audit.insert(
+              trx,
+              auditRow(actor, "subscription.create", subscription, input.requestId),
+            );
+            await remember(trx, subscription);
+            return subscription;
+          });
+        },
+      });
+    },
+
+    async updateSubscription(actor, raw) {
+      const input = validateUpdateSubscription(raw);
+      const initial = await loadSubscription(input.subscriptionId);
+      planForPrice(input.newPriceId, "new_price_id");
+      return guard.run({
+        tenantId: initial.tenantId,
+        requestId: input.requestId,
+        operation: "subscription.update",
+        input,
+        revive: reviveSubscription,
+        work: async (idempotencyKey, remember) => {
+          const before = await loadSubscription(input.subscriptionId);
+          assertChangeable(before);
+          const changed = await provider.updateSubscription({
+            subscriptionId: before.id,
+            priceId: input.newPriceId,
+            prorationBehavior: input.prorationBehavior,
+            idempotencyKey,
+          });
+          return commitChange(
+            actor,
+            "subscription.update",
+            before,
+            changed,
+            input.requestId,
+            remember,
+          );
+        },
+      });
+    },
+
+    async cancelSubscription(actor, raw) {
+      const input = validateCancelSubscription(raw);
+      const initial = await loadSubscription(input.subscriptionId);
+      return guard.run({
+        tenantId: initial.tenantId,
+        requestId: input.requestId,
+        operation: "subscription.cancel",
+        input,
+        revive: reviveSubscription,
+        work: async (idempotencyKey, remember) => {
+          const before = await loadSubscription(input.subscriptionId);
+          assertChangeable(before);
+          const changed = await provider.cancelSubscription({
+            subscriptionId: before.id,
+            immediate: input.immediate,
+            idempotencyKey,
+          });
+          return commitChange(
+            actor,
+            "subscription.cancel",
+            before,
+            changed,
+            input.requestId,
+            remember,
+          );
+        },
+      });
+    },
+
+    getSubscription: (subscriptionId) => loadSubscription(validateSubscriptionId(subscriptionId)),
+
+    async listSubscriptions(rawTenantId, pageSize, pageToken) {
+      const checks = createFieldChecks();
+      checks.uuid("tenant_id", rawTenantId);
+      checks.intRange("page_size", pageSize, 0, 100);
+      checks.throwIfAny();
+      const tenantId = rawTenantId.toLowerCase();
+      const scope = `subscriptions/${tenantId}`;
+      const limit = pageSize || 20;
+      const rows = await store.listSubscriptions(
+        tenantId,
+        limit + 1,
+        decodePageToken(scope, pageToken),
+      );
+      const items = await Promise.all(rows.slice(0, limit).map(refresh));
+      const last = items.at(-1);
+      return {
+        items,
+        nextPageToken:
+          rows.length > limit && last
+            ? encodePageToken(scope, { time: last.createTime, id: last.id })
+            : "",
+      };
+    },
+
+    async liveSubscription(rawTenantId) {
+      const live = await store.findLiveSubscription(rawTenantId.toLowerCase());
+      if (live === undefined) return undefined;
+      const current = await refresh(live);
+      return LIVE_STATES.includes(current.state) ? current : undefined;
+    },
+
+    async advanceDue(limit) {
+      const due = await store.listDueSubscriptions(clock.now(), limit);
+      for (const subscription of due) await refresh(subscription);
+      return due.length;
+    },
+  };
+}
+
+function assertChangeable(subscription: Subscription): void {
+  if (!LIVE_STATES.includes(subscription.state)) {
+    throw new FailedPreconditionError(
+      `subscription ${subscription.id} is ${subscription.state} and cannot be changed`,
+    );
+  }
+}
+
+function withoutVersion(stored: Subscription & { version?: number }): Subscription {
+  const { version: _version, ...subscription } = stored;
+  return subscription;
+}
+
+function sortedEntries(record: Record<string, string>): [string, string][] {
+  return Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}

@@ -1,0 +1,244 @@
+import type { Knex } from "knex";
+import { AlreadyExistsError, FailedPreconditionError } from "../errors/domain-error.js";
+import type { Cursor } from "../pagination/page-token.js";
+import { type Customer, LIVE_STATES, type Subscription } from "./billing.js";
+
+/** A subscription with the row version that guards concurrent time-based updates. */
+export type StoredSubscription = Subscription & { version: number };
+
+/** The first outcome of a `request_id`, replayed to every retry. */
+export interface StoredRequest {
+  operation: string;
+  fingerprint: string;
+  response: unknown;
+}
+
+/**
+ * Queries over customers, subscriptions, request records and tenant leases. It maps rows to
+ * domain objects and constraint violations to domain errors; it makes no business decisions.
+ */
+export interface BillingStore {
+  transaction<T>(work: (trx: Knex.Transaction) => Promise<T>): Promise<T>;
+  findCustomerByTenant(tenantId: string): Promise<Customer | undefined>;
+  findCustomer(id: string): Promise<Customer | undefined>;
+  /** Fails with AlreadyExists when the tenant already has a customer. */
+  insertCustomer(trx: Knex.Transaction, customer: Customer): Promise<void>;
+  findSubscription(id: string): Promise<StoredSubscription | undefined>;
+  findLiveSubscription(tenantId: string): Promise<StoredSubscription | undefined>;
+  listSubscriptions(tenantId: string, limit: number, after?: Cursor): Promise<StoredSubscription[]>;
+  /** Live subscriptions whose current period ended at or before `now`. */
+  listDueSubscriptions(now: Date, limit: number): Promise<StoredSubscription[]>;
+  /** Fails with FailedPrecondition when the tenant already has a live subscription. */
+  insertSubscription(trx: Knex.Transaction, subscription: Subscription): Promise<void>;
+  /**
+   * Overwrites a subscription and bumps its version. With `expectedVersion`, writes only if
+   * the row is still at that version and says whether it did (optimistic concurrency).
+   */
+  saveSubscription(
+    trx: Knex.Transaction,
+    subscription: Subscription,
+    expectedVersion?: number,
+  ): Promise<boolean>;
+  findRequest(tenantId: string, requestId: string): Promise<StoredRequest | undefined>;
+  insertRequest(
+    trx: Knex.Transaction,
+    tenantId: string,
+    requestId: string,
+    request: StoredRequest,
+    createTime: Date,
+  ): Promise<void>;
+  /** Takes the tenant's lease unless another holder's lease is unexpired; says if it did. */
+  tryAcquireLease(tenantId: string, holder: string, ttlMs: number): Promise<boolean>;
+  releaseLease(tenantId: string, holder: string): Promise<void>;
+}
+
+const UNIQUE_VIOLATION = "23505";
+
+/** Creates the billing store over the given connection. */
+export function createBillingStore(knex: Knex): BillingStore {
+  return {
+    transaction: (work) => knex.transaction(work),
+
+    async findCustomerByTenant(tenantId) {
+      const row = await knex("customers").where({ tenant_id: tenantId }).first();
+      return row && fromDbCustomer(row);
+    },
+    async findCustomer(id) {
+      const row = await knex("customers").where({ id }).first();
+      return row && fromDbCustomer(row);
+    },
+    async insertCustomer(trx, customer) {
+      try {
+        await trx("customers").insert(toDbCustomer(customer));
+      } catch (error) {
+        if (isUniqueViolation(error, "customers_tenant_id_key")) {
+          throw new AlreadyExistsError(`tenant ${customer.tenantId} already has a customer`);
+        }
+        throw error;
+      }
+    },
+
+    async findSubscription(id) {
+      const row = await knex("subscriptions").where({ id }).first();
+      return row && fromDbSubscription(row);
+    },
+    async findLiveSubscription(tenantId) {
+      const row = await knex("subscriptions")
+        .where({ tenant_id: tenantId })
+        .whereIn("state", LIVE_STATES)
+        .first();
+      return row && fromDbSubscription(row);
+    },
+    async listSubscriptions(tenantId, limit, after) {
+      const query = knex("subscriptions")
+        .where({ tenant_id: tenantId })
+        .orderBy([
+          { column: "create_time", order: "desc" },
+          { column: "id", order: "desc" },
+        ])
+        .limit(limit);
+      if (after) query.whereRaw("(create_time, id) < (?, ?)", [after.time, after.id]);
+      return (await query).map(fromDbSubscription);
+    },
+    async listDueSubscriptions(now, limit) {
+      const rows = await knex("subscriptions")
+        .whereIn("state", LIVE_STATES)
+        .where("current_period_end_time", "<=", now)
+        .orderBy("current_period_end_time")
+        .limit(limit);
+      return rows.map(fromDbSubscription);
+    },
+    async insertSubscription(trx, subscription) {
+      try {
+        await trx("subscriptions").insert(toDbSubscription(subscription));
+      } catch (error) {
+        if (isUniqueViolation(error, "subscriptions_one_live_per_tenant")) {
+          throw new FailedPreconditionError(
+            `tenant ${subscription.tenantId} already has a live subscription`,
+          );
+        }
+        throw error;
+      }
+    },
+    async saveSubscription(trx, subscription, expectedVersion) {
+      const query = trx("subscriptions")
+        .where({ id: subscription.id })
+        .update({ ...toDbSubscription(subscription), version: trx.raw("version + 1") });
+      if (expectedVersion !== undefined) query.where({ version: expectedVersion });
+      try {
+        return (await query) === 1;
+      } catch (error) {
+        if (isUniqueViolation(error, "subscriptions_one_live_per_tenant")) {
+          throw new FailedPreconditionError(
+            `tenant ${subscription.tenantId} already has a live subscription`,
+          );
+        }
+        throw error;
+      }
+    },
+
+    async findRequest(tenantId, requestId) {
+      const row = await knex("billing_requests")
+        .where({ tenant_id: tenantId, request_id: requestId })
+        .first();
+      return (
+        row && { operation: row.operation, fingerprint: row.fingerprint, response: row.response }
+      );
+    },
+    async insertRequest(trx, tenantId, requestId, request, createTime) {
+      await trx("billing_requests").insert({
+        tenant_id: tenantId,
+        request_id: requestId,
+        operation: request.operation,
+        fingerprint: request.fingerprint,
+        response: JSON.stringify(request.response),
+        create_time: createTime,
+      });
+    },
+
+    async tryAcquireLease(tenantId, holder, ttlMs) {
+      // Lease expiry is infrastructure time, so it uses the database's clock, on which every
+      // replica agrees, and never the business clock that tests move.
+      const result = await knex.raw(
+        `insert into billing_leases (tenant_id, holder, expire_time)
+         values (?, ?, clock_timestamp() + ? * interval '1 millisecond')
+         on conflict (tenant_id) do update
+           set holder = excluded.holder, expire_time = excluded.expire_time
+           where billing_leases.expire_time < clock_timestamp()
+         returning holder`,
+        [tenantId, holder, ttlMs],
+      );
+      return (result.rows as unknown[]).length === 1;
+    },
+    async releaseLease(tenantId, holder) {
+      await knex("billing_leases").where({ tenant_id: tenantId, holder }).delete();
+    },
+  };
+}
+
+function isUniqueViolation(error: unknown, constraint: string): boolean {
+  const { code, constraint: name } = error as { code?: string; constraint?: string };
+  return code === UNIQUE_VIOLATION && name === constraint;
+}
+
+function toDbCustomer(customer: Customer) {
+  return {
+    id: customer.id,
+    tenant_id: customer.tenantId,
+    email: customer.email,
+    name: customer.name,
+    metadata: JSON.stringify(customer.metadata),
+    create_time: customer.createTime,
+  };
+}
+
+function fromDbCustomer(row: Record<string, unknown>): Customer {
+  return {
+    id: row.id as string,
+    tenantId: row.tenant_id as string,
+    email: row.email as string,
+    name: row.name as string,
+    metadata: row.metadata as Record<string, string>,
+    createTime: row.create_time as Date,
+  };
+}
+
+function toDbSubscription(subscription: Subscription) {
+  return {
+    id: subscription.id,
+    tenant_id: subscription.tenantId,
+    customer_id: subscription.customerId,
+    plan_id: subscription.planId,
+    price_id: subscription.priceId,
+    state: subscription.state,
+    trial_end_time: subscription.trialEndTime ?? null,
+    current_period_start_time: subscription.currentPeriodStartTime,
+    current_period_end_time: subscription.currentPeriodEndTime,
+    billing_cycle_anchor_time: subscription.billingCycleAnchorTime,
+    cancel_at_period_end: subscription.cancelAtPeriodEnd,
+    cancel_time: subscription.cancelTime ?? null,
+    proration_behavior: subscription.prorationBehavior ?? null,
+    create_time: subscription.createTime,
+  };
+}
+
+function fromDbSubscription(row: Record<string, unknown>): StoredSubscription {
+  return {
+    id: row.id as string,
+    tenantId: row.tenant_id as string,
+    customerId: row.customer_id as string,
+    planId: row.plan_id as string,
+    priceId: row.price_id as string,
+    state: row.state as Subscription["state"],
+    trialEndTime: (row.trial_end_time as Date | null) ?? undefined,
+    currentPeriodStartTime: row.current_period_start_time as Date,
+    currentPeriodEndTime: row.current_period_end_time as Date,
+    billingCycleAnchorTime: row.billing_cycle_anchor_time as Date,
+    cancelAtPeriodEnd: row.cancel_at_period_end as boolean,
+    cancelTime: (row.cancel_time as Date | null) ?? undefined,
+    prorationBehavior:
+      (row.proration_behavior as Subscription["prorationBehavior"] | null) ?? undefined,
+    createTime: row.create_time as Date,
+    version: row.version as number,
+  };
+}

@@ -1,0 +1,41 @@
+import { ValidationError } from "../errors/domain-error.js";
+
+/** The position after the last item of a newest-first page: its time and id. */
+export interface Cursor {
+  time: Date;
+  id: string;
+}
+
+/** Page size bounds shared by every List RPC: 0 means the default. */
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+
+/**
+ * Encodes a keyset cursor as an opaque token bound to the query it came from (`scope`, such as
+ * the tenant of the listing), so a token cannot be replayed against another query. Keyset
+ * rather than offset: pages stay stable while rows are inserted.
+ */
+export function encodePageToken(scope: string, cursor: Cursor): string {
+  const payload = JSON.stringify({ s: scope, t: cursor.time.toISOString(), i: cursor.id });
+  return Buffer.from(payload).toString("base64url");
+}
+
+/** Decodes a token from {@link encodePageToken}; empty means the first page. */
+export function decodePageToken(scope: string, token: string): Cursor | undefined {
+  if (token === "") return undefined;
+  try {
+    const payload = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as unknown;
+    if (typeof payload === "object" && payload !== null) {
+      const { s, t, i } = payload as Record<string, unknown>;
+      const time = typeof t === "string" ? new Date(t) : undefined;
+      if (s === scope && typeof i === "string" && time && !Number.isNaN(time.getTime())) {
+        return { time, id: i };
+      }
+    }
+  } catch {
+    // Not base64url JSON: reported below like any other foreign token.
+  }
+  throw new ValidationError([
+    { field: "page_token", description: "is not a token this server issued for this query" },
+  ]);
+}

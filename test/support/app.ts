@@ -1,0 +1,87 @@
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import pg from "pg";
+import { BillingService } from "../../gen/tollgate/v1/billing_service_pb.js";
+import { type App, type AppOverrides, startApp } from "../../src/app.js";
+import { loadConfig } from "../../src/config/config.js";
+import { createLogger } from "../../src/observability/logger.js";
+
+/** The real server started in this process, so tests can inject a clock or a provider. */
+export interface TestApp {
+  app: App;
+  baseUrl: string;
+  /** Stops the server. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the whole application in-process on a free loopback port against `databaseUrl`.
+ * Calls still go over real HTTP/2 and gRPC; only the clock and the provider can be swapped.
+ */
+export async function startTestApp(
+  databaseUrl: string,
+  overrides: AppOverrides = {},
+  env: Record<string, string> = {},
+): Promise<TestApp> {
+  const config = loadConfig({
+    DATABASE_URL: databaseUrl,
+    PORT: "0",
+    HOST: "127.0.0.1",
+    LOG_LEVEL: "silent",
+    ...env,
+  });
+  const app = await startApp(config, createLogger({ level: config.logLevel }), overrides);
+  return {
+    app,
+    baseUrl: `http://127.0.0.1:${app.address.port}`,
+    stop: () => app.stop(),
+  };
+}
+
+/** A gRPC client of BillingService for a test server, optionally with an API key. */
+export function billingClient(baseUrl: string, apiKey?: string) {
+  const headers: Record<string, string> = apiKey ? { authorization: `Bearer ${apiKey}` } : {};
+  return createClient(
+    BillingService,
+    createGrpcTransport({
+      baseUrl,
+      interceptors: [
+        (next) => (req) => {
+          for (const [name, value] of Object.entries(headers)) req.header.set(name, value);
+          return next(req);
+        },
+      ],
+    }),
+  );
+}
+
+/** Runs one query against the test database and returns its rows. */
+export async function queryRows<T = Record<string, unknown>>(
+  databaseUrl: string,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    return (await client.query(sql, params)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
+
+/** Counts the rows of each named table, to prove a refused call wrote nothing. */
+export async function countRows(
+  databaseUrl: string,
+  tables: string[],
+): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const table of tables) {
+    const [row] = await queryRows<{ n: number }>(
+      databaseUrl,
+      `select count(*)::int as n from ${table}`,
+    );
+    counts[table] = row?.n ?? 0;
+  }
+  return counts;
+}
