@@ -1,7 +1,13 @@
 import type { AddressInfo } from "node:net";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/health/v1/health_pb.js";
+import { createAuditService } from "./audit/service.js";
 import { createAuditStore } from "./audit/store.js";
+import { resolveAccessMode } from "./auth/access-mode.js";
+import { createAuthInterceptor } from "./auth/auth-interceptor.js";
+import { createRateLimitInterceptor } from "./auth/rate-limiter.js";
+import { createApiKeyService } from "./auth/service.js";
+import { createApiKeyStore } from "./auth/store.js";
 import { loadPlanCatalog } from "./billing/catalog.js";
 import { createMockBillingProvider } from "./billing/mock-provider.js";
 import { createMutationGuard } from "./billing/mutation-guard.js";
@@ -62,11 +68,20 @@ export async function startApp(
       const applied = await database.migrate();
       logger.info({ applied }, "database schema is up to date");
     }
+    const audit = createAuditStore(database.knex);
+    const keys = createApiKeyService({ store: createApiKeyStore(database.knex), audit, clock });
+    const access = await resolveAccessMode({
+      keys,
+      bootstrapAdminKey: config.bootstrapAdminKey,
+      environment: config.environment,
+      host: config.host,
+      logger,
+    });
     const mockProvider = createMockBillingProvider(database.knex, clock, catalog);
     const billingStore = createBillingStore(database.knex);
     const billing = createBillingService({
       store: billingStore,
-      audit: createAuditStore(database.knex),
+      audit,
       provider: overrides.wrapBillingProvider?.(mockProvider) ?? mockProvider,
       catalog,
       clock,
@@ -81,8 +96,19 @@ export async function startApp(
     const health = createHealthState(TOLLGATE_SERVICES.map((s) => s.typeName));
     const shutdown = new AbortController();
     const rpc = connectNodeAdapter({
-      routes: createRoutes({ health, billing: createBillingRpc(billing) }),
-      interceptors: [createCallLogInterceptor(logger, metrics), createErrorInterceptor(logger)],
+      routes: createRoutes({
+        health,
+        billing: createBillingRpc(billing, createAuditService(audit)),
+      }),
+      interceptors: [
+        createCallLogInterceptor(logger, metrics),
+        createErrorInterceptor(logger),
+        createAuthInterceptor({ keys, open: access.open }),
+        createRateLimitInterceptor(database.knex, {
+          perMinute: config.billingRateLimitPerMinute,
+          burst: config.billingRateLimitBurst,
+        }),
+      ],
       readMaxBytes: config.maxMessageBytes,
       writeMaxBytes: config.maxMessageBytes,
       contextValues: callContextValues,
@@ -97,9 +123,14 @@ export async function startApp(
         pingDatabase: () => database.ping(),
       }),
     });
-    const address = await listener.listen(config.port, config.host);
+    const address = await listener.listen(config.port, access.host);
     logger.info(
-      { host: address.address, port: address.port, database: database.kind },
+      {
+        host: address.address,
+        port: address.port,
+        database: database.kind,
+        authentication: access.open ? "open" : "api-keys",
+      },
       "tollgate is serving Connect, gRPC and gRPC-Web on one port (HTTP/1.1 and h2c)",
     );
     if (database.kind === "pglite") {

@@ -9,6 +9,8 @@ import { createLogger } from "./observability/logger.js";
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel });
+  // Secrets in the configuration (database URL, Stripe keys, bootstrap key) are redacted.
+  logger.debug({ config }, "configuration");
   const app = await startApp(config, logger);
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {

@@ -257,7 +257,7 @@ describe("the server process on PostgreSQL", () => {
         expect(line).toMatchObject({
           service: "tollgate.v1.BillingService",
           method: "GetCustomer",
-          code: "invalid_argument",
+          code: "unauthenticated",
         });
         expect(typeof line.durationMs).toBe("number");
       }

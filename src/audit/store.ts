@@ -6,8 +6,12 @@ import type { AuditEvent, NewAuditEvent } from "./audit.js";
 export interface AuditStore {
   /** Inserts within the caller's transaction, so the record and the change commit together. */
   insert(trx: Knex.Transaction, event: NewAuditEvent): Promise<void>;
-  /** A tenant's events newest first, strictly after `after` when given. */
-  list(tenantId: string, limit: number, after: Cursor | undefined): Promise<AuditEvent[]>;
+  /** Events newest first (one tenant's, or all when undefined), strictly after `after`. */
+  list(
+    tenantId: string | undefined,
+    limit: number,
+    after: Cursor | undefined,
+  ): Promise<AuditEvent[]>;
 }
 
 /** Creates the audit store over the given connection. */
@@ -27,12 +31,12 @@ export function createAuditStore(knex: Knex): AuditStore {
     },
     async list(tenantId, limit, after) {
       const query = knex("audit_events")
-        .where({ tenant_id: tenantId })
         .orderBy([
           { column: "create_time", order: "desc" },
           { column: "id", order: "desc" },
         ])
         .limit(limit);
+      if (tenantId !== undefined) query.where({ tenant_id: tenantId });
       if (after !== undefined) {
         query.whereRaw("(create_time, id) < (?, ?)", [after.time, after.id]);
       }

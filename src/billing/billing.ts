@@ -41,10 +41,12 @@ export interface Subscription extends SubscriptionTerms {
   prorationBehavior: ProrationBehavior | undefined;
 }
 
-/** Who performed a mutation, as the audit trail records it. */
+/** Who is calling: recorded by the audit trail, and checked against objects' tenants. */
 export interface Actor {
   /** An API key prefix, `system` for sweeps, `stripe` for webhooks, `open` without keys. */
   id: string;
+  /** Set when the caller may only touch this one tenant (a tenant API key). */
+  tenantId: string | undefined;
 }
 
 /** Input of a customer creation, already validated. */
@@ -77,10 +79,4 @@ export interface CancelSubscriptionInput {
   subscriptionId: string;
   immediate: boolean;
   requestId: string;
-}
-
-/** One page of a newest-first listing. */
-export interface Page<T> {
-  items: T[];
-  nextPageToken: string;
 }

@@ -1,6 +1,6 @@
-import { randomInt } from "node:crypto";
 import type { Knex } from "knex";
 import type { Clock } from "../clock/clock.js";
+import { BASE62, randomString } from "../random/random-string.js";
 import type { PlanCatalog } from "./catalog.js";
 import { addInterval, advanceSubscription } from "./lifecycle.js";
 import {
@@ -11,7 +11,6 @@ import {
 import { reviveSubscription } from "./snapshot.js";
 
 const DAY_MS = 86_400_000;
-const ID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /**
  * The built-in provider for development and tests. It behaves like Stripe where Tollgate can
@@ -69,7 +68,7 @@ export function createMockBillingProvider(
       idempotent(
         input.idempotencyKey,
         async () => {
-          const id = `cus_${randomId(14)}`;
+          const id = `cus_${randomString(BASE62, 14)}`;
           const data = { email: input.email, name: input.name, tenant_id: input.tenantId };
           await knex("mock_billing_objects").insert({ id, kind: "customer", data });
           return { id };
@@ -90,7 +89,7 @@ export function createMockBillingProvider(
         const trialEnd =
           input.trialDays > 0 ? new Date(now.getTime() + input.trialDays * DAY_MS) : undefined;
         const subscription: ProviderSubscription = {
-          id: `sub_${randomId(24)}`,
+          id: `sub_${randomString(BASE62, 24)}`,
           customerId: input.customerId,
           priceId: input.priceId,
           state: trialEnd === undefined ? "active" : "trialing",
@@ -152,10 +151,4 @@ function assertNotCanceled(subscription: ProviderSubscription): void {
       false,
     );
   }
-}
-
-function randomId(length: number): string {
-  let id = "";
-  for (let i = 0; i < length; i++) id += ID_ALPHABET[randomInt(ID_ALPHABET.length)];
-  return id;
 }

@@ -1,7 +1,9 @@
-import { create } from "@bufbuild/protobuf";
+import { create, type JsonObject } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import {
+  type AuditEvent as AuditEventMessage,
+  AuditEventSchema,
   BillingInterval,
   type BillingService as BillingServiceDesc,
   type Customer as CustomerMessage,
@@ -14,6 +16,8 @@ import {
   SubscriptionSchema,
 } from "../../gen/tollgate/v1/billing_service_pb.js";
 import { ResourceKind } from "../../gen/tollgate/v1/resource_pb.js";
+import type { AuditEvent } from "../audit/audit.js";
+import type { AuditService } from "../audit/service.js";
 import { kPrincipal } from "../auth/principal.js";
 import type {
   Actor,
@@ -45,7 +49,8 @@ const PRORATION_TO_PROTO: Record<ProrationBehavior, ProtoProration> = {
  */
 export function createBillingRpc(
   service: BillingService,
-): Omit<ServiceImpl<typeof BillingServiceDesc>, "listAuditEvents"> {
+  audit: AuditService,
+): ServiceImpl<typeof BillingServiceDesc> {
   return {
     async createCustomer(req, ctx) {
       const customer = await service.createCustomer(actorOf(ctx), {
@@ -89,8 +94,8 @@ export function createBillingRpc(
       });
       return { subscription: toProtoSubscription(subscription) };
     },
-    async getSubscription(req) {
-      const subscription = await service.getSubscription(req.subscriptionId);
+    async getSubscription(req, ctx) {
+      const subscription = await service.getSubscription(actorOf(ctx), req.subscriptionId);
       return { subscription: toProtoSubscription(subscription) };
     },
     async listSubscriptions(req) {
@@ -100,11 +105,30 @@ export function createBillingRpc(
         nextPageToken: page.nextPageToken,
       };
     },
+    async listAuditEvents(req) {
+      const page = await audit.list(req.tenantId, req.pageSize, req.pageToken);
+      return { auditEvents: page.items.map(toProtoAuditEvent), nextPageToken: page.nextPageToken };
+    },
   };
 }
 
 function actorOf(ctx: HandlerContext): Actor {
-  return { id: ctx.values.get(kPrincipal).actor };
+  const principal = ctx.values.get(kPrincipal);
+  return { id: principal.actor, tenantId: principal.tenantId };
+}
+
+function toProtoAuditEvent(event: AuditEvent): AuditEventMessage {
+  return create(AuditEventSchema, {
+    id: event.id,
+    actor: event.actor,
+    action: event.action,
+    tenantId: event.tenantId ?? "",
+    target: event.target,
+    requestId: event.requestId,
+    createTime: timestampFromDate(event.createTime),
+    before: event.before as JsonObject | undefined,
+    after: event.after as JsonObject | undefined,
+  });
 }
 
 // Unknown enum numbers become a name the service's validation rejects with the field named.

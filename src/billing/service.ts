@@ -1,11 +1,12 @@
 import type { AuditStore } from "../audit/store.js";
+import { assertTenantAccess } from "../auth/policy.js";
 import type { Clock } from "../clock/clock.js";
 import {
   AlreadyExistsError,
   FailedPreconditionError,
   NotFoundError,
 } from "../errors/domain-error.js";
-import { decodePageToken, encodePageToken } from "../pagination/page-token.js";
+import { fetchPage, MAX_PAGE_SIZE, type Page } from "../pagination/page-token.js";
 import { createFieldChecks } from "../validation/field-checks.js";
 import type {
   Actor,
@@ -13,7 +14,6 @@ import type {
   CreateCustomerInput,
   CreateSubscriptionInput,
   Customer,
-  Page,
   Subscription,
   UpdateSubscriptionInput,
 } from "./billing.js";
@@ -44,7 +44,7 @@ export interface BillingService {
     input: Omit<UpdateSubscriptionInput, "prorationBehavior"> & { prorationBehavior: string },
   ): Promise<Subscription>;
   cancelSubscription(actor: Actor, input: CancelSubscriptionInput): Promise<Subscription>;
-  getSubscription(subscriptionId: string): Promise<Subscription>;
+  getSubscription(actor: Actor, subscriptionId: string): Promise<Subscription>;
   listSubscriptions(
     tenantId: string,
     pageSize: number,
@@ -66,7 +66,7 @@ export interface BillingServiceDeps {
   guard: MutationGuard;
 }
 
-const SYSTEM: Actor = { id: "system" };
+const SYSTEM: Actor = { id: "system", tenantId: undefined };
 
 /**
  * Creates the billing service. Mutations run under the mutation guard (once per request id,
@@ -276,30 +276,26 @@ export function createBillingService(deps: BillingServiceDeps): BillingService {
       });
     },
 
-    getSubscription: (subscriptionId) => loadSubscription(validateSubscriptionId(subscriptionId)),
+    async getSubscription(actor, subscriptionId) {
+      const subscription = await loadSubscription(validateSubscriptionId(subscriptionId));
+      assertTenantAccess(actor, subscription.tenantId);
+      return subscription;
+    },
 
     async listSubscriptions(rawTenantId, pageSize, pageToken) {
       const checks = createFieldChecks();
       checks.uuid("tenant_id", rawTenantId);
-      checks.intRange("page_size", pageSize, 0, 100);
+      checks.intRange("page_size", pageSize, 0, MAX_PAGE_SIZE);
       checks.throwIfAny();
       const tenantId = rawTenantId.toLowerCase();
-      const scope = `subscriptions/${tenantId}`;
-      const limit = pageSize || 20;
-      const rows = await store.listSubscriptions(
-        tenantId,
-        limit + 1,
-        decodePageToken(scope, pageToken),
-      );
-      const items = await Promise.all(rows.slice(0, limit).map(refresh));
-      const last = items.at(-1);
-      return {
-        items,
-        nextPageToken:
-          rows.length > limit && last
-            ? encodePageToken(scope, { time: last.createTime, id: last.id })
-            : "",
-      };
+      const page = await fetchPage({
+        scope: `subscriptions/${tenantId}`,
+        pageSize,
+        pageToken,
+        fetch: (limit, after) => store.listSubscriptions(tenantId, limit, after),
+        cursorOf: (subscription) => ({ time: subscription.createTime, id: subscription.id }),
+      });
+      return { ...page, items: await Promise.all(page.items.map(refresh)) };
     },
 
     async liveSubscription(rawTenantId) {

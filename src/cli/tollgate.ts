@@ -1,7 +1,13 @@
 #!/usr/bin/env node
+import { userInfo } from "node:os";
 import { Command } from "commander";
+import { createAuditStore } from "../audit/store.js";
+import { type ApiKeyService, createApiKeyService } from "../auth/service.js";
+import { createApiKeyStore } from "../auth/store.js";
+import { createSystemClock } from "../clock/clock.js";
 import { ConfigError, loadConfig } from "../config/config.js";
-import { createDatabase } from "../db/database.js";
+import { createDatabase, type Database } from "../db/database.js";
+import { DomainError } from "../errors/domain-error.js";
 
 /**
  * The operator's command line (`npx tollgate …`). It reads the same environment as the server,
@@ -12,22 +18,95 @@ const program = new Command("tollgate").description("Tollgate operator commands"
 program
   .command("migrate")
   .description("bring the database schema up to date, then exit")
-  .action(async () => {
-    const config = loadConfig();
-    const database = await createDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
-    try {
+  .action(() =>
+    withDatabase(async (database) => {
       const applied = await database.migrate();
       process.stdout.write(
         applied.length ? `applied: ${applied.join(", ")}\n` : "schema already up to date\n",
       );
-    } finally {
-      await database.close();
-    }
-  });
+    }),
+  );
+
+const keys = program.command("keys").description("manage API keys");
+
+keys
+  .command("create")
+  .description("create an admin key, or a tenant key with --tenant; prints the secret once")
+  .option("--tenant <uuid>", "limit the key to reading and recording for this tenant")
+  .option("--description <text>", "what the key is for", "")
+  .action((options: { tenant?: string; description: string }) =>
+    withKeys(async (service) => {
+      const { key, apiKey } = await service.create(operator(), {
+        tenantId: options.tenant,
+        description: options.description,
+      });
+      process.stdout.write(
+        `${key}\n\nprefix: ${apiKey.prefix}\nrole:   ${apiKey.role}${
+          apiKey.tenantId ? `\ntenant: ${apiKey.tenantId}` : ""
+        }\nThis is the only time the key is shown; store it now. Send it as \`authorization: Bearer <key>\`.\n`,
+      );
+    }),
+  );
+
+keys
+  .command("list")
+  .description("list keys by prefix (secrets are never stored)")
+  .action(() =>
+    withKeys(async (service) => {
+      const rows = (await service.list()).map((k) =>
+        [
+          k.prefix,
+          k.role.padEnd(6),
+          (k.tenantId ?? "-").padEnd(36),
+          k.createTime.toISOString(),
+          k.revokeTime ? `revoked ${k.revokeTime.toISOString()}` : "active",
+          k.description,
+        ].join("  "),
+      );
+      process.stdout.write(rows.length ? `${rows.join("\n")}\n` : "no keys\n");
+    }),
+  );
+
+keys
+  .command("revoke <prefix>")
+  .description("revoke a key at once; it cannot be restored")
+  .action((prefix: string) =>
+    withKeys(async (service) => {
+      const revoked = await service.revoke(operator(), prefix);
+      process.stdout.write(`revoked ${revoked.prefix}\n`);
+    }),
+  );
 
 program.parseAsync().catch((error: unknown) => {
-  process.stderr.write(
-    `tollgate: ${error instanceof ConfigError ? error.message : String(error)}\n`,
-  );
+  const message =
+    error instanceof ConfigError || error instanceof DomainError ? error.message : String(error);
+  process.stderr.write(`tollgate: ${message}\n`);
   process.exit(error instanceof ConfigError ? 2 : 1);
 });
+
+async function withDatabase(work: (database: Database) => Promise<void>): Promise<void> {
+  const config = loadConfig();
+  const database = await createDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  try {
+    await work(database);
+  } finally {
+    await database.close();
+  }
+}
+
+function withKeys(work: (service: ApiKeyService) => Promise<void>): Promise<void> {
+  return withDatabase(async (database) => {
+    await database.migrate();
+    const service = createApiKeyService({
+      store: createApiKeyStore(database.knex),
+      audit: createAuditStore(database.knex),
+      clock: createSystemClock(),
+    });
+    await work(service);
+  });
+}
+
+// Key changes made from the command line are audited as the operating-system user.
+function operator(): string {
+  return `cli:${userInfo().username}`;
+}

@@ -1,4 +1,5 @@
 import { bool, cleanEnv, makeValidator, str } from "envalid";
+import { API_KEY_PATTERN } from "../auth/api-key.js";
 
 /** Deployment environments; `production` switches on Stripe and refuses unsafe defaults. */
 export const ENVIRONMENTS = ["development", "test", "staging", "production"] as const;
@@ -24,6 +25,11 @@ export interface Config {
   planCatalogPath: string | undefined;
   /** How often each replica applies due trial ends, rollovers and scheduled cancellations. */
   billingSweepIntervalSeconds: number;
+  /** An admin key that must exist at start (for containers); never logged. */
+  bootstrapAdminKey: string | undefined;
+  /** Token bucket per API key for billing mutations: refill per minute and capacity. */
+  billingRateLimitPerMinute: number;
+  billingRateLimitBurst: number;
   maxMessageBytes: number;
   shutdownTimeoutSeconds: number;
   runMigrations: boolean;
@@ -70,6 +76,14 @@ const postgresUrl = makeValidator<string>((input) => {
   return input;
 });
 
+// The message never repeats the value: it is a secret.
+const apiKey = makeValidator<string>((input) => {
+  if (!API_KEY_PATTERN.test(input)) {
+    throw new Error("expected tg_<8 lower-case letters or digits>_<24 or more letters or digits>");
+  }
+  return input;
+});
+
 const SPECS = {
   PORT: tcpPort({ default: 8080, desc: "TCP port for every protocol" }),
   HOST: str({ default: "", desc: "interface to bind" }),
@@ -84,6 +98,9 @@ const SPECS = {
   LOG_LEVEL: str({ choices: LOG_LEVELS, default: "info" }),
   PLAN_CATALOG_PATH: str({ default: "" }),
   BILLING_SWEEP_INTERVAL_SECONDS: positiveSeconds({ default: 30 }),
+  TOLLGATE_BOOTSTRAP_ADMIN_KEY: apiKey({ default: undefined }),
+  BILLING_RATE_LIMIT_PER_MINUTE: positiveInt({ default: 60 }),
+  BILLING_RATE_LIMIT_BURST: positiveInt({ default: 20 }),
   MAX_MESSAGE_BYTES: positiveInt({ default: 4 * 1024 * 1024 }),
   SHUTDOWN_TIMEOUT_SECONDS: positiveSeconds({ default: 10 }),
   RUN_MIGRATIONS: bool({ default: true }),
@@ -131,6 +148,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: raw.LOG_LEVEL,
     planCatalogPath: raw.PLAN_CATALOG_PATH || undefined,
     billingSweepIntervalSeconds: raw.BILLING_SWEEP_INTERVAL_SECONDS,
+    bootstrapAdminKey: raw.TOLLGATE_BOOTSTRAP_ADMIN_KEY,
+    billingRateLimitPerMinute: raw.BILLING_RATE_LIMIT_PER_MINUTE,
+    billingRateLimitBurst: raw.BILLING_RATE_LIMIT_BURST,
     maxMessageBytes: raw.MAX_MESSAGE_BYTES,
     shutdownTimeoutSeconds: raw.SHUTDOWN_TIMEOUT_SECONDS,
     runMigrations: raw.RUN_MIGRATIONS,

@@ -6,6 +6,7 @@ import {
   createContextValues,
   type Interceptor,
 } from "@connectrpc/connect";
+import { kPrincipal } from "../auth/principal.js";
 import type { Logger } from "./logger.js";
 import type { Metrics } from "./metrics.js";
 
@@ -50,7 +51,8 @@ export function createCallLogInterceptor(logger: Logger, metrics: Metrics): Inte
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       metrics.rpcCalls.inc({ service, method, code });
       metrics.rpcDuration.observe({ service, method, code }, seconds);
-      const line = { service, method, code, durationMs: Math.round(seconds * 1e6) / 1e3 };
+      const actor = req.contextValues.get(kPrincipal).actor;
+      const line = { service, method, code, actor, durationMs: Math.round(seconds * 1e6) / 1e3 };
       if (error === undefined) logger.info(line, "rpc");
       else logger.warn({ ...line, error: ConnectError.from(error).rawMessage }, "rpc");
     };

@@ -26,6 +26,10 @@ export const REDACTED_PATHS = [
   "*.stripeWebhookSecret",
   "databaseUrl",
   "*.databaseUrl",
+  "bootstrapAdminKey",
+  "*.bootstrapAdminKey",
+  "key",
+  "*.key",
   'headers["stripe-signature"]',
   '*.headers["stripe-signature"]',
 ];

@@ -39,3 +39,32 @@ export function decodePageToken(scope: string, token: string): Cursor | undefine
     { field: "page_token", description: "is not a token this server issued for this query" },
   ]);
 }
+
+/** One page of a newest-first listing. */
+export interface Page<T> {
+  items: T[];
+  nextPageToken: string;
+}
+
+/**
+ * Runs a keyset-paged query: fetches one row more than the page to learn whether another page
+ * follows, and issues the token for it. `pageSize` must already be validated (0 to
+ * {@link MAX_PAGE_SIZE}; 0 means {@link DEFAULT_PAGE_SIZE}).
+ */
+export async function fetchPage<T>(options: {
+  scope: string;
+  pageSize: number;
+  pageToken: string;
+  fetch(limit: number, after: Cursor | undefined): Promise<T[]>;
+  cursorOf(item: T): Cursor;
+}): Promise<Page<T>> {
+  const limit = options.pageSize || DEFAULT_PAGE_SIZE;
+  const rows = await options.fetch(limit + 1, decodePageToken(options.scope, options.pageToken));
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  return {
+    items,
+    nextPageToken:
+      rows.length > limit && last ? encodePageToken(options.scope, options.cursorOf(last)) : "",
+  };
+}

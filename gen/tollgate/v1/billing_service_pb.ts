@@ -145,6 +145,7 @@ export type Plan = Message<"tollgate.v1.Plan"> & {
 
   /**
    * The price per interval in major currency units as a decimal string, for example `"49.00"`.
+   * Empty when the price is negotiated per contract (ENTERPRISE in the default catalog).
    *
    * @generated from field: string unit_amount = 4;
    */
@@ -498,7 +499,7 @@ export const ListPlansRequestSchema: GenMessage<ListPlansRequest> = /*@__PURE__*
  */
 export type ListPlansResponse = Message<"tollgate.v1.ListPlansResponse"> & {
   /**
-   * Every plan of the catalog, cheapest first.
+   * Every plan of the catalog, in catalog order (the default catalog lists them cheapest first).
    *
    * @generated from field: repeated tollgate.v1.Plan plans = 1;
    */
@@ -809,7 +810,8 @@ export const ListSubscriptionsResponseSchema: GenMessage<ListSubscriptionsRespon
  */
 export type ListAuditEventsRequest = Message<"tollgate.v1.ListAuditEventsRequest"> & {
   /**
-   * The tenant whose audit trail to list, a UUID string. Required.
+   * The tenant whose audit trail to list, a UUID string. Empty lists every event, including
+   * key changes of admin keys, which belong to no tenant.
    *
    * @generated from field: string tenant_id = 1;
    */
@@ -1103,8 +1105,9 @@ export const BillingService: GenService<{
     output: typeof ListSubscriptionsResponseSchema;
   },
   /**
-   * ListAuditEvents returns the audit trail of billing mutations and key changes for a
-   * tenant, newest first, one page at a time. Only admin keys may call it.
+   * ListAuditEvents returns the audit trail of billing mutations, time-based subscription
+   * transitions and key changes, newest first, one page at a time. Only admin keys may call it.
+   * Errors: `INVALID_ARGUMENT` for a page token that this server did not issue for this query.
    *
    * @generated from rpc tollgate.v1.BillingService.ListAuditEvents
    */

@@ -1,0 +1,30 @@
+import { fetchPage, MAX_PAGE_SIZE, type Page } from "../pagination/page-token.js";
+import { createFieldChecks } from "../validation/field-checks.js";
+import type { AuditEvent } from "./audit.js";
+import type { AuditStore } from "./store.js";
+
+/** Reads the audit trail; writing happens inside each mutation's own transaction. */
+export interface AuditService {
+  /** One page, newest first: one tenant's events, or every event when `tenantId` is empty. */
+  list(tenantId: string, pageSize: number, pageToken: string): Promise<Page<AuditEvent>>;
+}
+
+/** Creates the audit reader over the store. */
+export function createAuditService(store: AuditStore): AuditService {
+  return {
+    async list(rawTenantId, pageSize, pageToken) {
+      const checks = createFieldChecks();
+      if (rawTenantId !== "") checks.uuid("tenant_id", rawTenantId);
+      checks.intRange("page_size", pageSize, 0, MAX_PAGE_SIZE);
+      checks.throwIfAny();
+      const tenantId = rawTenantId === "" ? undefined : rawTenantId.toLowerCase();
+      return fetchPage({
+        scope: `audit/${tenantId ?? "*"}`,
+        pageSize,
+        pageToken,
+        fetch: (limit, after) => store.list(tenantId, limit, after),
+        cursorOf: (event) => ({ time: event.createTime, id: event.id }),
+      });
+    },
+  };
+}

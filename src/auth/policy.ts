@@ -1,0 +1,43 @@
+import { PermissionDeniedError, UnauthenticatedError } from "../errors/domain-error.js";
+import type { Principal } from "./principal.js";
+
+/** RPCs only admin keys may call: billing mutations, the audit trail, global statistics. */
+const ADMIN_ONLY = new Set([
+  "tollgate.v1.BillingService/CreateCustomer",
+  "tollgate.v1.BillingService/CreateSubscription",
+  "tollgate.v1.BillingService/UpdateSubscription",
+  "tollgate.v1.BillingService/CancelSubscription",
+  "tollgate.v1.BillingService/ListAuditEvents",
+  "tollgate.v1.UsageService/GetIngestStats",
+]);
+
+/** Billing mutations, which are also rate-limited per key. */
+export const BILLING_MUTATIONS = new Set([
+  "tollgate.v1.BillingService/CreateCustomer",
+  "tollgate.v1.BillingService/CreateSubscription",
+  "tollgate.v1.BillingService/UpdateSubscription",
+  "tollgate.v1.BillingService/CancelSubscription",
+]);
+
+/**
+ * Decides whether a principal may make a call, before any handler runs. A tenant key may only
+ * name its own tenant in a request's `tenant_id`; RPCs that name objects by id (subscriptions,
+ * reservations) and streams of events are checked by their services with
+ * {@link assertTenantAccess} once the object's tenant is known.
+ */
+export function authorizeCall(principal: Principal, procedure: string, message: unknown): void {
+  if (principal.role === "admin" || principal.role === "open") return;
+  if (principal.role === "none") throw new UnauthenticatedError("the caller is not authenticated");
+  if (ADMIN_ONLY.has(procedure)) {
+    throw new PermissionDeniedError(`${procedure} needs an admin key`);
+  }
+  const tenantId = (message as { tenantId?: unknown } | undefined)?.tenantId;
+  if (typeof tenantId === "string") assertTenantAccess(principal, tenantId);
+}
+
+/** Fails unless the principal may read and record for `tenantId`. */
+export function assertTenantAccess(principal: Pick<Principal, "tenantId">, tenantId: string): void {
+  if (principal.tenantId !== undefined && principal.tenantId !== tenantId.toLowerCase()) {
+    throw new PermissionDeniedError(`this API key may not act for tenant ${tenantId || "(none)"}`);
+  }
+}
