@@ -28,7 +28,9 @@ if [ -d "$work/runtime/node_modules/typescript" ] || [ -d "$work/runtime/node_mo
 fi
 
 port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
+# As a container deployment would: a bootstrap admin key, so the server runs locked.
 (cd "$work/runtime" && NODE_ENV=production HOST=127.0.0.1 PORT="$port" \
+  TOLLGATE_BOOTSTRAP_ADMIN_KEY="tg_smoke000_$(node -e "console.log(require('crypto').randomBytes(16).toString('hex'))")" \
   TOLLGATE_DATA_DIR="$work/data" exec node dist/src/main.js >"$work/server.log" 2>&1) &
 server_pid=$!
 for _ in $(seq 1 100); do
