@@ -14,11 +14,15 @@ import { createMutationGuard } from "./billing/mutation-guard.js";
 import type { BillingProvider } from "./billing/provider.js";
 import { createBillingRpc } from "./billing/rpc.js";
 import { createBillingService } from "./billing/service.js";
-import { createBillingStore } from "./billing/store.js";
-import { startSubscriptionSweeper } from "./billing/sweeper.js";
+import { createBillingStore, SUBSCRIPTION_CHANNEL } from "./billing/store.js";
 import { type Clock, createSystemClock } from "./clock/clock.js";
 import { type Config, ConfigError } from "./config/config.js";
 import { createDatabase } from "./db/database.js";
+import { startNotificationListener } from "./db/notification-listener.js";
+import { createPlanCache } from "./entitlements/plan-cache.js";
+import { createEntitlementRpc } from "./entitlements/rpc.js";
+import { createEntitlementService } from "./entitlements/service.js";
+import { createEntitlementStore } from "./entitlements/store.js";
 import {
   callContextValues,
   createCallLogInterceptor,
@@ -30,6 +34,7 @@ import { createHealthState } from "./server/health.js";
 import { createHttpHandler } from "./server/http-handler.js";
 import { createListener } from "./server/listener.js";
 import { createRoutes, TOLLGATE_SERVICES } from "./server/routes.js";
+import { startPeriodicTask } from "./tasks/periodic.js";
 
 /** Replacements for tests: a clock they can move, a provider that fails on demand. */
 export interface AppOverrides {
@@ -79,6 +84,11 @@ export async function startApp(
     });
     const mockProvider = createMockBillingProvider(database.knex, clock, catalog);
     const billingStore = createBillingStore(database.knex);
+    const plans = createPlanCache({
+      liveSubscription: (tenantId) => billing.liveSubscription(tenantId),
+      catalog,
+      clock,
+    });
     const billing = createBillingService({
       store: billingStore,
       audit,
@@ -86,12 +96,42 @@ export async function startApp(
       catalog,
       clock,
       guard: createMutationGuard(billingStore, clock),
+      onSubscriptionChanged: (tenantId) => plans.invalidate(tenantId),
     });
-    const sweeper = startSubscriptionSweeper(
-      billing,
-      config.billingSweepIntervalSeconds * 1000,
+    // Other replicas announce their subscription changes with NOTIFY; PGlite has no others.
+    const subscriptionChanges =
+      config.databaseUrl === undefined
+        ? undefined
+        : startNotificationListener({
+            url: config.databaseUrl,
+            channel: SUBSCRIPTION_CHANNEL,
+            onNotify: (tenantId) => plans.invalidate(tenantId),
+            onGap: () => plans.clear(),
+            logger,
+          });
+    const entitlements = createEntitlementService({
+      knex: database.knex,
+      store: createEntitlementStore(database.knex),
+      plans,
+      catalog,
+      clock,
+    });
+    const reservationExpiry = startPeriodicTask({
+      name: "reservation-expiry",
+      intervalMs: 1000,
+      batch: 1000,
+      work: (limit) => entitlements.expireDue(limit),
       logger,
-    );
+    });
+    // Applies due trial ends, rollovers and scheduled cancellations even for tenants nobody
+    // reads; every replica may run it, since each transition is a versioned update.
+    const subscriptionSweep = startPeriodicTask({
+      name: "subscription-sweep",
+      intervalMs: config.billingSweepIntervalSeconds * 1000,
+      batch: 100,
+      work: (limit) => billing.advanceDue(limit),
+      logger,
+    });
     const metrics = createMetrics();
     const health = createHealthState(TOLLGATE_SERVICES.map((s) => s.typeName));
     const shutdown = new AbortController();
@@ -99,6 +139,7 @@ export async function startApp(
       routes: createRoutes({
         health,
         billing: createBillingRpc(billing, createAuditService(audit)),
+        entitlements: createEntitlementRpc(entitlements),
       }),
       interceptors: [
         createCallLogInterceptor(logger, metrics),
@@ -145,7 +186,9 @@ export async function startApp(
           logger.warn({ inFlight: listener.inFlight() }, "grace period over; aborting calls");
           shutdown.abort();
         });
-        await sweeper.stop();
+        await subscriptionSweep.stop();
+        await reservationExpiry.stop();
+        await subscriptionChanges?.close();
         await database.close();
         logger.info("stopped");
       },

@@ -31,6 +31,7 @@ describe("security", () => {
   const headers = new Map<Credential, Record<string, string>>();
   let customerA: string;
   let subscriptionA: string;
+  let reservations: string[];
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -60,6 +61,18 @@ describe("security", () => {
       admin,
     );
     subscriptionA = subscription!.id;
+    const entitlements = createClient(
+      EntitlementService,
+      createGrpcTransport({ baseUrl: server.baseUrl }),
+    );
+    reservations = [];
+    for (let i = 0; i < 2; i++) {
+      const held = await entitlements.reserve(
+        { tenantId: tenantA, resourceType: "executions", quantity: "2" },
+        admin,
+      );
+      reservations.push(held.reservationId);
+    }
   });
 
   afterAll(async () => {
@@ -68,8 +81,8 @@ describe("security", () => {
   });
 
   // One request per RPC, naming tenant A wherever the RPC names a tenant, and the expected code
-  // for the callers that get past authentication. Entitlement and usage RPCs are not built yet
-  // (Unimplemented) but are already behind authentication and tenant checks.
+  // for the callers that get past authentication. Usage RPCs are not built yet (Unimplemented)
+  // but are already behind authentication and tenant checks.
   const rpcs = (): [DescService, string, unknown, Partial<Record<Credential, Expected>>][] => {
     const tenantScoped = { "other tenant": Code.PermissionDenied, "own tenant": OK, admin: OK };
     const adminOnly = {
@@ -114,21 +127,16 @@ describe("security", () => {
             EntitlementService,
             name,
             { tenantId: tenantA, resourceType: "executions" },
-            { ...notBuilt, "other tenant": Code.PermissionDenied },
+            tenantScoped,
           ] as [DescService, string, unknown, Partial<Record<Credential, Expected>>],
       ),
       [
         EntitlementService,
         "commitReservation",
-        { reservationId: randomUUID() },
-        { ...notBuilt, "other tenant": Code.Unimplemented },
+        { reservationId: reservations[0], actualQuantity: "1" },
+        tenantScoped,
       ],
-      [
-        EntitlementService,
-        "releaseReservation",
-        { reservationId: randomUUID() },
-        { ...notBuilt, "other tenant": Code.Unimplemented },
-      ],
+      [EntitlementService, "releaseReservation", { reservationId: reservations[1] }, tenantScoped],
       [
         UsageService,
         "streamUsage",

@@ -1,4 +1,4 @@
-import { createContextKey } from "@connectrpc/connect";
+import { createContextKey, type HandlerContext } from "@connectrpc/connect";
 
 /**
  * Who is calling, as established by the authentication interceptor. An admin may do
@@ -21,3 +21,17 @@ export const kPrincipal = createContextKey<Principal>(
   { role: "none", actor: "unauthenticated", tenantId: "" },
   { description: "the authenticated caller" },
 );
+
+/** Who is calling, as domain services see it: recorded by audits, checked against tenants. */
+export interface Actor {
+  /** An API key prefix, `system` for sweeps, `stripe` for webhooks, `open` without keys. */
+  id: string;
+  /** Set when the caller may only touch this one tenant (a tenant API key). */
+  tenantId: string | undefined;
+}
+
+/** The actor of a Connect call, for handlers to pass to domain services. */
+export function actorOf(ctx: HandlerContext): Actor {
+  const principal = ctx.values.get(kPrincipal);
+  return { id: principal.actor, tenantId: principal.tenantId };
+}

@@ -41,14 +41,6 @@ export interface Subscription extends SubscriptionTerms {
   prorationBehavior: ProrationBehavior | undefined;
 }
 
-/** Who is calling: recorded by the audit trail, and checked against objects' tenants. */
-export interface Actor {
-  /** An API key prefix, `system` for sweeps, `stripe` for webhooks, `open` without keys. */
-  id: string;
-  /** Set when the caller may only touch this one tenant (a tenant API key). */
-  tenantId: string | undefined;
-}
-
 /** Input of a customer creation, already validated. */
 export interface CreateCustomerInput {
   tenantId: string;

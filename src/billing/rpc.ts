@@ -1,6 +1,6 @@
 import { create, type JsonObject } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import type { ServiceImpl } from "@connectrpc/connect";
 import {
   type AuditEvent as AuditEventMessage,
   AuditEventSchema,
@@ -18,14 +18,8 @@ import {
 import { ResourceKind } from "../../gen/tollgate/v1/resource_pb.js";
 import type { AuditEvent } from "../audit/audit.js";
 import type { AuditService } from "../audit/service.js";
-import { kPrincipal } from "../auth/principal.js";
-import type {
-  Actor,
-  Customer,
-  ProrationBehavior,
-  Subscription,
-  SubscriptionState,
-} from "./billing.js";
+import { actorOf } from "../auth/principal.js";
+import type { Customer, ProrationBehavior, Subscription, SubscriptionState } from "./billing.js";
 import type { Plan } from "./catalog.js";
 import type { BillingService } from "./service.js";
 
@@ -110,11 +104,6 @@ export function createBillingRpc(
       return { auditEvents: page.items.map(toProtoAuditEvent), nextPageToken: page.nextPageToken };
     },
   };
-}
-
-function actorOf(ctx: HandlerContext): Actor {
-  const principal = ctx.values.get(kPrincipal);
-  return { id: principal.actor, tenantId: principal.tenantId };
 }
 
 function toProtoAuditEvent(event: AuditEvent): AuditEventMessage {

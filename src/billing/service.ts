@@ -1,5 +1,6 @@
 import type { AuditStore } from "../audit/store.js";
 import { assertTenantAccess } from "../auth/policy.js";
+import type { Actor } from "../auth/principal.js";
 import type { Clock } from "../clock/clock.js";
 import {
   AlreadyExistsError,
@@ -9,7 +10,6 @@ import {
 import { fetchPage, MAX_PAGE_SIZE, type Page } from "../pagination/page-token.js";
 import { createFieldChecks } from "../validation/field-checks.js";
 import type {
-  Actor,
   CancelSubscriptionInput,
   CreateCustomerInput,
   CreateSubscriptionInput,
@@ -64,6 +64,8 @@ export interface BillingServiceDeps {
   catalog: PlanCatalog;
   clock: Clock;
   guard: MutationGuard;
+  /** Called after every committed subscription change, for this replica's caches. */
+  onSubscriptionChanged?: (tenantId: string) => void;
 }
 
 const SYSTEM: Actor = { id: "system", tenantId: undefined };
@@ -76,6 +78,7 @@ const SYSTEM: Actor = { id: "system", tenantId: undefined };
  */
 export function createBillingService(deps: BillingServiceDeps): BillingService {
   const { store, audit, provider, catalog, clock, guard } = deps;
+  const changed = (tenantId: string) => deps.onSubscriptionChanged?.(tenantId);
 
   const planForPrice = (priceId: string, field: string): Plan => {
     const plan = catalog.planByPriceId(priceId);
@@ -98,9 +101,13 @@ export function createBillingService(deps: BillingServiceDeps): BillingService {
     const saved = await store.transaction(async (trx) => {
       if (!(await store.saveSubscription(trx, next, stored.version))) return false;
       await audit.insert(trx, auditRow(SYSTEM, "subscription.advance", next, "", stored));
+      await store.notifySubscriptionChanged(trx, next.tenantId);
       return true;
     });
-    if (saved) return withoutVersion(next);
+    if (saved) {
+      changed(next.tenantId);
+      return withoutVersion(next);
+    }
     const reloaded = await store.findSubscription(stored.id);
     if (reloaded === undefined) throw new NotFoundError(`subscription ${stored.id} not found`);
     return refresh(reloaded);
@@ -130,21 +137,23 @@ export function createBillingService(deps: BillingServiceDeps): BillingService {
   });
 
   // Stores the provider's new state of an existing subscription with its audit row.
-  const commitChange = (
+  const commitChange = async (
     actor: Actor,
     action: string,
     before: Subscription,
-    changed: ProviderSubscription,
+    updated: ProviderSubscription,
     requestId: string,
     remember: Remember<Subscription>,
-  ) => {
-    const after = fromProvider(changed, before.tenantId);
-    return store.transaction(async (trx) => {
+  ): Promise<Subscription> => {
+    const after = fromProvider(updated, before.tenantId);
+    await store.transaction(async (trx) => {
       await store.saveSubscription(trx, after);
       await audit.insert(trx, auditRow(actor, action, after, requestId, before));
+      await store.notifySubscriptionChanged(trx, after.tenantId);
       await remember(trx, after);
-      return after;
     });
+    changed(after.tenantId);
+    return after;
   };
 
   return {
@@ -203,15 +212,17 @@ export function createBillingService(deps: BillingServiceDeps): BillingService {
           }
           const created = await provider.createSubscription({ ...input, idempotencyKey });
           const subscription = fromProvider(created, customer.tenantId);
-          return store.transaction(async (trx) => {
+          await store.transaction(async (trx) => {
             await store.insertSubscription(trx, subscription);
             await audit.insert(
               trx,
               auditRow(actor, "subscription.create", subscription, input.requestId),
             );
+            await store.notifySubscriptionChanged(trx, subscription.tenantId);
             await remember(trx, subscription);
-            return subscription;
           });
+          changed(subscription.tenantId);
+          return subscription;
         },
       });
     },

@@ -39,6 +39,11 @@ export interface BillingStore {
     subscription: Subscription,
     expectedVersion?: number,
   ): Promise<boolean>;
+  /**
+   * Tells every replica, when `trx` commits, that a tenant's subscription changed, so their
+   * plan caches drop it (PostgreSQL NOTIFY is delivered on commit, and never on rollback).
+   */
+  notifySubscriptionChanged(trx: Knex.Transaction, tenantId: string): Promise<void>;
   findRequest(tenantId: string, requestId: string): Promise<StoredRequest | undefined>;
   insertRequest(
     trx: Knex.Transaction,
@@ -53,6 +58,9 @@ export interface BillingStore {
 }
 
 const UNIQUE_VIOLATION = "23505";
+
+/** The NOTIFY channel on which subscription changes are announced, with the tenant id. */
+export const SUBSCRIPTION_CHANNEL = "tollgate_subscription_changed";
 
 /** Creates the billing store over the given connection. */
 export function createBillingStore(knex: Knex): BillingStore {
@@ -137,6 +145,9 @@ export function createBillingStore(knex: Knex): BillingStore {
       }
     },
 
+    async notifySubscriptionChanged(trx, tenantId) {
+      await trx.raw("select pg_notify(?, ?)", [SUBSCRIPTION_CHANNEL, tenantId]);
+    },
     async findRequest(tenantId, requestId) {
       const row = await knex("billing_requests")
         .where({ tenant_id: tenantId, request_id: requestId })

@@ -15,6 +15,7 @@ export interface RoutesOptions {
   health: HealthState;
   /** The RPCs built so far; every RPC left out answers `Unimplemented`. */
   billing: Partial<ServiceImpl<typeof BillingService>>;
+  entitlements: Partial<ServiceImpl<typeof EntitlementService>>;
 }
 
 /**
@@ -27,7 +28,10 @@ export function createRoutes(options: RoutesOptions): (router: ConnectRouter) =>
       ...createUnimplementedService(BillingService),
       ...options.billing,
     });
-    router.service(EntitlementService, createUnimplementedService(EntitlementService));
+    router.service(EntitlementService, {
+      ...createUnimplementedService(EntitlementService),
+      ...options.entitlements,
+    });
     router.service(UsageService, createUnimplementedService(UsageService));
     registerHealth(router, options.health);
     registerReflection(router, [...TOLLGATE_SERVICES, Health]);

@@ -2,6 +2,7 @@ import type { Knex } from "knex";
 import * as auditEvents from "./0001_audit_events.js";
 import * as billing from "./0002_billing.js";
 import * as apiKeys from "./0003_api_keys.js";
+import * as entitlements from "./0004_entitlements.js";
 
 /** A schema change, applied once in name order and recorded in `knex_migrations`. */
 export interface Migration {
@@ -13,6 +14,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0001_audit_events": auditEvents,
   "0002_billing": billing,
   "0003_api_keys": apiKeys,
+  "0004_entitlements": entitlements,
 };
 
 /**

@@ -1,0 +1,69 @@
+import type { Decimal } from "decimal.js";
+import type { Plan, ResourceKind } from "../billing/catalog.js";
+
+/** The plan that governs a tenant right now, with the period consumables count in. */
+export interface TenantPlan {
+  plan: Plan;
+  /** The live subscription's current period, or the calendar month (UTC) on the default plan. */
+  periodStart: Date;
+  periodEnd: Date;
+}
+
+/** One resource of a tenant's plan with its limit and usage. */
+export interface Entitlement {
+  resourceType: string;
+  kind: ResourceKind;
+  /** Undefined when the plan puts no limit on the resource. */
+  limit: Decimal | undefined;
+  used: Decimal;
+  reserved: Decimal;
+  periodStart: Date;
+  periodEnd: Date;
+  planId: string;
+}
+
+/** Why a check was not allowed. */
+export type DenialReason = "limit_exceeded" | "resource_not_in_plan";
+
+/** The answer of a check-style call. */
+export interface CheckResult {
+  allowed: boolean;
+  reason: string;
+  denialReason: DenialReason | undefined;
+  entitlement: Entitlement;
+}
+
+/** Lifecycle states of a reservation. */
+export type ReservationState = "held" | "committed" | "released" | "expired";
+
+/** An amount held against a limit. */
+export interface Reservation {
+  id: string;
+  tenantId: string;
+  resourceType: string;
+  quantity: Decimal;
+  state: ReservationState;
+  expireTime: Date;
+  committedQuantity: Decimal | undefined;
+  createTime: Date;
+  /** The counter period the amount is held in, and where a commit records it. */
+  periodStart: Date;
+}
+
+/** The answer of Reserve: a check result plus the hold, when allowed. */
+export interface ReserveResult extends CheckResult {
+  reservation: Reservation | undefined;
+}
+
+/** The answer of a commit or release. */
+export interface ReservationResult {
+  reservation: Reservation;
+  entitlement: Entitlement;
+}
+
+/** A validated request naming one resource of one tenant. */
+export interface ResourceRequest {
+  tenantId: string;
+  resourceType: string;
+  quantity: Decimal;
+}

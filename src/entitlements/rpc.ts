@@ -1,0 +1,121 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { ServiceImpl } from "@connectrpc/connect";
+import { Decimal } from "decimal.js";
+import {
+  type Entitlement as EntitlementMessage,
+  EntitlementSchema,
+  type EntitlementService as EntitlementServiceDesc,
+  DenialReason as ProtoDenialReason,
+  ReservationState as ProtoReservationState,
+  type Reservation as ReservationMessage,
+  ReservationSchema,
+} from "../../gen/tollgate/v1/entitlement_service_pb.js";
+import { ResourceKind } from "../../gen/tollgate/v1/resource_pb.js";
+import { actorOf } from "../auth/principal.js";
+import type {
+  CheckResult,
+  DenialReason,
+  Entitlement,
+  Reservation,
+  ReservationState,
+} from "./entitlements.js";
+import type { EntitlementService } from "./service.js";
+
+const DENIAL_TO_PROTO: Record<DenialReason, ProtoDenialReason> = {
+  limit_exceeded: ProtoDenialReason.LIMIT_EXCEEDED,
+  resource_not_in_plan: ProtoDenialReason.RESOURCE_NOT_IN_PLAN,
+};
+
+const RESERVATION_STATE_TO_PROTO: Record<ReservationState, ProtoReservationState> = {
+  held: ProtoReservationState.HELD,
+  committed: ProtoReservationState.COMMITTED,
+  released: ProtoReservationState.RELEASED,
+  expired: ProtoReservationState.EXPIRED,
+};
+
+/**
+ * The Connect handler of `tollgate.v1.EntitlementService`: proto ↔ domain mapping and nothing
+ * else. Decimals leave as plain strings (never exponent notation).
+ */
+export function createEntitlementRpc(
+  service: EntitlementService,
+): ServiceImpl<typeof EntitlementServiceDesc> {
+  return {
+    async check(req, ctx) {
+      return toProtoCheck(await service.check(actorOf(ctx), req));
+    },
+    async checkAndRecord(req, ctx) {
+      return toProtoCheck(await service.checkAndRecord(actorOf(ctx), req));
+    },
+    async recordUsage(req, ctx) {
+      return { entitlement: toProtoEntitlement(await service.recordUsage(actorOf(ctx), req)) };
+    },
+    async getEntitlements(req, ctx) {
+      const { planId, entitlements } = await service.getEntitlements(actorOf(ctx), req.tenantId);
+      return { planId, entitlements: entitlements.map(toProtoEntitlement) };
+    },
+    async reserve(req, ctx) {
+      const result = await service.reserve(actorOf(ctx), req);
+      return {
+        ...toProtoCheck(result),
+        reservationId: result.reservation?.id ?? "",
+        expireTime: result.reservation && timestampFromDate(result.reservation.expireTime),
+      };
+    },
+    async commitReservation(req, ctx) {
+      const result = await service.commitReservation(actorOf(ctx), req);
+      return {
+        reservation: toProtoReservation(result.reservation),
+        entitlement: toProtoEntitlement(result.entitlement),
+      };
+    },
+    async releaseReservation(req, ctx) {
+      const result = await service.releaseReservation(actorOf(ctx), req);
+      return {
+        reservation: toProtoReservation(result.reservation),
+        entitlement: toProtoEntitlement(result.entitlement),
+      };
+    },
+  };
+}
+
+function toProtoCheck(result: CheckResult) {
+  return {
+    allowed: result.allowed,
+    reason: result.reason,
+    denialReason: result.denialReason
+      ? DENIAL_TO_PROTO[result.denialReason]
+      : ProtoDenialReason.UNSPECIFIED,
+    entitlement: toProtoEntitlement(result.entitlement),
+  };
+}
+
+function toProtoEntitlement(entitlement: Entitlement): EntitlementMessage {
+  const { limit, used, reserved } = entitlement;
+  return create(EntitlementSchema, {
+    resourceType: entitlement.resourceType,
+    kind: entitlement.kind === "consumable" ? ResourceKind.CONSUMABLE : ResourceKind.ALLOCATION,
+    limit: limit?.toFixed() ?? "",
+    unlimited: limit === undefined,
+    used: used.toFixed(),
+    remaining: limit ? Decimal.max(0, limit.minus(used).minus(reserved)).toFixed() : "",
+    periodStartTime: timestampFromDate(entitlement.periodStart),
+    periodEndTime: timestampFromDate(entitlement.periodEnd),
+    planId: entitlement.planId,
+    reserved: reserved.toFixed(),
+  });
+}
+
+function toProtoReservation(reservation: Reservation): ReservationMessage {
+  return create(ReservationSchema, {
+    id: reservation.id,
+    tenantId: reservation.tenantId,
+    resourceType: reservation.resourceType,
+    quantity: reservation.quantity.toFixed(),
+    state: RESERVATION_STATE_TO_PROTO[reservation.state],
+    expireTime: timestampFromDate(reservation.expireTime),
+    committedQuantity: reservation.committedQuantity?.toFixed() ?? "",
+    createTime: timestampFromDate(reservation.createTime),
+  });
+}
