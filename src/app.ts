@@ -67,7 +67,11 @@ export async function startApp(
     ]);
   }
   const clock = overrides.clock ?? createSystemClock();
-  const database = await createDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  const database = await createDatabase({
+    url: config.databaseUrl,
+    dataDir: config.dataDir,
+    poolMax: config.databasePoolMax,
+  });
   try {
     if (config.runMigrations) {
       const applied = await database.migrate();

@@ -17,6 +17,7 @@ describe(loadConfig.name, () => {
       logLevel: "info",
       planCatalogPath: undefined,
       billingSweepIntervalSeconds: 30,
+      databasePoolMax: 20,
       bootstrapAdminKey: undefined,
       billingRateLimitPerMinute: 60,
       billingRateLimitBurst: 20,

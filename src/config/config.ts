@@ -15,6 +15,8 @@ export interface Config {
   /** PostgreSQL connection string; undefined selects embedded PGlite in `dataDir`. */
   databaseUrl: string | undefined;
   dataDir: string;
+  /** Most pooled PostgreSQL connections per replica. */
+  databasePoolMax: number;
   environment: (typeof ENVIRONMENTS)[number];
   billingProvider: (typeof BILLING_PROVIDERS)[number];
   stripeSecretKey: string | undefined;
@@ -89,6 +91,7 @@ const SPECS = {
   HOST: str({ default: "", desc: "interface to bind" }),
   DATABASE_URL: postgresUrl({ default: undefined }),
   TOLLGATE_DATA_DIR: str({ default: ".tollgate/data" }),
+  DATABASE_POOL_MAX: positiveInt({ default: 20 }),
   ENVIRONMENT: str({ choices: ENVIRONMENTS, default: "development" }),
   BILLING_PROVIDER: str({ choices: ["", ...BILLING_PROVIDERS], default: "" }),
   STRIPE_SECRET_KEY: str({ default: "" }),
@@ -139,6 +142,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: raw.HOST || (environment === "production" ? "0.0.0.0" : "127.0.0.1"),
     databaseUrl: raw.DATABASE_URL,
     dataDir: raw.TOLLGATE_DATA_DIR,
+    databasePoolMax: raw.DATABASE_POOL_MAX,
     environment,
     billingProvider,
     stripeSecretKey: raw.STRIPE_SECRET_KEY || undefined,

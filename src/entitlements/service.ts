@@ -101,16 +101,23 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
     };
   };
 
-  // Runs a limited write; when it does not fit, frees expired holds on the counter and retries.
+  // Runs a limited write; when it does not fit and the counter holds reservations, frees the
+  // expired ones and tries once more. Returns the counter, and whether the write happened.
   const withinLimit = async (
     db: Knex,
     key: CounterKey,
     attempt: () => Promise<Counter | undefined>,
-  ): Promise<Counter | undefined> => {
+  ): Promise<{ counter: Counter; written: boolean }> => {
     const first = await attempt();
-    if (first) return first;
-    const freed = await store.expireHeld(db, clock.now(), key);
-    return freed > 0 ? attempt() : undefined;
+    if (first) return { counter: first, written: true };
+    const current = await store.read(db, key);
+    if (current.reserved.isZero() || (await store.expireHeld(db, clock.now(), key)) === 0) {
+      return { counter: current, written: false };
+    }
+    const retried = await attempt();
+    return retried
+      ? { counter: retried, written: true }
+      : { counter: await store.read(db, key), written: false };
   };
 
   // Resolves the plan and the resource's place in it, for every check-style call.
@@ -232,16 +239,10 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
               false,
               false,
             );
-          const admitted = await withinLimit(db, key, () =>
+          const { counter, written } = await withinLimit(db, key, () =>
             store.admit(db, key, req.quantity, limit.limit as Decimal),
           );
-          const counter = admitted ?? (await store.read(db, key));
-          return decide(
-            view(tp, req.resourceType, counter),
-            req.quantity,
-            false,
-            admitted === undefined,
-          );
+          return decide(view(tp, req.resourceType, counter), req.quantity, false, !written);
         },
       );
     },
@@ -314,15 +315,11 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
             createTime: now,
             periodStart: key.periodStart,
           };
-          const held = await withinLimit(db, key, () => store.hold(db, reservation, limit.limit));
-          const counter = held ?? (await store.read(db, key));
-          const result = decide(
-            view(tp, req.resourceType, counter),
-            req.quantity,
-            false,
-            held === undefined,
+          const { counter, written } = await withinLimit(db, key, () =>
+            store.hold(db, reservation, limit.limit),
           );
-          return { ...result, reservation: held ? reservation : undefined };
+          const result = decide(view(tp, req.resourceType, counter), req.quantity, false, !written);
+          return { ...result, reservation: written ? reservation : undefined };
         },
       );
     },
