@@ -35,6 +35,10 @@ import { createHttpHandler } from "./server/http-handler.js";
 import { createListener } from "./server/listener.js";
 import { createRoutes, TOLLGATE_SERVICES } from "./server/routes.js";
 import { startPeriodicTask } from "./tasks/periodic.js";
+import { createUsageBatcher } from "./usage/batcher.js";
+import { createUsageRpc } from "./usage/rpc.js";
+import { createUsageService } from "./usage/service.js";
+import { createUsageStore } from "./usage/store.js";
 
 /** Replacements for tests: a clock they can move, a provider that fails on demand. */
 export interface AppOverrides {
@@ -113,6 +117,7 @@ export async function startApp(
             onGap: () => plans.clear(),
             logger,
           });
+    const usageStore = createUsageStore(database.knex);
     const entitlements = createEntitlementService({
       knex: database.knex,
       store: createEntitlementStore(database.knex),
@@ -120,6 +125,16 @@ export async function startApp(
       catalog,
       clock,
     });
+    const batcher = createUsageBatcher({
+      store: usageStore,
+      clock,
+      logger,
+      batchSize: config.usageBatchSize,
+      flushIntervalMs: config.usageFlushIntervalSeconds * 1000,
+      bufferLimit: config.usageBufferLimit,
+      failAfterMs: config.usageFlushFailAfterSeconds * 1000,
+    });
+    const usage = createUsageService({ batcher, store: usageStore, plans, catalog, clock });
     const reservationExpiry = startPeriodicTask({
       name: "reservation-expiry",
       intervalMs: 1000,
@@ -137,6 +152,10 @@ export async function startApp(
       logger,
     });
     const metrics = createMetrics();
+    metrics.observeIngest(() => {
+      const { lastFlushTime: _last, ...counts } = batcher.stats();
+      return counts;
+    });
     const health = createHealthState(TOLLGATE_SERVICES.map((s) => s.typeName));
     const shutdown = new AbortController();
     const rpc = connectNodeAdapter({
@@ -144,6 +163,7 @@ export async function startApp(
         health,
         billing: createBillingRpc(billing, createAuditService(audit)),
         entitlements: createEntitlementRpc(entitlements),
+        usage: createUsageRpc(usage),
       }),
       interceptors: [
         createCallLogInterceptor(logger, metrics),
@@ -190,6 +210,8 @@ export async function startApp(
           logger.warn({ inFlight: listener.inFlight() }, "grace period over; aborting calls");
           shutdown.abort();
         });
+        // In-flight calls have finished (or were aborted); store what they left buffered.
+        await batcher.close();
         await subscriptionSweep.stop();
         await reservationExpiry.stop();
         await subscriptionChanges?.close();

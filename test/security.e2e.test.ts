@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -81,15 +82,15 @@ describe("security", () => {
   });
 
   // One request per RPC, naming tenant A wherever the RPC names a tenant, and the expected code
-  // for the callers that get past authentication. Usage RPCs are not built yet (Unimplemented)
-  // but are already behind authentication and tenant checks.
+  // for the callers that get past authentication. Usage streams answer OK for any tenant key:
+  // events naming another tenant are rejected one by one (tested below).
   const rpcs = (): [DescService, string, unknown, Partial<Record<Credential, Expected>>][] => {
     const tenantScoped = { "other tenant": Code.PermissionDenied, "own tenant": OK, admin: OK };
     const adminOnly = {
       "other tenant": Code.PermissionDenied,
       "own tenant": Code.PermissionDenied,
     };
-    const notBuilt = { "own tenant": Code.Unimplemented, admin: Code.Unimplemented };
+    const anyKey = { "other tenant": OK, "own tenant": OK, admin: OK };
     const event = { eventId: "e1", tenantId: tenantA, resourceType: "executions" };
     return [
       [
@@ -137,25 +138,19 @@ describe("security", () => {
         tenantScoped,
       ],
       [EntitlementService, "releaseReservation", { reservationId: reservations[1] }, tenantScoped],
-      [
-        UsageService,
-        "streamUsage",
-        { events: [event] },
-        { ...notBuilt, "other tenant": Code.Unimplemented },
-      ],
-      [
-        UsageService,
-        "trackUsage",
-        { events: [event] },
-        { ...notBuilt, "other tenant": Code.Unimplemented },
-      ],
+      [UsageService, "streamUsage", { events: [event] }, anyKey],
+      [UsageService, "trackUsage", { events: [event] }, anyKey],
       [
         UsageService,
         "getUsage",
-        { tenantId: tenantA },
-        { ...notBuilt, "other tenant": Code.PermissionDenied },
+        {
+          tenantId: tenantA,
+          startTime: timestampFromDate(new Date(Date.now() - 86_400_000)),
+          endTime: timestampFromDate(new Date(Date.now() + 86_400_000)),
+        },
+        tenantScoped,
       ],
-      [UsageService, "getIngestStats", {}, { ...adminOnly, admin: Code.Unimplemented }],
+      [UsageService, "getIngestStats", {}, { ...adminOnly, admin: OK }],
     ];
   };
 
@@ -198,6 +193,39 @@ describe("security", () => {
       }
     });
   }
+
+  it("should reject, one by one, streamed events that name another tenant", async () => {
+    // given tenant B's key streaming events for B and, wrongly, for A
+    const usage = createClient(UsageService, createGrpcTransport({ baseUrl: server.baseUrl }));
+    const before = await queryRows(
+      db.url,
+      "select count(*)::int as n from usage_events where tenant_id = $1",
+      [tenantA],
+    );
+    async function* batches() {
+      yield { events: [{ eventId: "b-1", tenantId: tenantB, resourceType: "executions" }] };
+      yield { events: [{ eventId: "a-1", tenantId: tenantA, resourceType: "executions" }] };
+    }
+
+    // when the stream ends
+    const summary = await usage.streamUsage(batches(), { headers: headers.get("other tenant") });
+
+    // then B's event is stored and A's is rejected with the reason, and nothing landed for A
+    expect(summary.acceptedCount).toBe(1n);
+    expect(summary.rejectedCount).toBe(1n);
+    expect(summary.rejectedEvents).toEqual([
+      expect.objectContaining({
+        eventId: "a-1",
+        eventIndex: 1,
+        reason: expect.stringMatching(/^permission denied/),
+      }),
+    ]);
+    expect(
+      await queryRows(db.url, "select count(*)::int as n from usage_events where tenant_id = $1", [
+        tenantA,
+      ]),
+    ).toEqual(before);
+  });
 
   it("should audit key creation and revocation with the operator as actor", async () => {
     const billing = createClient(BillingService, createGrpcTransport({ baseUrl: server.baseUrl }));

@@ -18,6 +18,8 @@ describe(loadConfig.name, () => {
       planCatalogPath: undefined,
       billingSweepIntervalSeconds: 30,
       databasePoolMax: 20,
+      usageBufferLimit: 50_000,
+      usageFlushFailAfterSeconds: 10,
       bootstrapAdminKey: undefined,
       billingRateLimitPerMinute: 60,
       billingRateLimitBurst: 20,

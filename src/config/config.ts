@@ -23,6 +23,10 @@ export interface Config {
   stripeWebhookSecret: string | undefined;
   usageBatchSize: number;
   usageFlushIntervalSeconds: number;
+  /** Most usage events held in memory per replica before callers must wait. */
+  usageBufferLimit: number;
+  /** How long a failing usage flush is retried before its callers get `Unavailable`. */
+  usageFlushFailAfterSeconds: number;
   logLevel: (typeof LOG_LEVELS)[number];
   planCatalogPath: string | undefined;
   /** How often each replica applies due trial ends, rollovers and scheduled cancellations. */
@@ -98,6 +102,8 @@ const SPECS = {
   STRIPE_WEBHOOK_SECRET: str({ default: "" }),
   USAGE_TRACKER_BATCH_SIZE: positiveInt({ default: 1000 }),
   USAGE_TRACKER_FLUSH_INTERVAL: positiveSeconds({ default: 0.05 }),
+  USAGE_BUFFER_LIMIT: positiveInt({ default: 50_000 }),
+  USAGE_FLUSH_FAIL_AFTER_SECONDS: positiveSeconds({ default: 10 }),
   LOG_LEVEL: str({ choices: LOG_LEVELS, default: "info" }),
   PLAN_CATALOG_PATH: str({ default: "" }),
   BILLING_SWEEP_INTERVAL_SECONDS: positiveSeconds({ default: 30 }),
@@ -149,6 +155,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     stripeWebhookSecret: raw.STRIPE_WEBHOOK_SECRET || undefined,
     usageBatchSize: raw.USAGE_TRACKER_BATCH_SIZE,
     usageFlushIntervalSeconds: raw.USAGE_TRACKER_FLUSH_INTERVAL,
+    usageBufferLimit: raw.USAGE_BUFFER_LIMIT,
+    usageFlushFailAfterSeconds: raw.USAGE_FLUSH_FAIL_AFTER_SECONDS,
     logLevel: raw.LOG_LEVEL,
     planCatalogPath: raw.PLAN_CATALOG_PATH || undefined,
     billingSweepIntervalSeconds: raw.BILLING_SWEEP_INTERVAL_SECONDS,

@@ -90,3 +90,32 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
     new Promise<never>((_, reject) => setTimeout(() => reject(new Error("timeout")), ms).unref()),
   ]);
 }
+
+// Node socket errors, and SQLSTATE classes 08 (connection exception) and 57P (operator
+// intervention: shutdown, cannot connect now).
+const UNAVAILABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "ENOTFOUND",
+]);
+
+/**
+ * Whether an error means the database could not be reached (down, restarting, network cut,
+ * pool exhausted waiting for a connection) rather than that a query was wrong, so callers can
+ * be told `Unavailable` and retry instead of `Internal`.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === "string" && (UNAVAILABLE_CODES.has(code) || /^(08|57P0)/.test(code))) {
+    return true;
+  }
+  return (
+    error.name === "KnexTimeoutError" ||
+    /Connection terminated|connection is closed|Client has encountered a connection error/i.test(
+      error.message,
+    )
+  );
+}

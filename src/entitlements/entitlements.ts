@@ -7,6 +7,10 @@ export interface TenantPlan {
   /** The live subscription's current period, or the calendar month (UTC) on the default plan. */
   periodStart: Date;
   periodEnd: Date;
+  /** The live subscription's period rules; undefined on the default plan. */
+  subscription:
+    | { createTime: Date; billingCycleAnchorTime: Date; interval: "month" | "year" }
+    | undefined;
 }
 
 /** One resource of a tenant's plan with its limit and usage. */

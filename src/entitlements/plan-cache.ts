@@ -2,6 +2,7 @@ import type { Subscription } from "../billing/billing.js";
 import type { PlanCatalog } from "../billing/catalog.js";
 import type { Clock } from "../clock/clock.js";
 import type { TenantPlan } from "./entitlements.js";
+import { calendarMonthStart } from "./periods.js";
 
 /** Resolves and caches which plan governs each tenant. */
 export interface PlanCache {
@@ -54,11 +55,21 @@ export function createPlanCache(options: PlanCacheOptions): PlanCache {
         plan,
         periodStart: live.currentPeriodStartTime,
         periodEnd: live.currentPeriodEndTime,
+        subscription: {
+          createTime: live.createTime,
+          billingCycleAnchorTime: live.billingCycleAnchorTime,
+          interval: plan.interval,
+        },
       };
     }
-    const start = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+    const start = calendarMonthStart(now);
     const end = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
-    return { plan: options.catalog.defaultPlan, periodStart: start, periodEnd: end };
+    return {
+      plan: options.catalog.defaultPlan,
+      periodStart: start,
+      periodEnd: end,
+      subscription: undefined,
+    };
   };
 
   return {

@@ -25,8 +25,7 @@ export type DomainErrorKind =
   | "unauthenticated"
   | "permission_denied"
   | "resource_exhausted"
-  | "unavailable"
-  | "unimplemented";
+  | "unavailable";
 
 /** Input failed validation; carries every field violation at once. */
 export class ValidationError extends DomainError {
@@ -83,10 +82,4 @@ export class ResourceExhaustedError extends DomainError {
 export class UnavailableError extends DomainError {
   override name = "UnavailableError";
   readonly kind = "unavailable";
-}
-
-/** The operation exists in the contract but this server does not provide it yet. */
-export class UnimplementedError extends DomainError {
-  override name = "UnimplementedError";
-  readonly kind = "unimplemented";
 }

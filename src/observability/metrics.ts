@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 /** The Prometheus instruments the server records into, on a registry of its own. */
 export interface Metrics {
@@ -6,6 +6,8 @@ export interface Metrics {
   rpcCalls: Counter<"service" | "method" | "code">;
   rpcDuration: Histogram<"service" | "method" | "code">;
   rejectedRequests: Counter<"path" | "status">;
+  /** Exports the usage batcher's statistics, read at each scrape. */
+  observeIngest(read: () => Record<string, number>): void;
 }
 
 /**
@@ -36,5 +38,16 @@ export function createMetrics(): Metrics {
       labelNames: ["path", "status"],
       registers: [registry],
     }),
+    observeIngest(read) {
+      new Gauge({
+        name: "tollgate_usage_ingest",
+        help: "Usage batcher statistics as GetIngestStats reports them (tracked, flushed, duplicates, rejected, errors, batches: totals since start; buffer_size: events held now).",
+        labelNames: ["stat"],
+        registers: [registry],
+        collect() {
+          for (const [stat, value] of Object.entries(read())) this.set({ stat }, value);
+        },
+      });
+    },
   };
 }

@@ -10,7 +10,6 @@ import {
   ResourceExhaustedError,
   UnauthenticatedError,
   UnavailableError,
-  UnimplementedError,
   ValidationError,
 } from "../errors/domain-error.js";
 import { createLogger } from "../observability/logger.js";
@@ -58,7 +57,6 @@ describe(createErrorInterceptor.name, () => {
     [new PermissionDeniedError("other tenant"), Code.PermissionDenied, "other tenant"],
     [new ResourceExhaustedError("slow down"), Code.ResourceExhausted, "slow down"],
     [new UnavailableError("database down"), Code.Unavailable, "database down"],
-    [new UnimplementedError("not yet"), Code.Unimplemented, "not yet"],
   ])("should map %s to its code with its message", async (domainError, code, message) => {
     const { error } = await callThrowing(domainError);
     expect(error.code).toBe(code);

@@ -1,4 +1,5 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { isDatabaseUnavailable } from "../db/database.js";
 import {
   DomainError,
   type DomainErrorKind,
@@ -15,8 +16,10 @@ const CODE_BY_KIND: Record<DomainErrorKind, Code> = {
   permission_denied: Code.PermissionDenied,
   resource_exhausted: Code.ResourceExhausted,
   unavailable: Code.Unavailable,
-  unimplemented: Code.Unimplemented,
 };
+
+/** What a client sees when the database cannot be reached; retrying later is safe. */
+export const DATABASE_UNAVAILABLE_MESSAGE = "the database is unavailable; retry shortly";
 
 /** The only text a client ever sees for a failure we did not anticipate. */
 export const INTERNAL_ERROR_MESSAGE = "internal error; the server logged the details";
@@ -30,6 +33,16 @@ export function createErrorInterceptor(logger: Logger): Interceptor {
   const toConnect = (error: unknown, procedure: string): ConnectError => {
     if (error instanceof DomainError) return fromDomainError(error);
     if (error instanceof ConnectError) return error;
+    if (isDatabaseUnavailable(error)) {
+      logger.warn({ err: error, procedure }, "database unavailable");
+      return new ConnectError(
+        DATABASE_UNAVAILABLE_MESSAGE,
+        Code.Unavailable,
+        undefined,
+        undefined,
+        error,
+      );
+    }
     logger.error({ err: error, procedure }, "unexpected error in handler");
     return new ConnectError(INTERNAL_ERROR_MESSAGE, Code.Internal, undefined, undefined, error);
   };

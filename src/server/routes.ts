@@ -5,7 +5,6 @@ import { EntitlementService } from "../../gen/tollgate/v1/entitlement_service_pb
 import { UsageService } from "../../gen/tollgate/v1/usage_service_pb.js";
 import { type HealthState, registerHealth } from "./health.js";
 import { registerReflection } from "./reflection.js";
-import { createUnimplementedService } from "./unimplemented.js";
 
 /** The three Tollgate services of the API contract. */
 export const TOLLGATE_SERVICES = [BillingService, EntitlementService, UsageService] as const;
@@ -13,26 +12,20 @@ export const TOLLGATE_SERVICES = [BillingService, EntitlementService, UsageServi
 /** What the routes need from the rest of the application. */
 export interface RoutesOptions {
   health: HealthState;
-  /** The RPCs built so far; every RPC left out answers `Unimplemented`. */
-  billing: Partial<ServiceImpl<typeof BillingService>>;
-  entitlements: Partial<ServiceImpl<typeof EntitlementService>>;
+  billing: ServiceImpl<typeof BillingService>;
+  entitlements: ServiceImpl<typeof EntitlementService>;
+  usage: ServiceImpl<typeof UsageService>;
 }
 
 /**
  * Every RPC the server answers: the Tollgate services, gRPC health, and reflection over all of
- * them. Services that later work implements answer `Unimplemented` until then.
+ * them.
  */
 export function createRoutes(options: RoutesOptions): (router: ConnectRouter) => void {
   return (router) => {
-    router.service(BillingService, {
-      ...createUnimplementedService(BillingService),
-      ...options.billing,
-    });
-    router.service(EntitlementService, {
-      ...createUnimplementedService(EntitlementService),
-      ...options.entitlements,
-    });
-    router.service(UsageService, createUnimplementedService(UsageService));
+    router.service(BillingService, options.billing);
+    router.service(EntitlementService, options.entitlements);
+    router.service(UsageService, options.usage);
     registerHealth(router, options.health);
     registerReflection(router, [...TOLLGATE_SERVICES, Health]);
   };

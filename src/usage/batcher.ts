@@ -1,0 +1,216 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Clock } from "../clock/clock.js";
+import { ResourceExhaustedError, UnavailableError } from "../errors/domain-error.js";
+import type { Logger } from "../observability/logger.js";
+import { eventKey, type UsageStore } from "./store.js";
+import type { IngestStats, UsageEvent } from "./usage.js";
+
+/** Options of {@link createUsageBatcher}. */
+export interface UsageBatcherOptions {
+  store: UsageStore;
+  clock: Clock;
+  logger: Logger;
+  /** Flush as soon as this many events are waiting (`USAGE_TRACKER_BATCH_SIZE`). */
+  batchSize: number;
+  /** Flush at least this often while events wait (`USAGE_TRACKER_FLUSH_INTERVAL`). */
+  flushIntervalMs: number;
+  /** Most events held in memory, waiting or being flushed; callers wait for room beyond it. */
+  bufferLimit: number;
+  /** How long a failing batch is retried before its callers get `Unavailable`. */
+  failAfterMs: number;
+  /** Flushes running at once (each on its own connection). */
+  maxConcurrentFlushes?: number;
+}
+
+/** A batch of one call's events, admitted to the buffer. */
+export interface Ticket {
+  /** Resolves once the events are committed: for each, whether it was a duplicate. */
+  done: Promise<boolean[]>;
+}
+
+/** The server-side batcher that every StreamUsage and TrackUsage call feeds. */
+export interface UsageBatcher {
+  /**
+   * Admits events to the buffer, waiting for room when it is full: up to `waitMs`, then
+   * `ResourceExhausted`; without `waitMs`, as long as it takes (streams stop being read, so
+   * HTTP/2 flow control pushes back on the client).
+   */
+  enqueue(events: UsageEvent[], waitMs?: number): Promise<Ticket>;
+  /** Counts events rejected before they reached the buffer, for the statistics. */
+  countRejected(n: number): void;
+  stats(): IngestStats;
+  /** Refuses new events, flushes everything buffered and waits for it. */
+  close(): Promise<void>;
+}
+
+interface Submission {
+  events: UsageEvent[];
+  resolve(duplicates: boolean[]): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Creates the batcher. Events wait in a bounded buffer and are written in batches by
+ * {@link UsageStore.flush}, which skips stored event ids and adds only new quantities to the
+ * counters in one transaction. A caller's promise settles only after its events are committed,
+ * so an acknowledgement always means durable. A failing flush is retried with backoff; after
+ * `failAfterMs` its callers get `Unavailable` and retry with the same event ids, which the
+ * dedupe makes safe whether or not the last attempt actually committed.
+ */
+export function createUsageBatcher(options: UsageBatcherOptions): UsageBatcher {
+  const maxFlushes = options.maxConcurrentFlushes ?? 2;
+  const waiting: Submission[] = [];
+  const roomWaiters: (() => void)[] = [];
+  let waitingEvents = 0;
+  let heldEvents = 0;
+  let inFlight = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+  const flushesDone: Set<Promise<void>> = new Set();
+  const counters = { tracked: 0, flushed: 0, duplicates: 0, rejected: 0, errors: 0, batches: 0 };
+  let lastFlushTime: Date | undefined;
+
+  const wakeRoomWaiters = () => {
+    while (roomWaiters.length > 0 && heldEvents < options.bufferLimit) roomWaiters.shift()?.();
+  };
+
+  const schedule = () => {
+    if (waitingEvents === 0) return;
+    if (waitingEvents >= options.batchSize || closed) {
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      pump();
+    } else if (timer === undefined) {
+      timer = setTimeout(() => {
+        timer = undefined;
+        pump();
+      }, options.flushIntervalMs);
+    }
+  };
+
+  const pump = () => {
+    while (inFlight < maxFlushes && waiting.length > 0) {
+      const batch: Submission[] = [];
+      let size = 0;
+      while (
+        waiting.length > 0 &&
+        (size === 0 || size + (waiting[0]?.events.length ?? 0) <= options.batchSize)
+      ) {
+        const next = waiting.shift() as Submission;
+        batch.push(next);
+        size += next.events.length;
+      }
+      waitingEvents -= size;
+      inFlight++;
+      const done = flushBatch(batch, size).finally(() => {
+        inFlight--;
+        heldEvents -= size;
+        flushesDone.delete(done);
+        wakeRoomWaiters();
+        schedule();
+      });
+      flushesDone.add(done);
+    }
+  };
+
+  const flushBatch = async (batch: Submission[], size: number) => {
+    // The first of several events with one key in a batch is stored; the rest are duplicates.
+    const unique = new Map<string, UsageEvent>();
+    for (const { events } of batch) {
+      for (const event of events) {
+        const key = eventKey(event.tenantId, event.eventId);
+        if (!unique.has(key)) unique.set(key, event);
+      }
+    }
+    const deadline = Date.now() + options.failAfterMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const stored = await options.store.flush([...unique.values()]);
+        const firsts = new Set<UsageEvent>(unique.values());
+        let duplicates = 0;
+        for (const submission of batch) {
+          const flags = submission.events.map(
+            (e) => !firsts.has(e) || stored.has(eventKey(e.tenantId, e.eventId)),
+          );
+          duplicates += flags.filter(Boolean).length;
+          submission.resolve(flags);
+        }
+        counters.batches++;
+        counters.duplicates += duplicates;
+        counters.flushed += size - duplicates;
+        lastFlushTime = options.clock.now();
+        return;
+      } catch (error) {
+        counters.errors++;
+        const pause = Math.min(2_000, 50 * 2 ** attempt);
+        if (Date.now() + pause > deadline) {
+          options.logger.error(
+            { err: error, events: size },
+            "usage flush failed; callers must retry",
+          );
+          const failure = new UnavailableError(
+            "usage events could not be stored; retry with the same event ids",
+          );
+          for (const submission of batch) submission.reject(failure);
+          return;
+        }
+        options.logger.warn({ err: error, attempt }, "usage flush failed; retrying");
+        await sleep(pause);
+      }
+    }
+  };
+
+  const waitForRoom = (needed: number, waitMs: number | undefined) =>
+    new Promise<void>((resolve, reject) => {
+      const fits = () => heldEvents === 0 || heldEvents + needed <= options.bufferLimit;
+      if (fits()) return resolve();
+      let timeout: NodeJS.Timeout | undefined;
+      const retry = () => {
+        if (closed) {
+          if (timeout) clearTimeout(timeout);
+          return reject(new UnavailableError("the server is shutting down"));
+        }
+        if (fits()) {
+          if (timeout) clearTimeout(timeout);
+          return resolve();
+        }
+        roomWaiters.push(retry);
+      };
+      roomWaiters.push(retry);
+      if (waitMs !== undefined) {
+        timeout = setTimeout(() => {
+          const index = roomWaiters.indexOf(retry);
+          if (index >= 0) roomWaiters.splice(index, 1);
+          reject(new ResourceExhaustedError("the usage buffer is full; retry shortly", waitMs));
+        }, waitMs);
+      }
+    });
+
+  return {
+    async enqueue(events, waitMs) {
+      if (closed) throw new UnavailableError("the server is shutting down");
+      await waitForRoom(events.length, waitMs);
+      heldEvents += events.length;
+      counters.tracked += events.length;
+      const done = new Promise<boolean[]>((resolve, reject) => {
+        waiting.push({ events, resolve, reject });
+      });
+      waitingEvents += events.length;
+      schedule();
+      return { done };
+    },
+    countRejected(n) {
+      counters.rejected += n;
+    },
+    stats: () => ({ ...counters, bufferSize: heldEvents, lastFlushTime }),
+    async close() {
+      closed = true;
+      for (const wake of roomWaiters.splice(0)) wake();
+      schedule();
+      while (flushesDone.size > 0 || waiting.length > 0) {
+        pump();
+        await Promise.all([...flushesDone]);
+      }
+    },
+  };
+}

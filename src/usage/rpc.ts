@@ -1,0 +1,81 @@
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { ServiceImpl } from "@connectrpc/connect";
+import {
+  Granularity,
+  type UsageEvent as UsageEventMessage,
+  type UsageService as UsageServiceDesc,
+} from "../../gen/tollgate/v1/usage_service_pb.js";
+import { actorOf } from "../auth/principal.js";
+import type { UsageService } from "./service.js";
+import type { IngestSummary, RawUsageEvent } from "./usage.js";
+
+const GRANULARITIES: Record<number, string> = {
+  [Granularity.UNSPECIFIED]: "",
+  [Granularity.HOUR]: "hour",
+  [Granularity.DAY]: "day",
+};
+
+/**
+ * The Connect handler of `tollgate.v1.UsageService`: proto ↔ domain mapping and nothing else.
+ * A stream's messages are mapped lazily, so the service pulls them only as fast as the
+ * batcher has room, and HTTP/2 flow control pushes back on the client when it has none.
+ */
+export function createUsageRpc(service: UsageService): ServiceImpl<typeof UsageServiceDesc> {
+  return {
+    async streamUsage(requests, ctx) {
+      const batches = (async function* () {
+        for await (const request of requests) yield request.events.map(fromProtoEvent);
+      })();
+      return toProtoSummary(await service.ingestStream(actorOf(ctx), batches));
+    },
+    async trackUsage(req, ctx) {
+      return toProtoSummary(await service.track(actorOf(ctx), req.events.map(fromProtoEvent)));
+    },
+    async getUsage(req) {
+      const report = await service.getUsage({
+        tenantId: req.tenantId,
+        resourceType: req.resourceType,
+        start: req.startTime && timestampDate(req.startTime),
+        end: req.endTime && timestampDate(req.endTime),
+        granularity: GRANULARITIES[req.granularity] ?? `unknown(${req.granularity})`,
+      });
+      return {
+        totals: report.totals,
+        series: report.series.map((b) => ({ ...b, startTime: timestampFromDate(b.startTime) })),
+      };
+    },
+    getIngestStats() {
+      const stats = service.stats();
+      return {
+        trackedCount: BigInt(stats.tracked),
+        flushedCount: BigInt(stats.flushed),
+        duplicateCount: BigInt(stats.duplicates),
+        rejectedCount: BigInt(stats.rejected),
+        errorCount: BigInt(stats.errors),
+        batchCount: BigInt(stats.batches),
+        bufferSize: BigInt(stats.bufferSize),
+        lastFlushTime: stats.lastFlushTime && timestampFromDate(stats.lastFlushTime),
+      };
+    },
+  };
+}
+
+function fromProtoEvent(event: UsageEventMessage): RawUsageEvent {
+  return {
+    eventId: event.eventId,
+    tenantId: event.tenantId,
+    resourceType: event.resourceType,
+    quantity: event.quantity,
+    occurTime: event.occurTime && timestampDate(event.occurTime),
+    attributes: event.attributes,
+  };
+}
+
+function toProtoSummary(summary: IngestSummary) {
+  return {
+    acceptedCount: BigInt(summary.acceptedCount),
+    duplicateCount: BigInt(summary.duplicateCount),
+    rejectedCount: BigInt(summary.rejectedCount),
+    rejectedEvents: summary.rejectedEvents,
+  };
+}

@@ -1,0 +1,171 @@
+import type { Actor } from "../auth/principal.js";
+import type { PlanCatalog } from "../billing/catalog.js";
+import type { Clock } from "../clock/clock.js";
+import { periodStartFor } from "../entitlements/periods.js";
+import type { PlanCache } from "../entitlements/plan-cache.js";
+import { ALLOCATION_PERIOD } from "../entitlements/service.js";
+import { createFieldChecks } from "../validation/field-checks.js";
+import type { UsageBatcher } from "./batcher.js";
+import type { UsageStore } from "./store.js";
+import type {
+  IngestStats,
+  IngestSummary,
+  RawUsageEvent,
+  UsageEvent,
+  UsageReport,
+} from "./usage.js";
+import { checkEvent } from "./validate.js";
+
+/** How many rejected events a summary lists; the counts are always exact. */
+const MAX_LISTED_REJECTIONS = 1000;
+/** How long a unary call waits for buffer room before `ResourceExhausted`. */
+const UNARY_ROOM_WAIT_MS = 2_000;
+const DAY_MS = 86_400_000;
+
+/** Ingests usage events and reports on them. */
+export interface UsageService {
+  /** Takes a stream of event batches; answers once every accepted event is committed. */
+  ingestStream(actor: Actor, batches: AsyncIterable<RawUsageEvent[]>): Promise<IngestSummary>;
+  /** Takes one batch; answers once every accepted event is committed. */
+  track(actor: Actor, events: RawUsageEvent[]): Promise<IngestSummary>;
+  getUsage(query: {
+    tenantId: string;
+    resourceType: string;
+    start: Date | undefined;
+    end: Date | undefined;
+    /** `hour`, `day`, or empty for `day`. */
+    granularity: string;
+  }): Promise<UsageReport>;
+  stats(): IngestStats;
+}
+
+/** What the usage service is built from. */
+export interface UsageServiceDeps {
+  batcher: UsageBatcher;
+  store: UsageStore;
+  plans: PlanCache;
+  catalog: PlanCatalog;
+  clock: Clock;
+}
+
+/**
+ * Creates the usage service. Each event is validated on its own, given the counter period that
+ * contains its `occur_time` (late events count where they happened), and handed to the shared
+ * batcher; a call is answered only after its accepted events are committed.
+ */
+export function createUsageService(deps: UsageServiceDeps): UsageService {
+  const { batcher, store, plans, catalog, clock } = deps;
+
+  const ingest = async (
+    actor: Actor,
+    batches: AsyncIterable<RawUsageEvent[]>,
+    waitMs: number | undefined,
+  ): Promise<IngestSummary> => {
+    const summary: IngestSummary = {
+      acceptedCount: 0,
+      duplicateCount: 0,
+      rejectedCount: 0,
+      rejectedEvents: [],
+    };
+    const pending: Promise<void>[] = [];
+    let failure: unknown;
+    let index = 0;
+    const mayRecordFor = (tenantId: string) =>
+      actor.tenantId === undefined || actor.tenantId === tenantId;
+    for await (const raws of batches) {
+      if (failure !== undefined) break;
+      const now = clock.now();
+      const accepted: UsageEvent[] = [];
+      for (const raw of raws) {
+        const checked = checkEvent(raw, catalog, now, mayRecordFor);
+        if (checked.ok) {
+          const event = checked.event;
+          const periodStart =
+            catalog.resourceKinds.get(event.resourceType) === "allocation"
+              ? ALLOCATION_PERIOD
+              : periodStartFor(await plans.resolve(event.tenantId), event.occurTime);
+          accepted.push({ ...event, periodStart });
+        } else {
+          summary.rejectedCount++;
+          if (summary.rejectedEvents.length < MAX_LISTED_REJECTIONS) {
+            summary.rejectedEvents.push({
+              eventId: raw.eventId,
+              eventIndex: index,
+              reason: checked.reason,
+            });
+          }
+        }
+        index++;
+      }
+      batcher.countRejected(raws.length - accepted.length);
+      if (accepted.length === 0) continue;
+      const ticket = await batcher.enqueue(accepted, waitMs);
+      pending.push(
+        ticket.done.then(
+          (duplicates) => {
+            const dup = duplicates.filter(Boolean).length;
+            summary.duplicateCount += dup;
+            summary.acceptedCount += duplicates.length - dup;
+          },
+          (error: unknown) => {
+            failure ??= error;
+          },
+        ),
+      );
+    }
+    await Promise.all(pending);
+    if (failure !== undefined) throw failure;
+    return summary;
+  };
+
+  return {
+    ingestStream: (actor, batches) => ingest(actor, batches, undefined),
+    track: (actor, events) =>
+      ingest(
+        actor,
+        (async function* () {
+          yield events;
+        })(),
+        UNARY_ROOM_WAIT_MS,
+      ),
+
+    async getUsage(query) {
+      const checks = createFieldChecks();
+      checks.uuid("tenant_id", query.tenantId);
+      if (query.resourceType !== "") {
+        checks.check(
+          catalog.resourceKinds.has(query.resourceType),
+          "resource_type",
+          `is not a known resource; known: ${[...catalog.resourceKinds.keys()].join(", ")}`,
+        );
+      }
+      checks.check(
+        ["", "hour", "day"].includes(query.granularity),
+        "granularity",
+        "must be a Granularity value",
+      );
+      checks.check(query.start !== undefined, "start_time", "is required");
+      checks.check(query.end !== undefined, "end_time", "is required");
+      if (query.start && query.end) {
+        const span = query.end.getTime() - query.start.getTime();
+        checks.check(span > 0, "end_time", "must be after start_time");
+        const maxDays = query.granularity === "day" ? 3_700 : 400;
+        checks.check(
+          span <= maxDays * DAY_MS,
+          "end_time",
+          `must be at most ${maxDays} days after start_time for this granularity`,
+        );
+      }
+      checks.throwIfAny();
+      return store.report({
+        tenantId: query.tenantId.toLowerCase(),
+        resourceType: query.resourceType || undefined,
+        start: query.start as Date,
+        end: query.end as Date,
+        granularity: query.granularity === "hour" ? "hour" : "day",
+      });
+    },
+
+    stats: () => batcher.stats(),
+  };
+}

@@ -1,0 +1,57 @@
+/** One usage event as it arrives, before validation. */
+export interface RawUsageEvent {
+  eventId: string;
+  tenantId: string;
+  resourceType: string;
+  quantity: string;
+  /** Undefined when the client did not set it: the event happened when it arrived. */
+  occurTime: Date | undefined;
+  attributes: Record<string, string>;
+}
+
+/** A validated event, ready to store: quantities stay decimal strings, never floats. */
+export interface UsageEvent {
+  tenantId: string;
+  eventId: string;
+  resourceType: string;
+  /** Canonical decimal string. */
+  quantity: string;
+  occurTime: Date;
+  attributes: Record<string, string>;
+  /** The counter period the quantity is added to. */
+  periodStart: Date;
+}
+
+/** An event that was not stored, and why. */
+export interface RejectedEvent {
+  eventId: string;
+  /** Position within its call, counting across all messages of a stream. */
+  eventIndex: number;
+  reason: string;
+}
+
+/** What happened to the events of one call. */
+export interface IngestSummary {
+  acceptedCount: number;
+  duplicateCount: number;
+  rejectedCount: number;
+  rejectedEvents: RejectedEvent[];
+}
+
+/** Totals and a time series of ingested usage. */
+export interface UsageReport {
+  totals: { resourceType: string; quantity: string }[];
+  series: { startTime: Date; resourceType: string; quantity: string }[];
+}
+
+/** The batcher's counters, as GetIngestStats and /metrics report them. */
+export interface IngestStats {
+  tracked: number;
+  flushed: number;
+  duplicates: number;
+  rejected: number;
+  errors: number;
+  batches: number;
+  bufferSize: number;
+  lastFlushTime: Date | undefined;
+}
