@@ -153,8 +153,9 @@ export async function startApp(
     });
     const metrics = createMetrics();
     metrics.observeIngest(() => {
-      const { lastFlushTime: _last, ...counts } = batcher.stats();
-      return counts;
+      const { tracked, flushed, duplicates, rejected, errors, batches, bufferSize } =
+        batcher.stats();
+      return { tracked, flushed, duplicates, rejected, errors, batches, buffer_size: bufferSize };
     });
     const health = createHealthState(TOLLGATE_SERVICES.map((s) => s.typeName));
     const shutdown = new AbortController();
