@@ -7,6 +7,8 @@ import { calendarMonthStart } from "./periods.js";
 /** Resolves and caches which plan governs each tenant. */
 export interface PlanCache {
   resolve(tenantId: string): Promise<TenantPlan>;
+  /** The cached plan if it is still fresh, without waiting; for per-event hot paths. */
+  peek(tenantId: string): TenantPlan | undefined;
   /** Drops one tenant's entry: its subscription changed. */
   invalidate(tenantId: string): void;
   /** Drops everything: change notifications may have been missed. */
@@ -72,16 +74,20 @@ export function createPlanCache(options: PlanCacheOptions): PlanCache {
     };
   };
 
+  const fresh = (tenantId: string) => {
+    const entry = entries.get(tenantId);
+    return entry &&
+      options.clock.now().getTime() < entry.validUntil &&
+      Date.now() - entry.fetchedAt < maxAgeMs
+      ? entry.value
+      : undefined;
+  };
+
   return {
+    peek: fresh,
     async resolve(tenantId) {
-      const entry = entries.get(tenantId);
-      if (
-        entry &&
-        options.clock.now().getTime() < entry.validUntil &&
-        Date.now() - entry.fetchedAt < maxAgeMs
-      ) {
-        return entry.value;
-      }
+      const cached = fresh(tenantId);
+      if (cached) return cached;
       const before = generation;
       const fetchedAt = Date.now();
       const value = await load(tenantId);

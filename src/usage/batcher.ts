@@ -94,7 +94,7 @@ export function createUsageBatcher(options: UsageBatcherOptions): UsageBatcher {
       let size = 0;
       while (
         waiting.length > 0 &&
-        (size === 0 || size + (waiting[0]?.events.length ?? 0) <= options.batchSize)
+        (size === 0 || size + (waiting[0]?.events.length ?? 0) <= options.batchSize * 5)
       ) {
         const next = waiting.shift() as Submission;
         batch.push(next);

@@ -83,7 +83,10 @@ export function createUsageService(deps: UsageServiceDeps): UsageService {
           const periodStart =
             catalog.resourceKinds.get(event.resourceType) === "allocation"
               ? ALLOCATION_PERIOD
-              : periodStartFor(await plans.resolve(event.tenantId), event.occurTime);
+              : periodStartFor(
+                  plans.peek(event.tenantId) ?? (await plans.resolve(event.tenantId)),
+                  event.occurTime,
+                );
           accepted.push({ ...event, periodStart });
         } else {
           summary.rejectedCount++;
