@@ -208,6 +208,58 @@ describe("UsageService ingestion (server as a child process)", () => {
     }
   });
 
+  it("should bound the buffer: unary calls get ResourceExhausted when it stays full", async () => {
+    // given a server holding at most 100 events, whose database stops answering
+    const target = new URL(db.url);
+    const proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
+    const viaProxy = new URL(db.url);
+    viaProxy.hostname = "127.0.0.1";
+    viaProxy.port = String(proxy.port);
+    const server = await startServerProcess({
+      DATABASE_URL: viaProxy.toString(),
+      USAGE_BUFFER_LIMIT: "100",
+      USAGE_FLUSH_FAIL_AFTER_SECONDS: "30",
+    });
+    try {
+      const tenantId = randomUUID();
+      const client = usageClient(server.baseUrl);
+      const events = (prefix: string, n: number) =>
+        Array.from({ length: n }, (_, i) => ({
+          eventId: `${prefix}-${i}`,
+          tenantId,
+          // An allocation: its counter needs no plan lookup, which would fail with the database.
+          resourceType: "storage_mb",
+          quantity: "1",
+        }));
+      await client.trackUsage({ events: events("warm", 1) });
+      proxy.cut();
+
+      // when 100 events fill the buffer and 50 more arrive
+      const filling = client.trackUsage({ events: events("fill", 100) });
+      await sleep(200);
+      const started = Date.now();
+      const overflow = await client.trackUsage({ events: events("over", 50) }).then(
+        () => undefined,
+        (e: unknown) => ConnectError.from(e),
+      );
+
+      // then the extra call waited briefly and was refused with a retry hint, within the bound
+      expect(overflow?.code).toBe(Code.ResourceExhausted);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1_900);
+      const stats = await client.getIngestStats({});
+      expect(stats.bufferSize).toBe(100n);
+
+      // and once the database is back the buffered events are stored and acknowledged
+      proxy.resume();
+      const filled = await filling;
+      expect(filled.acceptedCount).toBe(100n);
+      expect(await storedTotals(db.url, [tenantId])).toEqual(new Map([[tenantId, "101"]]));
+    } finally {
+      await server.stop();
+      await proxy.close();
+    }
+  });
+
   it("should store every acknowledged event when stopped with SIGTERM during streams", async () => {
     // given streams in progress
     const tenants = [randomUUID()];
