@@ -1,4 +1,5 @@
 import { DomainError, type DomainErrorKind } from "../errors/domain-error.js";
+import { BILLING_PROVIDER_REASON } from "../protocol/error-reasons.js";
 import type { ProrationBehavior, SubscriptionTerms } from "./billing.js";
 
 /** A subscription as the billing provider reports it; Tollgate adds tenant and plan. */
@@ -54,6 +55,7 @@ export interface BillingProvider {
 export class BillingProviderError extends DomainError {
   override name = "BillingProviderError";
   readonly kind: DomainErrorKind;
+  override readonly reason = BILLING_PROVIDER_REASON;
   constructor(
     message: string,
     readonly retryable: boolean,

@@ -14,6 +14,11 @@ export interface FieldViolation {
 /** Base class of every expected failure; anything else is an internal error. */
 export abstract class DomainError extends Error {
   abstract readonly kind: DomainErrorKind;
+  /**
+   * A stable machine-readable reason within the kind (as google.rpc.ErrorInfo has), sent to
+   * clients as the `tollgate-error-reason` header, for example `BILLING_PROVIDER`.
+   */
+  readonly reason?: string;
 }
 
 /** The kinds of domain error, each mapped to exactly one transport code. */

@@ -6,6 +6,7 @@ import {
   ResourceExhaustedError,
 } from "../errors/domain-error.js";
 import type { Logger } from "../observability/logger.js";
+import { ERROR_REASON_HEADER } from "../protocol/error-reasons.js";
 
 const CODE_BY_KIND: Record<DomainErrorKind, Code> = {
   validation: Code.InvalidArgument,
@@ -61,6 +62,7 @@ export function createErrorInterceptor(logger: Logger): Interceptor {
 /** Maps one domain error to its Connect code, keeping retry hints as response metadata. */
 export function fromDomainError(error: DomainError): ConnectError {
   const metadata = new Headers();
+  if (error.reason !== undefined) metadata.set(ERROR_REASON_HEADER, error.reason);
   if (error instanceof ResourceExhaustedError && error.retryAfterMs !== undefined) {
     metadata.set("retry-after", String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))));
   }

@@ -1,0 +1,104 @@
+import type {
+  CheckResponse,
+  CommitReservationResponse,
+  Entitlement,
+  ReleaseReservationResponse,
+  ReserveResponse,
+} from "../../gen/tollgate/v1/entitlement_service_pb.js";
+import { DenialReason } from "../../gen/tollgate/v1/entitlement_service_pb.js";
+import { EntitlementEnforcementError } from "./errors.js";
+import { type Quantity, toQuantityString } from "./quantity.js";
+import type { TollgateClient } from "./tollgate-client.js";
+
+/** The answer of a check: whether it was allowed, why, and the resource as it stands. */
+export type EntitlementCheck = Pick<
+  CheckResponse,
+  "allowed" | "reason" | "denialReason" | "entitlement"
+>;
+
+/** The seed's enforcer: entitlement checks and usage records for one Tollgate server. */
+export interface EntitlementEnforcer {
+  /** Checks and, only if allowed, records `quantity` (default 1) in one atomic step. */
+  checkAndRecord(
+    tenantId: string,
+    resourceType: string,
+    quantity?: Quantity,
+    options?: { idempotencyKey?: string },
+  ): Promise<EntitlementCheck>;
+  /** Checks without recording ("check_only"). */
+  checkOnly(tenantId: string, resourceType: string, quantity?: Quantity): Promise<EntitlementCheck>;
+  /** Records usage that already happened, without a limit check ("record_usage_only"). */
+  recordUsageOnly(
+    tenantId: string,
+    resourceType: string,
+    quantity?: Quantity,
+    options?: { idempotencyKey?: string },
+  ): Promise<Entitlement | undefined>;
+  /** Holds an estimate against the limit; commit the actual amount or release it later. */
+  reserve(
+    tenantId: string,
+    resourceType: string,
+    quantity: Quantity,
+    options?: { ttlSeconds?: number; idempotencyKey?: string },
+  ): Promise<ReserveResponse>;
+  /** Turns a reservation into usage of `actualQuantity` (default: the reserved amount). */
+  commit(reservationId: string, actualQuantity?: Quantity): Promise<CommitReservationResponse>;
+  /** Frees a reservation without recording usage. */
+  release(reservationId: string): Promise<ReleaseReservationResponse>;
+}
+
+/** Creates an enforcer over a Tollgate client. */
+export function createEntitlementEnforcer(
+  client: Pick<TollgateClient, "entitlements">,
+): EntitlementEnforcer {
+  const api = client.entitlements;
+  return {
+    checkAndRecord: (tenantId, resourceType, quantity = 1, options = {}) =>
+      api.checkAndRecord({
+        tenantId,
+        resourceType,
+        quantity: toQuantityString(quantity),
+        idempotencyKey: options.idempotencyKey ?? "",
+      }),
+    checkOnly: (tenantId, resourceType, quantity = 1) =>
+      api.check({ tenantId, resourceType, quantity: toQuantityString(quantity) }),
+    recordUsageOnly: async (tenantId, resourceType, quantity = 1, options = {}) =>
+      (
+        await api.recordUsage({
+          tenantId,
+          resourceType,
+          quantity: toQuantityString(quantity),
+          idempotencyKey: options.idempotencyKey ?? "",
+        })
+      ).entitlement,
+    reserve: (tenantId, resourceType, quantity, options = {}) =>
+      api.reserve({
+        tenantId,
+        resourceType,
+        quantity: toQuantityString(quantity),
+        ttlSeconds: options.ttlSeconds ?? 0,
+        idempotencyKey: options.idempotencyKey ?? "",
+      }),
+    commit: (reservationId, actualQuantity) =>
+      api.commitReservation({
+        reservationId,
+        actualQuantity: actualQuantity === undefined ? "" : toQuantityString(actualQuantity),
+      }),
+    release: (reservationId) => api.releaseReservation({ reservationId }),
+  };
+}
+
+/**
+ * The seed's `check_entitlement_or_raise`: throws {@link EntitlementEnforcementError} (resource,
+ * limit, used, reason) when the check was not allowed, and returns it otherwise.
+ */
+export function checkEntitlementOrRaise<T extends EntitlementCheck>(check: T): T {
+  if (check.allowed) return check;
+  throw new EntitlementEnforcementError({
+    resourceType: check.entitlement?.resourceType ?? "",
+    limit: check.entitlement?.limit ?? "",
+    used: check.entitlement?.used ?? "",
+    reason: check.reason,
+    denialReason: DenialReason[check.denialReason] ?? "",
+  });
+}

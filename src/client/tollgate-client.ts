@@ -1,0 +1,129 @@
+import {
+  type Client,
+  Code,
+  ConnectError,
+  createClient,
+  type Interceptor,
+} from "@connectrpc/connect";
+import {
+  createConnectTransport,
+  createGrpcTransport,
+  createGrpcWebTransport,
+} from "@connectrpc/connect-node";
+import { BillingService } from "../../gen/tollgate/v1/billing_service_pb.js";
+import { EntitlementService } from "../../gen/tollgate/v1/entitlement_service_pb.js";
+import { UsageService } from "../../gen/tollgate/v1/usage_service_pb.js";
+import { fromConnectError } from "./errors.js";
+
+/** Options of {@link createTollgateClient}. */
+export interface TollgateClientOptions {
+  /** The server, for example `http://127.0.0.1:8080`. */
+  baseUrl: string;
+  /** An API key (`tg_…`), sent as `authorization: Bearer <key>`; omit for an open dev server. */
+  apiKey?: string;
+  /**
+   * The wire protocol: Connect (default) or gRPC, both over HTTP/2, or gRPC-Web over HTTP/1.1
+   * (which cannot carry client streams: the usage tracker then sends batches with TrackUsage).
+   */
+  protocol?: "connect" | "grpc" | "grpc-web";
+  /** Deadline of each call unless the call sets its own; 10 s by default. */
+  timeoutMs?: number;
+  /** Attempts of a call that is safe to retry and failed with `Unavailable`; 4 by default. */
+  maxAttempts?: number;
+  /** First backoff delay, doubled per attempt with jitter; 100 ms by default. */
+  retryBaseDelayMs?: number;
+}
+
+/** The three Tollgate services, typed from the API contract. */
+export interface TollgateClient {
+  protocol: "connect" | "grpc" | "grpc-web";
+  billing: Client<typeof BillingService>;
+  entitlements: Client<typeof EntitlementService>;
+  usage: Client<typeof UsageService>;
+}
+
+/**
+ * Creates typed clients of the three services over one transport. Calls carry the API key and
+ * a default deadline. Calls that are safe to repeat — reads, and mutations that carry a
+ * `request_id`, an `idempotency_key` or event ids — are retried with exponential backoff when
+ * the server answers `Unavailable`; everything else fails at once. Errors arrive as
+ * `ConnectError`s, with billing provider failures as `BillingProviderError`.
+ */
+export function createTollgateClient(options: TollgateClientOptions): TollgateClient {
+  const interceptors: Interceptor[] = [
+    createErrorMappingInterceptor(),
+    createRetryInterceptor(options.maxAttempts ?? 4, options.retryBaseDelayMs ?? 100),
+  ];
+  if (options.apiKey !== undefined) {
+    const authorization = `Bearer ${options.apiKey}`;
+    interceptors.push((next) => (req) => {
+      req.header.set("authorization", authorization);
+      return next(req);
+    });
+  }
+  const common = {
+    baseUrl: options.baseUrl,
+    interceptors,
+    defaultTimeoutMs: options.timeoutMs ?? 10_000,
+  };
+  const transport =
+    options.protocol === "grpc"
+      ? createGrpcTransport(common)
+      : options.protocol === "grpc-web"
+        ? createGrpcWebTransport({ ...common, httpVersion: "1.1" })
+        : createConnectTransport({ ...common, httpVersion: "2" });
+  return {
+    protocol: options.protocol ?? "connect",
+    billing: createClient(BillingService, transport),
+    entitlements: createClient(EntitlementService, transport),
+    usage: createClient(UsageService, transport),
+  };
+}
+
+// RPCs that change nothing, or whose repetition the server recognises on its own.
+const ALWAYS_SAFE = new Set([
+  "GetCustomer",
+  "ListPlans",
+  "GetSubscription",
+  "ListSubscriptions",
+  "ListAuditEvents",
+  "Check",
+  "GetEntitlements",
+  "GetUsage",
+  "GetIngestStats",
+  "TrackUsage",
+  "CommitReservation",
+  "ReleaseReservation",
+]);
+
+function isSafeToRetry(method: string, message: unknown): boolean {
+  if (ALWAYS_SAFE.has(method)) return true;
+  const fields = message as { requestId?: string; idempotencyKey?: string };
+  return Boolean(fields.requestId || fields.idempotencyKey);
+}
+
+function createRetryInterceptor(maxAttempts: number, baseDelayMs: number): Interceptor {
+  return (next) => async (req) => {
+    if (req.stream || !isSafeToRetry(req.method.name, req.message)) return next(req);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await next(req);
+      } catch (error) {
+        const code = ConnectError.from(error).code;
+        if (code !== Code.Unavailable || attempt >= maxAttempts || req.signal.aborted) throw error;
+        const delay = baseDelayMs * 2 ** (attempt - 1) * (0.5 + Math.random());
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  };
+}
+
+function createErrorMappingInterceptor(): Interceptor {
+  return (next) => async (req) => {
+    try {
+      return await next(req);
+    } catch (error) {
+      throw fromConnectError(error);
+    }
+  };
+}

@@ -1,0 +1,10 @@
+/*
+ * Wire-level names shared by the server and the TypeScript SDK, so a client can tell which
+ * failure it got without parsing messages.
+ */
+
+/** The response header naming a domain error's machine-readable reason. */
+export const ERROR_REASON_HEADER = "tollgate-error-reason";
+
+/** The reason of billing provider (Stripe) failures: `Unavailable` or `FailedPrecondition`. */
+export const BILLING_PROVIDER_REASON = "BILLING_PROVIDER";

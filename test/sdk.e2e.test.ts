@@ -1,0 +1,313 @@
+import { randomUUID } from "node:crypto";
+import { once } from "node:events";
+import http2 from "node:http2";
+import type { AddressInfo } from "node:net";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BillingService, SubscriptionState } from "../gen/tollgate/v1/billing_service_pb.js";
+import {
+  BillingProviderError,
+  createTollgateClient,
+  EntitlementEnforcementError,
+  fromConnectError,
+  UsageBufferFullError,
+  UsageTracker,
+} from "../src/client/index.js";
+import { queryRows } from "./support/app.js";
+import { createTestDatabase, type TestDatabase } from "./support/database.js";
+import { type ServerProcess, startServerProcess } from "./support/server-process.js";
+
+const ADMIN_KEY = "tg_sdkadmin_SdkAdminSecretSdkAdminSecret0001";
+
+interface ExampleModule {
+  main(context: {
+    baseUrl: string;
+    apiKey?: string;
+    tenantId: string;
+  }): Promise<Record<string, unknown>>;
+}
+
+// The examples as `npm test` compiled them (tsc, into dist/examples), importing `tollgate/client`.
+const example = (name: string) => import(`../dist/examples/${name}.js`) as Promise<ExampleModule>;
+
+async function storedEvents(url: string, tenantId: string): Promise<number> {
+  const [row] = await queryRows<{ n: number }>(
+    url,
+    "select count(*)::int as n from usage_events where tenant_id = $1",
+    [tenantId],
+  );
+  return row?.n ?? 0;
+}
+
+describe("TypeScript SDK against the real server", () => {
+  let db: TestDatabase;
+  let server: ServerProcess;
+  const context = () => ({ baseUrl: server.baseUrl, apiKey: ADMIN_KEY, tenantId: randomUUID() });
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    server = await startServerProcess({
+      DATABASE_URL: db.url,
+      TOLLGATE_BOOTSTRAP_ADMIN_KEY: ADMIN_KEY,
+    });
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    await db?.drop();
+  });
+
+  describe("the quick reference's examples", () => {
+    it("should run the billing flow", async () => {
+      expect(await (await example("billing")).main(context())).toMatchObject({
+        customerId: expect.stringMatching(/^cus_/),
+        subscriptionId: expect.stringMatching(/^sub_/),
+        trialing: SubscriptionState.TRIALING,
+        upgradedPlan: "team",
+        cancelAtPeriodEnd: true,
+        finalState: SubscriptionState.CANCELED,
+      });
+    });
+
+    it("should enforce with check_and_record and check_entitlement_or_raise", async () => {
+      expect(await (await example("enforcer")).main(context())).toEqual({
+        firstAllowed: true,
+        denied: { resource: "executions", limit: "100", used: "100", reason: "LIMIT_EXCEEDED" },
+      });
+    });
+
+    it("should pass the decorator and wrapper before the limit and refuse after it", async () => {
+      const ctx = context();
+      expect(await (await example("decorator")).main(ctx)).toEqual({
+        first: `ran for ${ctx.tenantId}`,
+        runs: 1,
+        agents: `agents started for ${ctx.tenantId}`,
+        refused: "agents",
+      });
+    });
+
+    it("should enforce in a Connect interceptor and an Express-style middleware", async () => {
+      expect(await (await example("framework")).main(context())).toEqual({
+        connectAllowed: true,
+        connectRefused: "api_calls",
+        middlewareStatus: 402,
+        middlewareBody: {
+          error: expect.stringContaining("storage_mb limit"),
+          resource: "storage_mb",
+        },
+      });
+    });
+
+    it("should track, flush on disposal, flush by hand and report stats", async () => {
+      const ctx = context();
+      const result = await (await example("tracker")).main(ctx);
+      expect(result).toMatchObject({
+        basic: { tracked: 1, flushed: 1, bufferSize: 0, running: false },
+        beforeLeavingScope: { tracked: 4, flushed: 0, bufferSize: 4, running: true },
+        flushedCount: 1,
+        stats: { tracked: 1, flushed: 1, errors: 0, bufferSize: 0, lastFlush: expect.any(Date) },
+      });
+      expect(await storedEvents(db.url, ctx.tenantId)).toBe(6);
+    });
+
+    it("should check before acting and estimate-and-adjust with a reservation", async () => {
+      expect(await (await example("patterns")).main(context())).toEqual({
+        result: "workflow result",
+        executionsUsed: "1",
+        estimatedTokens: 18,
+        held: "18",
+        committedTokens: "17",
+        tokensUsed: "17",
+      });
+    });
+  });
+
+  describe(UsageTracker.name, () => {
+    it("should flush when batchSize events wait, and on the interval once started", async () => {
+      const tenantId = randomUUID();
+      const client = createTollgateClient({ baseUrl: server.baseUrl, apiKey: ADMIN_KEY });
+      const bySize = new UsageTracker(client, { batchSize: 10, flushIntervalSeconds: 3600 });
+      for (let i = 0; i < 9; i++) await bySize.track(tenantId, "api_calls");
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(bySize.getStats()).toMatchObject({ flushed: 0, bufferSize: 9 });
+      await bySize.track(tenantId, "api_calls");
+      await expect.poll(() => bySize.getStats().flushed).toBe(10);
+      expect(bySize.getStats().bufferSize).toBe(0);
+
+      const byTime = new UsageTracker(client, {
+        batchSize: 1000,
+        flushIntervalSeconds: 0.2,
+      }).start();
+      await byTime.track(tenantId, "api_calls", 3);
+      await expect.poll(() => byTime.getStats().flushed, { timeout: 3000 }).toBe(1);
+      await byTime[Symbol.asyncDispose]();
+      await bySize.stop();
+      expect(await storedEvents(db.url, tenantId)).toBe(11);
+    });
+
+    it("should keep events through a server restart and deliver each exactly once", async () => {
+      // given a server of its own and a tracker holding events
+      const own = await startServerProcess({ DATABASE_URL: db.url });
+      const tenantId = randomUUID();
+      const tracker = new UsageTracker(
+        createTollgateClient({ baseUrl: own.baseUrl, apiKey: ADMIN_KEY, maxAttempts: 1 }),
+        {
+          batchSize: 1000,
+        },
+      );
+      for (let i = 0; i < 40; i++) await tracker.track(tenantId, "tokens", 100);
+      expect(await tracker.flush()).toBe(40);
+      for (let i = 0; i < 30; i++) await tracker.track(tenantId, "tokens", 100);
+
+      // when the server goes away, a flush fails, and the server comes back on the same port
+      await own.stop("SIGKILL");
+      await expect(tracker.flush()).rejects.toBeInstanceOf(ConnectError);
+      expect(tracker.getStats()).toMatchObject({ errors: 1, bufferSize: 30 });
+      const again = await startServerProcess({ DATABASE_URL: db.url, PORT: String(own.port) });
+      try {
+        // then the held events arrive, once each
+        expect(await tracker.flush()).toBe(30);
+        expect(await storedEvents(db.url, tenantId)).toBe(70);
+        const [row] = await queryRows<{ used: string }>(
+          db.url,
+          "select sum(used)::text as used from usage_counters where tenant_id = $1",
+          [tenantId],
+        );
+        expect(row?.used).toBe("7000");
+      } finally {
+        await again.stop();
+      }
+    });
+
+    it("should refuse new events when the buffer is full, or drop the oldest if told to", async () => {
+      const client = createTollgateClient({ baseUrl: "http://127.0.0.1:1", maxAttempts: 1 });
+      const strict = new UsageTracker(client, { batchSize: 100, maxBufferSize: 3 });
+      for (let i = 0; i < 3; i++) await strict.track(randomUUID(), "executions");
+      await expect(strict.track(randomUUID(), "executions")).rejects.toBeInstanceOf(
+        UsageBufferFullError,
+      );
+      const lossy = new UsageTracker(client, {
+        batchSize: 100,
+        maxBufferSize: 3,
+        overflow: "drop-oldest",
+      });
+      for (let i = 0; i < 5; i++) await lossy.track(randomUUID(), "executions");
+      expect(lossy.getStats()).toMatchObject({ tracked: 5, dropped: 2, bufferSize: 3 });
+      await expect(lossy.track(randomUUID(), "tokens", 0.5)).rejects.toBeInstanceOf(RangeError);
+    });
+  });
+
+  describe(createTollgateClient.name, () => {
+    it.each(["connect", "grpc", "grpc-web"] as const)(
+      "should call over %s with the API key",
+      async (protocol) => {
+        const client = createTollgateClient({
+          baseUrl: server.baseUrl,
+          apiKey: ADMIN_KEY,
+          protocol,
+        });
+        expect((await client.billing.listPlans({})).plans).toHaveLength(4);
+        const anonymous = createTollgateClient({ baseUrl: server.baseUrl, protocol });
+        const error = await anonymous.billing.listPlans({}).then(
+          () => undefined,
+          (e: unknown) => ConnectError.from(e),
+        );
+        expect(error?.code).toBe(Code.Unauthenticated);
+      },
+    );
+  });
+});
+
+describe("SDK retries and error mapping", () => {
+  let calls: Record<string, number>;
+  let url: string;
+  let close: () => void;
+
+  beforeAll(async () => {
+    // A scripted BillingService that fails the first two calls of each RPC with Unavailable.
+    calls = {};
+    const failTwice = (name: string) => {
+      calls[name] = (calls[name] ?? 0) + 1;
+      if ((calls[name] ?? 0) <= 2) {
+        const metadata = new Headers({ "tollgate-error-reason": "BILLING_PROVIDER" });
+        throw new ConnectError("stripe is down", Code.Unavailable, metadata);
+      }
+    };
+    const server = http2.createServer(
+      connectNodeAdapter({
+        routes: (router) =>
+          router.service(BillingService, {
+            listPlans: () => {
+              failTwice("listPlans");
+              return { plans: [] };
+            },
+            createCustomer: () => {
+              failTwice("createCustomer");
+              return {};
+            },
+          }),
+      }),
+    );
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    close = () => server.close();
+  });
+
+  afterAll(() => close?.());
+
+  it("should retry calls that are safe to repeat, and only those", async () => {
+    const client = createTollgateClient({ baseUrl: url, retryBaseDelayMs: 5 });
+    await client.billing.listPlans({});
+    expect(calls.listPlans).toBe(3);
+
+    const unsafe = await client.billing
+      .createCustomer({ tenantId: randomUUID(), email: "a@example.com" })
+      .catch((e: unknown) => e);
+    expect(calls.createCustomer).toBe(1);
+    expect(unsafe).toBeInstanceOf(BillingProviderError);
+    expect((unsafe as BillingProviderError).retryable).toBe(true);
+
+    await client.billing.createCustomer({
+      tenantId: randomUUID(),
+      email: "a@example.com",
+      requestId: "r1",
+    });
+    expect(calls.createCustomer).toBe(3);
+  });
+
+  it("should map Connect errors to the SDK's errors", () => {
+    const denial = new EntitlementEnforcementError({
+      resourceType: "executions",
+      limit: "100",
+      used: "100",
+      reason: "executions limit reached",
+      denialReason: "LIMIT_EXCEEDED",
+    });
+    // as a caller sees it: a plain ConnectError with the denial in its metadata
+    const onTheWire = new ConnectError(denial.rawMessage, denial.code, denial.metadata);
+    const mapped = fromConnectError(onTheWire);
+    expect(mapped).toBeInstanceOf(EntitlementEnforcementError);
+    expect(mapped).toMatchObject({
+      resourceType: "executions",
+      limit: "100",
+      used: "100",
+      denialReason: "LIMIT_EXCEEDED",
+    });
+
+    const provider = fromConnectError(
+      new ConnectError(
+        "card declined",
+        Code.FailedPrecondition,
+        new Headers({ "tollgate-error-reason": "BILLING_PROVIDER" }),
+      ),
+    );
+    expect(provider).toBeInstanceOf(BillingProviderError);
+    expect((provider as BillingProviderError).retryable).toBe(false);
+
+    const other = fromConnectError(new ConnectError("no such tenant", Code.NotFound));
+    expect(other).not.toBeInstanceOf(BillingProviderError);
+    expect(other.code).toBe(Code.NotFound);
+  });
+});
