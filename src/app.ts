@@ -15,8 +15,10 @@ import type { BillingProvider } from "./billing/provider.js";
 import { createBillingRpc } from "./billing/rpc.js";
 import { createBillingService } from "./billing/service.js";
 import { createBillingStore, SUBSCRIPTION_CHANNEL } from "./billing/store.js";
+import { createStripeBillingProvider, createStripeClient } from "./billing/stripe-provider.js";
+import { createStripeWebhookProcessor } from "./billing/stripe-webhooks.js";
 import { type Clock, createSystemClock } from "./clock/clock.js";
-import { type Config, ConfigError } from "./config/config.js";
+import type { Config } from "./config/config.js";
 import { createDatabase } from "./db/database.js";
 import { startNotificationListener } from "./db/notification-listener.js";
 import { createPlanCache } from "./entitlements/plan-cache.js";
@@ -65,11 +67,6 @@ export async function startApp(
 ): Promise<App> {
   // The catalog is checked before anything opens, so a bad file fails fast with exit code 2.
   const catalog = await loadPlanCatalog(config.planCatalogPath);
-  if (config.billingProvider === "stripe") {
-    throw new ConfigError([
-      "BILLING_PROVIDER: the Stripe provider is not part of this build yet; set BILLING_PROVIDER=mock",
-    ]);
-  }
   const clock = overrides.clock ?? createSystemClock();
   const database = await createDatabase({
     url: config.databaseUrl,
@@ -90,7 +87,16 @@ export async function startApp(
       host: config.host,
       logger,
     });
-    const mockProvider = createMockBillingProvider(database.knex, clock, catalog);
+    const stripe =
+      config.billingProvider === "stripe"
+        ? createStripeClient({
+            secretKey: config.stripeSecretKey ?? "",
+            apiUrl: config.stripeApiUrl,
+          })
+        : undefined;
+    const baseProvider = stripe
+      ? createStripeBillingProvider(stripe)
+      : createMockBillingProvider(database.knex, clock, catalog);
     const billingStore = createBillingStore(database.knex);
     const plans = createPlanCache({
       liveSubscription: (tenantId) => billing.liveSubscription(tenantId),
@@ -100,7 +106,7 @@ export async function startApp(
     const billing = createBillingService({
       store: billingStore,
       audit,
-      provider: overrides.wrapBillingProvider?.(mockProvider) ?? mockProvider,
+      provider: overrides.wrapBillingProvider?.(baseProvider) ?? baseProvider,
       catalog,
       clock,
       guard: createMutationGuard(billingStore, clock),
@@ -187,6 +193,15 @@ export async function startApp(
         metrics,
         logger,
         pingDatabase: () => database.ping(),
+        stripeWebhook:
+          stripe &&
+          createStripeWebhookProcessor({
+            stripe,
+            secret: config.stripeWebhookSecret ?? "",
+            billing,
+            store: billingStore,
+            logger,
+          }),
       }),
     });
     const address = await listener.listen(config.port, access.host);

@@ -54,6 +54,16 @@ export interface BillingService {
   liveSubscription(tenantId: string): Promise<Subscription | undefined>;
   /** Applies due time-based transitions to up to `limit` subscriptions; returns how many. */
   advanceDue(limit: number): Promise<number>;
+  /**
+   * Makes the stored subscription match the provider's current one (after a webhook): fetched
+   * fresh under the tenant's lease, so events arriving out of order still leave the newest
+   * state. Returns what happened, for the log.
+   */
+  syncSubscription(
+    actor: Actor,
+    subscriptionId: string,
+    customerId: string,
+  ): Promise<"applied" | "unknown customer" | "unknown price" | "conflict">;
 }
 
 /** What the billing service is built from. */
@@ -314,6 +324,45 @@ export function createBillingService(deps: BillingServiceDeps): BillingService {
       if (live === undefined) return undefined;
       const current = await refresh(live);
       return LIVE_STATES.includes(current.state) ? current : undefined;
+    },
+
+    async syncSubscription(actor, subscriptionId, customerId) {
+      const stored = await store.findSubscription(subscriptionId);
+      const tenantId = stored?.tenantId ?? (await store.findCustomer(customerId))?.tenantId;
+      if (tenantId === undefined) return "unknown customer";
+      return guard.run({
+        tenantId,
+        requestId: "",
+        operation: "subscription.sync",
+        input: subscriptionId,
+        revive: (value) => value as "applied",
+        work: async () => {
+          const fetched = await provider.retrieveSubscription(subscriptionId);
+          if (catalog.planByPriceId(fetched.priceId) === undefined) return "unknown price";
+          const before = await store.findSubscription(subscriptionId);
+          const after = {
+            ...fromProvider(fetched, tenantId),
+            prorationBehavior: fetched.prorationBehavior ?? before?.prorationBehavior,
+          };
+          try {
+            await store.transaction(async (trx) => {
+              if (before) await store.saveSubscription(trx, after);
+              else await store.insertSubscription(trx, after);
+              await audit.insert(
+                trx,
+                auditRow(actor, "subscription.sync", after, "", before && withoutVersion(before)),
+              );
+              await store.notifySubscriptionChanged(trx, tenantId);
+            });
+          } catch (error) {
+            // Stripe allows several live subscriptions per customer; Tollgate keeps one.
+            if (error instanceof FailedPreconditionError) return "conflict";
+            throw error;
+          }
+          changed(tenantId);
+          return "applied";
+        },
+      });
     },
 
     async advanceDue(limit) {

@@ -52,6 +52,10 @@ export interface BillingStore {
     request: StoredRequest,
     createTime: Date,
   ): Promise<void>;
+  /** Records a Stripe event id as processed; false when it already was (a redelivery). */
+  claimStripeEvent(id: string, type: string, createTime: Date): Promise<boolean>;
+  /** Forgets a claimed event whose processing failed, so Stripe's retry is processed. */
+  releaseStripeEvent(id: string): Promise<void>;
   /** Takes the tenant's lease unless another holder's lease is unexpired; says if it did. */
   tryAcquireLease(tenantId: string, holder: string, ttlMs: number): Promise<boolean>;
   releaseLease(tenantId: string, holder: string): Promise<void>;
@@ -165,6 +169,18 @@ export function createBillingStore(knex: Knex): BillingStore {
         response: JSON.stringify(request.response),
         create_time: createTime,
       });
+    },
+
+    async claimStripeEvent(id, type, createTime) {
+      const rows = await knex("stripe_events")
+        .insert({ id, type, create_time: createTime })
+        .onConflict("id")
+        .ignore()
+        .returning("id");
+      return rows.length === 1;
+    },
+    async releaseStripeEvent(id) {
+      await knex("stripe_events").where({ id }).delete();
     },
 
     async tryAcquireLease(tenantId, holder, ttlMs) {

@@ -18,6 +18,7 @@ describe(loadConfig.name, () => {
       planCatalogPath: undefined,
       billingSweepIntervalSeconds: 30,
       databasePoolMax: 20,
+      stripeApiUrl: undefined,
       usageBufferLimit: 50_000,
       usageFlushFailAfterSeconds: 10,
       bootstrapAdminKey: undefined,

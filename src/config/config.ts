@@ -21,6 +21,8 @@ export interface Config {
   billingProvider: (typeof BILLING_PROVIDERS)[number];
   stripeSecretKey: string | undefined;
   stripeWebhookSecret: string | undefined;
+  /** Where the Stripe API is reached; Stripe itself when undefined (a proxy or test double). */
+  stripeApiUrl: string | undefined;
   usageBatchSize: number;
   usageFlushIntervalSeconds: number;
   /** Most usage events held in memory per replica before callers must wait. */
@@ -82,6 +84,13 @@ const postgresUrl = makeValidator<string>((input) => {
   return input;
 });
 
+const httpUrl = makeValidator<string>((input) => {
+  if (!/^https?:\/\/\S+$/.test(input) || !URL.canParse(input)) {
+    throw new Error("expected an http:// or https:// URL");
+  }
+  return input;
+});
+
 // The message never repeats the value: it is a secret.
 const apiKey = makeValidator<string>((input) => {
   if (!API_KEY_PATTERN.test(input)) {
@@ -100,6 +109,7 @@ const SPECS = {
   BILLING_PROVIDER: str({ choices: ["", ...BILLING_PROVIDERS], default: "" }),
   STRIPE_SECRET_KEY: str({ default: "" }),
   STRIPE_WEBHOOK_SECRET: str({ default: "" }),
+  STRIPE_API_URL: httpUrl({ default: undefined }),
   USAGE_TRACKER_BATCH_SIZE: positiveInt({ default: 1000 }),
   USAGE_TRACKER_FLUSH_INTERVAL: positiveSeconds({ default: 0.05 }),
   USAGE_BUFFER_LIMIT: positiveInt({ default: 50_000 }),
@@ -153,6 +163,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     billingProvider,
     stripeSecretKey: raw.STRIPE_SECRET_KEY || undefined,
     stripeWebhookSecret: raw.STRIPE_WEBHOOK_SECRET || undefined,
+    stripeApiUrl: raw.STRIPE_API_URL,
     usageBatchSize: raw.USAGE_TRACKER_BATCH_SIZE,
     usageFlushIntervalSeconds: raw.USAGE_TRACKER_FLUSH_INTERVAL,
     usageBufferLimit: raw.USAGE_BUFFER_LIMIT,

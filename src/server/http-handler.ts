@@ -1,5 +1,6 @@
 import type { connectNodeAdapter } from "@connectrpc/connect-node";
 import { HealthCheckResponse_ServingStatus as ServingStatus } from "../../gen/health/v1/health_pb.js";
+import type { WebhookOutcome } from "../billing/stripe-webhooks.js";
 import { observeCall } from "../observability/call-log-interceptor.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
@@ -15,7 +16,12 @@ export interface HttpHandlerOptions {
   logger: Logger;
   /** Answers whether the database takes queries right now. */
   pingDatabase: () => Promise<boolean>;
+  /** Processes a Stripe webhook delivery; undefined when the provider is not Stripe. */
+  stripeWebhook?: (rawBody: Buffer, signature: string | undefined) => Promise<WebhookOutcome>;
 }
+
+// Stripe's events are a few kilobytes; anything far larger is not from Stripe.
+const MAX_WEBHOOK_BYTES = 1024 * 1024;
 
 /**
  * Routes plain HTTP endpoints (`/healthz`, `/metrics`, `/webhooks/stripe`) and hands everything
@@ -45,7 +51,7 @@ export function createHttpHandler(options: HttpHandlerOptions): DualRequestHandl
       return;
     }
     if (path === "/webhooks/stripe") {
-      writeJson(res, 501, { error: "stripe webhooks are not implemented yet" });
+      void serveStripeWebhook(options, req, res);
       return;
     }
     const started = process.hrtime.bigint();
@@ -72,6 +78,44 @@ async function serveHealthz(
     status: ok ? "SERVING" : "NOT_SERVING",
     database: database ? "up" : "down",
   });
+}
+
+// Gated by Stripe's signature over the raw body, not by API keys.
+async function serveStripeWebhook(
+  options: HttpHandlerOptions,
+  req: Parameters<DualRequestHandler>[0],
+  res: Parameters<DualRequestHandler>[1],
+): Promise<void> {
+  const process = options.stripeWebhook;
+  if (process === undefined) {
+    writeJson(res, 501, { error: "stripe webhooks are served when BILLING_PROVIDER=stripe" });
+    return;
+  }
+  if (req.method !== "POST") {
+    writeJson(res, 405, { error: "use POST" });
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_WEBHOOK_BYTES) {
+      writeJson(res, 413, { error: "payload too large" });
+      return;
+    }
+    chunks.push(chunk);
+  }
+  const signature = req.headers["stripe-signature"];
+  try {
+    const outcome = await process(
+      Buffer.concat(chunks),
+      Array.isArray(signature) ? signature[0] : signature,
+    );
+    writeJson(res, outcome.status, outcome.body);
+  } catch (error) {
+    options.logger.error({ err: error }, "stripe webhook failed");
+    writeJson(res, 500, { error: "processing failed; Stripe will retry" });
+  }
 }
 
 function writeJson(res: Parameters<DualRequestHandler>[1], status: number, body: unknown): void {

@@ -4,6 +4,7 @@ import * as billing from "./0002_billing.js";
 import * as apiKeys from "./0003_api_keys.js";
 import * as entitlements from "./0004_entitlements.js";
 import * as usageEvents from "./0005_usage_events.js";
+import * as stripeEvents from "./0006_stripe_events.js";
 
 /** A schema change, applied once in name order and recorded in `knex_migrations`. */
 export interface Migration {
@@ -17,6 +18,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0003_api_keys": apiKeys,
   "0004_entitlements": entitlements,
   "0005_usage_events": usageEvents,
+  "0006_stripe_events": stripeEvents,
 };
 
 /**

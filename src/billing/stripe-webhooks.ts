@@ -1,0 +1,89 @@
+import type Stripe from "stripe";
+import type { Logger } from "../observability/logger.js";
+import type { BillingService } from "./service.js";
+import type { BillingStore } from "./store.js";
+
+/** How a webhook delivery ended, as the HTTP layer answers it. */
+export interface WebhookOutcome {
+  status: 200 | 400 | 500;
+  body: Record<string, unknown>;
+}
+
+/** Options of {@link createStripeWebhookProcessor}. */
+export interface StripeWebhookOptions {
+  stripe: Stripe;
+  /** `STRIPE_WEBHOOK_SECRET`, the endpoint's signing secret. */
+  secret: string;
+  billing: BillingService;
+  store: Pick<BillingStore, "claimStripeEvent" | "releaseStripeEvent">;
+  logger: Logger;
+}
+
+const SUBSCRIPTION_EVENTS = new Set([
+  "customer.subscription.created",
+  "customer.subscription.updated",
+  "customer.subscription.deleted",
+  "customer.subscription.trial_will_end",
+]);
+const INVOICE_EVENTS = new Set(["invoice.paid", "invoice.payment_failed"]);
+const STRIPE: { id: string; tenantId: undefined } = { id: "stripe", tenantId: undefined };
+
+/**
+ * Processes `POST /webhooks/stripe`. The signature is checked on the raw body with the SDK
+ * (and its timestamp tolerance); each event id is processed once; and rather than trusting the
+ * event's copy of the subscription, which may be older than one already applied when Stripe
+ * delivers out of order, the subscription is fetched fresh and stored as it is now. Invoice
+ * events do the same for their subscription, so `invoice.payment_failed` yields `past_due` and
+ * `invoice.paid` clears it, exactly as Stripe says. Unhandled types are acknowledged and logged.
+ */
+export function createStripeWebhookProcessor(
+  options: StripeWebhookOptions,
+): (rawBody: Buffer, signature: string | undefined) => Promise<WebhookOutcome> {
+  const { stripe, billing, store, logger } = options;
+  return async (rawBody, signature) => {
+    let event: Stripe.Event;
+    try {
+      event = stripe.webhooks.constructEvent(rawBody, signature ?? "", options.secret);
+    } catch (error) {
+      logger.warn({ err: error }, "stripe webhook refused: bad signature");
+      return { status: 400, body: { error: "invalid signature" } };
+    }
+    const created = new Date(event.created * 1000);
+    if (!(await store.claimStripeEvent(event.id, event.type, created))) {
+      return { status: 200, body: { received: true, duplicate: true } };
+    }
+    try {
+      const target = subscriptionOf(event);
+      if (target === undefined) {
+        logger.info({ id: event.id, type: event.type }, "stripe webhook not handled");
+        return { status: 200, body: { received: true, handled: false } };
+      }
+      const outcome = await billing.syncSubscription(STRIPE, target.subscription, target.customer);
+      logger.info({ id: event.id, type: event.type, outcome }, "stripe webhook processed");
+      return { status: 200, body: { received: true, handled: true } };
+    } catch (error) {
+      // Stripe delivers again later; the event must be processable then.
+      await store.releaseStripeEvent(event.id).catch(() => undefined);
+      logger.error({ err: error, id: event.id, type: event.type }, "stripe webhook failed");
+      return { status: 500, body: { error: "processing failed; Stripe will retry" } };
+    }
+  };
+}
+
+function subscriptionOf(
+  event: Stripe.Event,
+): { subscription: string; customer: string } | undefined {
+  const idOf = (value: string | { id: string } | null | undefined) =>
+    typeof value === "string" ? value : (value?.id ?? "");
+  if (SUBSCRIPTION_EVENTS.has(event.type)) {
+    const subscription = event.data.object as Stripe.Subscription;
+    return { subscription: subscription.id, customer: idOf(subscription.customer) };
+  }
+  if (INVOICE_EVENTS.has(event.type)) {
+    const invoice = event.data.object as Stripe.Invoice;
+    const subscription = idOf(invoice.parent?.subscription_details?.subscription);
+    if (subscription === "") return undefined;
+    return { subscription, customer: idOf(invoice.customer) };
+  }
+  return undefined;
+}

@@ -1,0 +1,341 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import Stripe from "stripe";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { BillingService, SubscriptionState } from "../gen/tollgate/v1/billing_service_pb.js";
+import { EntitlementService } from "../gen/tollgate/v1/entitlement_service_pb.js";
+import { queryRows } from "./support/app.js";
+import { createTestDatabase, type TestDatabase } from "./support/database.js";
+import { type FakeStripe, startFakeStripe } from "./support/fake-stripe.js";
+import { type ServerProcess, startServerProcess } from "./support/server-process.js";
+
+const WEBHOOK_SECRET = `whsec_${randomBytes(16).toString("hex")}`;
+const signer = new Stripe("sk_test_signer");
+
+describe("the Stripe provider against a fake Stripe", () => {
+  let db: TestDatabase;
+  let stripe: FakeStripe;
+  let server: ServerProcess;
+  let billing: ReturnType<typeof createClient<typeof BillingService>>;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    stripe = await startFakeStripe();
+    server = await startServerProcess({
+      DATABASE_URL: db.url,
+      BILLING_PROVIDER: "stripe",
+      STRIPE_SECRET_KEY: "sk_test_tollgate",
+      STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      STRIPE_API_URL: stripe.url,
+      BILLING_RATE_LIMIT_BURST: "1000",
+    });
+    billing = createClient(BillingService, createGrpcTransport({ baseUrl: server.baseUrl }));
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    await stripe?.close();
+    await db?.drop();
+  });
+
+  beforeEach(() => stripe.reset());
+
+  const subscribe = async (priceId = "price_pro_monthly", trialDays = 0) => {
+    const tenantId = randomUUID();
+    const { customer } = await billing.createCustomer({ tenantId, email: "s@example.com" });
+    const { subscription } = await billing.createSubscription({
+      customerId: customer!.id,
+      priceId,
+      trialDays,
+    });
+    return { tenantId, customerId: customer!.id, subscriptionId: subscription!.id };
+  };
+
+  it("should run the seed's billing flow with the parameters and idempotency keys Stripe expects", async () => {
+    // given a tenant
+    const tenantId = randomUUID();
+
+    // when the seed's flow runs through the Stripe provider
+    const { customer } = await billing.createCustomer({
+      tenantId,
+      email: "user@example.com",
+      name: "John Doe",
+      requestId: "c-1",
+    });
+    const { subscription } = await billing.createSubscription({
+      customerId: customer!.id,
+      priceId: "price_pro_monthly",
+      trialDays: 14,
+      requestId: "s-1",
+    });
+    const upgraded = await billing.updateSubscription({
+      subscriptionId: subscription!.id,
+      newPriceId: "price_team_monthly",
+      requestId: "u-1",
+    });
+    const later = await billing.cancelSubscription({
+      subscriptionId: subscription!.id,
+      requestId: "x-1",
+    });
+    const now = await billing.cancelSubscription({
+      subscriptionId: subscription!.id,
+      immediate: true,
+      requestId: "x-2",
+    });
+
+    // then Stripe received exactly these calls
+    const calls = stripe.requests.map((r) => [r.method, r.path.replace(subscription!.id, ":id")]);
+    expect(calls).toEqual([
+      ["POST", "/v1/customers"],
+      ["POST", "/v1/subscriptions"],
+      ["GET", "/v1/subscriptions/:id"],
+      ["POST", "/v1/subscriptions/:id"],
+      ["POST", "/v1/subscriptions/:id"],
+      ["DELETE", "/v1/subscriptions/:id"],
+    ]);
+    const [createCustomer, createSubscription, , update, cancelLater, cancelNow] = stripe.requests;
+    expect(createCustomer?.params).toMatchObject({
+      email: "user@example.com",
+      name: "John Doe",
+      "metadata[tenant_id]": tenantId,
+    });
+    expect(createSubscription?.params).toEqual({
+      customer: customer!.id,
+      "items[0][price]": "price_pro_monthly",
+      trial_period_days: "14",
+    });
+    expect(update?.params).toMatchObject({
+      "items[0][price]": "price_team_monthly",
+      proration_behavior: "create_prorations",
+    });
+    expect(update?.params["items[0][id]"]).toMatch(/^si_/);
+    expect(cancelLater?.params).toEqual({ cancel_at_period_end: "true" });
+    expect(
+      [createCustomer, createSubscription, update, cancelLater, cancelNow].map(
+        (r) => r?.idempotencyKey,
+      ),
+    ).toEqual([
+      `tollgate:${tenantId}:customer.create:c-1`,
+      `tollgate:${tenantId}:subscription.create:s-1`,
+      `tollgate:${tenantId}:subscription.update:u-1`,
+      `tollgate:${tenantId}:subscription.cancel:x-1`,
+      `tollgate:${tenantId}:subscription.cancel:x-2`,
+    ]);
+
+    // and Tollgate reports the states Stripe's objects carry, periods read from the items
+    expect(subscription?.state).toBe(SubscriptionState.TRIALING);
+    const stored = stripe.subscriptions.get(subscription!.id) as {
+      items: { data: { current_period_end: number }[] };
+    };
+    expect(timestampDate(subscription!.currentPeriodEndTime!).getTime() / 1000).toBe(
+      stored.items.data[0]?.current_period_end,
+    );
+    expect(upgraded.subscription).toMatchObject({ planId: "team", priceId: "price_team_monthly" });
+    expect(later.subscription?.cancelAtPeriodEnd).toBe(true);
+    expect(now.subscription?.state).toBe(SubscriptionState.CANCELED);
+  });
+
+  it("should retry a dropped connection with the same idempotency key and create once", async () => {
+    stripe.fail("/v1/customers", { drop: true });
+    const tenantId = randomUUID();
+    const { customer } = await billing.createCustomer({
+      tenantId,
+      email: "r@example.com",
+      requestId: "drop-1",
+    });
+    const attempts = stripe.requests.filter((r) => r.path === "/v1/customers");
+    expect(attempts).toHaveLength(2);
+    expect(new Set(attempts.map((a) => a.idempotencyKey))).toEqual(
+      new Set([`tollgate:${tenantId}:customer.create:drop-1`]),
+    );
+    expect(customer?.id).toMatch(/^cus_/);
+  });
+
+  it.each([
+    [
+      "a declined card",
+      {
+        status: 402,
+        error: { type: "card_error", code: "card_declined", message: "Your card was declined." },
+      },
+      Code.FailedPrecondition,
+    ],
+    [
+      "an invalid request",
+      { status: 400, error: { type: "invalid_request_error", message: "No such price" } },
+      Code.FailedPrecondition,
+    ],
+    [
+      "rate limiting",
+      { status: 429, error: { type: "rate_limit_error", message: "Too many requests" } },
+      Code.Unavailable,
+    ],
+    [
+      "a Stripe outage",
+      { status: 500, error: { type: "api_error", message: "Something went wrong" } },
+      Code.Unavailable,
+    ],
+  ])("should map %s to its code and write nothing", async (_name, failure, code) => {
+    const tenantId = randomUUID();
+    const { customer } = await billing.createCustomer({ tenantId, email: "e@example.com" });
+    // The SDK retries 429 and 5xx itself (maxNetworkRetries 2), so every attempt fails.
+    stripe.fail("/v1/subscriptions", failure, 3);
+    const error = await billing
+      .createSubscription({ customerId: customer!.id, priceId: "price_pro_monthly" })
+      .then(
+        () => undefined,
+        (e: unknown) => ConnectError.from(e),
+      );
+    expect(error?.code).toBe(code);
+    expect(error?.metadata.get("tollgate-error-reason")).toBe("BILLING_PROVIDER");
+    expect(error?.rawMessage).toContain(failure.error.message);
+    const rows = await queryRows(db.url, "select id from subscriptions where tenant_id = $1", [
+      tenantId,
+    ]);
+    expect(rows).toEqual([]);
+  });
+
+  describe("webhooks", () => {
+    const deliver = (payload: string, header: string) =>
+      fetch(`${server.baseUrl}/webhooks/stripe`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "stripe-signature": header },
+        body: payload,
+      });
+    const event = (
+      type: string,
+      object: Record<string, unknown>,
+      created = Math.floor(Date.now() / 1000),
+    ) =>
+      JSON.stringify({
+        ...stripe.fixture("event"),
+        id: `evt_${randomBytes(10).toString("hex")}`,
+        type,
+        created,
+        data: { object },
+      });
+    const signed = (payload: string, options: { secret?: string; timestamp?: number } = {}) =>
+      signer.webhooks.generateTestHeaderString({
+        payload,
+        secret: options.secret ?? WEBHOOK_SECRET,
+        timestamp: options.timestamp,
+      });
+    const state = async (subscriptionId: string) =>
+      (await billing.getSubscription({ subscriptionId })).subscription?.state;
+    const syncRows = async (subscriptionId: string) =>
+      queryRows(
+        db.url,
+        "select id from audit_events where target = $1 and action = 'subscription.sync'",
+        [subscriptionId],
+      );
+
+    it("should follow a subscription Stripe marks past due, once per event id", async () => {
+      // given an active subscription that Stripe moved to past_due
+      const { tenantId, subscriptionId } = await subscribe();
+      const object = stripe.subscriptions.get(subscriptionId) as Record<string, unknown>;
+      object.status = "past_due";
+      const payload = event("customer.subscription.updated", object);
+
+      // when the event is delivered, twice
+      const first = await deliver(payload, signed(payload));
+      const second = await deliver(payload, signed(payload));
+
+      // then the state follows Stripe, the plan still applies, and the redelivery changed nothing
+      expect(first.status).toBe(200);
+      expect(await second.json()).toEqual({ received: true, duplicate: true });
+      expect(await state(subscriptionId)).toBe(SubscriptionState.PAST_DUE);
+      expect(await syncRows(subscriptionId)).toHaveLength(1);
+      const entitlements = createClient(
+        EntitlementService,
+        createGrpcTransport({ baseUrl: server.baseUrl }),
+      );
+      expect((await entitlements.getEntitlements({ tenantId })).planId).toBe("pro");
+    });
+
+    it("should refuse tampered, wrongly signed and stale deliveries and change nothing", async () => {
+      const { subscriptionId } = await subscribe();
+      const object = {
+        ...(stripe.subscriptions.get(subscriptionId) as Record<string, unknown>),
+        status: "canceled",
+      };
+      const payload = event("customer.subscription.deleted", object);
+      const tampered = payload.replace('"canceled"', '"active"');
+      const responses = await Promise.all([
+        deliver(tampered, signed(payload)),
+        deliver(payload, signed(payload, { secret: "whsec_wrong" })),
+        deliver(payload, signed(payload, { timestamp: Math.floor(Date.now() / 1000) - 3600 })),
+        deliver(payload, ""),
+      ]);
+      expect(responses.map((r) => r.status)).toEqual([400, 400, 400, 400]);
+      expect(await state(subscriptionId)).toBe(SubscriptionState.ACTIVE);
+      expect(await syncRows(subscriptionId)).toHaveLength(0);
+    });
+
+    it("should never let an older event overwrite newer state", async () => {
+      // given Stripe's subscription is now canceled, and a newer event said so
+      const { tenantId, subscriptionId } = await subscribe();
+      const current = stripe.subscriptions.get(subscriptionId) as Record<string, unknown>;
+      const older = event(
+        "customer.subscription.updated",
+        { ...current, status: "active" },
+        Math.floor(Date.now() / 1000) - 60,
+      );
+      Object.assign(current, { status: "canceled", canceled_at: Math.floor(Date.now() / 1000) });
+      const newer = event("customer.subscription.deleted", current);
+      expect((await deliver(newer, signed(newer))).status).toBe(200);
+
+      // when the older event arrives afterwards
+      expect((await deliver(older, signed(older))).status).toBe(200);
+
+      // then the subscription stays canceled and the tenant on FREE
+      expect(await state(subscriptionId)).toBe(SubscriptionState.CANCELED);
+      const entitlements = createClient(
+        EntitlementService,
+        createGrpcTransport({ baseUrl: server.baseUrl }),
+      );
+      expect((await entitlements.getEntitlements({ tenantId })).planId).toBe("free");
+    });
+
+    it("should mark failed payments past due and paid invoices active again", async () => {
+      const { customerId, subscriptionId } = await subscribe();
+      const invoice = (status: string) => {
+        const object = stripe.subscriptions.get(subscriptionId) as Record<string, unknown>;
+        object.status = status;
+        return {
+          ...stripe.fixture("invoice"),
+          customer: customerId,
+          parent: {
+            type: "subscription_details",
+            quote_details: null,
+            subscription_details: { subscription: subscriptionId, metadata: {} },
+          },
+        };
+      };
+      const failed = event("invoice.payment_failed", invoice("past_due"));
+      expect((await deliver(failed, signed(failed))).status).toBe(200);
+      expect(await state(subscriptionId)).toBe(SubscriptionState.PAST_DUE);
+      const paid = event("invoice.paid", invoice("active"));
+      expect((await deliver(paid, signed(paid))).status).toBe(200);
+      expect(await state(subscriptionId)).toBe(SubscriptionState.ACTIVE);
+    });
+
+    it("should acknowledge and log event types it does not handle", async () => {
+      const payload = event(
+        "plan.created",
+        stripe.fixture("event").data as Record<string, unknown>,
+      );
+      const res = await deliver(payload, signed(payload));
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ received: true, handled: false });
+      await expect
+        .poll(() =>
+          server
+            .logs()
+            .some((l) => l.msg === "stripe webhook not handled" && l.type === "plan.created"),
+        )
+        .toBe(true);
+    });
+  });
+});
