@@ -9,22 +9,14 @@ import { createRateLimitInterceptor } from "./auth/rate-limiter.js";
 import { createApiKeyService } from "./auth/service.js";
 import { createApiKeyStore } from "./auth/store.js";
 import { loadPlanCatalog } from "./billing/catalog.js";
-import { createMockBillingProvider } from "./billing/mock-provider.js";
-import { createMutationGuard } from "./billing/mutation-guard.js";
 import type { BillingProvider } from "./billing/provider.js";
 import { createBillingRpc } from "./billing/rpc.js";
-import { createBillingService } from "./billing/service.js";
-import { createBillingStore, SUBSCRIPTION_CHANNEL } from "./billing/store.js";
-import { createStripeBillingProvider, createStripeClient } from "./billing/stripe-provider.js";
 import { createStripeWebhookProcessor } from "./billing/stripe-webhooks.js";
 import { type Clock, createSystemClock } from "./clock/clock.js";
 import type { Config } from "./config/config.js";
 import { createDatabase } from "./db/database.js";
-import { startNotificationListener } from "./db/notification-listener.js";
-import { createPlanCache } from "./entitlements/plan-cache.js";
+import { createDomains } from "./domains.js";
 import { createEntitlementRpc } from "./entitlements/rpc.js";
-import { createEntitlementService } from "./entitlements/service.js";
-import { createEntitlementStore } from "./entitlements/store.js";
 import {
   callContextValues,
   createCallLogInterceptor,
@@ -36,11 +28,7 @@ import { createHealthState } from "./server/health.js";
 import { createHttpHandler } from "./server/http-handler.js";
 import { createListener } from "./server/listener.js";
 import { createRoutes, TOLLGATE_SERVICES } from "./server/routes.js";
-import { startPeriodicTask } from "./tasks/periodic.js";
-import { createUsageBatcher } from "./usage/batcher.js";
 import { createUsageRpc } from "./usage/rpc.js";
-import { createUsageService } from "./usage/service.js";
-import { createUsageStore } from "./usage/store.js";
 
 /** Replacements for tests: a clock they can move, a provider that fails on demand. */
 export interface AppOverrides {
@@ -87,76 +75,8 @@ export async function startApp(
       host: config.host,
       logger,
     });
-    const stripe =
-      config.billingProvider === "stripe"
-        ? createStripeClient({
-            secretKey: config.stripeSecretKey ?? "",
-            apiUrl: config.stripeApiUrl,
-          })
-        : undefined;
-    const baseProvider = stripe
-      ? createStripeBillingProvider(stripe)
-      : createMockBillingProvider(database.knex, clock, catalog);
-    const billingStore = createBillingStore(database.knex);
-    const plans = createPlanCache({
-      liveSubscription: (tenantId) => billing.liveSubscription(tenantId),
-      catalog,
-      clock,
-    });
-    const billing = createBillingService({
-      store: billingStore,
-      audit,
-      provider: overrides.wrapBillingProvider?.(baseProvider) ?? baseProvider,
-      catalog,
-      clock,
-      guard: createMutationGuard(billingStore, clock),
-      onSubscriptionChanged: (tenantId) => plans.invalidate(tenantId),
-    });
-    // Other replicas announce their subscription changes with NOTIFY; PGlite has no others.
-    const subscriptionChanges =
-      config.databaseUrl === undefined
-        ? undefined
-        : startNotificationListener({
-            url: config.databaseUrl,
-            channel: SUBSCRIPTION_CHANNEL,
-            onNotify: (tenantId) => plans.invalidate(tenantId),
-            onGap: () => plans.clear(),
-            logger,
-          });
-    const usageStore = createUsageStore(database.knex);
-    const entitlements = createEntitlementService({
-      knex: database.knex,
-      store: createEntitlementStore(database.knex),
-      plans,
-      catalog,
-      clock,
-    });
-    const batcher = createUsageBatcher({
-      store: usageStore,
-      clock,
-      logger,
-      batchSize: config.usageBatchSize,
-      flushIntervalMs: config.usageFlushIntervalSeconds * 1000,
-      bufferLimit: config.usageBufferLimit,
-      failAfterMs: config.usageFlushFailAfterSeconds * 1000,
-    });
-    const usage = createUsageService({ batcher, store: usageStore, plans, catalog, clock });
-    const reservationExpiry = startPeriodicTask({
-      name: "reservation-expiry",
-      intervalMs: 1000,
-      batch: 1000,
-      work: (limit) => entitlements.expireDue(limit),
-      logger,
-    });
-    // Applies due trial ends, rollovers and scheduled cancellations even for tenants nobody
-    // reads; every replica may run it, since each transition is a versioned update.
-    const subscriptionSweep = startPeriodicTask({
-      name: "subscription-sweep",
-      intervalMs: config.billingSweepIntervalSeconds * 1000,
-      batch: 100,
-      work: (limit) => billing.advanceDue(limit),
-      logger,
-    });
+    const domains = createDomains({ config, database, audit, catalog, clock, logger, overrides });
+    const { billing, billingStore, entitlements, usage, batcher, stripe } = domains;
     const metrics = createMetrics();
     metrics.observeIngest(() => {
       const { tracked, flushed, duplicates, rejected, errors, batches, bufferSize } =
@@ -227,10 +147,7 @@ export async function startApp(
           shutdown.abort();
         });
         // In-flight calls have finished (or were aborted); store what they left buffered.
-        await batcher.close();
-        await subscriptionSweep.stop();
-        await reservationExpiry.stop();
-        await subscriptionChanges?.close();
+        await domains.stop();
         await database.close();
         logger.info("stopped");
       },

@@ -1,0 +1,135 @@
+import type Stripe from "stripe";
+import type { AppOverrides } from "./app.js";
+import type { AuditStore } from "./audit/store.js";
+import type { PlanCatalog } from "./billing/catalog.js";
+import { createMockBillingProvider } from "./billing/mock-provider.js";
+import { createMutationGuard } from "./billing/mutation-guard.js";
+import { type BillingService, createBillingService } from "./billing/service.js";
+import { type BillingStore, createBillingStore, SUBSCRIPTION_CHANNEL } from "./billing/store.js";
+import { createStripeBillingProvider, createStripeClient } from "./billing/stripe-provider.js";
+import type { Clock } from "./clock/clock.js";
+import type { Config } from "./config/config.js";
+import type { Database } from "./db/database.js";
+import { startNotificationListener } from "./db/notification-listener.js";
+import { createPlanCache } from "./entitlements/plan-cache.js";
+import { createEntitlementService, type EntitlementService } from "./entitlements/service.js";
+import { createEntitlementStore } from "./entitlements/store.js";
+import type { Logger } from "./observability/logger.js";
+import { startPeriodicTask } from "./tasks/periodic.js";
+import { createUsageBatcher, type UsageBatcher } from "./usage/batcher.js";
+import { createUsageService, type UsageService } from "./usage/service.js";
+import { createUsageStore } from "./usage/store.js";
+
+/** The three domains wired together, with the background work they run. */
+export interface Domains {
+  billing: BillingService;
+  billingStore: BillingStore;
+  entitlements: EntitlementService;
+  usage: UsageService;
+  batcher: UsageBatcher;
+  /** The Stripe client when the provider is Stripe, for the webhook endpoint. */
+  stripe: Stripe | undefined;
+  /** Stops sweeps, expiry and the change listener, after the batcher has drained. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Builds billing, entitlements and usage over one database: picks the billing provider, shares
+ * the plan cache between entitlements and usage, keeps it in step with subscription changes on
+ * every replica, and starts the periodic sweeps.
+ */
+export function createDomains(options: {
+  config: Config;
+  database: Database;
+  audit: AuditStore;
+  catalog: PlanCatalog;
+  clock: Clock;
+  logger: Logger;
+  overrides: AppOverrides;
+}): Domains {
+  const { config, database, audit, catalog, clock, logger, overrides } = options;
+  const stripe =
+    config.billingProvider === "stripe"
+      ? createStripeClient({
+          secretKey: config.stripeSecretKey ?? "",
+          apiUrl: config.stripeApiUrl,
+        })
+      : undefined;
+  const baseProvider = stripe
+    ? createStripeBillingProvider(stripe)
+    : createMockBillingProvider(database.knex, clock, catalog);
+  const billingStore = createBillingStore(database.knex);
+  const plans = createPlanCache({
+    liveSubscription: (tenantId) => billing.liveSubscription(tenantId),
+    catalog,
+    clock,
+  });
+  const billing = createBillingService({
+    store: billingStore,
+    audit,
+    provider: overrides.wrapBillingProvider?.(baseProvider) ?? baseProvider,
+    catalog,
+    clock,
+    guard: createMutationGuard(billingStore, clock),
+    onSubscriptionChanged: (tenantId) => plans.invalidate(tenantId),
+  });
+  // Other replicas announce their subscription changes with NOTIFY; PGlite has no others.
+  const subscriptionChanges =
+    config.databaseUrl === undefined
+      ? undefined
+      : startNotificationListener({
+          url: config.databaseUrl,
+          channel: SUBSCRIPTION_CHANNEL,
+          onNotify: (tenantId) => plans.invalidate(tenantId),
+          onGap: () => plans.clear(),
+          logger,
+        });
+  const usageStore = createUsageStore(database.knex);
+  const entitlements = createEntitlementService({
+    knex: database.knex,
+    store: createEntitlementStore(database.knex),
+    plans,
+    catalog,
+    clock,
+  });
+  const batcher = createUsageBatcher({
+    store: usageStore,
+    clock,
+    logger,
+    batchSize: config.usageBatchSize,
+    flushIntervalMs: config.usageFlushIntervalSeconds * 1000,
+    bufferLimit: config.usageBufferLimit,
+    failAfterMs: config.usageFlushFailAfterSeconds * 1000,
+  });
+  const usage = createUsageService({ batcher, store: usageStore, plans, catalog, clock });
+  const reservationExpiry = startPeriodicTask({
+    name: "reservation-expiry",
+    intervalMs: 1000,
+    batch: 1000,
+    work: (limit) => entitlements.expireDue(limit),
+    logger,
+  });
+  // Applies due trial ends, rollovers and scheduled cancellations even for tenants nobody
+  // reads; every replica may run it, since each transition is a versioned update.
+  const subscriptionSweep = startPeriodicTask({
+    name: "subscription-sweep",
+    intervalMs: config.billingSweepIntervalSeconds * 1000,
+    batch: 100,
+    work: (limit) => billing.advanceDue(limit),
+    logger,
+  });
+  return {
+    billing,
+    billingStore,
+    entitlements,
+    usage,
+    batcher,
+    stripe,
+    async stop() {
+      await batcher.close();
+      await subscriptionSweep.stop();
+      await reservationExpiry.stop();
+      await subscriptionChanges?.close();
+    },
+  };
+}
