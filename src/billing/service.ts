@@ -28,7 +28,7 @@ import {
   validateUpdateSubscription,
 } from "./inputs.js";
 import { advanceSubscription } from "./lifecycle.js";
-import type { MutationGuard, Remember } from "./mutation-guard.js";
+import type { MutationGuard } from "./mutation-guard.js";
 import type { BillingProvider, ProviderSubscription } from "./provider.js";
 import { reviveCustomer, reviveSubscription, snapshot } from "./snapshot.js";
 import type { BillingStore, StoredSubscription } from "./store.js";
@@ -146,24 +146,35 @@ export function createBillingService(deps: BillingServiceDeps): BillingService {
     after: snapshot(after),
   });
 
-  // Stores the provider's new state of an existing subscription with its audit row.
-  const commitChange = async (
+  // Changes a live subscription at the provider, once per request id and under the tenant's
+  // lease, then stores the provider's new state with its audit row.
+  const changeSubscription = async (
     actor: Actor,
-    action: string,
-    before: Subscription,
-    updated: ProviderSubscription,
-    requestId: string,
-    remember: Remember<Subscription>,
+    action: "subscription.update" | "subscription.cancel",
+    input: { subscriptionId: string; requestId: string },
+    call: (before: Subscription, idempotencyKey: string) => Promise<ProviderSubscription>,
   ): Promise<Subscription> => {
-    const after = fromProvider(updated, before.tenantId);
-    await store.transaction(async (trx) => {
-      await store.saveSubscription(trx, after);
-      await audit.insert(trx, auditRow(actor, action, after, requestId, before));
-      await store.notifySubscriptionChanged(trx, after.tenantId);
-      await remember(trx, after);
+    const initial = await loadSubscription(input.subscriptionId);
+    return guard.run({
+      tenantId: initial.tenantId,
+      requestId: input.requestId,
+      operation: action,
+      input,
+      revive: reviveSubscription,
+      work: async (idempotencyKey, remember) => {
+        const before = await loadSubscription(input.subscriptionId);
+        assertChangeable(before);
+        const after = fromProvider(await call(before, idempotencyKey), before.tenantId);
+        await store.transaction(async (trx) => {
+          await store.saveSubscription(trx, after);
+          await audit.insert(trx, auditRow(actor, action, after, input.requestId, before));
+          await store.notifySubscriptionChanged(trx, after.tenantId);
+          await remember(trx, after);
+        });
+        changed(after.tenantId);
+        return after;
+      },
     });
-    changed(after.tenantId);
-    return after;
   };
 
   return {
@@ -239,62 +250,26 @@ export function createBillingService(deps: BillingServiceDeps): BillingService {
 
     async updateSubscription(actor, raw) {
       const input = validateUpdateSubscription(raw);
-      const initial = await loadSubscription(input.subscriptionId);
       planForPrice(input.newPriceId, "new_price_id");
-      return guard.run({
-        tenantId: initial.tenantId,
-        requestId: input.requestId,
-        operation: "subscription.update",
-        input,
-        revive: reviveSubscription,
-        work: async (idempotencyKey, remember) => {
-          const before = await loadSubscription(input.subscriptionId);
-          assertChangeable(before);
-          const changed = await provider.updateSubscription({
-            subscriptionId: before.id,
-            priceId: input.newPriceId,
-            prorationBehavior: input.prorationBehavior,
-            idempotencyKey,
-          });
-          return commitChange(
-            actor,
-            "subscription.update",
-            before,
-            changed,
-            input.requestId,
-            remember,
-          );
-        },
-      });
+      return changeSubscription(actor, "subscription.update", input, (before, idempotencyKey) =>
+        provider.updateSubscription({
+          subscriptionId: before.id,
+          priceId: input.newPriceId,
+          prorationBehavior: input.prorationBehavior,
+          idempotencyKey,
+        }),
+      );
     },
 
     async cancelSubscription(actor, raw) {
       const input = validateCancelSubscription(raw);
-      const initial = await loadSubscription(input.subscriptionId);
-      return guard.run({
-        tenantId: initial.tenantId,
-        requestId: input.requestId,
-        operation: "subscription.cancel",
-        input,
-        revive: reviveSubscription,
-        work: async (idempotencyKey, remember) => {
-          const before = await loadSubscription(input.subscriptionId);
-          assertChangeable(before);
-          const changed = await provider.cancelSubscription({
-            subscriptionId: before.id,
-            immediate: input.immediate,
-            idempotencyKey,
-          });
-          return commitChange(
-            actor,
-            "subscription.cancel",
-            before,
-            changed,
-            input.requestId,
-            remember,
-          );
-        },
-      });
+      return changeSubscription(actor, "subscription.cancel", input, (before, idempotencyKey) =>
+        provider.cancelSubscription({
+          subscriptionId: before.id,
+          immediate: input.immediate,
+          idempotencyKey,
+        }),
+      );
     },
 
     async getSubscription(actor, subscriptionId) {
