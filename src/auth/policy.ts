@@ -35,9 +35,14 @@ export function authorizeCall(principal: Principal, procedure: string, message: 
   if (typeof tenantId === "string") assertTenantAccess(principal, tenantId);
 }
 
+/** Whether the principal may read and record for `tenantId` (admins: any tenant). */
+export function mayAccessTenant(principal: Pick<Principal, "tenantId">, tenantId: string): boolean {
+  return principal.tenantId === undefined || principal.tenantId === tenantId.toLowerCase();
+}
+
 /** Fails unless the principal may read and record for `tenantId`. */
 export function assertTenantAccess(principal: Pick<Principal, "tenantId">, tenantId: string): void {
-  if (principal.tenantId !== undefined && principal.tenantId !== tenantId.toLowerCase()) {
+  if (!mayAccessTenant(principal, tenantId)) {
     throw new PermissionDeniedError(`this API key may not act for tenant ${tenantId || "(none)"}`);
   }
 }

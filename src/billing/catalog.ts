@@ -4,6 +4,7 @@ import { Decimal } from "decimal.js";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { ConfigError } from "../config/config.js";
+import { UNSIGNED_DECIMAL_PATTERN } from "../validation/decimal.js";
 import defaultCatalogFile from "./default-plans.json" with { type: "json" };
 
 /** Consumables accumulate per billing period; allocations are a level that goes up and down. */
@@ -40,14 +41,14 @@ export interface PlanCatalog {
   planByPriceId(priceId: string): Plan | undefined;
 }
 
-// At most 20 integer and 10 fractional digits: the same bound as every quantity on the wire.
-const DECIMAL = /^(0|[1-9][0-9]{0,19})(\.[0-9]{1,10})?$/;
 const IDENTIFIER = /^[a-z][a-z0-9_]{0,63}$/;
 
 const limitSchema = z.union([
   z.strictObject({
     kind: z.enum(["consumable", "allocation"]),
-    limit: z.string().regex(DECIMAL, 'must be a non-negative decimal string such as "100"'),
+    limit: z
+      .string()
+      .regex(UNSIGNED_DECIMAL_PATTERN, 'must be a non-negative decimal string such as "100"'),
   }),
   z.strictObject({ kind: z.enum(["consumable", "allocation"]), unlimited: z.literal(true) }),
 ]);
@@ -62,7 +63,7 @@ const catalogSchema = z.strictObject({
         price_id: z.string().min(1).max(255).optional(),
         unit_amount: z
           .string()
-          .regex(DECIMAL, 'must be a decimal string such as "49.00"')
+          .regex(UNSIGNED_DECIMAL_PATTERN, 'must be a decimal string such as "49.00"')
           .optional(),
         currency: z.string().regex(/^[a-z]{3}$/, "must be an ISO 4217 code in lower case"),
         interval: z.enum(["month", "year"]),
@@ -99,6 +100,11 @@ export async function loadPlanCatalog(path: string | undefined): Promise<PlanCat
     throw new ConfigError([`${label}: ${(error as Error).message}`]);
   }
   return createPlanCatalog(data, label);
+}
+
+/** The violation text for a resource type the catalog does not know, listing the known ones. */
+export function unknownResourceDescription(catalog: PlanCatalog): string {
+  return `is not a known resource; known: ${[...catalog.resourceKinds.keys()].join(", ")}`;
 }
 
 /** Validates parsed catalog data and builds the lookup structure over it. */

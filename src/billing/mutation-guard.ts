@@ -1,8 +1,13 @@
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Knex } from "knex";
 import type { Clock } from "../clock/clock.js";
-import { UnavailableError, ValidationError } from "../errors/domain-error.js";
+import { UnavailableError } from "../errors/domain-error.js";
+import {
+  assertSameRequest,
+  fingerprintRequest,
+  type RequestFingerprint,
+} from "../idempotency/request-fingerprint.js";
 import type { BillingStore } from "./store.js";
 
 /** Records a mutation's result under its request id, inside the mutation's transaction. */
@@ -55,18 +60,11 @@ export function createMutationGuard(
   const leaseTtlMs = options.leaseTtlMs ?? 60_000;
   const waitMs = options.waitMs ?? 15_000;
 
-  const replay = async <T>(mutation: GuardedMutation<T>, fingerprint: string) => {
+  const replay = async <T>(mutation: GuardedMutation<T>, request: RequestFingerprint) => {
     if (mutation.requestId === "") return undefined;
     const prior = await store.findRequest(mutation.tenantId, mutation.requestId);
     if (prior === undefined) return undefined;
-    if (prior.operation !== mutation.operation || prior.fingerprint !== fingerprint) {
-      throw new ValidationError([
-        {
-          field: "request_id",
-          description: `was already used for a different request (${prior.operation})`,
-        },
-      ]);
-    }
+    assertSameRequest("request_id", prior, request);
     return { result: mutation.revive(prior.response) };
   };
 
@@ -85,14 +83,14 @@ export function createMutationGuard(
 
   return {
     async run(mutation) {
-      const fingerprint = createHash("sha256").update(JSON.stringify(mutation.input)).digest("hex");
-      const early = await replay(mutation, fingerprint);
+      const request = fingerprintRequest(mutation.operation, mutation.input);
+      const early = await replay(mutation, request);
       if (early) return early.result;
       const holder = randomUUID();
       await acquire(mutation.tenantId, holder);
       try {
         // A retry of the same request may have finished while this one waited.
-        const late = await replay(mutation, fingerprint);
+        const late = await replay(mutation, request);
         if (late) return late.result;
         const idempotencyKey =
           mutation.requestId === ""
@@ -104,7 +102,7 @@ export function createMutationGuard(
             trx,
             mutation.tenantId,
             mutation.requestId,
-            { operation: mutation.operation, fingerprint, response: result },
+            { ...request, response: result },
             clock.now(),
           );
         });

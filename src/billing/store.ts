@@ -1,5 +1,6 @@
 import type { Knex } from "knex";
 import { AlreadyExistsError, FailedPreconditionError } from "../errors/domain-error.js";
+import type { RequestFingerprint } from "../idempotency/request-fingerprint.js";
 import type { Cursor } from "../pagination/page-token.js";
 import { type Customer, LIVE_STATES, type Subscription } from "./billing.js";
 
@@ -7,9 +8,7 @@ import { type Customer, LIVE_STATES, type Subscription } from "./billing.js";
 export type StoredSubscription = Subscription & { version: number };
 
 /** The first outcome of a `request_id`, replayed to every retry. */
-export interface StoredRequest {
-  operation: string;
-  fingerprint: string;
+export interface StoredRequest extends RequestFingerprint {
   response: unknown;
 }
 

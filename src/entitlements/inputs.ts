@@ -1,5 +1,5 @@
 import type { Decimal } from "decimal.js";
-import type { PlanCatalog } from "../billing/catalog.js";
+import { type PlanCatalog, unknownResourceDescription } from "../billing/catalog.js";
 import { parseQuantity, type QuantitySign } from "../validation/decimal.js";
 import { createFieldChecks, type FieldChecks } from "../validation/field-checks.js";
 import type { ResourceRequest } from "./entitlements.js";
@@ -32,11 +32,7 @@ export function validateResourceRequest(
   const kind = catalog.resourceKinds.get(raw.resourceType);
   if (raw.resourceType === "") checks.check(false, "resource_type", "is required");
   else {
-    checks.check(
-      kind !== undefined,
-      "resource_type",
-      `is not a known resource; known: ${[...catalog.resourceKinds.keys()].join(", ")}`,
-    );
+    checks.check(kind !== undefined, "resource_type", unknownResourceDescription(catalog));
   }
   const sign: QuantitySign = kind === "allocation" && use !== "hold" ? "non-zero" : "positive";
   const quantity = parseQuantity(checks, "quantity", raw.quantity, sign);

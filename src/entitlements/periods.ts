@@ -1,6 +1,9 @@
 import { addInterval } from "../billing/lifecycle.js";
 import type { TenantPlan } from "./entitlements.js";
 
+/** The counter period of allocations, which never reset. */
+export const ALLOCATION_PERIOD = new Date(0);
+
 /** The first instant of the UTC calendar month containing `time`: FREE tenants' periods. */
 export function calendarMonthStart(time: Date): Date {
   return new Date(Date.UTC(time.getUTCFullYear(), time.getUTCMonth(), 1));

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { Decimal } from "decimal.js";
 import type { Knex } from "knex";
 import { assertTenantAccess } from "../auth/policy.js";
@@ -9,8 +9,8 @@ import {
   FailedPreconditionError,
   NotFoundError,
   UnavailableError,
-  ValidationError,
 } from "../errors/domain-error.js";
+import { assertSameRequest, fingerprintRequest } from "../idempotency/request-fingerprint.js";
 import { parseQuantity } from "../validation/decimal.js";
 import { createFieldChecks } from "../validation/field-checks.js";
 import { reviveCheckResult, reviveEntitlement, reviveReserveResult } from "./answers.js";
@@ -24,11 +24,10 @@ import type {
   TenantPlan,
 } from "./entitlements.js";
 import { checkIdempotencyKey, type RawResourceRequest, validateResourceRequest } from "./inputs.js";
+import { ALLOCATION_PERIOD } from "./periods.js";
 import type { PlanCache } from "./plan-cache.js";
 import type { Counter, CounterKey, EntitlementStore } from "./store.js";
 
-/** The counter period of allocations, which never reset. */
-export const ALLOCATION_PERIOD = new Date(0);
 const DEFAULT_TTL_SECONDS = 300;
 
 /** Answers "may this tenant do this now?" and records usage within the plan's limits. */
@@ -140,27 +139,14 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
     work: (db: Knex) => Promise<T>,
   ): Promise<T> => {
     if (idempotencyKey === "") return work(knex);
-    const fingerprint = createHash("sha256").update(JSON.stringify(input)).digest("hex");
+    const request = fingerprintRequest(operation, input);
     return store.transaction(async (trx) => {
-      const claimed = await store.claimAnswer(
-        trx,
-        tenantId,
-        idempotencyKey,
-        { operation, fingerprint },
-        clock.now(),
-      );
+      const claimed = await store.claimAnswer(trx, tenantId, idempotencyKey, request, clock.now());
       if (!claimed) {
         const prior = await store.findAnswer(trx, tenantId, idempotencyKey);
         if (prior?.response == null)
           throw new UnavailableError("the first call with this idempotency_key is still running");
-        if (prior.operation !== operation || prior.fingerprint !== fingerprint) {
-          throw new ValidationError([
-            {
-              field: "idempotency_key",
-              description: `was already used for a different request (${prior.operation})`,
-            },
-          ]);
-        }
+        assertSameRequest("idempotency_key", prior, request);
         return revive(prior.response);
       }
       const result = await work(trx);
@@ -199,20 +185,11 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
       const req = validateResourceRequest(catalog, raw, "check");
       const { tp, limit, key, unchecked } = await prepare(req);
       let counter = await store.read(knex, key);
-      if (
-        limit &&
-        !unchecked &&
-        !fits(counter, req.quantity, limit) &&
-        (await store.expireHeld(knex, clock.now(), key)) > 0
-      ) {
+      const over = () => !unchecked && limit !== undefined && !fits(counter, req.quantity, limit);
+      if (over() && (await store.expireHeld(knex, clock.now(), key)) > 0) {
         counter = await store.read(knex, key);
       }
-      return decide(
-        view(tp, req.resourceType, counter),
-        req.quantity,
-        limit === undefined,
-        !unchecked && !!limit && !fits(counter, req.quantity, limit),
-      );
+      return decide(view(tp, req.resourceType, counter), req.quantity, limit === undefined, over());
     },
 
     async checkAndRecord(_actor, raw) {

@@ -1,5 +1,6 @@
 import { Decimal } from "decimal.js";
 import type { Knex } from "knex";
+import type { RequestFingerprint } from "../idempotency/request-fingerprint.js";
 import type { Reservation, ReservationState } from "./entitlements.js";
 
 /** Which counter row: one per tenant, resource and period. */
@@ -16,9 +17,7 @@ export interface Counter {
 }
 
 /** The stored first answer of an idempotency key. */
-export interface StoredAnswer {
-  operation: string;
-  fingerprint: string;
+export interface StoredAnswer extends RequestFingerprint {
   response: unknown;
 }
 
@@ -69,7 +68,7 @@ export interface EntitlementStore {
     trx: Knex.Transaction,
     tenantId: string,
     key: string,
-    answer: Omit<StoredAnswer, "response">,
+    answer: RequestFingerprint,
     now: Date,
   ): Promise<boolean>;
   findAnswer(db: Knex, tenantId: string, key: string): Promise<StoredAnswer | undefined>;

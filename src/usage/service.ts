@@ -1,9 +1,8 @@
 import type { Actor } from "../auth/principal.js";
-import type { PlanCatalog } from "../billing/catalog.js";
+import { type PlanCatalog, unknownResourceDescription } from "../billing/catalog.js";
 import type { Clock } from "../clock/clock.js";
-import { periodStartFor } from "../entitlements/periods.js";
+import { ALLOCATION_PERIOD, periodStartFor } from "../entitlements/periods.js";
 import type { PlanCache } from "../entitlements/plan-cache.js";
-import { ALLOCATION_PERIOD } from "../entitlements/service.js";
 import { createFieldChecks } from "../validation/field-checks.js";
 import type { UsageBatcher } from "./batcher.js";
 import type { UsageStore } from "./store.js";
@@ -70,14 +69,12 @@ export function createUsageService(deps: UsageServiceDeps): UsageService {
     const pending: Promise<void>[] = [];
     let failure: unknown;
     let index = 0;
-    const mayRecordFor = (tenantId: string) =>
-      actor.tenantId === undefined || actor.tenantId === tenantId;
     for await (const raws of batches) {
       if (failure !== undefined) break;
       const now = clock.now();
       const accepted: UsageEvent[] = [];
       for (const raw of raws) {
-        const checked = checkEvent(raw, catalog, now, mayRecordFor);
+        const checked = checkEvent(raw, catalog, now, actor);
         if (checked.ok) {
           const event = checked.event;
           const periodStart =
@@ -139,7 +136,7 @@ export function createUsageService(deps: UsageServiceDeps): UsageService {
         checks.check(
           catalog.resourceKinds.has(query.resourceType),
           "resource_type",
-          `is not a known resource; known: ${[...catalog.resourceKinds.keys()].join(", ")}`,
+          unknownResourceDescription(catalog),
         );
       }
       checks.check(

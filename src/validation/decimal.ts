@@ -1,9 +1,15 @@
 import { Decimal } from "decimal.js";
 import type { FieldChecks } from "./field-checks.js";
 
-// At most 20 integer and 10 fractional digits, optionally negative: no exponents, no NaN or
-// Infinity, no leading zeros, so every accepted string has exactly one meaning in numeric.
-const DECIMAL = /^-?(0|[1-9][0-9]{0,19})(\.[0-9]{1,10})?$/;
+// At most 20 integer and 10 fractional digits: no exponents, no NaN or Infinity, no leading
+// zeros, so every accepted string has exactly one meaning in numeric.
+const DIGITS = "(0|[1-9][0-9]{0,19})(\\.[0-9]{1,10})?";
+
+/** A non-negative decimal string within the contract's bounds (limits, prices). */
+export const UNSIGNED_DECIMAL_PATTERN = new RegExp(`^${DIGITS}$`);
+
+/** A decimal string within the contract's bounds, optionally negative (quantities). */
+export const DECIMAL_PATTERN = new RegExp(`^-?${DIGITS}$`);
 
 /** What sign a quantity may have. */
 export type QuantitySign = "positive" | "non-negative" | "non-zero";
@@ -23,7 +29,7 @@ export function parseQuantity(
   const text = raw === "" ? emptyMeans : raw;
   if (
     !checks.check(
-      DECIMAL.test(text),
+      DECIMAL_PATTERN.test(text),
       field,
       'must be a decimal string such as "1" or "10.5" (at most 20 integer and 10 fractional digits)',
     )

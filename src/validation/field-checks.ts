@@ -1,6 +1,7 @@
 import { type FieldViolation, ValidationError } from "../errors/domain-error.js";
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** A UUID in any case; stored and compared in canonical lower case. */
+export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Collects every field problem of one request so the caller hears about all of them in a
@@ -36,7 +37,7 @@ export function createFieldChecks(): FieldChecks {
     },
     uuid(field, value) {
       if (value === "") return checks.check(false, field, "is required");
-      return checks.check(UUID.test(value), field, "must be a UUID such as 3f0c…-…");
+      return checks.check(UUID_PATTERN.test(value), field, "must be a UUID such as 3f0c…-…");
     },
     text(field, value, { max, required = false }) {
       if (required && value.trim() === "") return checks.check(false, field, "is required");
