@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BillingService } from "../gen/tollgate/v1/billing_service_pb.js";
 import { EntitlementService } from "../gen/tollgate/v1/entitlement_service_pb.js";
 import { UsageService } from "../gen/tollgate/v1/usage_service_pb.js";
-import { queryRows, startTestApp, type TestApp } from "./support/app.js";
+import { countRows, queryRows, startTestApp, type TestApp } from "./support/app.js";
 import { createKeyWithCli, runCli } from "./support/cli.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 import { startServerProcess } from "./support/server-process.js";
@@ -176,7 +176,7 @@ describe("security", () => {
     it(`should answer every RPC correctly for ${credential} and write nothing when denied`, async () => {
       for (const [service, name, request, expectations] of rpcs()) {
         const expected = expectations[credential] ?? Code.Unauthenticated;
-        const before = await tableCounts(db.url);
+        const before = await countRows(db.url);
         const outcome = await call(
           server.baseUrl,
           service,
@@ -188,7 +188,7 @@ describe("security", () => {
           `${service.typeName}/${name}: ${describeOutcome(expected)}`,
         );
         if (expected === Code.Unauthenticated || expected === Code.PermissionDenied) {
-          expect(await tableCounts(db.url)).toEqual(before);
+          expect(await countRows(db.url)).toEqual(before);
         }
       }
     });
@@ -413,16 +413,4 @@ async function call(
 
 function describeOutcome(outcome: Expected): string {
   return outcome === OK ? "ok" : Code[outcome];
-}
-
-async function tableCounts(databaseUrl: string): Promise<Record<string, string>> {
-  const tables = await queryRows<{ tablename: string }>(
-    databaseUrl,
-    "select tablename from pg_tables where schemaname = 'public' order by tablename",
-  );
-  const [row] = await queryRows<Record<string, string>>(
-    databaseUrl,
-    `select ${tables.map((t) => `(select count(*) from ${t.tablename}) as ${t.tablename}`).join(", ")}`,
-  );
-  return row ?? {};
 }

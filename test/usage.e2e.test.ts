@@ -63,6 +63,17 @@ function stream(baseUrl: string, events: Event[], perMessage = 250, pauseMs = 0)
   return usageClient(baseUrl).streamUsage(messages());
 }
 
+/** Starts the server with its database connection running through a proxy the test can cut. */
+async function startServerBehindProxy(databaseUrl: string, env: Record<string, string>) {
+  const target = new URL(databaseUrl);
+  const proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
+  const viaProxy = new URL(databaseUrl);
+  viaProxy.hostname = "127.0.0.1";
+  viaProxy.port = String(proxy.port);
+  const server = await startServerProcess({ DATABASE_URL: viaProxy.toString(), ...env });
+  return { proxy, server };
+}
+
 async function storedTotals(url: string, tenants: string[]): Promise<Map<string, string>> {
   const rows = await queryRows<{ tenant_id: string; total: string }>(
     url,
@@ -158,13 +169,7 @@ describe("UsageService ingestion (server as a child process)", () => {
 
   it("should answer Unavailable while PostgreSQL is unreachable and recover exactly", async () => {
     // given a server whose database connection runs through a proxy that can be cut
-    const target = new URL(db.url);
-    const proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
-    const viaProxy = new URL(db.url);
-    viaProxy.hostname = "127.0.0.1";
-    viaProxy.port = String(proxy.port);
-    const server = await startServerProcess({
-      DATABASE_URL: viaProxy.toString(),
+    const { proxy, server } = await startServerBehindProxy(db.url, {
       USAGE_FLUSH_FAIL_AFTER_SECONDS: "1",
     });
     try {
@@ -210,13 +215,7 @@ describe("UsageService ingestion (server as a child process)", () => {
 
   it("should bound the buffer: unary calls get ResourceExhausted when it stays full", async () => {
     // given a server holding at most 100 events, whose database stops answering
-    const target = new URL(db.url);
-    const proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
-    const viaProxy = new URL(db.url);
-    viaProxy.hostname = "127.0.0.1";
-    viaProxy.port = String(proxy.port);
-    const server = await startServerProcess({
-      DATABASE_URL: viaProxy.toString(),
+    const { proxy, server } = await startServerBehindProxy(db.url, {
       USAGE_BUFFER_LIMIT: "100",
       USAGE_FLUSH_FAIL_AFTER_SECONDS: "30",
     });

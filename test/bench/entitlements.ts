@@ -5,14 +5,14 @@
  * Needs TEST_DATABASE_URL (a superuser URL; a scratch database is created and dropped). Tunables:
  * BENCH_SECONDS (10), BENCH_CONCURRENCY (32), BENCH_TENANTS (1000).
  */
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import pg from "pg";
 import { EntitlementService } from "../../gen/tollgate/v1/entitlement_service_pb.js";
-import { startServerProcess } from "../support/server-process.js";
+import { runBenchmark } from "./bench-server.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
@@ -80,87 +80,69 @@ const ADMIT_SQL = `insert into usage_counters as c (tenant_id, resource_type, pe
     where c.used + c.reserved + excluded.used <= $5::numeric
   returning used, reserved`;
 
-async function main(): Promise<void> {
-  const adminUrl = process.env.TEST_DATABASE_URL;
-  if (!adminUrl) throw new Error("set TEST_DATABASE_URL to a PostgreSQL superuser URL");
-  const name = `tollgate_bench_${randomBytes(4).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const server = await startServerProcess({
-    DATABASE_URL: url.toString(),
-    DATABASE_POOL_MAX: String(CONCURRENCY),
-    LOG_LEVEL: "info",
-  });
-  const pool = new pg.Pool({ connectionString: url.toString(), max: CONCURRENCY });
-  try {
-    console.log(
-      `${availableParallelism()} cores shared by the server, PostgreSQL and this client; ${CONCURRENCY} concurrent callers, ${SECONDS} s per run\n`,
-    );
-    const client = createClient(
-      EntitlementService,
-      createGrpcTransport({ baseUrl: server.baseUrl }),
-    );
-    const tenants = Array.from({ length: TENANTS }, () => randomUUID());
-    const hot = randomUUID();
-    const record = (tenantId: string) =>
-      client
-        .checkAndRecord({ tenantId, resourceType: RESOURCE, quantity: "1" })
-        .then((r) => r.allowed);
+runBenchmark(
+  { DATABASE_POOL_MAX: String(CONCURRENCY), LOG_LEVEL: "info" },
+  async ({ server, databaseUrl }) => {
+    const pool = new pg.Pool({ connectionString: databaseUrl, max: CONCURRENCY });
+    try {
+      console.log(
+        `${availableParallelism()} cores shared by the server, PostgreSQL and this client; ${CONCURRENCY} concurrent callers, ${SECONDS} s per run\n`,
+      );
+      const client = createClient(
+        EntitlementService,
+        createGrpcTransport({ baseUrl: server.baseUrl }),
+      );
+      const tenants = Array.from({ length: TENANTS }, () => randomUUID());
+      const hot = randomUUID();
+      const record = (tenantId: string) =>
+        client
+          .checkAndRecord({ tenantId, resourceType: RESOURCE, quantity: "1" })
+          .then((r) => r.allowed);
 
-    // Warm up: plan cache entries, connections, JIT.
-    await drive((i) => record(tenants[i % TENANTS] as string)).then(() => undefined);
-    await pool.query("truncate usage_counters");
+      // Warm up: plan cache entries, connections, JIT.
+      await drive((i) => record(tenants[i % TENANTS] as string)).then(() => undefined);
+      await pool.query("truncate usage_counters");
 
-    const cpuBefore = cpuSeconds(server.child.pid);
-    const spreadRun = await drive((i) => record(tenants[i % TENANTS] as string));
-    const serverCpuPerCall = (cpuSeconds(server.child.pid) - cpuBefore) / spreadRun.calls;
-    const spread = report("Tollgate, 1,000 tenants", spreadRun);
-    const hotRun = await drive(() => record(hot));
-    const hotRate = report("Tollgate, one hot tenant", hotRun);
+      const cpuBefore = cpuSeconds(server.child.pid);
+      const spreadRun = await drive((i) => record(tenants[i % TENANTS] as string));
+      const serverCpuPerCall = (cpuSeconds(server.child.pid) - cpuBefore) / spreadRun.calls;
+      const spread = report("Tollgate, 1,000 tenants", spreadRun);
+      const hotRun = await drive(() => record(hot));
+      const hotRate = report("Tollgate, one hot tenant", hotRun);
 
-    // The database's own ceiling: the same statement over pg at the same concurrency.
-    const period = new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), 1));
-    const direct = (tenantId: string) =>
-      pool
-        .query(ADMIT_SQL, [tenantId, `${RESOURCE}-direct`, period, "1", String(LIMIT)])
-        .then((r) => r.rowCount === 1);
-    const directSpread = report(
-      "direct SQL, 1,000 tenants",
-      await drive((i) => direct(tenants[i % TENANTS] as string)),
-    );
-    const directHot = report("direct SQL, one hot tenant", await drive(() => direct(hot)));
+      // The database's own ceiling: the same statement over pg at the same concurrency.
+      const period = new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), 1));
+      const direct = (tenantId: string) =>
+        pool
+          .query(ADMIT_SQL, [tenantId, `${RESOURCE}-direct`, period, "1", String(LIMIT)])
+          .then((r) => r.rowCount === 1);
+      const directSpread = report(
+        "direct SQL, 1,000 tenants",
+        await drive((i) => direct(tenants[i % TENANTS] as string)),
+      );
+      const directHot = report("direct SQL, one hot tenant", await drive(() => direct(hot)));
 
-    console.log(
-      `\nserver process CPU per call: ${(serverCpuPerCall * 1e6).toFixed(0)} µs (one core would serve ${(1 / serverCpuPerCall).toFixed(0)} calls/s if the client and PostgreSQL ran elsewhere)`,
-    );
-    console.log(
-      `ratio to direct SQL: ${(spread / directSpread).toFixed(2)} (1,000 tenants), ${(hotRate / directHot).toFixed(2)} (hot tenant)`,
-    );
+      console.log(
+        `\nserver process CPU per call: ${(serverCpuPerCall * 1e6).toFixed(0)} µs (one core would serve ${(1 / serverCpuPerCall).toFixed(0)} calls/s if the client and PostgreSQL ran elsewhere)`,
+      );
+      console.log(
+        `ratio to direct SQL: ${(spread / directSpread).toFixed(2)} (1,000 tenants), ${(hotRate / directHot).toFixed(2)} (hot tenant)`,
+      );
 
-    // Over-admission: every counter within its limit, and the hot tenant's count exact.
-    const { rows } = await pool.query(
-      "select count(*) filter (where used > $1) as over, max(used) as max from usage_counters where resource_type = $2",
-      [LIMIT, RESOURCE],
-    );
-    const hotUsed = await pool.query(
-      "select used from usage_counters where tenant_id = $1 and resource_type = $2",
-      [hot, RESOURCE],
-    );
-    console.log(
-      `over-admitted counters: ${rows[0].over}; hot tenant used ${hotUsed.rows[0]?.used} = allowed ${hotRun.allowed}: ${hotUsed.rows[0]?.used === String(hotRun.allowed) ? "exact" : "MISMATCH"}`,
-    );
-  } finally {
-    await pool.end();
-    await server.stop();
-    await admin.query(`drop database if exists ${name} with (force)`);
-    await admin.end();
-  }
-}
-
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+      // Over-admission: every counter within its limit, and the hot tenant's count exact.
+      const { rows } = await pool.query(
+        "select count(*) filter (where used > $1) as over, max(used) as max from usage_counters where resource_type = $2",
+        [LIMIT, RESOURCE],
+      );
+      const hotUsed = await pool.query(
+        "select used from usage_counters where tenant_id = $1 and resource_type = $2",
+        [hot, RESOURCE],
+      );
+      console.log(
+        `over-admitted counters: ${rows[0].over}; hot tenant used ${hotUsed.rows[0]?.used} = allowed ${hotRun.allowed}: ${hotUsed.rows[0]?.used === String(hotRun.allowed) ? "exact" : "MISMATCH"}`,
+      );
+    } finally {
+      await pool.end();
+    }
+  },
+);

@@ -6,7 +6,7 @@
  * Tunables: BENCH_EVENTS (1,000,000), BENCH_STREAMS (8 concurrent), BENCH_STREAM_EVENTS
  * (events per StreamUsage call, 5,000), BENCH_MESSAGE_EVENTS (events per message, 500).
  */
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { Readable } from "node:stream";
@@ -22,7 +22,7 @@ import {
   StreamUsageRequestSchema,
   UsageService,
 } from "../../gen/tollgate/v1/usage_service_pb.js";
-import { startServerProcess } from "../support/server-process.js";
+import { runBenchmark } from "./bench-server.js";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const STREAMS = Number(process.env.BENCH_STREAMS ?? 8);
@@ -40,17 +40,8 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
 
-async function main(): Promise<void> {
-  const adminUrl = process.env.TEST_DATABASE_URL;
-  if (!adminUrl) throw new Error("set TEST_DATABASE_URL to a PostgreSQL superuser URL");
-  const name = `tollgate_bench_${randomBytes(4).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const server = await startServerProcess({ DATABASE_URL: url.toString() });
-  const db = new pg.Client({ connectionString: url.toString() });
+runBenchmark({}, async ({ server, databaseUrl }) => {
+  const db = new pg.Client({ connectionString: databaseUrl });
   await db.connect();
   try {
     console.log(
@@ -138,13 +129,5 @@ async function main(): Promise<void> {
     );
   } finally {
     await db.end();
-    await server.stop();
-    await admin.query(`drop database if exists ${name} with (force)`);
-    await admin.end();
   }
-}
-
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
 });

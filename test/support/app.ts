@@ -70,18 +70,22 @@ export async function queryRows<T = Record<string, unknown>>(
   }
 }
 
-/** Counts the rows of each named table, to prove a refused call wrote nothing. */
+/** Counts the rows of each named table (every table when omitted), to prove a refused call wrote nothing. */
 export async function countRows(
   databaseUrl: string,
-  tables: string[],
+  tables?: string[],
 ): Promise<Record<string, number>> {
-  const counts: Record<string, number> = {};
-  for (const table of tables) {
-    const [row] = await queryRows<{ n: number }>(
-      databaseUrl,
-      `select count(*)::int as n from ${table}`,
-    );
-    counts[table] = row?.n ?? 0;
-  }
-  return counts;
+  const names =
+    tables ??
+    (
+      await queryRows<{ tablename: string }>(
+        databaseUrl,
+        "select tablename from pg_tables where schemaname = 'public' order by tablename",
+      )
+    ).map((t) => t.tablename);
+  const [row] = await queryRows<Record<string, number>>(
+    databaseUrl,
+    `select ${names.map((t) => `(select count(*)::int from ${t}) as ${t}`).join(", ")}`,
+  );
+  return row ?? {};
 }
