@@ -4,7 +4,11 @@ import { HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/healt
 import { createAuditService } from "./audit/service.js";
 import { createAuditStore } from "./audit/store.js";
 import { resolveAccessMode } from "./auth/access-mode.js";
-import { createAuthInterceptor } from "./auth/auth-interceptor.js";
+import {
+  authorizationValues,
+  createAuthInterceptor,
+  kAuthorizationValues,
+} from "./auth/auth-interceptor.js";
 import { createRateLimitInterceptor } from "./auth/rate-limiter.js";
 import { createApiKeyService } from "./auth/service.js";
 import { createApiKeyStore } from "./auth/store.js";
@@ -60,6 +64,7 @@ export async function startApp(
     url: config.databaseUrl,
     dataDir: config.dataDir,
     poolMax: config.databasePoolMax,
+    poolWaitMs: config.databasePoolWaitSeconds * 1000,
   });
   try {
     if (config.runMigrations) {
@@ -67,7 +72,7 @@ export async function startApp(
       logger.info({ applied }, "database schema is up to date");
     }
     const audit = createAuditStore(database.knex);
-    const keys = createApiKeyService({ store: createApiKeyStore(database.knex), audit, clock });
+    const keys = createApiKeyService({ store: createApiKeyStore(database.lookups), audit, clock });
     const access = await resolveAccessMode({
       keys,
       bootstrapAdminKey: config.bootstrapAdminKey,
@@ -103,10 +108,20 @@ export async function startApp(
       ],
       readMaxBytes: config.maxMessageBytes,
       writeMaxBytes: config.maxMessageBytes,
-      contextValues: callContextValues,
+      contextValues: (req) =>
+        callContextValues(req).set(kAuthorizationValues, authorizationValues(req.rawHeaders)),
       shutdownSignal: shutdown.signal,
     });
+    const { connections } = config;
     const listener = createListener({
+      limits: {
+        headersTimeoutMs: connections.headersTimeoutSeconds * 1000,
+        idleTimeoutMs: connections.idleTimeoutSeconds * 1000,
+        keepaliveIntervalMs: connections.keepaliveIntervalSeconds * 1000,
+        keepaliveTimeoutMs: connections.keepaliveTimeoutSeconds * 1000,
+        maxConnections: connections.maxConnections,
+        maxConcurrentStreams: connections.maxConcurrentStreams,
+      },
       handler: createHttpHandler({
         rpc,
         health,

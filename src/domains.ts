@@ -63,6 +63,7 @@ export function createDomains(options: {
     liveSubscription: (tenantId) => billing.liveSubscription(tenantId),
     catalog,
     clock,
+    retryBudgetMs: config.usageFlushFailAfterSeconds * 1000,
   });
   const billing = createBillingService({
     store: billingStore,
@@ -71,6 +72,7 @@ export function createDomains(options: {
     catalog,
     clock,
     guard: createMutationGuard(billingStore, clock),
+    lookupStore: createBillingStore(database.lookups),
     onSubscriptionChanged: (tenantId) => plans.invalidate(tenantId),
   });
   // Other replicas announce their subscription changes with NOTIFY; PGlite has no others.

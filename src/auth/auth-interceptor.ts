@@ -1,10 +1,29 @@
-import type { Interceptor } from "@connectrpc/connect";
+import { createContextKey, type Interceptor } from "@connectrpc/connect";
 import { UnauthenticatedError } from "../errors/domain-error.js";
 import { authorizeCall } from "./policy.js";
 import { kPrincipal, type Principal } from "./principal.js";
 import type { ApiKeyService } from "./service.js";
 
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
+
+/**
+ * Every `authorization` value of a request exactly as sent. Node keeps only the first of
+ * repeated `authorization` headers in `headers` (which Connect reads), while a proxy in front
+ * may check the last one, so the count has to come from the raw header list. Undefined where
+ * no raw headers exist (in-memory transports).
+ */
+export const kAuthorizationValues = createContextKey<string[] | undefined>(undefined, {
+  description: "the authorization header values as sent",
+});
+
+/** The `authorization` values of a raw header list (`[name, value, name, value, …]`). */
+export function authorizationValues(rawHeaders: readonly string[]): string[] {
+  const values: string[] = [];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]?.toLowerCase() === "authorization") values.push(rawHeaders[i + 1] ?? "");
+  }
+  return values;
+}
 const OPEN: Principal = { role: "open", actor: "open", tenantId: undefined };
 
 /** Options of {@link createAuthInterceptor}. */
@@ -18,14 +37,21 @@ export interface AuthInterceptorOptions {
 }
 
 /**
- * Authenticates every Tollgate RPC from `authorization: Bearer <key>` and authorizes it
- * before the handler runs, so a refused call never touches the database beyond the key
+ * Authenticates every Tollgate RPC from exactly one `authorization: Bearer <key>` header (a
+ * request with several is refused, whatever they hold) and authorizes it before the handler
+ * runs, so a refused call never touches the database beyond the key
  * lookup. Health and reflection stay open: they reveal nothing tenant-specific and load
  * balancers and `buf curl` need them without credentials.
  */
 export function createAuthInterceptor(options: AuthInterceptorOptions): Interceptor {
   return (next) => async (req) => {
     if (!req.service.typeName.startsWith("tollgate.")) return next(req);
+    const sent = req.contextValues.get(kAuthorizationValues);
+    if (sent !== undefined && sent.length > 1) {
+      throw new UnauthenticatedError(
+        `send exactly one authorization header; this request has ${sent.length}`,
+      );
+    }
     const principal = await authenticate(options, req.header.get("authorization"));
     authorizeCall(
       principal,

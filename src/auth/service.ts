@@ -6,6 +6,7 @@ import {
   UnauthenticatedError,
 } from "../errors/domain-error.js";
 import { createFieldChecks } from "../validation/field-checks.js";
+import { FIELD_RULES } from "../validation/field-rules.js";
 import { apiKeyMatches, generateApiKey, hashApiKey, parseApiKey } from "./api-key.js";
 import type { Principal } from "./principal.js";
 import type { ApiKey, ApiKeyStore } from "./store.js";
@@ -60,7 +61,7 @@ export function createApiKeyService(deps: {
     async create(actor, input) {
       const checks = createFieldChecks();
       if (input.tenantId !== undefined) checks.uuid("tenant", input.tenantId);
-      checks.text("description", input.description ?? "", { max: 256 });
+      checks.text("description", input.description ?? "", { max: FIELD_RULES.descriptionMax });
       checks.throwIfAny();
       const { prefix, key } = generateApiKey();
       const tenantId = input.tenantId?.toLowerCase();

@@ -1,4 +1,5 @@
 import { createFieldChecks } from "../validation/field-checks.js";
+import { checkObjectId, checkRequestId, FIELD_RULES } from "../validation/field-rules.js";
 import type {
   CancelSubscriptionInput,
   CreateCustomerInput,
@@ -8,7 +9,6 @@ import type {
 } from "./billing.js";
 
 const PRORATION_BEHAVIORS: readonly string[] = ["create_prorations", "none", "always_invoice"];
-const ID_MAX = 255;
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
 
 /**
@@ -18,12 +18,12 @@ const EMAIL = /^[^\s@]+@[^\s@]+$/;
 export function validateCreateCustomer(input: CreateCustomerInput): CreateCustomerInput {
   const checks = createFieldChecks();
   checks.uuid("tenant_id", input.tenantId);
-  if (checks.text("email", input.email, { max: 254, required: true })) {
+  if (checks.text("email", input.email, { max: FIELD_RULES.emailMax, required: true })) {
     checks.check(EMAIL.test(input.email), "email", "must be an email address");
   }
-  checks.text("name", input.name, { max: 256 });
-  checks.stringMap("metadata", input.metadata, { maxEntries: 50, maxKey: 40, maxValue: 500 });
-  checks.text("request_id", input.requestId, { max: ID_MAX });
+  checks.text("name", input.name, { max: FIELD_RULES.nameMax });
+  checks.stringMap("metadata", input.metadata, FIELD_RULES.metadata);
+  checkRequestId(checks, "request_id", input.requestId);
   checks.throwIfAny();
   return { ...input, tenantId: input.tenantId.toLowerCase() };
 }
@@ -33,10 +33,10 @@ export function validateCreateSubscription(
   input: CreateSubscriptionInput,
 ): CreateSubscriptionInput {
   const checks = createFieldChecks();
-  checks.text("customer_id", input.customerId, { max: ID_MAX, required: true });
-  checks.text("price_id", input.priceId, { max: ID_MAX, required: true });
+  checkObjectId(checks, "customer_id", input.customerId);
+  checkObjectId(checks, "price_id", input.priceId);
   checks.intRange("trial_days", input.trialDays, 0, 730);
-  checks.text("request_id", input.requestId, { max: ID_MAX });
+  checkRequestId(checks, "request_id", input.requestId);
   checks.throwIfAny();
   return input;
 }
@@ -46,15 +46,15 @@ export function validateUpdateSubscription(
   input: Omit<UpdateSubscriptionInput, "prorationBehavior"> & { prorationBehavior: string },
 ): UpdateSubscriptionInput {
   const checks = createFieldChecks();
-  checks.text("subscription_id", input.subscriptionId, { max: ID_MAX, required: true });
-  checks.text("new_price_id", input.newPriceId, { max: ID_MAX, required: true });
+  checkObjectId(checks, "subscription_id", input.subscriptionId);
+  checkObjectId(checks, "new_price_id", input.newPriceId);
   const prorationBehavior = input.prorationBehavior || "create_prorations";
   checks.check(
     PRORATION_BEHAVIORS.includes(prorationBehavior),
     "proration_behavior",
     "must be a ProrationBehavior value",
   );
-  checks.text("request_id", input.requestId, { max: ID_MAX });
+  checkRequestId(checks, "request_id", input.requestId);
   checks.throwIfAny();
   return { ...input, prorationBehavior: prorationBehavior as ProrationBehavior };
 }
@@ -64,8 +64,8 @@ export function validateCancelSubscription(
   input: CancelSubscriptionInput,
 ): CancelSubscriptionInput {
   const checks = createFieldChecks();
-  checks.text("subscription_id", input.subscriptionId, { max: ID_MAX, required: true });
-  checks.text("request_id", input.requestId, { max: ID_MAX });
+  checkObjectId(checks, "subscription_id", input.subscriptionId);
+  checkRequestId(checks, "request_id", input.requestId);
   checks.throwIfAny();
   return input;
 }
@@ -81,7 +81,7 @@ export function validateTenantId(tenantId: string): string {
 /** Validates a subscription id argument. */
 export function validateSubscriptionId(subscriptionId: string): string {
   const checks = createFieldChecks();
-  checks.text("subscription_id", subscriptionId, { max: ID_MAX, required: true });
+  checkObjectId(checks, "subscription_id", subscriptionId);
   checks.throwIfAny();
   return subscriptionId;
 }

@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Knex } from "knex";
 import type { Clock } from "../clock/clock.js";
@@ -95,7 +95,7 @@ export function createMutationGuard(
         const idempotencyKey =
           mutation.requestId === ""
             ? randomUUID()
-            : `tollgate:${mutation.tenantId}:${mutation.operation}:${mutation.requestId}`;
+            : providerIdempotencyKey(mutation.tenantId, mutation.operation, mutation.requestId);
         return await mutation.work(idempotencyKey, async (trx, result) => {
           if (mutation.requestId === "") return;
           await store.insertRequest(
@@ -113,4 +113,26 @@ export function createMutationGuard(
       }
     },
   };
+}
+
+// Stripe takes idempotency keys of at most 255 characters, sent as an HTTP header (visible
+// ASCII only).
+const PROVIDER_KEY_MAX = 255;
+const VISIBLE_ASCII = /^[\x21-\x7e]*$/;
+
+/**
+ * The provider's idempotency key for a request id: readable
+ * (`tollgate:<tenant>:<operation>:<request_id>`) when that fits the provider's rules, otherwise
+ * the same prefix with a SHA-256 of the request id, so every request id the API accepts (up
+ * to 255 characters of any script) maps to one valid, stable key.
+ */
+export function providerIdempotencyKey(
+  tenantId: string,
+  operation: string,
+  requestId: string,
+): string {
+  const readable = `tollgate:${tenantId}:${operation}:${requestId}`;
+  if (readable.length <= PROVIDER_KEY_MAX && VISIBLE_ASCII.test(readable)) return readable;
+  const digest = createHash("sha256").update(requestId, "utf8").digest("base64url");
+  return `tollgate:${tenantId}:${operation}:sha256~${digest}`;
 }

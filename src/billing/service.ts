@@ -74,6 +74,11 @@ export interface BillingServiceDeps {
   catalog: PlanCatalog;
   clock: Clock;
   guard: MutationGuard;
+  /**
+   * The store over the lookup pool, for `liveSubscription`: plan lookups must not queue behind
+   * the transactions of the main pool. Defaults to `store`.
+   */
+  lookupStore?: BillingStore;
   /** Called after every committed subscription change, for this replica's caches. */
   onSubscriptionChanged?: (tenantId: string) => void;
 }
@@ -88,6 +93,7 @@ const SYSTEM: Actor = { id: "system", tenantId: undefined };
  */
 export function createBillingService(deps: BillingServiceDeps): BillingService {
   const { store, audit, provider, catalog, clock, guard } = deps;
+  const lookups = deps.lookupStore ?? store;
   const changed = (tenantId: string) => deps.onSubscriptionChanged?.(tenantId);
 
   const planForPrice = (priceId: string, field: string): Plan => {
@@ -104,23 +110,27 @@ export function createBillingService(deps: BillingServiceDeps): BillingService {
   });
 
   // Applies due transitions and stores them; when another replica got there first, re-reads.
-  const refresh = async (stored: StoredSubscription): Promise<Subscription> => {
+  // `via` is the store to use: plan lookups pass the lookup pool's.
+  const refresh = async (
+    stored: StoredSubscription,
+    via: BillingStore = store,
+  ): Promise<Subscription> => {
     const interval = catalog.planById(stored.planId)?.interval ?? "month";
     const next = advanceSubscription(stored, interval, clock.now());
     if (next === stored) return withoutVersion(stored);
-    const saved = await store.transaction(async (trx) => {
-      if (!(await store.saveSubscription(trx, next, stored.version))) return false;
+    const saved = await via.transaction(async (trx) => {
+      if (!(await via.saveSubscription(trx, next, stored.version))) return false;
       await audit.insert(trx, auditRow(SYSTEM, "subscription.advance", next, "", stored));
-      await store.notifySubscriptionChanged(trx, next.tenantId);
+      await via.notifySubscriptionChanged(trx, next.tenantId);
       return true;
     });
     if (saved) {
       changed(next.tenantId);
       return withoutVersion(next);
     }
-    const reloaded = await store.findSubscription(stored.id);
+    const reloaded = await via.findSubscription(stored.id);
     if (reloaded === undefined) throw new NotFoundError(`subscription ${stored.id} not found`);
-    return refresh(reloaded);
+    return refresh(reloaded, via);
   };
 
   const loadSubscription = async (subscriptionId: string) => {
@@ -291,13 +301,13 @@ export function createBillingService(deps: BillingServiceDeps): BillingService {
         fetch: (limit, after) => store.listSubscriptions(tenantId, limit, after),
         cursorOf: (subscription) => ({ time: subscription.createTime, id: subscription.id }),
       });
-      return { ...page, items: await Promise.all(page.items.map(refresh)) };
+      return { ...page, items: await Promise.all(page.items.map((item) => refresh(item))) };
     },
 
     async liveSubscription(rawTenantId) {
-      const live = await store.findLiveSubscription(rawTenantId.toLowerCase());
+      const live = await lookups.findLiveSubscription(rawTenantId.toLowerCase());
       if (live === undefined) return undefined;
-      const current = await refresh(live);
+      const current = await refresh(live, lookups);
       return LIVE_STATES.includes(current.state) ? current : undefined;
     },
 

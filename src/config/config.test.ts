@@ -18,6 +18,7 @@ describe(loadConfig.name, () => {
       planCatalogPath: undefined,
       billingSweepIntervalSeconds: 30,
       databasePoolMax: 20,
+      databasePoolWaitSeconds: 3,
       stripeApiUrl: undefined,
       usageBufferLimit: 50_000,
       usageFlushFailAfterSeconds: 10,
@@ -25,6 +26,14 @@ describe(loadConfig.name, () => {
       billingRateLimitPerMinute: 60,
       billingRateLimitBurst: 20,
       maxMessageBytes: 4 * 1024 * 1024,
+      connections: {
+        headersTimeoutSeconds: 10,
+        idleTimeoutSeconds: 65,
+        keepaliveIntervalSeconds: 30,
+        keepaliveTimeoutSeconds: 10,
+        maxConnections: 10_000,
+        maxConcurrentStreams: 1_000,
+      },
       shutdownTimeoutSeconds: 10,
       runMigrations: true,
     });
@@ -48,6 +57,13 @@ describe(loadConfig.name, () => {
       SHUTDOWN_TIMEOUT_SECONDS: "2.5",
       RUN_MIGRATIONS: "false",
       BILLING_SWEEP_INTERVAL_SECONDS: "5",
+      DATABASE_POOL_WAIT_SECONDS: "0.5",
+      HTTP_HEADERS_TIMEOUT_SECONDS: "2",
+      HTTP_IDLE_TIMEOUT_SECONDS: "30",
+      HTTP2_KEEPALIVE_INTERVAL_SECONDS: "15",
+      HTTP2_KEEPALIVE_TIMEOUT_SECONDS: "5",
+      MAX_CONNECTIONS: "500",
+      HTTP2_MAX_CONCURRENT_STREAMS: "64",
     });
     expect(config).toMatchObject({
       port: 9000,
@@ -64,6 +80,15 @@ describe(loadConfig.name, () => {
       maxMessageBytes: 1_048_576,
       shutdownTimeoutSeconds: 2.5,
       runMigrations: false,
+      databasePoolWaitSeconds: 0.5,
+      connections: {
+        headersTimeoutSeconds: 2,
+        idleTimeoutSeconds: 30,
+        keepaliveIntervalSeconds: 15,
+        keepaliveTimeoutSeconds: 5,
+        maxConnections: 500,
+        maxConcurrentStreams: 64,
+      },
     });
   });
 

@@ -17,6 +17,8 @@ export interface Config {
   dataDir: string;
   /** Most pooled PostgreSQL connections per replica. */
   databasePoolMax: number;
+  /** How long a query waits for a pooled connection before its call gets `Unavailable`. */
+  databasePoolWaitSeconds: number;
   environment: (typeof ENVIRONMENTS)[number];
   billingProvider: (typeof BILLING_PROVIDERS)[number];
   stripeSecretKey: string | undefined;
@@ -39,6 +41,15 @@ export interface Config {
   billingRateLimitPerMinute: number;
   billingRateLimitBurst: number;
   maxMessageBytes: number;
+  /** Connection hygiene on the one port: timeouts in seconds, and caps. */
+  connections: {
+    headersTimeoutSeconds: number;
+    idleTimeoutSeconds: number;
+    keepaliveIntervalSeconds: number;
+    keepaliveTimeoutSeconds: number;
+    maxConnections: number;
+    maxConcurrentStreams: number;
+  };
   shutdownTimeoutSeconds: number;
   runMigrations: boolean;
 }
@@ -105,6 +116,7 @@ const SPECS = {
   DATABASE_URL: postgresUrl({ default: undefined }),
   TOLLGATE_DATA_DIR: str({ default: ".tollgate/data" }),
   DATABASE_POOL_MAX: positiveInt({ default: 20 }),
+  DATABASE_POOL_WAIT_SECONDS: positiveSeconds({ default: 3 }),
   ENVIRONMENT: str({ choices: ENVIRONMENTS, default: "development" }),
   BILLING_PROVIDER: str({ choices: ["", ...BILLING_PROVIDERS], default: "" }),
   STRIPE_SECRET_KEY: str({ default: "" }),
@@ -121,6 +133,12 @@ const SPECS = {
   BILLING_RATE_LIMIT_PER_MINUTE: positiveInt({ default: 60 }),
   BILLING_RATE_LIMIT_BURST: positiveInt({ default: 20 }),
   MAX_MESSAGE_BYTES: positiveInt({ default: 4 * 1024 * 1024 }),
+  HTTP_HEADERS_TIMEOUT_SECONDS: positiveSeconds({ default: 10 }),
+  HTTP_IDLE_TIMEOUT_SECONDS: positiveSeconds({ default: 65 }),
+  HTTP2_KEEPALIVE_INTERVAL_SECONDS: positiveSeconds({ default: 30 }),
+  HTTP2_KEEPALIVE_TIMEOUT_SECONDS: positiveSeconds({ default: 10 }),
+  MAX_CONNECTIONS: positiveInt({ default: 10_000 }),
+  HTTP2_MAX_CONCURRENT_STREAMS: positiveInt({ default: 1_000 }),
   SHUTDOWN_TIMEOUT_SECONDS: positiveSeconds({ default: 10 }),
   RUN_MIGRATIONS: bool({ default: true }),
 } as const;
@@ -159,6 +177,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseUrl: raw.DATABASE_URL,
     dataDir: raw.TOLLGATE_DATA_DIR,
     databasePoolMax: raw.DATABASE_POOL_MAX,
+    databasePoolWaitSeconds: raw.DATABASE_POOL_WAIT_SECONDS,
     environment,
     billingProvider,
     stripeSecretKey: raw.STRIPE_SECRET_KEY || undefined,
@@ -175,6 +194,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     billingRateLimitPerMinute: raw.BILLING_RATE_LIMIT_PER_MINUTE,
     billingRateLimitBurst: raw.BILLING_RATE_LIMIT_BURST,
     maxMessageBytes: raw.MAX_MESSAGE_BYTES,
+    connections: {
+      headersTimeoutSeconds: raw.HTTP_HEADERS_TIMEOUT_SECONDS,
+      idleTimeoutSeconds: raw.HTTP_IDLE_TIMEOUT_SECONDS,
+      keepaliveIntervalSeconds: raw.HTTP2_KEEPALIVE_INTERVAL_SECONDS,
+      keepaliveTimeoutSeconds: raw.HTTP2_KEEPALIVE_TIMEOUT_SECONDS,
+      maxConnections: raw.MAX_CONNECTIONS,
+      maxConcurrentStreams: raw.HTTP2_MAX_CONCURRENT_STREAMS,
+    },
     shutdownTimeoutSeconds: raw.SHUTDOWN_TIMEOUT_SECONDS,
     runMigrations: raw.RUN_MIGRATIONS,
   };

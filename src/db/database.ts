@@ -15,11 +15,23 @@ export interface DatabaseOptions {
   dataDir: string;
   /** Most pooled connections to PostgreSQL (PGlite always has exactly one). */
   poolMax?: number;
+  /** How long a query waits for a free pooled connection before failing as unavailable. */
+  poolWaitMs?: number;
 }
+
+/** Connections of the lookup pool: key checks and plan lookups are single short queries. */
+const LOOKUP_POOL_MAX = 4;
 
 /** The data layer handle every store queries through. */
 export interface Database {
+  /** The main pool: admissions, transactions, flushes, everything that writes. */
   knex: Knex;
+  /**
+   * A small pool of its own for the lookups every call makes first (API keys, tenant plans),
+   * so a burst of transactions holding every main connection cannot starve them. On PGlite
+   * it is the same single connection as `knex`.
+   */
+  lookups: Knex;
   /** Which back-end is in use; PGlite is single-connection, so callers may size work for it. */
   kind: "postgres" | "pglite";
   /** Brings the schema up to date; safe when several replicas start at once (knex locks). */
@@ -36,17 +48,19 @@ export interface Database {
  */
 export async function createDatabase(options: DatabaseOptions): Promise<Database> {
   const kind = options.url === undefined ? "pglite" : "postgres";
+  const pool = (max: number) =>
+    knex({
+      client: "pg",
+      connection: options.url,
+      pool: { min: 0, max },
+      acquireConnectionTimeout: options.poolWaitMs ?? 3_000,
+    });
   const instance =
-    options.url === undefined
-      ? await openPglite(options.dataDir)
-      : knex({
-          client: "pg",
-          connection: options.url,
-          pool: { min: 0, max: options.poolMax ?? 10 },
-          acquireConnectionTimeout: 10_000,
-        });
+    options.url === undefined ? await openPglite(options.dataDir) : pool(options.poolMax ?? 10);
+  const lookups = options.url === undefined ? instance : pool(LOOKUP_POOL_MAX);
   return {
     knex: instance,
+    lookups,
     kind,
     async migrate() {
       const latest = async () => {
@@ -71,7 +85,10 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
         return false;
       }
     },
-    close: () => instance.destroy(),
+    async close() {
+      if (lookups !== instance) await lookups.destroy();
+      await instance.destroy();
+    },
   };
 }
 

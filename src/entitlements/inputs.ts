@@ -2,6 +2,7 @@ import type { Decimal } from "decimal.js";
 import { type PlanCatalog, unknownResourceDescription } from "../billing/catalog.js";
 import { parseQuantity, type QuantitySign } from "../validation/decimal.js";
 import { createFieldChecks, type FieldChecks } from "../validation/field-checks.js";
+import { checkRequestId } from "../validation/field-rules.js";
 import type { ResourceRequest } from "./entitlements.js";
 
 /** The raw fields of a resource request as they come off the wire. */
@@ -13,8 +14,6 @@ export interface RawResourceRequest {
 
 /** How a call treats the quantity's sign. */
 export type QuantityUse = "check" | "record" | "hold";
-
-const ID_MAX = 255;
 
 /**
  * Validates a resource request at the service boundary, collecting every violation: the
@@ -46,5 +45,5 @@ export function validateResourceRequest(
 
 /** Adds the idempotency key check to a set of field checks. */
 export function checkIdempotencyKey(checks: FieldChecks, key: string): void {
-  checks.text("idempotency_key", key, { max: ID_MAX });
+  checkRequestId(checks, "idempotency_key", key);
 }

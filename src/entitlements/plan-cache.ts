@@ -1,6 +1,8 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Subscription } from "../billing/billing.js";
 import type { PlanCatalog } from "../billing/catalog.js";
 import type { Clock } from "../clock/clock.js";
+import { isDatabaseUnavailable } from "../db/database.js";
 import type { TenantPlan } from "./entitlements.js";
 import { calendarMonthStart } from "./periods.js";
 
@@ -25,6 +27,11 @@ export interface PlanCacheOptions {
   maxAgeMs?: number;
   /** Bound on cached tenants; the oldest entries go first. */
   maxEntries?: number;
+  /**
+   * How long a lookup keeps retrying while the database is unreachable before its error is
+   * passed on, so a call rides out a database restart as the usage batcher does.
+   */
+  retryBudgetMs?: number;
 }
 
 interface Entry {
@@ -40,17 +47,34 @@ interface Entry {
  * at the period end (by the business clock), are dropped on change notifications from every
  * replica, and are never trusted beyond `maxAgeMs`. A load that raced an invalidation is not
  * stored, so a notification can never be overwritten by the stale read it was meant to undo.
+ * Concurrent lookups of one tenant share a single query, and a lookup retries through a
+ * database outage for up to `retryBudgetMs`.
  */
 export function createPlanCache(options: PlanCacheOptions): PlanCache {
   const maxAgeMs = options.maxAgeMs ?? 60_000;
   const maxEntries = options.maxEntries ?? 100_000;
+  const retryBudgetMs = options.retryBudgetMs ?? 0;
   const entries = new Map<string, Entry>();
+  // Lookups in progress: concurrent calls for one uncached tenant share one query.
+  const loading = new Map<string, Promise<TenantPlan>>();
   // Bumped by every invalidation; a load that saw it change is used but not stored.
   let generation = 0;
 
+  const liveSubscription = async (tenantId: string) => {
+    const deadline = Date.now() + retryBudgetMs;
+    for (let pause = 50; ; pause = Math.min(pause * 2, 1_000)) {
+      try {
+        return await options.liveSubscription(tenantId);
+      } catch (error) {
+        if (!isDatabaseUnavailable(error) || Date.now() + pause > deadline) throw error;
+        await sleep(pause);
+      }
+    }
+  };
+
   const load = async (tenantId: string): Promise<TenantPlan> => {
+    const live = await liveSubscription(tenantId);
     const now = options.clock.now();
-    const live = await options.liveSubscription(tenantId);
     const plan = live && options.catalog.planById(live.planId);
     if (live && plan) {
       return {
@@ -85,28 +109,39 @@ export function createPlanCache(options: PlanCacheOptions): PlanCache {
 
   return {
     peek: fresh,
-    async resolve(tenantId) {
+    resolve(tenantId) {
       const cached = fresh(tenantId);
-      if (cached) return cached;
+      if (cached) return Promise.resolve(cached);
+      const inProgress = loading.get(tenantId);
+      if (inProgress) return inProgress;
       const before = generation;
       const fetchedAt = Date.now();
-      const value = await load(tenantId);
-      if (before === generation) {
-        entries.delete(tenantId);
-        entries.set(tenantId, { value, validUntil: value.periodEnd.getTime(), fetchedAt });
-        if (entries.size > maxEntries) {
-          const oldest = entries.keys().next().value;
-          if (oldest !== undefined) entries.delete(oldest);
-        }
-      }
-      return value;
+      const loaded = load(tenantId)
+        .then((value) => {
+          if (before === generation) {
+            entries.delete(tenantId);
+            entries.set(tenantId, { value, validUntil: value.periodEnd.getTime(), fetchedAt });
+            if (entries.size > maxEntries) {
+              const oldest = entries.keys().next().value;
+              if (oldest !== undefined) entries.delete(oldest);
+            }
+          }
+          return value;
+        })
+        .finally(() => {
+          if (loading.get(tenantId) === loaded) loading.delete(tenantId);
+        });
+      loading.set(tenantId, loaded);
+      return loaded;
     },
     invalidate(tenantId) {
       entries.delete(tenantId);
+      loading.delete(tenantId);
       generation++;
     },
     clear() {
       entries.clear();
+      loading.clear();
       generation++;
     },
   };

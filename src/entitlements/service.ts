@@ -119,7 +119,9 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
       : { counter: await store.read(db, key), written: false };
   };
 
-  // Resolves the plan and the resource's place in it, for every check-style call.
+  // Resolves the plan and the resource's place in it, for every check-style call. Always
+  // before any transaction opens: a call holding a pooled connection must never wait for a
+  // second one, or a burst of such calls deadlocks the pool.
   const prepare = async (req: ResourceRequest) => {
     const tp = await plans.resolve(req.tenantId);
     const limit: PlanLimit | undefined = tp.plan.limits.find(
@@ -194,6 +196,7 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
 
     async checkAndRecord(_actor, raw) {
       const req = validateWithKey(raw, "record");
+      const { tp, limit, key, unchecked } = await prepare(req);
       return once(
         req.tenantId,
         raw.idempotencyKey,
@@ -201,7 +204,6 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
         req,
         reviveCheckResult,
         async (db) => {
-          const { tp, limit, key, unchecked } = await prepare(req);
           if (limit === undefined)
             return decide(
               view(tp, req.resourceType, await store.read(db, key)),
@@ -226,16 +228,14 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
 
     async recordUsage(_actor, raw) {
       const req = validateWithKey(raw, "record");
+      const { tp, key } = await prepare(req);
       return once(
         req.tenantId,
         raw.idempotencyKey,
         "record_usage",
         req,
         reviveEntitlement,
-        async (db) => {
-          const { tp, key } = await prepare(req);
-          return view(tp, req.resourceType, await store.add(db, key, req.quantity));
-        },
+        async (db) => view(tp, req.resourceType, await store.add(db, key, req.quantity)),
       );
     },
 
@@ -261,6 +261,7 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
 
     async reserve(_actor, raw) {
       const req = validateWithKey(raw, "hold", raw.ttlSeconds);
+      const { tp, limit, key } = await prepare(req);
       return once(
         req.tenantId,
         raw.idempotencyKey,
@@ -268,7 +269,6 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
         { ...req, ttl: raw.ttlSeconds },
         reviveReserveResult,
         async (db) => {
-          const { tp, limit, key } = await prepare(req);
           if (limit === undefined) {
             return {
               ...decide(

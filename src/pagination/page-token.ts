@@ -1,4 +1,6 @@
 import { ValidationError } from "../errors/domain-error.js";
+import { isIdentifier } from "../validation/field-checks.js";
+import { WIRE_TIME } from "../validation/field-rules.js";
 
 /** The position after the last item of a newest-first page: its time and id. */
 export interface Cursor {
@@ -28,7 +30,12 @@ export function decodePageToken(scope: string, token: string): Cursor | undefine
     if (typeof payload === "object" && payload !== null) {
       const { s, t, i } = payload as Record<string, unknown>;
       const time = typeof t === "string" ? new Date(t) : undefined;
-      if (s === scope && typeof i === "string" && time && !Number.isNaN(time.getTime())) {
+      // A forged token must not carry what PostgreSQL would refuse (NUL, year 0).
+      const inRange =
+        time !== undefined &&
+        time.getTime() >= WIRE_TIME.min.getTime() &&
+        time.getTime() <= WIRE_TIME.max.getTime();
+      if (s === scope && typeof i === "string" && isIdentifier(i) && inRange) {
         return { time, id: i };
       }
     }

@@ -9,6 +9,14 @@ describe(createListener.name, () => {
 
   beforeAll(async () => {
     listener = createListener({
+      limits: {
+        headersTimeoutMs: 10_000,
+        idleTimeoutMs: 10_000,
+        keepaliveIntervalMs: 10_000,
+        keepaliveTimeoutMs: 10_000,
+        maxConnections: 100,
+        maxConcurrentStreams: 100,
+      },
       handler: (req, res) => {
         res.writeHead(200, { "content-type": "text/plain" });
         res.end(`${req.httpVersion} ${req.method} ${req.url}`);

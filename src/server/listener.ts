@@ -1,6 +1,7 @@
 import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
+import { type Http2SessionTimeouts, watchHttp2Session } from "./http2-session-watch.js";
 
 /** A request handler that serves both HTTP/1.1 and HTTP/2 compatibility requests. */
 export type DualRequestHandler = (
@@ -8,11 +9,25 @@ export type DualRequestHandler = (
   res: http.ServerResponse | http2.Http2ServerResponse,
 ) => void;
 
+/** How long connections may take and how many there may be. */
+export interface ConnectionLimits extends Http2SessionTimeouts {
+  /**
+   * A new connection must have sent its first request's headers (HTTP/1.1) or the HTTP/2
+   * preface within this time, or it is closed.
+   */
+  headersTimeoutMs: number;
+  /** Most open TCP connections; further ones are closed as they arrive. */
+  maxConnections: number;
+  /** Most concurrent streams (calls) per HTTP/2 connection, announced in SETTINGS. */
+  maxConcurrentStreams: number;
+}
+
 /** Options of {@link createListener}. */
 export interface ListenerOptions {
   handler: DualRequestHandler;
   /** Bound on HTTP/2 header lists and HTTP/1.1 headers, in bytes. */
   maxHeaderBytes?: number;
+  limits: ConnectionLimits;
 }
 
 /** One TCP port that speaks HTTP/1.1 and HTTP/2 with prior knowledge (h2c). */
@@ -35,28 +50,49 @@ const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
  * `allowHTTP1` needs TLS, so the first bytes of each connection are sniffed: the HTTP/2
  * preface goes to an h2c server, anything else to an HTTP/1.1 server, both sharing one
  * handler. This lets gRPC (HTTP/2), Connect and gRPC-Web (either) and browsers share a port.
+ * No connection may linger: one that sends nothing, or half a request, is closed after the
+ * header timeout; idle ones after the idle timeout; HTTP/2 peers that stop answering pings
+ * after the keepalive timeout.
  */
 export function createListener(options: ListenerOptions): Listener {
+  const { limits } = options;
   let active = 0;
   const track: DualRequestHandler = (req, res) => {
     active++;
     res.once("close", () => active--);
     options.handler(req, res);
   };
-  const h1 = http.createServer({ maxHeaderSize: options.maxHeaderBytes }, track);
-  h1.keepAliveTimeout = 65_000;
-  const h2 = http2.createServer({ maxHeaderListPairs: 256 }, track);
+  const h1 = http.createServer(
+    {
+      maxHeaderSize: options.maxHeaderBytes,
+      // Node checks header and request timeouts on this tick, so it bounds their precision.
+      connectionsCheckingInterval: Math.min(1_000, Math.max(50, limits.headersTimeoutMs / 4)),
+    },
+    track,
+  );
+  h1.headersTimeout = limits.headersTimeoutMs;
+  h1.keepAliveTimeout = limits.idleTimeoutMs;
+  // This server is handed sockets and never listens itself, but Node starts tracking
+  // connections (which enforces `headersTimeout` and makes `closeIdleConnections` work) on
+  // 'listening'; without this, half-sent requests would hold their sockets forever.
+  h1.emit("listening");
+  const h2 = http2.createServer(
+    { maxHeaderListPairs: 256, settings: { maxConcurrentStreams: limits.maxConcurrentStreams } },
+    track,
+  );
   const sessions = new Set<http2.ServerHttp2Session>();
   h2.on("session", (session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
+    watchHttp2Session(session, limits);
   });
   const sockets = new Set<net.Socket>();
   const tcp = net.createServer((socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
-    routeConnection(socket, h1, h2);
+    routeConnection(socket, h1, h2, limits.headersTimeoutMs);
   });
+  tcp.maxConnections = limits.maxConnections;
 
   return {
     listen(port, host) {
@@ -79,19 +115,30 @@ export function createListener(options: ListenerOptions): Listener {
       }
       if (active > 0) onGraceExpired?.();
       for (const socket of sockets) socket.destroy();
+      // Stops the connection checks; the "not running" error only says it never listened.
+      h1.close(() => undefined);
       await closed;
     },
     inFlight: () => active,
   };
 }
 
-function routeConnection(socket: net.Socket, h1: http.Server, h2: http2.Http2Server): void {
+function routeConnection(
+  socket: net.Socket,
+  h1: http.Server,
+  h2: http2.Http2Server,
+  headersTimeoutMs: number,
+): void {
   let head = Buffer.alloc(0);
+  // A connection that stays silent, or stops inside the preface, never reaches a server
+  // whose own timeouts could close it.
+  const silent = setTimeout(() => socket.destroy(), headersTimeoutMs).unref();
   const onData = (chunk: Buffer) => {
     head = Buffer.concat([head, chunk]);
     const n = Math.min(head.length, H2_PREFACE.length);
     const isH2 = head.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
     if (isH2 && head.length < H2_PREFACE.length) return; // wait for the full preface
+    clearTimeout(silent);
     socket.off("data", onData);
     socket.pause();
     socket.unshift(head);
@@ -99,5 +146,6 @@ function routeConnection(socket: net.Socket, h1: http.Server, h2: http2.Http2Ser
     process.nextTick(() => socket.resume());
   };
   socket.on("data", onData);
+  socket.once("close", () => clearTimeout(silent));
   socket.once("error", () => socket.destroy());
 }

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Clock } from "../clock/clock.js";
+import { isDatabaseUnavailable } from "../db/database.js";
 import { ResourceExhaustedError, UnavailableError } from "../errors/domain-error.js";
 import type { Logger } from "../observability/logger.js";
 import { eventKey, type UsageStore } from "./store.js";
@@ -22,10 +23,16 @@ export interface UsageBatcherOptions {
   maxConcurrentFlushes?: number;
 }
 
+/**
+ * What became of one buffered event: stored for the first time, found already stored, or
+ * refused by the database (which validation should have prevented; the log says why).
+ */
+export type EventOutcome = "stored" | "duplicate" | "refused";
+
 /** A batch of one call's events, admitted to the buffer. */
 export interface Ticket {
-  /** Resolves once the events are committed: for each, whether it was a duplicate. */
-  done: Promise<boolean[]>;
+  /** Resolves once the batch is committed, with each event's outcome in order. */
+  done: Promise<EventOutcome[]>;
 }
 
 /** The server-side batcher that every StreamUsage and TrackUsage call feeds. */
@@ -45,7 +52,7 @@ export interface UsageBatcher {
 
 interface Submission {
   events: UsageEvent[];
-  resolve(duplicates: boolean[]): void;
+  resolve(outcomes: EventOutcome[]): void;
   reject(error: unknown): void;
 }
 
@@ -53,9 +60,11 @@ interface Submission {
  * Creates the batcher. Events wait in a bounded buffer and are written in batches by
  * {@link UsageStore.flush}, which skips stored event ids and adds only new quantities to the
  * counters in one transaction. A caller's promise settles only after its events are committed,
- * so an acknowledgement always means durable. A failing flush is retried with backoff; after
- * `failAfterMs` its callers get `Unavailable` and retry with the same event ids, which the
- * dedupe makes safe whether or not the last attempt actually committed.
+ * so an acknowledgement always means durable. A flush that fails because the database is
+ * unreachable is retried with backoff; after `failAfterMs` its callers get `Unavailable` and
+ * retry with the same event ids, which the dedupe makes safe whether or not the last attempt
+ * actually committed. A flush that fails for any other reason never fails the whole batch:
+ * it is bisected until the events the database refuses are found, and only those are refused.
  */
 export function createUsageBatcher(options: UsageBatcherOptions): UsageBatcher {
   const maxFlushes = options.maxConcurrentFlushes ?? 2;
@@ -122,42 +131,80 @@ export function createUsageBatcher(options: UsageBatcherOptions): UsageBatcher {
         if (!unique.has(key)) unique.set(key, event);
       }
     }
-    const deadline = Date.now() + options.failAfterMs;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const stored = await options.store.flush([...unique.values()]);
-        const firsts = new Set<UsageEvent>(unique.values());
-        let duplicates = 0;
-        for (const submission of batch) {
-          const flags = submission.events.map(
-            (e) => !firsts.has(e) || stored.has(eventKey(e.tenantId, e.eventId)),
-          );
-          duplicates += flags.filter(Boolean).length;
-          submission.resolve(flags);
-        }
-        counters.batches++;
-        counters.duplicates += duplicates;
-        counters.flushed += size - duplicates;
-        lastFlushTime = options.clock.now();
-        return;
-      } catch (error) {
-        counters.errors++;
-        const pause = Math.min(2_000, 50 * 2 ** attempt);
-        if (Date.now() + pause > deadline) {
-          options.logger.error(
-            { err: error, events: size },
-            "usage flush failed; callers must retry",
-          );
-          const failure = new UnavailableError(
-            "usage events could not be stored; retry with the same event ids",
-          );
-          for (const submission of batch) submission.reject(failure);
-          return;
-        }
-        options.logger.warn({ err: error, attempt }, "usage flush failed; retrying");
-        await sleep(pause);
-      }
+    let result: { duplicates: Set<string>; refused: Set<string> };
+    try {
+      result = await storeIsolating([...unique.values()], Date.now() + options.failAfterMs);
+    } catch (error) {
+      for (const submission of batch) submission.reject(error);
+      return;
     }
+    const firsts = new Set<UsageEvent>(unique.values());
+    let duplicates = 0;
+    for (const submission of batch) {
+      const outcomes = submission.events.map((e): EventOutcome => {
+        const key = eventKey(e.tenantId, e.eventId);
+        if (result.refused.has(key)) return "refused";
+        return !firsts.has(e) || result.duplicates.has(key) ? "duplicate" : "stored";
+      });
+      duplicates += outcomes.filter((o) => o === "duplicate").length;
+      submission.resolve(outcomes);
+    }
+    counters.batches++;
+    counters.duplicates += duplicates;
+    counters.rejected += result.refused.size;
+    counters.flushed += size - duplicates - result.refused.size;
+    lastFlushTime = options.clock.now();
+  };
+
+  // Stores events, retrying while the database is unreachable (until `deadline`, then
+  // `Unavailable` for all). Any other failure is blamed on the events, not on the database:
+  // the set is split in halves that are stored on their own, down to single events, so one
+  // event PostgreSQL refuses is refused alone and every other event still commits.
+  const storeIsolating = async (
+    events: UsageEvent[],
+    deadline: number,
+  ): Promise<{ duplicates: Set<string>; refused: Set<string> }> => {
+    const duplicates = new Set<string>();
+    const refused = new Set<string>();
+    const write = async (part: UsageEvent[]): Promise<void> => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          for (const key of await options.store.flush(part)) duplicates.add(key);
+          return;
+        } catch (error) {
+          counters.errors++;
+          if (!isDatabaseUnavailable(error)) return isolate(part, error);
+          const pause = Math.min(2_000, 50 * 2 ** attempt);
+          if (Date.now() + pause > deadline) {
+            options.logger.error(
+              { err: error, events: part.length },
+              "usage flush failed; callers must retry",
+            );
+            throw new UnavailableError(
+              "usage events could not be stored; retry with the same event ids",
+            );
+          }
+          options.logger.warn({ err: error, attempt }, "usage flush failed; retrying");
+          await sleep(pause);
+        }
+      }
+    };
+    const isolate = async (part: UsageEvent[], error: unknown): Promise<void> => {
+      const [only] = part;
+      if (part.length === 1 && only) {
+        options.logger.error(
+          { err: error, tenantId: only.tenantId, eventId: only.eventId },
+          "the database refused a usage event; it is rejected alone",
+        );
+        refused.add(eventKey(only.tenantId, only.eventId));
+        return;
+      }
+      const half = Math.ceil(part.length / 2);
+      await write(part.slice(0, half));
+      await write(part.slice(half));
+    };
+    await write(events);
+    return { duplicates, refused };
   };
 
   const waitForRoom = (needed: number, waitMs: number | undefined) =>
@@ -192,7 +239,7 @@ export function createUsageBatcher(options: UsageBatcherOptions): UsageBatcher {
       await waitForRoom(events.length, waitMs);
       heldEvents += events.length;
       counters.tracked += events.length;
-      const done = new Promise<boolean[]>((resolve, reject) => {
+      const done = new Promise<EventOutcome[]>((resolve, reject) => {
         waiting.push({ events, resolve, reject });
       });
       waitingEvents += events.length;

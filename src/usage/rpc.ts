@@ -1,4 +1,4 @@
-import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import {
   Granularity,
@@ -6,6 +6,7 @@ import {
   type UsageService as UsageServiceDesc,
 } from "../../gen/tollgate/v1/usage_service_pb.js";
 import { actorOf } from "../auth/principal.js";
+import { fromProtoTimestamp } from "../protocol/timestamp.js";
 import type { UsageService } from "./service.js";
 import type { IngestSummary, RawUsageEvent } from "./usage.js";
 
@@ -35,8 +36,8 @@ export function createUsageRpc(service: UsageService): ServiceImpl<typeof UsageS
       const report = await service.getUsage({
         tenantId: req.tenantId,
         resourceType: req.resourceType,
-        start: req.startTime && timestampDate(req.startTime),
-        end: req.endTime && timestampDate(req.endTime),
+        start: fromProtoTimestamp(req.startTime),
+        end: fromProtoTimestamp(req.endTime),
         granularity: GRANULARITIES[req.granularity] ?? `unknown(${req.granularity})`,
       });
       return {
@@ -66,7 +67,7 @@ function fromProtoEvent(event: UsageEventMessage): RawUsageEvent {
     tenantId: event.tenantId,
     resourceType: event.resourceType,
     quantity: event.quantity,
-    occurTime: event.occurTime && timestampDate(event.occurTime),
+    occurTime: fromProtoTimestamp(event.occurTime),
     attributes: event.attributes,
   };
 }

@@ -4,6 +4,7 @@ import type { Clock } from "../clock/clock.js";
 import { ALLOCATION_PERIOD, periodStartFor } from "../entitlements/periods.js";
 import type { PlanCache } from "../entitlements/plan-cache.js";
 import { createFieldChecks } from "../validation/field-checks.js";
+import { WIRE_TIME } from "../validation/field-rules.js";
 import type { UsageBatcher } from "./batcher.js";
 import type { UsageStore } from "./store.js";
 import type {
@@ -20,6 +21,8 @@ const MAX_LISTED_REJECTIONS = 1000;
 /** How long a unary call waits for buffer room before `ResourceExhausted`. */
 const UNARY_ROOM_WAIT_MS = 2_000;
 const DAY_MS = 86_400_000;
+/** Said of an event PostgreSQL refused although it passed validation; the log has the cause. */
+const REFUSED_REASON = "the database could not store this event; the server logged why";
 
 /** Ingests usage events and reports on them. */
 export interface UsageService {
@@ -69,10 +72,17 @@ export function createUsageService(deps: UsageServiceDeps): UsageService {
     const pending: Promise<void>[] = [];
     let failure: unknown;
     let index = 0;
+    const reject = (eventId: string, eventIndex: number, reason: string) => {
+      summary.rejectedCount++;
+      if (summary.rejectedEvents.length < MAX_LISTED_REJECTIONS) {
+        summary.rejectedEvents.push({ eventId, eventIndex, reason });
+      }
+    };
     for await (const raws of batches) {
       if (failure !== undefined) break;
       const now = clock.now();
       const accepted: UsageEvent[] = [];
+      const positions: number[] = [];
       for (const raw of raws) {
         const checked = checkEvent(raw, catalog, now, actor);
         if (checked.ok) {
@@ -85,15 +95,9 @@ export function createUsageService(deps: UsageServiceDeps): UsageService {
                   event.occurTime,
                 );
           accepted.push({ ...event, periodStart });
+          positions.push(index);
         } else {
-          summary.rejectedCount++;
-          if (summary.rejectedEvents.length < MAX_LISTED_REJECTIONS) {
-            summary.rejectedEvents.push({
-              eventId: raw.eventId,
-              eventIndex: index,
-              reason: checked.reason,
-            });
-          }
+          reject(raw.eventId, index, checked.reason);
         }
         index++;
       }
@@ -102,11 +106,12 @@ export function createUsageService(deps: UsageServiceDeps): UsageService {
       const ticket = await batcher.enqueue(accepted, waitMs);
       pending.push(
         ticket.done.then(
-          (duplicates) => {
-            const dup = duplicates.filter(Boolean).length;
-            summary.duplicateCount += dup;
-            summary.acceptedCount += duplicates.length - dup;
-          },
+          (outcomes) =>
+            outcomes.forEach((outcome, i) => {
+              if (outcome === "stored") summary.acceptedCount++;
+              else if (outcome === "duplicate") summary.duplicateCount++;
+              else reject(accepted[i]?.eventId ?? "", positions[i] ?? -1, REFUSED_REASON);
+            }),
           (error: unknown) => {
             failure ??= error;
           },
@@ -115,6 +120,7 @@ export function createUsageService(deps: UsageServiceDeps): UsageService {
     }
     await Promise.all(pending);
     if (failure !== undefined) throw failure;
+    summary.rejectedEvents.sort((a, b) => a.eventIndex - b.eventIndex);
     return summary;
   };
 
@@ -144,9 +150,13 @@ export function createUsageService(deps: UsageServiceDeps): UsageService {
         "granularity",
         "must be a Granularity value",
       );
-      checks.check(query.start !== undefined, "start_time", "is required");
-      checks.check(query.end !== undefined, "end_time", "is required");
-      if (query.start && query.end) {
+      const start =
+        checks.check(query.start !== undefined, "start_time", "is required") &&
+        checks.time("start_time", query.start as Date, WIRE_TIME);
+      const end =
+        checks.check(query.end !== undefined, "end_time", "is required") &&
+        checks.time("end_time", query.end as Date, WIRE_TIME);
+      if (start && end && query.start && query.end) {
         const span = query.end.getTime() - query.start.getTime();
         checks.check(span > 0, "end_time", "must be after start_time");
         const maxDays = query.granularity === "day" ? 3_700 : 400;

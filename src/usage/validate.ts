@@ -2,12 +2,17 @@ import { mayAccessTenant } from "../auth/policy.js";
 import type { Actor } from "../auth/principal.js";
 import { type PlanCatalog, unknownResourceDescription } from "../billing/catalog.js";
 import { DECIMAL_PATTERN, parseQuantity } from "../validation/decimal.js";
-import { createFieldChecks, UUID_PATTERN } from "../validation/field-checks.js";
+import {
+  createFieldChecks,
+  NOT_IDENTIFIER_FAST,
+  NOT_TEXT_FAST,
+  UUID_PATTERN,
+} from "../validation/field-checks.js";
+import { eventTimeBounds, FIELD_RULES } from "../validation/field-rules.js";
 import type { RawUsageEvent, UsageEvent } from "./usage.js";
 
-const FUTURE_TOLERANCE_MS = 5 * 60_000;
-const EVENT_ID_MAX = 128;
-const ATTRIBUTES = { maxEntries: 32, maxKey: 64, maxValue: 512 };
+const ATTRIBUTES = FIELD_RULES.attributes;
+const EARLIEST = FIELD_RULES.earliestEventTime.getTime();
 
 /** A valid event without its period yet, or the reason it is rejected. */
 export type EventCheck =
@@ -37,11 +42,7 @@ export function checkEvent(
 
 function fullCheck(raw: RawUsageEvent, catalog: PlanCatalog, now: Date): EventCheck {
   const checks = createFieldChecks();
-  checks.check(
-    raw.eventId.length >= 1 && raw.eventId.length <= EVENT_ID_MAX,
-    "event_id",
-    `must be 1 to ${EVENT_ID_MAX} characters`,
-  );
+  checks.identifier("event_id", raw.eventId, { max: FIELD_RULES.eventIdMax, required: true });
   checks.uuid("tenant_id", raw.tenantId);
   const kind = catalog.resourceKinds.get(raw.resourceType);
   checks.check(kind !== undefined, "resource_type", unknownResourceDescription(catalog));
@@ -52,12 +53,7 @@ function fullCheck(raw: RawUsageEvent, catalog: PlanCatalog, now: Date): EventCh
     kind === "allocation" ? "non-zero" : "positive",
   );
   const occurTime = raw.occurTime ?? now;
-  checks.check(
-    !Number.isNaN(occurTime.getTime()) &&
-      occurTime.getTime() <= now.getTime() + FUTURE_TOLERANCE_MS,
-    "occur_time",
-    "is more than 5 minutes in the future",
-  );
+  checks.time("occur_time", occurTime, eventTimeBounds(now));
   checks.stringMap("attributes", raw.attributes, ATTRIBUTES);
   const violations = checks.violations();
   if (violations.length > 0) {
@@ -67,23 +63,33 @@ function fullCheck(raw: RawUsageEvent, catalog: PlanCatalog, now: Date): EventCh
 }
 
 // True only for events fullCheck would accept as they are: a positive plain quantity, every
-// field within bounds. Anything else (including negative allocations) goes to fullCheck.
+// field within bounds and free of characters PostgreSQL cannot store. Anything else
+// (including negative allocations and non-BMP text) goes to fullCheck.
 function quickCheck(raw: RawUsageEvent, catalog: PlanCatalog, now: Date): EventCheck | undefined {
   const quantity = raw.quantity === "" ? "1" : raw.quantity;
   const occurTime = raw.occurTime ?? now;
+  const time = occurTime.getTime();
   const attributes = Object.entries(raw.attributes);
   const ok =
     raw.eventId.length >= 1 &&
-    raw.eventId.length <= EVENT_ID_MAX &&
+    raw.eventId.length <= FIELD_RULES.eventIdMax &&
+    raw.eventId.trim() !== "" &&
+    !NOT_IDENTIFIER_FAST.test(raw.eventId) &&
     UUID_PATTERN.test(raw.tenantId) &&
     catalog.resourceKinds.has(raw.resourceType) &&
     DECIMAL_PATTERN.test(quantity) &&
     !quantity.startsWith("-") &&
     /[1-9]/.test(quantity) &&
-    occurTime.getTime() <= now.getTime() + FUTURE_TOLERANCE_MS &&
+    time >= EARLIEST &&
+    time <= now.getTime() + FIELD_RULES.futureSkewMs &&
     attributes.length <= ATTRIBUTES.maxEntries &&
     attributes.every(
-      ([k, v]) => k.length >= 1 && k.length <= ATTRIBUTES.maxKey && v.length <= ATTRIBUTES.maxValue,
+      ([k, v]) =>
+        k.length >= 1 &&
+        k.length <= ATTRIBUTES.maxKey &&
+        v.length <= ATTRIBUTES.maxValue &&
+        !NOT_IDENTIFIER_FAST.test(k) &&
+        !NOT_TEXT_FAST.test(v),
     );
   return ok ? validEvent(raw, quantity, occurTime) : undefined;
 }
