@@ -33,12 +33,18 @@ import { createHttpHandler } from "./server/http-handler.js";
 import { createListener } from "./server/listener.js";
 import { createRoutes, TOLLGATE_SERVICES } from "./server/routes.js";
 import { createUsageRpc } from "./usage/rpc.js";
+import type { UsageStore } from "./usage/store.js";
 
 /** Replacements for tests: a clock they can move, a provider that fails on demand. */
 export interface AppOverrides {
   clock?: Clock;
   /** Wraps the configured billing provider. */
   wrapBillingProvider?: (provider: BillingProvider) => BillingProvider;
+  /**
+   * Wraps the usage store: fault injection that lets a test put an event PostgreSQL refuses
+   * past validation, to prove it cannot fail anybody else's batch.
+   */
+  wrapUsageStore?: (store: UsageStore) => UsageStore;
 }
 
 /** A running Tollgate server. */

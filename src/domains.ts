@@ -86,7 +86,8 @@ export function createDomains(options: {
           onGap: () => plans.clear(),
           logger,
         });
-  const usageStore = createUsageStore(database.knex);
+  const baseUsageStore = createUsageStore(database.knex);
+  const usageStore = overrides.wrapUsageStore?.(baseUsageStore) ?? baseUsageStore;
   const entitlements = createEntitlementService({
     knex: database.knex,
     store: createEntitlementStore(database.knex),

@@ -10,7 +10,7 @@ import { Granularity, UsageService } from "../gen/tollgate/v1/usage_service_pb.j
 import { queryRows } from "./support/app.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 import { type ServerProcess, startServerProcess } from "./support/server-process.js";
-import { startTcpProxy } from "./support/tcp-proxy.js";
+import { startServerBehindProxy } from "./support/tcp-proxy.js";
 
 interface Event {
   eventId: string;
@@ -61,17 +61,6 @@ function stream(baseUrl: string, events: Event[], perMessage = 250, pauseMs = 0)
     }
   }
   return usageClient(baseUrl).streamUsage(messages());
-}
-
-/** Starts the server with its database connection running through a proxy the test can cut. */
-async function startServerBehindProxy(databaseUrl: string, env: Record<string, string>) {
-  const target = new URL(databaseUrl);
-  const proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
-  const viaProxy = new URL(databaseUrl);
-  viaProxy.hostname = "127.0.0.1";
-  viaProxy.port = String(proxy.port);
-  const server = await startServerProcess({ DATABASE_URL: viaProxy.toString(), ...env });
-  return { proxy, server };
 }
 
 async function storedTotals(url: string, tenants: string[]): Promise<Map<string, string>> {

@@ -1,4 +1,5 @@
 import net from "node:net";
+import { type ServerProcess, startServerProcess } from "./server-process.js";
 
 /** A TCP proxy the test can cut, to make a server's database unreachable and back. */
 export interface TcpProxy {
@@ -46,4 +47,18 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
       return new Promise((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** Starts the server with its database connection running through a proxy the test can cut. */
+export async function startServerBehindProxy(
+  databaseUrl: string,
+  env: Record<string, string>,
+): Promise<{ proxy: TcpProxy; server: ServerProcess }> {
+  const target = new URL(databaseUrl);
+  const proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
+  const viaProxy = new URL(databaseUrl);
+  viaProxy.hostname = "127.0.0.1";
+  viaProxy.port = String(proxy.port);
+  const server = await startServerProcess({ DATABASE_URL: viaProxy.toString(), ...env });
+  return { proxy, server };
 }
