@@ -197,6 +197,71 @@ describe("the Stripe provider against a fake Stripe", () => {
     expect(rows).toEqual([]);
   });
 
+  const metadataKeys = (n: number) =>
+    Object.fromEntries(Array.from({ length: n }, (_, i) => [`key_${i}`, `value ${i}`]));
+  it.each([
+    ["a 255-character request_id", { requestId: "r".repeat(255) }, "ok"],
+    ["a 256-character request_id", { requestId: "r".repeat(256) }, Code.InvalidArgument],
+    ["a request_id with non-ASCII characters", { requestId: "signup ✓ 1" }, "ok"],
+    ["a request_id with a control character", { requestId: "signup\u0007" }, Code.InvalidArgument],
+    ["49 metadata keys (Stripe gets 50 with tenant_id)", { metadata: metadataKeys(49) }, "ok"],
+    ["50 metadata keys", { metadata: metadataKeys(50) }, Code.InvalidArgument],
+    ["a 40-character metadata key", { metadata: { ["k".repeat(40)]: "v" } }, "ok"],
+    ["a 41-character metadata key", { metadata: { ["k".repeat(41)]: "v" } }, Code.InvalidArgument],
+    ["square brackets in a metadata key", { metadata: { "plan[0]": "v" } }, Code.InvalidArgument],
+    ["a 500-character metadata value", { metadata: { k: "v".repeat(500) } }, "ok"],
+    ["a 501-character metadata value", { metadata: { k: "v".repeat(501) } }, Code.InvalidArgument],
+    ["NUL in the name", { name: "John\u0000Doe" }, Code.InvalidArgument],
+  ] as const)(
+    "should take %s within Stripe's limits, or refuse it before calling Stripe",
+    async (_name, input, expected) => {
+      // given a tenant and an input at or just past one of Stripe's limits
+      const tenantId = randomUUID();
+
+      // when a customer is created with it
+      const result = await billing
+        .createCustomer({ tenantId, email: "b@example.com", ...input })
+        .then(
+          (r) => ({ ok: true as const, customerId: r.customer?.id ?? "" }),
+          (e: unknown) => ({ ok: false as const, code: ConnectError.from(e).code }),
+        );
+
+      // then it is either accepted by Tollgate and by Stripe with a valid idempotency key ...
+      if (expected === "ok") {
+        expect(result).toMatchObject({ ok: true });
+        expect(stripe.requests).toHaveLength(1);
+        const key = stripe.requests[0]?.idempotencyKey ?? "";
+        expect(key.length).toBeLessThanOrEqual(255);
+        expect(key).toMatch(/^[\x21-\x7e]+$/);
+        if ("requestId" in input) {
+          // ... that is stable: a retry returns the same customer without calling Stripe again
+          const again = await billing.createCustomer({
+            tenantId,
+            email: "b@example.com",
+            ...input,
+          });
+          expect(again.customer?.id).toBe(result.ok ? result.customerId : "");
+          expect(stripe.requests).toHaveLength(1);
+          // ... and a subscription request id of the same length fits as well
+          const { subscription } = await billing.createSubscription({
+            customerId: again.customer?.id ?? "",
+            priceId: "price_pro_monthly",
+            requestId: `sub-${input.requestId}`.slice(0, 255),
+          });
+          expect(subscription?.id).toMatch(/^sub_/);
+          expect(stripe.requests[1]?.idempotencyKey?.length).toBeLessThanOrEqual(255);
+        }
+        return;
+      }
+      // ... or refused as InvalidArgument before any call to Stripe, with nothing stored
+      expect(result).toEqual({ ok: false, code: expected });
+      expect(stripe.requests).toEqual([]);
+      expect(
+        await queryRows(db.url, "select id from customers where tenant_id = $1", [tenantId]),
+      ).toEqual([]);
+    },
+  );
+
   describe("webhooks", () => {
     const deliver = (payload: string, header: string) =>
       fetch(`${server.baseUrl}/webhooks/stripe`, {

@@ -41,8 +41,9 @@ const DAY = 86_400;
 
 /**
  * Starts the fake: customers, subscriptions (create, retrieve, update, cancel) with Stripe's own
- * object shapes taken from its published fixtures, idempotency keys replayed as Stripe does, and
- * failures on demand (error bodies, or a dropped connection).
+ * object shapes taken from its published fixtures, idempotency keys replayed as Stripe does,
+ * Stripe's documented input limits enforced, and failures on demand (error bodies, or a
+ * dropped connection).
  */
 export async function startFakeStripe(): Promise<FakeStripe> {
   const requests: RecordedRequest[] = [];
@@ -67,6 +68,9 @@ export async function startFakeStripe(): Promise<FakeStripe> {
       }
       return send(res, scripted.failure.status, { error: scripted.failure.error });
     }
+    const refused = refuseBeyondLimits(params, key);
+    if (refused)
+      return send(res, 400, { error: { type: "invalid_request_error", message: refused } });
     const replayKey = key && `${req.method} ${url.pathname} ${key}`;
     if (replayKey && replies.has(replayKey)) {
       const reply = replies.get(replayKey) as { status: number; body: unknown };
@@ -205,6 +209,30 @@ export async function startFakeStripe(): Promise<FakeStripe> {
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * Stripe's documented input limits, which the fake enforces as Stripe does (400, nothing
+ * created): idempotency keys of at most 255 characters; at most 50 metadata keys, each at most
+ * 40 characters and without square brackets, with values of at most 500 characters.
+ */
+function refuseBeyondLimits(
+  params: Record<string, string>,
+  idempotencyKey: string | undefined,
+): string | undefined {
+  if (idempotencyKey !== undefined && idempotencyKey.length > 255) {
+    return "Idempotency keys can be at most 255 characters long.";
+  }
+  const metadata = Object.entries(params)
+    .filter(([k]) => k.startsWith("metadata["))
+    .map(([k, v]) => [k.slice(9, -1), v] as const);
+  if (metadata.length > 50) return "Metadata can have at most 50 keys.";
+  for (const [key, value] of metadata) {
+    if (key.length > 40) return `Metadata keys can be at most 40 characters long (${key}).`;
+    if (/[[\]]/.test(key)) return `Metadata keys cannot contain square brackets (${key}).`;
+    if (value.length > 500) return `Metadata values can be at most 500 characters long (${key}).`;
+  }
+  return undefined;
 }
 
 function item(subscription: string, price: string, start: number, end: number): StripeObject {

@@ -1,0 +1,159 @@
+import { randomUUID } from "node:crypto";
+import http2 from "node:http2";
+import net from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BillingService } from "../gen/tollgate/v1/billing_service_pb.js";
+import { UsageService } from "../gen/tollgate/v1/usage_service_pb.js";
+import { createTestDatabase, type TestDatabase } from "./support/database.js";
+import { type ServerProcess, startServerProcess } from "./support/server-process.js";
+
+const H2_PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+const EMPTY_SETTINGS = Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]);
+
+/** Opens a raw socket, sends `first`, reads and ignores the answer; resolves when it closes. */
+function rawSocket(port: number, first: string | Buffer) {
+  const opened = Date.now();
+  const socket = net.connect(port, "127.0.0.1", () => {
+    if (first.length > 0) socket.write(first);
+  });
+  socket.on("error", () => undefined);
+  // A socket that is not read never sees the server's FIN.
+  socket.resume();
+  const closed = new Promise<number>((resolve) =>
+    socket.once("close", () => resolve(Date.now() - opened)),
+  );
+  return { socket, closed };
+}
+
+describe("connection hygiene on the one port", () => {
+  let db: TestDatabase;
+  let server: ServerProcess;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    server = await startServerProcess({
+      DATABASE_URL: db.url,
+      HTTP_HEADERS_TIMEOUT_SECONDS: "1",
+      HTTP_IDLE_TIMEOUT_SECONDS: "2",
+      HTTP2_KEEPALIVE_INTERVAL_SECONDS: "0.5",
+      HTTP2_KEEPALIVE_TIMEOUT_SECONDS: "0.5",
+      MAX_CONNECTIONS: "150",
+      HTTP2_MAX_CONCURRENT_STREAMS: "64",
+    });
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    await db?.drop();
+  });
+
+  it("should close 50 silent and 50 half-header sockets within the timeout while serving others", async () => {
+    // given a healthy client calling every 50 ms
+    const billing = createClient(BillingService, createGrpcTransport({ baseUrl: server.baseUrl }));
+    let healthy = 0;
+    let running = true;
+    const calls = (async () => {
+      while (running) {
+        await billing.listPlans({});
+        healthy++;
+        await sleep(50);
+      }
+    })();
+
+    // when 50 sockets send nothing and 50 send half an HTTP/1.1 header (25 of them also the
+    // start of an HTTP/2 preface instead)
+    const silent = Array.from({ length: 50 }, () => rawSocket(server.port, ""));
+    const half = Array.from({ length: 50 }, (_, i) =>
+      rawSocket(
+        server.port,
+        i % 2 === 0
+          ? "POST /tollgate.v1.BillingService/ListPlans HTTP/1.1\r\nHost: x\r\n"
+          : "PRI * HTTP/2.0\r\n",
+      ),
+    );
+    const lifetimes = await Promise.all([...silent, ...half].map((s) => s.closed));
+    running = false;
+    await calls;
+
+    // then every one was closed after the 1 s header timeout (plus the check's tick)
+    expect(Math.min(...lifetimes)).toBeGreaterThanOrEqual(900);
+    expect(Math.max(...lifetimes)).toBeLessThan(2_000);
+    // and the healthy client was served all along
+    expect(healthy).toBeGreaterThanOrEqual(15);
+  });
+
+  it("should cut an HTTP/2 peer that stops answering pings, and GOAWAY an idle session", async () => {
+    // given a peer that sends the preface and its SETTINGS, then never answers anything
+    const mute = rawSocket(server.port, Buffer.concat([Buffer.from(H2_PREFACE), EMPTY_SETTINGS]));
+    // and a well-behaved client that made one call and then stays idle
+    const session = http2.connect(server.baseUrl);
+    const goaway = new Promise<number>((resolve) => {
+      const started = Date.now();
+      session.once("goaway", () => resolve(Date.now() - started));
+    });
+    await new Promise<void>((resolve, reject) => {
+      const stream = session.request({ ":path": "/healthz" });
+      stream.on("error", reject);
+      stream.resume();
+      stream.on("end", () => resolve());
+    });
+
+    // when the keepalive (0.5 s + 0.5 s) and idle (2 s) timeouts pass
+    const muteLifetime = await mute.closed;
+    const idleAfter = await goaway;
+    session.close();
+
+    // then the mute peer was cut by the unanswered ping, and the idle one told to go away
+    expect(muteLifetime).toBeLessThan(1_900);
+    expect(idleAfter).toBeGreaterThanOrEqual(1_900);
+    expect(idleAfter).toBeLessThan(3_500);
+  });
+
+  it("should keep a slow but healthy stream open past the idle timeout", async () => {
+    // given a client stream that sends a message every 300 ms for 3 s (longer than the 2 s
+    // idle timeout; its pings are answered)
+    const usage = createClient(UsageService, createGrpcTransport({ baseUrl: server.baseUrl }));
+    const tenantId = randomUUID();
+
+    // when it runs to its end
+    const summary = await usage.streamUsage(
+      (async function* () {
+        for (let i = 0; i < 10; i++) {
+          yield { events: [{ eventId: `slow-${i}`, tenantId, resourceType: "tokens" }] };
+          await sleep(300);
+        }
+      })(),
+    );
+
+    // then every event was accepted
+    expect(summary.acceptedCount).toBe(10n);
+  });
+
+  it("should cap connections and announce the stream limit", async () => {
+    // given 150 connections allowed
+    // when 170 sockets connect and stay silent
+    const sockets = Array.from({ length: 170 }, () => rawSocket(server.port, ""));
+    await sleep(300);
+    const early = await Promise.all(
+      sockets.map((s) => Promise.race([s.closed.then(() => true), sleep(0).then(() => false)])),
+    );
+    for (const { socket } of sockets) socket.destroy();
+    await Promise.all(sockets.map((s) => s.closed));
+    await sleep(100);
+
+    // then at least the 20 over the cap were closed at once, long before the header timeout
+    expect(early.filter(Boolean).length).toBeGreaterThanOrEqual(20);
+    // and HTTP/2 clients are told how many calls they may run on one connection
+    const session = http2.connect(server.baseUrl);
+    const settings = await new Promise<http2.Settings>((resolve, reject) => {
+      session.once("remoteSettings", resolve);
+      session.once("error", reject);
+      session.once("close", () => reject(new Error("the session closed before its SETTINGS")));
+    });
+    session.close();
+    expect(settings.maxConcurrentStreams).toBe(64);
+  });
+});
