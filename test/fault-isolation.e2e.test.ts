@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EntitlementService } from "../gen/tollgate/v1/entitlement_service_pb.js";
 import { UsageService } from "../gen/tollgate/v1/usage_service_pb.js";
@@ -201,6 +202,47 @@ describe("fault isolation", () => {
       );
       expect(counter).toEqual({ used: "1000", reserved: "500" });
     } finally {
+      await server.stop();
+    }
+  });
+
+  it("should answer Unavailable within the pool wait when no connection frees up", async () => {
+    // given a replica with one pooled connection and a 0.3 s pool wait, whose only connection
+    // is about to be held by a call waiting on a row lock taken from outside
+    const server = await startServerProcess({
+      DATABASE_URL: db.url,
+      DATABASE_POOL_MAX: "1",
+      DATABASE_POOL_WAIT_SECONDS: "0.3",
+    });
+    const locker = new pg.Client({ connectionString: db.url });
+    await locker.connect();
+    try {
+      const client = entitlementClient(server.baseUrl);
+      const tenantId = randomUUID();
+      await client.checkAndRecord({ tenantId, resourceType: "executions" });
+      await locker.query("begin");
+      await locker.query("select * from usage_counters where tenant_id = $1 for update", [
+        tenantId,
+      ]);
+      const blocked = timed(() =>
+        client.checkAndRecord({ tenantId, resourceType: "executions", idempotencyKey: "held" }),
+      );
+      await sleep(200);
+
+      // when another tenant's call needs a connection meanwhile
+      const starved = await timed(() =>
+        client.checkAndRecord({ tenantId: randomUUID(), resourceType: "executions" }),
+      );
+      await locker.query("commit");
+
+      // then it is told Unavailable (retry) at the bound, not after 10 s, and the held call
+      // completes once the lock is gone
+      expect(starved).toMatchObject({ ok: false, code: Code.Unavailable });
+      expect(starved.ms).toBeGreaterThanOrEqual(250);
+      expect(starved.ms).toBeLessThan(1_500);
+      expect((await blocked).ok).toBe(true);
+    } finally {
+      await locker.end();
       await server.stop();
     }
   });

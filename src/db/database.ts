@@ -71,8 +71,9 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
       if (kind === "pglite") return latest();
       // knex's own lock table is created by the migration run itself, so replicas starting on
       // an empty database race to create it. A transaction-scoped advisory lock held on a
-      // separate connection serializes whole runs across replicas.
-      return instance.transaction(async (trx) => {
+      // separate connection serializes whole runs across replicas; it is taken from the lookup
+      // pool, so the migrations have the whole main pool even when it has one connection.
+      return lookups.transaction(async (trx) => {
         await trx.raw("select pg_advisory_xact_lock(?)", [MIGRATION_LOCK_KEY]);
         return latest();
       });

@@ -378,29 +378,32 @@ export type CreateCustomerRequest = Message<"tollgate.v1.CreateCustomerRequest">
   tenantId: string;
 
   /**
-   * The billing email address. Required; at most 254 characters.
+   * The billing email address. Required; at most 254 characters of free text.
    *
    * @generated from field: string email = 2;
    */
   email: string;
 
   /**
-   * The customer's display name; optional, at most 256 characters.
+   * The customer's display name; optional, at most 256 characters of free text.
    *
    * @generated from field: string name = 3;
    */
   name: string;
 
   /**
-   * Free-form key/value pairs (at most 50 keys, keys up to 40 and values up to 500 characters).
+   * Free-form key/value pairs, within what Stripe accepts: at most 49 keys (Stripe allows 50
+   * and Tollgate adds `tenant_id`, which callers may not set), keys of 1 to 40 characters
+   * without `[` or `]`, and values of at most 500 characters of free text.
    *
    * @generated from field: map<string, string> metadata = 4;
    */
   metadata: { [key: string]: string };
 
   /**
-   * An idempotency key chosen by the caller (at most 255 characters). Repeating it returns
-   * the first result and changes nothing.
+   * An idempotency key chosen by the caller: at most 255 characters of any script, without
+   * control characters. Repeating it returns the first result and changes nothing. The
+   * provider's own idempotency key is derived from it and always fits the provider's rules.
    *
    * @generated from field: string request_id = 5;
    */
@@ -520,14 +523,16 @@ export const ListPlansResponseSchema: GenMessage<ListPlansResponse> = /*@__PURE_
  */
 export type CreateSubscriptionRequest = Message<"tollgate.v1.CreateSubscriptionRequest"> & {
   /**
-   * The customer to subscribe, starting with `cus_`. Required.
+   * The customer to subscribe, starting with `cus_`. Required; an identifier of at most 255
+   * characters.
    *
    * @generated from field: string customer_id = 1;
    */
   customerId: string;
 
   /**
-   * The provider price id of the plan, for example `price_pro_monthly`. Required.
+   * The provider price id of the plan, for example `price_pro_monthly`. Required; an
+   * identifier of at most 255 characters.
    *
    * @generated from field: string price_id = 2;
    */
@@ -541,8 +546,9 @@ export type CreateSubscriptionRequest = Message<"tollgate.v1.CreateSubscriptionR
   trialDays: number;
 
   /**
-   * An idempotency key chosen by the caller (at most 255 characters). Repeating it returns
-   * the first result and changes nothing.
+   * An idempotency key chosen by the caller: at most 255 characters of any script, without
+   * control characters. Repeating it returns the first result and changes nothing. The
+   * provider's own idempotency key is derived from it and always fits the provider's rules.
    *
    * @generated from field: string request_id = 4;
    */
@@ -584,14 +590,16 @@ export const CreateSubscriptionResponseSchema: GenMessage<CreateSubscriptionResp
  */
 export type UpdateSubscriptionRequest = Message<"tollgate.v1.UpdateSubscriptionRequest"> & {
   /**
-   * The subscription to change, starting with `sub_`. Required.
+   * The subscription to change, starting with `sub_`. Required; an identifier of at most 255
+   * characters.
    *
    * @generated from field: string subscription_id = 1;
    */
   subscriptionId: string;
 
   /**
-   * The provider price id to move to, for example `price_team_monthly`. Required.
+   * The provider price id to move to, for example `price_team_monthly`. Required; an
+   * identifier of at most 255 characters.
    *
    * @generated from field: string new_price_id = 2;
    */
@@ -605,8 +613,9 @@ export type UpdateSubscriptionRequest = Message<"tollgate.v1.UpdateSubscriptionR
   prorationBehavior: ProrationBehavior;
 
   /**
-   * An idempotency key chosen by the caller (at most 255 characters). Repeating it returns
-   * the first result and changes nothing.
+   * An idempotency key chosen by the caller: at most 255 characters of any script, without
+   * control characters. Repeating it returns the first result and changes nothing. The
+   * provider's own idempotency key is derived from it and always fits the provider's rules.
    *
    * @generated from field: string request_id = 4;
    */
@@ -648,7 +657,8 @@ export const UpdateSubscriptionResponseSchema: GenMessage<UpdateSubscriptionResp
  */
 export type CancelSubscriptionRequest = Message<"tollgate.v1.CancelSubscriptionRequest"> & {
   /**
-   * The subscription to cancel, starting with `sub_`. Required.
+   * The subscription to cancel, starting with `sub_`. Required; an identifier of at most 255
+   * characters.
    *
    * @generated from field: string subscription_id = 1;
    */
@@ -662,8 +672,9 @@ export type CancelSubscriptionRequest = Message<"tollgate.v1.CancelSubscriptionR
   immediate: boolean;
 
   /**
-   * An idempotency key chosen by the caller (at most 255 characters). Repeating it returns
-   * the first result and changes nothing.
+   * An idempotency key chosen by the caller: at most 255 characters of any script, without
+   * control characters. Repeating it returns the first result and changes nothing. The
+   * provider's own idempotency key is derived from it and always fits the provider's rules.
    *
    * @generated from field: string request_id = 3;
    */
@@ -705,7 +716,8 @@ export const CancelSubscriptionResponseSchema: GenMessage<CancelSubscriptionResp
  */
 export type GetSubscriptionRequest = Message<"tollgate.v1.GetSubscriptionRequest"> & {
   /**
-   * The subscription to return, starting with `sub_`. Required.
+   * The subscription to return, starting with `sub_`. Required; an identifier of at most 255
+   * characters.
    *
    * @generated from field: string subscription_id = 1;
    */
@@ -1007,6 +1019,11 @@ export const ProrationBehaviorSchema: GenEnum<ProrationBehavior> = /*@__PURE__*/
  * `INVALID_ARGUMENT` listing every field violation, `RESOURCE_EXHAUSTED` when the caller's
  * rate limit is reached, `UNAVAILABLE` when the billing provider or the database cannot be
  * reached (safe to retry with the same `request_id`), and `INTERNAL` with a generic message.
+ *
+ * Every string is well-formed Unicode. Identifiers (ids, `request_id`) may not contain
+ * control characters; free text (email, name, metadata values) may not contain NUL or control
+ * characters other than tab and line breaks. Anything else is `INVALID_ARGUMENT` before
+ * anything is stored or sent to the billing provider.
  *
  * @generated from service tollgate.v1.BillingService
  */

@@ -279,7 +279,8 @@ export type CheckAndRecordRequest = Message<"tollgate.v1.CheckAndRecordRequest">
   quantity: string;
 
   /**
-   * An idempotency key chosen by the caller, unique per tenant (at most 255 characters).
+   * An idempotency key chosen by the caller, unique per tenant: at most 255 characters of
+   * any script, without control characters.
    * Repeating it returns the first answer and records nothing new. Optional.
    *
    * @generated from field: string idempotency_key = 4;
@@ -364,7 +365,8 @@ export type RecordUsageRequest = Message<"tollgate.v1.RecordUsageRequest"> & {
   quantity: string;
 
   /**
-   * An idempotency key chosen by the caller, unique per tenant (at most 255 characters).
+   * An idempotency key chosen by the caller, unique per tenant: at most 255 characters of
+   * any script, without control characters.
    * Repeating it returns the first answer and records nothing new. Optional.
    *
    * @generated from field: string idempotency_key = 4;
@@ -484,7 +486,8 @@ export type ReserveRequest = Message<"tollgate.v1.ReserveRequest"> & {
   ttlSeconds: number;
 
   /**
-   * An idempotency key chosen by the caller, unique per tenant (at most 255 characters).
+   * An idempotency key chosen by the caller, unique per tenant: at most 255 characters of
+   * any script, without control characters.
    * Repeating it returns the first answer and holds nothing new. Optional.
    *
    * @generated from field: string idempotency_key = 5;
@@ -759,8 +762,8 @@ export const ReservationStateSchema: GenEnum<ReservationState> = /*@__PURE__*/
  * missing or invalid, `PERMISSION_DENIED` when the key may not act for the tenant,
  * `INVALID_ARGUMENT` listing every field violation (bad UUID, unknown resource type with the
  * known ones listed, malformed or out-of-range quantity), `UNAVAILABLE` when the database
- * cannot be reached (safe to retry with the same `idempotency_key`), and `INTERNAL` with a
- * generic message.
+ * cannot be reached or no pooled connection frees up within its bound (safe to retry with
+ * the same `idempotency_key`), and `INTERNAL` with a generic message.
  *
  * @generated from service tollgate.v1.EntitlementService
  */

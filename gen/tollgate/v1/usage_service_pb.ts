@@ -21,8 +21,8 @@ export const file_tollgate_v1_usage_service: GenFile = /*@__PURE__*/
  */
 export type UsageEvent = Message<"tollgate.v1.UsageEvent"> & {
   /**
-   * The client-chosen id that deduplicates retries, unique per tenant; 1 to 128 characters
-   * (a UUIDv7 is a good choice). Required.
+   * The client-chosen id that deduplicates retries, unique per tenant; 1 to 128 characters of
+   * any script without control characters (a UUIDv7 is a good choice). Required.
    *
    * @generated from field: string event_id = 1;
    */
@@ -51,16 +51,18 @@ export type UsageEvent = Message<"tollgate.v1.UsageEvent"> & {
   quantity: string;
 
   /**
-   * When the usage happened; unset means when the server received it. At most 5 minutes in
-   * the future. The event counts in the billing period that contains this time.
+   * When the usage happened; unset means when the server received it. From
+   * 2000-01-01T00:00:00Z to at most 5 minutes past the server's clock, with nanos from 0 to
+   * 999,999,999. The event counts in the billing period that contains this time.
    *
    * @generated from field: google.protobuf.Timestamp occur_time = 5;
    */
   occurTime?: Timestamp | undefined;
 
   /**
-   * Free-form context such as `workflow_id`, `model` or `endpoint`: at most 32 entries,
-   * keys up to 64 and values up to 512 characters.
+   * Free-form context such as `workflow_id`, `model` or `endpoint`: at most 32 entries, keys
+   * of 1 to 64 characters without control characters, and values of at most 512 characters
+   * without NUL or control characters other than tab and line breaks.
    *
    * @generated from field: map<string, string> attributes = 6;
    */
@@ -151,7 +153,8 @@ export type StreamUsageResponse = Message<"tollgate.v1.StreamUsageResponse"> & {
   duplicateCount: bigint;
 
   /**
-   * Events that failed validation or authorization and were not stored.
+   * Events that failed validation or authorization, or that the database refused, and were
+   * not stored.
    *
    * @generated from field: int64 rejected_count = 3;
    */
@@ -214,7 +217,8 @@ export type TrackUsageResponse = Message<"tollgate.v1.TrackUsageResponse"> & {
   duplicateCount: bigint;
 
   /**
-   * Events that failed validation or authorization and were not stored.
+   * Events that failed validation or authorization, or that the database refused, and were
+   * not stored.
    *
    * @generated from field: int64 rejected_count = 3;
    */
@@ -319,14 +323,14 @@ export type GetUsageRequest = Message<"tollgate.v1.GetUsageRequest"> & {
   resourceType: string;
 
   /**
-   * The start of the range (inclusive). Required.
+   * The start of the range (inclusive); a valid timestamp within years 1 to 9999. Required.
    *
    * @generated from field: google.protobuf.Timestamp start_time = 3;
    */
   startTime?: Timestamp | undefined;
 
   /**
-   * The end of the range (exclusive); must be after `start_time`. Required.
+   * The end of the range (exclusive); a valid timestamp after `start_time`. Required.
    *
    * @generated from field: google.protobuf.Timestamp end_time = 4;
    */
@@ -418,7 +422,7 @@ export type GetIngestStatsResponse = Message<"tollgate.v1.GetIngestStatsResponse
   duplicateCount: bigint;
 
   /**
-   * Events rejected by validation or authorization.
+   * Events rejected by validation or authorization, or refused by the database.
    *
    * @generated from field: int64 rejected_count = 4;
    */
@@ -514,7 +518,9 @@ export const UsageService: GenService<{
   /**
    * StreamUsage takes a client stream of event batches into the batcher and answers once,
    * after the stream ends and every accepted event is committed. Invalid events are
-   * rejected one by one and reported; they do not fail the stream.
+   * rejected one by one and reported; they do not fail the stream. An event the database
+   * refuses although it passed validation is rejected alone, too: it never fails the other
+   * events of its call or of anybody else's call.
    *
    * @generated from rpc tollgate.v1.UsageService.StreamUsage
    */
