@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../test/support/database.js";
-import { createDatabase, type Database } from "./database.js";
+import { createDatabase, type Database, isDatabaseUnavailable } from "./database.js";
 import { migrationSource } from "./migrations/index.js";
 
 const BIG_INT8 = "9223372036854775807";
@@ -107,5 +107,21 @@ describe("createDatabase", () => {
       const rows = await db.knex("audit_events").select("actor", "action", "target");
       expect(rows).toEqual([{ actor: "test", action: "persist.check", target: "t1" }]);
     });
+  });
+});
+
+describe(isDatabaseUnavailable.name, () => {
+  const pgError = (code: string) => Object.assign(new Error(`sqlstate ${code}`), { code });
+
+  it("should call outages, exhaustion and transient conflicts unavailable, and data errors not", () => {
+    const unavailable = ["08006", "53300", "53100", "57P01", "40001", "40P01", "ECONNREFUSED"];
+    const wrong = ["22021", "22008", "22P05", "23505", "42P01", "40002", "54000"];
+    expect(unavailable.map((code) => isDatabaseUnavailable(pgError(code)))).toEqual(
+      unavailable.map(() => true),
+    );
+    expect(wrong.map((code) => isDatabaseUnavailable(pgError(code)))).toEqual(
+      wrong.map(() => false),
+    );
+    expect(isDatabaseUnavailable(new Error("Connection terminated unexpectedly"))).toBe(true);
   });
 });

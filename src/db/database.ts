@@ -109,8 +109,10 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   ]);
 }
 
-// Node socket errors, and SQLSTATE classes 08 (connection exception) and 57P (operator
-// intervention: shutdown, cannot connect now).
+// Node socket errors; SQLSTATE classes 08 (connection exception), 53 (insufficient resources:
+// too many connections, out of memory, disk full) and 57P (operator intervention: shutdown,
+// cannot connect now); and the two transaction failures that succeed when simply run again,
+// 40001 (serialization failure) and 40P01 (deadlock detected).
 const UNAVAILABLE_CODES = new Set([
   "ECONNREFUSED",
   "ECONNRESET",
@@ -120,14 +122,19 @@ const UNAVAILABLE_CODES = new Set([
 ]);
 
 /**
- * Whether an error means the database could not be reached (down, restarting, network cut,
- * pool exhausted waiting for a connection) rather than that a query was wrong, so callers can
- * be told `Unavailable` and retry instead of `Internal`.
+ * Whether an error means the database could not serve the query now (down, restarting, network
+ * cut, out of connections or resources, pool wait exceeded, a transient conflict) rather than
+ * that the query or its data was wrong. Such errors are retried by the batcher and by plan
+ * lookups, and reach callers as `Unavailable` instead of `Internal`; anything else is blamed
+ * on the input (a batch is bisected to find it).
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const code = (error as { code?: unknown }).code;
-  if (typeof code === "string" && (UNAVAILABLE_CODES.has(code) || /^(08|57P0)/.test(code))) {
+  if (
+    typeof code === "string" &&
+    (UNAVAILABLE_CODES.has(code) || /^(08|53|57P0|40001$|40P01$)/.test(code))
+  ) {
     return true;
   }
   return (
