@@ -1,4 +1,8 @@
+import { once } from "node:events";
+import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { Worker } from "node:worker_threads";
 import { PGlite, types } from "@electric-sql/pglite";
 import knex, { type Knex } from "knex";
 import ClientPGLite from "knex-pglite";
@@ -93,13 +97,40 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
   };
 }
 
+// Embedded use is development and small deployments: 16 MB of buffers instead of PostgreSQL's
+// 128 MB keeps the idle process small, and the data set of such a deployment fits anyway.
+const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, "-c", "shared_buffers=16MB"];
+
 async function openPglite(dataDir: string): Promise<Knex> {
   await mkdir(dataDir, { recursive: true });
+  await initPgliteDataDir(dataDir);
   const identity = (value: string) => value;
   const pglite = await PGlite.create(dataDir, {
     parsers: { [types.INT8]: identity, [types.NUMERIC]: identity },
+    startParams: PGLITE_START_PARAMS,
   });
   return knex({ client: ClientPGLite, connection: { pglite } as never });
+}
+
+// Creating a data directory runs initdb, whose WASM instance and file bundle (about 450 MB)
+// stay reachable for as long as the PGlite that ran it, and whose freed heap the allocator
+// keeps even after that. Run in a worker thread that then exits, initdb gives it all back.
+const INIT_IN_WORKER = `
+const { workerData } = require("node:worker_threads");
+import(workerData.pglite).then(async ({ PGlite }) => {
+  const db = await PGlite.create(workerData.dataDir);
+  await db.close();
+});`;
+
+async function initPgliteDataDir(dataDir: string): Promise<void> {
+  if (existsSync(join(dataDir, "PG_VERSION"))) return;
+  const worker = new Worker(INIT_IN_WORKER, {
+    eval: true,
+    workerData: { pglite: import.meta.resolve("@electric-sql/pglite"), dataDir },
+  });
+  // `once` rejects with the worker's error if initdb fails.
+  const [code] = (await once(worker, "exit")) as [number];
+  if (code !== 0) throw new Error(`initialising the PGlite data directory exited with ${code}`);
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
