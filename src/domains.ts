@@ -86,7 +86,7 @@ export function createDomains(options: {
           onGap: () => plans.clear(),
           logger,
         });
-  const baseUsageStore = createUsageStore(database.knex);
+  const baseUsageStore = createUsageStore(database.knex, database.kind);
   const usageStore = overrides.wrapUsageStore?.(baseUsageStore) ?? baseUsageStore;
   const entitlements = createEntitlementService({
     knex: database.knex,

@@ -45,7 +45,8 @@ describe("fault isolation", () => {
 
   it("should refuse only the poison events of a batch and commit 50 innocent callers promptly", async () => {
     // given a server whose store lets two events PostgreSQL refuses past validation (a NUL in
-    // an attribute, a year-0 time), and that gathers every call below into one flush
+    // an attribute, a quantity that is not a number), and that gathers every call below into
+    // one flush
     const flushes: { events: number; poison: number; failed: boolean }[] = [];
     const poisonous = (store: UsageStore): UsageStore => ({
       ...store,
@@ -53,8 +54,8 @@ describe("fault isolation", () => {
         const poisoned = events.map((e) =>
           e.eventId === "poison-nul"
             ? { ...e, attributes: { note: "nul\u0000byte" } }
-            : e.eventId === "poison-year0"
-              ? { ...e, occurTime: new Date("0000-06-01T00:00:00Z") }
+            : e.eventId === "poison-quantity"
+              ? { ...e, quantity: "12abc" }
               : e,
         );
         const record = {
@@ -103,7 +104,7 @@ describe("fault isolation", () => {
           events: [
             ...events(poisonTenant, "fine"),
             { eventId: "poison-nul", tenantId: poisonTenant, resourceType: "tokens" },
-            { eventId: "poison-year0", tenantId: poisonTenant, resourceType: "tokens" },
+            { eventId: "poison-quantity", tenantId: poisonTenant, resourceType: "tokens" },
           ],
         }),
       );
@@ -126,7 +127,7 @@ describe("fault isolation", () => {
       expect(poisoned.value.rejectedCount).toBe(2n);
       expect(poisoned.value.rejectedEvents.map((r) => [r.eventId, r.eventIndex])).toEqual([
         ["poison-nul", 10],
-        ["poison-year0", 11],
+        ["poison-quantity", 11],
       ]);
       expect(poisoned.value.rejectedEvents[0]?.reason).toContain("database could not store");
       // and the counts are exact: 51 tenants × 30 tokens, in events and in counters

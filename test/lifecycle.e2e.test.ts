@@ -117,6 +117,35 @@ describe("embedded PGlite default", () => {
     const secondMigration = second.logs().find((l) => l.msg === "database schema is up to date");
     expect(secondMigration?.applied).toEqual([]);
     expect(await callJson(second.baseUrl, "GetCustomer", { tenantId })).toEqual(created);
+    // and usage is ingested exactly once on PGlite too (through its JSON flush)
+    const events = [1, 2, 3].map((i) => ({
+      eventId: `pglite-${i}`,
+      tenantId,
+      resourceType: "tokens",
+      quantity: "2.5",
+      attributes: { note: "tab\there" },
+    }));
+    const tracked = { events: [...events, events[0]] };
+    expect(await callJson(second.baseUrl, "TrackUsage", tracked, "UsageService")).toMatchObject({
+      acceptedCount: "3",
+      duplicateCount: "1",
+    });
+    expect(await callJson(second.baseUrl, "TrackUsage", tracked, "UsageService")).toMatchObject({
+      duplicateCount: "4",
+    });
+    // (over 401 days: an unspecified granularity means days, whose bound is 3,700 days)
+    const day = 86_400_000;
+    const usage = await callJson(
+      second.baseUrl,
+      "GetUsage",
+      {
+        tenantId,
+        startTime: new Date(Date.now() - 400 * day).toISOString(),
+        endTime: new Date(Date.now() + day).toISOString(),
+      },
+      "UsageService",
+    );
+    expect(usage).toMatchObject({ totals: [{ resourceType: "tokens", quantity: "7.5" }] });
     expect(
       second.logs().some((l) => l.msg === "using embedded PGlite (DATABASE_URL is unset)"),
     ).toBe(true);
@@ -124,9 +153,14 @@ describe("embedded PGlite default", () => {
   });
 });
 
-/** Calls a BillingService RPC with Connect JSON over HTTP/1.1 and returns the parsed body. */
-async function callJson(baseUrl: string, method: string, body: unknown): Promise<unknown> {
-  const res = await fetch(`${baseUrl}/tollgate.v1.BillingService/${method}`, {
+/** Calls a Tollgate RPC with Connect JSON over HTTP/1.1 and returns the parsed body. */
+async function callJson(
+  baseUrl: string,
+  method: string,
+  body: unknown,
+  service = "BillingService",
+): Promise<unknown> {
+  const res = await fetch(`${baseUrl}/tollgate.v1.${service}/${method}`, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify(body),

