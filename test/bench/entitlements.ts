@@ -6,13 +6,13 @@
  * BENCH_SECONDS (10), BENCH_CONCURRENCY (32), BENCH_TENANTS (1000).
  */
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import pg from "pg";
 import { EntitlementService } from "../../gen/tollgate/v1/entitlement_service_pb.js";
 import { runBenchmark } from "./bench-server.js";
+import { cpuSeconds, percentile } from "./measure.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
@@ -46,21 +46,6 @@ async function drive(call: (i: number) => Promise<boolean>): Promise<Run> {
     }),
   );
   return { calls, allowed, seconds: (performance.now() - started) / 1000, latenciesMs };
-}
-
-// CPU seconds (user + system) a process has used so far, from /proc (Linux).
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
 
 function report(name: string, run: Run): number {
@@ -138,9 +123,11 @@ runBenchmark(
         "select used from usage_counters where tenant_id = $1 and resource_type = $2",
         [hot, RESOURCE],
       );
+      const exact = Number(rows[0].over) === 0 && hotUsed.rows[0]?.used === String(hotRun.allowed);
       console.log(
-        `over-admitted counters: ${rows[0].over}; hot tenant used ${hotUsed.rows[0]?.used} = allowed ${hotRun.allowed}: ${hotUsed.rows[0]?.used === String(hotRun.allowed) ? "exact" : "MISMATCH"}`,
+        `over-admitted counters: ${rows[0].over}; hot tenant used ${hotUsed.rows[0]?.used} = allowed ${hotRun.allowed}: ${exact ? "exact" : "MISMATCH"}`,
       );
+      if (!exact) process.exitCode = 1;
     } finally {
       await pool.end();
     }

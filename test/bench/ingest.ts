@@ -7,7 +7,6 @@
  * (events per StreamUsage call, 5,000), BENCH_MESSAGE_EVENTS (events per message, 500).
  */
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -23,22 +22,13 @@ import {
   UsageService,
 } from "../../gen/tollgate/v1/usage_service_pb.js";
 import { runBenchmark } from "./bench-server.js";
+import { peakRssMiB, percentile } from "./measure.js";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const STREAMS = Number(process.env.BENCH_STREAMS ?? 8);
 const STREAM_EVENTS = Number(process.env.BENCH_STREAM_EVENTS ?? 5_000);
 const MESSAGE_EVENTS = Number(process.env.BENCH_MESSAGE_EVENTS ?? 500);
 const TENANTS = 100;
-
-// Peak resident set size of a process in MiB, from /proc (Linux).
-function peakRssMiB(pid: number | undefined): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN) / 1024;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
-}
 
 runBenchmark({}, async ({ server, databaseUrl }) => {
   const db = new pg.Client({ connectionString: databaseUrl });
@@ -124,9 +114,11 @@ runBenchmark({}, async ({ server, databaseUrl }) => {
       "select (select count(*) from usage_events)::int as events, (select sum(used) from usage_counters where resource_type = 'tokens')::text as tokens",
     );
     const expectedTokens = BigInt(Math.floor(EVENTS / 2)) * 1500n;
+    const exact = check[0].events === EVENTS && check[0].tokens === String(expectedTokens);
     console.log(
-      `stored ${check[0].events} events; tokens counted ${check[0].tokens} (expected ${expectedTokens}): ${check[0].tokens === String(expectedTokens) ? "exact" : "MISMATCH"}`,
+      `stored ${check[0].events} events; tokens counted ${check[0].tokens} (expected ${expectedTokens}): ${exact ? "exact" : "MISMATCH"}`,
     );
+    if (!exact) process.exitCode = 1;
   } finally {
     await db.end();
   }

@@ -1,0 +1,234 @@
+/**
+ * `npm run bench`: one table of the hot path's figures, measured side by side in one run, each
+ * next to its reference and as server CPU per call. The load comes from h2load (Debian's
+ * nghttp2-client), which costs the shared cores far less than a Node client; the database's
+ * own references come from pgbench. Then the parts `bench:entitlements` and `bench:ingest` run.
+ * Exits non-zero when any count is inexact.
+ *
+ * Needs TEST_DATABASE_URL (a superuser URL; scratch databases are created and dropped), h2load
+ * and pgbench. Tunables: BENCH_SECONDS (10 per figure), BENCH_INFLIGHT (32).
+ */
+import { randomUUID } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { create, toBinary } from "@bufbuild/protobuf";
+import pg from "pg";
+import { HealthCheckRequestSchema } from "../../gen/health/v1/health_pb.js";
+import { CheckAndRecordRequestSchema } from "../../gen/tollgate/v1/entitlement_service_pb.js";
+import { runBenchmark } from "./bench-server.js";
+import { type H2LoadResult, run, runH2Load } from "./h2load.js";
+import { cpuSeconds } from "./measure.js";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const INFLIGHT = Number(process.env.BENCH_INFLIGHT ?? 32);
+// FREE allows 100,000 tokens a month: enough admissions of 1 for every run below.
+const LIMIT = 100_000;
+
+interface Row {
+  figure: string;
+  rate?: number;
+  cpuUs?: number;
+  p99Ms?: number;
+  reference?: string;
+  ratio?: number;
+  target: string;
+}
+
+runBenchmark({ DATABASE_POOL_MAX: String(INFLIGHT), LOG_LEVEL: "info" }, async (target) => {
+  const { server, databaseUrl } = target;
+  const rows: Row[] = [];
+  let exact = true;
+  const grpc = { "content-type": "application/grpc", te: "trailers" };
+  const connect = { "content-type": "application/proto" };
+  const load = async (path: string, headers: Record<string, string>, bodies: Uint8Array[]) => {
+    const streams = Math.max(1, Math.round(INFLIGHT / bodies.length));
+    const spec = (body: Uint8Array) => ({
+      url: `${server.baseUrl}${path}`,
+      headers,
+      body,
+      clients: 1,
+      streams,
+      seconds: SECONDS,
+    });
+    // A short unmeasured run first: connections, plan cache, JIT.
+    const warmUp = await runH2Load(bodies.map((body) => ({ ...spec(body), seconds: 1 })));
+    const before = cpuSeconds(server.child.pid);
+    const result = await runH2Load(bodies.map(spec));
+    return {
+      ...result,
+      cpuUs: ((cpuSeconds(server.child.pid) - before) / result.done) * 1e6,
+      succeededWithWarmUp: warmUp.succeeded + result.succeeded,
+      cutOffWithWarmUp: warmUp.cutOff + result.cutOff,
+    };
+  };
+  const row = (figure: string, r: H2LoadResult & { cpuUs: number }, extra: Partial<Row>) =>
+    rows.push({
+      figure,
+      rate: r.ratePerSecond,
+      cpuUs: r.cpuUs,
+      p99Ms: r.p99Ms,
+      target: "",
+      ...extra,
+    });
+
+  console.log(
+    `${availableParallelism()} cores, shared by the server, PostgreSQL and the load generator; ${INFLIGHT} calls in flight, ${SECONDS} s per figure\n`,
+  );
+
+  // The framework floor: a call that does nothing, over each protocol.
+  const health = toBinary(HealthCheckRequestSchema, create(HealthCheckRequestSchema));
+  const healthPath = "/grpc.health.v1.Health/Check";
+  const floorGrpc = await load(healthPath, grpc, [grpcFrame(health)]);
+  row("Health/Check, gRPC", floorGrpc, { target: "the floor" });
+  const floorConnect = await load(healthPath, connect, [health]);
+  row("Health/Check, Connect (binary)", floorConnect, { target: "the floor" });
+
+  // CheckAndRecord over the Connect protocol, whose HTTP status tells failures apart, so the
+  // counters can be checked against what h2load saw succeed. h2load sends one body per
+  // process: the spread load is one tenant per call in flight.
+  const admit = (tenantId: string) =>
+    toBinary(
+      CheckAndRecordRequestSchema,
+      create(CheckAndRecordRequestSchema, { tenantId, resourceType: "tokens", quantity: "1" }),
+    );
+  const path = "/tollgate.v1.EntitlementService/CheckAndRecord";
+  const spreadTenants = Array.from({ length: INFLIGHT }, () => randomUUID());
+  const spread = await load(path, connect, spreadTenants.map(admit));
+  const hotTenant = randomUUID();
+  const hot = await load(path, connect, [admit(hotTenant)]);
+
+  const references = await pgbenchReferences(databaseUrl);
+  row(`CheckAndRecord, ${INFLIGHT} tenants`, spread, {
+    reference: `pgbench ${references.spread.toFixed(0)}/s`,
+    ratio: spread.ratePerSecond / references.spread,
+    target: "≥ 0.5×",
+  });
+  row("CheckAndRecord, one hot tenant", hot, {
+    reference: `pgbench hot row ${references.hot.toFixed(0)}/s`,
+    ratio: hot.ratePerSecond / references.hot,
+    target: "≥ 1.5×",
+  });
+  rows.push({
+    figure: "server CPU per CheckAndRecord",
+    cpuUs: spread.cpuUs,
+    reference: "Health/Check, Connect",
+    ratio: spread.cpuUs / floorConnect.cpuUs,
+    target: "≤ 1.5×",
+  });
+  rows.push({
+    figure: `p99 latency, ${INFLIGHT} in flight`,
+    p99Ms: Math.max(spread.p99Ms, hot.p99Ms),
+    target: "< 10 ms",
+  });
+
+  // Exactness: every call under the limit is admitted, so the counters hold every call h2load
+  // saw succeed (warm-up included), plus at most the calls it cut off when a run ended (their
+  // outcome is unknown to the client, as after a timeout), and none is over its limit.
+  const counted = await usedOf(databaseUrl, [...spreadTenants, hotTenant]);
+  const succeeded = spread.succeededWithWarmUp + hot.succeededWithWarmUp;
+  const cutOff = spread.cutOffWithWarmUp + hot.cutOffWithWarmUp;
+  exact = counted.used >= succeeded && counted.used <= succeeded + cutOff && counted.over === 0;
+  printTable(rows);
+  console.log(
+    `\nadmissions: counters hold ${counted.used}; h2load saw ${succeeded} succeed and cut ${cutOff} off at the ends of runs; ${counted.over} counters over the limit: ${exact ? "exact" : "INEXACT"}`,
+  );
+
+  // The parts that drive the server from Node: 1,000 tenants (which h2load's one body per
+  // process cannot), and ingestion next to COPY. Each checks its own counts.
+  for (const [name, script] of [
+    ["entitlements", "./entitlements.ts"],
+    ["ingest", "./ingest.ts"],
+  ] as const) {
+    console.log(`\n--- ${name} (npm run bench:${name}) ---`);
+    const output = await run(process.execPath, [
+      "--import",
+      "tsx",
+      fileURLToPath(new URL(script, import.meta.url)),
+    ]);
+    console.log(output.trim());
+    if (!/: exact$/m.test(output)) exact = false;
+  }
+  if (!exact) process.exitCode = 1;
+});
+
+/** A gRPC length-prefixed message: a flag byte, a big-endian length, the message. */
+function grpcFrame(message: Uint8Array): Uint8Array {
+  const frame = new Uint8Array(5 + message.length);
+  new DataView(frame.buffer).setUint32(1, message.length);
+  frame.set(message, 5);
+  return frame;
+}
+
+// The statement the server runs for an admission (src/entitlements/store.ts, `admit`), on a
+// resource of its own so the server's counters are not touched.
+const ADMIT_SCRIPT = (tenant: string) => `
+insert into usage_counters as c (tenant_id, resource_type, period_start, used, reserved)
+  select ${tenant}, 'tokens-direct', date_trunc('month', now() at time zone 'utc') at time zone 'utc', 1::numeric, 0
+  where 1::numeric <= ${LIMIT}::numeric
+  on conflict (tenant_id, resource_type, period_start) do update
+    set used = c.used + excluded.used
+    where c.used + c.reserved + excluded.used <= ${LIMIT}::numeric
+  returning used, reserved;
+`;
+
+/** The database's own throughput for the admit statement: 1,000 rows, and one hot row. */
+async function pgbenchReferences(databaseUrl: string): Promise<{ spread: number; hot: number }> {
+  const dir = await mkdtemp(join(tmpdir(), "tollgate-pgbench-"));
+  try {
+    const tps = async (script: string) => {
+      const file = join(dir, "admit.sql");
+      await writeFile(file, script);
+      const args = ["-n", "-c", String(INFLIGHT), "-j", "2", "-T", String(SECONDS), "-f", file];
+      const output = await run("pgbench", [...args, databaseUrl]);
+      const match = /tps = ([\d.]+) \(without initial connection time\)/.exec(output);
+      if (!match?.[1]) throw new Error(`pgbench printed no tps:\n${output}`);
+      return Number(match[1]);
+    };
+    const spread = await tps(`\\set t random(1, 1000)\n${ADMIT_SCRIPT("md5(:t::text)::uuid")}`);
+    const hot = await tps(ADMIT_SCRIPT("md5('hot')::uuid"));
+    return { spread, hot };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function usedOf(databaseUrl: string, tenants: string[]) {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query(
+      `select coalesce(sum(used), 0)::text as used, count(*) filter (where used > $2)::int as over
+       from usage_counters where tenant_id = any($1) and resource_type = 'tokens'`,
+      [tenants, LIMIT],
+    );
+    return { used: Number(rows[0].used), over: Number(rows[0].over) };
+  } finally {
+    await client.end();
+  }
+}
+
+function printTable(rows: Row[]): void {
+  const cells = rows.map((r) => [
+    r.figure,
+    r.rate === undefined ? "" : r.rate.toFixed(0),
+    r.cpuUs === undefined ? "" : r.cpuUs.toFixed(0),
+    r.p99Ms === undefined ? "" : r.p99Ms.toFixed(2),
+    r.reference ?? "",
+    r.ratio === undefined ? "" : `${r.ratio.toFixed(2)}×`,
+    r.target,
+  ]);
+  const header = [
+    "figure",
+    "calls/s",
+    "server CPU µs/call",
+    "p99 ms",
+    "reference",
+    "ratio",
+    "target",
+  ];
+  console.log(`| ${header.join(" | ")} |`);
+  console.log(`|${header.map(() => "---").join("|")}|`);
+  for (const line of cells) console.log(`| ${line.join(" | ")} |`);
+}
