@@ -84,7 +84,8 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
     },
     async ping() {
       try {
-        await withTimeout(instance.raw("select 1"), 1000);
+        // On the lookup pool: a replica whose main pool is busy is still healthy.
+        await withTimeout(lookups.raw("select 1"), 1000);
         return true;
       } catch {
         return false;
