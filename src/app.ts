@@ -5,9 +5,9 @@ import { createAuditService } from "./audit/service.js";
 import { createAuditStore } from "./audit/store.js";
 import { resolveAccessMode } from "./auth/access-mode.js";
 import {
-  authorizationValues,
+  countAuthorizationHeaders,
   createAuthInterceptor,
-  kAuthorizationValues,
+  kAuthorizationCount,
 } from "./auth/auth-interceptor.js";
 import { createRateLimitInterceptor } from "./auth/rate-limiter.js";
 import { createApiKeyService } from "./auth/service.js";
@@ -115,7 +115,7 @@ export async function startApp(
       readMaxBytes: config.maxMessageBytes,
       writeMaxBytes: config.maxMessageBytes,
       contextValues: (req) =>
-        callContextValues(req).set(kAuthorizationValues, authorizationValues(req.rawHeaders)),
+        callContextValues(req).set(kAuthorizationCount, countAuthorizationHeaders(req.rawHeaders)),
       shutdownSignal: shutdown.signal,
     });
     const { connections } = config;

@@ -7,22 +7,22 @@ import type { ApiKeyService } from "./service.js";
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 
 /**
- * Every `authorization` value of a request exactly as sent. Node keeps only the first of
+ * How many `authorization` headers a request was sent with. Node keeps only the first of
  * repeated `authorization` headers in `headers` (which Connect reads), while a proxy in front
  * may check the last one, so the count has to come from the raw header list. Undefined where
  * no raw headers exist (in-memory transports).
  */
-export const kAuthorizationValues = createContextKey<string[] | undefined>(undefined, {
-  description: "the authorization header values as sent",
+export const kAuthorizationCount = createContextKey<number | undefined>(undefined, {
+  description: "how many authorization headers were sent",
 });
 
-/** The `authorization` values of a raw header list (`[name, value, name, value, …]`). */
-export function authorizationValues(rawHeaders: readonly string[]): string[] {
-  const values: string[] = [];
-  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    if (rawHeaders[i]?.toLowerCase() === "authorization") values.push(rawHeaders[i + 1] ?? "");
+/** Counts the `authorization` headers of a raw header list (`[name, value, name, value, …]`). */
+export function countAuthorizationHeaders(rawHeaders: readonly string[]): number {
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]?.toLowerCase() === "authorization") count++;
   }
-  return values;
+  return count;
 }
 const OPEN: Principal = { role: "open", actor: "open", tenantId: undefined };
 
@@ -46,10 +46,10 @@ export interface AuthInterceptorOptions {
 export function createAuthInterceptor(options: AuthInterceptorOptions): Interceptor {
   return (next) => async (req) => {
     if (!req.service.typeName.startsWith("tollgate.")) return next(req);
-    const sent = req.contextValues.get(kAuthorizationValues);
-    if (sent !== undefined && sent.length > 1) {
+    const sent = req.contextValues.get(kAuthorizationCount);
+    if (sent !== undefined && sent > 1) {
       throw new UnauthenticatedError(
-        `send exactly one authorization header; this request has ${sent.length}`,
+        `send exactly one authorization header; this request has ${sent}`,
       );
     }
     const principal = await authenticate(options, req.header.get("authorization"));

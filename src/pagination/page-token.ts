@@ -1,5 +1,5 @@
 import { ValidationError } from "../errors/domain-error.js";
-import { isIdentifier } from "../validation/field-checks.js";
+import { isIdentifier, isWithin } from "../validation/field-checks.js";
 import { WIRE_TIME } from "../validation/field-rules.js";
 
 /** The position after the last item of a newest-first page: its time and id. */
@@ -31,10 +31,7 @@ export function decodePageToken(scope: string, token: string): Cursor | undefine
       const { s, t, i } = payload as Record<string, unknown>;
       const time = typeof t === "string" ? new Date(t) : undefined;
       // A forged token must not carry what PostgreSQL would refuse (NUL, year 0).
-      const inRange =
-        time !== undefined &&
-        time.getTime() >= WIRE_TIME.min.getTime() &&
-        time.getTime() <= WIRE_TIME.max.getTime();
+      const inRange = time !== undefined && isWithin(time, WIRE_TIME);
       if (s === scope && typeof i === "string" && isIdentifier(i) && inRange) {
         return { time, id: i };
       }

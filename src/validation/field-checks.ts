@@ -32,6 +32,12 @@ export function isText(value: string): boolean {
   return !NOT_TEXT_FAST.test(value) || (value.isWellFormed() && !TEXT_CONTROL.test(value));
 }
 
+/** Whether a time is valid (not `Invalid Date`) and within the bounds. */
+export function isWithin(value: Date, { min, max }: Pick<TimeBounds, "min" | "max">): boolean {
+  const ms = value.getTime();
+  return ms >= min.getTime() && ms <= max.getTime();
+}
+
 /** Bounds of a string map such as usage attributes or customer metadata. */
 export interface StringMapBounds {
   maxEntries: number;
@@ -168,16 +174,15 @@ export function createFieldChecks(): FieldChecks {
       }
       return ok;
     },
-    time(field, value, { min, max, describe }) {
-      const ms = value.getTime();
-      if (Number.isNaN(ms)) {
+    time(field, value, bounds) {
+      if (Number.isNaN(value.getTime())) {
         return checks.check(
           false,
           field,
           "must be a valid timestamp (seconds within years 1 to 9999, nanos from 0 to 999,999,999)",
         );
       }
-      return checks.check(ms >= min.getTime() && ms <= max.getTime(), field, describe);
+      return checks.check(isWithin(value, bounds), field, bounds.describe);
     },
     throwIfAny() {
       if (found.length > 0) throw new ValidationError([...found]);
