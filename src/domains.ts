@@ -11,6 +11,7 @@ import type { Clock } from "./clock/clock.js";
 import type { Config } from "./config/config.js";
 import type { Database } from "./db/database.js";
 import { startNotificationListener } from "./db/notification-listener.js";
+import { createAdmissionQueue } from "./entitlements/admissions.js";
 import { createPlanCache } from "./entitlements/plan-cache.js";
 import { createEntitlementService, type EntitlementService } from "./entitlements/service.js";
 import { createEntitlementStore } from "./entitlements/store.js";
@@ -88,9 +89,19 @@ export function createDomains(options: {
         });
   const baseUsageStore = createUsageStore(database.knex, database.kind);
   const usageStore = overrides.wrapUsageStore?.(baseUsageStore) ?? baseUsageStore;
+  const entitlementStore = createEntitlementStore(database.knex);
   const entitlements = createEntitlementService({
     knex: database.knex,
-    store: createEntitlementStore(database.knex),
+    store: entitlementStore,
+    // A few batches at once keep the pool's other connections free for ingestion and reads;
+    // PGlite has a single connection.
+    admissions: createAdmissionQueue({
+      store: entitlementStore,
+      clock,
+      maxInFlight:
+        database.kind === "pglite" ? 1 : Math.max(1, Math.min(4, config.databasePoolMax >> 2)),
+      maxWaitMs: config.databasePoolWaitSeconds * 1000,
+    }),
     plans,
     catalog,
     clock,

@@ -2,11 +2,41 @@ import { Decimal } from "decimal.js";
 import type { CheckResult, Entitlement, Reservation, ReserveResult } from "./entitlements.js";
 
 /*
- * The first answer of an idempotency key is stored as JSON (decimals as strings, times as ISO
- * strings) and rebuilt from it on every retry, so a retry gets exactly the first answer.
+ * Answers of admissions travel in their stored JSON form (decimals as strings, times as ISO
+ * strings): the service states what it knows before the batch (plan, limit, period, the hold
+ * it asks for), the batch completes it with the counter and the decision and stores it under
+ * the idempotency key, and both the first answer and every replay are rebuilt from it here,
+ * so a retry gets exactly the first answer. The human-readable `reason` is derived, not
+ * stored (answers of earlier versions stored it; it is recomputed the same way).
  */
 
 type Json = Record<string, unknown>;
+
+/** An entitlement's stored form without its counter (`used`, `reserved`), which the batch adds. */
+export function storedEntitlement(entitlement: Omit<Entitlement, "used" | "reserved">): Json {
+  return {
+    resourceType: entitlement.resourceType,
+    kind: entitlement.kind,
+    limit: entitlement.limit?.toFixed(),
+    periodStart: entitlement.periodStart.toISOString(),
+    periodEnd: entitlement.periodEnd.toISOString(),
+    planId: entitlement.planId,
+  };
+}
+
+/** A new hold's stored form. */
+export function storedReservation(reservation: Reservation): Json {
+  return {
+    id: reservation.id,
+    tenantId: reservation.tenantId,
+    resourceType: reservation.resourceType,
+    quantity: reservation.quantity.toFixed(),
+    state: reservation.state,
+    expireTime: reservation.expireTime.toISOString(),
+    createTime: reservation.createTime.toISOString(),
+    periodStart: reservation.periodStart.toISOString(),
+  };
+}
 
 /** Rebuilds a stored entitlement. */
 export function reviveEntitlement(stored: unknown): Entitlement {
@@ -21,14 +51,19 @@ export function reviveEntitlement(stored: unknown): Entitlement {
   };
 }
 
-/** Rebuilds a stored check result. */
-export function reviveCheckResult(stored: unknown): CheckResult {
+/** Rebuilds a stored check result of a request for `quantity`. */
+export function reviveCheckResult(stored: unknown, quantity: Decimal): CheckResult {
   const r = stored as Json;
-  return { ...(r as unknown as CheckResult), entitlement: reviveEntitlement(r.entitlement) };
+  return decide(
+    reviveEntitlement(r.entitlement),
+    quantity,
+    r.denialReason === "resource_not_in_plan",
+    r.allowed === false,
+  );
 }
 
-/** Rebuilds a stored reserve result. */
-export function reviveReserveResult(stored: unknown): ReserveResult {
+/** Rebuilds a stored reserve result of a request for `quantity`. */
+export function reviveReserveResult(stored: unknown, quantity: Decimal): ReserveResult {
   const r = stored as Json;
   const held = r.reservation as Json | undefined;
   const reservation: Reservation | undefined = held && {
@@ -39,5 +74,40 @@ export function reviveReserveResult(stored: unknown): ReserveResult {
     createTime: new Date(held.createTime as string),
     periodStart: new Date(held.periodStart as string),
   };
-  return { ...reviveCheckResult(stored), reservation };
+  return { ...reviveCheckResult(stored, quantity), reservation };
+}
+
+/** The answer of a check-style call, with the reason a person reads. */
+export function decide(
+  entitlement: Entitlement,
+  quantity: Decimal,
+  notInPlan: boolean,
+  denied: boolean,
+): CheckResult {
+  const { resourceType, used, reserved, limit, planId } = entitlement;
+  if (notInPlan) {
+    return {
+      allowed: false,
+      reason: `${resourceType} is not part of the ${planId} plan`,
+      denialReason: "resource_not_in_plan",
+      entitlement,
+    };
+  }
+  const standing =
+    limit === undefined
+      ? `${used} used, unlimited`
+      : `${used} of ${limit} used, ${reserved} reserved`;
+  return denied
+    ? {
+        allowed: false,
+        reason: `${resourceType} limit of the ${planId} plan reached: ${standing}; ${quantity} more does not fit`,
+        denialReason: "limit_exceeded",
+        entitlement,
+      }
+    : {
+        allowed: true,
+        reason: `${resourceType}: ${standing}`,
+        denialReason: undefined,
+        entitlement,
+      };
 }

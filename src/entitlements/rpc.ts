@@ -13,6 +13,7 @@ import {
 } from "../../gen/tollgate/v1/entitlement_service_pb.js";
 import { ResourceKind } from "../../gen/tollgate/v1/resource_pb.js";
 import { actorOf } from "../auth/principal.js";
+import { budgetOf } from "../protocol/call-budget.js";
 import type {
   CheckResult,
   DenialReason,
@@ -46,17 +47,21 @@ export function createEntitlementRpc(
       return toProtoCheck(await service.check(actorOf(ctx), req));
     },
     async checkAndRecord(req, ctx) {
-      return toProtoCheck(await service.checkAndRecord(actorOf(ctx), req));
+      return toProtoCheck(await service.checkAndRecord(actorOf(ctx), req, budgetOf(ctx)));
     },
     async recordUsage(req, ctx) {
-      return { entitlement: toProtoEntitlement(await service.recordUsage(actorOf(ctx), req)) };
+      return {
+        entitlement: toProtoEntitlement(
+          await service.recordUsage(actorOf(ctx), req, budgetOf(ctx)),
+        ),
+      };
     },
     async getEntitlements(req, ctx) {
       const { planId, entitlements } = await service.getEntitlements(actorOf(ctx), req.tenantId);
       return { planId, entitlements: entitlements.map(toProtoEntitlement) };
     },
     async reserve(req, ctx) {
-      const result = await service.reserve(actorOf(ctx), req);
+      const result = await service.reserve(actorOf(ctx), req, budgetOf(ctx));
       return {
         ...toProtoCheck(result),
         reservationId: result.reservation?.id ?? "",
@@ -64,14 +69,14 @@ export function createEntitlementRpc(
       };
     },
     async commitReservation(req, ctx) {
-      const result = await service.commitReservation(actorOf(ctx), req);
+      const result = await service.commitReservation(actorOf(ctx), req, budgetOf(ctx));
       return {
         reservation: toProtoReservation(result.reservation),
         entitlement: toProtoEntitlement(result.entitlement),
       };
     },
     async releaseReservation(req, ctx) {
-      const result = await service.releaseReservation(actorOf(ctx), req);
+      const result = await service.releaseReservation(actorOf(ctx), req, budgetOf(ctx));
       return {
         reservation: toProtoReservation(result.reservation),
         entitlement: toProtoEntitlement(result.entitlement),

@@ -4,21 +4,34 @@ import type { Knex } from "knex";
 import { assertTenantAccess } from "../auth/policy.js";
 import type { Actor } from "../auth/principal.js";
 import type { PlanCatalog, PlanLimit } from "../billing/catalog.js";
+import { assertLive, type CallBudget, deadlineExceeded } from "../calls/budget.js";
 import type { Clock } from "../clock/clock.js";
 import {
   FailedPreconditionError,
   NotFoundError,
   UnavailableError,
 } from "../errors/domain-error.js";
-import { assertSameRequest, fingerprintRequest } from "../idempotency/request-fingerprint.js";
+import {
+  assertSameRequest,
+  fingerprintRequest,
+  type RequestFingerprint,
+} from "../idempotency/request-fingerprint.js";
 import { parseQuantity } from "../validation/decimal.js";
 import { createFieldChecks } from "../validation/field-checks.js";
-import { reviveCheckResult, reviveEntitlement, reviveReserveResult } from "./answers.js";
+import type { AdmissionQueue } from "./admissions.js";
+import {
+  decide,
+  reviveCheckResult,
+  reviveEntitlement,
+  reviveReserveResult,
+  storedEntitlement,
+  storedReservation,
+} from "./answers.js";
 import type {
   CheckResult,
   Entitlement,
+  Reservation,
   ReservationResult,
-  ReservationState,
   ReserveResult,
   ResourceRequest,
   TenantPlan,
@@ -26,34 +39,40 @@ import type {
 import { checkIdempotencyKey, type RawResourceRequest, validateResourceRequest } from "./inputs.js";
 import { ALLOCATION_PERIOD } from "./periods.js";
 import type { PlanCache } from "./plan-cache.js";
-import type { Counter, CounterKey, EntitlementStore } from "./store.js";
+import type { AdmissionOutcome, Counter, CounterKey, EntitlementStore } from "./store.js";
 
 const DEFAULT_TTL_SECONDS = 300;
 
-/** Answers "may this tenant do this now?" and records usage within the plan's limits. */
+type KeyedRequest = RawResourceRequest & { idempotencyKey: string };
+
+/**
+ * Answers "may this tenant do this now?" and records usage within the plan's limits. Every
+ * call that writes takes the caller's {@link CallBudget}: a call whose caller has given up is
+ * not started and records nothing.
+ */
 export interface EntitlementService {
   check(actor: Actor, raw: RawResourceRequest): Promise<CheckResult>;
-  checkAndRecord(
-    actor: Actor,
-    raw: RawResourceRequest & { idempotencyKey: string },
-  ): Promise<CheckResult>;
-  recordUsage(
-    actor: Actor,
-    raw: RawResourceRequest & { idempotencyKey: string },
-  ): Promise<Entitlement>;
+  checkAndRecord(actor: Actor, raw: KeyedRequest, budget: CallBudget): Promise<CheckResult>;
+  recordUsage(actor: Actor, raw: KeyedRequest, budget: CallBudget): Promise<Entitlement>;
   getEntitlements(
     actor: Actor,
     tenantId: string,
   ): Promise<{ planId: string; entitlements: Entitlement[] }>;
   reserve(
     actor: Actor,
-    raw: RawResourceRequest & { ttlSeconds: number; idempotencyKey: string },
+    raw: KeyedRequest & { ttlSeconds: number },
+    budget: CallBudget,
   ): Promise<ReserveResult>;
   commitReservation(
     actor: Actor,
     raw: { reservationId: string; actualQuantity: string },
+    budget: CallBudget,
   ): Promise<ReservationResult>;
-  releaseReservation(actor: Actor, raw: { reservationId: string }): Promise<ReservationResult>;
+  releaseReservation(
+    actor: Actor,
+    raw: { reservationId: string },
+    budget: CallBudget,
+  ): Promise<ReservationResult>;
   /** Frees up to `limit` expired holds; returns how many. */
   expireDue(limit: number): Promise<number>;
 }
@@ -62,20 +81,20 @@ export interface EntitlementService {
 export interface EntitlementServiceDeps {
   knex: Knex;
   store: EntitlementStore;
+  admissions: AdmissionQueue;
   plans: PlanCache;
   catalog: PlanCatalog;
   clock: Clock;
 }
 
 /**
- * Creates the entitlement service. Limits come from the tenant's plan (cached); every
- * admission is one conditional upsert on the counter row, so a check and its record are a
- * single atomic step. When a call does not fit, holds that have expired are freed and it is
- * tried once more, so expired reservations never cause a denial. An idempotency key wraps the
- * call in a transaction that stores its first answer with its effect.
+ * Creates the entitlement service. Limits come from the tenant's plan (cached) and are
+ * resolved before anything is queued; every write then goes through the admission queue,
+ * whose batches decide calls in arrival order, atomically with storing the first answer of
+ * each idempotency key. Expired reservations never cause a denial: the batch frees them first.
  */
 export function createEntitlementService(deps: EntitlementServiceDeps): EntitlementService {
-  const { knex, store, plans, catalog, clock } = deps;
+  const { knex, store, admissions, plans, catalog, clock } = deps;
 
   const keyOf = (tp: TenantPlan, req: Omit<ResourceRequest, "quantity">): CounterKey => ({
     tenantId: req.tenantId,
@@ -100,28 +119,8 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
     };
   };
 
-  // Runs a limited write; when it does not fit and the counter holds reservations, frees the
-  // expired ones and tries once more. Returns the counter, and whether the write happened.
-  const withinLimit = async (
-    db: Knex,
-    key: CounterKey,
-    attempt: () => Promise<Counter | undefined>,
-  ): Promise<{ counter: Counter; written: boolean }> => {
-    const first = await attempt();
-    if (first) return { counter: first, written: true };
-    const current = await store.read(db, key);
-    if (current.reserved.isZero() || (await store.expireHeld(db, clock.now(), key)) === 0) {
-      return { counter: current, written: false };
-    }
-    const retried = await attempt();
-    return retried
-      ? { counter: retried, written: true }
-      : { counter: await store.read(db, key), written: false };
-  };
-
-  // Resolves the plan and the resource's place in it, for every check-style call. Always
-  // before any transaction opens: a call holding a pooled connection must never wait for a
-  // second one, or a burst of such calls deadlocks the pool.
+  // Resolves the plan and the resource's place in it, for every check-style call, before
+  // anything is queued or a transaction opens.
   const prepare = async (req: ResourceRequest) => {
     const tp = await plans.resolve(req.tenantId);
     const limit: PlanLimit | undefined = tp.plan.limits.find(
@@ -129,32 +128,38 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
     );
     const release =
       catalog.resourceKinds.get(req.resourceType) === "allocation" && req.quantity.isNegative();
-    return { tp, limit, key: keyOf(tp, req), unchecked: limit?.limit === undefined || release };
+    const entitlement = storedEntitlement(view(tp, req.resourceType, ZERO));
+    return {
+      tp,
+      key: keyOf(tp, req),
+      // Not in the plan: nothing is recorded; unlimited, or an allocation's release: no check.
+      kind: limit === undefined ? "read" : limit.limit === undefined || release ? "add" : "admit",
+      limit: limit?.limit,
+      entitlement,
+    } as const;
   };
 
-  const once = async <T>(
-    tenantId: string,
-    idempotencyKey: string,
-    operation: string,
-    input: unknown,
+  const claimOf = (idempotencyKey: string, request: RequestFingerprint) =>
+    idempotencyKey === "" ? undefined : { key: idempotencyKey, ...request };
+
+  // The answer of a queued call: its own, or the first answer of its idempotency key.
+  const answerOf = <T>(
+    outcome: AdmissionOutcome,
+    request: RequestFingerprint,
     revive: (stored: unknown) => T,
-    work: (db: Knex) => Promise<T>,
-  ): Promise<T> => {
-    if (idempotencyKey === "") return work(knex);
-    const request = fingerprintRequest(operation, input);
-    return store.transaction(async (trx) => {
-      const claimed = await store.claimAnswer(trx, tenantId, idempotencyKey, request, clock.now());
-      if (!claimed) {
-        const prior = await store.findAnswer(trx, tenantId, idempotencyKey);
-        if (prior?.response == null)
-          throw new UnavailableError("the first call with this idempotency_key is still running");
-        assertSameRequest("idempotency_key", prior, request);
-        return revive(prior.response);
-      }
-      const result = await work(trx);
-      await store.saveAnswer(trx, tenantId, idempotencyKey, result);
-      return result;
-    });
+  ): T => {
+    const answer = outcome.answer as Record<string, unknown>;
+    switch (outcome.outcome) {
+      case "replay":
+        assertSameRequest("idempotency_key", answer as unknown as RequestFingerprint, request);
+        return revive(answer.response);
+      case "busy":
+        throw new UnavailableError("the first call with this idempotency_key is still running");
+      case "deadline":
+        throw deadlineExceeded();
+      default:
+        return revive(answer);
+    }
   };
 
   const validateWithKey = (
@@ -168,75 +173,93 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
     return validateResourceRequest(catalog, raw, use, checks);
   };
 
-  const loadReservation = async (trx: Knex, actor: Actor, reservationId: string) => {
-    const reservation = await store.findReservation(trx, reservationId, true);
-    if (reservation === undefined)
-      throw new NotFoundError(`reservation ${reservationId} not found`);
-    assertTenantAccess(actor, reservation.tenantId);
-    return reservation;
-  };
-
   const reservationIdChecks = (reservationId: string) => {
     const checks = createFieldChecks();
     checks.uuid("reservation_id", reservationId);
     return checks;
   };
 
+  // The answer of a commit or release, or the error its outcome stands for.
+  const settled = async (
+    actor: Actor,
+    reservationId: string,
+    verb: "committed" | "released",
+    outcome: AdmissionOutcome,
+  ): Promise<ReservationResult> => {
+    const { reservation, counter } = outcome;
+    if (outcome.outcome === "deadline") throw deadlineExceeded();
+    if (reservation === undefined || counter === undefined) {
+      if (outcome.outcome === "forbidden" && reservation)
+        assertTenantAccess(actor, reservation.tenantId);
+      throw new NotFoundError(`reservation ${reservationId} not found`);
+    }
+    if (outcome.outcome === "refused") {
+      const expired = reservation.state === "held";
+      throw new FailedPreconditionError(
+        `reservation ${reservation.id} is ${expired ? "expired" : reservation.state} and cannot be ${verb}`,
+      );
+    }
+    const tp = await plans.resolve(reservation.tenantId);
+    return { reservation, entitlement: view(tp, reservation.resourceType, counter) };
+  };
+
   return {
     async check(_actor, raw) {
       const req = validateResourceRequest(catalog, raw, "check");
-      const { tp, limit, key, unchecked } = await prepare(req);
+      const { tp, key, kind, limit } = await prepare(req);
       let counter = await store.read(knex, key);
-      const over = () => !unchecked && limit !== undefined && !fits(counter, req.quantity, limit);
+      const over = () =>
+        kind === "admit" &&
+        counter.used
+          .plus(counter.reserved)
+          .plus(req.quantity)
+          .gt(limit as Decimal);
       if (over() && (await store.expireHeld(knex, clock.now(), key)) > 0) {
         counter = await store.read(knex, key);
       }
-      return decide(view(tp, req.resourceType, counter), req.quantity, limit === undefined, over());
+      return decide(view(tp, req.resourceType, counter), req.quantity, kind === "read", over());
     },
 
-    async checkAndRecord(_actor, raw) {
+    async checkAndRecord(_actor, raw, budget) {
+      assertLive(budget);
       const req = validateWithKey(raw, "record");
-      const { tp, limit, key, unchecked } = await prepare(req);
-      return once(
-        req.tenantId,
-        raw.idempotencyKey,
-        "check_and_record",
-        req,
-        reviveCheckResult,
-        async (db) => {
-          if (limit === undefined)
-            return decide(
-              view(tp, req.resourceType, await store.read(db, key)),
-              req.quantity,
-              true,
-              false,
-            );
-          if (unchecked)
-            return decide(
-              view(tp, req.resourceType, await store.add(db, key, req.quantity)),
-              req.quantity,
-              false,
-              false,
-            );
-          const { counter, written } = await withinLimit(db, key, () =>
-            store.admit(db, key, req.quantity, limit.limit as Decimal),
-          );
-          return decide(view(tp, req.resourceType, counter), req.quantity, false, !written);
+      const { key, kind, limit, entitlement } = await prepare(req);
+      const request = fingerprintRequest("check_and_record", req);
+      const answer =
+        kind === "read"
+          ? { allowed: false, denialReason: "resource_not_in_plan", entitlement }
+          : { allowed: true, entitlement };
+      const outcome = await admissions.submit(
+        {
+          kind,
+          key,
+          quantity: req.quantity,
+          limit: kind === "admit" ? limit : undefined,
+          idempotency: claimOf(raw.idempotencyKey, request),
+          answer,
         },
+        budget,
       );
+      return answerOf(outcome, request, (stored) => reviveCheckResult(stored, req.quantity));
     },
 
-    async recordUsage(_actor, raw) {
+    async recordUsage(_actor, raw, budget) {
+      assertLive(budget);
       const req = validateWithKey(raw, "record");
-      const { tp, key } = await prepare(req);
-      return once(
-        req.tenantId,
-        raw.idempotencyKey,
-        "record_usage",
-        req,
-        reviveEntitlement,
-        async (db) => view(tp, req.resourceType, await store.add(db, key, req.quantity)),
+      const { key, entitlement } = await prepare(req);
+      const request = fingerprintRequest("record_usage", req);
+      const outcome = await admissions.submit(
+        {
+          kind: "add",
+          key,
+          quantity: req.quantity,
+          limit: undefined,
+          idempotency: claimOf(raw.idempotencyKey, request),
+          answer: entitlement,
+        },
+        budget,
       );
+      return answerOf(outcome, request, reviveEntitlement);
     },
 
     async getEntitlements(_actor, rawTenantId) {
@@ -250,146 +273,84 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
       return {
         planId: tp.plan.id,
         entitlements: tp.plan.limits.map((l) =>
-          view(
-            tp,
-            l.resourceType,
-            counters.get(l.resourceType) ?? { used: new Decimal(0), reserved: new Decimal(0) },
-          ),
+          view(tp, l.resourceType, counters.get(l.resourceType) ?? ZERO),
         ),
       };
     },
 
-    async reserve(_actor, raw) {
+    async reserve(_actor, raw, budget) {
+      assertLive(budget);
       const req = validateWithKey(raw, "hold", raw.ttlSeconds);
-      const { tp, limit, key } = await prepare(req);
-      return once(
-        req.tenantId,
-        raw.idempotencyKey,
-        "reserve",
-        { ...req, ttl: raw.ttlSeconds },
-        reviveReserveResult,
-        async (db) => {
-          if (limit === undefined) {
-            return {
-              ...decide(
-                view(tp, req.resourceType, await store.read(db, key)),
-                req.quantity,
-                true,
-                false,
-              ),
-              reservation: undefined,
-            };
-          }
-          const now = clock.now();
-          const reservation = {
-            id: randomUUID(),
-            tenantId: req.tenantId,
-            resourceType: req.resourceType,
-            quantity: req.quantity,
-            state: "held" as const,
-            expireTime: new Date(now.getTime() + (raw.ttlSeconds || DEFAULT_TTL_SECONDS) * 1000),
-            committedQuantity: undefined,
-            createTime: now,
-            periodStart: key.periodStart,
-          };
-          const { counter, written } = await withinLimit(db, key, () =>
-            store.hold(db, reservation, limit.limit),
-          );
-          const result = decide(view(tp, req.resourceType, counter), req.quantity, false, !written);
-          return { ...result, reservation: written ? reservation : undefined };
-        },
+      const { key, kind, limit, entitlement } = await prepare(req);
+      const request = fingerprintRequest("reserve", { ...req, ttl: raw.ttlSeconds });
+      const now = clock.now();
+      const hold: Reservation = {
+        id: randomUUID(),
+        tenantId: req.tenantId,
+        resourceType: req.resourceType,
+        quantity: req.quantity,
+        state: "held",
+        expireTime: new Date(now.getTime() + (raw.ttlSeconds || DEFAULT_TTL_SECONDS) * 1000),
+        committedQuantity: undefined,
+        createTime: now,
+        periodStart: key.periodStart,
+      };
+      const outcome = await admissions.submit(
+        kind === "read"
+          ? {
+              kind,
+              key,
+              quantity: req.quantity,
+              limit: undefined,
+              idempotency: claimOf(raw.idempotencyKey, request),
+              answer: { allowed: false, denialReason: "resource_not_in_plan", entitlement },
+            }
+          : {
+              kind: "hold",
+              key,
+              quantity: req.quantity,
+              limit,
+              idempotency: claimOf(raw.idempotencyKey, request),
+              answer: { allowed: true, entitlement, reservation: storedReservation(hold) },
+              hold,
+            },
+        budget,
       );
+      return answerOf(outcome, request, (stored) => reviveReserveResult(stored, req.quantity));
     },
 
-    async commitReservation(actor, raw) {
+    async commitReservation(actor, raw, budget) {
+      assertLive(budget);
       const checks = reservationIdChecks(raw.reservationId);
-      const actual =
+      const quantity =
         raw.actualQuantity === ""
           ? undefined
           : parseQuantity(checks, "actual_quantity", raw.actualQuantity, "non-negative");
       checks.throwIfAny();
-      const { reservation, counter } = await store.transaction(async (trx) => {
-        const found = await loadReservation(trx, actor, raw.reservationId);
-        const amount = actual ?? found.quantity;
-        if (found.state === "committed" && found.committedQuantity?.equals(amount)) {
-          return { reservation: found, counter: await store.read(trx, found) };
-        }
-        if (found.state !== "held" || found.expireTime.getTime() <= clock.now().getTime()) {
-          const state = found.state === "held" ? "expired" : found.state;
-          throw new FailedPreconditionError(
-            `reservation ${found.id} is ${state} and cannot be committed`,
-          );
-        }
-        const settled = await store.settle(trx, found, "committed", amount);
-        return {
-          reservation: { ...found, state: "committed" as const, committedQuantity: amount },
-          counter: settled,
-        };
-      });
-      const tp = await plans.resolve(reservation.tenantId);
-      return { reservation, entitlement: view(tp, reservation.resourceType, counter) };
+      const outcome = await admissions.submit(
+        { kind: "commit", reservationId: raw.reservationId, quantity, scope: actor.tenantId },
+        budget,
+      );
+      return settled(actor, raw.reservationId, "committed", outcome);
     },
 
-    async releaseReservation(actor, raw) {
+    async releaseReservation(actor, raw, budget) {
+      assertLive(budget);
       reservationIdChecks(raw.reservationId).throwIfAny();
-      const { reservation, counter } = await store.transaction(async (trx) => {
-        const found = await loadReservation(trx, actor, raw.reservationId);
-        if (found.state === "committed") {
-          throw new FailedPreconditionError(
-            `reservation ${found.id} is committed and cannot be released`,
-          );
-        }
-        if (found.state !== "held")
-          return { reservation: found, counter: await store.read(trx, found) };
-        const state: ReservationState =
-          found.expireTime.getTime() <= clock.now().getTime() ? "expired" : "released";
-        const settled = await store.settle(trx, found, state);
-        return { reservation: { ...found, state }, counter: settled };
-      });
-      const tp = await plans.resolve(reservation.tenantId);
-      return { reservation, entitlement: view(tp, reservation.resourceType, counter) };
+      const outcome = await admissions.submit(
+        {
+          kind: "release",
+          reservationId: raw.reservationId,
+          quantity: undefined,
+          scope: actor.tenantId,
+        },
+        budget,
+      );
+      return settled(actor, raw.reservationId, "released", outcome);
     },
 
     expireDue: (limit) => store.expireHeld(knex, clock.now(), undefined, limit),
   };
 }
 
-function fits(counter: Counter, quantity: Decimal, limit: PlanLimit): boolean {
-  return (
-    limit.limit === undefined || counter.used.plus(counter.reserved).plus(quantity).lte(limit.limit)
-  );
-}
-
-function decide(
-  entitlement: Entitlement,
-  quantity: Decimal,
-  notInPlan: boolean,
-  denied: boolean,
-): CheckResult {
-  const { resourceType, used, reserved, limit, planId } = entitlement;
-  if (notInPlan) {
-    return {
-      allowed: false,
-      reason: `${resourceType} is not part of the ${planId} plan`,
-      denialReason: "resource_not_in_plan",
-      entitlement,
-    };
-  }
-  const standing =
-    limit === undefined
-      ? `${used} used, unlimited`
-      : `${used} of ${limit} used, ${reserved} reserved`;
-  return denied
-    ? {
-        allowed: false,
-        reason: `${resourceType} limit of the ${planId} plan reached: ${standing}; ${quantity} more does not fit`,
-        denialReason: "limit_exceeded",
-        entitlement,
-      }
-    : {
-        allowed: true,
-        reason: `${resourceType}: ${standing}`,
-        denialReason: undefined,
-        entitlement,
-      };
-}
+const ZERO: Counter = { used: new Decimal(0), reserved: new Decimal(0) };

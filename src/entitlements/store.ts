@@ -1,6 +1,5 @@
 import { Decimal } from "decimal.js";
 import type { Knex } from "knex";
-import type { RequestFingerprint } from "../idempotency/request-fingerprint.js";
 import type { Reservation, ReservationState } from "./entitlements.js";
 
 /** Which counter row: one per tenant, resource and period. */
@@ -16,25 +15,83 @@ export interface Counter {
   reserved: Decimal;
 }
 
-/** The stored first answer of an idempotency key. */
-export interface StoredAnswer extends RequestFingerprint {
-  response: unknown;
+/** What identifies a request behind an idempotency key, stored with its first answer. */
+export interface IdempotencyClaim {
+  key: string;
+  operation: string;
+  fingerprint: string;
 }
 
-const ZERO: Counter = { used: new Decimal(0), reserved: new Decimal(0) };
+/**
+ * One call on a counter: `admit` adds `quantity` to `used` if `used + reserved + quantity`
+ * stays within `limit`; `hold` adds it to `reserved` under the same rule (always, when
+ * `limit` is undefined) and stores the reservation `hold`; `add` adds it to `used` (which
+ * never goes below zero); `read` changes nothing.
+ */
+export interface CounterOp {
+  kind: "admit" | "hold" | "add" | "read";
+  key: CounterKey;
+  quantity: Decimal;
+  limit: Decimal | undefined;
+  idempotency: IdempotencyClaim | undefined;
+  /**
+   * The call's answer in its stored JSON form, which the batch completes with the counter's
+   * values (and a denial, when it does not fit) and stores as the key's first answer.
+   */
+  answer: Record<string, unknown>;
+  hold?: { id: string; expireTime: Date; createTime: Date };
+}
+
+/** Ends a held reservation: `commit` records `quantity` (default: the held quantity). */
+export interface SettleOp {
+  kind: "commit" | "release";
+  reservationId: string;
+  quantity: Decimal | undefined;
+  /** The only tenant the caller may touch; undefined for admins. */
+  scope: string | undefined;
+}
+
+export type AdmissionOp = CounterOp | SettleOp;
+
+/** Whether the op ends a reservation (its counter is known only once the batch reads it). */
+export function isSettleOp(op: AdmissionOp): op is SettleOp {
+  return op.kind === "commit" || op.kind === "release";
+}
 
 /**
- * The entitlement queries. Each admission is a single statement, so its check and its write
- * are atomic in PostgreSQL without explicit locks: the upsert's `where` is evaluated against
- * the row as it is after any concurrent writer commits. Every method takes the connection or
- * transaction to run on.
+ * What became of one call of a batch. `done`: decided and written; `replay`: its idempotency
+ * key was used before (`answer` holds `operation`, `fingerprint` and `response`); `busy`: the
+ * key's first call has no answer; `deadline`: dropped unstarted; `not_found`, `forbidden`,
+ * `refused` (the reservation's state forbids it) and `unchanged` (already in that state) for
+ * commits and releases.
  */
+export interface AdmissionOutcome {
+  outcome:
+    | "done"
+    | "replay"
+    | "busy"
+    | "deadline"
+    | "not_found"
+    | "forbidden"
+    | "refused"
+    | "unchanged";
+  counter: Counter | undefined;
+  answer: Record<string, unknown> | undefined;
+  reservation: Reservation | undefined;
+}
+
+/** The entitlement queries. Every method takes the connection or transaction to run on. */
 export interface EntitlementStore {
-  transaction<T>(work: (trx: Knex.Transaction) => Promise<T>): Promise<T>;
-  /** Adds `quantity` to `used` only if `used + reserved + quantity <= limit`; undefined if not. */
-  admit(db: Knex, key: CounterKey, quantity: Decimal, limit: Decimal): Promise<Counter | undefined>;
-  /** Adds `quantity` (which may be negative) to `used`, never going below zero. */
-  add(db: Knex, key: CounterKey, quantity: Decimal): Promise<Counter>;
+  /**
+   * Decides and writes a batch in arrival order in one statement (`tollgate_admit`): one round
+   * trip, one transaction, each counter written once. `budgetsMs[i]` is how long call `i`'s
+   * caller still waits; a call whose budget runs out before its locks are held is dropped.
+   */
+  admitBatch(
+    ops: AdmissionOp[],
+    budgetsMs: (number | undefined)[],
+    now: Date,
+  ): Promise<AdmissionOutcome[]>;
   read(db: Knex, key: CounterKey): Promise<Counter>;
   /** Several counters of one tenant in one query, keyed by resource type. */
   readMany(
@@ -42,20 +99,6 @@ export interface EntitlementStore {
     tenantId: string,
     keys: Omit<CounterKey, "tenantId">[],
   ): Promise<Map<string, Counter>>;
-  /** Holds `reservation.quantity` if it fits `limit` (or always, when unlimited). */
-  hold(
-    db: Knex,
-    reservation: Reservation,
-    limit: Decimal | undefined,
-  ): Promise<Counter | undefined>;
-  findReservation(db: Knex, id: string, forUpdate: boolean): Promise<Reservation | undefined>;
-  /** Ends a held reservation: frees its hold and records `committed` as usage, if given. */
-  settle(
-    db: Knex,
-    reservation: Reservation,
-    state: ReservationState,
-    committed?: Decimal,
-  ): Promise<Counter>;
   /** Expires held reservations due at `now` (of one counter, when given); returns how many. */
   expireHeld(
     db: Knex,
@@ -63,53 +106,17 @@ export interface EntitlementStore {
     scope?: { tenantId: string; resourceType: string },
     limit?: number,
   ): Promise<number>;
-  /** Inserts the key's record; false when the key was already used (waits for its owner). */
-  claimAnswer(
-    trx: Knex.Transaction,
-    tenantId: string,
-    key: string,
-    answer: RequestFingerprint,
-    now: Date,
-  ): Promise<boolean>;
-  findAnswer(db: Knex, tenantId: string, key: string): Promise<StoredAnswer | undefined>;
-  saveAnswer(
-    trx: Knex.Transaction,
-    tenantId: string,
-    key: string,
-    response: unknown,
-  ): Promise<void>;
 }
+
+const ZERO: Counter = { used: new Decimal(0), reserved: new Decimal(0) };
 
 /** Creates the entitlement store over the given connection. */
 export function createEntitlementStore(knex: Knex): EntitlementStore {
   return {
-    transaction: (work) => knex.transaction(work),
-
-    async admit(db, key, quantity, limit) {
-      const q = quantity.toFixed();
-      const l = limit.toFixed();
-      const result = await db.raw(
-        `insert into usage_counters as c (tenant_id, resource_type, period_start, used, reserved)
-         select ?, ?, ?, ?::numeric, 0 where ?::numeric <= ?::numeric
-         on conflict (tenant_id, resource_type, period_start) do update
-           set used = c.used + excluded.used
-           where c.used + c.reserved + excluded.used <= ?::numeric
-         returning used, reserved`,
-        [key.tenantId, key.resourceType, key.periodStart, q, q, l, l],
-      );
-      return firstCounter(result.rows);
-    },
-
-    async add(db, key, quantity) {
-      const result = await db.raw(
-        `insert into usage_counters as c (tenant_id, resource_type, period_start, used, reserved)
-         values (?, ?, ?, greatest(?::numeric, 0), 0)
-         on conflict (tenant_id, resource_type, period_start) do update
-           set used = greatest(c.used + ?::numeric, 0)
-         returning used, reserved`,
-        [key.tenantId, key.resourceType, key.periodStart, quantity.toFixed(), quantity.toFixed()],
-      );
-      return firstCounter(result.rows) ?? ZERO;
+    async admitBatch(ops, budgetsMs, now) {
+      const json = JSON.stringify(ops.map((op, i) => toWireOp(op, i, budgetsMs[i])));
+      const result = await knex.raw("select * from tollgate_admit(?::jsonb, ?)", [json, now]);
+      return (result.rows as OutcomeRow[]).map(fromOutcomeRow);
     },
 
     async read(db, key) {
@@ -137,71 +144,8 @@ export function createEntitlementStore(knex: Knex): EntitlementStore {
       return counters;
     },
 
-    async hold(db, reservation, limit) {
-      const q = reservation.quantity.toFixed();
-      const fits = limit === undefined ? "true" : `?::numeric <= ?::numeric`;
-      const stillFits =
-        limit === undefined ? "true" : `c.used + c.reserved + excluded.reserved <= ?::numeric`;
-      const l = limit?.toFixed();
-      const result = await db.raw(
-        `with counter as (
-           insert into usage_counters as c (tenant_id, resource_type, period_start, used, reserved)
-           select ?, ?, ?, 0, ?::numeric where ${fits}
-           on conflict (tenant_id, resource_type, period_start) do update
-             set reserved = c.reserved + excluded.reserved
-             where ${stillFits}
-           returning used, reserved
-         ), held as (
-           insert into reservations
-             (id, tenant_id, resource_type, period_start, quantity, state, expire_time, create_time)
-           select ?, ?, ?, ?, ?::numeric, 'held', ?, ? from counter
-         )
-         select used, reserved from counter`,
-        [
-          reservation.tenantId,
-          reservation.resourceType,
-          reservation.periodStart,
-          q,
-          ...(l === undefined ? [] : [q, l]),
-          ...(l === undefined ? [] : [l]),
-          reservation.id,
-          reservation.tenantId,
-          reservation.resourceType,
-          reservation.periodStart,
-          q,
-          reservation.expireTime,
-          reservation.createTime,
-        ],
-      );
-      return firstCounter(result.rows);
-    },
-
-    async findReservation(db, id, forUpdate) {
-      const query = db("reservations").where({ id }).first();
-      if (forUpdate) query.forUpdate();
-      const row = await query;
-      return row ? fromDbReservation(row) : undefined;
-    },
-
-    async settle(db, reservation, state, committed) {
-      const c = (committed ?? new Decimal(0)).toFixed();
-      const result = await db.raw(
-        `with settled as (
-           update reservations set state = ?, committed_quantity = ?::numeric
-           where id = ? and state = 'held'
-           returning tenant_id, resource_type, period_start, quantity
-         )
-         update usage_counters c
-           set reserved = greatest(c.reserved - s.quantity, 0), used = c.used + ?::numeric
-           from settled s
-           where c.tenant_id = s.tenant_id and c.resource_type = s.resource_type
-             and c.period_start = s.period_start
-         returning c.used, c.reserved`,
-        [state, committed === undefined ? null : c, reservation.id, c],
-      );
-      return firstCounter(result.rows) ?? ZERO;
-    },
-
+    // Skips reservations another transaction holds, and locks the counters it frees in key
+    // order, as admission batches do, so the sweep never deadlocks with them.
     async expireHeld(db, now, scope, limit = 1000) {
       const filter = scope ? "and tenant_id = ? and resource_type = ?" : "";
       const result = await db.raw(
@@ -215,68 +159,91 @@ export function createEntitlementStore(knex: Knex): EntitlementStore {
          ), freed as (
            select tenant_id, resource_type, period_start, sum(quantity) as quantity
            from expired group by tenant_id, resource_type, period_start
+         ), locked as (
+           select c.tenant_id, c.resource_type, c.period_start, f.quantity
+           from usage_counters c join freed f using (tenant_id, resource_type, period_start)
+           order by c.tenant_id, c.resource_type, c.period_start
+           for update of c
          ), counters as (
-           update usage_counters c set reserved = greatest(c.reserved - f.quantity, 0)
-           from freed f
-           where c.tenant_id = f.tenant_id and c.resource_type = f.resource_type
-             and c.period_start = f.period_start
+           update usage_counters c set reserved = greatest(c.reserved - l.quantity, 0)
+           from locked l
+           where c.tenant_id = l.tenant_id and c.resource_type = l.resource_type
+             and c.period_start = l.period_start
          )
          select count(*)::int as n from expired`,
         [now, ...(scope ? [scope.tenantId, scope.resourceType] : []), limit],
       );
       return (result.rows as { n: number }[])[0]?.n ?? 0;
     },
-
-    async claimAnswer(trx, tenantId, key, answer, now) {
-      const inserted = await trx("entitlement_requests")
-        .insert({
-          tenant_id: tenantId,
-          idempotency_key: key,
-          operation: answer.operation,
-          fingerprint: answer.fingerprint,
-          create_time: now,
-        })
-        .onConflict(["tenant_id", "idempotency_key"])
-        .ignore()
-        .returning("tenant_id");
-      return inserted.length === 1;
-    },
-
-    async findAnswer(db, tenantId, key) {
-      const row = await db("entitlement_requests")
-        .where({ tenant_id: tenantId, idempotency_key: key })
-        .first("operation", "fingerprint", "response");
-      return row ?? undefined;
-    },
-
-    async saveAnswer(trx, tenantId, key, response) {
-      await trx("entitlement_requests")
-        .where({ tenant_id: tenantId, idempotency_key: key })
-        .update({ response: JSON.stringify(response) });
-    },
   };
 }
 
-function firstCounter(rows: unknown[]): Counter | undefined {
-  const row = rows[0] as Record<string, unknown> | undefined;
-  return row ? fromDbCounter(row) : undefined;
+// The op as `tollgate_admit` reads it (field names in migration 0007).
+function toWireOp(op: AdmissionOp, index: number, budgetMs: number | undefined) {
+  const b = budgetMs === undefined ? undefined : Math.max(0, Math.floor(budgetMs));
+  if (isSettleOp(op)) {
+    return {
+      n: index + 1,
+      k: op.kind,
+      id: op.reservationId,
+      q: op.quantity?.toFixed(),
+      s: op.scope,
+      b,
+    };
+  }
+  return {
+    n: index + 1,
+    k: op.kind,
+    t: op.key.tenantId,
+    r: op.key.resourceType,
+    p: op.key.periodStart,
+    q: op.quantity.toFixed(),
+    l: op.limit?.toFixed(),
+    ik: op.idempotency?.key,
+    op: op.idempotency?.operation,
+    fp: op.idempotency?.fingerprint,
+    a: op.answer,
+    id: op.hold?.id,
+    e: op.hold?.expireTime,
+    c: op.hold?.createTime,
+    b,
+  };
+}
+
+interface OutcomeRow {
+  op_outcome: AdmissionOutcome["outcome"];
+  op_used: string | null;
+  op_reserved: string | null;
+  op_answer: Record<string, unknown> | null;
+  op_reservation: Record<string, string | null> | null;
+}
+
+function fromOutcomeRow(row: OutcomeRow): AdmissionOutcome {
+  const r = row.op_reservation;
+  return {
+    outcome: row.op_outcome,
+    counter:
+      row.op_used === null || row.op_reserved === null
+        ? undefined
+        : { used: new Decimal(row.op_used), reserved: new Decimal(row.op_reserved) },
+    answer: row.op_answer ?? undefined,
+    reservation: r
+      ? {
+          id: r.id as string,
+          tenantId: r.tenantId as string,
+          resourceType: r.resourceType as string,
+          quantity: new Decimal(r.quantity as string),
+          state: r.state as ReservationState,
+          expireTime: new Date(r.expireTime as string),
+          committedQuantity:
+            r.committedQuantity === null ? undefined : new Decimal(r.committedQuantity as string),
+          createTime: new Date(r.createTime as string),
+          periodStart: new Date(r.periodStart as string),
+        }
+      : undefined,
+  };
 }
 
 function fromDbCounter(row: Record<string, unknown>): Counter {
   return { used: new Decimal(row.used as string), reserved: new Decimal(row.reserved as string) };
-}
-
-function fromDbReservation(row: Record<string, unknown>): Reservation {
-  return {
-    id: row.id as string,
-    tenantId: row.tenant_id as string,
-    resourceType: row.resource_type as string,
-    quantity: new Decimal(row.quantity as string),
-    state: row.state as ReservationState,
-    expireTime: row.expire_time as Date,
-    committedQuantity:
-      row.committed_quantity === null ? undefined : new Decimal(row.committed_quantity as string),
-    createTime: row.create_time as Date,
-    periodStart: row.period_start as Date,
-  };
 }

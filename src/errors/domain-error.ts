@@ -30,7 +30,8 @@ export type DomainErrorKind =
   | "unauthenticated"
   | "permission_denied"
   | "resource_exhausted"
-  | "unavailable";
+  | "unavailable"
+  | "deadline_exceeded";
 
 /** Input failed validation; carries every field violation at once. */
 export class ValidationError extends DomainError {
@@ -87,4 +88,13 @@ export class ResourceExhaustedError extends DomainError {
 export class UnavailableError extends DomainError {
   override name = "UnavailableError";
   readonly kind = "unavailable";
+}
+
+/**
+ * The caller's deadline passed (or the caller went away) before the work started or before
+ * it could commit, so nothing was done: a retry does the work once.
+ */
+export class DeadlineExceededError extends DomainError {
+  override name = "DeadlineExceededError";
+  readonly kind = "deadline_exceeded";
 }

@@ -17,6 +17,7 @@ const CODE_BY_KIND: Record<DomainErrorKind, Code> = {
   permission_denied: Code.PermissionDenied,
   resource_exhausted: Code.ResourceExhausted,
   unavailable: Code.Unavailable,
+  deadline_exceeded: Code.DeadlineExceeded,
 };
 
 /** What a client sees when the database cannot be reached; retrying later is safe. */

@@ -5,6 +5,7 @@ import * as apiKeys from "./0003_api_keys.js";
 import * as entitlements from "./0004_entitlements.js";
 import * as usageEvents from "./0005_usage_events.js";
 import * as stripeEvents from "./0006_stripe_events.js";
+import * as admissionBatches from "./0007_admission_batches.js";
 
 /** A schema change, applied once in name order and recorded in `knex_migrations`. */
 export interface Migration {
@@ -19,6 +20,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0004_entitlements": entitlements,
   "0005_usage_events": usageEvents,
   "0006_stripe_events": stripeEvents,
+  "0007_admission_batches": admissionBatches,
 };
 
 /**

@@ -1,0 +1,164 @@
+import { type CallBudget, deadlineExceeded, isSpent, remainingMs } from "../calls/budget.js";
+import type { Clock } from "../clock/clock.js";
+import { isDatabaseUnavailable } from "../db/database.js";
+import { UnavailableError } from "../errors/domain-error.js";
+import {
+  type AdmissionOp,
+  type AdmissionOutcome,
+  type EntitlementStore,
+  isSettleOp,
+} from "./store.js";
+
+const BUSY_MESSAGE = "every database connection is busy; retry shortly";
+
+/** Group commit of admissions: concurrent calls share one database round trip. */
+export interface AdmissionQueue {
+  /** Resolves once the call's batch has committed; rejects when it cannot run. */
+  submit(op: AdmissionOp, budget: CallBudget): Promise<AdmissionOutcome>;
+}
+
+/** Options of {@link createAdmissionQueue}. */
+export interface AdmissionQueueOptions {
+  store: Pick<EntitlementStore, "admitBatch">;
+  clock: Clock;
+  /** Batches running at once; 1 on a single-connection database. */
+  maxInFlight: number;
+  /** Calls per batch at most. */
+  maxBatch?: number;
+  /**
+   * How long a call may wait for a batch slot before it is answered `Unavailable`, as a call
+   * waits for a pooled connection (`DATABASE_POOL_WAIT_SECONDS`): slots held by batches stuck
+   * behind a lock must not hold every other tenant's calls indefinitely.
+   */
+  maxWaitMs: number;
+}
+
+interface Waiting {
+  op: AdmissionOp;
+  budget: CallBudget;
+  enqueued: number;
+  /** The counter the call touches; undefined for commits and releases (known in SQL only). */
+  counter: string | undefined;
+  resolve(outcome: AdmissionOutcome): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Creates the admission queue. Calls wait only while every batch slot is busy or, when a slot
+ * is free, until the current turn of the event loop ends, so the window adapts by itself: a
+ * lone call goes out at once, and under load each batch carries what arrived while the
+ * previous ones ran.
+ *
+ * Calls of one counter are decided in arrival order: a counter is in at most one running
+ * batch, and calls behind a busy counter wait, in order, for the next. Calls whose caller has
+ * given up are dropped when a batch is formed (answered `DEADLINE_EXCEEDED`, nothing
+ * recorded), so overload sheds them first. A batch that fails for a reason other than the
+ * database being unavailable is bisected until the call that fails it is alone; the others
+ * are admitted.
+ */
+export function createAdmissionQueue(options: AdmissionQueueOptions): AdmissionQueue {
+  const { store, clock, maxInFlight, maxBatch = 500, maxWaitMs } = options;
+  let waiting: Waiting[] = [];
+  const busy = new Set<string>();
+  let running = 0;
+  let scheduled = false;
+  let overdueTimer: NodeJS.Timeout | undefined;
+
+  // Answers the calls that waited too long for a slot; armed for the oldest waiting call.
+  const armOverdue = () => {
+    const oldest = waiting[0];
+    if (overdueTimer !== undefined || oldest === undefined) return;
+    overdueTimer = setTimeout(
+      () => {
+        overdueTimer = undefined;
+        const now = Date.now();
+        waiting = waiting.filter((w) => {
+          if (isSpent(w.budget)) w.reject(deadlineExceeded());
+          else if (now - w.enqueued >= maxWaitMs) w.reject(new UnavailableError(BUSY_MESSAGE));
+          else return true;
+          return false;
+        });
+        armOverdue();
+      },
+      Math.max(0, oldest.enqueued + maxWaitMs - Date.now()),
+    );
+    overdueTimer.unref();
+  };
+
+  const schedule = () => {
+    if (scheduled || running >= maxInFlight || waiting.length === 0) return;
+    scheduled = true;
+    setImmediate(launch);
+  };
+
+  const take = (): Waiting[] => {
+    const batch: Waiting[] = [];
+    const claimed = new Set<string>();
+    const left: Waiting[] = [];
+    for (const w of waiting) {
+      if (isSpent(w.budget)) {
+        w.reject(deadlineExceeded());
+      } else if (
+        batch.length >= maxBatch ||
+        (w.counter !== undefined && busy.has(w.counter) && !claimed.has(w.counter))
+      ) {
+        left.push(w);
+      } else {
+        batch.push(w);
+        if (w.counter !== undefined && !busy.has(w.counter)) {
+          busy.add(w.counter);
+          claimed.add(w.counter);
+        }
+      }
+    }
+    waiting = left;
+    return batch;
+  };
+
+  const run = async (batch: Waiting[]): Promise<void> => {
+    try {
+      const outcomes = await store.admitBatch(
+        batch.map((w) => w.op),
+        batch.map((w) => remainingMs(w.budget)),
+        clock.now(),
+      );
+      for (const [i, w] of batch.entries()) w.resolve(outcomes[i] as AdmissionOutcome);
+    } catch (error) {
+      if (batch.length === 1 || isDatabaseUnavailable(error)) {
+        for (const w of batch) w.reject(error);
+        return;
+      }
+      const half = batch.length >> 1;
+      await run(batch.slice(0, half));
+      await run(batch.slice(half));
+    }
+  };
+
+  const launch = () => {
+    scheduled = false;
+    while (running < maxInFlight) {
+      const batch = take();
+      if (batch.length === 0) break;
+      running += 1;
+      void run(batch).finally(() => {
+        running -= 1;
+        for (const w of batch) if (w.counter !== undefined) busy.delete(w.counter);
+        schedule();
+      });
+    }
+  };
+
+  return {
+    submit(op, budget) {
+      if (isSpent(budget)) return Promise.reject(deadlineExceeded());
+      return new Promise((resolve, reject) => {
+        const counter = isSettleOp(op)
+          ? undefined
+          : `${op.key.tenantId}/${op.key.resourceType}/${op.key.periodStart.getTime()}`;
+        waiting.push({ op, budget, enqueued: Date.now(), counter, resolve, reject });
+        schedule();
+        armOverdue();
+      });
+    },
+  };
+}
