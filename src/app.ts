@@ -87,13 +87,22 @@ export async function startApp(
       logger,
     });
     const domains = createDomains({ config, database, audit, catalog, clock, logger, overrides });
-    const { billing, billingStore, entitlements, usage, batcher, stripe } = domains;
+    const { billing, billingStore, entitlements, admissions, usage, batcher, stripe } = domains;
     const metrics = createMetrics();
-    metrics.observeIngest(() => {
-      const { tracked, flushed, duplicates, rejected, errors, batches, bufferSize } =
-        batcher.stats();
-      return { tracked, flushed, duplicates, rejected, errors, batches, buffer_size: bufferSize };
-    });
+    metrics.observeStats(
+      "tollgate_usage_ingest",
+      "Usage batcher statistics as GetIngestStats reports them (tracked, flushed, duplicates, rejected, errors, batches: totals since start; buffer_size: events held now).",
+      () => {
+        const { tracked, flushed, duplicates, rejected, errors, batches, bufferSize } =
+          batcher.stats();
+        return { tracked, flushed, duplicates, rejected, errors, batches, buffer_size: bufferSize };
+      },
+    );
+    metrics.observeStats(
+      "tollgate_admissions",
+      "Admission group commit (totals since start): calls queued, batches run (bisected halves included), calls shed because their caller had given up, calls answered Unavailable after waiting too long for a batch slot; waiting: calls queued now.",
+      () => ({ ...admissions.stats() }),
+    );
     const health = createHealthState(TOLLGATE_SERVICES.map((s) => s.typeName));
     const shutdown = new AbortController();
     const rpc = connectNodeAdapter({

@@ -11,7 +11,7 @@ import type { Clock } from "./clock/clock.js";
 import type { Config } from "./config/config.js";
 import type { Database } from "./db/database.js";
 import { startNotificationListener } from "./db/notification-listener.js";
-import { createAdmissionQueue } from "./entitlements/admissions.js";
+import { type AdmissionQueue, createAdmissionQueue } from "./entitlements/admissions.js";
 import { createPlanCache } from "./entitlements/plan-cache.js";
 import { createEntitlementService, type EntitlementService } from "./entitlements/service.js";
 import { createEntitlementStore } from "./entitlements/store.js";
@@ -26,6 +26,7 @@ export interface Domains {
   billing: BillingService;
   billingStore: BillingStore;
   entitlements: EntitlementService;
+  admissions: AdmissionQueue;
   usage: UsageService;
   batcher: UsageBatcher;
   /** The Stripe client when the provider is Stripe, for the webhook endpoint. */
@@ -90,18 +91,19 @@ export function createDomains(options: {
   const baseUsageStore = createUsageStore(database.knex, database.kind);
   const usageStore = overrides.wrapUsageStore?.(baseUsageStore) ?? baseUsageStore;
   const entitlementStore = createEntitlementStore(database.knex);
+  const admissions = createAdmissionQueue({
+    store: entitlementStore,
+    clock,
+    // A few batches at once leave the pool's other connections to ingestion and reads; PGlite
+    // has a single connection.
+    maxInFlight:
+      database.kind === "pglite" ? 1 : Math.max(1, Math.min(4, config.databasePoolMax >> 2)),
+    maxWaitMs: config.databasePoolWaitSeconds * 1000,
+  });
   const entitlements = createEntitlementService({
     knex: database.knex,
     store: entitlementStore,
-    // A few batches at once keep the pool's other connections free for ingestion and reads;
-    // PGlite has a single connection.
-    admissions: createAdmissionQueue({
-      store: entitlementStore,
-      clock,
-      maxInFlight:
-        database.kind === "pglite" ? 1 : Math.max(1, Math.min(4, config.databasePoolMax >> 2)),
-      maxWaitMs: config.databasePoolWaitSeconds * 1000,
-    }),
+    admissions,
     plans,
     catalog,
     clock,
@@ -136,6 +138,7 @@ export function createDomains(options: {
     billing,
     billingStore,
     entitlements,
+    admissions,
     usage,
     batcher,
     stripe,

@@ -15,6 +15,19 @@ const BUSY_MESSAGE = "every database connection is busy; retry shortly";
 export interface AdmissionQueue {
   /** Resolves once the call's batch has committed; rejects when it cannot run. */
   submit(op: AdmissionOp, budget: CallBudget): Promise<AdmissionOutcome>;
+  /** Totals since start (calls, batches, shed, overdue) and calls waiting now. */
+  stats(): AdmissionStats;
+}
+
+/** What {@link AdmissionQueue.stats} reports. */
+export interface AdmissionStats {
+  calls: number;
+  batches: number;
+  /** Calls dropped unstarted because their caller had given up. */
+  shed: number;
+  /** Calls answered Unavailable after waiting `maxWaitMs` for a batch slot. */
+  overdue: number;
+  waiting: number;
 }
 
 /** Options of {@link createAdmissionQueue}. */
@@ -63,6 +76,11 @@ export function createAdmissionQueue(options: AdmissionQueueOptions): AdmissionQ
   let running = 0;
   let scheduled = false;
   let overdueTimer: NodeJS.Timeout | undefined;
+  const totals = { calls: 0, batches: 0, shed: 0, overdue: 0 };
+  const shed = (w: Waiting) => {
+    totals.shed += 1;
+    w.reject(deadlineExceeded());
+  };
 
   // Answers the calls that waited too long for a slot; armed for the oldest waiting call.
   const armOverdue = () => {
@@ -73,9 +91,11 @@ export function createAdmissionQueue(options: AdmissionQueueOptions): AdmissionQ
         overdueTimer = undefined;
         const now = Date.now();
         waiting = waiting.filter((w) => {
-          if (isSpent(w.budget)) w.reject(deadlineExceeded());
-          else if (now - w.enqueued >= maxWaitMs) w.reject(new UnavailableError(BUSY_MESSAGE));
-          else return true;
+          if (isSpent(w.budget)) shed(w);
+          else if (now - w.enqueued >= maxWaitMs) {
+            totals.overdue += 1;
+            w.reject(new UnavailableError(BUSY_MESSAGE));
+          } else return true;
           return false;
         });
         armOverdue();
@@ -97,7 +117,7 @@ export function createAdmissionQueue(options: AdmissionQueueOptions): AdmissionQ
     const left: Waiting[] = [];
     for (const w of waiting) {
       if (isSpent(w.budget)) {
-        w.reject(deadlineExceeded());
+        shed(w);
       } else if (
         batch.length >= maxBatch ||
         (w.counter !== undefined && busy.has(w.counter) && !claimed.has(w.counter))
@@ -116,6 +136,7 @@ export function createAdmissionQueue(options: AdmissionQueueOptions): AdmissionQ
   };
 
   const run = async (batch: Waiting[]): Promise<void> => {
+    totals.batches += 1;
     try {
       const outcomes = await store.admitBatch(
         batch.map((w) => w.op),
@@ -150,7 +171,11 @@ export function createAdmissionQueue(options: AdmissionQueueOptions): AdmissionQ
 
   return {
     submit(op, budget) {
-      if (isSpent(budget)) return Promise.reject(deadlineExceeded());
+      totals.calls += 1;
+      if (isSpent(budget)) {
+        totals.shed += 1;
+        return Promise.reject(deadlineExceeded());
+      }
       return new Promise((resolve, reject) => {
         const counter = isSettleOp(op)
           ? undefined
@@ -160,5 +185,6 @@ export function createAdmissionQueue(options: AdmissionQueueOptions): AdmissionQ
         armOverdue();
       });
     },
+    stats: () => ({ ...totals, waiting: waiting.length }),
   };
 }

@@ -6,8 +6,11 @@ export interface Metrics {
   rpcCalls: Counter<"service" | "method" | "code">;
   rpcDuration: Histogram<"service" | "method" | "code">;
   rejectedRequests: Counter<"path" | "status">;
-  /** Exports the usage batcher's statistics, read at each scrape. */
-  observeIngest(read: () => Record<string, number>): void;
+  /**
+   * Exports a component's statistics as the gauge `name{stat=…}`, read at each scrape: the
+   * usage batcher's (`tollgate_usage_ingest`) and the admission queue's (`tollgate_admissions`).
+   */
+  observeStats(name: string, help: string, read: () => Record<string, number>): void;
 }
 
 /**
@@ -38,10 +41,10 @@ export function createMetrics(): Metrics {
       labelNames: ["path", "status"],
       registers: [registry],
     }),
-    observeIngest(read) {
+    observeStats(name, help, read) {
       new Gauge({
-        name: "tollgate_usage_ingest",
-        help: "Usage batcher statistics as GetIngestStats reports them (tracked, flushed, duplicates, rejected, errors, batches: totals since start; buffer_size: events held now).",
+        name,
+        help,
         labelNames: ["stat"],
         registers: [registry],
         collect() {

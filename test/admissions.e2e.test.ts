@@ -1,0 +1,290 @@
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EntitlementService } from "../gen/tollgate/v1/entitlement_service_pb.js";
+import { createTestDatabase, type TestDatabase } from "./support/database.js";
+import { type ServerProcess, startServerProcess } from "./support/server-process.js";
+import { startServerBehindProxy } from "./support/tcp-proxy.js";
+
+/*
+ * Group commit: concurrent admissions share one database round trip per batch. These tests
+ * check that batching changes no outcome: exact limits on a hot counter across replicas,
+ * idempotency and reservations interleaved, a database cut in the middle of batches, and
+ * calls whose callers gave up recording nothing.
+ */
+
+const entitlementClient = (baseUrl: string) =>
+  createClient(EntitlementService, createGrpcTransport({ baseUrl }));
+
+async function scalar(url: string, sql: string, params: unknown[]): Promise<string | null> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query(sql, params);
+    return (rows[0] as { v: string | null } | undefined)?.v ?? null;
+  } finally {
+    await client.end();
+  }
+}
+
+const usedOf = (url: string, tenantId: string, resourceType: string) =>
+  scalar(
+    url,
+    "select used::text as v from usage_counters where tenant_id = $1 and resource_type = $2",
+    [tenantId, resourceType],
+  );
+
+/** One stat of the `tollgate_admissions` gauge on a server's /metrics. */
+async function admissionStat(baseUrl: string, stat: string): Promise<number> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const match = new RegExp(`^tollgate_admissions\\{stat="${stat}"\\} (\\d+)`, "m").exec(text);
+  if (!match) throw new Error(`no tollgate_admissions{stat="${stat}"} in /metrics`);
+  return Number(match[1]);
+}
+
+/** A Connect unary call over HTTP/1.1 with a raw timeout header: the server's own answer. */
+async function connectCall(
+  baseUrl: string,
+  body: Record<string, unknown>,
+  timeoutMs: number | undefined,
+): Promise<string> {
+  const response = await fetch(`${baseUrl}/tollgate.v1.EntitlementService/CheckAndRecord`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      ...(timeoutMs === undefined ? {} : { "connect-timeout-ms": String(timeoutMs) }),
+    },
+    body: JSON.stringify(body),
+  });
+  const answer = (await response.json()) as { code?: string; allowed?: boolean };
+  return response.ok ? (answer.allowed ? "allowed" : "denied") : (answer.code ?? "unknown");
+}
+
+describe("group-committed admissions", () => {
+  let db: TestDatabase;
+  let servers: ServerProcess[];
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    const first = await startServerProcess({ DATABASE_URL: db.url });
+    servers = [first, await startServerProcess({ DATABASE_URL: db.url })];
+  });
+
+  afterAll(async () => {
+    await Promise.all(servers?.map((s) => s.stop()) ?? []);
+    await db?.drop();
+  });
+
+  it("should admit exactly 100 of 5,000 concurrent calls of one hot tenant, in shared batches", async () => {
+    // given a FREE tenant (100 executions) and two replicas
+    const tenantId = randomUUID();
+    const clients = servers.map((s) => entitlementClient(s.baseUrl));
+    const before = await Promise.all(
+      servers.map(async (s) => ({
+        calls: await admissionStat(s.baseUrl, "calls"),
+        batches: await admissionStat(s.baseUrl, "batches"),
+      })),
+    );
+
+    // when 5,000 calls race, split across the replicas
+    const results = await Promise.all(
+      Array.from({ length: 5_000 }, (_, i) =>
+        clients[i % 2]?.checkAndRecord({ tenantId, resourceType: "executions", quantity: "1" }),
+      ),
+    );
+
+    // then exactly 100 were allowed and recorded, each denial recorded nothing
+    expect(results.filter((r) => r?.allowed)).toHaveLength(100);
+    expect(await usedOf(db.url, tenantId, "executions")).toBe("100");
+    // and the calls shared batches: far fewer round trips than calls on each replica
+    for (const [i, server] of servers.entries()) {
+      const calls = (await admissionStat(server.baseUrl, "calls")) - (before[i]?.calls ?? 0);
+      const batches = (await admissionStat(server.baseUrl, "batches")) - (before[i]?.batches ?? 0);
+      expect(calls).toBe(2_500);
+      expect(batches).toBeLessThan(calls / 5);
+    }
+  });
+
+  it("should stay exact with quantities, reservations and idempotent retries interleaved", async () => {
+    // given a FREE tenant (100 executions) and two replicas
+    const tenantId = randomUUID();
+    const clients = servers.map((s) => entitlementClient(s.baseUrl));
+    const client = (i: number) => clients[i % 2] as (typeof clients)[number];
+
+    // when 150 keyed CheckAndRecord calls of 1-3 (each sent twice, once to each replica) race
+    // with 30 keyed reservations of 2, each committed at 1 or released once it is held
+    const quantities = Array.from({ length: 150 }, (_, i) => (i % 3) + 1);
+    const admissions = quantities.flatMap((q, i) =>
+      [0, 1].map((copy) =>
+        client(i + copy).checkAndRecord({
+          tenantId,
+          resourceType: "executions",
+          quantity: String(q),
+          idempotencyKey: `cr-${i}`,
+        }),
+      ),
+    );
+    const holds = Array.from({ length: 30 }, async (_, i) => {
+      const request = {
+        tenantId,
+        resourceType: "executions",
+        quantity: "2",
+        ttlSeconds: 60,
+        idempotencyKey: `r-${i}`,
+      };
+      const [first, retry] = await Promise.all([
+        client(i).reserve(request),
+        client(i + 1).reserve(request),
+      ]);
+      expect(retry.reservationId).toBe(first.reservationId);
+      if (!first.allowed) return { held: false, committed: 0 };
+      if (i % 2 === 0) {
+        await client(i + 1).commitReservation({
+          reservationId: first.reservationId,
+          actualQuantity: "1",
+        });
+        return { held: true, committed: 1 };
+      }
+      await client(i).releaseReservation({ reservationId: first.reservationId });
+      return { held: true, committed: 0 };
+    });
+    const answers = await Promise.all(admissions);
+    const settled = await Promise.all(holds);
+
+    // then both copies of each key got the same answer
+    for (let i = 0; i < quantities.length; i++) {
+      const [a, b] = [answers[2 * i], answers[2 * i + 1]];
+      expect(b?.allowed).toBe(a?.allowed);
+      expect(b?.reason).toBe(a?.reason);
+      expect(b?.entitlement?.used).toBe(a?.entitlement?.used);
+    }
+    // and the counter holds exactly the admitted quantities plus the committed amounts,
+    // within the limit, with nothing left reserved
+    const admitted = quantities.reduce((sum, q, i) => sum + (answers[2 * i]?.allowed ? q : 0), 0);
+    const committed = settled.reduce((sum, s) => sum + s.committed, 0);
+    expect(admitted + committed).toBeLessThanOrEqual(100);
+    expect(admitted).toBeGreaterThan(0);
+    expect(await usedOf(db.url, tenantId, "executions")).toBe(String(admitted + committed));
+    expect(
+      await scalar(
+        db.url,
+        "select reserved::text as v from usage_counters where tenant_id = $1 and resource_type = 'executions'",
+        [tenantId],
+      ),
+    ).toBe("0");
+    expect(
+      await scalar(
+        db.url,
+        "select count(*)::text as v from entitlement_requests where tenant_id = $1",
+        [tenantId],
+      ),
+    ).toBe("180");
+  });
+
+  it("should lose no acknowledged call and record none twice when the database is cut mid-batch", async () => {
+    // given a server whose database runs through a cut-able proxy, and 64 callers that each
+    // retry a keyed call of 1 token with the same key until it is acknowledged
+    const { proxy, server } = await startServerBehindProxy(db.url, {});
+    try {
+      const client = entitlementClient(server.baseUrl);
+      const tenantId = randomUUID();
+      const failures = new Map<string, number>();
+      let running = true;
+      let acknowledged = 0;
+      const callers = Array.from({ length: 64 }, async (_, c) => {
+        for (let n = 0; running; n++) {
+          for (;;) {
+            try {
+              await client.checkAndRecord({
+                tenantId,
+                resourceType: "tokens",
+                quantity: "1",
+                idempotencyKey: `c${c}-${n}`,
+              });
+              acknowledged += 1;
+              break;
+            } catch (error) {
+              const code = Code[ConnectError.from(error).code];
+              failures.set(code, (failures.get(code) ?? 0) + 1);
+              await sleep(50);
+            }
+          }
+        }
+      });
+
+      // when the database is cut three times for half a second while batches are running
+      for (let cut = 0; cut < 3; cut++) {
+        await sleep(400);
+        proxy.cut();
+        await sleep(500);
+        proxy.resume();
+      }
+      await sleep(500);
+      running = false;
+      await Promise.all(callers);
+
+      // then the counter holds exactly the acknowledged calls: none lost, none counted twice
+      expect(failures.get("Unavailable") ?? 0).toBeGreaterThan(0);
+      expect([...failures.keys()]).toEqual(["Unavailable"]);
+      expect(acknowledged).toBeGreaterThan(64);
+      expect(await usedOf(db.url, tenantId, "tokens")).toBe(String(acknowledged));
+    } finally {
+      await server.stop();
+      await proxy.close();
+    }
+  });
+
+  it("should record nothing for calls answered DEADLINE_EXCEEDED: already expired or 1 ms while busy", async () => {
+    // given a tenant whose counter row is locked from outside, so its batch cannot proceed
+    const server = servers[0] as ServerProcess;
+    const tenantId = randomUUID();
+    expect(await connectCall(server.baseUrl, { tenantId, resourceType: "tokens" }, undefined)).toBe(
+      "allowed",
+    );
+    const locker = new pg.Client({ connectionString: db.url });
+    await locker.connect();
+    try {
+      await locker.query("begin");
+      await locker.query("select * from usage_counters where tenant_id = $1 for update", [
+        tenantId,
+      ]);
+
+      // when 20 calls arrive with an expired deadline (0 ms), 100 with a 1 ms deadline (one
+      // keyed), and one without a deadline, and the lock is held for 300 ms
+      const call = (timeoutMs: number | undefined, idempotencyKey = "") =>
+        connectCall(
+          server.baseUrl,
+          { tenantId, resourceType: "tokens", quantity: "1", idempotencyKey },
+          timeoutMs,
+        );
+      const expired = Array.from({ length: 20 }, () => call(0));
+      const hurried = Array.from({ length: 100 }, (_, i) => call(1, i === 0 ? "late" : ""));
+      const patient = call(undefined);
+      const other = connectCall(
+        server.baseUrl,
+        { tenantId: randomUUID(), resourceType: "tokens" },
+        undefined,
+      );
+      expect(await other).toBe("allowed");
+      await sleep(300);
+      await locker.query("commit");
+
+      // then every call with a deadline was answered DEADLINE_EXCEEDED and recorded nothing,
+      // while the patient call was admitted once the lock was gone
+      expect(new Set(await Promise.all(expired))).toEqual(new Set(["deadline_exceeded"]));
+      expect(new Set(await Promise.all(hurried))).toEqual(new Set(["deadline_exceeded"]));
+      expect(await patient).toBe("allowed");
+      expect(await usedOf(db.url, tenantId, "tokens")).toBe("2");
+      // and the keyed call that was dropped left its key free: a retry records it once
+      expect(await call(undefined, "late")).toBe("allowed");
+      expect(await call(undefined, "late")).toBe("allowed");
+      expect(await usedOf(db.url, tenantId, "tokens")).toBe("3");
+      expect(await admissionStat(server.baseUrl, "shed")).toBeGreaterThan(0);
+    } finally {
+      await locker.end();
+    }
+  });
+});
