@@ -146,6 +146,41 @@ describe("embedded PGlite default", () => {
       "UsageService",
     );
     expect(usage).toMatchObject({ totals: [{ resourceType: "tokens", quantity: "7.5" }] });
+    // and admissions go through the same batches on PGlite's one connection: exactly 100 of
+    // 150 concurrent calls fit the FREE plan, a keyed retry replays, a reservation settles
+    const admit = (body: Record<string, unknown>) =>
+      callJson(second.baseUrl, "CheckAndRecord", body, "EntitlementService") as Promise<{
+        allowed?: boolean;
+        entitlement: { used: string };
+      }>;
+    const pgliteTenant = "6a0d4c2e-1b3f-4a5d-9e8f-7c6b5a4d3e2f";
+    const answers = await Promise.all(
+      Array.from({ length: 150 }, (_, i) =>
+        admit({ tenantId: pgliteTenant, resourceType: "executions", idempotencyKey: `k${i}` }),
+      ),
+    );
+    expect(answers.filter((a) => a.allowed)).toHaveLength(100);
+    expect(
+      await admit({ tenantId: pgliteTenant, resourceType: "executions", idempotencyKey: "k0" }),
+    ).toEqual(answers[0]);
+    const held = (await callJson(
+      second.baseUrl,
+      "Reserve",
+      { tenantId, resourceType: "executions", quantity: "5", ttlSeconds: 60 },
+      "EntitlementService",
+    )) as { allowed: boolean; reservationId: string };
+    expect(held.allowed).toBe(true);
+    expect(
+      await callJson(
+        second.baseUrl,
+        "CommitReservation",
+        { reservationId: held.reservationId, actualQuantity: "3" },
+        "EntitlementService",
+      ),
+    ).toMatchObject({
+      reservation: { state: "RESERVATION_STATE_COMMITTED" },
+      entitlement: { used: "3" },
+    });
     expect(
       second.logs().some((l) => l.msg === "using embedded PGlite (DATABASE_URL is unset)"),
     ).toBe(true);
