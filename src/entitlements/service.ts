@@ -128,30 +128,54 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
     );
     const release =
       catalog.resourceKinds.get(req.resourceType) === "allocation" && req.quantity.isNegative();
-    const entitlement = storedEntitlement(view(tp, req.resourceType, ZERO));
     return {
       tp,
       key: keyOf(tp, req),
       // Not in the plan: nothing is recorded; unlimited, or an allocation's release: no check.
       kind: limit === undefined ? "read" : limit.limit === undefined || release ? "add" : "admit",
       limit: limit?.limit,
-      entitlement,
+      entitlement: entitlementTemplate(tp, req.resourceType),
     } as const;
   };
 
-  const claimOf = (idempotencyKey: string, request: RequestFingerprint) =>
-    idempotencyKey === "" ? undefined : { key: idempotencyKey, ...request };
+  // The stored form of each resource's entitlement without its counter, kept per cached plan
+  // (a tenant's plan object lives as long as its cache entry) instead of built per call.
+  const templates = new WeakMap<TenantPlan, Map<string, Record<string, unknown>>>();
+  const entitlementTemplate = (tp: TenantPlan, resourceType: string) => {
+    let byResource = templates.get(tp);
+    if (byResource === undefined) {
+      byResource = new Map();
+      templates.set(tp, byResource);
+    }
+    let template = byResource.get(resourceType);
+    if (template === undefined) {
+      template = storedEntitlement(view(tp, resourceType, ZERO));
+      byResource.set(resourceType, template);
+    }
+    return template;
+  };
+
+  // The request behind an idempotency key, fingerprinted only when there is a key.
+  const claimOf = (idempotencyKey: string, operation: string, input: unknown) =>
+    idempotencyKey === ""
+      ? undefined
+      : { key: idempotencyKey, ...fingerprintRequest(operation, input) };
 
   // The answer of a queued call: its own, or the first answer of its idempotency key.
   const answerOf = <T>(
     outcome: AdmissionOutcome,
-    request: RequestFingerprint,
+    claim: RequestFingerprint | undefined,
     revive: (stored: unknown) => T,
   ): T => {
     const answer = outcome.answer as Record<string, unknown>;
     switch (outcome.outcome) {
       case "replay":
-        assertSameRequest("idempotency_key", answer as unknown as RequestFingerprint, request);
+        // Only a keyed call can replay, so the claim is there.
+        assertSameRequest(
+          "idempotency_key",
+          answer as unknown as RequestFingerprint,
+          claim as RequestFingerprint,
+        );
         return revive(answer.response);
       case "busy":
         throw new UnavailableError("the first call with this idempotency_key is still running");
@@ -224,7 +248,7 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
       assertLive(budget);
       const req = validateWithKey(raw, "record");
       const { key, kind, limit, entitlement } = await prepare(req);
-      const request = fingerprintRequest("check_and_record", req);
+      const claim = claimOf(raw.idempotencyKey, "check_and_record", req);
       const answer =
         kind === "read"
           ? { allowed: false, denialReason: "resource_not_in_plan", entitlement }
@@ -235,31 +259,31 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
           key,
           quantity: req.quantity,
           limit: kind === "admit" ? limit : undefined,
-          idempotency: claimOf(raw.idempotencyKey, request),
+          idempotency: claim,
           answer,
         },
         budget,
       );
-      return answerOf(outcome, request, (stored) => reviveCheckResult(stored, req.quantity));
+      return answerOf(outcome, claim, (stored) => reviveCheckResult(stored, req.quantity));
     },
 
     async recordUsage(_actor, raw, budget) {
       assertLive(budget);
       const req = validateWithKey(raw, "record");
       const { key, entitlement } = await prepare(req);
-      const request = fingerprintRequest("record_usage", req);
+      const claim = claimOf(raw.idempotencyKey, "record_usage", req);
       const outcome = await admissions.submit(
         {
           kind: "add",
           key,
           quantity: req.quantity,
           limit: undefined,
-          idempotency: claimOf(raw.idempotencyKey, request),
+          idempotency: claim,
           answer: entitlement,
         },
         budget,
       );
-      return answerOf(outcome, request, reviveEntitlement);
+      return answerOf(outcome, claim, reviveEntitlement);
     },
 
     async getEntitlements(_actor, rawTenantId) {
@@ -282,7 +306,7 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
       assertLive(budget);
       const req = validateWithKey(raw, "hold", raw.ttlSeconds);
       const { key, kind, limit, entitlement } = await prepare(req);
-      const request = fingerprintRequest("reserve", { ...req, ttl: raw.ttlSeconds });
+      const claim = claimOf(raw.idempotencyKey, "reserve", { ...req, ttl: raw.ttlSeconds });
       const now = clock.now();
       const hold: Reservation = {
         id: randomUUID(),
@@ -302,7 +326,7 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
               key,
               quantity: req.quantity,
               limit: undefined,
-              idempotency: claimOf(raw.idempotencyKey, request),
+              idempotency: claim,
               answer: { allowed: false, denialReason: "resource_not_in_plan", entitlement },
             }
           : {
@@ -310,13 +334,13 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
               key,
               quantity: req.quantity,
               limit,
-              idempotency: claimOf(raw.idempotencyKey, request),
+              idempotency: claim,
               answer: { allowed: true, entitlement, reservation: storedReservation(hold) },
               hold,
             },
         budget,
       );
-      return answerOf(outcome, request, (stored) => reviveReserveResult(stored, req.quantity));
+      return answerOf(outcome, claim, (stored) => reviveReserveResult(stored, req.quantity));
     },
 
     async commitReservation(actor, raw, budget) {
