@@ -283,6 +283,21 @@ describe("group-committed admissions", () => {
       expect(await call(undefined, "late")).toBe("allowed");
       expect(await usedOf(db.url, tenantId, "tokens")).toBe("3");
       expect(await admissionStat(server.baseUrl, "shed")).toBeGreaterThan(0);
+      // and usage sent with an expired deadline is not stored either
+      const tracked = await fetch(`${server.baseUrl}/tollgate.v1.UsageService/TrackUsage`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "connect-timeout-ms": "0" },
+        body: JSON.stringify({
+          events: [{ eventId: "too-late", tenantId, resourceType: "tokens", quantity: "1" }],
+        }),
+      });
+      expect(((await tracked.json()) as { code: string }).code).toBe("deadline_exceeded");
+      await sleep(300);
+      expect(
+        await scalar(db.url, "select count(*)::text as v from usage_events where tenant_id = $1", [
+          tenantId,
+        ]),
+      ).toBe("0");
     } finally {
       await locker.end();
     }

@@ -6,6 +6,7 @@ import {
   type UsageService as UsageServiceDesc,
 } from "../../gen/tollgate/v1/usage_service_pb.js";
 import { actorOf } from "../auth/principal.js";
+import { budgetOf } from "../protocol/call-budget.js";
 import { fromProtoTimestamp } from "../protocol/timestamp.js";
 import type { UsageService } from "./service.js";
 import type { IngestSummary, RawUsageEvent } from "./usage.js";
@@ -30,7 +31,9 @@ export function createUsageRpc(service: UsageService): ServiceImpl<typeof UsageS
       return toProtoSummary(await service.ingestStream(actorOf(ctx), batches));
     },
     async trackUsage(req, ctx) {
-      return toProtoSummary(await service.track(actorOf(ctx), req.events.map(fromProtoEvent)));
+      return toProtoSummary(
+        await service.track(actorOf(ctx), req.events.map(fromProtoEvent), budgetOf(ctx)),
+      );
     },
     async getUsage(req) {
       const report = await service.getUsage({

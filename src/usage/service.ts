@@ -1,5 +1,6 @@
 import type { Actor } from "../auth/principal.js";
 import { type PlanCatalog, unknownResourceDescription } from "../billing/catalog.js";
+import { assertLive, type CallBudget } from "../calls/budget.js";
 import type { Clock } from "../clock/clock.js";
 import { ALLOCATION_PERIOD, periodStartFor } from "../entitlements/periods.js";
 import type { PlanCache } from "../entitlements/plan-cache.js";
@@ -29,7 +30,8 @@ export interface UsageService {
   /** Takes a stream of event batches; answers once every accepted event is committed. */
   ingestStream(actor: Actor, batches: AsyncIterable<RawUsageEvent[]>): Promise<IngestSummary>;
   /** Takes one batch; answers once every accepted event is committed. */
-  track(actor: Actor, events: RawUsageEvent[]): Promise<IngestSummary>;
+  /** Not started (nothing recorded) when the caller has already given up. */
+  track(actor: Actor, events: RawUsageEvent[], budget: CallBudget): Promise<IngestSummary>;
   getUsage(query: {
     tenantId: string;
     resourceType: string;
@@ -126,14 +128,16 @@ export function createUsageService(deps: UsageServiceDeps): UsageService {
 
   return {
     ingestStream: (actor, batches) => ingest(actor, batches, undefined),
-    track: (actor, events) =>
-      ingest(
+    async track(actor, events, budget) {
+      assertLive(budget);
+      return ingest(
         actor,
         (async function* () {
           yield events;
         })(),
         UNARY_ROOM_WAIT_MS,
-      ),
+      );
+    },
 
     async getUsage(query) {
       const checks = createFieldChecks();
