@@ -763,7 +763,9 @@ export const ReservationStateSchema: GenEnum<ReservationState> = /*@__PURE__*/
  * `INVALID_ARGUMENT` listing every field violation (bad UUID, unknown resource type with the
  * known ones listed, malformed or out-of-range quantity), `UNAVAILABLE` when the database
  * cannot be reached or no pooled connection frees up within its bound (safe to retry with
- * the same `idempotency_key`), and `INTERNAL` with a generic message.
+ * the same `idempotency_key`), `DEADLINE_EXCEEDED` when the call's deadline passed before its
+ * write could start or commit (nothing was recorded; a retry records it once), and `INTERNAL`
+ * with a generic message.
  *
  * @generated from service tollgate.v1.EntitlementService
  */
