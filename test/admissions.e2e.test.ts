@@ -185,25 +185,39 @@ describe("group-committed admissions", () => {
   });
 
   it("should lose no acknowledged call and record none twice when the database is cut mid-batch", async () => {
-    // given a server whose database runs through a cut-able proxy, and 64 callers that each
-    // retry a keyed call of 1 token with the same key until it is acknowledged
+    // given a server whose database runs through a cut-able proxy, a tenant with one recorded
+    // call, and that tenant's counter row locked from outside, so its next batch waits inside
+    // PostgreSQL
     const { proxy, server } = await startServerBehindProxy(db.url, {});
+    const locker = new pg.Client({ connectionString: db.url });
+    await locker.connect();
     try {
       const client = entitlementClient(server.baseUrl);
       const tenantId = randomUUID();
+      const call = (key: string) =>
+        client.checkAndRecord({
+          tenantId,
+          resourceType: "tokens",
+          quantity: "1",
+          idempotencyKey: key,
+        });
+      await call("first");
+      await locker.query("begin");
+      await locker.query("select * from usage_counters where tenant_id = $1 for update", [
+        tenantId,
+      ]);
+
+      // when 64 callers send keyed calls, each retrying its key until it is acknowledged, and
+      // the connection of the waiting batch is cut; the lock is then released, so PostgreSQL
+      // commits that batch although its answer is lost, and the database comes back
       const failures = new Map<string, number>();
       let running = true;
-      let acknowledged = 0;
+      let acknowledged = 1;
       const callers = Array.from({ length: 64 }, async (_, c) => {
-        for (let n = 0; running; n++) {
+        for (let n = 0; running || n === 0; n++) {
           for (;;) {
             try {
-              await client.checkAndRecord({
-                tenantId,
-                resourceType: "tokens",
-                quantity: "1",
-                idempotencyKey: `c${c}-${n}`,
-              });
+              await call(`c${c}-${n}`);
               acknowledged += 1;
               break;
             } catch (error) {
@@ -214,24 +228,24 @@ describe("group-committed admissions", () => {
           }
         }
       });
-
-      // when the database is cut three times for half a second while batches are running
-      for (let cut = 0; cut < 3; cut++) {
-        await sleep(400);
-        proxy.cut();
-        await sleep(500);
-        proxy.resume();
-      }
-      await sleep(500);
+      await sleep(300);
+      proxy.cut();
+      await sleep(100);
+      await locker.query("commit");
+      await sleep(400);
+      proxy.resume();
+      await sleep(1_000);
       running = false;
       await Promise.all(callers);
 
-      // then the counter holds exactly the acknowledged calls: none lost, none counted twice
+      // then the cut batch's callers were told Unavailable, and after their retries the
+      // counter holds exactly the acknowledged calls: none lost, none counted twice
       expect(failures.get("Unavailable") ?? 0).toBeGreaterThan(0);
       expect([...failures.keys()]).toEqual(["Unavailable"]);
-      expect(acknowledged).toBeGreaterThan(64);
+      expect(acknowledged).toBeGreaterThan(128);
       expect(await usedOf(db.url, tenantId, "tokens")).toBe(String(acknowledged));
     } finally {
+      await locker.end();
       await server.stop();
       await proxy.close();
     }
