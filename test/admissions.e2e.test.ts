@@ -5,8 +5,9 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EntitlementService } from "../gen/tollgate/v1/entitlement_service_pb.js";
+import { queryRows } from "./support/app.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
-import { type ServerProcess, startServerProcess } from "./support/server-process.js";
+import { type ServerProcess, startReplicas } from "./support/server-process.js";
 import { startServerBehindProxy } from "./support/tcp-proxy.js";
 
 /*
@@ -20,14 +21,8 @@ const entitlementClient = (baseUrl: string) =>
   createClient(EntitlementService, createGrpcTransport({ baseUrl }));
 
 async function scalar(url: string, sql: string, params: unknown[]): Promise<string | null> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    const { rows } = await client.query(sql, params);
-    return (rows[0] as { v: string | null } | undefined)?.v ?? null;
-  } finally {
-    await client.end();
-  }
+  const [row] = await queryRows<{ v: string | null }>(url, sql, params);
+  return row?.v ?? null;
 }
 
 const usedOf = (url: string, tenantId: string, resourceType: string) =>
@@ -69,8 +64,7 @@ describe("group-committed admissions", () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    const first = await startServerProcess({ DATABASE_URL: db.url });
-    servers = [first, await startServerProcess({ DATABASE_URL: db.url })];
+    servers = await startReplicas({ DATABASE_URL: db.url }, 2);
   });
 
   afterAll(async () => {

@@ -12,7 +12,7 @@ import {
 import { createManualClock } from "../src/clock/clock.js";
 import { countRows, startTestApp, type TestApp } from "./support/app.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
-import { type ServerProcess, startServerProcess } from "./support/server-process.js";
+import { type ServerProcess, startReplicas } from "./support/server-process.js";
 
 const DAY = 86_400_000;
 const COUNTED = ["usage_counters", "reservations", "entitlement_requests"];
@@ -34,8 +34,7 @@ describe("EntitlementService across two server processes", () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    const first = await startServerProcess({ DATABASE_URL: db.url });
-    servers = [first, await startServerProcess({ DATABASE_URL: db.url })];
+    servers = await startReplicas({ DATABASE_URL: db.url }, 2);
   });
 
   afterAll(async () => {

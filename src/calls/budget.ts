@@ -11,9 +11,6 @@ export interface CallBudget {
   deadline?: number;
 }
 
-/** No deadline: internal callers, tests. */
-export const UNBOUNDED: CallBudget = {};
-
 /** Milliseconds left before the deadline; undefined without one, zero or less once passed. */
 export function remainingMs(budget: CallBudget): number | undefined {
   return budget.deadline === undefined ? undefined : budget.deadline - Date.now();

@@ -62,19 +62,33 @@ export function reviveCheckResult(stored: unknown, quantity: Decimal): CheckResu
   );
 }
 
+/**
+ * Rebuilds a reservation from its JSON form: a stored hold, or a reservation as the batch
+ * reports it (with `committedQuantity`, null until committed).
+ */
+export function reviveReservation(stored: unknown): Reservation {
+  const r = stored as Json;
+  return {
+    id: r.id as string,
+    tenantId: r.tenantId as string,
+    resourceType: r.resourceType as string,
+    quantity: new Decimal(r.quantity as string),
+    state: r.state as Reservation["state"],
+    expireTime: new Date(r.expireTime as string),
+    committedQuantity:
+      r.committedQuantity == null ? undefined : new Decimal(r.committedQuantity as string),
+    createTime: new Date(r.createTime as string),
+    periodStart: new Date(r.periodStart as string),
+  };
+}
+
 /** Rebuilds a stored reserve result of a request for `quantity`. */
 export function reviveReserveResult(stored: unknown, quantity: Decimal): ReserveResult {
-  const r = stored as Json;
-  const held = r.reservation as Json | undefined;
-  const reservation: Reservation | undefined = held && {
-    ...(held as unknown as Reservation),
-    quantity: new Decimal(held.quantity as string),
-    committedQuantity: undefined,
-    expireTime: new Date(held.expireTime as string),
-    createTime: new Date(held.createTime as string),
-    periodStart: new Date(held.periodStart as string),
+  const held = (stored as Json).reservation;
+  return {
+    ...reviveCheckResult(stored, quantity),
+    reservation: held === undefined ? undefined : reviveReservation(held),
   };
-  return { ...reviveCheckResult(stored, quantity), reservation };
 }
 
 /** The answer of a check-style call, with the reason a person reads. */

@@ -39,9 +39,18 @@ import type {
 import { checkIdempotencyKey, type RawResourceRequest, validateResourceRequest } from "./inputs.js";
 import { ALLOCATION_PERIOD } from "./periods.js";
 import type { PlanCache } from "./plan-cache.js";
-import type { AdmissionOutcome, Counter, CounterKey, EntitlementStore } from "./store.js";
+import {
+  type AdmissionOutcome,
+  type Counter,
+  type CounterKey,
+  type EntitlementStore,
+  ZERO_COUNTER,
+} from "./store.js";
 
 const DEFAULT_TTL_SECONDS = 300;
+
+/** The answer of a check-style call for a resource the plan does not have, before its counter. */
+const NOT_IN_PLAN = { allowed: false, denialReason: "resource_not_in_plan" } as const;
 
 type KeyedRequest = RawResourceRequest & { idempotencyKey: string };
 
@@ -149,7 +158,7 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
     }
     let template = byResource.get(resourceType);
     if (template === undefined) {
-      template = storedEntitlement(view(tp, resourceType, ZERO));
+      template = storedEntitlement(view(tp, resourceType, ZERO_COUNTER));
       byResource.set(resourceType, template);
     }
     return template;
@@ -211,20 +220,25 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
     outcome: AdmissionOutcome,
   ): Promise<ReservationResult> => {
     const { reservation, counter } = outcome;
-    if (outcome.outcome === "deadline") throw deadlineExceeded();
-    if (reservation === undefined || counter === undefined) {
-      if (outcome.outcome === "forbidden" && reservation)
-        assertTenantAccess(actor, reservation.tenantId);
-      throw new NotFoundError(`reservation ${reservationId} not found`);
+    switch (outcome.outcome) {
+      case "deadline":
+        throw deadlineExceeded();
+      case "forbidden":
+        // The reservation is another tenant's: refused as any access to that tenant is.
+        assertTenantAccess(actor, (reservation as Reservation).tenantId);
+        throw new NotFoundError(`reservation ${reservationId} not found`);
+      case "not_found":
+        throw new NotFoundError(`reservation ${reservationId} not found`);
+      case "refused": {
+        const { id, state } = reservation as Reservation;
+        throw new FailedPreconditionError(
+          `reservation ${id} is ${state === "held" ? "expired" : state} and cannot be ${verb}`,
+        );
+      }
     }
-    if (outcome.outcome === "refused") {
-      const expired = reservation.state === "held";
-      throw new FailedPreconditionError(
-        `reservation ${reservation.id} is ${expired ? "expired" : reservation.state} and cannot be ${verb}`,
-      );
-    }
-    const tp = await plans.resolve(reservation.tenantId);
-    return { reservation, entitlement: view(tp, reservation.resourceType, counter) };
+    const done = reservation as Reservation;
+    const tp = await plans.resolve(done.tenantId);
+    return { reservation: done, entitlement: view(tp, done.resourceType, counter as Counter) };
   };
 
   return {
@@ -250,9 +264,7 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
       const { key, kind, limit, entitlement } = await prepare(req);
       const claim = claimOf(raw.idempotencyKey, "check_and_record", req);
       const answer =
-        kind === "read"
-          ? { allowed: false, denialReason: "resource_not_in_plan", entitlement }
-          : { allowed: true, entitlement };
+        kind === "read" ? { ...NOT_IN_PLAN, entitlement } : { allowed: true, entitlement };
       const outcome = await admissions.submit(
         {
           kind,
@@ -297,7 +309,7 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
       return {
         planId: tp.plan.id,
         entitlements: tp.plan.limits.map((l) =>
-          view(tp, l.resourceType, counters.get(l.resourceType) ?? ZERO),
+          view(tp, l.resourceType, counters.get(l.resourceType) ?? ZERO_COUNTER),
         ),
       };
     },
@@ -327,7 +339,7 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
               quantity: req.quantity,
               limit: undefined,
               idempotency: claim,
-              answer: { allowed: false, denialReason: "resource_not_in_plan", entitlement },
+              answer: { ...NOT_IN_PLAN, entitlement },
             }
           : {
               kind: "hold",
@@ -376,5 +388,3 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
     expireDue: (limit) => store.expireHeld(knex, clock.now(), undefined, limit),
   };
 }
-
-const ZERO: Counter = { used: new Decimal(0), reserved: new Decimal(0) };

@@ -1,6 +1,7 @@
 import { Decimal } from "decimal.js";
 import type { Knex } from "knex";
-import type { Reservation, ReservationState } from "./entitlements.js";
+import { reviveReservation } from "./answers.js";
+import type { Reservation } from "./entitlements.js";
 
 /** Which counter row: one per tenant, resource and period. */
 export interface CounterKey {
@@ -108,7 +109,8 @@ export interface EntitlementStore {
   ): Promise<number>;
 }
 
-const ZERO: Counter = { used: new Decimal(0), reserved: new Decimal(0) };
+/** A counter with no row yet. */
+export const ZERO_COUNTER: Counter = { used: new Decimal(0), reserved: new Decimal(0) };
 
 /** Creates the entitlement store over the given connection. */
 export function createEntitlementStore(knex: Knex): EntitlementStore {
@@ -127,7 +129,7 @@ export function createEntitlementStore(knex: Knex): EntitlementStore {
           period_start: key.periodStart,
         })
         .first("used", "reserved");
-      return row ? fromDbCounter(row) : ZERO;
+      return row ? fromDbCounter(row) : ZERO_COUNTER;
     },
 
     async readMany(db, tenantId, keys) {
@@ -215,32 +217,18 @@ interface OutcomeRow {
   op_used: string | null;
   op_reserved: string | null;
   op_answer: Record<string, unknown> | null;
-  op_reservation: Record<string, string | null> | null;
+  op_reservation: Record<string, unknown> | null;
 }
 
 function fromOutcomeRow(row: OutcomeRow): AdmissionOutcome {
-  const r = row.op_reservation;
   return {
     outcome: row.op_outcome,
     counter:
       row.op_used === null || row.op_reserved === null
         ? undefined
-        : { used: new Decimal(row.op_used), reserved: new Decimal(row.op_reserved) },
+        : fromDbCounter({ used: row.op_used, reserved: row.op_reserved }),
     answer: row.op_answer ?? undefined,
-    reservation: r
-      ? {
-          id: r.id as string,
-          tenantId: r.tenantId as string,
-          resourceType: r.resourceType as string,
-          quantity: new Decimal(r.quantity as string),
-          state: r.state as ReservationState,
-          expireTime: new Date(r.expireTime as string),
-          committedQuantity:
-            r.committedQuantity === null ? undefined : new Decimal(r.committedQuantity as string),
-          createTime: new Date(r.createTime as string),
-          periodStart: new Date(r.periodStart as string),
-        }
-      : undefined,
+    reservation: row.op_reservation ? reviveReservation(row.op_reservation) : undefined,
   };
 }
 

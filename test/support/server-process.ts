@@ -67,3 +67,16 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
     },
   };
 }
+
+/**
+ * Starts `count` servers on one database, one after another, so the first has migrated the
+ * schema before the others start: replicas of one deployment.
+ */
+export async function startReplicas(
+  env: Record<string, string>,
+  count: number,
+): Promise<ServerProcess[]> {
+  const servers: ServerProcess[] = [];
+  for (let i = 0; i < count; i++) servers.push(await startServerProcess(env));
+  return servers;
+}

@@ -36,7 +36,8 @@ language plpgsql as $fn$
 declare
   o_kind text[]; o_tenant uuid[]; o_resource text[]; o_period timestamptz[]; o_qty numeric[];
   o_limit numeric[]; o_key text[]; o_operation text[]; o_fingerprint text[]; o_template jsonb[];
-  o_res uuid[]; o_expire timestamptz[]; o_create timestamptz[]; o_scope uuid[]; o_budget int[]; o_counter int[];
+  o_res uuid[]; o_expire timestamptz[]; o_create timestamptz[]; o_scope uuid[]; o_budget int[];
+  o_counter int[];
   o_answer jsonb[];
   r_id uuid[]; r_tenant uuid[]; r_resource text[]; r_period timestamptz[]; r_qty numeric[];
   r_state text[]; r_expire timestamptz[]; r_committed numeric[]; r_create timestamptz[];
