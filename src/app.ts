@@ -1,4 +1,5 @@
 import type { AddressInfo } from "node:net";
+import { createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/health/v1/health_pb.js";
 import { createAuditService } from "./audit/service.js";
@@ -23,15 +24,18 @@ import { createDomains } from "./domains.js";
 import { createEntitlementRpc } from "./entitlements/rpc.js";
 import {
   callContextValues,
+  codeName,
   createCallLogInterceptor,
+  kCallObserved,
 } from "./observability/call-log-interceptor.js";
 import type { Logger } from "./observability/logger.js";
 import { createMetrics } from "./observability/metrics.js";
 import { createErrorInterceptor } from "./server/error-interceptor.js";
+import { createGrpcUnaryServer } from "./server/grpc-unary.js";
 import { createHealthState } from "./server/health.js";
 import { createHttpHandler } from "./server/http-handler.js";
 import { createListener } from "./server/listener.js";
-import { createRoutes, TOLLGATE_SERVICES } from "./server/routes.js";
+import { createRoutes, createServiceSpecs, TOLLGATE_SERVICES } from "./server/routes.js";
 import { createUsageRpc } from "./usage/rpc.js";
 import type { UsageStore } from "./usage/store.js";
 
@@ -105,30 +109,44 @@ export async function startApp(
     );
     const health = createHealthState(TOLLGATE_SERVICES.map((s) => s.typeName));
     const shutdown = new AbortController();
-    const rpc = connectNodeAdapter({
-      routes: createRoutes({
-        health,
-        billing: createBillingRpc(billing, createAuditService(audit)),
-        entitlements: createEntitlementRpc(entitlements),
-        usage: createUsageRpc(usage),
+    const services = createServiceSpecs({
+      health,
+      billing: createBillingRpc(billing, createAuditService(audit)),
+      entitlements: createEntitlementRpc(entitlements),
+      usage: createUsageRpc(usage),
+    });
+    const interceptors = [
+      createCallLogInterceptor(logger, metrics),
+      createErrorInterceptor(logger),
+      createAuthInterceptor({ keys, open: access.open }),
+      createRateLimitInterceptor(database.knex, {
+        perMinute: config.billingRateLimitPerMinute,
+        burst: config.billingRateLimitBurst,
       }),
-      interceptors: [
-        createCallLogInterceptor(logger, metrics),
-        createErrorInterceptor(logger),
-        createAuthInterceptor({ keys, open: access.open }),
-        createRateLimitInterceptor(database.knex, {
-          perMinute: config.billingRateLimitPerMinute,
-          burst: config.billingRateLimitBurst,
-        }),
-      ],
+    ];
+    const rpc = connectNodeAdapter({
+      routes: createRoutes(services),
+      interceptors,
       readMaxBytes: config.maxMessageBytes,
       writeMaxBytes: config.maxMessageBytes,
       contextValues: (req) =>
         callContextValues(req).set(kAuthorizationCount, countAuthorizationHeaders(req.rawHeaders)),
       shutdownSignal: shutdown.signal,
     });
+    const grpcUnary = createGrpcUnaryServer({
+      services,
+      interceptors,
+      maxMessageBytes: config.maxMessageBytes,
+      shutdownSignal: shutdown.signal,
+      contextValues: () => createContextValues().set(kCallObserved, { observed: true }),
+      onRefused: (path, code) => {
+        metrics.rejectedRequests.inc({ path, status: codeName(code) });
+        logger.warn({ path, status: codeName(code) }, "rpc refused by the protocol layer");
+      },
+    });
     const { connections } = config;
     const listener = createListener({
+      streams: grpcUnary,
       limits: {
         headersTimeoutMs: connections.headersTimeoutSeconds * 1000,
         idleTimeoutMs: connections.idleTimeoutSeconds * 1000,

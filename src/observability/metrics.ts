@@ -37,7 +37,7 @@ export function createMetrics(): Metrics {
     }),
     rejectedRequests: new Counter({
       name: "tollgate_rpc_rejected_requests_total",
-      help: "RPC requests refused by the protocol layer before a handler ran (bad content type, malformed or oversized message), by path and HTTP status.",
+      help: "RPC requests refused by the protocol layer before a handler ran (bad content type, malformed or oversized message), by path and HTTP status (the gRPC code name where grpc-js refused a gRPC call).",
       labelNames: ["path", "status"],
       registers: [registry],
     }),

@@ -1,8 +1,8 @@
 import { EventEmitter, on } from "node:events";
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import {
-  Health,
+  type Health,
   HealthCheckResponseSchema,
   HealthCheckResponse_ServingStatus as ServingStatus,
 } from "../../gen/health/v1/health_pb.js";
@@ -44,10 +44,10 @@ export function createHealthState(services: string[]): HealthState {
   };
 }
 
-/** Registers `grpc.health.v1.Health` (Check, Watch, List) over the shared health state. */
-export function registerHealth(router: ConnectRouter, state: HealthState): void {
+/** `grpc.health.v1.Health` (Check, Watch, List) over the shared health state. */
+export function createHealthService(state: HealthState): ServiceImpl<typeof Health> {
   const response = (status: ServingStatus) => create(HealthCheckResponseSchema, { status });
-  router.service(Health, {
+  return {
     check(req) {
       const status = state.get(req.service);
       if (status === undefined) {
@@ -75,5 +75,5 @@ export function registerHealth(router: ConnectRouter, state: HealthState): void 
         statuses: Object.fromEntries(state.entries().map(([name, s]) => [name, response(s)])),
       };
     },
-  });
+  };
 }

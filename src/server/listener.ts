@@ -22,9 +22,22 @@ export interface ConnectionLimits extends Http2SessionTimeouts {
   maxConcurrentStreams: number;
 }
 
+/** Takes some HTTP/2 streams before the request handler sees them. */
+export interface Http2StreamRoute {
+  accepts(headers: http2.IncomingHttpHeaders, rawHeaders: string[]): boolean;
+  serve(
+    stream: http2.ServerHttp2Stream,
+    headers: http2.IncomingHttpHeaders,
+    flags: number,
+    rawHeaders: string[],
+  ): void;
+}
+
 /** Options of {@link createListener}. */
 export interface ListenerOptions {
   handler: DualRequestHandler;
+  /** Serves the HTTP/2 streams it accepts itself; every other request goes to `handler`. */
+  streams?: Http2StreamRoute;
   /** Bound on HTTP/2 header lists and HTTP/1.1 headers, in bytes. */
   maxHeaderBytes?: number;
   limits: ConnectionLimits;
@@ -50,17 +63,17 @@ const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
  * `allowHTTP1` needs TLS, so the first bytes of each connection are sniffed: the HTTP/2
  * preface goes to an h2c server, anything else to an HTTP/1.1 server, both sharing one
  * handler. This lets gRPC (HTTP/2), Connect and gRPC-Web (either) and browsers share a port.
+ * HTTP/2 streams are routed one by one, so a single connection may mix protocols.
  * No connection may linger: one that sends nothing, or half a request, is closed after the
  * header timeout; idle ones after the idle timeout; HTTP/2 peers that stop answering pings
  * after the keepalive timeout.
  */
 export function createListener(options: ListenerOptions): Listener {
-  const { limits } = options;
+  const { limits, streams } = options;
   let active = 0;
-  const track: DualRequestHandler = (req, res) => {
+  const track = (done: { once(event: "close", listener: () => void): unknown }) => {
     active++;
-    res.once("close", () => active--);
-    options.handler(req, res);
+    done.once("close", () => active--);
   };
   const h1 = http.createServer(
     {
@@ -68,7 +81,10 @@ export function createListener(options: ListenerOptions): Listener {
       // Node checks header and request timeouts on this tick, so it bounds their precision.
       connectionsCheckingInterval: Math.min(1_000, Math.max(50, limits.headersTimeoutMs / 4)),
     },
-    track,
+    (req, res) => {
+      track(res);
+      options.handler(req, res);
+    },
   );
   h1.headersTimeout = limits.headersTimeoutMs;
   h1.keepAliveTimeout = limits.idleTimeoutMs;
@@ -76,9 +92,24 @@ export function createListener(options: ListenerOptions): Listener {
   // connections (which enforces `headersTimeout` and makes `closeIdleConnections` work) on
   // 'listening'; without this, half-sent requests would hold their sockets forever.
   h1.emit("listening");
-  const h2 = http2.createServer(
-    { maxHeaderListPairs: 256, settings: { maxConcurrentStreams: limits.maxConcurrentStreams } },
-    track,
+  const h2 = http2.createServer({
+    maxHeaderListPairs: 256,
+    settings: { maxConcurrentStreams: limits.maxConcurrentStreams },
+  });
+  // Never given a connection: it only turns the streams `h2` passes on into requests.
+  const compat = http2.createServer({}, options.handler);
+  h2.on(
+    "stream",
+    (
+      stream: http2.ServerHttp2Stream,
+      headers: http2.IncomingHttpHeaders,
+      flags: number,
+      rawHeaders: string[],
+    ) => {
+      track(stream);
+      if (streams?.accepts(headers, rawHeaders)) streams.serve(stream, headers, flags, rawHeaders);
+      else compat.emit("stream", stream, headers, flags, rawHeaders);
+    },
   );
   const sessions = new Set<http2.ServerHttp2Session>();
   h2.on("session", (session) => {

@@ -1,9 +1,15 @@
-import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
+import {
+  type ConnectRouter,
+  createServiceImplSpec,
+  type MethodImpl,
+  type ServiceImpl,
+  type ServiceImplSpec,
+} from "@connectrpc/connect";
 import { Health } from "../../gen/health/v1/health_pb.js";
 import { BillingService } from "../../gen/tollgate/v1/billing_service_pb.js";
 import { EntitlementService } from "../../gen/tollgate/v1/entitlement_service_pb.js";
 import { UsageService } from "../../gen/tollgate/v1/usage_service_pb.js";
-import { type HealthState, registerHealth } from "./health.js";
+import { createHealthService, type HealthState } from "./health.js";
 import { registerReflection } from "./reflection.js";
 
 /** The three Tollgate services of the API contract. */
@@ -18,15 +24,29 @@ export interface RoutesOptions {
 }
 
 /**
- * Every RPC the server answers: the Tollgate services, gRPC health, and reflection over all of
- * them.
+ * Every service the server answers besides reflection: the Tollgate services and gRPC health.
+ * Connect serves them all; the gRPC unary server serves their unary methods over gRPC.
  */
-export function createRoutes(options: RoutesOptions): (router: ConnectRouter) => void {
+export function createServiceSpecs(options: RoutesOptions): ServiceImplSpec[] {
+  return [
+    createServiceImplSpec<typeof BillingService>(BillingService, options.billing),
+    createServiceImplSpec<typeof EntitlementService>(EntitlementService, options.entitlements),
+    createServiceImplSpec<typeof UsageService>(UsageService, options.usage),
+    createServiceImplSpec<typeof Health>(Health, createHealthService(options.health)),
+  ];
+}
+
+/** Connect routes for every method of the given services, plus reflection over all of them. */
+export function createRoutes(specs: ServiceImplSpec[]): (router: ConnectRouter) => void {
   return (router) => {
-    router.service(BillingService, options.billing);
-    router.service(EntitlementService, options.entitlements);
-    router.service(UsageService, options.usage);
-    registerHealth(router, options.health);
-    registerReflection(router, [...TOLLGATE_SERVICES, Health]);
+    for (const spec of specs) {
+      for (const method of Object.values(spec.methods)) {
+        router.rpc(method.method, method.impl as MethodImpl<typeof method.method>);
+      }
+    }
+    registerReflection(
+      router,
+      specs.map((spec) => spec.service),
+    );
   };
 }
