@@ -245,7 +245,7 @@ describe("group-committed admissions", () => {
     }
   });
 
-  it("should record nothing for calls answered DEADLINE_EXCEEDED: already expired or 1 ms while busy", async () => {
+  it("should record nothing for calls answered DEADLINE_EXCEEDED: already expired or 1 ms while busy, over Connect and gRPC", async () => {
     // given a tenant whose counter row is locked from outside, so its batch cannot proceed
     const server = servers[0] as ServerProcess;
     const tenantId = randomUUID();
@@ -270,6 +270,16 @@ describe("group-committed admissions", () => {
         );
       const expired = Array.from({ length: 20 }, () => call(0));
       const hurried = Array.from({ length: 100 }, (_, i) => call(1, i === 0 ? "late" : ""));
+      // (and 20 more with a 1 ms deadline over gRPC, which grpc-js serves)
+      const grpcClient = entitlementClient(server.baseUrl);
+      const hurriedGrpc = Array.from({ length: 20 }, () =>
+        grpcClient
+          .checkAndRecord({ tenantId, resourceType: "tokens", quantity: "1" }, { timeoutMs: 1 })
+          .then(
+            () => "answered",
+            (e: unknown) => Code[ConnectError.from(e).code],
+          ),
+      );
       const patient = call(undefined);
       const other = connectCall(
         server.baseUrl,
@@ -284,6 +294,7 @@ describe("group-committed admissions", () => {
       // while the patient call was admitted once the lock was gone
       expect(new Set(await Promise.all(expired))).toEqual(new Set(["deadline_exceeded"]));
       expect(new Set(await Promise.all(hurried))).toEqual(new Set(["deadline_exceeded"]));
+      expect(new Set(await Promise.all(hurriedGrpc))).toEqual(new Set(["DeadlineExceeded"]));
       expect(await patient).toBe("allowed");
       expect(await usedOf(db.url, tenantId, "tokens")).toBe("2");
       // and the keyed call that was dropped left its key free: a retry records it once

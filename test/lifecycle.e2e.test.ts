@@ -1,11 +1,15 @@
+import { randomUUID } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import http2 from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/health/v1/health_pb.js";
+import { EntitlementService } from "../gen/tollgate/v1/entitlement_service_pb.js";
 import { migrationSource } from "../src/db/migrations/index.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 import { startServerProcess } from "./support/server-process.js";
@@ -53,6 +57,38 @@ describe("server lifecycle", () => {
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(server.logs().map((l) => l.msg)).toContain("stopped");
     session.destroy();
+  });
+
+  it("should let a gRPC call that waits for its batch finish while the server drains", async () => {
+    // given a gRPC call (served by grpc-js) waiting behind a counter row locked from outside
+    const server = await startServerProcess({ DATABASE_URL: db.url });
+    const entitlements = createClient(
+      EntitlementService,
+      createGrpcTransport({ baseUrl: server.baseUrl }),
+    );
+    const admit = { tenantId: randomUUID(), resourceType: "tokens", quantity: "1" };
+    expect((await entitlements.checkAndRecord(admit)).allowed).toBe(true);
+    const locker = new pg.Client({ connectionString: db.url });
+    await locker.connect();
+    try {
+      await locker.query("begin");
+      await locker.query("select 1 from usage_counters where tenant_id = $1 for update", [
+        admit.tenantId,
+      ]);
+      const waiting = entitlements.checkAndRecord(admit);
+      await sleep(200);
+
+      // when the server is told to stop, and the lock goes 300 ms later
+      const stopped = server.stop("SIGTERM");
+      await sleep(300);
+      await locker.query("commit");
+
+      // then the call was answered and recorded, and the server exited cleanly after it
+      expect((await waiting).entitlement?.used).toBe("2");
+      expect(await stopped).toBe(0);
+    } finally {
+      await locker.end();
+    }
   });
 
   it("should exit at once when idle and refuse new connections afterwards", async () => {

@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import http2 from "node:http2";
 import { promisify } from "node:util";
-import { create, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import {
   createConnectTransport,
@@ -10,7 +10,12 @@ import {
 } from "@connectrpc/connect-node";
 import { status as GrpcStatus, Metadata } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Health, HealthCheckResponse_ServingStatus } from "../gen/health/v1/health_pb.js";
+import {
+  Health,
+  HealthCheckRequestSchema,
+  HealthCheckResponse_ServingStatus,
+  HealthCheckResponseSchema,
+} from "../gen/health/v1/health_pb.js";
 import {
   BillingService,
   CreateCustomerRequestSchema,
@@ -80,6 +85,44 @@ describe("the server process on PostgreSQL", () => {
       expect((await health.check({ service: "" })).status).toBe(
         HealthCheckResponse_ServingStatus.SERVING,
       );
+    });
+
+    it("should route each HTTP/2 stream by itself: gRPC unary to grpc-js, the rest to Connect", async () => {
+      // given one HTTP/2 connection
+      const session = http2.connect(server.baseUrl);
+      const check = toBinary(HealthCheckRequestSchema, create(HealthCheckRequestSchema));
+      const checkPath = "/grpc.health.v1.Health/Check";
+
+      // when it carries gRPC unary, Connect, gRPC+JSON and gRPC client-streaming calls at once
+      const [grpcUnary, connect, grpcJson, grpcStream] = await Promise.all([
+        rawCall(session, checkPath, "application/grpc", grpcFrame(check)),
+        rawCall(session, checkPath, "application/proto", check),
+        rawCall(session, checkPath, "application/grpc+json", grpcFrame(Buffer.from("{}"))),
+        rawCall(
+          session,
+          "/tollgate.v1.UsageService/StreamUsage",
+          "application/grpc",
+          Buffer.alloc(0),
+        ),
+      ]);
+      session.close();
+
+      // then every one is answered, the gRPC unary call by grpc-js (which announces the
+      // encodings it accepts) and the others by Connect (which does not)
+      expect(grpcUnary.headers["grpc-status"]).toBe("0");
+      expect(grpcUnary.headers["grpc-accept-encoding"]).toBe("identity,deflate,gzip");
+      expect(fromBinary(HealthCheckResponseSchema, grpcUnary.body.subarray(5)).status).toBe(
+        HealthCheckResponse_ServingStatus.SERVING,
+      );
+      expect(connect.headers[":status"]).toBe(200);
+      expect(fromBinary(HealthCheckResponseSchema, connect.body).status).toBe(
+        HealthCheckResponse_ServingStatus.SERVING,
+      );
+      expect(grpcJson.headers["grpc-status"]).toBe("0");
+      expect(grpcJson.headers["content-type"]).toBe("application/grpc+json");
+      expect(grpcJson.headers["grpc-accept-encoding"]).toBeUndefined();
+      expect(grpcStream.headers["grpc-status"]).toBe("0");
+      expect(grpcStream.headers["grpc-accept-encoding"]).toBeUndefined();
     });
 
     it("should report health per service over gRPC and NOT_FOUND for unknown ones", async () => {
@@ -287,33 +330,55 @@ async function expectServing(server: ServerProcess): Promise<void> {
 }
 
 /** Sends one hand-made gRPC request over a raw HTTP/2 session and returns the trailers. */
-function rawGrpcCall(
+async function rawGrpcCall(
   baseUrl: string,
   path: string,
   body: Buffer,
 ): Promise<Record<string, string | string[] | undefined>> {
+  const session = http2.connect(baseUrl);
+  try {
+    return (await rawCall(session, path, "application/grpc+proto", body)).headers as Record<
+      string,
+      string | string[] | undefined
+    >;
+  } finally {
+    session.close();
+  }
+}
+
+/** One request on an open HTTP/2 session: its response headers merged with its trailers. */
+function rawCall(
+  session: http2.ClientHttp2Session,
+  path: string,
+  contentType: string,
+  body: Uint8Array,
+): Promise<{ headers: Record<string, string | string[] | number | undefined>; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    const session = http2.connect(baseUrl);
-    session.on("error", reject);
     const stream = session.request({
       ":method": "POST",
       ":path": path,
-      "content-type": "application/grpc+proto",
+      "content-type": contentType,
       te: "trailers",
     });
-    let headers: Record<string, string | string[] | undefined> = {};
+    let headers: Record<string, string | string[] | number | undefined> = {};
+    const chunks: Buffer[] = [];
     stream.on("response", (h) => {
       headers = h;
     });
     stream.on("trailers", (t) => {
       headers = { ...headers, ...t };
     });
-    stream.on("data", () => {});
-    stream.on("end", () => {
-      session.close();
-      resolve(headers);
-    });
+    stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+    stream.on("end", () => resolve({ headers, body: Buffer.concat(chunks) }));
     stream.on("error", reject);
     stream.end(body);
   });
+}
+
+/** A gRPC length-prefixed message. */
+function grpcFrame(message: Uint8Array): Buffer {
+  const frame = Buffer.alloc(5 + message.length);
+  frame.writeUInt32BE(message.length, 1);
+  frame.set(message, 5);
+  return frame;
 }
