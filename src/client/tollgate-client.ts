@@ -22,9 +22,11 @@ export interface TollgateClientOptions {
   /** An API key (`tg_…`), sent as `authorization: Bearer <key>`; omit for an open dev server. */
   apiKey?: string;
   /**
-   * The wire protocol: Connect (default, binary messages: the cheapest for the server) or
-   * gRPC, both over HTTP/2, or gRPC-Web over HTTP/1.1
-   * (which cannot carry client streams: the usage tracker then sends batches with TrackUsage).
+   * The wire protocol: Connect (default, binary messages) or gRPC, both over HTTP/2, or
+   * gRPC-Web over HTTP/1.1. Connect costs the calling process the least CPU per call (about
+   * 160 µs against 210 µs over gRPC, measured with 32 calls in flight); the server spends
+   * less on gRPC (about 80 µs against 130 µs), which grpc-js serves, so the sum is even.
+   * gRPC-Web cannot carry client streams: the usage tracker then sends batches with TrackUsage.
    */
   protocol?: "connect" | "grpc" | "grpc-web";
   /** Deadline of each call unless the call sets its own; 10 s by default. */

@@ -12,6 +12,7 @@ import { invokeUnaryImplementation } from "@connectrpc/connect/protocol";
 import * as grpc from "@grpc/grpc-js";
 import { countAuthorizationHeaders } from "../auth/auth-interceptor.js";
 import { fromGrpcMetadata, toGrpcMetadata } from "./grpc-metadata.js";
+import type { Http2StreamRoute } from "./listener.js";
 
 /** Options of {@link createGrpcUnaryServer}. */
 export interface GrpcUnaryOptions {
@@ -26,18 +27,6 @@ export interface GrpcUnaryOptions {
   contextValues: () => ContextValues;
   /** Told about calls refused before any interceptor ran (a message that does not parse). */
   onRefused: (path: string, code: Code) => void;
-}
-
-/** Serves gRPC unary calls on HTTP/2 streams that the listener hands over. */
-export interface GrpcUnaryServer {
-  /** Whether this stream is a gRPC (protobuf) unary call that this server answers. */
-  accepts(headers: http2.IncomingHttpHeaders, rawHeaders: string[]): boolean;
-  serve(
-    stream: http2.ServerHttp2Stream,
-    headers: http2.IncomingHttpHeaders,
-    flags: number,
-    rawHeaders: string[],
-  ): void;
 }
 
 // A request that did not parse travels to the handler as this, so it is answered as Connect
@@ -60,9 +49,10 @@ const CALL_CANCELLED = new ConnectError("the client cancelled the call", Code.Ca
  * methods, gRPC+JSON, Connect and gRPC-Web stay with Connect. grpc-js accepts whole
  * connections only, so its HTTP/2 server (created by its public connection injector) is given
  * single streams of the listener's sessions instead; it is looked up once at startup and the
- * server refuses to start if a grpc-js upgrade moved it.
+ * server refuses to start if a grpc-js upgrade moved it. The returned route takes gRPC
+ * (protobuf) calls of unary methods sent with at most one `authorization` header.
  */
-export function createGrpcUnaryServer(options: GrpcUnaryOptions): GrpcUnaryServer {
+export function createGrpcUnaryServer(options: GrpcUnaryOptions): Http2StreamRoute {
   const server = new grpc.Server({
     "grpc.max_receive_message_length": options.maxMessageBytes,
     "grpc.max_send_message_length": options.maxMessageBytes,
