@@ -1,5 +1,4 @@
 import type { AddressInfo } from "node:net";
-import { createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/health/v1/health_pb.js";
 import { createAuditService } from "./audit/service.js";
@@ -26,7 +25,7 @@ import {
   callContextValues,
   codeName,
   createCallLogInterceptor,
-  kCallObserved,
+  reportRefusedCall,
 } from "./observability/call-log-interceptor.js";
 import type { Logger } from "./observability/logger.js";
 import { createMetrics } from "./observability/metrics.js";
@@ -138,11 +137,8 @@ export async function startApp(
       interceptors,
       maxMessageBytes: config.maxMessageBytes,
       shutdownSignal: shutdown.signal,
-      contextValues: () => createContextValues().set(kCallObserved, { observed: true }),
-      onRefused: (path, code) => {
-        metrics.rejectedRequests.inc({ path, status: codeName(code) });
-        logger.warn({ path, status: codeName(code) }, "rpc refused by the protocol layer");
-      },
+      onRefused: (path, code) =>
+        reportRefusedCall(logger, metrics, { path, status: codeName(code) }),
     });
     const { connections } = config;
     const listener = createListener({

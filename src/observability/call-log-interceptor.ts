@@ -13,11 +13,12 @@ import type { Metrics } from "./metrics.js";
 /**
  * Set by the interceptor once a handler ran, so the HTTP layer can tell calls the protocol
  * layer refused (and account for them itself) from calls this interceptor already logged.
+ * Absent where nobody watches (grpc-js calls, in-memory transports), so no shared default
+ * record is ever written.
  */
-export const kCallObserved = createContextKey<{ observed: boolean }>(
-  { observed: false },
-  { description: "whether the call-log interceptor saw this call" },
-);
+const kCallObserved = createContextKey<{ observed: boolean } | undefined>(undefined, {
+  description: "whether the call-log interceptor saw this call",
+});
 
 const observations = new WeakMap<object, { observed: boolean }>();
 
@@ -33,7 +34,7 @@ export function observeCall(req: object): { observed: boolean } {
 
 /** Connect `contextValues` that link a request to the record {@link observeCall} made. */
 export function callContextValues(req: object): ContextValues {
-  return createContextValues().set(kCallObserved, observations.get(req) ?? { observed: false });
+  return createContextValues().set(kCallObserved, observations.get(req));
 }
 
 /**
@@ -45,7 +46,8 @@ export function createCallLogInterceptor(logger: Logger, metrics: Metrics): Inte
   // redaction, which walks every path on every line: a measurable share of a call's CPU.
   const rpcLog = logger.child({}, { redact: [] });
   return (next) => async (req) => {
-    req.contextValues.get(kCallObserved).observed = true;
+    const watched = req.contextValues.get(kCallObserved);
+    if (watched) watched.observed = true;
     const started = process.hrtime.bigint();
     const service = req.service.typeName;
     const method = req.method.name;
@@ -71,6 +73,19 @@ export function createCallLogInterceptor(logger: Logger, metrics: Metrics): Inte
       throw error;
     }
   };
+}
+
+/**
+ * Counts and logs an RPC that the protocol layer refused before any handler (and so this
+ * interceptor) ran: by HTTP status over Connect, by gRPC code name where grpc-js refused it.
+ */
+export function reportRefusedCall(
+  logger: Logger,
+  metrics: Metrics,
+  refusal: { path: string; status: string; durationMs?: number },
+): void {
+  metrics.rejectedRequests.inc({ path: refusal.path, status: refusal.status });
+  logger.warn(refusal, "rpc refused by the protocol layer");
 }
 
 /** Connect's code name in snake case (`invalid_argument`), as the metrics label it. */

@@ -3,7 +3,6 @@ import { type DescMessage, fromBinary, type MessageShape, toBinary } from "@bufb
 import {
   Code,
   ConnectError,
-  type ContextValues,
   createHandlerContext,
   type Interceptor,
   type ServiceImplSpec,
@@ -23,8 +22,6 @@ export interface GrpcUnaryOptions {
   maxMessageBytes: number;
   /** Aborts every running call when the server's grace period is over. */
   shutdownSignal: AbortSignal;
-  /** Context values of one call (it was sent with at most one `authorization` header). */
-  contextValues: () => ContextValues;
   /** Told about calls refused before any interceptor ran (a message that does not parse). */
   onRefused: (path: string, code: Code) => void;
 }
@@ -149,7 +146,6 @@ function unaryHandler(
       timeoutMs: deadline === Number.POSITIVE_INFINITY ? undefined : +deadline - Date.now(),
       shutdownSignal: options.shutdownSignal,
       requestHeader: fromGrpcMetadata(call.metadata),
-      contextValues: options.contextValues(),
     });
     const onCancelled = () => context.abort(CALL_CANCELLED);
     call.once("cancelled", onCancelled);

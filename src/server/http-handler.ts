@@ -1,7 +1,7 @@
 import type { connectNodeAdapter } from "@connectrpc/connect-node";
 import { HealthCheckResponse_ServingStatus as ServingStatus } from "../../gen/health/v1/health_pb.js";
 import type { WebhookOutcome } from "../billing/stripe-webhooks.js";
-import { observeCall } from "../observability/call-log-interceptor.js";
+import { observeCall, reportRefusedCall } from "../observability/call-log-interceptor.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import type { HealthState } from "./health.js";
@@ -58,10 +58,8 @@ export function createHttpHandler(options: HttpHandlerOptions): DualRequestHandl
     const call = observeCall(req);
     res.once("close", () => {
       if (call.observed) return;
-      const status = String(res.statusCode);
-      metrics.rejectedRequests.inc({ path, status });
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-      logger.warn({ path, status, durationMs }, "rpc refused by the protocol layer");
+      reportRefusedCall(logger, metrics, { path, status: String(res.statusCode), durationMs });
     });
     rpc(req, res);
   };

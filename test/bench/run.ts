@@ -62,9 +62,9 @@ runBenchmark(
         seconds: SECONDS,
       };
       // A short unmeasured run first: connections, plan cache, JIT.
-      await runH2Load([{ ...spec, seconds: 1 }]);
+      await runH2Load({ ...spec, seconds: 1 });
       const before = cpuSeconds(server.child.pid);
-      const result = await runH2Load([spec]);
+      const result = await runH2Load(spec);
       return { ...result, cpuUs: ((cpuSeconds(server.child.pid) - before) / result.done) * 1e6 };
     };
     const row = (figure: string, r: H2LoadResult & { cpuUs: number }, extra: Partial<Row>) =>
