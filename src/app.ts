@@ -106,6 +106,11 @@ export async function startApp(
       "Admission group commit (totals since start): calls queued, batches run (bisected halves included), calls shed because their caller had given up, calls answered Unavailable after waiting too long for a batch slot; waiting: calls queued now.",
       () => ({ ...admissions.stats() }),
     );
+    metrics.observeStats(
+      "tollgate_meter_sync",
+      "Usage reported to the billing provider's meters: sent, retried (attempts that will be retried) and failed (given up, usage not billed) are totals since start; pending is deltas waiting now and lag_seconds the age of the oldest.",
+      () => domains.meterSync.stats(),
+    );
     const health = createHealthState(TOLLGATE_SERVICES.map((s) => s.typeName));
     const shutdown = new AbortController();
     const services = createServiceSpecs({

@@ -15,6 +15,8 @@ import { type AdmissionQueue, createAdmissionQueue } from "./entitlements/admiss
 import { createPlanCache } from "./entitlements/plan-cache.js";
 import { createEntitlementService, type EntitlementService } from "./entitlements/service.js";
 import { createEntitlementStore } from "./entitlements/store.js";
+import { createMeterStore } from "./metering/store.js";
+import { createMeterSync, type MeterSync } from "./metering/sync.js";
 import type { Logger } from "./observability/logger.js";
 import { startPeriodicTask } from "./tasks/periodic.js";
 import { createUsageBatcher, type UsageBatcher } from "./usage/batcher.js";
@@ -31,6 +33,8 @@ export interface Domains {
   batcher: UsageBatcher;
   /** The Stripe client when the provider is Stripe, for the webhook endpoint. */
   stripe: Stripe | undefined;
+  /** Reports usage to the provider's meters. */
+  meterSync: MeterSync;
   /** Stops sweeps, expiry and the change listener, after the batcher has drained. */
   stop(): Promise<void>;
 }
@@ -57,9 +61,18 @@ export function createDomains(options: {
           apiUrl: config.stripeApiUrl,
         })
       : undefined;
+  const entitlementStore = createEntitlementStore(database.knex);
   const baseProvider = stripe
-    ? createStripeBillingProvider(stripe)
-    : createMockBillingProvider(database.knex, clock, catalog);
+    ? createStripeBillingProvider(stripe, catalog, { stream: config.stripeMeterStream })
+    : createMockBillingProvider(database.knex, clock, catalog, async (tenantId, start, types) => {
+        const counters = await entitlementStore.readMany(
+          database.knex,
+          tenantId,
+          types.map((resourceType) => ({ resourceType, periodStart: start })),
+        );
+        return new Map([...counters].map(([type, counter]) => [type, counter.used]));
+      });
+  const provider = overrides.wrapBillingProvider?.(baseProvider) ?? baseProvider;
   const billingStore = createBillingStore(database.knex);
   const plans = createPlanCache({
     liveSubscription: (tenantId) => billing.liveSubscription(tenantId),
@@ -70,7 +83,7 @@ export function createDomains(options: {
   const billing = createBillingService({
     store: billingStore,
     audit,
-    provider: overrides.wrapBillingProvider?.(baseProvider) ?? baseProvider,
+    provider,
     catalog,
     clock,
     guard: createMutationGuard(billingStore, clock),
@@ -90,7 +103,6 @@ export function createDomains(options: {
         });
   const baseUsageStore = createUsageStore(database.knex, database.kind);
   const usageStore = overrides.wrapUsageStore?.(baseUsageStore) ?? baseUsageStore;
-  const entitlementStore = createEntitlementStore(database.knex);
   const admissions = createAdmissionQueue({
     store: entitlementStore,
     clock,
@@ -134,8 +146,26 @@ export function createDomains(options: {
     work: (limit) => billing.advanceDue(limit),
     logger,
   });
+  const meterSync = createMeterSync({
+    store: createMeterStore(database.knex),
+    provider,
+    catalog,
+    clock,
+    logger,
+    intervalMs: config.meterSyncIntervalSeconds * 1000,
+    callsPerSecond: config.meterCallsPerSecond,
+  });
+  // Every replica may run it: planning and sending each lock with skip locked.
+  const meterTask = startPeriodicTask({
+    name: "meter-sync",
+    intervalMs: config.meterSyncIntervalSeconds * 1000,
+    batch: 500,
+    work: (limit) => meterSync.run(limit),
+    logger,
+  });
   return {
     billing,
+    meterSync,
     billingStore,
     entitlements,
     admissions,
@@ -145,6 +175,7 @@ export function createDomains(options: {
     async stop() {
       await batcher.close();
       await subscriptionSweep.stop();
+      await meterTask.stop();
       await reservationExpiry.stop();
       await subscriptionChanges?.close();
     },

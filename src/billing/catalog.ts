@@ -10,11 +10,28 @@ import defaultCatalogFile from "./default-plans.json" with { type: "json" };
 /** Consumables accumulate per billing period; allocations are a level that goes up and down. */
 export type ResourceKind = "consumable" | "allocation";
 
-/** One resource's limit in a plan; `limit` is undefined when the plan puts no limit on it. */
+/**
+ * What a soft limit charges beyond what the plan includes. Usage up to `limit + cap` is admitted
+ * (all of it when `cap` is undefined); what lies beyond `limit` is billed at `unitAmount` each.
+ */
+export interface Overage {
+  /** Price per unit beyond the included quantity, in major currency units. */
+  unitAmount: Decimal;
+  /** Units beyond the included quantity after which calls are denied; undefined: none. */
+  cap: Decimal | undefined;
+  /** The Stripe meter that receives this resource's usage; undefined: not metered. */
+  meter: { eventName: string; meteredPriceId: string } | undefined;
+}
+
+/**
+ * One resource's limit in a plan. `limit` is the quantity the plan includes, undefined when the
+ * plan puts no limit on it; with `overage` the limit is soft.
+ */
 export interface PlanLimit {
   resourceType: string;
   kind: ResourceKind;
   limit: Decimal | undefined;
+  overage: Overage | undefined;
 }
 
 /** One tier of the catalog. */
@@ -39,9 +56,25 @@ export interface PlanCatalog {
   resourceKinds: ReadonlyMap<string, ResourceKind>;
   planById(id: string): Plan | undefined;
   planByPriceId(priceId: string): Plan | undefined;
+  /** The resource whose usage a metered price bills, with the plan that sells it. */
+  meteredPrice(priceId: string): { plan: Plan; limit: PlanLimit } | undefined;
+}
+
+/**
+ * The most a plan admits of a resource before calls are denied: the included quantity of a hard
+ * limit, plus the cap of a soft one; undefined when nothing is ever denied.
+ */
+export function ceilingOf(limit: PlanLimit): Decimal | undefined {
+  if (limit.limit === undefined) return undefined;
+  if (limit.overage === undefined) return limit.limit;
+  return limit.overage.cap === undefined ? undefined : limit.limit.plus(limit.overage.cap);
 }
 
 const IDENTIFIER = /^[a-z][a-z0-9_]{0,63}$/;
+
+const STRIPE_ID = z
+  .string()
+  .regex(/^[A-Za-z0-9_]{1,255}$/, "must be a Stripe id such as price_123");
 
 const limitSchema = z.union([
   z.strictObject({
@@ -49,6 +82,19 @@ const limitSchema = z.union([
     limit: z
       .string()
       .regex(UNSIGNED_DECIMAL_PATTERN, 'must be a non-negative decimal string such as "100"'),
+    overage_unit_amount: z
+      .string()
+      .regex(UNSIGNED_DECIMAL_PATTERN, 'must be a decimal string such as "0.002"')
+      .optional(),
+    overage_cap: z
+      .string()
+      .regex(UNSIGNED_DECIMAL_PATTERN, 'must be a non-negative decimal string such as "5000"')
+      .optional(),
+    meter_event_name: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:-]{1,100}$/, "must be 1 to 100 letters, digits or _ . : -")
+      .optional(),
+    metered_price_id: STRIPE_ID.optional(),
   }),
   z.strictObject({ kind: z.enum(["consumable", "allocation"]), unlimited: z.literal(true) }),
 ]);
@@ -119,6 +165,9 @@ export function createPlanCatalog(data: unknown, label: string): PlanCatalog {
   const resourceKinds = new Map<string, ResourceKind>();
   const byId = new Map<string, Plan>();
   const byPrice = new Map<string, Plan>();
+  const byMeteredPrice = new Map<string, { plan: Plan; limit: PlanLimit }>();
+  const meterOfResource = new Map<string, string>();
+  const resourceOfMeter = new Map<string, string>();
   for (const [index, raw] of parsed.data.plans.entries()) {
     const plan: Plan = {
       id: raw.id,
@@ -131,8 +180,37 @@ export function createPlanCatalog(data: unknown, label: string): PlanCatalog {
         resourceType,
         kind: limit.kind,
         limit: "limit" in limit ? new Decimal(limit.limit) : undefined,
+        overage: "limit" in limit ? overageOf(limit) : undefined,
       })),
     };
+    for (const [resourceType, limit] of Object.entries(raw.limits)) {
+      if (!("limit" in limit)) continue;
+      const at = `${label}: plans[${index}].limits.${resourceType}`;
+      problems.push(...overageProblems(at, limit));
+      const eventName = limit.meter_event_name;
+      const priceId = limit.metered_price_id;
+      if (eventName !== undefined) {
+        const known = meterOfResource.get(resourceType) ?? eventName;
+        if (known !== eventName) {
+          problems.push(
+            `${at}.meter_event_name: "${eventName}" differs from "${known}" in an earlier plan; one resource feeds one meter`,
+          );
+        }
+        const owner = resourceOfMeter.get(eventName) ?? resourceType;
+        if (owner !== resourceType) {
+          problems.push(`${at}.meter_event_name: "${eventName}" already meters ${owner}`);
+        }
+        meterOfResource.set(resourceType, known);
+        resourceOfMeter.set(eventName, owner);
+      }
+      if (priceId !== undefined) {
+        if (byMeteredPrice.has(priceId)) {
+          problems.push(`${at}.metered_price_id: "${priceId}" repeats`);
+        }
+        const planLimit = plan.limits.find((l) => l.resourceType === resourceType) as PlanLimit;
+        byMeteredPrice.set(priceId, { plan, limit: planLimit });
+      }
+    }
     if (byId.has(plan.id)) problems.push(`${label}: plans[${index}].id: "${plan.id}" repeats`);
     byId.set(plan.id, plan);
     if (plan.priceId !== undefined) {
@@ -155,6 +233,13 @@ export function createPlanCatalog(data: unknown, label: string): PlanCatalog {
   if (defaultPlan === undefined) {
     problems.push(`${label}: default_plan: "${parsed.data.default_plan}" is not a plan id`);
   }
+  for (const [priceId, { plan }] of byMeteredPrice) {
+    if (byPrice.has(priceId)) {
+      problems.push(
+        `${label}: plans[${parsed.data.plans.findIndex((p) => p.id === plan.id)}]: metered price "${priceId}" is also a plan's price_id`,
+      );
+    }
+  }
   if (problems.length > 0 || defaultPlan === undefined) throw new ConfigError(problems);
   return {
     plans: [...byId.values()],
@@ -162,7 +247,53 @@ export function createPlanCatalog(data: unknown, label: string): PlanCatalog {
     resourceKinds,
     planById: (id) => byId.get(id),
     planByPriceId: (priceId) => byPrice.get(priceId),
+    meteredPrice: (priceId) => byMeteredPrice.get(priceId),
   };
+}
+
+type RawLimit = {
+  kind: ResourceKind;
+  limit: string;
+  overage_unit_amount?: string | undefined;
+  overage_cap?: string | undefined;
+  meter_event_name?: string | undefined;
+  metered_price_id?: string | undefined;
+};
+
+function overageOf(raw: RawLimit): Overage | undefined {
+  if (raw.overage_unit_amount === undefined) return undefined;
+  return {
+    unitAmount: new Decimal(raw.overage_unit_amount),
+    cap: raw.overage_cap === undefined ? undefined : new Decimal(raw.overage_cap),
+    meter:
+      raw.meter_event_name === undefined || raw.metered_price_id === undefined
+        ? undefined
+        : { eventName: raw.meter_event_name, meteredPriceId: raw.metered_price_id },
+  };
+}
+
+// Overage fields make sense only together: a cap or a meter needs a price, a meter needs both
+// its event name and its price, and allocations (a level, not a sum over the period) have none.
+function overageProblems(at: string, raw: RawLimit): string[] {
+  const problems: string[] = [];
+  const priced = raw.overage_unit_amount !== undefined;
+  if (priced && raw.kind === "allocation") {
+    problems.push(
+      `${at}.overage_unit_amount: allocations cannot have overage; only consumables are billed per unit used`,
+    );
+  }
+  for (const field of ["overage_cap", "meter_event_name", "metered_price_id"] as const) {
+    if (raw[field] !== undefined && !priced) {
+      problems.push(`${at}.${field}: needs overage_unit_amount (only a soft limit has it)`);
+    }
+  }
+  if ((raw.meter_event_name === undefined) !== (raw.metered_price_id === undefined)) {
+    const missing = raw.meter_event_name === undefined ? "meter_event_name" : "metered_price_id";
+    problems.push(
+      `${at}.${missing}: required with ${missing === "meter_event_name" ? "metered_price_id" : "meter_event_name"}`,
+    );
+  }
+  return problems;
 }
 
 function formatPath(path: PropertyKey[]): string {

@@ -1,7 +1,9 @@
+import type { Decimal } from "decimal.js";
 import type { Knex } from "knex";
 import type { Clock } from "../clock/clock.js";
 import { BASE62, randomString } from "../random/random-string.js";
 import type { PlanCatalog } from "./catalog.js";
+import { priceInvoice } from "./invoice.js";
 import { addInterval, advanceSubscription } from "./lifecycle.js";
 import {
   type BillingProvider,
@@ -12,18 +14,28 @@ import { reviveSubscription } from "./snapshot.js";
 
 const DAY_MS = 86_400_000;
 
+/** Reads a period's usage of some resources of a tenant (zero when absent). */
+export type UsageReader = (
+  tenantId: string,
+  periodStart: Date,
+  resourceTypes: string[],
+) => Promise<Map<string, Decimal>>;
+
 /**
  * The built-in provider for development and tests. It behaves like Stripe where Tollgate can
  * observe it — `cus_`/`sub_` ids, trials that end at the first period boundary, anchored
  * monthly periods, cancel now or at period end, errors for unknown objects and for changing a
  * canceled subscription, idempotency keys that replay the first response — so tests written
  * against it stay true on Stripe. Its objects live in its own tables, like a remote system
- * that every replica shares, and it reads time from the injected clock.
+ * that every replica shares, and it reads time from the injected clock. It prices invoice
+ * previews from the catalog and Tollgate's own counters (`readUsage`), and keeps meter events
+ * as Stripe does: once per identifier.
  */
 export function createMockBillingProvider(
   knex: Knex,
   clock: Clock,
   catalog: PlanCatalog,
+  readUsage: UsageReader,
 ): BillingProvider {
   const intervalOf = (priceId: string) => {
     const plan = catalog.planByPriceId(priceId);
@@ -141,6 +153,38 @@ export function createMockBillingProvider(
       }),
 
     retrieveSubscription: (id) => load(id),
+
+    async previewInvoice(subscription) {
+      const plan = catalog.planById(subscription.planId);
+      if (plan === undefined) {
+        throw new BillingProviderError(`No such plan: '${subscription.planId}'`, false);
+      }
+      const resources = plan.limits.filter((l) => l.overage).map((l) => l.resourceType);
+      const usage = await readUsage(
+        subscription.tenantId,
+        subscription.currentPeriodStartTime,
+        resources,
+      );
+      return priceInvoice({ subscription, plan, usage });
+    },
+
+    meterBatchSize: 500,
+    async reportMeterEvents(events) {
+      const now = clock.now();
+      await knex("mock_meter_events")
+        .insert(
+          events.map((event) => ({
+            identifier: event.identifier,
+            customer_id: event.customerId,
+            event_name: event.eventName,
+            value: event.value.toFixed(),
+            event_time: event.timestamp,
+            create_time: now,
+          })),
+        )
+        .onConflict("identifier")
+        .ignore();
+    },
   };
 }
 

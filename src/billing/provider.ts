@@ -1,6 +1,8 @@
+import type { Decimal } from "decimal.js";
 import { DomainError, type DomainErrorKind } from "../errors/domain-error.js";
 import { BILLING_PROVIDER_REASON } from "../protocol/error-reasons.js";
-import type { ProrationBehavior, SubscriptionTerms } from "./billing.js";
+import type { ProrationBehavior, Subscription, SubscriptionTerms } from "./billing.js";
+import type { Invoice } from "./invoice.js";
 
 /** A subscription as the billing provider reports it; Tollgate adds tenant and plan. */
 export interface ProviderSubscription extends SubscriptionTerms {
@@ -44,6 +46,27 @@ export interface BillingProvider {
     idempotencyKey: string;
   }): Promise<ProviderSubscription>;
   retrieveSubscription(subscriptionId: string): Promise<ProviderSubscription>;
+  /** What the subscription's current period will be charged, as the provider computes it. */
+  previewInvoice(subscription: Subscription): Promise<Invoice>;
+  /**
+   * Records usage on the provider's meters. Each event's identifier is its idempotency key: an
+   * identifier the provider already holds counts once, so re-sending after an unknown outcome is
+   * safe. Resolves when every event is accepted (a duplicate counts as accepted).
+   */
+  reportMeterEvents(events: readonly MeterEvent[]): Promise<void>;
+  /** The most events one {@link BillingProvider.reportMeterEvents} call may carry. */
+  readonly meterBatchSize: number;
+}
+
+/** A whole number of units of a resource, for one customer, on one of the provider's meters. */
+export interface MeterEvent {
+  identifier: string;
+  eventName: string;
+  customerId: string;
+  /** A positive whole number: Stripe's meters take no fractions. */
+  value: Decimal;
+  /** When the usage happened, within the billing period it belongs to. */
+  timestamp: Date;
 }
 
 /**

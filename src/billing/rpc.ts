@@ -1,6 +1,7 @@
 import { create, type JsonObject } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
+import type { Decimal } from "decimal.js";
 import {
   type AuditEvent as AuditEventMessage,
   AuditEventSchema,
@@ -8,6 +9,8 @@ import {
   type BillingService as BillingServiceDesc,
   type Customer as CustomerMessage,
   CustomerSchema,
+  type Invoice as InvoiceMessage,
+  InvoiceSchema,
   type Plan as PlanMessage,
   PlanSchema,
   ProrationBehavior as ProtoProration,
@@ -21,6 +24,7 @@ import type { AuditService } from "../audit/service.js";
 import { actorOf } from "../auth/principal.js";
 import type { Customer, ProrationBehavior, Subscription, SubscriptionState } from "./billing.js";
 import type { Plan } from "./catalog.js";
+import { type Invoice, minorUnitDigits } from "./invoice.js";
 import type { BillingService } from "./service.js";
 
 const STATE_TO_PROTO: Record<SubscriptionState, ProtoState> = {
@@ -99,11 +103,37 @@ export function createBillingRpc(
         nextPageToken: page.nextPageToken,
       };
     },
+    async getUpcomingInvoice(req) {
+      return { invoice: toProtoInvoice(await service.getUpcomingInvoice(req.tenantId)) };
+    },
     async listAuditEvents(req) {
       const page = await audit.list(req.tenantId, req.pageSize, req.pageToken);
       return { auditEvents: page.items.map(toProtoAuditEvent), nextPageToken: page.nextPageToken };
     },
   };
+}
+
+// Line amounts and totals carry exactly the currency's minor-unit digits ("49.00", "0.35").
+function toProtoInvoice(invoice: Invoice): InvoiceMessage {
+  const digits = minorUnitDigits(invoice.currency);
+  const money = (amount: Decimal) => amount.toFixed(digits);
+  return create(InvoiceSchema, {
+    tenantId: invoice.tenantId,
+    subscriptionId: invoice.subscriptionId,
+    planId: invoice.planId,
+    periodStartTime: timestampFromDate(invoice.periodStart),
+    periodEndTime: timestampFromDate(invoice.periodEnd),
+    currency: invoice.currency,
+    lines: invoice.lines.map((line) => ({
+      description: line.description,
+      resourceType: line.resourceType,
+      quantity: line.quantity.toFixed(),
+      unitAmount: line.unitAmount.toFixed(),
+      amount: money(line.amount),
+    })),
+    subtotal: money(invoice.subtotal),
+    total: money(invoice.total),
+  });
 }
 
 function toProtoAuditEvent(event: AuditEvent): AuditEventMessage {
@@ -151,6 +181,10 @@ function toProtoPlan(plan: Plan): PlanMessage {
       kind: limit.kind === "consumable" ? ResourceKind.CONSUMABLE : ResourceKind.ALLOCATION,
       limit: limit.limit?.toFixed() ?? "",
       unlimited: limit.limit === undefined,
+      overageUnitAmount: limit.overage?.unitAmount.toFixed() ?? "",
+      overageCap: limit.overage?.cap?.toFixed() ?? "",
+      meterEventName: limit.overage?.meter?.eventName ?? "",
+      meteredPriceId: limit.overage?.meter?.meteredPriceId ?? "",
     })),
   });
 }

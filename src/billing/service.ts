@@ -27,6 +27,7 @@ import {
   validateTenantId,
   validateUpdateSubscription,
 } from "./inputs.js";
+import type { Invoice } from "./invoice.js";
 import { advanceSubscription } from "./lifecycle.js";
 import type { MutationGuard } from "./mutation-guard.js";
 import type { BillingProvider, ProviderSubscription } from "./provider.js";
@@ -50,6 +51,8 @@ export interface BillingService {
     pageSize: number,
     pageToken: string,
   ): Promise<Page<Subscription>>;
+  /** What the tenant's live subscription will be charged for its current period. */
+  getUpcomingInvoice(tenantId: string): Promise<Invoice>;
   /** The tenant's live subscription brought up to date, if any: what entitlements read. */
   liveSubscription(tenantId: string): Promise<Subscription | undefined>;
   /** Applies due time-based transitions to up to `limit` subscriptions; returns how many. */
@@ -302,6 +305,19 @@ export function createBillingService(deps: BillingServiceDeps): BillingService {
         cursorOf: (subscription) => ({ time: subscription.createTime, id: subscription.id }),
       });
       return { ...page, items: await Promise.all(page.items.map((item) => refresh(item))) };
+    },
+
+    async getUpcomingInvoice(rawTenantId) {
+      const checks = createFieldChecks();
+      checks.uuid("tenant_id", rawTenantId);
+      checks.throwIfAny();
+      const live = await this.liveSubscription(rawTenantId);
+      if (live === undefined) {
+        throw new NotFoundError(
+          `tenant ${rawTenantId} has no live subscription, so no invoice is upcoming`,
+        );
+      }
+      return provider.previewInvoice(live);
     },
 
     async liveSubscription(rawTenantId) {

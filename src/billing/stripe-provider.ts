@@ -1,8 +1,12 @@
+import { Decimal } from "decimal.js";
 import Stripe from "stripe";
-import type { ProrationBehavior, SubscriptionState } from "./billing.js";
+import type { ProrationBehavior, Subscription, SubscriptionState } from "./billing.js";
+import type { Plan, PlanCatalog } from "./catalog.js";
+import { type Invoice, minorUnitDigits } from "./invoice.js";
 import {
   type BillingProvider,
   BillingProviderError,
+  type MeterEvent,
   type ProviderSubscription,
 } from "./provider.js";
 
@@ -49,6 +53,24 @@ export function createStripeClient(options: StripeProviderOptions): Stripe {
   });
 }
 
+/** How the Stripe provider reports meter events. */
+export interface StripeMeterOptions {
+  /** True: the v2 meter event stream (sessions, 100 events a call); false: v1, one per call. */
+  stream: boolean;
+}
+
+// A session token is renewed this long before Stripe says it expires.
+const SESSION_MARGIN_MS = 60_000;
+
+/** The metered prices a plan's subscription carries, one per metered resource. */
+function meteredPrices(plan: Plan | undefined): Map<string, string> {
+  const prices = new Map<string, string>();
+  for (const limit of plan?.limits ?? []) {
+    if (limit.overage?.meter) prices.set(limit.resourceType, limit.overage.meter.meteredPriceId);
+  }
+  return prices;
+}
+
 /**
  * The production provider on stripe-node, pinned to the SDK's API version. Every mutation sends
  * the idempotency key it is given (derived from the caller's `request_id`), so a retry — ours
@@ -56,7 +78,11 @@ export function createStripeClient(options: StripeProviderOptions): Stripe {
  * `BillingProviderError`: connection, rate-limit and Stripe-side errors are retryable, invalid
  * requests and declined cards are not.
  */
-export function createStripeBillingProvider(stripe: Stripe): BillingProvider {
+export function createStripeBillingProvider(
+  stripe: Stripe,
+  catalog: PlanCatalog,
+  meters: StripeMeterOptions = { stream: false },
+): BillingProvider {
   const call = async <T>(what: string, work: () => Promise<T>): Promise<T> => {
     try {
       return await work();
@@ -86,7 +112,12 @@ export function createStripeBillingProvider(stripe: Stripe): BillingProvider {
           await stripe.subscriptions.create(
             {
               customer: input.customerId,
-              items: [{ price: input.priceId }],
+              items: [
+                { price: input.priceId },
+                ...[...meteredPrices(catalog.planByPriceId(input.priceId)).values()].map(
+                  (price) => ({ price }),
+                ),
+              ],
               ...(input.trialDays > 0 && { trial_period_days: input.trialDays }),
             },
             { idempotencyKey: input.idempotencyKey },
@@ -97,17 +128,31 @@ export function createStripeBillingProvider(stripe: Stripe): BillingProvider {
     updateSubscription: (input) =>
       call("change subscription price", async () => {
         const current = await stripe.subscriptions.retrieve(input.subscriptionId);
-        const item = current.items.data[0];
+        const item = baseItem(current);
         if (item === undefined) {
           throw new BillingProviderError(
             `subscription ${input.subscriptionId} has no items`,
             false,
           );
         }
+        // The fee's item takes the new price; each metered item takes the new plan's price for
+        // its resource, or goes when the new plan meters that resource no more.
+        const wanted = meteredPrices(catalog.planByPriceId(input.priceId));
+        const items: Stripe.SubscriptionUpdateParams.Item[] = [
+          { id: item.id, price: input.priceId },
+        ];
+        for (const other of current.items.data) {
+          if (other === item) continue;
+          const resource = catalog.meteredPrice(other.price.id)?.limit.resourceType;
+          const price = resource === undefined ? undefined : wanted.get(resource);
+          if (resource !== undefined) wanted.delete(resource);
+          items.push(price ? { id: other.id, price } : { id: other.id, deleted: true });
+        }
+        for (const price of wanted.values()) items.push({ price });
         const updated = await stripe.subscriptions.update(
           input.subscriptionId,
           {
-            items: [{ id: item.id, price: input.priceId }],
+            items,
             proration_behavior: input.prorationBehavior,
           },
           { idempotencyKey: input.idempotencyKey },
@@ -136,6 +181,131 @@ export function createStripeBillingProvider(stripe: Stripe): BillingProvider {
       call("retrieve subscription", async () =>
         fromStripeSubscription(await stripe.subscriptions.retrieve(id)),
       ),
+
+    previewInvoice: (subscription) =>
+      call("preview the upcoming invoice", async () =>
+        fromStripeInvoice(
+          await stripe.invoices.createPreview({
+            customer: subscription.customerId,
+            subscription: subscription.id,
+          }),
+          subscription,
+          catalog,
+        ),
+      ),
+
+    meterBatchSize: meters.stream ? 100 : 1,
+    reportMeterEvents: (events) =>
+      call("record meter events", () =>
+        meters.stream ? streamMeterEvents(events) : createMeterEvents(events),
+      ),
+  };
+
+  // v1: one call per event. The identifier doubles as the idempotency key, so Stripe replays
+  // its first answer to a retry; an identifier it already holds from another request is
+  // reported as a duplicate, which means the usage is there.
+  async function createMeterEvents(events: readonly MeterEvent[]): Promise<void> {
+    for (const event of events) {
+      try {
+        await stripe.billing.meterEvents.create(
+          {
+            event_name: event.eventName,
+            identifier: event.identifier,
+            timestamp: Math.floor(event.timestamp.getTime() / 1000),
+            payload: { stripe_customer_id: event.customerId, value: event.value.toFixed(0) },
+          },
+          { idempotencyKey: event.identifier, maxNetworkRetries: 0 },
+        );
+      } catch (error) {
+        if (!isDuplicateMeterEvent(error)) throw error;
+      }
+    }
+  }
+
+  // v2: a session token (valid 15 minutes) authenticates up to 100 events per call on the
+  // high-throughput stream, which dedupes identifiers as v1 does.
+  let session: { token: string; renewAt: number } | undefined;
+  async function streamMeterEvents(events: readonly MeterEvent[]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      if (session === undefined || Date.now() >= session.renewAt) {
+        const created = await stripe.v2.billing.meterEventSession.create(
+          {},
+          { maxNetworkRetries: 0 },
+        );
+        session = {
+          token: created.authentication_token,
+          renewAt: new Date(created.expires_at).getTime() - SESSION_MARGIN_MS,
+        };
+      }
+      try {
+        await stripe.v2.billing.meterEventStream.create(
+          {
+            events: events.map((event) => ({
+              event_name: event.eventName,
+              identifier: event.identifier,
+              timestamp: event.timestamp.toISOString(),
+              payload: { stripe_customer_id: event.customerId, value: event.value.toFixed(0) },
+            })),
+          },
+          { apiKey: session.token, maxNetworkRetries: 0 },
+        );
+        return;
+      } catch (error) {
+        const expired = (error as { type?: string }).type === "TemporarySessionExpiredError";
+        if (!expired || attempt > 0) throw error;
+        session = undefined;
+      }
+    }
+  }
+}
+
+function isDuplicateMeterEvent(error: unknown): boolean {
+  if (!(error instanceof Stripe.errors.StripeError)) return false;
+  return (
+    error.code === "duplicate_meter_event" ||
+    (error.statusCode === 400 && /already exists with identifier/i.test(error.message))
+  );
+}
+
+/** The item that charges the plan's fee: the one that is not metered. */
+function baseItem(subscription: Stripe.Subscription): Stripe.SubscriptionItem | undefined {
+  const items = subscription.items.data;
+  return items.find((item) => item.price.recurring?.usage_type !== "metered") ?? items[0];
+}
+
+/**
+ * Maps Stripe's invoice preview: amounts in minor units become major-unit decimals, and a line
+ * is attributed to the resource whose metered price it bills (the plan's fee and anything else
+ * have no resource).
+ */
+export function fromStripeInvoice(
+  invoice: Stripe.Invoice,
+  subscription: Subscription,
+  catalog: PlanCatalog,
+): Invoice {
+  const scale = new Decimal(10).pow(minorUnitDigits(invoice.currency));
+  const major = (minor: number | string | { toString(): string } | null | undefined) =>
+    new Decimal(String(minor ?? 0)).dividedBy(scale);
+  return {
+    tenantId: subscription.tenantId,
+    subscriptionId: subscription.id,
+    planId: subscription.planId,
+    periodStart: new Date(invoice.period_start * 1000),
+    periodEnd: new Date(invoice.period_end * 1000),
+    currency: invoice.currency,
+    lines: invoice.lines.data.map((line) => {
+      const price = line.pricing?.price_details?.price;
+      const priceId = typeof price === "string" ? price : price?.id;
+      return {
+        description: line.description ?? "",
+        resourceType: (priceId && catalog.meteredPrice(priceId)?.limit.resourceType) || "",
+        quantity: new Decimal(String(line.quantity_decimal ?? line.quantity ?? 0)),
+        unitAmount: major(line.pricing?.unit_amount_decimal),
+        amount: major(line.amount),
+      };
+    }),
+    subtotal: major(invoice.subtotal),
+    total: major(invoice.total),
   };
 }
 
@@ -145,7 +315,7 @@ export function createStripeBillingProvider(stripe: Stripe): BillingProvider {
  * `ended_at`) once canceled and `cancel_at` while scheduled.
  */
 export function fromStripeSubscription(subscription: Stripe.Subscription): ProviderSubscription {
-  const item = subscription.items.data[0];
+  const item = baseItem(subscription);
   const seconds = (value: number | null | undefined) =>
     value === null || value === undefined ? undefined : new Date(value * 1000);
   const state = STATE_BY_STATUS[subscription.status] ?? "incomplete";

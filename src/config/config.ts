@@ -25,6 +25,12 @@ export interface Config {
   stripeWebhookSecret: string | undefined;
   /** Where the Stripe API is reached; Stripe itself when undefined (a proxy or test double). */
   stripeApiUrl: string | undefined;
+  /** Report meter events on Stripe's v2 meter event stream instead of v1, one call per event. */
+  stripeMeterStream: boolean;
+  /** How often usage deltas are reported to the provider's meters; retries back off from it. */
+  meterSyncIntervalSeconds: number;
+  /** Most meter-event calls per second to the provider, per replica. */
+  meterCallsPerSecond: number;
   usageBatchSize: number;
   usageFlushIntervalSeconds: number;
   /** Most usage events held in memory per replica before callers must wait. */
@@ -122,6 +128,9 @@ const SPECS = {
   STRIPE_SECRET_KEY: str({ default: "" }),
   STRIPE_WEBHOOK_SECRET: str({ default: "" }),
   STRIPE_API_URL: httpUrl({ default: undefined }),
+  STRIPE_METER_STREAM: bool({ default: false }),
+  METER_SYNC_INTERVAL_SECONDS: positiveSeconds({ default: 60 }),
+  METER_CALLS_PER_SECOND: positiveInt({ default: 100 }),
   USAGE_TRACKER_BATCH_SIZE: positiveInt({ default: 1000 }),
   USAGE_TRACKER_FLUSH_INTERVAL: positiveSeconds({ default: 0.05 }),
   USAGE_BUFFER_LIMIT: positiveInt({ default: 50_000 }),
@@ -183,6 +192,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     stripeSecretKey: raw.STRIPE_SECRET_KEY || undefined,
     stripeWebhookSecret: raw.STRIPE_WEBHOOK_SECRET || undefined,
     stripeApiUrl: raw.STRIPE_API_URL,
+    stripeMeterStream: raw.STRIPE_METER_STREAM,
+    meterSyncIntervalSeconds: raw.METER_SYNC_INTERVAL_SECONDS,
+    meterCallsPerSecond: raw.METER_CALLS_PER_SECOND,
     usageBatchSize: raw.USAGE_TRACKER_BATCH_SIZE,
     usageFlushIntervalSeconds: raw.USAGE_TRACKER_FLUSH_INTERVAL,
     usageBufferLimit: raw.USAGE_BUFFER_LIMIT,

@@ -1,13 +1,15 @@
 import { Decimal } from "decimal.js";
 import type { CheckResult, Entitlement, Reservation, ReserveResult } from "./entitlements.js";
+import { overageOf } from "./overage.js";
 
 /*
  * Answers of admissions travel in their stored JSON form (decimals as strings, times as ISO
  * strings): the service states what it knows before the batch (plan, limit, period, the hold
  * it asks for), the batch completes it with the counter and the decision and stores it under
  * the idempotency key, and both the first answer and every replay are rebuilt from it here,
- * so a retry gets exactly the first answer. The human-readable `reason` is derived, not
- * stored (answers of earlier versions stored it; it is recomputed the same way).
+ * so a retry gets exactly the first answer. The human-readable `reason` and the overage are
+ * derived, not stored (answers of earlier versions stored the reason; it is recomputed the same
+ * way). Answers stored before limits could be soft have no `included`: their limit was hard.
  */
 
 type Json = Record<string, unknown>;
@@ -18,6 +20,9 @@ export function storedEntitlement(entitlement: Omit<Entitlement, "used" | "reser
     resourceType: entitlement.resourceType,
     kind: entitlement.kind,
     limit: entitlement.limit?.toFixed(),
+    included: entitlement.included?.toFixed(),
+    overageUnitAmount: entitlement.overageUnitAmount?.toFixed(),
+    currency: entitlement.currency,
     periodStart: entitlement.periodStart.toISOString(),
     periodEnd: entitlement.periodEnd.toISOString(),
     planId: entitlement.planId,
@@ -41,9 +46,14 @@ export function storedReservation(reservation: Reservation): Json {
 /** Rebuilds a stored entitlement. */
 export function reviveEntitlement(stored: unknown): Entitlement {
   const e = stored as Json;
+  const decimal = (value: unknown) => (value == null ? undefined : new Decimal(value as string));
+  const hardBefore = !("included" in e);
   return {
     ...(e as unknown as Entitlement),
-    limit: e.limit === undefined ? undefined : new Decimal(e.limit as string),
+    limit: decimal(e.limit),
+    included: hardBefore ? decimal(e.limit) : decimal(e.included),
+    overageUnitAmount: decimal(e.overageUnitAmount),
+    currency: (e.currency as string | undefined) ?? "",
     used: new Decimal(e.used as string),
     reserved: new Decimal(e.reserved as string),
     periodStart: new Date(e.periodStart as string),
@@ -98,7 +108,7 @@ export function decide(
   notInPlan: boolean,
   denied: boolean,
 ): CheckResult {
-  const { resourceType, used, reserved, limit, planId } = entitlement;
+  const { resourceType, used, reserved, limit, included, planId } = entitlement;
   if (notInPlan) {
     return {
       allowed: false,
@@ -107,15 +117,23 @@ export function decide(
       entitlement,
     };
   }
-  const standing =
-    limit === undefined
+  const soft = entitlement.overageUnitAmount !== undefined;
+  const over = overageOf(entitlement);
+  let standing =
+    included === undefined
       ? `${used} used, unlimited`
-      : `${used} of ${limit} used, ${reserved} reserved`;
+      : `${used} of ${included}${soft ? " included" : ""} used, ${reserved} reserved`;
+  if (soft) {
+    standing += `; ${over.units} beyond the allowance billed at ${entitlement.overageUnitAmount} ${entitlement.currency} each`;
+    standing += limit === undefined ? ", no cap" : `, calls denied past ${limit}`;
+  }
   return denied
     ? {
         allowed: false,
-        reason: `${resourceType} limit of the ${planId} plan reached: ${standing}; ${quantity} more does not fit`,
-        denialReason: "limit_exceeded",
+        reason: soft
+          ? `${resourceType} overage cap of the ${planId} plan reached: ${standing}; ${quantity} more does not fit`
+          : `${resourceType} limit of the ${planId} plan reached: ${standing}; ${quantity} more does not fit`,
+        denialReason: soft ? "overage_cap_reached" : "limit_exceeded",
         entitlement,
       }
     : {

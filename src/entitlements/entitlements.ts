@@ -17,8 +17,16 @@ export interface TenantPlan {
 export interface Entitlement {
   resourceType: string;
   kind: ResourceKind;
-  /** Undefined when the plan puts no limit on the resource. */
+  /**
+   * The most that may be used before calls are denied: `included` for a hard limit, plus the
+   * overage cap for a soft one; undefined when nothing is ever denied.
+   */
   limit: Decimal | undefined;
+  /** What the plan includes per period; undefined when the plan puts no limit on the resource. */
+  included: Decimal | undefined;
+  /** The price per unit beyond `included`; undefined for a hard limit. */
+  overageUnitAmount: Decimal | undefined;
+  currency: string;
   used: Decimal;
   reserved: Decimal;
   periodStart: Date;
@@ -27,7 +35,7 @@ export interface Entitlement {
 }
 
 /** Why a check was not allowed. */
-export type DenialReason = "limit_exceeded" | "resource_not_in_plan";
+export type DenialReason = "limit_exceeded" | "overage_cap_reached" | "resource_not_in_plan";
 
 /** The answer of a check-style call. */
 export interface CheckResult {

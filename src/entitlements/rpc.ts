@@ -21,10 +21,12 @@ import type {
   Reservation,
   ReservationState,
 } from "./entitlements.js";
+import { overageOf } from "./overage.js";
 import type { EntitlementService } from "./service.js";
 
 const DENIAL_TO_PROTO: Record<DenialReason, ProtoDenialReason> = {
   limit_exceeded: ProtoDenialReason.LIMIT_EXCEEDED,
+  overage_cap_reached: ProtoDenialReason.OVERAGE_CAP_REACHED,
   resource_not_in_plan: ProtoDenialReason.RESOURCE_NOT_IN_PLAN,
 };
 
@@ -97,12 +99,19 @@ function toProtoCheck(result: CheckResult) {
 }
 
 function toProtoEntitlement(entitlement: Entitlement): EntitlementMessage {
-  const { limit, used, reserved } = entitlement;
+  const { limit, included, overageUnitAmount, used, reserved } = entitlement;
+  const overage = overageOf(entitlement);
   return create(EntitlementSchema, {
     resourceType: entitlement.resourceType,
     kind: entitlement.kind === "consumable" ? ResourceKind.CONSUMABLE : ResourceKind.ALLOCATION,
     limit: limit?.toFixed() ?? "",
-    unlimited: limit === undefined,
+    unlimited: included === undefined,
+    included: included?.toFixed() ?? "",
+    overage: overage.units.toFixed(),
+    overageAmount: overage.amount.toFixed(),
+    hard: included !== undefined && overageUnitAmount === undefined,
+    overageUnitAmount: overageUnitAmount?.toFixed() ?? "",
+    currency: entitlement.currency,
     used: used.toFixed(),
     remaining: limit ? Decimal.max(0, limit.minus(used).minus(reserved)).toFixed() : "",
     periodStartTime: timestampFromDate(entitlement.periodStart),

@@ -3,7 +3,7 @@ import { Decimal } from "decimal.js";
 import type { Knex } from "knex";
 import { assertTenantAccess } from "../auth/policy.js";
 import type { Actor } from "../auth/principal.js";
-import type { PlanCatalog, PlanLimit } from "../billing/catalog.js";
+import { ceilingOf, type PlanCatalog, type PlanLimit } from "../billing/catalog.js";
 import { assertLive, type CallBudget, deadlineExceeded } from "../calls/budget.js";
 import type { Clock } from "../clock/clock.js";
 import {
@@ -114,12 +114,17 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
         : tp.periodStart,
   });
 
+  // A resource the plan does not have reads as a hard limit of zero.
   const view = (tp: TenantPlan, resourceType: string, counter: Counter): Entitlement => {
     const limit = tp.plan.limits.find((l) => l.resourceType === resourceType);
+    const included = limit ? limit.limit : new Decimal(0);
     return {
       resourceType,
       kind: catalog.resourceKinds.get(resourceType) ?? "consumable",
-      limit: limit?.limit ?? (limit ? undefined : new Decimal(0)),
+      limit: limit ? ceilingOf(limit) : included,
+      included,
+      overageUnitAmount: limit?.overage?.unitAmount,
+      currency: tp.plan.currency,
       used: counter.used,
       reserved: counter.reserved,
       periodStart: tp.periodStart,
@@ -137,12 +142,14 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
     );
     const release =
       catalog.resourceKinds.get(req.resourceType) === "allocation" && req.quantity.isNegative();
+    // A soft limit admits up to its cap, so the cap, not the allowance, is what denies.
+    const ceiling = limit && ceilingOf(limit);
     return {
       tp,
       key: keyOf(tp, req),
-      // Not in the plan: nothing is recorded; unlimited, or an allocation's release: no check.
-      kind: limit === undefined ? "read" : limit.limit === undefined || release ? "add" : "admit",
-      limit: limit?.limit,
+      // Not in the plan: nothing is recorded; no ceiling, or an allocation's release: no check.
+      kind: limit === undefined ? "read" : ceiling === undefined || release ? "add" : "admit",
+      limit: ceiling,
       entitlement: entitlementTemplate(tp, req.resourceType),
     } as const;
   };

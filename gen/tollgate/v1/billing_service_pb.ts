@@ -14,7 +14,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file tollgate/v1/billing_service.proto.
  */
 export const file_tollgate_v1_billing_service: GenFile = /*@__PURE__*/
-  fileDesc("CiF0b2xsZ2F0ZS92MS9iaWxsaW5nX3NlcnZpY2UucHJvdG8SC3RvbGxnYXRlLnYxIt8BCghDdXN0b21lchIKCgJpZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSDQoFZW1haWwYAyABKAkSDAoEbmFtZRgEIAEoCRI1CghtZXRhZGF0YRgFIAMoCzIjLnRvbGxnYXRlLnYxLkN1c3RvbWVyLk1ldGFkYXRhRW50cnkSLwoLY3JlYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJtCglQbGFuTGltaXQSFQoNcmVzb3VyY2VfdHlwZRgBIAEoCRInCgRraW5kGAIgASgOMhkudG9sbGdhdGUudjEuUmVzb3VyY2VLaW5kEg0KBWxpbWl0GAMgASgJEhEKCXVubGltaXRlZBgEIAEoCCK5AQoEUGxhbhIKCgJpZBgBIAEoCRIUCgxkaXNwbGF5X25hbWUYAiABKAkSEAoIcHJpY2VfaWQYAyABKAkSEwoLdW5pdF9hbW91bnQYBCABKAkSEAoIY3VycmVuY3kYBSABKAkSLgoIaW50ZXJ2YWwYBiABKA4yHC50b2xsZ2F0ZS52MS5CaWxsaW5nSW50ZXJ2YWwSJgoGbGltaXRzGAcgAygLMhYudG9sbGdhdGUudjEuUGxhbkxpbWl0IoAECgxTdWJzY3JpcHRpb24SCgoCaWQYASABKAkSEwoLY3VzdG9tZXJfaWQYAiABKAkSEQoJdGVuYW50X2lkGAMgASgJEg8KB3BsYW5faWQYBCABKAkSEAoIcHJpY2VfaWQYBSABKAkSLQoFc3RhdGUYBiABKA4yHi50b2xsZ2F0ZS52MS5TdWJzY3JpcHRpb25TdGF0ZRIyCg50cmlhbF9lbmRfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASPQoZY3VycmVudF9wZXJpb2Rfc3RhcnRfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASOwoXY3VycmVudF9wZXJpb2RfZW5kX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhwKFGNhbmNlbF9hdF9wZXJpb2RfZW5kGAogASgIEi8KC2NhbmNlbF90aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtjcmVhdGVfdGltZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASOgoScHJvcmF0aW9uX2JlaGF2aW9yGA0gASgOMh4udG9sbGdhdGUudjEuUHJvcmF0aW9uQmVoYXZpb3Ii8AEKCkF1ZGl0RXZlbnQSCgoCaWQYASABKAkSDQoFYWN0b3IYAiABKAkSDgoGYWN0aW9uGAMgASgJEhEKCXRlbmFudF9pZBgEIAEoCRIOCgZ0YXJnZXQYBSABKAkSEgoKcmVxdWVzdF9pZBgGIAEoCRIvCgtjcmVhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoGYmVmb3JlGAggASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBImCgVhZnRlchgJIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3Qi0AEKFUNyZWF0ZUN1c3RvbWVyUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSDQoFZW1haWwYAiABKAkSDAoEbmFtZRgDIAEoCRJCCghtZXRhZGF0YRgEIAMoCzIwLnRvbGxnYXRlLnYxLkNyZWF0ZUN1c3RvbWVyUmVxdWVzdC5NZXRhZGF0YUVudHJ5EhIKCnJlcXVlc3RfaWQYBSABKAkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIkEKFkNyZWF0ZUN1c3RvbWVyUmVzcG9uc2USJwoIY3VzdG9tZXIYASABKAsyFS50b2xsZ2F0ZS52MS5DdXN0b21lciInChJHZXRDdXN0b21lclJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJIj4KE0dldEN1c3RvbWVyUmVzcG9uc2USJwoIY3VzdG9tZXIYASABKAsyFS50b2xsZ2F0ZS52MS5DdXN0b21lciISChBMaXN0UGxhbnNSZXF1ZXN0IjUKEUxpc3RQbGFuc1Jlc3BvbnNlEiAKBXBsYW5zGAEgAygLMhEudG9sbGdhdGUudjEuUGxhbiJqChlDcmVhdGVTdWJzY3JpcHRpb25SZXF1ZXN0EhMKC2N1c3RvbWVyX2lkGAEgASgJEhAKCHByaWNlX2lkGAIgASgJEhIKCnRyaWFsX2RheXMYAyABKAUSEgoKcmVxdWVzdF9pZBgEIAEoCSJNChpDcmVhdGVTdWJzY3JpcHRpb25SZXNwb25zZRIvCgxzdWJzY3JpcHRpb24YASABKAsyGS50b2xsZ2F0ZS52MS5TdWJzY3JpcHRpb24imgEKGVVwZGF0ZVN1YnNjcmlwdGlvblJlcXVlc3QSFwoPc3Vic2NyaXB0aW9uX2lkGAEgASgJEhQKDG5ld19wcmljZV9pZBgCIAEoCRI6ChJwcm9yYXRpb25fYmVoYXZpb3IYAyABKA4yHi50b2xsZ2F0ZS52MS5Qcm9yYXRpb25CZWhhdmlvchISCgpyZXF1ZXN0X2lkGAQgASgJIk0KGlVwZGF0ZVN1YnNjcmlwdGlvblJlc3BvbnNlEi8KDHN1YnNjcmlwdGlvbhgBIAEoCzIZLnRvbGxnYXRlLnYxLlN1YnNjcmlwdGlvbiJbChlDYW5jZWxTdWJzY3JpcHRpb25SZXF1ZXN0EhcKD3N1YnNjcmlwdGlvbl9pZBgBIAEoCRIRCglpbW1lZGlhdGUYAiABKAgSEgoKcmVxdWVzdF9pZBgDIAEoCSJNChpDYW5jZWxTdWJzY3JpcHRpb25SZXNwb25zZRIvCgxzdWJzY3JpcHRpb24YASABKAsyGS50b2xsZ2F0ZS52MS5TdWJzY3JpcHRpb24iMQoWR2V0U3Vic2NyaXB0aW9uUmVxdWVzdBIXCg9zdWJzY3JpcHRpb25faWQYASABKAkiSgoXR2V0U3Vic2NyaXB0aW9uUmVzcG9uc2USLwoMc3Vic2NyaXB0aW9uGAEgASgLMhkudG9sbGdhdGUudjEuU3Vic2NyaXB0aW9uIlQKGExpc3RTdWJzY3JpcHRpb25zUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiZgoZTGlzdFN1YnNjcmlwdGlvbnNSZXNwb25zZRIwCg1zdWJzY3JpcHRpb25zGAEgAygLMhkudG9sbGdhdGUudjEuU3Vic2NyaXB0aW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJSChZMaXN0QXVkaXRFdmVudHNSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJhChdMaXN0QXVkaXRFdmVudHNSZXNwb25zZRItCgxhdWRpdF9ldmVudHMYASADKAsyFy50b2xsZ2F0ZS52MS5BdWRpdEV2ZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSrcAQoRU3Vic2NyaXB0aW9uU3RhdGUSIgoeU1VCU0NSSVBUSU9OX1NUQVRFX1VOU1BFQ0lGSUVEEAASHwobU1VCU0NSSVBUSU9OX1NUQVRFX1RSSUFMSU5HEAESHQoZU1VCU0NSSVBUSU9OX1NUQVRFX0FDVElWRRACEh8KG1NVQlNDUklQVElPTl9TVEFURV9QQVNUX0RVRRADEh8KG1NVQlNDUklQVElPTl9TVEFURV9DQU5DRUxFRBAEEiEKHVNVQlNDUklQVElPTl9TVEFURV9JTkNPTVBMRVRFEAUqagoPQmlsbGluZ0ludGVydmFsEiAKHEJJTExJTkdfSU5URVJWQUxfVU5TUEVDSUZJRUQQABIaChZCSUxMSU5HX0lOVEVSVkFMX01PTlRIEAESGQoVQklMTElOR19JTlRFUlZBTF9ZRUFSEAIqpQEKEVByb3JhdGlvbkJlaGF2aW9yEiIKHlBST1JBVElPTl9CRUhBVklPUl9VTlNQRUNJRklFRBAAEigKJFBST1JBVElPTl9CRUhBVklPUl9DUkVBVEVfUFJPUkFUSU9OUxABEhsKF1BST1JBVElPTl9CRUhBVklPUl9OT05FEAISJQohUFJPUkFUSU9OX0JFSEFWSU9SX0FMV0FZU19JTlZPSUNFEAMy3gYKDkJpbGxpbmdTZXJ2aWNlElkKDkNyZWF0ZUN1c3RvbWVyEiIudG9sbGdhdGUudjEuQ3JlYXRlQ3VzdG9tZXJSZXF1ZXN0GiMudG9sbGdhdGUudjEuQ3JlYXRlQ3VzdG9tZXJSZXNwb25zZRJQCgtHZXRDdXN0b21lchIfLnRvbGxnYXRlLnYxLkdldEN1c3RvbWVyUmVxdWVzdBogLnRvbGxnYXRlLnYxLkdldEN1c3RvbWVyUmVzcG9uc2USSgoJTGlzdFBsYW5zEh0udG9sbGdhdGUudjEuTGlzdFBsYW5zUmVxdWVzdBoeLnRvbGxnYXRlLnYxLkxpc3RQbGFuc1Jlc3BvbnNlEmUKEkNyZWF0ZVN1YnNjcmlwdGlvbhImLnRvbGxnYXRlLnYxLkNyZWF0ZVN1YnNjcmlwdGlvblJlcXVlc3QaJy50b2xsZ2F0ZS52MS5DcmVhdGVTdWJzY3JpcHRpb25SZXNwb25zZRJlChJVcGRhdGVTdWJzY3JpcHRpb24SJi50b2xsZ2F0ZS52MS5VcGRhdGVTdWJzY3JpcHRpb25SZXF1ZXN0GicudG9sbGdhdGUudjEuVXBkYXRlU3Vic2NyaXB0aW9uUmVzcG9uc2USZQoSQ2FuY2VsU3Vic2NyaXB0aW9uEiYudG9sbGdhdGUudjEuQ2FuY2VsU3Vic2NyaXB0aW9uUmVxdWVzdBonLnRvbGxnYXRlLnYxLkNhbmNlbFN1YnNjcmlwdGlvblJlc3BvbnNlElwKD0dldFN1YnNjcmlwdGlvbhIjLnRvbGxnYXRlLnYxLkdldFN1YnNjcmlwdGlvblJlcXVlc3QaJC50b2xsZ2F0ZS52MS5HZXRTdWJzY3JpcHRpb25SZXNwb25zZRJiChFMaXN0U3Vic2NyaXB0aW9ucxIlLnRvbGxnYXRlLnYxLkxpc3RTdWJzY3JpcHRpb25zUmVxdWVzdBomLnRvbGxnYXRlLnYxLkxpc3RTdWJzY3JpcHRpb25zUmVzcG9uc2USXAoPTGlzdEF1ZGl0RXZlbnRzEiMudG9sbGdhdGUudjEuTGlzdEF1ZGl0RXZlbnRzUmVxdWVzdBokLnRvbGxnYXRlLnYxLkxpc3RBdWRpdEV2ZW50c1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_tollgate_v1_resource]);
+  fileDesc("CiF0b2xsZ2F0ZS92MS9iaWxsaW5nX3NlcnZpY2UucHJvdG8SC3RvbGxnYXRlLnYxIt8BCghDdXN0b21lchIKCgJpZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSDQoFZW1haWwYAyABKAkSDAoEbmFtZRgEIAEoCRI1CghtZXRhZGF0YRgFIAMoCzIjLnRvbGxnYXRlLnYxLkN1c3RvbWVyLk1ldGFkYXRhRW50cnkSLwoLY3JlYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLTAQoJUGxhbkxpbWl0EhUKDXJlc291cmNlX3R5cGUYASABKAkSJwoEa2luZBgCIAEoDjIZLnRvbGxnYXRlLnYxLlJlc291cmNlS2luZBINCgVsaW1pdBgDIAEoCRIRCgl1bmxpbWl0ZWQYBCABKAgSGwoTb3ZlcmFnZV91bml0X2Ftb3VudBgFIAEoCRITCgtvdmVyYWdlX2NhcBgGIAEoCRIYChBtZXRlcl9ldmVudF9uYW1lGAcgASgJEhgKEG1ldGVyZWRfcHJpY2VfaWQYCCABKAkiuQEKBFBsYW4SCgoCaWQYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJEhAKCHByaWNlX2lkGAMgASgJEhMKC3VuaXRfYW1vdW50GAQgASgJEhAKCGN1cnJlbmN5GAUgASgJEi4KCGludGVydmFsGAYgASgOMhwudG9sbGdhdGUudjEuQmlsbGluZ0ludGVydmFsEiYKBmxpbWl0cxgHIAMoCzIWLnRvbGxnYXRlLnYxLlBsYW5MaW1pdCKABAoMU3Vic2NyaXB0aW9uEgoKAmlkGAEgASgJEhMKC2N1c3RvbWVyX2lkGAIgASgJEhEKCXRlbmFudF9pZBgDIAEoCRIPCgdwbGFuX2lkGAQgASgJEhAKCHByaWNlX2lkGAUgASgJEi0KBXN0YXRlGAYgASgOMh4udG9sbGdhdGUudjEuU3Vic2NyaXB0aW9uU3RhdGUSMgoOdHJpYWxfZW5kX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEj0KGWN1cnJlbnRfcGVyaW9kX3N0YXJ0X3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjsKF2N1cnJlbnRfcGVyaW9kX2VuZF90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIcChRjYW5jZWxfYXRfcGVyaW9kX2VuZBgKIAEoCBIvCgtjYW5jZWxfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLY3JlYXRlX3RpbWUYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjoKEnByb3JhdGlvbl9iZWhhdmlvchgNIAEoDjIeLnRvbGxnYXRlLnYxLlByb3JhdGlvbkJlaGF2aW9yIvABCgpBdWRpdEV2ZW50EgoKAmlkGAEgASgJEg0KBWFjdG9yGAIgASgJEg4KBmFjdGlvbhgDIAEoCRIRCgl0ZW5hbnRfaWQYBCABKAkSDgoGdGFyZ2V0GAUgASgJEhIKCnJlcXVlc3RfaWQYBiABKAkSLwoLY3JlYXRlX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEicKBmJlZm9yZRgIIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSJgoFYWZ0ZXIYCSABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0ItABChVDcmVhdGVDdXN0b21lclJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEg0KBWVtYWlsGAIgASgJEgwKBG5hbWUYAyABKAkSQgoIbWV0YWRhdGEYBCADKAsyMC50b2xsZ2F0ZS52MS5DcmVhdGVDdXN0b21lclJlcXVlc3QuTWV0YWRhdGFFbnRyeRISCgpyZXF1ZXN0X2lkGAUgASgJGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJBChZDcmVhdGVDdXN0b21lclJlc3BvbnNlEicKCGN1c3RvbWVyGAEgASgLMhUudG9sbGdhdGUudjEuQ3VzdG9tZXIiJwoSR2V0Q3VzdG9tZXJSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCSI+ChNHZXRDdXN0b21lclJlc3BvbnNlEicKCGN1c3RvbWVyGAEgASgLMhUudG9sbGdhdGUudjEuQ3VzdG9tZXIiEgoQTGlzdFBsYW5zUmVxdWVzdCI1ChFMaXN0UGxhbnNSZXNwb25zZRIgCgVwbGFucxgBIAMoCzIRLnRvbGxnYXRlLnYxLlBsYW4iagoZQ3JlYXRlU3Vic2NyaXB0aW9uUmVxdWVzdBITCgtjdXN0b21lcl9pZBgBIAEoCRIQCghwcmljZV9pZBgCIAEoCRISCgp0cmlhbF9kYXlzGAMgASgFEhIKCnJlcXVlc3RfaWQYBCABKAkiTQoaQ3JlYXRlU3Vic2NyaXB0aW9uUmVzcG9uc2USLwoMc3Vic2NyaXB0aW9uGAEgASgLMhkudG9sbGdhdGUudjEuU3Vic2NyaXB0aW9uIpoBChlVcGRhdGVTdWJzY3JpcHRpb25SZXF1ZXN0EhcKD3N1YnNjcmlwdGlvbl9pZBgBIAEoCRIUCgxuZXdfcHJpY2VfaWQYAiABKAkSOgoScHJvcmF0aW9uX2JlaGF2aW9yGAMgASgOMh4udG9sbGdhdGUudjEuUHJvcmF0aW9uQmVoYXZpb3ISEgoKcmVxdWVzdF9pZBgEIAEoCSJNChpVcGRhdGVTdWJzY3JpcHRpb25SZXNwb25zZRIvCgxzdWJzY3JpcHRpb24YASABKAsyGS50b2xsZ2F0ZS52MS5TdWJzY3JpcHRpb24iWwoZQ2FuY2VsU3Vic2NyaXB0aW9uUmVxdWVzdBIXCg9zdWJzY3JpcHRpb25faWQYASABKAkSEQoJaW1tZWRpYXRlGAIgASgIEhIKCnJlcXVlc3RfaWQYAyABKAkiTQoaQ2FuY2VsU3Vic2NyaXB0aW9uUmVzcG9uc2USLwoMc3Vic2NyaXB0aW9uGAEgASgLMhkudG9sbGdhdGUudjEuU3Vic2NyaXB0aW9uIjEKFkdldFN1YnNjcmlwdGlvblJlcXVlc3QSFwoPc3Vic2NyaXB0aW9uX2lkGAEgASgJIkoKF0dldFN1YnNjcmlwdGlvblJlc3BvbnNlEi8KDHN1YnNjcmlwdGlvbhgBIAEoCzIZLnRvbGxnYXRlLnYxLlN1YnNjcmlwdGlvbiJUChhMaXN0U3Vic2NyaXB0aW9uc1JlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJImYKGUxpc3RTdWJzY3JpcHRpb25zUmVzcG9uc2USMAoNc3Vic2NyaXB0aW9ucxgBIAMoCzIZLnRvbGxnYXRlLnYxLlN1YnNjcmlwdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiUgoWTGlzdEF1ZGl0RXZlbnRzUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiYQoXTGlzdEF1ZGl0RXZlbnRzUmVzcG9uc2USLQoMYXVkaXRfZXZlbnRzGAEgAygLMhcudG9sbGdhdGUudjEuQXVkaXRFdmVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkicAoLSW52b2ljZUxpbmUSEwoLZGVzY3JpcHRpb24YASABKAkSFQoNcmVzb3VyY2VfdHlwZRgCIAEoCRIQCghxdWFudGl0eRgDIAEoCRITCgt1bml0X2Ftb3VudBgEIAEoCRIOCgZhbW91bnQYBSABKAkijgIKB0ludm9pY2USEQoJdGVuYW50X2lkGAEgASgJEhcKD3N1YnNjcmlwdGlvbl9pZBgCIAEoCRIPCgdwbGFuX2lkGAMgASgJEjUKEXBlcmlvZF9zdGFydF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIzCg9wZXJpb2RfZW5kX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGN1cnJlbmN5GAYgASgJEicKBWxpbmVzGAcgAygLMhgudG9sbGdhdGUudjEuSW52b2ljZUxpbmUSEAoIc3VidG90YWwYCCABKAkSDQoFdG90YWwYCSABKAkiLgoZR2V0VXBjb21pbmdJbnZvaWNlUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkiQwoaR2V0VXBjb21pbmdJbnZvaWNlUmVzcG9uc2USJQoHaW52b2ljZRgBIAEoCzIULnRvbGxnYXRlLnYxLkludm9pY2Uq3AEKEVN1YnNjcmlwdGlvblN0YXRlEiIKHlNVQlNDUklQVElPTl9TVEFURV9VTlNQRUNJRklFRBAAEh8KG1NVQlNDUklQVElPTl9TVEFURV9UUklBTElORxABEh0KGVNVQlNDUklQVElPTl9TVEFURV9BQ1RJVkUQAhIfChtTVUJTQ1JJUFRJT05fU1RBVEVfUEFTVF9EVUUQAxIfChtTVUJTQ1JJUFRJT05fU1RBVEVfQ0FOQ0VMRUQQBBIhCh1TVUJTQ1JJUFRJT05fU1RBVEVfSU5DT01QTEVURRAFKmoKD0JpbGxpbmdJbnRlcnZhbBIgChxCSUxMSU5HX0lOVEVSVkFMX1VOU1BFQ0lGSUVEEAASGgoWQklMTElOR19JTlRFUlZBTF9NT05USBABEhkKFUJJTExJTkdfSU5URVJWQUxfWUVBUhACKqUBChFQcm9yYXRpb25CZWhhdmlvchIiCh5QUk9SQVRJT05fQkVIQVZJT1JfVU5TUEVDSUZJRUQQABIoCiRQUk9SQVRJT05fQkVIQVZJT1JfQ1JFQVRFX1BST1JBVElPTlMQARIbChdQUk9SQVRJT05fQkVIQVZJT1JfTk9ORRACEiUKIVBST1JBVElPTl9CRUhBVklPUl9BTFdBWVNfSU5WT0lDRRADMsUHCg5CaWxsaW5nU2VydmljZRJZCg5DcmVhdGVDdXN0b21lchIiLnRvbGxnYXRlLnYxLkNyZWF0ZUN1c3RvbWVyUmVxdWVzdBojLnRvbGxnYXRlLnYxLkNyZWF0ZUN1c3RvbWVyUmVzcG9uc2USUAoLR2V0Q3VzdG9tZXISHy50b2xsZ2F0ZS52MS5HZXRDdXN0b21lclJlcXVlc3QaIC50b2xsZ2F0ZS52MS5HZXRDdXN0b21lclJlc3BvbnNlEkoKCUxpc3RQbGFucxIdLnRvbGxnYXRlLnYxLkxpc3RQbGFuc1JlcXVlc3QaHi50b2xsZ2F0ZS52MS5MaXN0UGxhbnNSZXNwb25zZRJlChJDcmVhdGVTdWJzY3JpcHRpb24SJi50b2xsZ2F0ZS52MS5DcmVhdGVTdWJzY3JpcHRpb25SZXF1ZXN0GicudG9sbGdhdGUudjEuQ3JlYXRlU3Vic2NyaXB0aW9uUmVzcG9uc2USZQoSVXBkYXRlU3Vic2NyaXB0aW9uEiYudG9sbGdhdGUudjEuVXBkYXRlU3Vic2NyaXB0aW9uUmVxdWVzdBonLnRvbGxnYXRlLnYxLlVwZGF0ZVN1YnNjcmlwdGlvblJlc3BvbnNlEmUKEkNhbmNlbFN1YnNjcmlwdGlvbhImLnRvbGxnYXRlLnYxLkNhbmNlbFN1YnNjcmlwdGlvblJlcXVlc3QaJy50b2xsZ2F0ZS52MS5DYW5jZWxTdWJzY3JpcHRpb25SZXNwb25zZRJcCg9HZXRTdWJzY3JpcHRpb24SIy50b2xsZ2F0ZS52MS5HZXRTdWJzY3JpcHRpb25SZXF1ZXN0GiQudG9sbGdhdGUudjEuR2V0U3Vic2NyaXB0aW9uUmVzcG9uc2USYgoRTGlzdFN1YnNjcmlwdGlvbnMSJS50b2xsZ2F0ZS52MS5MaXN0U3Vic2NyaXB0aW9uc1JlcXVlc3QaJi50b2xsZ2F0ZS52MS5MaXN0U3Vic2NyaXB0aW9uc1Jlc3BvbnNlElwKD0xpc3RBdWRpdEV2ZW50cxIjLnRvbGxnYXRlLnYxLkxpc3RBdWRpdEV2ZW50c1JlcXVlc3QaJC50b2xsZ2F0ZS52MS5MaXN0QXVkaXRFdmVudHNSZXNwb25zZRJlChJHZXRVcGNvbWluZ0ludm9pY2USJi50b2xsZ2F0ZS52MS5HZXRVcGNvbWluZ0ludm9pY2VSZXF1ZXN0GicudG9sbGdhdGUudjEuR2V0VXBjb21pbmdJbnZvaWNlUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_tollgate_v1_resource]);
 
 /**
  * Customer is the billing identity of one tenant.
@@ -94,7 +94,8 @@ export type PlanLimit = Message<"tollgate.v1.PlanLimit"> & {
   kind: ResourceKind;
 
   /**
-   * The limit as a decimal string, for example `"10000"`. Empty when `unlimited` is true.
+   * The quantity the plan includes per period as a decimal string, for example `"10000"`.
+   * Empty when `unlimited` is true.
    *
    * @generated from field: string limit = 3;
    */
@@ -106,6 +107,36 @@ export type PlanLimit = Message<"tollgate.v1.PlanLimit"> & {
    * @generated from field: bool unlimited = 4;
    */
   unlimited: boolean;
+
+  /**
+   * The price per unit beyond `limit` in major currency units, for example `"0.006"`. Set, the
+   * limit is soft: usage beyond it is admitted (up to `overage_cap`) and billed. Empty for a
+   * hard limit.
+   *
+   * @generated from field: string overage_unit_amount = 5;
+   */
+  overageUnitAmount: string;
+
+  /**
+   * Units beyond `limit` after which calls are denied; empty when a soft limit has no cap.
+   *
+   * @generated from field: string overage_cap = 6;
+   */
+  overageCap: string;
+
+  /**
+   * The Stripe meter (`event_name`) this resource's usage is reported to; empty when none.
+   *
+   * @generated from field: string meter_event_name = 7;
+   */
+  meterEventName: string;
+
+  /**
+   * The Stripe metered price that bills that meter on this plan; empty when none.
+   *
+   * @generated from field: string metered_price_id = 8;
+   */
+  meteredPriceId: string;
 };
 
 /**
@@ -880,6 +911,176 @@ export const ListAuditEventsResponseSchema: GenMessage<ListAuditEventsResponse> 
   messageDesc(file_tollgate_v1_billing_service, 22);
 
 /**
+ * InvoiceLine is one charge of an invoice.
+ *
+ * @generated from message tollgate.v1.InvoiceLine
+ */
+export type InvoiceLine = Message<"tollgate.v1.InvoiceLine"> & {
+  /**
+   * What the line charges for, as people read it, for example `Pro (month)`.
+   *
+   * @generated from field: string description = 1;
+   */
+  description: string;
+
+  /**
+   * The resource whose overage the line bills; empty for the plan's fee.
+   *
+   * @generated from field: string resource_type = 2;
+   */
+  resourceType: string;
+
+  /**
+   * How many units are charged, as a decimal string (`"1"` for the plan's fee).
+   *
+   * @generated from field: string quantity = 3;
+   */
+  quantity: string;
+
+  /**
+   * The price per unit in major currency units, as a decimal string.
+   *
+   * @generated from field: string unit_amount = 4;
+   */
+  unitAmount: string;
+
+  /**
+   * `quantity * unit_amount` rounded once, half-up, to the currency's minor unit, as a
+   * decimal string with exactly that many fraction digits (`"12.35"` in usd).
+   *
+   * @generated from field: string amount = 5;
+   */
+  amount: string;
+};
+
+/**
+ * Describes the message tollgate.v1.InvoiceLine.
+ * Use `create(InvoiceLineSchema)` to create a new message.
+ */
+export const InvoiceLineSchema: GenMessage<InvoiceLine> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_billing_service, 23);
+
+/**
+ * Invoice is what a subscription is charged for one billing period.
+ *
+ * @generated from message tollgate.v1.Invoice
+ */
+export type Invoice = Message<"tollgate.v1.Invoice"> & {
+  /**
+   * The tenant billed, a UUID string.
+   *
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * The subscription billed, starting with `sub_`.
+   *
+   * @generated from field: string subscription_id = 2;
+   */
+  subscriptionId: string;
+
+  /**
+   * The plan that prices the period: the one in force now.
+   *
+   * @generated from field: string plan_id = 3;
+   */
+  planId: string;
+
+  /**
+   * The start of the billed period (inclusive).
+   *
+   * @generated from field: google.protobuf.Timestamp period_start_time = 4;
+   */
+  periodStartTime?: Timestamp | undefined;
+
+  /**
+   * The end of the billed period (exclusive).
+   *
+   * @generated from field: google.protobuf.Timestamp period_end_time = 5;
+   */
+  periodEndTime?: Timestamp | undefined;
+
+  /**
+   * The ISO 4217 currency in lower case, for example `usd`.
+   *
+   * @generated from field: string currency = 6;
+   */
+  currency: string;
+
+  /**
+   * The charges, the plan's fee first, then one line per resource billed by usage.
+   *
+   * @generated from field: repeated tollgate.v1.InvoiceLine lines = 7;
+   */
+  lines: InvoiceLine[];
+
+  /**
+   * The sum of the lines' amounts, as a decimal string.
+   *
+   * @generated from field: string subtotal = 8;
+   */
+  subtotal: string;
+
+  /**
+   * What will be charged: the subtotal after discounts and taxes, as a decimal string. Tollgate
+   * applies neither, so on the mock provider it equals `subtotal`.
+   *
+   * @generated from field: string total = 9;
+   */
+  total: string;
+};
+
+/**
+ * Describes the message tollgate.v1.Invoice.
+ * Use `create(InvoiceSchema)` to create a new message.
+ */
+export const InvoiceSchema: GenMessage<Invoice> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_billing_service, 24);
+
+/**
+ * GetUpcomingInvoiceRequest is the input of BillingService.GetUpcomingInvoice.
+ *
+ * @generated from message tollgate.v1.GetUpcomingInvoiceRequest
+ */
+export type GetUpcomingInvoiceRequest = Message<"tollgate.v1.GetUpcomingInvoiceRequest"> & {
+  /**
+   * The tenant whose invoice to preview, a UUID string. Required.
+   *
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+};
+
+/**
+ * Describes the message tollgate.v1.GetUpcomingInvoiceRequest.
+ * Use `create(GetUpcomingInvoiceRequestSchema)` to create a new message.
+ */
+export const GetUpcomingInvoiceRequestSchema: GenMessage<GetUpcomingInvoiceRequest> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_billing_service, 25);
+
+/**
+ * GetUpcomingInvoiceResponse is the output of BillingService.GetUpcomingInvoice.
+ *
+ * @generated from message tollgate.v1.GetUpcomingInvoiceResponse
+ */
+export type GetUpcomingInvoiceResponse = Message<"tollgate.v1.GetUpcomingInvoiceResponse"> & {
+  /**
+   * The preview; nothing is charged or stored by asking for it.
+   *
+   * @generated from field: tollgate.v1.Invoice invoice = 1;
+   */
+  invoice?: Invoice | undefined;
+};
+
+/**
+ * Describes the message tollgate.v1.GetUpcomingInvoiceResponse.
+ * Use `create(GetUpcomingInvoiceResponseSchema)` to create a new message.
+ */
+export const GetUpcomingInvoiceResponseSchema: GenMessage<GetUpcomingInvoiceResponse> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_billing_service, 26);
+
+/**
  * SubscriptionState is the lifecycle state of a subscription, mirroring Stripe's statuses.
  *
  * @generated from enum tollgate.v1.SubscriptionState
@@ -1132,6 +1333,19 @@ export const BillingService: GenService<{
     methodKind: "unary";
     input: typeof ListAuditEventsRequestSchema;
     output: typeof ListAuditEventsResponseSchema;
+  },
+  /**
+   * GetUpcomingInvoice previews what the tenant's live subscription will be charged for its
+   * current period: the plan's fee plus the overage of every soft limit so far. The plan in
+   * force now prices the whole period, and nothing is charged during a trial. Errors:
+   * `NOT_FOUND` when the tenant has no live subscription (nothing is upcoming).
+   *
+   * @generated from rpc tollgate.v1.BillingService.GetUpcomingInvoice
+   */
+  getUpcomingInvoice: {
+    methodKind: "unary";
+    input: typeof GetUpcomingInvoiceRequestSchema;
+    output: typeof GetUpcomingInvoiceResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_tollgate_v1_billing_service, 0);

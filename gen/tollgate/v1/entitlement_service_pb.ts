@@ -14,10 +14,14 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tollgate/v1/entitlement_service.proto.
  */
 export const file_tollgate_v1_entitlement_service: GenFile = /*@__PURE__*/
-  fileDesc("CiV0b2xsZ2F0ZS92MS9lbnRpdGxlbWVudF9zZXJ2aWNlLnByb3RvEgt0b2xsZ2F0ZS52MSKfAgoLRW50aXRsZW1lbnQSFQoNcmVzb3VyY2VfdHlwZRgBIAEoCRInCgRraW5kGAIgASgOMhkudG9sbGdhdGUudjEuUmVzb3VyY2VLaW5kEg0KBWxpbWl0GAMgASgJEhEKCXVubGltaXRlZBgEIAEoCBIMCgR1c2VkGAUgASgJEhEKCXJlbWFpbmluZxgGIAEoCRI1ChFwZXJpb2Rfc3RhcnRfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMwoPcGVyaW9kX2VuZF90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdwbGFuX2lkGAkgASgJEhAKCHJlc2VydmVkGAogASgJIoECCgtSZXNlcnZhdGlvbhIKCgJpZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSFQoNcmVzb3VyY2VfdHlwZRgDIAEoCRIQCghxdWFudGl0eRgEIAEoCRIsCgVzdGF0ZRgFIAEoDjIdLnRvbGxnYXRlLnYxLlJlc2VydmF0aW9uU3RhdGUSLwoLZXhwaXJlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhoKEmNvbW1pdHRlZF9xdWFudGl0eRgHIAEoCRIvCgtjcmVhdGVfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiSgoMQ2hlY2tSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIVCg1yZXNvdXJjZV90eXBlGAIgASgJEhAKCHF1YW50aXR5GAMgASgJIpEBCg1DaGVja1Jlc3BvbnNlEg8KB2FsbG93ZWQYASABKAgSDgoGcmVhc29uGAIgASgJEjAKDWRlbmlhbF9yZWFzb24YAyABKA4yGS50b2xsZ2F0ZS52MS5EZW5pYWxSZWFzb24SLQoLZW50aXRsZW1lbnQYBCABKAsyGC50b2xsZ2F0ZS52MS5FbnRpdGxlbWVudCJsChVDaGVja0FuZFJlY29yZFJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhUKDXJlc291cmNlX3R5cGUYAiABKAkSEAoIcXVhbnRpdHkYAyABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAQgASgJIpoBChZDaGVja0FuZFJlY29yZFJlc3BvbnNlEg8KB2FsbG93ZWQYASABKAgSDgoGcmVhc29uGAIgASgJEjAKDWRlbmlhbF9yZWFzb24YAyABKA4yGS50b2xsZ2F0ZS52MS5EZW5pYWxSZWFzb24SLQoLZW50aXRsZW1lbnQYBCABKAsyGC50b2xsZ2F0ZS52MS5FbnRpdGxlbWVudCJpChJSZWNvcmRVc2FnZVJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhUKDXJlc291cmNlX3R5cGUYAiABKAkSEAoIcXVhbnRpdHkYAyABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAQgASgJIkQKE1JlY29yZFVzYWdlUmVzcG9uc2USLQoLZW50aXRsZW1lbnQYASABKAsyGC50b2xsZ2F0ZS52MS5FbnRpdGxlbWVudCIrChZHZXRFbnRpdGxlbWVudHNSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCSJaChdHZXRFbnRpdGxlbWVudHNSZXNwb25zZRIPCgdwbGFuX2lkGAEgASgJEi4KDGVudGl0bGVtZW50cxgCIAMoCzIYLnRvbGxnYXRlLnYxLkVudGl0bGVtZW50InoKDlJlc2VydmVSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIVCg1yZXNvdXJjZV90eXBlGAIgASgJEhAKCHF1YW50aXR5GAMgASgJEhMKC3R0bF9zZWNvbmRzGAQgASgFEhcKD2lkZW1wb3RlbmN5X2tleRgFIAEoCSLcAQoPUmVzZXJ2ZVJlc3BvbnNlEg8KB2FsbG93ZWQYASABKAgSDgoGcmVhc29uGAIgASgJEjAKDWRlbmlhbF9yZWFzb24YAyABKA4yGS50b2xsZ2F0ZS52MS5EZW5pYWxSZWFzb24SLQoLZW50aXRsZW1lbnQYBCABKAsyGC50b2xsZ2F0ZS52MS5FbnRpdGxlbWVudBIWCg5yZXNlcnZhdGlvbl9pZBgFIAEoCRIvCgtleHBpcmVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiSwoYQ29tbWl0UmVzZXJ2YXRpb25SZXF1ZXN0EhYKDnJlc2VydmF0aW9uX2lkGAEgASgJEhcKD2FjdHVhbF9xdWFudGl0eRgCIAEoCSJ5ChlDb21taXRSZXNlcnZhdGlvblJlc3BvbnNlEi0KC3Jlc2VydmF0aW9uGAEgASgLMhgudG9sbGdhdGUudjEuUmVzZXJ2YXRpb24SLQoLZW50aXRsZW1lbnQYAiABKAsyGC50b2xsZ2F0ZS52MS5FbnRpdGxlbWVudCIzChlSZWxlYXNlUmVzZXJ2YXRpb25SZXF1ZXN0EhYKDnJlc2VydmF0aW9uX2lkGAEgASgJInoKGlJlbGVhc2VSZXNlcnZhdGlvblJlc3BvbnNlEi0KC3Jlc2VydmF0aW9uGAEgASgLMhgudG9sbGdhdGUudjEuUmVzZXJ2YXRpb24SLQoLZW50aXRsZW1lbnQYAiABKAsyGC50b2xsZ2F0ZS52MS5FbnRpdGxlbWVudCqgAQoMRGVuaWFsUmVhc29uEh0KGURFTklBTF9SRUFTT05fVU5TUEVDSUZJRUQQABIgChxERU5JQUxfUkVBU09OX0xJTUlUX0VYQ0VFREVEEAESJgoiREVOSUFMX1JFQVNPTl9SRVNPVVJDRV9OT1RfSU5fUExBThACEicKI0RFTklBTF9SRUFTT05fU1VCU0NSSVBUSU9OX0lOQUNUSVZFEAMqsQEKEFJlc2VydmF0aW9uU3RhdGUSIQodUkVTRVJWQVRJT05fU1RBVEVfVU5TUEVDSUZJRUQQABIaChZSRVNFUlZBVElPTl9TVEFURV9IRUxEEAESHwobUkVTRVJWQVRJT05fU1RBVEVfQ09NTUlUVEVEEAISHgoaUkVTRVJWQVRJT05fU1RBVEVfUkVMRUFTRUQQAxIdChlSRVNFUlZBVElPTl9TVEFURV9FWFBJUkVEEAQy8AQKEkVudGl0bGVtZW50U2VydmljZRI+CgVDaGVjaxIZLnRvbGxnYXRlLnYxLkNoZWNrUmVxdWVzdBoaLnRvbGxnYXRlLnYxLkNoZWNrUmVzcG9uc2USWQoOQ2hlY2tBbmRSZWNvcmQSIi50b2xsZ2F0ZS52MS5DaGVja0FuZFJlY29yZFJlcXVlc3QaIy50b2xsZ2F0ZS52MS5DaGVja0FuZFJlY29yZFJlc3BvbnNlElAKC1JlY29yZFVzYWdlEh8udG9sbGdhdGUudjEuUmVjb3JkVXNhZ2VSZXF1ZXN0GiAudG9sbGdhdGUudjEuUmVjb3JkVXNhZ2VSZXNwb25zZRJcCg9HZXRFbnRpdGxlbWVudHMSIy50b2xsZ2F0ZS52MS5HZXRFbnRpdGxlbWVudHNSZXF1ZXN0GiQudG9sbGdhdGUudjEuR2V0RW50aXRsZW1lbnRzUmVzcG9uc2USRAoHUmVzZXJ2ZRIbLnRvbGxnYXRlLnYxLlJlc2VydmVSZXF1ZXN0GhwudG9sbGdhdGUudjEuUmVzZXJ2ZVJlc3BvbnNlEmIKEUNvbW1pdFJlc2VydmF0aW9uEiUudG9sbGdhdGUudjEuQ29tbWl0UmVzZXJ2YXRpb25SZXF1ZXN0GiYudG9sbGdhdGUudjEuQ29tbWl0UmVzZXJ2YXRpb25SZXNwb25zZRJlChJSZWxlYXNlUmVzZXJ2YXRpb24SJi50b2xsZ2F0ZS52MS5SZWxlYXNlUmVzZXJ2YXRpb25SZXF1ZXN0GicudG9sbGdhdGUudjEuUmVsZWFzZVJlc2VydmF0aW9uUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_tollgate_v1_resource]);
+  fileDesc("CiV0b2xsZ2F0ZS92MS9lbnRpdGxlbWVudF9zZXJ2aWNlLnByb3RvEgt0b2xsZ2F0ZS52MSKXAwoLRW50aXRsZW1lbnQSFQoNcmVzb3VyY2VfdHlwZRgBIAEoCRInCgRraW5kGAIgASgOMhkudG9sbGdhdGUudjEuUmVzb3VyY2VLaW5kEg0KBWxpbWl0GAMgASgJEhEKCXVubGltaXRlZBgEIAEoCBIMCgR1c2VkGAUgASgJEhEKCXJlbWFpbmluZxgGIAEoCRI1ChFwZXJpb2Rfc3RhcnRfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMwoPcGVyaW9kX2VuZF90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdwbGFuX2lkGAkgASgJEhAKCHJlc2VydmVkGAogASgJEhAKCGluY2x1ZGVkGAsgASgJEg8KB292ZXJhZ2UYDCABKAkSFgoOb3ZlcmFnZV9hbW91bnQYDSABKAkSDAoEaGFyZBgOIAEoCBIbChNvdmVyYWdlX3VuaXRfYW1vdW50GA8gASgJEhAKCGN1cnJlbmN5GBAgASgJIoECCgtSZXNlcnZhdGlvbhIKCgJpZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSFQoNcmVzb3VyY2VfdHlwZRgDIAEoCRIQCghxdWFudGl0eRgEIAEoCRIsCgVzdGF0ZRgFIAEoDjIdLnRvbGxnYXRlLnYxLlJlc2VydmF0aW9uU3RhdGUSLwoLZXhwaXJlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhoKEmNvbW1pdHRlZF9xdWFudGl0eRgHIAEoCRIvCgtjcmVhdGVfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiSgoMQ2hlY2tSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIVCg1yZXNvdXJjZV90eXBlGAIgASgJEhAKCHF1YW50aXR5GAMgASgJIpEBCg1DaGVja1Jlc3BvbnNlEg8KB2FsbG93ZWQYASABKAgSDgoGcmVhc29uGAIgASgJEjAKDWRlbmlhbF9yZWFzb24YAyABKA4yGS50b2xsZ2F0ZS52MS5EZW5pYWxSZWFzb24SLQoLZW50aXRsZW1lbnQYBCABKAsyGC50b2xsZ2F0ZS52MS5FbnRpdGxlbWVudCJsChVDaGVja0FuZFJlY29yZFJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhUKDXJlc291cmNlX3R5cGUYAiABKAkSEAoIcXVhbnRpdHkYAyABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAQgASgJIpoBChZDaGVja0FuZFJlY29yZFJlc3BvbnNlEg8KB2FsbG93ZWQYASABKAgSDgoGcmVhc29uGAIgASgJEjAKDWRlbmlhbF9yZWFzb24YAyABKA4yGS50b2xsZ2F0ZS52MS5EZW5pYWxSZWFzb24SLQoLZW50aXRsZW1lbnQYBCABKAsyGC50b2xsZ2F0ZS52MS5FbnRpdGxlbWVudCJpChJSZWNvcmRVc2FnZVJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhUKDXJlc291cmNlX3R5cGUYAiABKAkSEAoIcXVhbnRpdHkYAyABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAQgASgJIkQKE1JlY29yZFVzYWdlUmVzcG9uc2USLQoLZW50aXRsZW1lbnQYASABKAsyGC50b2xsZ2F0ZS52MS5FbnRpdGxlbWVudCIrChZHZXRFbnRpdGxlbWVudHNSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCSJaChdHZXRFbnRpdGxlbWVudHNSZXNwb25zZRIPCgdwbGFuX2lkGAEgASgJEi4KDGVudGl0bGVtZW50cxgCIAMoCzIYLnRvbGxnYXRlLnYxLkVudGl0bGVtZW50InoKDlJlc2VydmVSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIVCg1yZXNvdXJjZV90eXBlGAIgASgJEhAKCHF1YW50aXR5GAMgASgJEhMKC3R0bF9zZWNvbmRzGAQgASgFEhcKD2lkZW1wb3RlbmN5X2tleRgFIAEoCSLcAQoPUmVzZXJ2ZVJlc3BvbnNlEg8KB2FsbG93ZWQYASABKAgSDgoGcmVhc29uGAIgASgJEjAKDWRlbmlhbF9yZWFzb24YAyABKA4yGS50b2xsZ2F0ZS52MS5EZW5pYWxSZWFzb24SLQoLZW50aXRsZW1lbnQYBCABKAsyGC50b2xsZ2F0ZS52MS5FbnRpdGxlbWVudBIWCg5yZXNlcnZhdGlvbl9pZBgFIAEoCRIvCgtleHBpcmVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiSwoYQ29tbWl0UmVzZXJ2YXRpb25SZXF1ZXN0EhYKDnJlc2VydmF0aW9uX2lkGAEgASgJEhcKD2FjdHVhbF9xdWFudGl0eRgCIAEoCSJ5ChlDb21taXRSZXNlcnZhdGlvblJlc3BvbnNlEi0KC3Jlc2VydmF0aW9uGAEgASgLMhgudG9sbGdhdGUudjEuUmVzZXJ2YXRpb24SLQoLZW50aXRsZW1lbnQYAiABKAsyGC50b2xsZ2F0ZS52MS5FbnRpdGxlbWVudCIzChlSZWxlYXNlUmVzZXJ2YXRpb25SZXF1ZXN0EhYKDnJlc2VydmF0aW9uX2lkGAEgASgJInoKGlJlbGVhc2VSZXNlcnZhdGlvblJlc3BvbnNlEi0KC3Jlc2VydmF0aW9uGAEgASgLMhgudG9sbGdhdGUudjEuUmVzZXJ2YXRpb24SLQoLZW50aXRsZW1lbnQYAiABKAsyGC50b2xsZ2F0ZS52MS5FbnRpdGxlbWVudCrHAQoMRGVuaWFsUmVhc29uEh0KGURFTklBTF9SRUFTT05fVU5TUEVDSUZJRUQQABIgChxERU5JQUxfUkVBU09OX0xJTUlUX0VYQ0VFREVEEAESJgoiREVOSUFMX1JFQVNPTl9SRVNPVVJDRV9OT1RfSU5fUExBThACEicKI0RFTklBTF9SRUFTT05fU1VCU0NSSVBUSU9OX0lOQUNUSVZFEAMSJQohREVOSUFMX1JFQVNPTl9PVkVSQUdFX0NBUF9SRUFDSEVEEAQqsQEKEFJlc2VydmF0aW9uU3RhdGUSIQodUkVTRVJWQVRJT05fU1RBVEVfVU5TUEVDSUZJRUQQABIaChZSRVNFUlZBVElPTl9TVEFURV9IRUxEEAESHwobUkVTRVJWQVRJT05fU1RBVEVfQ09NTUlUVEVEEAISHgoaUkVTRVJWQVRJT05fU1RBVEVfUkVMRUFTRUQQAxIdChlSRVNFUlZBVElPTl9TVEFURV9FWFBJUkVEEAQy8AQKEkVudGl0bGVtZW50U2VydmljZRI+CgVDaGVjaxIZLnRvbGxnYXRlLnYxLkNoZWNrUmVxdWVzdBoaLnRvbGxnYXRlLnYxLkNoZWNrUmVzcG9uc2USWQoOQ2hlY2tBbmRSZWNvcmQSIi50b2xsZ2F0ZS52MS5DaGVja0FuZFJlY29yZFJlcXVlc3QaIy50b2xsZ2F0ZS52MS5DaGVja0FuZFJlY29yZFJlc3BvbnNlElAKC1JlY29yZFVzYWdlEh8udG9sbGdhdGUudjEuUmVjb3JkVXNhZ2VSZXF1ZXN0GiAudG9sbGdhdGUudjEuUmVjb3JkVXNhZ2VSZXNwb25zZRJcCg9HZXRFbnRpdGxlbWVudHMSIy50b2xsZ2F0ZS52MS5HZXRFbnRpdGxlbWVudHNSZXF1ZXN0GiQudG9sbGdhdGUudjEuR2V0RW50aXRsZW1lbnRzUmVzcG9uc2USRAoHUmVzZXJ2ZRIbLnRvbGxnYXRlLnYxLlJlc2VydmVSZXF1ZXN0GhwudG9sbGdhdGUudjEuUmVzZXJ2ZVJlc3BvbnNlEmIKEUNvbW1pdFJlc2VydmF0aW9uEiUudG9sbGdhdGUudjEuQ29tbWl0UmVzZXJ2YXRpb25SZXF1ZXN0GiYudG9sbGdhdGUudjEuQ29tbWl0UmVzZXJ2YXRpb25SZXNwb25zZRJlChJSZWxlYXNlUmVzZXJ2YXRpb24SJi50b2xsZ2F0ZS52MS5SZWxlYXNlUmVzZXJ2YXRpb25SZXF1ZXN0GicudG9sbGdhdGUudjEuUmVsZWFzZVJlc2VydmF0aW9uUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_tollgate_v1_resource]);
 
 /**
  * Entitlement is one resource of a tenant's plan with its limit and usage.
+ *
+ * A limit is hard or soft. A hard limit denies what goes beyond `included`. A soft limit (one
+ * with overage pricing) admits usage beyond `included`, up to `included + overage_cap`, and
+ * bills the units beyond `included` at `overage_unit_amount` each.
  *
  * @generated from message tollgate.v1.Entitlement
  */
@@ -37,7 +41,9 @@ export type Entitlement = Message<"tollgate.v1.Entitlement"> & {
   kind: ResourceKind;
 
   /**
-   * The limit as a decimal string; empty when `unlimited` is true.
+   * The most that may be used before calls are denied, as a decimal string: `included` for a
+   * hard limit, `included + overage_cap` for a soft one. Empty when nothing is ever denied
+   * (`unlimited`, or a soft limit without a cap).
    *
    * @generated from field: string limit = 3;
    */
@@ -59,8 +65,8 @@ export type Entitlement = Message<"tollgate.v1.Entitlement"> & {
   used: string;
 
   /**
-   * What is left: `limit - used - reserved`, never below zero, as a decimal string; empty
-   * when `unlimited` is true.
+   * What may still be admitted: `limit - used - reserved`, never below zero, as a decimal
+   * string; empty when `limit` is empty.
    *
    * @generated from field: string remaining = 6;
    */
@@ -94,6 +100,50 @@ export type Entitlement = Message<"tollgate.v1.Entitlement"> & {
    * @generated from field: string reserved = 10;
    */
   reserved: string;
+
+  /**
+   * The quantity the plan includes per period, as a decimal string; empty when `unlimited`.
+   *
+   * @generated from field: string included = 11;
+   */
+  included: string;
+
+  /**
+   * Units used beyond `included` this period, as a decimal string (`"0"` within the allowance,
+   * and always for allocations and hard limits).
+   *
+   * @generated from field: string overage = 12;
+   */
+  overage: string;
+
+  /**
+   * What `overage` costs, `overage * overage_unit_amount`, exact (not rounded), in major
+   * units of `currency`, as a decimal string. Invoices round each line once.
+   *
+   * @generated from field: string overage_amount = 13;
+   */
+  overageAmount: string;
+
+  /**
+   * True when the limit denies beyond `included`; false for soft and unlimited resources.
+   *
+   * @generated from field: bool hard = 14;
+   */
+  hard: boolean;
+
+  /**
+   * The price per unit beyond `included`, in major units; empty for hard limits.
+   *
+   * @generated from field: string overage_unit_amount = 15;
+   */
+  overageUnitAmount: string;
+
+  /**
+   * The ISO 4217 currency of the plan, in lower case, for example `usd`.
+   *
+   * @generated from field: string currency = 16;
+   */
+  currency: string;
 };
 
 /**
@@ -677,7 +727,7 @@ export enum DenialReason {
   UNSPECIFIED = 0,
 
   /**
-   * `used + reserved + quantity` would exceed the plan's limit.
+   * `used + reserved + quantity` would exceed the plan's hard limit.
    *
    * @generated from enum value: DENIAL_REASON_LIMIT_EXCEEDED = 1;
    */
@@ -696,6 +746,13 @@ export enum DenialReason {
    * @generated from enum value: DENIAL_REASON_SUBSCRIPTION_INACTIVE = 3;
    */
   SUBSCRIPTION_INACTIVE = 3,
+
+  /**
+   * The limit is soft, and `used + reserved + quantity` would go past its overage cap.
+   *
+   * @generated from enum value: DENIAL_REASON_OVERAGE_CAP_REACHED = 4;
+   */
+  OVERAGE_CAP_REACHED = 4,
 }
 
 /**
@@ -772,7 +829,8 @@ export const ReservationStateSchema: GenEnum<ReservationState> = /*@__PURE__*/
 export const EntitlementService: GenService<{
   /**
    * Check answers whether `quantity` more of a resource fits the tenant's limit now. It
-   * records nothing.
+   * records nothing. Beyond a soft limit's allowance the answer is allowed (it would be billed
+   * as overage, which `reason` says) until the overage cap.
    *
    * @generated from rpc tollgate.v1.EntitlementService.Check
    */

@@ -6,6 +6,7 @@ import * as entitlements from "./0004_entitlements.js";
 import * as usageEvents from "./0005_usage_events.js";
 import * as stripeEvents from "./0006_stripe_events.js";
 import * as admissionBatches from "./0007_admission_batches.js";
+import * as meterReports from "./0008_meter_reports.js";
 
 /** A schema change, applied once in name order and recorded in `knex_migrations`. */
 export interface Migration {
@@ -21,6 +22,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0005_usage_events": usageEvents,
   "0006_stripe_events": stripeEvents,
   "0007_admission_batches": admissionBatches,
+  "0008_meter_reports": meterReports,
 };
 
 /**

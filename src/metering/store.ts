@@ -1,0 +1,261 @@
+import { Decimal } from "decimal.js";
+import type { Knex } from "knex";
+
+/** A counter with usage not yet handed to the outbox, and whom it bills. */
+export interface MeterCandidate {
+  tenantId: string;
+  resourceType: string;
+  periodStart: Date;
+  /** When the counter's period ends (or ended): the subscription's period or cancellation. */
+  periodEnd: Date;
+  customerId: string;
+  planId: string;
+}
+
+/** A delta in the outbox: the identifier and value it is sent with, every time. */
+export interface MeterReport {
+  identifier: string;
+  tenantId: string;
+  resourceType: string;
+  periodStart: Date;
+  customerId: string;
+  eventName: string;
+  value: Decimal;
+  eventTime: Date;
+  attempts: number;
+  firstAttemptTime: Date | undefined;
+}
+
+/** A delta to write, with the position it advances its counter to. */
+export interface NewMeterReport extends Omit<MeterReport, "attempts" | "firstAttemptTime"> {
+  reportedTotal: Decimal;
+}
+
+/** Queries over the meter outbox (`meter_positions`, `meter_reports`). */
+export interface MeterStore {
+  /**
+   * Counters of metered resources, in a subscription's era (from its creation to its
+   * cancellation), whose whole units exceed what was handed to the outbox, with no delta
+   * pending, and whose period ended at most `since` ago.
+   */
+  candidates(
+    resourceTypes: readonly string[],
+    since: Date,
+    limit: number,
+  ): Promise<MeterCandidate[]>;
+  /**
+   * Locks the positions of `keys` that no other transaction holds (creating missing ones at
+   * zero), and returns them with their counter's usage, skipping keys with a pending delta.
+   */
+  lockPositions(
+    trx: Knex.Transaction,
+    keys: readonly MeterCandidate[],
+  ): Promise<{ key: MeterCandidate; reported: Decimal; used: Decimal }[]>;
+  /** Writes deltas and advances their positions, in the caller's transaction. */
+  insertReports(
+    trx: Knex.Transaction,
+    reports: readonly NewMeterReport[],
+    now: Date,
+  ): Promise<void>;
+  /** Locks up to `limit` due pending deltas that no other transaction holds, oldest first. */
+  lockDue(trx: Knex.Transaction, now: Date, limit: number): Promise<MeterReport[]>;
+  markSent(trx: Knex.Transaction, identifiers: readonly string[], now: Date): Promise<void>;
+  /** Records a failed attempt; `retryAt` undefined gives the delta up (state `failed`). */
+  markFailed(
+    trx: Knex.Transaction,
+    identifiers: readonly string[],
+    now: Date,
+    error: string,
+    retryAt: Date | undefined,
+  ): Promise<void>;
+  /** Pending deltas and the creation time of the oldest, for the sync-lag gauge. */
+  pending(): Promise<{ count: number; oldest: Date | undefined }>;
+  transaction<T>(work: (trx: Knex.Transaction) => Promise<T>): Promise<T>;
+}
+
+const KEY_COLUMNS = "(tenant_id, resource_type, period_start)";
+
+const keyRows = (keys: readonly MeterCandidate[]) => ({
+  t: keys.map((k) => k.tenantId),
+  r: keys.map((k) => k.resourceType),
+  p: keys.map((k) => k.periodStart),
+});
+
+/** Creates the meter outbox store. */
+export function createMeterStore(knex: Knex): MeterStore {
+  return {
+    async candidates(resourceTypes, since, limit) {
+      const result = await knex.raw(
+        `select * from (
+           select c.tenant_id, c.resource_type, c.period_start, s.customer_id, s.plan_id,
+             case when c.period_start = s.current_period_start_time then
+                    case when s.state = 'canceled'
+                      then least(s.cancel_time, s.current_period_end_time)
+                      else s.current_period_end_time end
+                  else s.current_period_start_time end as period_end
+           from usage_counters c
+           join subscriptions s on s.tenant_id = c.tenant_id
+             and c.period_start >= s.create_time
+             and (s.state in ('trialing', 'active', 'past_due')
+                  or (s.state = 'canceled' and c.period_start < s.cancel_time))
+           left join meter_positions mp on mp.tenant_id = c.tenant_id
+             and mp.resource_type = c.resource_type and mp.period_start = c.period_start
+           where c.resource_type = any(?)
+             and round(c.used) > coalesce(mp.reported, 0)
+             and not exists (
+               select 1 from meter_reports r where r.state = 'pending'
+                 and r.tenant_id = c.tenant_id and r.resource_type = c.resource_type
+                 and r.period_start = c.period_start)
+         ) x
+         where x.period_end > ?
+         order by x.tenant_id, x.resource_type, x.period_start
+         limit ?`,
+        [[...resourceTypes], since, limit],
+      );
+      return (result.rows as Record<string, unknown>[]).map((row) => ({
+        tenantId: row.tenant_id as string,
+        resourceType: row.resource_type as string,
+        periodStart: new Date(row.period_start as string),
+        periodEnd: new Date(row.period_end as string),
+        customerId: row.customer_id as string,
+        planId: row.plan_id as string,
+      }));
+    },
+
+    async lockPositions(trx, keys) {
+      if (keys.length === 0) return [];
+      const { t, r, p } = keyRows(keys);
+      // Sorted inserts and locks: replicas planning at once never deadlock.
+      await trx.raw(
+        `insert into meter_positions ${KEY_COLUMNS}
+         select * from unnest(?::uuid[], ?::text[], ?::timestamptz[]) as k(t, r, p)
+         order by 1, 2, 3
+         on conflict do nothing`,
+        [t, r, p],
+      );
+      const result = await trx.raw(
+        `with locked as (
+           select mp.* from meter_positions mp
+           join unnest(?::uuid[], ?::text[], ?::timestamptz[]) as k(t, r, p)
+             on mp.tenant_id = k.t and mp.resource_type = k.r and mp.period_start = k.p
+           order by mp.tenant_id, mp.resource_type, mp.period_start
+           for update of mp skip locked)
+         select l.tenant_id, l.resource_type, l.period_start, l.reported, c.used
+         from locked l
+         join usage_counters c on c.tenant_id = l.tenant_id
+           and c.resource_type = l.resource_type and c.period_start = l.period_start
+         where not exists (
+           select 1 from meter_reports r where r.state = 'pending'
+             and r.tenant_id = l.tenant_id and r.resource_type = l.resource_type
+             and r.period_start = l.period_start)`,
+        [t, r, p],
+      );
+      const byKey = new Map(
+        keys.map((k) => [`${k.tenantId}/${k.resourceType}/${k.periodStart.getTime()}`, k]),
+      );
+      return (result.rows as Record<string, unknown>[]).flatMap((row) => {
+        const at = new Date(row.period_start as string).getTime();
+        const key = byKey.get(`${row.tenant_id}/${row.resource_type}/${at}`);
+        return key === undefined
+          ? []
+          : [
+              {
+                key,
+                reported: new Decimal(row.reported as string),
+                used: new Decimal(row.used as string),
+              },
+            ];
+      });
+    },
+
+    async insertReports(trx, reports, now) {
+      if (reports.length === 0) return;
+      await trx("meter_reports").insert(
+        reports.map((report) => ({
+          identifier: report.identifier,
+          tenant_id: report.tenantId,
+          resource_type: report.resourceType,
+          period_start: report.periodStart,
+          customer_id: report.customerId,
+          event_name: report.eventName,
+          value: report.value.toFixed(),
+          event_time: report.eventTime,
+          state: "pending",
+          next_attempt_time: now,
+          create_time: now,
+        })),
+      );
+      await trx.raw(
+        `update meter_positions mp set reported = u.total
+         from unnest(?::uuid[], ?::text[], ?::timestamptz[], ?::numeric[]) as u(t, r, p, total)
+         where mp.tenant_id = u.t and mp.resource_type = u.r and mp.period_start = u.p`,
+        [
+          reports.map((x) => x.tenantId),
+          reports.map((x) => x.resourceType),
+          reports.map((x) => x.periodStart),
+          reports.map((x) => x.reportedTotal.toFixed()),
+        ],
+      );
+    },
+
+    async lockDue(trx, now, limit) {
+      const rows = await trx("meter_reports")
+        .where({ state: "pending" })
+        .andWhere("next_attempt_time", "<=", now)
+        .orderBy([{ column: "next_attempt_time" }, { column: "identifier" }])
+        .limit(limit)
+        .forUpdate()
+        .skipLocked();
+      return rows.map((row: Record<string, unknown>) => ({
+        identifier: row.identifier as string,
+        tenantId: row.tenant_id as string,
+        resourceType: row.resource_type as string,
+        periodStart: new Date(row.period_start as string),
+        customerId: row.customer_id as string,
+        eventName: row.event_name as string,
+        value: new Decimal(row.value as string),
+        eventTime: new Date(row.event_time as string),
+        attempts: row.attempts as number,
+        firstAttemptTime:
+          row.first_attempt_time == null ? undefined : new Date(row.first_attempt_time as string),
+      }));
+    },
+
+    async markSent(trx, identifiers, now) {
+      await trx("meter_reports")
+        .whereIn("identifier", identifiers)
+        .update({
+          state: "sent",
+          sent_time: now,
+          attempts: trx.raw("attempts + 1"),
+          first_attempt_time: trx.raw("coalesce(first_attempt_time, ?)", [now]),
+          last_error: null,
+        });
+    },
+
+    async markFailed(trx, identifiers, now, error, retryAt) {
+      await trx("meter_reports")
+        .whereIn("identifier", identifiers)
+        .update({
+          state: retryAt === undefined ? "failed" : "pending",
+          attempts: trx.raw("attempts + 1"),
+          first_attempt_time: trx.raw("coalesce(first_attempt_time, ?)", [now]),
+          next_attempt_time: retryAt ?? now,
+          last_error: error.slice(0, 1000),
+        });
+    },
+
+    async pending() {
+      const result = await knex.raw(
+        "select count(*) as count, min(create_time) as oldest from meter_reports where state = 'pending'",
+      );
+      const row = result.rows[0] as { count: string; oldest: string | null };
+      return {
+        count: Number(row.count),
+        oldest: row.oldest === null ? undefined : new Date(row.oldest),
+      };
+    },
+
+    transaction: (work) => knex.transaction(work),
+  };
+}
