@@ -223,10 +223,15 @@ describe("EntitlementService with a test clock", () => {
       priceId: "price_pro_monthly",
     });
 
-    // then both replicas apply PRO's limit on the next call
-    expect((await used(tenantId, "executions"))?.limit).toBe("10000");
+    // then both replicas apply PRO's soft limit on the next call: 10,000 included, denied
+    // past the 25,000 overage cap
+    expect(await used(tenantId, "executions")).toMatchObject({
+      included: "10000",
+      limit: "35000",
+      hard: false,
+    });
     await expect
-      .poll(async () => (await used(tenantId, "executions", other))?.limit, { timeout: 3000 })
+      .poll(async () => (await used(tenantId, "executions", other))?.included, { timeout: 3000 })
       .toBe("10000");
     await entitlements.recordUsage({ tenantId, resourceType: "executions", quantity: "500" });
 
@@ -235,7 +240,7 @@ describe("EntitlementService with a test clock", () => {
       subscriptionId: subscription!.id,
       newPriceId: "price_team_monthly",
     });
-    expect(await used(tenantId, "executions")).toMatchObject({ limit: "100000", used: "500" });
+    expect(await used(tenantId, "executions")).toMatchObject({ included: "100000", used: "500" });
 
     // and cancel at period end keeps TEAM until the period ends
     await billing.cancelSubscription({ subscriptionId: subscription!.id });

@@ -122,6 +122,7 @@ describe("security", () => {
       [BillingService, "getSubscription", { subscriptionId: subscriptionA }, tenantScoped],
       [BillingService, "listSubscriptions", { tenantId: tenantA }, tenantScoped],
       [BillingService, "listAuditEvents", { tenantId: tenantA }, { ...adminOnly, admin: OK }],
+      [BillingService, "getUpcomingInvoice", { tenantId: tenantA }, tenantScoped],
       ...["check", "checkAndRecord", "recordUsage", "getEntitlements", "reserve"].map(
         (name) =>
           [

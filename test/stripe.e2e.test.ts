@@ -101,16 +101,26 @@ describe("the Stripe provider against a fake Stripe", () => {
       name: "John Doe",
       "metadata[tenant_id]": tenantId,
     });
+    // the plan's fee and one metered price per metered resource
     expect(createSubscription?.params).toEqual({
       customer: customer!.id,
       "items[0][price]": "price_pro_monthly",
+      "items[1][price]": "price_pro_executions_metered",
+      "items[2][price]": "price_pro_tokens_metered",
+      "items[3][price]": "price_pro_api_calls_metered",
       trial_period_days: "14",
     });
+    // an upgrade moves each item to TEAM's price, keeping the items
     expect(update?.params).toMatchObject({
       "items[0][price]": "price_team_monthly",
+      "items[1][price]": "price_team_executions_metered",
+      "items[2][price]": "price_team_tokens_metered",
+      "items[3][price]": "price_team_api_calls_metered",
       proration_behavior: "create_prorations",
     });
-    expect(update?.params["items[0][id]"]).toMatch(/^si_/);
+    const kept = stripe.subscriptions.get(update!.path.split("/").pop()!)!;
+    const itemIds = (kept.items as { data: { id: string }[] }).data.map((i) => i.id);
+    expect([0, 1, 2, 3].map((n) => update?.params[`items[${n}][id]`])).toEqual(itemIds);
     expect(cancelLater?.params).toEqual({ cancel_at_period_end: "true" });
     expect(
       [createCustomer, createSubscription, update, cancelLater, cancelNow].map(

@@ -251,7 +251,7 @@ export function createStripeBillingProvider(
         );
         return;
       } catch (error) {
-        const expired = (error as { type?: string }).type === "TemporarySessionExpiredError";
+        const expired = error instanceof Stripe.errors.TemporarySessionExpiredError;
         if (!expired || attempt > 0) throw error;
         session = undefined;
       }

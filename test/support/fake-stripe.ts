@@ -12,6 +12,8 @@ export interface RecordedRequest {
   /** Form parameters, flat as stripe-node encodes them: `items[0][price]`, `metadata[k]`. */
   params: Record<string, string>;
   idempotencyKey: string | undefined;
+  /** When it arrived (milliseconds since the epoch). */
+  time: number;
 }
 
 /** A scripted failure for the next request(s) matching a path prefix. */
@@ -19,11 +21,48 @@ export type Failure =
   | { drop: true }
   | { status: number; error: { type: string; message: string; code?: string } };
 
+/** One meter event as the fake received it, accepted or not. */
+export interface ReceivedMeterEvent {
+  identifier: string;
+  eventName: string;
+  customerId: string;
+  value: string;
+  /** Seconds since the epoch. */
+  timestamp: number;
+  via: "v1" | "v2";
+  /** False when the fake refused it (a duplicate identifier, or an invalid event). */
+  accepted: boolean;
+}
+
+/** A metered price: its meter, the units its first (free) tier covers, and the price beyond. */
+export interface FakeMeteredPrice {
+  eventName: string;
+  included: number;
+  /** Minor units per unit beyond `included`, for example `"0.6"` (cents). */
+  unitAmountDecimal: string;
+}
+
+/** Prices the fake knows, for subscription items and invoice previews. */
+export interface FakeStripeOptions {
+  /** Licensed prices: minor units per period. */
+  unitAmounts?: Record<string, number>;
+  metered?: Record<string, FakeMeteredPrice>;
+}
+
 /** A local stand-in for the parts of the Stripe API that Tollgate's provider uses. */
 export interface FakeStripe {
   url: string;
   requests: RecordedRequest[];
   subscriptions: Map<string, StripeObject>;
+  /** Every meter event received, in order, duplicates included. */
+  meterEvents: ReceivedMeterEvent[];
+  /** Sum of the accepted values of one customer's meter, as Stripe would bill it. */
+  meterTotal(customerId: string, eventName: string): number;
+  /**
+   * Runs before each meter-event request is answered (after its events are recorded), so a
+   * test can act between Stripe's processing and the caller's seeing the answer.
+   */
+  beforeMeterAnswer: (() => Promise<void>) | undefined;
   /** Makes the next `count` requests whose path starts with `pathPrefix` fail as given. */
   fail(pathPrefix: string, failure: Failure, count?: number): void;
   /** Forgets the recorded requests and any failures not yet used. */
@@ -45,8 +84,11 @@ const DAY = 86_400;
  * Stripe's documented input limits enforced, and failures on demand (error bodies, or a
  * dropped connection).
  */
-export async function startFakeStripe(): Promise<FakeStripe> {
+export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<FakeStripe> {
   const requests: RecordedRequest[] = [];
+  const meterEvents: ReceivedMeterEvent[] = [];
+  const sessions = new Set<string>();
+  const metered = options.metered ?? {};
   const customers = new Map<string, StripeObject>();
   const subscriptions = new Map<string, StripeObject>();
   const replies = new Map<string, { status: number; body: unknown }>();
@@ -56,9 +98,16 @@ export async function startFakeStripe(): Promise<FakeStripe> {
     let body = "";
     for await (const chunk of req) body += chunk;
     const url = new URL(req.url ?? "/", "http://fake");
-    const params = Object.fromEntries(new URLSearchParams(body));
+    const json = url.pathname.startsWith("/v2/");
+    const params: Record<string, string> = json ? {} : Object.fromEntries(new URLSearchParams(body));
     const key = req.headers["idempotency-key"] as string | undefined;
-    requests.push({ method: req.method ?? "", path: url.pathname, params, idempotencyKey: key });
+    requests.push({
+      method: req.method ?? "",
+      path: url.pathname,
+      params,
+      idempotencyKey: key,
+      time: Date.now(),
+    });
     const scripted = failures.find((f) => f.count > 0 && url.pathname.startsWith(f.prefix));
     if (scripted) {
       scripted.count--;
@@ -76,10 +125,117 @@ export async function startFakeStripe(): Promise<FakeStripe> {
       const reply = replies.get(replayKey) as { status: number; body: unknown };
       return send(res, reply.status, reply.body);
     }
+    if (json) {
+      const [status, reply] = routeV2(url.pathname, body, req.headers.authorization ?? "");
+      if (url.pathname.endsWith("meter_event_stream")) await fake.beforeMeterAnswer?.();
+      return send(res, status, reply);
+    }
     const [status, reply] = route(req.method ?? "", url.pathname, params);
     if (replayKey) replies.set(replayKey, { status, body: reply });
+    if (url.pathname === "/v1/billing/meter_events") await fake.beforeMeterAnswer?.();
     send(res, status, reply);
   });
+
+  // Records one meter event as Stripe validates it: known customer, whole positive value,
+  // timestamp within the past 35 days and at most 5 minutes ahead, identifier not seen before.
+  const receiveMeterEvent = (event: Omit<ReceivedMeterEvent, "accepted">): string | undefined => {
+    const now = Math.floor(Date.now() / 1000);
+    let refused: string | undefined;
+    if (!customers.has(event.customerId)) refused = `No such customer: '${event.customerId}'`;
+    else if (!/^[1-9][0-9]*$/.test(event.value)) refused = "value must be a whole number";
+    else if (event.timestamp < now - 35 * DAY || event.timestamp > now + 300) {
+      refused = "timestamp must be within the past 35 days and at most 5 minutes ahead";
+    } else if (meterEvents.some((e) => e.accepted && e.identifier === event.identifier)) {
+      refused = `An event already exists with identifier ${event.identifier}.`;
+    }
+    meterEvents.push({ ...event, accepted: refused === undefined });
+    return refused;
+  };
+
+  const routeV2 = (path: string, body: string, authorization: string): [number, unknown] => {
+    const now = Date.now();
+    if (path === "/v2/billing/meter_event_session") {
+      const token = `mes_${randomBytes(8).toString("hex")}`;
+      sessions.add(token);
+      return [
+        200,
+        {
+          object: "v2.billing.meter_event_session",
+          id: `mes_${randomBytes(6).toString("hex")}`,
+          authentication_token: token,
+          created: new Date(now).toISOString(),
+          expires_at: new Date(now + 15 * 60_000).toISOString(),
+          livemode: false,
+        },
+      ];
+    }
+    if (path === "/v2/billing/meter_event_stream") {
+      if (!sessions.has(authorization.replace(/^Bearer /, ""))) {
+        return [401, { error: { type: "temporary_session_expired", message: "expired" } }];
+      }
+      const { events } = JSON.parse(body) as { events: Record<string, any>[] };
+      // The stream validates asynchronously: the call succeeds, refusals surface later.
+      for (const e of events) {
+        receiveMeterEvent({
+          identifier: e.identifier,
+          eventName: e.event_name,
+          customerId: e.payload.stripe_customer_id,
+          value: e.payload.value,
+          timestamp: Math.floor(Date.parse(e.timestamp) / 1000),
+          via: "v2",
+        });
+      }
+      return [200, {}];
+    }
+    return [404, { error: { type: "invalid_request_error", message: `Unrecognized ${path}` } }];
+  };
+
+  const meterTotal = (customerId: string, eventName: string) =>
+    meterEvents
+      .filter((e) => e.accepted && e.customerId === customerId && e.eventName === eventName)
+      .reduce((sum, e) => sum + Number(e.value), 0);
+
+  const itemsOf = (subscription: StripeObject) =>
+    (subscription.items as StripeObject).data as StripeObject[];
+
+  // The preview of a subscription's next invoice: each licensed item's price, and each
+  // metered item's usage beyond its free tier, in minor units.
+  const preview = (subscription: StripeObject): [number, unknown] => {
+    const lines = itemsOf(subscription).map((entry) => {
+      const price = (entry.price as StripeObject).id as string;
+      const meter = metered[price];
+      const quantity = meter ? meterTotal(subscription.customer as string, meter.eventName) : 1;
+      const unit = meter ? meter.unitAmountDecimal : String(options.unitAmounts?.[price] ?? 0);
+      const billed = meter ? Math.max(0, quantity - meter.included) : 1;
+      return {
+        object: "line_item",
+        id: `il_${randomBytes(6).toString("hex")}`,
+        description: meter ? `${quantity} × ${price}` : `1 × ${price}`,
+        amount: Math.round(billed * Number(unit)),
+        currency: "usd",
+        quantity,
+        quantity_decimal: String(quantity),
+        pricing: { type: "price_details", price_details: { price, product: "prod_x" }, unit_amount_decimal: unit },
+        period: { start: entry.current_period_start, end: entry.current_period_end },
+      };
+    });
+    const total = lines.reduce((sum, l) => sum + l.amount, 0);
+    const first = itemsOf(subscription)[0] as StripeObject;
+    return [
+      200,
+      {
+        object: "invoice",
+        id: null,
+        customer: subscription.customer,
+        currency: "usd",
+        period_start: first.current_period_start,
+        period_end: first.current_period_end,
+        lines: { object: "list", data: lines, has_more: false, url: "/v1/invoices/upcoming/lines" },
+        subtotal: total,
+        total,
+      },
+    ];
+  };
 
   const route = (
     method: string,
@@ -124,11 +280,41 @@ export async function startFakeStripe(): Promise<FakeStripe> {
         ended_at: null,
         items: {
           ...((FIXTURES.subscription as StripeObject).items as StripeObject),
-          data: [item(id, params["items[0][price]"] ?? "", now, end)],
+          data: listed(params).map((entry) =>
+            item(id, entry.price ?? "", now, end, metered[entry.price ?? ""] !== undefined),
+          ),
         },
       };
       subscriptions.set(id, subscription);
       return [200, subscription];
+    }
+    if (method === "POST" && path === "/v1/billing/meter_events") {
+      const refused = receiveMeterEvent({
+        identifier: params.identifier ?? "",
+        eventName: params.event_name ?? "",
+        customerId: params["payload[stripe_customer_id]"] ?? "",
+        value: params["payload[value]"] ?? "",
+        timestamp: Number(params.timestamp ?? now),
+        via: "v1",
+      });
+      if (refused) return [400, { error: { type: "invalid_request_error", message: refused } }];
+      return [
+        200,
+        {
+          object: "billing.meter_event",
+          event_name: params.event_name,
+          identifier: params.identifier,
+          livemode: false,
+          created: now,
+          payload: { stripe_customer_id: params["payload[stripe_customer_id]"], value: params["payload[value]"] },
+          timestamp: Number(params.timestamp ?? now),
+        },
+      ];
+    }
+    if (method === "POST" && path === "/v1/invoices/create_preview") {
+      const previewed = subscriptions.get(params.subscription ?? "");
+      if (previewed === undefined) return notFound("subscription", params.subscription);
+      return preview(previewed);
     }
     const match = /^\/v1\/subscriptions\/([^/]+)$/.exec(path);
     const subscription = match?.[1] ? subscriptions.get(match[1]) : undefined;
@@ -147,19 +333,28 @@ export async function startFakeStripe(): Promise<FakeStripe> {
           },
         ];
       }
-      const current = (
-        (subscription.items as StripeObject).data as StripeObject[]
-      )[0] as StripeObject;
-      if (params["items[0][price]"]) {
+      const current = itemsOf(subscription)[0] as StripeObject;
+      let items = itemsOf(subscription);
+      for (const change of listed(params)) {
+        if (change.id !== undefined && change.deleted === "true") {
+          items = items.filter((entry) => entry.id !== change.id);
+          continue;
+        }
         const replaced = item(
           subscription.id as string,
-          params["items[0][price]"],
+          change.price ?? "",
           current.current_period_start as number,
           current.current_period_end as number,
+          metered[change.price ?? ""] !== undefined,
         );
-        replaced.id = current.id;
-        (subscription.items as StripeObject).data = [replaced];
+        if (change.id === undefined) {
+          items = [...items, replaced];
+        } else {
+          replaced.id = change.id;
+          items = items.map((entry) => (entry.id === change.id ? replaced : entry));
+        }
       }
+      (subscription.items as StripeObject).data = items;
       if (params.cancel_at_period_end === "true") {
         subscription.cancel_at_period_end = true;
         subscription.cancel_at = current.current_period_end;
@@ -191,16 +386,20 @@ export async function startFakeStripe(): Promise<FakeStripe> {
   server.listen(0, "127.0.0.1");
   await new Promise((resolve) => server.once("listening", resolve));
   const { port } = server.address() as AddressInfo;
-  return {
+  const fake: FakeStripe = {
     url: `http://127.0.0.1:${port}`,
     requests,
     subscriptions,
+    meterEvents,
+    meterTotal,
+    beforeMeterAnswer: undefined,
     fail(pathPrefix, failure, count = 1) {
       failures.push({ prefix: pathPrefix, failure, count });
     },
     reset() {
       requests.length = 0;
       failures.length = 0;
+      meterEvents.length = 0;
     },
     fixture: (name) => structuredClone(FIXTURES[name] as StripeObject),
     close: () =>
@@ -209,6 +408,19 @@ export async function startFakeStripe(): Promise<FakeStripe> {
         server.close(() => resolve());
       }),
   };
+  return fake;
+}
+
+/** The `items[n][…]` form parameters, one object per n in order. */
+function listed(params: Record<string, string>): Record<string, string>[] {
+  const items: Record<string, string>[] = [];
+  for (const [key, value] of Object.entries(params)) {
+    const match = /^items\[(\d+)\]\[(\w+)\]$/.exec(key);
+    if (!match) continue;
+    const n = Number(match[1]);
+    items[n] = { ...items[n], [match[2] as string]: value };
+  }
+  return items.filter((entry) => entry !== undefined);
 }
 
 /**
@@ -235,15 +447,29 @@ function refuseBeyondLimits(
   return undefined;
 }
 
-function item(subscription: string, price: string, start: number, end: number): StripeObject {
+function item(
+  subscription: string,
+  price: string,
+  start: number,
+  end: number,
+  isMetered: boolean,
+): StripeObject {
   const template = (
     ((FIXTURES.subscription as StripeObject).items as StripeObject).data as StripeObject[]
   )[0] as StripeObject;
+  const templatePrice = template.price as StripeObject;
   return {
     ...structuredClone(template),
     id: `si_${randomBytes(7).toString("hex")}`,
     subscription,
-    price: { ...(template.price as StripeObject), id: price },
+    price: {
+      ...templatePrice,
+      id: price,
+      recurring: {
+        ...(templatePrice.recurring as StripeObject),
+        usage_type: isMetered ? "metered" : "licensed",
+      },
+    },
     current_period_start: start,
     current_period_end: end,
   };

@@ -6,6 +6,11 @@ export interface TcpProxy {
   port: number;
   /** Drops every open connection and refuses new ones until {@link TcpProxy.resume}. */
   cut(): void;
+  /**
+   * Stops forwarding what clients send on open connections (it is held back, never delivered),
+   * so a query sent now never reaches the database; {@link TcpProxy.cut} ends them.
+   */
+  freeze(): void;
   resume(): void;
   close(): Promise<void>;
 }
@@ -28,9 +33,12 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
         upstream.destroy();
       });
     }
-    client.pipe(upstream);
+    client.on("data", (chunk: Buffer) => {
+      if (!frozen) upstream.write(chunk);
+    });
     upstream.pipe(client);
   });
+  let frozen = false;
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     port: (server.address() as net.AddressInfo).port,
@@ -40,6 +48,10 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     },
     resume() {
       open = true;
+      frozen = false;
+    },
+    freeze() {
+      frozen = true;
     },
     close() {
       open = false;

@@ -14,7 +14,7 @@ export async function up(knex: Knex): Promise<void> {
     t.uuid("tenant_id").notNullable();
     t.text("resource_type").notNullable();
     t.timestamp("period_start", { useTz: true }).notNullable();
-    t.decimal("reported", null).notNullable();
+    t.decimal("reported", null).notNullable().defaultTo(0);
     t.primary(["tenant_id", "resource_type", "period_start"]);
   });
 
