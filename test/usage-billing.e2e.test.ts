@@ -28,7 +28,11 @@ describe("usage-based billing on the mock provider", () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     replicas = await startReplicas(
-      { DATABASE_URL: db.url, BILLING_RATE_LIMIT_BURST: "1000", METER_SYNC_INTERVAL_SECONDS: "0.2" },
+      {
+        DATABASE_URL: db.url,
+        BILLING_RATE_LIMIT_BURST: "1000",
+        METER_SYNC_INTERVAL_SECONDS: "0.2",
+      },
       2,
     );
     one = clients((replicas[0] as ServerProcess).baseUrl);
@@ -269,7 +273,9 @@ describe("usage-based billing on the mock provider", () => {
     });
 
     it("should answer NOT_FOUND for a tenant without a live subscription and INVALID_ARGUMENT for a bad id", async () => {
-      const missing = await one.billing.getUpcomingInvoice({ tenantId: randomUUID() }).catch((e) => e);
+      const missing = await one.billing
+        .getUpcomingInvoice({ tenantId: randomUUID() })
+        .catch((e) => e);
       expect(ConnectError.from(missing).code).toBe(Code.NotFound);
       const bad = await one.billing.getUpcomingInvoice({ tenantId: "nope" }).catch((e) => e);
       expect(ConnectError.from(bad).code).toBe(Code.InvalidArgument);
@@ -283,8 +289,15 @@ describe("usage-based billing on the mock provider", () => {
     const { tenantId, customerId } = await subscribe("price_pro_monthly");
     await one.entitlements.checkAndRecord({ tenantId, resourceType: "executions", quantity: "3" });
     await two.entitlements.recordUsage({ tenantId, resourceType: "executions", quantity: "7" });
-    const held = await one.entitlements.reserve({ tenantId, resourceType: "executions", quantity: "9" });
-    await two.entitlements.commitReservation({ reservationId: held.reservationId, actualQuantity: "4" });
+    const held = await one.entitlements.reserve({
+      tenantId,
+      resourceType: "executions",
+      quantity: "9",
+    });
+    await two.entitlements.commitReservation({
+      reservationId: held.reservationId,
+      actualQuantity: "4",
+    });
     async function* events() {
       yield {
         events: Array.from({ length: 10 }, () => ({

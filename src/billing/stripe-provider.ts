@@ -91,6 +91,9 @@ export function createStripeBillingProvider(
     }
   };
 
+  // The v2 stream's session, renewed shortly before it expires.
+  let session: { token: string; renewAt: number } | undefined;
+
   return {
     name: "stripe",
     createCustomer: (input) =>
@@ -224,7 +227,6 @@ export function createStripeBillingProvider(
 
   // v2: a session token (valid 15 minutes) authenticates up to 100 events per call on the
   // high-throughput stream, which dedupes identifiers as v1 does.
-  let session: { token: string; renewAt: number } | undefined;
   async function streamMeterEvents(events: readonly MeterEvent[]): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       if (session === undefined || Date.now() >= session.renewAt) {

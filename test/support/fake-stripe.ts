@@ -99,7 +99,9 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
     for await (const chunk of req) body += chunk;
     const url = new URL(req.url ?? "/", "http://fake");
     const json = url.pathname.startsWith("/v2/");
-    const params: Record<string, string> = json ? {} : Object.fromEntries(new URLSearchParams(body));
+    const params: Record<string, string> = json
+      ? {}
+      : Object.fromEntries(new URLSearchParams(body));
     const key = req.headers["idempotency-key"] as string | undefined;
     requests.push({
       method: req.method ?? "",
@@ -215,7 +217,11 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
         currency: "usd",
         quantity,
         quantity_decimal: String(quantity),
-        pricing: { type: "price_details", price_details: { price, product: "prod_x" }, unit_amount_decimal: unit },
+        pricing: {
+          type: "price_details",
+          price_details: { price, product: "prod_x" },
+          unit_amount_decimal: unit,
+        },
         period: { start: entry.current_period_start, end: entry.current_period_end },
       };
     });
@@ -306,7 +312,10 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
           identifier: params.identifier,
           livemode: false,
           created: now,
-          payload: { stripe_customer_id: params["payload[stripe_customer_id]"], value: params["payload[value]"] },
+          payload: {
+            stripe_customer_id: params["payload[stripe_customer_id]"],
+            value: params["payload[value]"],
+          },
           timestamp: Number(params.timestamp ?? now),
         },
       ];
