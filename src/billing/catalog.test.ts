@@ -97,6 +97,156 @@ describe(loadPlanCatalog.name, () => {
     });
   });
 
+  it("should ship overage on PRO and TEAM executions, tokens and api_calls, FREE hard, ENTERPRISE unlimited", async () => {
+    const catalog = await loadPlanCatalog(undefined);
+    const table = Object.fromEntries(
+      catalog.plans.map((plan) => [
+        plan.id,
+        Object.fromEntries(
+          plan.limits
+            .filter((l) => l.overage !== undefined)
+            .map((l) => [
+              l.resourceType,
+              [
+                l.overage?.unitAmount.toFixed(),
+                l.overage?.cap?.toFixed(),
+                l.overage?.meter?.eventName,
+                l.overage?.meter?.meteredPriceId,
+              ],
+            ]),
+        ),
+      ]),
+    );
+    expect(table).toEqual({
+      free: {},
+      pro: {
+        executions: ["0.006", "25000", "tollgate_executions", "price_pro_executions_metered"],
+        tokens: ["0.000006", "25000000", "tollgate_tokens", "price_pro_tokens_metered"],
+        api_calls: ["0.0005", "300000", "tollgate_api_calls", "price_pro_api_calls_metered"],
+      },
+      team: {
+        executions: ["0.0025", "240000", "tollgate_executions", "price_team_executions_metered"],
+        tokens: ["0.000002", "300000000", "tollgate_tokens", "price_team_tokens_metered"],
+        api_calls: ["0.0002", "3000000", "tollgate_api_calls", "price_team_api_calls_metered"],
+      },
+      enterprise: {},
+    });
+    expect(catalog.meteredPrice("price_team_tokens_metered")?.limit.resourceType).toBe("tokens");
+    expect(catalog.meteredPrice("price_pro_monthly")).toBeUndefined();
+  });
+
+  it("should report every malformed overage field with its path", async () => {
+    const path = join(dir, "overage-fields.json");
+    await writeFile(
+      path,
+      JSON.stringify({
+        default_plan: "a",
+        plans: [
+          {
+            id: "a",
+            display_name: "A",
+            currency: "usd",
+            interval: "month",
+            limits: {
+              executions: { kind: "consumable", limit: "10", overage_unit_amount: "1e3" },
+              tokens: {
+                kind: "consumable",
+                limit: "10",
+                overage_unit_amount: "1",
+                overage_cap: "-1",
+              },
+              calls: {
+                kind: "consumable",
+                limit: "10",
+                overage_unit_amount: "1",
+                meter_event_name: "has space",
+                metered_price_id: "price/x",
+              },
+            },
+          },
+        ],
+      }),
+    );
+    const problems = (await problemsOf(path)).join("\n");
+    expect(problems).toMatch(
+      /plans\.0\.limits\.executions\.overage_unit_amount: must be a decimal/,
+    );
+    expect(problems).toMatch(/plans\.0\.limits\.tokens\.overage_cap: must be a non-negative/);
+    expect(problems).toMatch(/plans\.0\.limits\.calls\.meter_event_name: must be 1 to 100/);
+    expect(problems).toMatch(/plans\.0\.limits\.calls\.metered_price_id: must be a Stripe id/);
+  });
+
+  it("should report every semantic overage problem at once with its path", async () => {
+    const path = join(dir, "overage-rules.json");
+    await writeFile(
+      path,
+      JSON.stringify({
+        default_plan: "a",
+        plans: [
+          {
+            id: "a",
+            display_name: "A",
+            price_id: "price_a",
+            currency: "usd",
+            interval: "month",
+            limits: {
+              executions: {
+                kind: "consumable",
+                limit: "10",
+                overage_unit_amount: "0.01",
+                meter_event_name: "m_exec",
+                metered_price_id: "price_exec",
+              },
+              seats: { kind: "allocation", limit: "1", overage_unit_amount: "1" },
+              tokens: { kind: "consumable", limit: "5", overage_cap: "9" },
+              calls: {
+                kind: "consumable",
+                limit: "5",
+                overage_unit_amount: "1",
+                meter_event_name: "m_calls",
+              },
+            },
+          },
+          {
+            id: "b",
+            display_name: "B",
+            price_id: "price_b",
+            currency: "usd",
+            interval: "month",
+            limits: {
+              executions: {
+                kind: "consumable",
+                limit: "10",
+                overage_unit_amount: "0.01",
+                meter_event_name: "m_other",
+                metered_price_id: "price_exec",
+              },
+              runs: {
+                kind: "consumable",
+                limit: "1",
+                overage_unit_amount: "1",
+                meter_event_name: "m_exec",
+                metered_price_id: "price_a",
+              },
+            },
+          },
+        ],
+      }),
+    );
+    const problems = (await problemsOf(path)).map((p) =>
+      p.replace(`PLAN_CATALOG_PATH (${path}): `, ""),
+    );
+    expect(problems).toEqual([
+      "plans[0].limits.seats.overage_unit_amount: allocations cannot have overage; only consumables are billed per unit used",
+      "plans[0].limits.tokens.overage_cap: needs overage_unit_amount (only a soft limit has it)",
+      "plans[0].limits.calls.metered_price_id: required with meter_event_name",
+      'plans[1].limits.executions.meter_event_name: "m_other" differs from "m_exec" in an earlier plan; one resource feeds one meter',
+      'plans[1].limits.executions.metered_price_id: "price_exec" repeats',
+      'plans[1].limits.runs.meter_event_name: "m_exec" already meters executions',
+      'plans[1]: metered price "price_a" is also a plan\'s price_id',
+    ]);
+  });
+
   it("should load an operator's YAML catalog", async () => {
     const path = join(dir, "plans.yaml");
     await writeFile(
