@@ -154,6 +154,7 @@ export function createDomains(options: {
     logger,
     intervalMs: config.meterSyncIntervalSeconds * 1000,
     callsPerSecond: config.meterCallsPerSecond,
+    embedded: database.kind === "pglite",
   });
   // Every replica may run it: planning and sending each lock with skip locked.
   const meterTask = startPeriodicTask({

@@ -58,11 +58,11 @@ export interface MeterStore {
     now: Date,
   ): Promise<void>;
   /** Locks up to `limit` due pending deltas that no other transaction holds, oldest first. */
-  lockDue(trx: Knex.Transaction, now: Date, limit: number): Promise<MeterReport[]>;
-  markSent(trx: Knex.Transaction, identifiers: readonly string[], now: Date): Promise<void>;
+  lockDue(db: Knex, now: Date, limit: number): Promise<MeterReport[]>;
+  markSent(db: Knex, identifiers: readonly string[], now: Date): Promise<void>;
   /** Records a failed attempt; `retryAt` undefined gives the delta up (state `failed`). */
   markFailed(
-    trx: Knex.Transaction,
+    db: Knex,
     identifiers: readonly string[],
     now: Date,
     error: string,
@@ -71,6 +71,8 @@ export interface MeterStore {
   /** Pending deltas and the creation time of the oldest, for the sync-lag gauge. */
   pending(): Promise<{ count: number; oldest: Date | undefined }>;
   transaction<T>(work: (trx: Knex.Transaction) => Promise<T>): Promise<T>;
+  /** Runs `work` on the pool, statement by statement. */
+  direct<T>(work: (db: Knex) => Promise<T>): Promise<T>;
 }
 
 const KEY_COLUMNS = "(tenant_id, resource_type, period_start)";
@@ -198,8 +200,8 @@ export function createMeterStore(knex: Knex): MeterStore {
       );
     },
 
-    async lockDue(trx, now, limit) {
-      const rows = await trx("meter_reports")
+    async lockDue(db, now, limit) {
+      const rows = await db("meter_reports")
         .where({ state: "pending" })
         .andWhere("next_attempt_time", "<=", now)
         .orderBy([{ column: "next_attempt_time" }, { column: "identifier" }])
@@ -221,25 +223,25 @@ export function createMeterStore(knex: Knex): MeterStore {
       }));
     },
 
-    async markSent(trx, identifiers, now) {
-      await trx("meter_reports")
+    async markSent(db, identifiers, now) {
+      await db("meter_reports")
         .whereIn("identifier", identifiers)
         .update({
           state: "sent",
           sent_time: now,
-          attempts: trx.raw("attempts + 1"),
-          first_attempt_time: trx.raw("coalesce(first_attempt_time, ?)", [now]),
+          attempts: db.raw("attempts + 1"),
+          first_attempt_time: db.raw("coalesce(first_attempt_time, ?)", [now]),
           last_error: null,
         });
     },
 
-    async markFailed(trx, identifiers, now, error, retryAt) {
-      await trx("meter_reports")
+    async markFailed(db, identifiers, now, error, retryAt) {
+      await db("meter_reports")
         .whereIn("identifier", identifiers)
         .update({
           state: retryAt === undefined ? "failed" : "pending",
-          attempts: trx.raw("attempts + 1"),
-          first_attempt_time: trx.raw("coalesce(first_attempt_time, ?)", [now]),
+          attempts: db.raw("attempts + 1"),
+          first_attempt_time: db.raw("coalesce(first_attempt_time, ?)", [now]),
           next_attempt_time: retryAt ?? now,
           last_error: error.slice(0, 1000),
         });
@@ -257,5 +259,6 @@ export function createMeterStore(knex: Knex): MeterStore {
     },
 
     transaction: (work) => knex.transaction(work),
+    direct: (work) => work(knex),
   };
 }

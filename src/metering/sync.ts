@@ -37,6 +37,12 @@ export interface MeterSyncDeps {
   intervalMs: number;
   /** Most provider calls per second from this replica. */
   callsPerSecond: number;
+  /**
+   * The database is embedded: one process owns it (no replica can compete for a delta) and it
+   * has a single connection, which a transaction held over the sends would take from the mock
+   * provider. Sending then locks nothing.
+   */
+  embedded: boolean;
 }
 
 /**
@@ -133,7 +139,7 @@ export function createMeterSync(deps: MeterSyncDeps): MeterSync {
   };
 
   // Sends locked deltas in provider-sized chunks; stops at the first retryable failure.
-  const sendLocked = async (trx: Knex.Transaction, due: MeterReport[]) => {
+  const sendLocked = async (trx: Knex, due: MeterReport[]) => {
     let handled = 0;
     for (let i = 0; i < due.length; i += provider.meterBatchSize) {
       const chunk = due.slice(i, i + provider.meterBatchSize);
@@ -187,7 +193,8 @@ export function createMeterSync(deps: MeterSyncDeps): MeterSync {
 
   const send = async (limit: number) => {
     if (Date.now() < pausedUntil) return 0;
-    return store.transaction(async (trx) => {
+    const run = deps.embedded ? store.direct : store.transaction;
+    return run(async (trx: Knex) => {
       const now = clock.now();
       const due = await store.lockDue(trx, now, limit);
       const stale = due.filter(

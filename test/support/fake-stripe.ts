@@ -175,7 +175,14 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
       if (!sessions.has(authorization.replace(/^Bearer /, ""))) {
         return [401, { error: { type: "temporary_session_expired", message: "expired" } }];
       }
-      const { events } = JSON.parse(body) as { events: Record<string, any>[] };
+      const { events } = JSON.parse(body) as {
+        events: {
+          identifier: string;
+          event_name: string;
+          timestamp: string;
+          payload: { stripe_customer_id: string; value: string };
+        }[];
+      };
       // The stream validates asynchronously: the call succeeds, refusals surface later.
       for (const e of events) {
         receiveMeterEvent({
