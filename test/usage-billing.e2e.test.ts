@@ -153,29 +153,25 @@ describe("usage-based billing on the mock provider", () => {
       unit,
       "0.00",
     ];
+    const proWithoutOverage = [
+      proFee,
+      none("executions", "0.006"),
+      none("tokens", "0.000006"),
+      none("api_calls", "0.0005"),
+    ];
     const cases: Case[] = [
       {
         name: "no usage",
         priceId: "price_pro_monthly",
         usage: [],
-        lines: [
-          proFee,
-          none("executions", "0.006"),
-          none("tokens", "0.000006"),
-          none("api_calls", "0.0005"),
-        ],
+        lines: proWithoutOverage,
         total: "49.00",
       },
       {
         name: "exactly the allowance",
         priceId: "price_pro_monthly",
         usage: [["executions", "10000"]],
-        lines: [
-          proFee,
-          none("executions", "0.006"),
-          none("tokens", "0.000006"),
-          none("api_calls", "0.0005"),
-        ],
+        lines: proWithoutOverage,
         total: "49.00",
       },
       {

@@ -135,38 +135,41 @@ describe(loadPlanCatalog.name, () => {
     expect(catalog.meteredPrice("price_pro_monthly")).toBeUndefined();
   });
 
+  // Writes a catalog whose plans "a", "b", … have the given limits, and returns its path.
+  const writePlans = async (name: string, ...limits: Record<string, unknown>[]) => {
+    const path = join(dir, name);
+    const plans = limits.map((planLimits, i) => {
+      const id = String.fromCharCode(97 + i);
+      return {
+        id,
+        display_name: id.toUpperCase(),
+        price_id: `price_${id}`,
+        currency: "usd",
+        interval: "month",
+        limits: planLimits,
+      };
+    });
+    await writeFile(path, JSON.stringify({ default_plan: "a", plans }));
+    return path;
+  };
+
   it("should report every malformed overage field with its path", async () => {
-    const path = join(dir, "overage-fields.json");
-    await writeFile(
-      path,
-      JSON.stringify({
-        default_plan: "a",
-        plans: [
-          {
-            id: "a",
-            display_name: "A",
-            currency: "usd",
-            interval: "month",
-            limits: {
-              executions: { kind: "consumable", limit: "10", overage_unit_amount: "1e3" },
-              tokens: {
-                kind: "consumable",
-                limit: "10",
-                overage_unit_amount: "1",
-                overage_cap: "-1",
-              },
-              calls: {
-                kind: "consumable",
-                limit: "10",
-                overage_unit_amount: "1",
-                meter_event_name: "has space",
-                metered_price_id: "price/x",
-              },
-            },
-          },
-        ],
-      }),
-    );
+    const path = await writePlans("overage-fields.json", {
+      executions: { kind: "consumable", limit: "10", overage_unit_amount: "1e3" },
+      tokens: {
+        kind: "consumable",
+        limit: "10",
+        overage_unit_amount: "1",
+        overage_cap: "-1",
+      },
+      calls: {
+        kind: "consumable",
+        limit: "10",
+        overage_unit_amount: "1",
+        meter_event_name: "has space",
+        metered_price_id: "price/x",
+      },
+    });
     const problems = (await problemsOf(path)).join("\n");
     expect(problems).toMatch(
       /plans\.0\.limits\.executions\.overage_unit_amount: must be a decimal/,
@@ -177,61 +180,41 @@ describe(loadPlanCatalog.name, () => {
   });
 
   it("should report every semantic overage problem at once with its path", async () => {
-    const path = join(dir, "overage-rules.json");
-    await writeFile(
-      path,
-      JSON.stringify({
-        default_plan: "a",
-        plans: [
-          {
-            id: "a",
-            display_name: "A",
-            price_id: "price_a",
-            currency: "usd",
-            interval: "month",
-            limits: {
-              executions: {
-                kind: "consumable",
-                limit: "10",
-                overage_unit_amount: "0.01",
-                meter_event_name: "m_exec",
-                metered_price_id: "price_exec",
-              },
-              seats: { kind: "allocation", limit: "1", overage_unit_amount: "1" },
-              tokens: { kind: "consumable", limit: "5", overage_cap: "9" },
-              calls: {
-                kind: "consumable",
-                limit: "5",
-                overage_unit_amount: "1",
-                meter_event_name: "m_calls",
-              },
-            },
-          },
-          {
-            id: "b",
-            display_name: "B",
-            price_id: "price_b",
-            currency: "usd",
-            interval: "month",
-            limits: {
-              executions: {
-                kind: "consumable",
-                limit: "10",
-                overage_unit_amount: "0.01",
-                meter_event_name: "m_other",
-                metered_price_id: "price_exec",
-              },
-              runs: {
-                kind: "consumable",
-                limit: "1",
-                overage_unit_amount: "1",
-                meter_event_name: "m_exec",
-                metered_price_id: "price_a",
-              },
-            },
-          },
-        ],
-      }),
+    const path = await writePlans(
+      "overage-rules.json",
+      {
+        executions: {
+          kind: "consumable",
+          limit: "10",
+          overage_unit_amount: "0.01",
+          meter_event_name: "m_exec",
+          metered_price_id: "price_exec",
+        },
+        seats: { kind: "allocation", limit: "1", overage_unit_amount: "1" },
+        tokens: { kind: "consumable", limit: "5", overage_cap: "9" },
+        calls: {
+          kind: "consumable",
+          limit: "5",
+          overage_unit_amount: "1",
+          meter_event_name: "m_calls",
+        },
+      },
+      {
+        executions: {
+          kind: "consumable",
+          limit: "10",
+          overage_unit_amount: "0.01",
+          meter_event_name: "m_other",
+          metered_price_id: "price_exec",
+        },
+        runs: {
+          kind: "consumable",
+          limit: "1",
+          overage_unit_amount: "1",
+          meter_event_name: "m_exec",
+          metered_price_id: "price_a",
+        },
+      },
     );
     const problems = (await problemsOf(path)).map((p) =>
       p.replace(`PLAN_CATALOG_PATH (${path}): `, ""),
