@@ -181,17 +181,24 @@ describe("meter sync to Stripe, exactly once", () => {
     // the n-th retry waits at least 0.8 (the jitter's floor) * 200 ms * 2^(n-1)
     const gaps = tries.slice(1).map((t, i) => t.time - (tries[i] as { time: number }).time);
     expect(gaps.map((gap, n) => gap >= 0.8 * 200 * 2 ** n)).toEqual([true, true, true, true]);
-    const [report] = await queryRows<{ state: string; attempts: number }>(
-      db.url,
-      "select state, attempts from meter_reports where tenant_id = $1",
-      [tenantId],
-    );
-    expect(report).toEqual({ state: "sent", attempts: 5 });
+    // (Stripe has it before our commit lands, so the row is polled)
+    const report = async () =>
+      (
+        await queryRows<{ state: string; attempts: number }>(
+          db.url,
+          "select state, attempts from meter_reports where tenant_id = $1",
+          [tenantId],
+        )
+      )[0];
+    await expect.poll(report).toEqual({ state: "sent", attempts: 5 });
     // and the retries show on /metrics and in the log
-    const metrics = await (await fetch(`${server.baseUrl}/metrics`)).text();
-    expect(metrics).toMatch(/tollgate_meter_sync\{stat="retried"\} 4/);
-    expect(metrics).toMatch(/tollgate_meter_sync\{stat="sent"\} 1/);
-    expect(metrics).toMatch(/tollgate_meter_sync\{stat="pending"\} 0/);
+    const stats = async () => {
+      const text = await (await fetch(`${server.baseUrl}/metrics`)).text();
+      return ["retried", "sent", "pending"].map(
+        (stat) => new RegExp(`tollgate_meter_sync\\{stat="${stat}"\\} (\\d+)`).exec(text)?.[1],
+      );
+    };
+    await expect.poll(stats).toEqual(["4", "1", "0"]);
     expect(
       server.logs().filter((l) => l.msg === "meter events not delivered; backing off"),
     ).toHaveLength(4);
@@ -277,12 +284,15 @@ describe("meter sync to Stripe, exactly once", () => {
     expect([...byIdentifier.values()].every((values) => values.size === 1)).toBe(true);
     expect(tries.filter((t) => t.value === "17")).toHaveLength(2);
     expect(await usedOf(tenantId, "executions")).toBe(22);
-    const states = await queryRows<{ state: string }>(
-      db.url,
-      "select state from meter_reports where tenant_id = $1",
-      [tenantId],
-    );
-    expect(states.map((s) => s.state)).toEqual(["sent", "sent"]);
+    const states = async () =>
+      (
+        await queryRows<{ state: string }>(
+          db.url,
+          "select state from meter_reports where tenant_id = $1",
+          [tenantId],
+        )
+      ).map((row) => row.state);
+    await expect.poll(states).toEqual(["sent", "sent"]);
   });
 
   it("should use the v2 meter event stream when STRIPE_METER_STREAM is true", async () => {

@@ -322,13 +322,16 @@ describe("usage-based billing on the mock provider", () => {
       tollgate_executions: "24",
       tollgate_tokens: "2",
     });
-    const reports = await queryRows<{ state: string; identifier: string }>(
-      db.url,
-      "select state, identifier from meter_reports where tenant_id = $1",
-      [tenantId],
-    );
-    expect(reports.every((r) => r.state === "sent" && /^tg_[0-9a-f]{40}$/.test(r.identifier))).toBe(
-      true,
-    );
+    // every delta ends sent, under a deterministic identifier (the sums can show before the
+    // sender's commit, so the rows are polled)
+    const reports = async () =>
+      (
+        await queryRows<{ state: string; identifier: string }>(
+          db.url,
+          "select state, identifier from meter_reports where tenant_id = $1",
+          [tenantId],
+        )
+      ).every((r) => r.state === "sent" && /^tg_[0-9a-f]{40}$/.test(r.identifier));
+    await expect.poll(reports).toBe(true);
   });
 });
