@@ -3,11 +3,11 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { EntitlementService } from "../gen/tollgate/v1/entitlement_service_pb.js";
 import { queryRows } from "./support/app.js";
-import { createTestDatabase, type TestDatabase } from "./support/database.js";
-import { type ServerProcess, startReplicas } from "./support/server-process.js";
+import { useReplicas } from "./support/replicas.js";
+import type { ServerProcess } from "./support/server-process.js";
 import { startServerBehindProxy } from "./support/tcp-proxy.js";
 
 /*
@@ -59,25 +59,14 @@ async function connectCall(
 }
 
 describe("group-committed admissions", () => {
-  let db: TestDatabase;
-  let servers: ServerProcess[];
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    servers = await startReplicas({ DATABASE_URL: db.url }, 2);
-  });
-
-  afterAll(async () => {
-    await Promise.all(servers?.map((s) => s.stop()) ?? []);
-    await db?.drop();
-  });
+  const suite = useReplicas(2);
 
   it("should admit exactly 100 of 5,000 concurrent calls of one hot tenant, in shared batches", async () => {
     // given a FREE tenant (100 executions) and two replicas
     const tenantId = randomUUID();
-    const clients = servers.map((s) => entitlementClient(s.baseUrl));
+    const clients = suite.servers.map((s) => entitlementClient(s.baseUrl));
     const before = await Promise.all(
-      servers.map(async (s) => ({
+      suite.servers.map(async (s) => ({
         calls: await admissionStat(s.baseUrl, "calls"),
         batches: await admissionStat(s.baseUrl, "batches"),
       })),
@@ -92,9 +81,9 @@ describe("group-committed admissions", () => {
 
     // then exactly 100 were allowed and recorded, each denial recorded nothing
     expect(results.filter((r) => r?.allowed)).toHaveLength(100);
-    expect(await usedOf(db.url, tenantId, "executions")).toBe("100");
+    expect(await usedOf(suite.db.url, tenantId, "executions")).toBe("100");
     // and the calls shared batches: far fewer round trips than calls on each replica
-    for (const [i, server] of servers.entries()) {
+    for (const [i, server] of suite.servers.entries()) {
       const calls = (await admissionStat(server.baseUrl, "calls")) - (before[i]?.calls ?? 0);
       const batches = (await admissionStat(server.baseUrl, "batches")) - (before[i]?.batches ?? 0);
       expect(calls).toBe(2_500);
@@ -105,7 +94,7 @@ describe("group-committed admissions", () => {
   it("should stay exact with quantities, reservations and idempotent retries interleaved", async () => {
     // given a FREE tenant (100 executions) and two replicas
     const tenantId = randomUUID();
-    const clients = servers.map((s) => entitlementClient(s.baseUrl));
+    const clients = suite.servers.map((s) => entitlementClient(s.baseUrl));
     const client = (i: number) => clients[i % 2] as (typeof clients)[number];
 
     // when 150 keyed CheckAndRecord calls of 1-3 (each sent twice, once to each replica) race
@@ -161,17 +150,17 @@ describe("group-committed admissions", () => {
     const committed = settled.reduce((sum, s) => sum + s.committed, 0);
     expect(admitted + committed).toBeLessThanOrEqual(100);
     expect(admitted).toBeGreaterThan(0);
-    expect(await usedOf(db.url, tenantId, "executions")).toBe(String(admitted + committed));
+    expect(await usedOf(suite.db.url, tenantId, "executions")).toBe(String(admitted + committed));
     expect(
       await scalar(
-        db.url,
+        suite.db.url,
         "select reserved::text as v from usage_counters where tenant_id = $1 and resource_type = 'executions'",
         [tenantId],
       ),
     ).toBe("0");
     expect(
       await scalar(
-        db.url,
+        suite.db.url,
         "select count(*)::text as v from entitlement_requests where tenant_id = $1",
         [tenantId],
       ),
@@ -182,8 +171,8 @@ describe("group-committed admissions", () => {
     // given a server whose database runs through a cut-able proxy, a tenant with one recorded
     // call, and that tenant's counter row locked from outside, so its next batch waits inside
     // PostgreSQL
-    const { proxy, server } = await startServerBehindProxy(db.url, {});
-    const locker = new pg.Client({ connectionString: db.url });
+    const { proxy, server } = await startServerBehindProxy(suite.db.url, {});
+    const locker = new pg.Client({ connectionString: suite.db.url });
     await locker.connect();
     try {
       const client = entitlementClient(server.baseUrl);
@@ -237,7 +226,7 @@ describe("group-committed admissions", () => {
       expect(failures.get("Unavailable") ?? 0).toBeGreaterThan(0);
       expect([...failures.keys()]).toEqual(["Unavailable"]);
       expect(acknowledged).toBeGreaterThan(128);
-      expect(await usedOf(db.url, tenantId, "tokens")).toBe(String(acknowledged));
+      expect(await usedOf(suite.db.url, tenantId, "tokens")).toBe(String(acknowledged));
     } finally {
       await locker.end();
       await server.stop();
@@ -247,12 +236,12 @@ describe("group-committed admissions", () => {
 
   it("should record nothing for calls answered DEADLINE_EXCEEDED: already expired or 1 ms while busy, over Connect and gRPC", async () => {
     // given a tenant whose counter row is locked from outside, so its batch cannot proceed
-    const server = servers[0] as ServerProcess;
+    const server = suite.servers[0] as ServerProcess;
     const tenantId = randomUUID();
     expect(await connectCall(server.baseUrl, { tenantId, resourceType: "tokens" }, undefined)).toBe(
       "allowed",
     );
-    const locker = new pg.Client({ connectionString: db.url });
+    const locker = new pg.Client({ connectionString: suite.db.url });
     await locker.connect();
     try {
       await locker.query("begin");
@@ -296,11 +285,11 @@ describe("group-committed admissions", () => {
       expect(new Set(await Promise.all(hurried))).toEqual(new Set(["deadline_exceeded"]));
       expect(new Set(await Promise.all(hurriedGrpc))).toEqual(new Set(["DeadlineExceeded"]));
       expect(await patient).toBe("allowed");
-      expect(await usedOf(db.url, tenantId, "tokens")).toBe("2");
+      expect(await usedOf(suite.db.url, tenantId, "tokens")).toBe("2");
       // and the keyed call that was dropped left its key free: a retry records it once
       expect(await call(undefined, "late")).toBe("allowed");
       expect(await call(undefined, "late")).toBe("allowed");
-      expect(await usedOf(db.url, tenantId, "tokens")).toBe("3");
+      expect(await usedOf(suite.db.url, tenantId, "tokens")).toBe("3");
       expect(await admissionStat(server.baseUrl, "shed")).toBeGreaterThan(0);
       // and usage sent with an expired deadline is not stored either
       const tracked = await fetch(`${server.baseUrl}/tollgate.v1.UsageService/TrackUsage`, {
@@ -313,9 +302,11 @@ describe("group-committed admissions", () => {
       expect(((await tracked.json()) as { code: string }).code).toBe("deadline_exceeded");
       await sleep(300);
       expect(
-        await scalar(db.url, "select count(*)::text as v from usage_events where tenant_id = $1", [
-          tenantId,
-        ]),
+        await scalar(
+          suite.db.url,
+          "select count(*)::text as v from usage_events where tenant_id = $1",
+          [tenantId],
+        ),
       ).toBe("0");
     } finally {
       await locker.end();

@@ -12,7 +12,7 @@ import {
 import { createManualClock } from "../src/clock/clock.js";
 import { countRows, startTestApp, type TestApp } from "./support/app.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
-import { type ServerProcess, startReplicas } from "./support/server-process.js";
+import { useReplicas } from "./support/replicas.js";
 
 const DAY = 86_400_000;
 const COUNTED = ["usage_counters", "reservations", "entitlement_requests"];
@@ -29,23 +29,12 @@ async function codeOf(call: Promise<unknown>): Promise<Code | "ok"> {
 }
 
 describe("EntitlementService across two server processes", () => {
-  let db: TestDatabase;
-  let servers: ServerProcess[];
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    servers = await startReplicas({ DATABASE_URL: db.url }, 2);
-  });
-
-  afterAll(async () => {
-    await Promise.all(servers?.map((s) => s.stop()) ?? []);
-    await db?.drop();
-  });
+  const suite = useReplicas(2);
 
   it("should admit exactly 100 of 500 concurrent CheckAndRecord(1) for a FREE tenant", async () => {
     // given a FREE tenant (100 executions) and two replicas
     const tenantId = randomUUID();
-    const clients = servers.map((s) => entitlementClient(s.baseUrl));
+    const clients = suite.servers.map((s) => entitlementClient(s.baseUrl));
 
     // when 500 calls race, split across the replicas
     const results = await Promise.all(
@@ -71,7 +60,7 @@ describe("EntitlementService across two server processes", () => {
   it("should never go over the limit with mixed quantities and interleaved reservations", async () => {
     // given a FREE tenant and a mix of admissions and holds, committed or released at random
     const tenantId = randomUUID();
-    const clients = servers.map((s) => entitlementClient(s.baseUrl));
+    const clients = suite.servers.map((s) => entitlementClient(s.baseUrl));
     const quantities = ["0.5", "1", "2.25", "3", "5", "0.0001"];
     let recorded = new Decimal(0);
     let denied = 0;
@@ -123,17 +112,19 @@ describe("EntitlementService across two server processes", () => {
       idempotencyKey: "run-42",
     };
     const answers = await Promise.all(
-      [0, 1, 0, 1, 0, 1].map((i) => entitlementClient(servers[i]!.baseUrl).checkAndRecord(request)),
+      [0, 1, 0, 1, 0, 1].map((i) =>
+        entitlementClient(suite.servers[i]!.baseUrl).checkAndRecord(request),
+      ),
     );
     for (const answer of answers) expect(answer).toEqual(answers[0]);
     expect(answers[0]?.entitlement?.used).toBe("1500");
-    const again = await entitlementClient(servers[0]!.baseUrl).recordUsage({
+    const again = await entitlementClient(suite.servers[0]!.baseUrl).recordUsage({
       tenantId,
       resourceType: "tokens",
       quantity: "10",
       idempotencyKey: "usage-7",
     });
-    const retried = await entitlementClient(servers[1]!.baseUrl).recordUsage({
+    const retried = await entitlementClient(suite.servers[1]!.baseUrl).recordUsage({
       tenantId,
       resourceType: "tokens",
       quantity: "10",
@@ -143,7 +134,7 @@ describe("EntitlementService across two server processes", () => {
     expect(retried.entitlement?.used).toBe("1510");
     expect(
       await codeOf(
-        entitlementClient(servers[0]!.baseUrl).checkAndRecord({ ...request, quantity: "2" }),
+        entitlementClient(suite.servers[0]!.baseUrl).checkAndRecord({ ...request, quantity: "2" }),
       ),
     ).toBe(Code.InvalidArgument);
   });

@@ -2,13 +2,13 @@ import { randomUUID } from "node:crypto";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { BillingService } from "../gen/tollgate/v1/billing_service_pb.js";
 import { DenialReason, EntitlementService } from "../gen/tollgate/v1/entitlement_service_pb.js";
 import { UsageService } from "../gen/tollgate/v1/usage_service_pb.js";
 import { queryRows } from "./support/app.js";
-import { createTestDatabase, type TestDatabase } from "./support/database.js";
-import { type ServerProcess, startReplicas } from "./support/server-process.js";
+import { useReplicas } from "./support/replicas.js";
+import type { ServerProcess } from "./support/server-process.js";
 
 const clients = (baseUrl: string) => {
   const transport = createGrpcTransport({ baseUrl });
@@ -20,28 +20,17 @@ const clients = (baseUrl: string) => {
 };
 
 describe("usage-based billing on the mock provider", () => {
-  let db: TestDatabase;
-  let replicas: ServerProcess[];
+  const suite = useReplicas(2, {
+    BILLING_RATE_LIMIT_BURST: "1000",
+    METER_SYNC_INTERVAL_SECONDS: "0.2",
+  });
   let one: ReturnType<typeof clients>;
   let two: ReturnType<typeof clients>;
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    replicas = await startReplicas(
-      {
-        DATABASE_URL: db.url,
-        BILLING_RATE_LIMIT_BURST: "1000",
-        METER_SYNC_INTERVAL_SECONDS: "0.2",
-      },
-      2,
-    );
-    one = clients((replicas[0] as ServerProcess).baseUrl);
-    two = clients((replicas[1] as ServerProcess).baseUrl);
-  });
-
-  afterAll(async () => {
-    await Promise.all(replicas?.map((r) => r.stop()) ?? []);
-    await db?.drop();
+  beforeAll(() => {
+    const [first, second] = suite.servers as [ServerProcess, ServerProcess];
+    one = clients(first.baseUrl);
+    two = clients(second.baseUrl);
   });
 
   const subscribe = async (priceId: string, trialDays = 0) => {
@@ -96,7 +85,7 @@ describe("usage-based billing on the mock provider", () => {
     );
     expect(denied[0]?.reason).toMatch(/overage cap of the pro plan reached/);
     const [counter] = await queryRows<{ used: string }>(
-      db.url,
+      suite.db.url,
       "select used::text from usage_counters where tenant_id = $1 and resource_type = 'executions'",
       [tenantId],
     );
@@ -260,7 +249,7 @@ describe("usage-based billing on the mock provider", () => {
       });
       expect(invoice?.lines[0]?.description).toMatch(c.trialDays ? /\(trial\)$/ : /\(month\)$/);
       const [sub] = await queryRows<{ start: Date; end: Date }>(
-        db.url,
+        suite.db.url,
         "select current_period_start_time as start, current_period_end_time as end from subscriptions where id = $1",
         [subscriptionId],
       );
@@ -312,7 +301,7 @@ describe("usage-based billing on the mock provider", () => {
       Object.fromEntries(
         (
           await queryRows<{ event_name: string; total: string }>(
-            db.url,
+            suite.db.url,
             "select event_name, sum(value)::text as total from mock_meter_events where customer_id = $1 group by event_name",
             [customerId],
           )
@@ -327,7 +316,7 @@ describe("usage-based billing on the mock provider", () => {
     const reports = async () =>
       (
         await queryRows<{ state: string; identifier: string }>(
-          db.url,
+          suite.db.url,
           "select state, identifier from meter_reports where tenant_id = $1",
           [tenantId],
         )
