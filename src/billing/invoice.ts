@@ -40,7 +40,7 @@ export function minorUnitDigits(currency: string): number {
 }
 
 /** Rounds an amount once, half-up (away from zero on a tie), to the currency's minor unit. */
-export function roundToMinorUnit(amount: Decimal, currency: string): Decimal {
+function roundToMinorUnit(amount: Decimal, currency: string): Decimal {
   return amount.toDecimalPlaces(minorUnitDigits(currency), Decimal.ROUND_HALF_UP);
 }
 

@@ -308,13 +308,11 @@ export function createBillingService(deps: BillingServiceDeps): BillingService {
     },
 
     async getUpcomingInvoice(rawTenantId) {
-      const checks = createFieldChecks();
-      checks.uuid("tenant_id", rawTenantId);
-      checks.throwIfAny();
-      const live = await this.liveSubscription(rawTenantId);
+      const tenantId = validateTenantId(rawTenantId);
+      const live = await this.liveSubscription(tenantId);
       if (live === undefined) {
         throw new NotFoundError(
-          `tenant ${rawTenantId} has no live subscription, so no invoice is upcoming`,
+          `tenant ${tenantId} has no live subscription, so no invoice is upcoming`,
         );
       }
       return provider.previewInvoice(live);

@@ -118,21 +118,18 @@ export function decide(
     };
   }
   const soft = entitlement.overageUnitAmount !== undefined;
-  const over = overageOf(entitlement);
   let standing =
     included === undefined
       ? `${used} used, unlimited`
       : `${used} of ${included}${soft ? " included" : ""} used, ${reserved} reserved`;
   if (soft) {
-    standing += `; ${over.units} beyond the allowance billed at ${entitlement.overageUnitAmount} ${entitlement.currency} each`;
+    standing += `; ${overageOf(entitlement).units} beyond the allowance billed at ${entitlement.overageUnitAmount} ${entitlement.currency} each`;
     standing += limit === undefined ? ", no cap" : `, calls denied past ${limit}`;
   }
   return denied
     ? {
         allowed: false,
-        reason: soft
-          ? `${resourceType} overage cap of the ${planId} plan reached: ${standing}; ${quantity} more does not fit`
-          : `${resourceType} limit of the ${planId} plan reached: ${standing}; ${quantity} more does not fit`,
+        reason: `${resourceType} ${soft ? "overage cap" : "limit"} of the ${planId} plan reached: ${standing}; ${quantity} more does not fit`,
         denialReason: soft ? "overage_cap_reached" : "limit_exceeded",
         entitlement,
       }

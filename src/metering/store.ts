@@ -1,5 +1,6 @@
 import { Decimal } from "decimal.js";
 import type { Knex } from "knex";
+import type { MeterEvent } from "../billing/provider.js";
 
 /** A counter with usage not yet handed to the outbox, and whom it bills. */
 export interface MeterCandidate {
@@ -12,16 +13,14 @@ export interface MeterCandidate {
   planId: string;
 }
 
-/** A delta in the outbox: the identifier and value it is sent with, every time. */
-export interface MeterReport {
-  identifier: string;
+/**
+ * A delta in the outbox: the meter event it is sent as, with the same identifier and value every
+ * time, and the counter it comes from.
+ */
+export interface MeterReport extends MeterEvent {
   tenantId: string;
   resourceType: string;
   periodStart: Date;
-  customerId: string;
-  eventName: string;
-  value: Decimal;
-  eventTime: Date;
   attempts: number;
   firstAttemptTime: Date | undefined;
 }
@@ -181,7 +180,7 @@ export function createMeterStore(knex: Knex): MeterStore {
           customer_id: report.customerId,
           event_name: report.eventName,
           value: report.value.toFixed(),
-          event_time: report.eventTime,
+          event_time: report.timestamp,
           state: "pending",
           next_attempt_time: now,
           create_time: now,
@@ -216,7 +215,7 @@ export function createMeterStore(knex: Knex): MeterStore {
         customerId: row.customer_id as string,
         eventName: row.event_name as string,
         value: new Decimal(row.value as string),
-        eventTime: new Date(row.event_time as string),
+        timestamp: new Date(row.event_time as string),
         attempts: row.attempts as number,
         firstAttemptTime:
           row.first_attempt_time == null ? undefined : new Date(row.first_attempt_time as string),

@@ -114,7 +114,7 @@ export function createMeterSync(deps: MeterSyncDeps): MeterSync {
       customerId: key.customerId,
       eventName,
       value,
-      eventTime: new Date(Math.max(last, key.periodStart.getTime())),
+      timestamp: new Date(Math.max(last, key.periodStart.getTime())),
       reportedTotal: total,
     };
   };
@@ -139,23 +139,15 @@ export function createMeterSync(deps: MeterSyncDeps): MeterSync {
   };
 
   // Sends locked deltas in provider-sized chunks; stops at the first retryable failure.
-  const sendLocked = async (trx: Knex, due: MeterReport[]) => {
+  const sendLocked = async (db: Knex, due: MeterReport[]) => {
     let handled = 0;
     for (let i = 0; i < due.length; i += provider.meterBatchSize) {
       const chunk = due.slice(i, i + provider.meterBatchSize);
       const ids = chunk.map((report) => report.identifier);
       await pace();
       try {
-        await provider.reportMeterEvents(
-          chunk.map((r) => ({
-            identifier: r.identifier,
-            eventName: r.eventName,
-            customerId: r.customerId,
-            value: r.value,
-            timestamp: r.eventTime,
-          })),
-        );
-        await store.markSent(trx, ids, clock.now());
+        await provider.reportMeterEvents(chunk);
+        await store.markSent(db, ids, clock.now());
         totals.sent += chunk.length;
         handled += chunk.length;
       } catch (error) {
@@ -164,7 +156,7 @@ export function createMeterSync(deps: MeterSyncDeps): MeterSync {
         const attempts = Math.max(...chunk.map((r) => r.attempts)) + 1;
         const delay = backoffMs(attempts);
         await store.markFailed(
-          trx,
+          db,
           ids,
           clock.now(),
           message,
@@ -194,9 +186,9 @@ export function createMeterSync(deps: MeterSyncDeps): MeterSync {
   const send = async (limit: number) => {
     if (Date.now() < pausedUntil) return 0;
     const run = deps.embedded ? store.direct : store.transaction;
-    return run(async (trx: Knex) => {
+    return run(async (db: Knex) => {
       const now = clock.now();
-      const due = await store.lockDue(trx, now, limit);
+      const due = await store.lockDue(db, now, limit);
       const stale = due.filter(
         (r) =>
           r.firstAttemptTime && now.getTime() - r.firstAttemptTime.getTime() > RESEND_WINDOW_MS,
@@ -204,7 +196,7 @@ export function createMeterSync(deps: MeterSyncDeps): MeterSync {
       if (stale.length > 0) {
         const ids = stale.map((r) => r.identifier);
         await store.markFailed(
-          trx,
+          db,
           ids,
           now,
           "unconfirmed after 20 hours: the provider may hold it, so it is not re-sent; reconcile by hand",
@@ -216,7 +208,7 @@ export function createMeterSync(deps: MeterSyncDeps): MeterSync {
       return (
         stale.length +
         (await sendLocked(
-          trx,
+          db,
           due.filter((r) => !stale.includes(r)),
         ))
       );
