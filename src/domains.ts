@@ -70,7 +70,10 @@ export function createDomains(options: {
           tenantId,
           types.map((resourceType) => ({ resourceType, periodStart: start })),
         );
-        return new Map([...counters].map(([type, counter]) => [type, counter.used]));
+        // Usage drawn from grants is not billed.
+        return new Map(
+          [...counters].map(([type, counter]) => [type, counter.used.minus(counter.granted)]),
+        );
       });
   const provider = overrides.wrapBillingProvider?.(baseProvider) ?? baseProvider;
   const billingStore = createBillingStore(database.knex);

@@ -32,7 +32,15 @@ export interface PlanLimit {
   kind: ResourceKind;
   limit: Decimal | undefined;
   overage: Overage | undefined;
+  /**
+   * Fractions of the effective limit (allowance plus grants, or the override) whose crossing is
+   * announced once per period as `entitlement.threshold_crossed`, ascending.
+   */
+  alertThresholds: Decimal[];
 }
+
+/** Thresholds of a limit that names none: 80 % and 100 %. */
+export const DEFAULT_ALERT_THRESHOLDS: readonly Decimal[] = [new Decimal("0.8"), new Decimal(1)];
 
 /** One tier of the catalog. */
 export interface Plan {
@@ -95,6 +103,10 @@ const limitSchema = z.union([
       .regex(/^[A-Za-z0-9_.:-]{1,100}$/, "must be 1 to 100 letters, digits or _ . : -")
       .optional(),
     metered_price_id: STRIPE_ID.optional(),
+    alert_thresholds: z
+      .array(z.number().gt(0, "must be above 0").max(10, "must be at most 10"))
+      .max(10)
+      .optional(),
   }),
   z.strictObject({ kind: z.enum(["consumable", "allocation"]), unlimited: z.literal(true) }),
 ]);
@@ -181,6 +193,7 @@ export function createPlanCatalog(data: unknown, label: string): PlanCatalog {
         kind: limit.kind,
         limit: "limit" in limit ? new Decimal(limit.limit) : undefined,
         overage: "limit" in limit ? overageOf(limit) : undefined,
+        alertThresholds: thresholdsOf("limit" in limit ? limit.alert_thresholds : []),
       })),
     };
     for (const [resourceType, limit] of Object.entries(raw.limits)) {
@@ -298,4 +311,10 @@ function overageProblems(at: string, raw: RawLimit): string[] {
 
 function formatPath(path: PropertyKey[]): string {
   return path.length === 0 ? "(top level)" : path.map(String).join(".");
+}
+
+// Sorted and without repeats; absent means the defaults.
+function thresholdsOf(raw: number[] | undefined): Decimal[] {
+  if (raw === undefined) return [...DEFAULT_ALERT_THRESHOLDS];
+  return [...new Set(raw)].sort((a, b) => a - b).map((f) => new Decimal(f));
 }

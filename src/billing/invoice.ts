@@ -91,6 +91,8 @@ export function priceInvoice(input: {
       included: limit.limit,
       overageUnitAmount: limit.overage.unitAmount,
       used: usage.get(limit.resourceType) ?? new Decimal(0),
+      granted: new Decimal(0),
+      grantRemaining: new Decimal(0),
     });
     lines.push(
       line(

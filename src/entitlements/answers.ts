@@ -9,18 +9,26 @@ import { overageOf } from "./overage.js";
  * the idempotency key, and both the first answer and every replay are rebuilt from it here,
  * so a retry gets exactly the first answer. The human-readable `reason` and the overage are
  * derived, not stored (answers of earlier versions stored the reason; it is recomputed the same
- * way). Answers stored before limits could be soft have no `included`: their limit was hard.
+ * way). Answers stored before limits could be soft have no `included`: their limit was hard;
+ * answers stored before grants have no `granted`: there were none.
  */
 
 type Json = Record<string, unknown>;
 
-/** An entitlement's stored form without its counter (`used`, `reserved`), which the batch adds. */
+/**
+ * An entitlement's stored form without its counter (`used`, `reserved`), which the batch adds,
+ * with what grants add (the batch replaces `granted`, `grantRemaining` and `limit` when the
+ * tenant has grants on the resource).
+ */
 export function storedEntitlement(entitlement: Omit<Entitlement, "used" | "reserved">): Json {
   return {
     resourceType: entitlement.resourceType,
     kind: entitlement.kind,
     limit: entitlement.limit?.toFixed(),
     included: entitlement.included?.toFixed(),
+    granted: entitlement.granted.toFixed(),
+    grantRemaining: entitlement.grantRemaining.toFixed(),
+    limitSource: entitlement.limitSource,
     overageUnitAmount: entitlement.overageUnitAmount?.toFixed(),
     currency: entitlement.currency,
     periodStart: entitlement.periodStart.toISOString(),
@@ -52,6 +60,9 @@ export function reviveEntitlement(stored: unknown): Entitlement {
     ...(e as unknown as Entitlement),
     limit: decimal(e.limit),
     included: hardBefore ? decimal(e.limit) : decimal(e.included),
+    granted: new Decimal((e.granted as string | undefined) ?? 0),
+    grantRemaining: new Decimal((e.grantRemaining as string | undefined) ?? 0),
+    limitSource: (e.limitSource as Entitlement["limitSource"] | undefined) ?? "plan",
     overageUnitAmount: decimal(e.overageUnitAmount),
     currency: (e.currency as string | undefined) ?? "",
     used: new Decimal(e.used as string),
@@ -122,6 +133,9 @@ export function decide(
     included === undefined
       ? `${used} used, unlimited`
       : `${used} of ${included}${soft ? " included" : ""} used, ${reserved} reserved`;
+  if (entitlement.granted.gt(0)) {
+    standing += `; ${entitlement.granted} granted, ${entitlement.grantRemaining} of it left`;
+  }
   if (soft) {
     standing += `; ${overageOf(entitlement).units} beyond the allowance billed at ${entitlement.overageUnitAmount} ${entitlement.currency} each`;
     standing += limit === undefined ? ", no cap" : `, calls denied past ${limit}`;

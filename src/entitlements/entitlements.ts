@@ -1,5 +1,6 @@
 import type { Decimal } from "decimal.js";
 import type { Plan, ResourceKind } from "../billing/catalog.js";
+import type { TenantAdjustments } from "../credits/credits.js";
 
 /** The plan that governs a tenant right now, with the period consumables count in. */
 export interface TenantPlan {
@@ -11,6 +12,8 @@ export interface TenantPlan {
   subscription:
     | { createTime: Date; billingCycleAnchorTime: Date; interval: "month" | "year" }
     | undefined;
+  /** Overrides in force and the resources with active grants. */
+  adjustments: TenantAdjustments;
 }
 
 /** One resource of a tenant's plan with its limit and usage. */
@@ -18,12 +21,24 @@ export interface Entitlement {
   resourceType: string;
   kind: ResourceKind;
   /**
-   * The most that may be used before calls are denied: `included` for a hard limit, plus the
-   * overage cap for a soft one; undefined when nothing is ever denied.
+   * The most that may be used before calls are denied: `included` plus `granted` for a hard
+   * limit, plus the overage cap for a soft one; undefined when nothing is ever denied.
    */
   limit: Decimal | undefined;
-  /** What the plan includes per period; undefined when the plan puts no limit on the resource. */
+  /**
+   * What the period includes: the plan's allowance or the override's; undefined when nothing
+   * limits the resource.
+   */
   included: Decimal | undefined;
+  /**
+   * What grants add to this period's limit: drawn this period plus what remains of active
+   * grants (consumables), or the quantity of active grants (allocations).
+   */
+  granted: Decimal;
+  /** What remains of active grants, not yet drawn. */
+  grantRemaining: Decimal;
+  /** Where `included` comes from. */
+  limitSource: "plan" | "override";
   /** The price per unit beyond `included`; undefined for a hard limit. */
   overageUnitAmount: Decimal | undefined;
   currency: string;

@@ -3,7 +3,7 @@ import type { Entitlement } from "./entitlements.js";
 
 /** Usage beyond a soft limit's allowance, and what it costs. */
 export interface OverageCharge {
-  /** Units used beyond `included`; zero within the allowance, for hard limits and allocations. */
+  /** Units used beyond `included` and the grants drawn; zero within the allowance, for hard limits and allocations. */
   units: Decimal;
   /** `units * overageUnitAmount`, exact: invoices round per line, once. */
   amount: Decimal;
@@ -16,12 +16,16 @@ const NONE: OverageCharge = { units: new Decimal(0), amount: new Decimal(0) };
  * that shows overage and by the invoice preview, so the two can never disagree.
  */
 export function overageOf(
-  entitlement: Pick<Entitlement, "kind" | "included" | "overageUnitAmount" | "used">,
+  entitlement: Pick<
+    Entitlement,
+    "kind" | "included" | "overageUnitAmount" | "used" | "granted" | "grantRemaining"
+  >,
 ): OverageCharge {
-  const { kind, included, overageUnitAmount, used } = entitlement;
+  const { kind, included, overageUnitAmount, used, granted, grantRemaining } = entitlement;
   if (kind !== "consumable" || included === undefined || overageUnitAmount === undefined) {
     return NONE;
   }
-  const units = Decimal.max(0, used.minus(included));
+  // Usage drawn from grants is not billed.
+  const units = Decimal.max(0, used.minus(included).minus(granted.minus(grantRemaining)));
   return { units, amount: units.times(overageUnitAmount) };
 }

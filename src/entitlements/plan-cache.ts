@@ -2,6 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Subscription } from "../billing/billing.js";
 import type { PlanCatalog } from "../billing/catalog.js";
 import type { Clock } from "../clock/clock.js";
+import type { TenantAdjustments } from "../credits/credits.js";
 import { isDatabaseUnavailable } from "../db/database.js";
 import type { TenantPlan } from "./entitlements.js";
 import { calendarMonthStart } from "./periods.js";
@@ -21,6 +22,8 @@ export interface PlanCache {
 export interface PlanCacheOptions {
   /** Reads the tenant's live subscription, brought up to date. */
   liveSubscription(tenantId: string): Promise<Subscription | undefined>;
+  /** Reads the tenant's overrides and grants in force. */
+  adjustments(tenantId: string, now: Date): Promise<TenantAdjustments>;
   catalog: PlanCatalog;
   clock: Clock;
   /** A safety net on top of invalidation: no entry is trusted for longer (wall time). */
@@ -42,8 +45,8 @@ interface Entry {
 }
 
 /**
- * Caches each tenant's plan and period, which change only when the subscription changes or
- * the period ends, so checks need no billing query. Counters are never cached. Entries expire
+ * Caches each tenant's plan, period, overrides and which resources have grants, which change
+ * only when the subscription, an override or a grant changes, or the period or one of them ends, so checks need no billing query. Counters are never cached. Entries expire
  * at the period end (by the business clock), are dropped on change notifications from every
  * replica, and are never trusted beyond `maxAgeMs`. A load that raced an invalidation is not
  * stored, so a notification can never be overwritten by the stale read it was meant to undo.
@@ -73,8 +76,11 @@ export function createPlanCache(options: PlanCacheOptions): PlanCache {
   };
 
   const load = async (tenantId: string): Promise<TenantPlan> => {
-    const live = await liveSubscription(tenantId);
     const now = options.clock.now();
+    const [live, adjustments] = await Promise.all([
+      liveSubscription(tenantId),
+      options.adjustments(tenantId, now),
+    ]);
     const plan = live && options.catalog.planById(live.planId);
     if (live && plan) {
       return {
@@ -86,6 +92,7 @@ export function createPlanCache(options: PlanCacheOptions): PlanCache {
           billingCycleAnchorTime: live.billingCycleAnchorTime,
           interval: plan.interval,
         },
+        adjustments,
       };
     }
     const start = calendarMonthStart(now);
@@ -95,6 +102,7 @@ export function createPlanCache(options: PlanCacheOptions): PlanCache {
       periodStart: start,
       periodEnd: end,
       subscription: undefined,
+      adjustments,
     };
   };
 
@@ -120,7 +128,9 @@ export function createPlanCache(options: PlanCacheOptions): PlanCache {
         .then((value) => {
           if (before === generation) {
             entries.delete(tenantId);
-            entries.set(tenantId, { value, validUntil: value.periodEnd.getTime(), fetchedAt });
+            const lapse = value.adjustments.validUntil?.getTime() ?? Number.POSITIVE_INFINITY;
+            const validUntil = Math.min(value.periodEnd.getTime(), lapse);
+            entries.set(tenantId, { value, validUntil, fetchedAt });
             if (entries.size > maxEntries) {
               const oldest = entries.keys().next().value;
               if (oldest !== undefined) entries.delete(oldest);

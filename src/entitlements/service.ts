@@ -3,9 +3,15 @@ import { Decimal } from "decimal.js";
 import type { Knex } from "knex";
 import { assertTenantAccess } from "../auth/policy.js";
 import type { Actor } from "../auth/principal.js";
-import { ceilingOf, type PlanCatalog, type PlanLimit } from "../billing/catalog.js";
+import {
+  ceilingOf,
+  DEFAULT_ALERT_THRESHOLDS,
+  type PlanCatalog,
+  type PlanLimit,
+} from "../billing/catalog.js";
 import { assertLive, type CallBudget, deadlineExceeded } from "../calls/budget.js";
 import type { Clock } from "../clock/clock.js";
+import type { CreditStore } from "../credits/store.js";
 import {
   FailedPreconditionError,
   NotFoundError,
@@ -44,6 +50,7 @@ import {
   type Counter,
   type CounterKey,
   type EntitlementStore,
+  type LimitInfo,
   ZERO_COUNTER,
 } from "./store.js";
 
@@ -84,6 +91,11 @@ export interface EntitlementService {
   ): Promise<ReservationResult>;
   /** Frees up to `limit` expired holds; returns how many. */
   expireDue(limit: number): Promise<number>;
+  /**
+   * Settles up to `limit` queued counters (changed by ingestion or reservation commits, whose
+   * batches did not know their limits): grant draws and threshold events; returns how many.
+   */
+  settleQueued(limit: number): Promise<number>;
 }
 
 /** What the entitlement service is built from. */
@@ -94,6 +106,8 @@ export interface EntitlementServiceDeps {
   plans: PlanCache;
   catalog: PlanCatalog;
   clock: Clock;
+  /** Reads grant balances for answers that do not go through the batch. */
+  credits: Pick<CreditStore, "grantRooms">;
 }
 
 /**
@@ -103,7 +117,48 @@ export interface EntitlementServiceDeps {
  * each idempotency key. Expired reservations never cause a denial: the batch frees them first.
  */
 export function createEntitlementService(deps: EntitlementServiceDeps): EntitlementService {
-  const { knex, store, admissions, plans, catalog, clock } = deps;
+  const { knex, store, admissions, plans, catalog, clock, credits } = deps;
+  const allocations = new Set(
+    [...catalog.resourceKinds].filter(([, kind]) => kind === "allocation").map(([type]) => type),
+  );
+
+  // The limit in force: the override's allowance in place of the plan's while it lasts (on
+  // the plan's terms otherwise: overage, thresholds), else the plan's; undefined when neither
+  // has the resource.
+  const limitOf = (
+    tp: TenantPlan,
+    resourceType: string,
+  ): { limit: PlanLimit | undefined; source: "plan" | "override" } => {
+    const planLimit = tp.plan.limits.find((l) => l.resourceType === resourceType);
+    const override = tp.adjustments.overrides.get(resourceType);
+    if (override === undefined || (override.expireTime && override.expireTime <= clock.now())) {
+      return { limit: planLimit, source: "plan" };
+    }
+    return {
+      limit: {
+        resourceType,
+        kind: catalog.resourceKinds.get(resourceType) ?? "consumable",
+        overage: planLimit?.overage,
+        alertThresholds: planLimit?.alertThresholds ?? [...DEFAULT_ALERT_THRESHOLDS],
+        limit: override.limit,
+      },
+      source: "override",
+    };
+  };
+
+  // Every resource the tenant has a limit for: its plan's, and those only an override adds.
+  const resourcesOf = (tp: TenantPlan) => [
+    ...new Set([
+      ...tp.plan.limits.map((l) => l.resourceType),
+      ...[...tp.adjustments.overrides.keys()].filter((r) => limitOf(tp, r).source === "override"),
+    ]),
+  ];
+
+  // What active grants add per resource, read only for resources that have some.
+  const roomsOf = async (tp: TenantPlan, tenantId: string, resourceTypes: string[]) =>
+    resourceTypes.some((r) => tp.adjustments.grantResources.has(r))
+      ? credits.grantRooms(knex, tenantId, allocations, clock.now())
+      : new Map<string, Decimal>();
 
   const keyOf = (tp: TenantPlan, req: Omit<ResourceRequest, "quantity">): CounterKey => ({
     tenantId: req.tenantId,
@@ -114,15 +169,31 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
         : tp.periodStart,
   });
 
-  // A resource the plan does not have reads as a hard limit of zero.
-  const view = (tp: TenantPlan, resourceType: string, counter: Counter): Entitlement => {
-    const limit = tp.plan.limits.find((l) => l.resourceType === resourceType);
+  // A resource the plan does not have reads as a hard limit of zero. `room` is what remains
+  // of active grants.
+  const view = (
+    tp: TenantPlan,
+    resourceType: string,
+    counter: Counter,
+    room = new Decimal(0),
+  ): Entitlement => {
+    const { limit, source } = limitOf(tp, resourceType);
+    const kind = catalog.resourceKinds.get(resourceType) ?? "consumable";
     const included = limit ? limit.limit : new Decimal(0);
+    const limited = included !== undefined && limit !== undefined;
+    const granted = !limited
+      ? new Decimal(0)
+      : kind === "allocation"
+        ? room
+        : counter.granted.plus(room);
     return {
       resourceType,
-      kind: catalog.resourceKinds.get(resourceType) ?? "consumable",
-      limit: limit ? ceilingOf(limit) : included,
+      kind,
+      limit: (limit ? ceilingOf(limit) : included)?.plus(granted),
       included,
+      granted,
+      grantRemaining: limited ? room : new Decimal(0),
+      limitSource: source,
       overageUnitAmount: limit?.overage?.unitAmount,
       currency: tp.plan.currency,
       used: counter.used,
@@ -133,23 +204,37 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
     };
   };
 
+  // What the batch needs to know of a limit; undefined when nothing limits the resource.
+  const limitInfoOf = (tp: TenantPlan, resourceType: string): LimitInfo | undefined => {
+    const { limit } = limitOf(tp, resourceType);
+    if (limit?.limit === undefined) return undefined;
+    return {
+      allowance: limit.limit,
+      cap: limit.overage?.cap,
+      hard: limit.overage === undefined,
+      grants: tp.adjustments.grantResources.has(resourceType),
+      allocation: limit.kind === "allocation",
+      thresholds: limit.alertThresholds,
+      planId: tp.plan.id,
+    };
+  };
+
   // Resolves the plan and the resource's place in it, for every check-style call, before
   // anything is queued or a transaction opens.
   const prepare = async (req: ResourceRequest) => {
     const tp = await plans.resolve(req.tenantId);
-    const limit: PlanLimit | undefined = tp.plan.limits.find(
-      (l) => l.resourceType === req.resourceType,
-    );
+    const { limit } = limitOf(tp, req.resourceType);
     const release =
       catalog.resourceKinds.get(req.resourceType) === "allocation" && req.quantity.isNegative();
     // A soft limit admits up to its cap, so the cap, not the allowance, is what denies.
     const ceiling = limit && ceilingOf(limit);
+    const limits = limitInfoOf(tp, req.resourceType);
     return {
       tp,
       key: keyOf(tp, req),
       // Not in the plan: nothing is recorded; no ceiling, or an allocation's release: no check.
       kind: limit === undefined ? "read" : ceiling === undefined || release ? "add" : "admit",
-      limit: ceiling,
+      limits,
       entitlement: entitlementTemplate(tp, req.resourceType),
     } as const;
   };
@@ -245,30 +330,52 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
     }
     const done = reservation as Reservation;
     const tp = await plans.resolve(done.tenantId);
-    return { reservation: done, entitlement: view(tp, done.resourceType, counter as Counter) };
+    const key = keyOf(tp, done);
+    const [stored, rooms] = await Promise.all([
+      store.read(knex, { ...key, periodStart: done.periodStart }),
+      roomsOf(tp, done.tenantId, [done.resourceType]),
+    ]);
+    // The batch's own figures for used and reserved; the row for what was drawn.
+    const now = { ...(counter as Counter), granted: stored.granted };
+    return {
+      reservation: done,
+      entitlement: view(tp, done.resourceType, now, rooms.get(done.resourceType)),
+    };
   };
 
   return {
     async check(_actor, raw) {
       const req = validateResourceRequest(catalog, raw, "check");
-      const { tp, key, kind, limit } = await prepare(req);
-      let counter = await store.read(knex, key);
-      const over = () =>
-        kind === "admit" &&
-        counter.used
-          .plus(counter.reserved)
-          .plus(req.quantity)
-          .gt(limit as Decimal);
+      const { tp, key, kind } = await prepare(req);
+      const [read, rooms] = await Promise.all([
+        store.read(knex, key),
+        roomsOf(tp, req.tenantId, [req.resourceType]),
+      ]);
+      let counter = read;
+      const room = rooms.get(req.resourceType);
+      const over = () => {
+        const { limit } = view(tp, req.resourceType, counter, room);
+        return (
+          kind === "admit" &&
+          limit !== undefined &&
+          counter.used.plus(counter.reserved).plus(req.quantity).gt(limit)
+        );
+      };
       if (over() && (await store.expireHeld(knex, clock.now(), key)) > 0) {
         counter = await store.read(knex, key);
       }
-      return decide(view(tp, req.resourceType, counter), req.quantity, kind === "read", over());
+      return decide(
+        view(tp, req.resourceType, counter, room),
+        req.quantity,
+        kind === "read",
+        over(),
+      );
     },
 
     async checkAndRecord(_actor, raw, budget) {
       assertLive(budget);
       const req = validateWithKey(raw, "record");
-      const { key, kind, limit, entitlement } = await prepare(req);
+      const { key, kind, limits, entitlement } = await prepare(req);
       const claim = claimOf(raw.idempotencyKey, "check_and_record", req);
       const answer =
         kind === "read" ? { ...NOT_IN_PLAN, entitlement } : { allowed: true, entitlement };
@@ -277,7 +384,7 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
           kind,
           key,
           quantity: req.quantity,
-          limit: kind === "admit" ? limit : undefined,
+          limits,
           idempotency: claim,
           answer,
         },
@@ -289,14 +396,14 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
     async recordUsage(_actor, raw, budget) {
       assertLive(budget);
       const req = validateWithKey(raw, "record");
-      const { key, entitlement } = await prepare(req);
+      const { key, limits, entitlement } = await prepare(req);
       const claim = claimOf(raw.idempotencyKey, "record_usage", req);
       const outcome = await admissions.submit(
         {
           kind: "add",
           key,
           quantity: req.quantity,
-          limit: undefined,
+          limits,
           idempotency: claim,
           answer: entitlement,
         },
@@ -311,12 +418,16 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
       checks.throwIfAny();
       const tenantId = rawTenantId.toLowerCase();
       const tp = await plans.resolve(tenantId);
-      const keys = tp.plan.limits.map((l) => keyOf(tp, { tenantId, resourceType: l.resourceType }));
-      const counters = await store.readMany(knex, tenantId, keys);
+      const resources = resourcesOf(tp);
+      const keys = resources.map((resourceType) => keyOf(tp, { tenantId, resourceType }));
+      const [counters, rooms] = await Promise.all([
+        store.readMany(knex, tenantId, keys),
+        roomsOf(tp, tenantId, resources),
+      ]);
       return {
         planId: tp.plan.id,
-        entitlements: tp.plan.limits.map((l) =>
-          view(tp, l.resourceType, counters.get(l.resourceType) ?? ZERO_COUNTER),
+        entitlements: resources.map((r) =>
+          view(tp, r, counters.get(r) ?? ZERO_COUNTER, rooms.get(r)),
         ),
       };
     },
@@ -324,7 +435,7 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
     async reserve(_actor, raw, budget) {
       assertLive(budget);
       const req = validateWithKey(raw, "hold", raw.ttlSeconds);
-      const { key, kind, limit, entitlement } = await prepare(req);
+      const { key, kind, limits, entitlement } = await prepare(req);
       const claim = claimOf(raw.idempotencyKey, "reserve", { ...req, ttl: raw.ttlSeconds });
       const now = clock.now();
       const hold: Reservation = {
@@ -344,7 +455,7 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
               kind,
               key,
               quantity: req.quantity,
-              limit: undefined,
+              limits: undefined,
               idempotency: claim,
               answer: { ...NOT_IN_PLAN, entitlement },
             }
@@ -352,7 +463,7 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
               kind: "hold",
               key,
               quantity: req.quantity,
-              limit,
+              limits,
               idempotency: claim,
               answer: { allowed: true, entitlement, reservation: storedReservation(hold) },
               hold,
@@ -393,5 +504,21 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
     },
 
     expireDue: (limit) => store.expireHeld(knex, clock.now(), undefined, limit),
+
+    // Limits are resolved before the transaction opens: on single-connection PGlite the plan
+    // lookup could not run while the settle transaction holds the connection.
+    async settleQueued(limit) {
+      const queued = await store.queuedCounters(limit);
+      if (queued.length === 0) return 0;
+      const tenants = [...new Set(queued.map((q) => q.tenantId))];
+      const resolved = new Map(
+        await Promise.all(tenants.map(async (t) => [t, await plans.resolve(t)] as const)),
+      );
+      return store.settleQueued(
+        queued.map((q) => q.id),
+        (key) => limitInfoOf(resolved.get(key.tenantId) as TenantPlan, key.resourceType),
+        clock.now(),
+      );
+    },
   };
 }

@@ -14,6 +14,24 @@ export interface CounterKey {
 export interface Counter {
   used: Decimal;
   reserved: Decimal;
+  /** Drawn from grants this period. */
+  granted: Decimal;
+}
+
+/**
+ * A counter's limits as the batch applies them: `allowance` (the plan's or the override's),
+ * the overage `cap` of a soft limit (undefined: none) or `hard`, whether the tenant has
+ * `grants` on the resource (their balance is read in the batch), the resource kind, the
+ * threshold fractions to announce and the plan, for events.
+ */
+export interface LimitInfo {
+  allowance: Decimal;
+  cap: Decimal | undefined;
+  hard: boolean;
+  grants: boolean;
+  allocation: boolean;
+  thresholds: readonly Decimal[];
+  planId: string;
 }
 
 /** What identifies a request behind an idempotency key, stored with its first answer. */
@@ -25,15 +43,17 @@ export interface IdempotencyClaim {
 
 /**
  * One call on a counter: `admit` adds `quantity` to `used` if `used + reserved + quantity`
- * stays within `limit`; `hold` adds it to `reserved` under the same rule (always, when
- * `limit` is undefined) and stores the reservation `hold`; `add` adds it to `used` (which
- * never goes below zero); `read` changes nothing.
+ * stays within the ceiling of `limits` (allowance plus grants, plus the cap of a soft limit);
+ * `hold` adds it to `reserved` under the same rule (always, when `limits` is undefined: nothing
+ * limits the resource) and stores the reservation `hold`; `add` adds it to `used` (which never
+ * goes below zero) without a check; `read` changes nothing. With `limits`, the batch also
+ * settles the counter: grant draws, threshold events, the period's first denial.
  */
 export interface CounterOp {
   kind: "admit" | "hold" | "add" | "read";
   key: CounterKey;
   quantity: Decimal;
-  limit: Decimal | undefined;
+  limits: LimitInfo | undefined;
   idempotency: IdempotencyClaim | undefined;
   /**
    * The call's answer in its stored JSON form, which the batch completes with the counter's
@@ -100,6 +120,18 @@ export interface EntitlementStore {
     tenantId: string,
     keys: Omit<CounterKey, "tenantId">[],
   ): Promise<Map<string, Counter>>;
+  /** Up to `limit` counters queued for settling, oldest first, with their queue ids. */
+  queuedCounters(limit: number): Promise<(CounterKey & { id: string })[]>;
+  /**
+   * Takes the queue entries `ids` that no other transaction holds and settles their counters
+   * with the limits `limitsOf` gives (undefined: nothing limits the resource), in one
+   * transaction; returns how many counters were settled.
+   */
+  settleQueued(
+    ids: readonly string[],
+    limitsOf: (key: CounterKey) => LimitInfo | undefined,
+    now: Date,
+  ): Promise<number>;
   /** Expires held reservations due at `now` (of one counter, when given); returns how many. */
   expireHeld(
     db: Knex,
@@ -110,7 +142,11 @@ export interface EntitlementStore {
 }
 
 /** A counter with no row yet. */
-export const ZERO_COUNTER: Counter = { used: new Decimal(0), reserved: new Decimal(0) };
+export const ZERO_COUNTER: Counter = {
+  used: new Decimal(0),
+  reserved: new Decimal(0),
+  granted: new Decimal(0),
+};
 
 /** Creates the entitlement store over the given connection. */
 export function createEntitlementStore(knex: Knex): EntitlementStore {
@@ -128,7 +164,7 @@ export function createEntitlementStore(knex: Knex): EntitlementStore {
           resource_type: key.resourceType,
           period_start: key.periodStart,
         })
-        .first("used", "reserved");
+        .first("used", "reserved", "granted");
       return row ? fromDbCounter(row) : ZERO_COUNTER;
     },
 
@@ -141,9 +177,63 @@ export function createEntitlementStore(knex: Knex): EntitlementStore {
           for (const k of keys)
             q.orWhere({ resource_type: k.resourceType, period_start: k.periodStart });
         })
-        .select("resource_type", "used", "reserved");
+        .select("resource_type", "used", "reserved", "granted");
       for (const row of rows) counters.set(row.resource_type, fromDbCounter(row));
       return counters;
+    },
+
+    async queuedCounters(limit) {
+      const rows = await knex("counter_settle_queue")
+        .orderBy("id")
+        .limit(limit)
+        .select("id", "tenant_id", "resource_type", "period_start");
+      return rows.map((row: Record<string, unknown>) => ({
+        id: String(row.id),
+        tenantId: row.tenant_id as string,
+        resourceType: row.resource_type as string,
+        periodStart: row.period_start as Date,
+      }));
+    },
+
+    settleQueued(ids, limitsOf, now) {
+      return knex.transaction(async (trx) => {
+        const taken = await trx.raw(
+          `delete from counter_settle_queue where id in (
+             select id from counter_settle_queue where id = any(?::bigint[])
+             for update skip locked)
+           returning tenant_id, resource_type, period_start`,
+          [[...ids]],
+        );
+        const keys = new Map<string, CounterKey>();
+        for (const row of taken.rows as Record<string, unknown>[]) {
+          const key = {
+            tenantId: row.tenant_id as string,
+            resourceType: row.resource_type as string,
+            periodStart: row.period_start as Date,
+          };
+          keys.set(`${key.tenantId}/${key.resourceType}/${key.periodStart.getTime()}`, key);
+        }
+        if (keys.size === 0) return 0;
+        const counters = [...keys.values()].map((key) => {
+          const limits = limitsOf(key);
+          return {
+            t: key.tenantId,
+            r: key.resourceType,
+            p: key.periodStart,
+            i: limits && {
+              l: limits.allowance.toFixed(),
+              al: limits.allocation,
+              th: limits.thresholds.map((f) => f.toFixed()),
+              pl: limits.planId,
+            },
+          };
+        });
+        const result = await trx.raw("select tollgate_settle(?::jsonb, ?) as n", [
+          JSON.stringify(counters),
+          now,
+        ]);
+        return (result.rows as { n: number }[])[0]?.n ?? 0;
+      });
     },
 
     // Skips reservations another transaction holds, and locks the counters it frees in key
@@ -180,7 +270,7 @@ export function createEntitlementStore(knex: Knex): EntitlementStore {
   };
 }
 
-// The op as `tollgate_admit` reads it (field names in migration 0007).
+// The op as `tollgate_admit` reads it (field names in migrations 0007 and 0009).
 function toWireOp(op: AdmissionOp, index: number, budgetMs: number | undefined) {
   const b = budgetMs === undefined ? undefined : Math.max(0, Math.floor(budgetMs));
   if (isSettleOp(op)) {
@@ -200,7 +290,13 @@ function toWireOp(op: AdmissionOp, index: number, budgetMs: number | undefined) 
     r: op.key.resourceType,
     p: op.key.periodStart,
     q: op.quantity.toFixed(),
-    l: op.limit?.toFixed(),
+    l: op.limits?.allowance.toFixed(),
+    x: op.limits?.cap?.toFixed(),
+    h: op.limits?.hard,
+    g: op.limits?.grants,
+    al: op.limits?.allocation,
+    th: op.limits?.thresholds.map((f) => f.toFixed()),
+    pl: op.limits?.planId,
     ik: op.idempotency?.key,
     op: op.idempotency?.operation,
     fp: op.idempotency?.fingerprint,
@@ -233,5 +329,9 @@ function fromOutcomeRow(row: OutcomeRow): AdmissionOutcome {
 }
 
 function fromDbCounter(row: Record<string, unknown>): Counter {
-  return { used: new Decimal(row.used as string), reserved: new Decimal(row.reserved as string) };
+  return {
+    used: new Decimal(row.used as string),
+    reserved: new Decimal(row.reserved as string),
+    granted: new Decimal((row.granted as string | undefined) ?? 0),
+  };
 }

@@ -34,8 +34,9 @@ export interface NewMeterReport extends Omit<MeterReport, "attempts" | "firstAtt
 export interface MeterStore {
   /**
    * Counters of metered resources, in a subscription's era (from its creation to its
-   * cancellation), whose whole units exceed what was handed to the outbox, with no delta
-   * pending, and whose period ended at most `since` ago.
+   * cancellation), whose whole billable units (usage not drawn from grants) exceed what was
+   * handed to the outbox, with no delta pending and no settle queued (its draws are not known
+   * yet), and whose period ended at most `since` ago.
    */
   candidates(
     resourceTypes: readonly string[],
@@ -102,7 +103,10 @@ export function createMeterStore(knex: Knex): MeterStore {
            left join meter_positions mp on mp.tenant_id = c.tenant_id
              and mp.resource_type = c.resource_type and mp.period_start = c.period_start
            where c.resource_type = any(?)
-             and round(c.used) > coalesce(mp.reported, 0)
+             and round(c.used - c.granted) > coalesce(mp.reported, 0)
+             and not exists (
+               select 1 from counter_settle_queue q where q.tenant_id = c.tenant_id
+                 and q.resource_type = c.resource_type and q.period_start = c.period_start)
              and not exists (
                select 1 from meter_reports r where r.state = 'pending'
                  and r.tenant_id = c.tenant_id and r.resource_type = c.resource_type
@@ -141,7 +145,8 @@ export function createMeterStore(knex: Knex): MeterStore {
              on mp.tenant_id = k.t and mp.resource_type = k.r and mp.period_start = k.p
            order by mp.tenant_id, mp.resource_type, mp.period_start
            for update of mp skip locked)
-         select l.tenant_id, l.resource_type, l.period_start, l.reported, c.used
+         select l.tenant_id, l.resource_type, l.period_start, l.reported,
+           c.used - c.granted as used
          from locked l
          join usage_counters c on c.tenant_id = l.tenant_id
            and c.resource_type = l.resource_type and c.period_start = l.period_start

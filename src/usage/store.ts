@@ -34,7 +34,9 @@ const COLUMNS =
 
 // Stores the rows of `incoming` and counts them. Rows are inserted in key order, and counters
 // updated in key order, so concurrent flushes on several replicas take their row locks in one
-// order and cannot deadlock. Returns the incoming rows that were already stored.
+// order and cannot deadlock. Counters that reached their watch level are queued for the settle
+// sweep (grant draws, thresholds), in the same transaction. Returns the incoming rows that
+// were already stored.
 const flushFrom = (incoming: string) => `
 with incoming as (${incoming}), inserted as (
   insert into usage_events (${COLUMNS})
@@ -53,6 +55,10 @@ with incoming as (${incoming}), inserted as (
       select s.quantity from sums s
       where s.tenant_id = excluded.tenant_id and s.resource_type = excluded.resource_type
         and s.period_start = excluded.period_start), 0)
+  returning c.tenant_id, c.resource_type, c.period_start, c.used, c.watch_from
+), queued as (
+  insert into counter_settle_queue (tenant_id, resource_type, period_start)
+  select tenant_id, resource_type, period_start from counted where used >= watch_from
 )
 select i.tenant_id, i.event_id from incoming i
 where not exists (

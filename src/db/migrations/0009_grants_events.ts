@@ -65,6 +65,7 @@ export async function up(knex: Knex): Promise<void> {
     t.uuid("tenant_id").notNullable();
     t.text("resource_type").notNullable();
     t.timestamp("period_start", { useTz: true }).notNullable();
+    t.index(["tenant_id", "resource_type", "period_start"], "counter_settle_queue_key_idx");
   });
 
   await knex.schema.createTable("events", (t) => {

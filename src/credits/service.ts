@@ -1,0 +1,341 @@
+import { randomBytes } from "node:crypto";
+import { Decimal } from "decimal.js";
+import type { Knex } from "knex";
+import type { AuditStore } from "../audit/store.js";
+import type { Actor } from "../auth/principal.js";
+import type { PlanCatalog } from "../billing/catalog.js";
+import { unknownResourceDescription } from "../billing/catalog.js";
+import type { Clock } from "../clock/clock.js";
+import { FailedPreconditionError, NotFoundError } from "../errors/domain-error.js";
+import { assertSameRequest, fingerprintRequest } from "../idempotency/request-fingerprint.js";
+import { parseQuantity } from "../validation/decimal.js";
+import { createFieldChecks, type FieldChecks } from "../validation/field-checks.js";
+import { checkRequestId, FIELD_RULES, WIRE_TIME } from "../validation/field-rules.js";
+import type { Grant, Override } from "./credits.js";
+import type { CreditStore } from "./store.js";
+
+/** Grants and overrides: what an operator gives one tenant beyond its plan. Admin only. */
+export interface CreditService {
+  grantCredits(actor: Actor, raw: RawGrant): Promise<Grant>;
+  listGrants(tenantId: string, includeExpired: boolean): Promise<Grant[]>;
+  voidGrant(actor: Actor, raw: { grantId: string; requestId: string }): Promise<Grant>;
+  setOverride(actor: Actor, raw: RawOverride): Promise<Override>;
+  deleteOverride(
+    actor: Actor,
+    raw: { tenantId: string; resourceType: string; requestId: string },
+  ): Promise<Override>;
+}
+
+/** GrantCredits as it arrives. */
+export interface RawGrant {
+  tenantId: string;
+  resourceType: string;
+  quantity: string;
+  expireTime: Date | undefined;
+  reason: string;
+  requestId: string;
+}
+
+/** SetEntitlementOverride as it arrives. */
+export interface RawOverride {
+  tenantId: string;
+  resourceType: string;
+  limit: string;
+  unlimited: boolean;
+  expireTime: Date | undefined;
+  requestId: string;
+}
+
+/** What the credit service is built from. */
+export interface CreditServiceDeps {
+  knex: Knex;
+  store: CreditStore;
+  audit: AuditStore;
+  catalog: PlanCatalog;
+  clock: Clock;
+  /** Tells every replica's plan cache that a tenant's limits changed, inside `trx`. */
+  announce(trx: Knex.Transaction, tenantId: string): Promise<void>;
+  /** Drops this replica's cached limits of a tenant, after commit. */
+  invalidate(tenantId: string): void;
+}
+
+const GRANT_ID = /^grt_[0-9a-f]{24}$/;
+
+/**
+ * Creates the credit service. Every change runs in one transaction with its audit row, the
+ * change notice for the plan caches and, when the caller gave a `request_id`, the stored first
+ * answer: a retry replays it (and a concurrent retry waits on the request row, then replays),
+ * so a grant is never given twice.
+ */
+export function createCreditService(deps: CreditServiceDeps): CreditService {
+  const { knex, store, audit, catalog, clock } = deps;
+
+  const once = async <T>(change: {
+    tenantId: string;
+    requestId: string;
+    operation: string;
+    input: unknown;
+    revive(stored: unknown): T;
+    stored(result: T): unknown;
+    work(trx: Knex.Transaction, now: Date): Promise<T>;
+  }): Promise<T> => {
+    const request = fingerprintRequest(change.operation, change.input);
+    const replay = async () => {
+      const prior = await store.findRequest(change.tenantId, change.requestId);
+      if (prior === undefined) return undefined;
+      assertSameRequest("request_id", prior, request);
+      return { result: change.revive(prior.response) };
+    };
+    if (change.requestId !== "") {
+      const prior = await replay();
+      if (prior) return prior.result;
+    }
+    const lost = new Error("another call with this request_id committed first");
+    try {
+      const result = await knex.transaction(async (trx) => {
+        const now = clock.now();
+        const done = await change.work(trx, now);
+        await deps.announce(trx, change.tenantId);
+        if (change.requestId !== "") {
+          const stored = { ...request, response: change.stored(done) };
+          if (!(await store.insertRequest(trx, change.tenantId, change.requestId, stored, now))) {
+            throw lost;
+          }
+        }
+        return done;
+      });
+      deps.invalidate(change.tenantId);
+      return result;
+    } catch (error) {
+      if (error !== lost) throw error;
+      return ((await replay()) as { result: T }).result;
+    }
+  };
+
+  const checkResource = (checks: FieldChecks, resourceType: string) => {
+    if (resourceType === "") return checks.check(false, "resource_type", "is required");
+    return checks.check(
+      catalog.resourceKinds.has(resourceType),
+      "resource_type",
+      unknownResourceDescription(catalog),
+    );
+  };
+
+  const checkExpiry = (checks: FieldChecks, expireTime: Date | undefined) => {
+    if (expireTime === undefined) return;
+    if (checks.time("expire_time", expireTime, WIRE_TIME)) {
+      checks.check(expireTime > clock.now(), "expire_time", "must be in the future");
+    }
+  };
+
+  const auditRow = (
+    actor: Actor,
+    action: string,
+    tenantId: string,
+    target: string,
+    requestId: string,
+    before: unknown,
+    after: unknown,
+  ) => ({
+    actor: actor.id,
+    action,
+    tenantId,
+    target,
+    requestId,
+    createTime: clock.now(),
+    before: before === undefined ? undefined : (storedAny(before) as Record<string, unknown>),
+    after: after === undefined ? undefined : (storedAny(after) as Record<string, unknown>),
+  });
+
+  return {
+    async grantCredits(actor, raw) {
+      const checks = createFieldChecks();
+      checks.uuid("tenant_id", raw.tenantId);
+      checkResource(checks, raw.resourceType);
+      const quantity = parseQuantity(checks, "quantity", raw.quantity, "positive", "");
+      checkExpiry(checks, raw.expireTime);
+      checks.text("reason", raw.reason, { max: FIELD_RULES.descriptionMax });
+      checkRequestId(checks, "request_id", raw.requestId);
+      checks.throwIfAny();
+      const tenantId = raw.tenantId.toLowerCase();
+      const input = {
+        tenantId,
+        resourceType: raw.resourceType,
+        quantity: (quantity as Decimal).toFixed(),
+        expireTime: raw.expireTime?.toISOString(),
+        reason: raw.reason,
+      };
+      return once<Grant>({
+        tenantId,
+        requestId: raw.requestId,
+        operation: "grant.create",
+        input,
+        revive: reviveGrant,
+        stored: storedAny,
+        work: async (trx, now) => {
+          const grant: Grant = {
+            id: `grt_${randomBytes(12).toString("hex")}`,
+            tenantId,
+            resourceType: raw.resourceType,
+            quantity: quantity as Decimal,
+            remaining: quantity as Decimal,
+            expireTime: raw.expireTime,
+            reason: raw.reason,
+            createTime: now,
+            voidTime: undefined,
+          };
+          await store.insertGrant(trx, grant);
+          await audit.insert(
+            trx,
+            auditRow(actor, "grant.create", tenantId, grant.id, raw.requestId, undefined, grant),
+          );
+          return grant;
+        },
+      });
+    },
+
+    async listGrants(rawTenantId, includeExpired) {
+      const checks = createFieldChecks();
+      checks.uuid("tenant_id", rawTenantId);
+      checks.throwIfAny();
+      return store.listGrants(rawTenantId.toLowerCase(), includeExpired ? undefined : clock.now());
+    },
+
+    async voidGrant(actor, raw) {
+      const checks = createFieldChecks();
+      checks.check(GRANT_ID.test(raw.grantId), "grant_id", "must be a grant id such as grt_…");
+      checkRequestId(checks, "request_id", raw.requestId);
+      checks.throwIfAny();
+      const tenantId = await store.grantTenant(raw.grantId);
+      if (tenantId === undefined) throw new NotFoundError(`grant ${raw.grantId} not found`);
+      return once<Grant>({
+        tenantId,
+        requestId: raw.requestId,
+        operation: "grant.void",
+        input: raw.grantId,
+        revive: reviveGrant,
+        stored: storedAny,
+        work: async (trx, now) => {
+          const before = (await store.lockGrant(trx, raw.grantId)) as Grant;
+          if (before.voidTime !== undefined) {
+            throw new FailedPreconditionError(`grant ${raw.grantId} is already voided`);
+          }
+          await store.voidGrant(trx, raw.grantId, now);
+          const after = { ...before, voidTime: now };
+          await audit.insert(
+            trx,
+            auditRow(actor, "grant.void", tenantId, before.id, raw.requestId, before, after),
+          );
+          return after;
+        },
+      });
+    },
+
+    async setOverride(actor, raw) {
+      const checks = createFieldChecks();
+      checks.uuid("tenant_id", raw.tenantId);
+      checkResource(checks, raw.resourceType);
+      let limit: Decimal | undefined;
+      if (raw.unlimited) {
+        checks.check(raw.limit === "", "limit", "must be empty when unlimited is true");
+      } else if (raw.limit === "") {
+        checks.check(false, "limit", "is required unless unlimited is true");
+      } else {
+        limit = parseQuantity(checks, "limit", raw.limit, "non-negative");
+      }
+      checkExpiry(checks, raw.expireTime);
+      checkRequestId(checks, "request_id", raw.requestId);
+      checks.throwIfAny();
+      const tenantId = raw.tenantId.toLowerCase();
+      return once<Override>({
+        tenantId,
+        requestId: raw.requestId,
+        operation: "override.set",
+        input: { tenantId, resourceType: raw.resourceType, limit: limit?.toFixed(), expireTime: raw.expireTime?.toISOString() },
+        revive: reviveOverride,
+        stored: storedAny,
+        work: async (trx, now) => {
+          const before = await store.findOverride(trx, tenantId, raw.resourceType);
+          const after: Override = {
+            tenantId,
+            resourceType: raw.resourceType,
+            limit,
+            expireTime: raw.expireTime,
+            createTime: before?.createTime ?? now,
+            updateTime: now,
+          };
+          await store.upsertOverride(trx, after);
+          await store.rearmCounters(trx, tenantId, raw.resourceType);
+          await audit.insert(
+            trx,
+            auditRow(actor, "override.set", tenantId, raw.resourceType, raw.requestId, before, after),
+          );
+          return after;
+        },
+      });
+    },
+
+    async deleteOverride(actor, raw) {
+      const checks = createFieldChecks();
+      checks.uuid("tenant_id", raw.tenantId);
+      checkResource(checks, raw.resourceType);
+      checkRequestId(checks, "request_id", raw.requestId);
+      checks.throwIfAny();
+      const tenantId = raw.tenantId.toLowerCase();
+      return once<Override>({
+        tenantId,
+        requestId: raw.requestId,
+        operation: "override.delete",
+        input: { tenantId, resourceType: raw.resourceType },
+        revive: reviveOverride,
+        stored: storedAny,
+        work: async (trx) => {
+          const before = await store.findOverride(trx, tenantId, raw.resourceType);
+          if (before === undefined) {
+            throw new NotFoundError(
+              `tenant ${tenantId} has no override for ${raw.resourceType}`,
+            );
+          }
+          await store.deleteOverride(trx, tenantId, raw.resourceType);
+          await store.rearmCounters(trx, tenantId, raw.resourceType);
+          await audit.insert(
+            trx,
+            auditRow(actor, "override.delete", tenantId, raw.resourceType, raw.requestId, before, undefined),
+          );
+          return before;
+        },
+      });
+    },
+  };
+}
+
+// Grants and overrides in their stored JSON form: decimals as strings, times as ISO strings.
+function storedAny(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value, (_key, v) => (v instanceof Decimal ? v.toFixed() : v)));
+}
+
+const time = (value: unknown) => (value == null ? undefined : new Date(value as string));
+const decimal = (value: unknown) => (value == null ? undefined : new Decimal(value as string));
+
+function reviveGrant(stored: unknown): Grant {
+  const g = stored as Record<string, unknown>;
+  return {
+    ...(g as unknown as Grant),
+    quantity: new Decimal(g.quantity as string),
+    remaining: new Decimal(g.remaining as string),
+    expireTime: time(g.expireTime),
+    createTime: new Date(g.createTime as string),
+    voidTime: time(g.voidTime),
+  };
+}
+
+function reviveOverride(stored: unknown): Override {
+  const o = stored as Record<string, unknown>;
+  return {
+    ...(o as unknown as Override),
+    limit: decimal(o.limit),
+    expireTime: time(o.expireTime),
+    createTime: new Date(o.createTime as string),
+    updateTime: new Date(o.updateTime as string),
+  };
+}

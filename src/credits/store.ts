@@ -1,0 +1,197 @@
+import { Decimal } from "decimal.js";
+import type { Knex } from "knex";
+import type { RequestFingerprint } from "../idempotency/request-fingerprint.js";
+import type { Grant, Override, TenantAdjustments } from "./credits.js";
+
+/** A stored first answer of a request id. */
+export interface StoredRequest extends RequestFingerprint {
+  response: unknown;
+}
+
+/** Queries over grants, overrides and the request ids of their changes. */
+export interface CreditStore {
+  /** Overrides in force and resources with active grants at `now`. */
+  adjustments(tenantId: string, now: Date): Promise<TenantAdjustments>;
+  insertGrant(trx: Knex.Transaction, grant: Grant): Promise<void>;
+  /** The tenant a grant belongs to; undefined when there is no such grant. */
+  grantTenant(id: string): Promise<string | undefined>;
+  /** Locks the grant until commit; undefined when there is none. */
+  lockGrant(trx: Knex.Transaction, id: string): Promise<Grant | undefined>;
+  voidGrant(trx: Knex.Transaction, id: string, now: Date): Promise<void>;
+  listGrants(tenantId: string, activeAt: Date | undefined): Promise<Grant[]>;
+  /** What active grants add per resource: remaining for consumables, quantity for allocations. */
+  grantRooms(
+    db: Knex,
+    tenantId: string,
+    allocations: ReadonlySet<string>,
+    now: Date,
+  ): Promise<Map<string, Decimal>>;
+  findOverride(trx: Knex.Transaction, tenantId: string, resourceType: string): Promise<Override | undefined>;
+  upsertOverride(trx: Knex.Transaction, override: Override): Promise<void>;
+  deleteOverride(trx: Knex.Transaction, tenantId: string, resourceType: string): Promise<void>;
+  /**
+   * Re-arms the settle watch of the tenant's counters of a resource: its allowance changed,
+   * so thresholds may now lie below where the counter was told to look.
+   */
+  rearmCounters(trx: Knex.Transaction, tenantId: string, resourceType: string): Promise<void>;
+  findRequest(tenantId: string, requestId: string): Promise<StoredRequest | undefined>;
+  /** Stores a request's first answer; false when another transaction stored one first. */
+  insertRequest(
+    trx: Knex.Transaction,
+    tenantId: string,
+    requestId: string,
+    request: StoredRequest,
+    now: Date,
+  ): Promise<boolean>;
+}
+
+/** Creates the credit store over the given connection. */
+export function createCreditStore(knex: Knex): CreditStore {
+  const active = (q: Knex.QueryBuilder, now: Date) =>
+    q.whereNull("void_time").where((w) => w.whereNull("expire_time").orWhere("expire_time", ">", now));
+  return {
+    async adjustments(tenantId, now) {
+      const [overrides, grants] = await Promise.all([
+        knex("entitlement_overrides")
+          .where({ tenant_id: tenantId })
+          .where((w) => w.whereNull("expire_time").orWhere("expire_time", ">", now)),
+        active(knex("credit_grants").where({ tenant_id: tenantId }), now)
+          .where("remaining", ">", 0)
+          .groupBy("resource_type")
+          .select("resource_type", knex.raw("min(expire_time) as expire_time")),
+      ]);
+      const expiries = [...overrides, ...grants]
+        .map((row) => row.expire_time as Date | null)
+        .filter((t): t is Date => t !== null)
+        .map((t) => t.getTime());
+      return {
+        overrides: new Map(overrides.map((row: Record<string, unknown>) => [row.resource_type as string, fromDbOverride(row)])),
+        grantResources: new Set(
+          grants.map((row: Record<string, unknown>) => row.resource_type as string),
+        ),
+        validUntil: expiries.length === 0 ? undefined : new Date(Math.min(...expiries)),
+      };
+    },
+    async insertGrant(trx, grant) {
+      await trx("credit_grants").insert({
+        id: grant.id,
+        tenant_id: grant.tenantId,
+        resource_type: grant.resourceType,
+        quantity: grant.quantity.toFixed(),
+        remaining: grant.remaining.toFixed(),
+        expire_time: grant.expireTime ?? null,
+        reason: grant.reason,
+        create_time: grant.createTime,
+      });
+    },
+    async grantTenant(id) {
+      const row = await knex("credit_grants").where({ id }).first("tenant_id");
+      return row?.tenant_id as string | undefined;
+    },
+    async lockGrant(trx, id) {
+      const row = await trx("credit_grants").where({ id }).forUpdate().first();
+      return row && fromDbGrant(row);
+    },
+    async voidGrant(trx, id, now) {
+      await trx("credit_grants").where({ id }).update({ void_time: now });
+    },
+    async listGrants(tenantId, activeAt) {
+      const query = knex("credit_grants")
+        .where({ tenant_id: tenantId })
+        .orderBy([{ column: "create_time", order: "desc" }, { column: "id", order: "desc" }]);
+      if (activeAt !== undefined) active(query, activeAt).where("remaining", ">", 0);
+      return (await query).map(fromDbGrant);
+    },
+    async grantRooms(db, tenantId, allocations, now) {
+      const rows = await active(db("credit_grants").where({ tenant_id: tenantId }), now)
+        .groupBy("resource_type")
+        .select(
+          "resource_type",
+          db.raw("sum(remaining)::text as remaining"),
+          db.raw("sum(quantity)::text as quantity"),
+        );
+      return new Map(
+        rows.map((row: Record<string, string>) => [
+          row.resource_type as string,
+          new Decimal(allocations.has(row.resource_type as string) ? row.quantity as string : row.remaining as string),
+        ]),
+      );
+    },
+    async findOverride(trx, tenantId, resourceType) {
+      const row = await trx("entitlement_overrides")
+        .where({ tenant_id: tenantId, resource_type: resourceType })
+        .forUpdate()
+        .first();
+      return row && fromDbOverride(row);
+    },
+    async upsertOverride(trx, override) {
+      await trx("entitlement_overrides")
+        .insert({
+          tenant_id: override.tenantId,
+          resource_type: override.resourceType,
+          limit_quantity: override.limit?.toFixed() ?? null,
+          expire_time: override.expireTime ?? null,
+          create_time: override.createTime,
+          update_time: override.updateTime,
+        })
+        .onConflict(["tenant_id", "resource_type"])
+        .merge(["limit_quantity", "expire_time", "update_time"]);
+    },
+    async deleteOverride(trx, tenantId, resourceType) {
+      await trx("entitlement_overrides")
+        .where({ tenant_id: tenantId, resource_type: resourceType })
+        .delete();
+    },
+    async rearmCounters(trx, tenantId, resourceType) {
+      await trx("usage_counters")
+        .where({ tenant_id: tenantId, resource_type: resourceType })
+        .update({ watch_from: 0 });
+    },
+    async findRequest(tenantId, requestId) {
+      const row = await knex("billing_requests")
+        .where({ tenant_id: tenantId, request_id: requestId })
+        .first();
+      return row && { operation: row.operation, fingerprint: row.fingerprint, response: row.response };
+    },
+    async insertRequest(trx, tenantId, requestId, request, now) {
+      const inserted = await trx("billing_requests")
+        .insert({
+          tenant_id: tenantId,
+          request_id: requestId,
+          operation: request.operation,
+          fingerprint: request.fingerprint,
+          response: JSON.stringify(request.response),
+          create_time: now,
+        })
+        .onConflict(["tenant_id", "request_id"])
+        .ignore()
+        .returning("request_id");
+      return inserted.length === 1;
+    },
+  };
+}
+
+function fromDbGrant(row: Record<string, unknown>): Grant {
+  return {
+    id: row.id as string,
+    tenantId: row.tenant_id as string,
+    resourceType: row.resource_type as string,
+    quantity: new Decimal(row.quantity as string),
+    remaining: new Decimal(row.remaining as string),
+    expireTime: (row.expire_time as Date | null) ?? undefined,
+    reason: row.reason as string,
+    createTime: row.create_time as Date,
+    voidTime: (row.void_time as Date | null) ?? undefined,
+  };
+}
+
+function fromDbOverride(row: Record<string, unknown>): Override {
+  return {
+    tenantId: row.tenant_id as string,
+    resourceType: row.resource_type as string,
+    limit: row.limit_quantity === null ? undefined : new Decimal(row.limit_quantity as string),
+    expireTime: (row.expire_time as Date | null) ?? undefined,
+    createTime: row.create_time as Date,
+    updateTime: row.update_time as Date,
+  };
+}
