@@ -21,6 +21,7 @@ import type { Config } from "./config/config.js";
 import { createDatabase } from "./db/database.js";
 import { createDomains } from "./domains.js";
 import { createEntitlementRpc } from "./entitlements/rpc.js";
+import { createEventRpc } from "./events/rpc.js";
 import {
   callContextValues,
   codeName,
@@ -111,13 +112,19 @@ export async function startApp(
       "Usage reported to the billing provider's meters: sent, retried (attempts that will be retried) and failed (given up, usage not billed) are totals since start; pending is deltas waiting now and lag_seconds the age of the oldest.",
       () => domains.meterSync.stats(),
     );
+    metrics.observeStats(
+      "tollgate_webhooks",
+      "Webhook deliveries (totals since start): attempts that succeeded, that failed and will be retried, deliveries given up; in_flight: attempts running now.",
+      () => domains.dispatcher.stats(),
+    );
     const health = createHealthState(TOLLGATE_SERVICES.map((s) => s.typeName));
     const shutdown = new AbortController();
     const services = createServiceSpecs({
       health,
       billing: createBillingRpc(billing, createAuditService(audit)),
-      entitlements: createEntitlementRpc(entitlements),
+      entitlements: createEntitlementRpc(entitlements, domains.credits, clock),
       usage: createUsageRpc(usage),
+      events: createEventRpc(domains.events, domains.webhooks),
     });
     const interceptors = [
       createCallLogInterceptor(logger, metrics),

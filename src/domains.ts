@@ -9,12 +9,18 @@ import { type BillingStore, createBillingStore, SUBSCRIPTION_CHANNEL } from "./b
 import { createStripeBillingProvider, createStripeClient } from "./billing/stripe-provider.js";
 import type { Clock } from "./clock/clock.js";
 import type { Config } from "./config/config.js";
+import { type CreditService, createCreditService } from "./credits/service.js";
+import { createCreditStore } from "./credits/store.js";
 import type { Database } from "./db/database.js";
 import { startNotificationListener } from "./db/notification-listener.js";
 import { type AdmissionQueue, createAdmissionQueue } from "./entitlements/admissions.js";
 import { createPlanCache } from "./entitlements/plan-cache.js";
 import { createEntitlementService, type EntitlementService } from "./entitlements/service.js";
 import { createEntitlementStore } from "./entitlements/store.js";
+import { EVENTS_CHANNEL } from "./events/events.js";
+import { createEventService, type EventService } from "./events/service.js";
+import { createEventStore } from "./events/store.js";
+import { createEventWakeup } from "./events/wakeup.js";
 import { createMeterStore } from "./metering/store.js";
 import { createMeterSync, type MeterSync } from "./metering/sync.js";
 import type { Logger } from "./observability/logger.js";
@@ -22,8 +28,15 @@ import { startPeriodicTask } from "./tasks/periodic.js";
 import { createUsageBatcher, type UsageBatcher } from "./usage/batcher.js";
 import { createUsageService, type UsageService } from "./usage/service.js";
 import { createUsageStore } from "./usage/store.js";
+import type { DestinationPolicy } from "./webhooks/address-guard.js";
+import { startWebhookDispatcher, type WebhookDispatcher } from "./webhooks/dispatcher.js";
+import { createWebhookService, type WebhookService } from "./webhooks/service.js";
+import { createWebhookStore } from "./webhooks/store.js";
 
-/** The three domains wired together, with the background work they run. */
+/** Stripe's notice before a trial ends, which `subscription.trial_will_end` mirrors. */
+const TRIAL_NOTICE_MS = 3 * 86_400_000;
+
+/** The domains wired together, with the background work they run. */
 export interface Domains {
   billing: BillingService;
   billingStore: BillingStore;
@@ -35,6 +48,10 @@ export interface Domains {
   stripe: Stripe | undefined;
   /** Reports usage to the provider's meters. */
   meterSync: MeterSync;
+  credits: CreditService;
+  events: EventService;
+  webhooks: WebhookService;
+  dispatcher: WebhookDispatcher;
   /** Stops sweeps, expiry and the change listener, after the batcher has drained. */
   stop(): Promise<void>;
 }
@@ -77,8 +94,10 @@ export function createDomains(options: {
       });
   const provider = overrides.wrapBillingProvider?.(baseProvider) ?? baseProvider;
   const billingStore = createBillingStore(database.knex);
+  const creditStore = createCreditStore(database.knex);
   const plans = createPlanCache({
     liveSubscription: (tenantId) => billing.liveSubscription(tenantId),
+    adjustments: (tenantId, now) => creditStore.adjustments(tenantId, now),
     catalog,
     clock,
     retryBudgetMs: config.usageFlushFailAfterSeconds * 1000,
@@ -92,6 +111,16 @@ export function createDomains(options: {
     guard: createMutationGuard(billingStore, clock),
     lookupStore: createBillingStore(database.lookups),
     onSubscriptionChanged: (tenantId) => plans.invalidate(tenantId),
+  });
+  const credits = createCreditService({
+    knex: database.knex,
+    store: creditStore,
+    audit,
+    catalog,
+    clock,
+    // Grants and overrides change a tenant's limits as a subscription change does.
+    announce: (trx, tenantId) => billingStore.notifySubscriptionChanged(trx, tenantId),
+    invalidate: (tenantId) => plans.invalidate(tenantId),
   });
   // Other replicas announce their subscription changes with NOTIFY; PGlite has no others.
   const subscriptionChanges =
@@ -122,6 +151,7 @@ export function createDomains(options: {
     plans,
     catalog,
     clock,
+    credits: creditStore,
   });
   const batcher = createUsageBatcher({
     store: usageStore,
@@ -167,7 +197,57 @@ export function createDomains(options: {
     work: (limit) => meterSync.run(limit),
     logger,
   });
+  // Counters that ingestion and reservation commits queued: grant draws and thresholds.
+  const settleSweep = startPeriodicTask({
+    name: "settle-sweep",
+    intervalMs: config.settleSweepIntervalSeconds * 1000,
+    batch: 500,
+    work: (limit) => entitlements.settleQueued(limit),
+    logger,
+  });
+  const eventStore = createEventStore(database.knex);
+  const trialNotices = startPeriodicTask({
+    name: "trial-will-end",
+    intervalMs: config.billingSweepIntervalSeconds * 1000,
+    batch: 100,
+    work: (limit) => eventStore.announceTrialEnds(clock.now(), TRIAL_NOTICE_MS, limit),
+    logger,
+  });
+  const wakeup = createEventWakeup();
+  const eventNotices =
+    config.databaseUrl === undefined
+      ? undefined
+      : startNotificationListener({
+          url: config.databaseUrl,
+          channel: EVENTS_CHANNEL,
+          onNotify: () => wakeup.notify(),
+          onGap: () => wakeup.notify(),
+          logger,
+        });
+  // With notifications a poll is only a safety net; PGlite has none, so it polls more often.
+  const pollMs = config.databaseUrl === undefined ? 250 : 2_000;
+  const events = createEventService({ store: eventStore, wakeup, pollMs });
+  const policy: DestinationPolicy = {
+    development: config.environment === "development",
+    allowPrivate: config.webhookAllowPrivateNetworks,
+  };
+  const webhookStore = createWebhookStore(database.knex);
+  const webhooks = createWebhookService({ store: webhookStore, policy });
+  const dispatcher = startWebhookDispatcher({
+    store: webhookStore,
+    wakeup,
+    logger,
+    scheduleMs: config.webhookRetryScheduleSeconds.map((s) => s * 1000),
+    timeoutMs: config.webhookTimeoutSeconds * 1000,
+    concurrency: database.kind === "pglite" ? 4 : 16,
+    pollMs,
+    policy,
+  });
   return {
+    credits,
+    events,
+    webhooks,
+    dispatcher,
     billing,
     meterSync,
     billingStore,
@@ -181,7 +261,11 @@ export function createDomains(options: {
       await subscriptionSweep.stop();
       await meterTask.stop();
       await reservationExpiry.stop();
+      await settleSweep.stop();
+      await trialNotices.stop();
+      await dispatcher.stop();
       await subscriptionChanges?.close();
+      await eventNotices?.close();
     },
   };
 }

@@ -1,7 +1,10 @@
 import { PermissionDeniedError, UnauthenticatedError } from "../errors/domain-error.js";
 import type { Principal } from "./principal.js";
 
-/** RPCs only admin keys may call: billing mutations, the audit trail, global statistics. */
+/**
+ * RPCs only admin keys may call: billing mutations, the audit trail, global statistics, grants
+ * and overrides, webhook endpoints.
+ */
 const ADMIN_ONLY = new Set([
   "tollgate.v1.BillingService/CreateCustomer",
   "tollgate.v1.BillingService/CreateSubscription",
@@ -9,6 +12,18 @@ const ADMIN_ONLY = new Set([
   "tollgate.v1.BillingService/CancelSubscription",
   "tollgate.v1.BillingService/ListAuditEvents",
   "tollgate.v1.UsageService/GetIngestStats",
+  "tollgate.v1.EntitlementService/SetEntitlementOverride",
+  "tollgate.v1.EntitlementService/DeleteEntitlementOverride",
+  "tollgate.v1.EntitlementService/GrantCredits",
+  "tollgate.v1.EntitlementService/ListGrants",
+  "tollgate.v1.EntitlementService/VoidGrant",
+  "tollgate.v1.EventService/CreateWebhookEndpoint",
+  "tollgate.v1.EventService/ListWebhookEndpoints",
+  "tollgate.v1.EventService/UpdateWebhookEndpoint",
+  "tollgate.v1.EventService/DeleteWebhookEndpoint",
+  "tollgate.v1.EventService/RotateWebhookSecret",
+  "tollgate.v1.EventService/ListDeliveries",
+  "tollgate.v1.EventService/RetryDelivery",
 ]);
 
 /** Billing mutations, which are also rate-limited per key. */
@@ -17,6 +32,10 @@ export const BILLING_MUTATIONS = new Set([
   "tollgate.v1.BillingService/CreateSubscription",
   "tollgate.v1.BillingService/UpdateSubscription",
   "tollgate.v1.BillingService/CancelSubscription",
+  "tollgate.v1.EntitlementService/SetEntitlementOverride",
+  "tollgate.v1.EntitlementService/DeleteEntitlementOverride",
+  "tollgate.v1.EntitlementService/GrantCredits",
+  "tollgate.v1.EntitlementService/VoidGrant",
 ]);
 
 /**

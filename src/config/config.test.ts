@@ -39,6 +39,10 @@ describe(loadConfig.name, () => {
       },
       shutdownTimeoutSeconds: 10,
       runMigrations: true,
+      webhookRetryScheduleSeconds: [0, 5, 300, 1800, 7200, 18000, 36000, 36000],
+      webhookTimeoutSeconds: 15,
+      webhookAllowPrivateNetworks: false,
+      settleSweepIntervalSeconds: 1,
     });
   });
 

@@ -58,6 +58,14 @@ export interface Config {
   };
   shutdownTimeoutSeconds: number;
   runMigrations: boolean;
+  /** Webhook delivery: delay before each attempt (the first, then after each failure). */
+  webhookRetryScheduleSeconds: number[];
+  /** How long a webhook receiver may take to answer. */
+  webhookTimeoutSeconds: number;
+  /** Outside development, allow endpoints on loopback, private and link-local addresses. */
+  webhookAllowPrivateNetworks: boolean;
+  /** How often each replica settles counters that ingestion and commits queued. */
+  settleSweepIntervalSeconds: number;
 }
 
 /**
@@ -116,6 +124,16 @@ const apiKey = makeValidator<string>((input) => {
   return input;
 });
 
+// Seconds, comma-separated, each a non-negative number: the delay before each attempt.
+const secondsList = makeValidator<number[]>((input) => {
+  const parts = input.split(",").map((p) => p.trim());
+  const values = parts.map(Number);
+  if (parts.some((p) => p === "") || values.some((v) => !Number.isFinite(v) || v < 0)) {
+    throw new Error("expected comma-separated non-negative seconds such as 0,5,300");
+  }
+  return values;
+});
+
 const SPECS = {
   PORT: tcpPort({ default: 8080, desc: "TCP port for every protocol" }),
   HOST: str({ default: "", desc: "interface to bind" }),
@@ -150,6 +168,12 @@ const SPECS = {
   HTTP2_MAX_CONCURRENT_STREAMS: positiveInt({ default: 1_000 }),
   SHUTDOWN_TIMEOUT_SECONDS: positiveSeconds({ default: 10 }),
   RUN_MIGRATIONS: bool({ default: true }),
+  WEBHOOK_RETRY_SCHEDULE: secondsList({
+    default: [0, 5, 300, 1800, 7200, 18000, 36000, 36000],
+  }),
+  WEBHOOK_TIMEOUT_SECONDS: positiveSeconds({ default: 15 }),
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: bool({ default: false }),
+  SETTLE_SWEEP_INTERVAL_SECONDS: positiveSeconds({ default: 1 }),
 } as const;
 
 /**
@@ -216,6 +240,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     shutdownTimeoutSeconds: raw.SHUTDOWN_TIMEOUT_SECONDS,
     runMigrations: raw.RUN_MIGRATIONS,
+    webhookRetryScheduleSeconds: raw.WEBHOOK_RETRY_SCHEDULE,
+    webhookTimeoutSeconds: raw.WEBHOOK_TIMEOUT_SECONDS,
+    webhookAllowPrivateNetworks: raw.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
+    settleSweepIntervalSeconds: raw.SETTLE_SWEEP_INTERVAL_SECONDS,
   };
 }
 

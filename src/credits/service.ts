@@ -251,7 +251,12 @@ export function createCreditService(deps: CreditServiceDeps): CreditService {
         tenantId,
         requestId: raw.requestId,
         operation: "override.set",
-        input: { tenantId, resourceType: raw.resourceType, limit: limit?.toFixed(), expireTime: raw.expireTime?.toISOString() },
+        input: {
+          tenantId,
+          resourceType: raw.resourceType,
+          limit: limit?.toFixed(),
+          expireTime: raw.expireTime?.toISOString(),
+        },
         revive: reviveOverride,
         stored: storedAny,
         work: async (trx, now) => {
@@ -268,7 +273,15 @@ export function createCreditService(deps: CreditServiceDeps): CreditService {
           await store.rearmCounters(trx, tenantId, raw.resourceType);
           await audit.insert(
             trx,
-            auditRow(actor, "override.set", tenantId, raw.resourceType, raw.requestId, before, after),
+            auditRow(
+              actor,
+              "override.set",
+              tenantId,
+              raw.resourceType,
+              raw.requestId,
+              before,
+              after,
+            ),
           );
           return after;
         },
@@ -292,15 +305,21 @@ export function createCreditService(deps: CreditServiceDeps): CreditService {
         work: async (trx) => {
           const before = await store.findOverride(trx, tenantId, raw.resourceType);
           if (before === undefined) {
-            throw new NotFoundError(
-              `tenant ${tenantId} has no override for ${raw.resourceType}`,
-            );
+            throw new NotFoundError(`tenant ${tenantId} has no override for ${raw.resourceType}`);
           }
           await store.deleteOverride(trx, tenantId, raw.resourceType);
           await store.rearmCounters(trx, tenantId, raw.resourceType);
           await audit.insert(
             trx,
-            auditRow(actor, "override.delete", tenantId, raw.resourceType, raw.requestId, before, undefined),
+            auditRow(
+              actor,
+              "override.delete",
+              tenantId,
+              raw.resourceType,
+              raw.requestId,
+              before,
+              undefined,
+            ),
           );
           return before;
         },

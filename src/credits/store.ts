@@ -26,7 +26,11 @@ export interface CreditStore {
     allocations: ReadonlySet<string>,
     now: Date,
   ): Promise<Map<string, Decimal>>;
-  findOverride(trx: Knex.Transaction, tenantId: string, resourceType: string): Promise<Override | undefined>;
+  findOverride(
+    trx: Knex.Transaction,
+    tenantId: string,
+    resourceType: string,
+  ): Promise<Override | undefined>;
   upsertOverride(trx: Knex.Transaction, override: Override): Promise<void>;
   deleteOverride(trx: Knex.Transaction, tenantId: string, resourceType: string): Promise<void>;
   /**
@@ -48,7 +52,9 @@ export interface CreditStore {
 /** Creates the credit store over the given connection. */
 export function createCreditStore(knex: Knex): CreditStore {
   const active = (q: Knex.QueryBuilder, now: Date) =>
-    q.whereNull("void_time").where((w) => w.whereNull("expire_time").orWhere("expire_time", ">", now));
+    q
+      .whereNull("void_time")
+      .where((w) => w.whereNull("expire_time").orWhere("expire_time", ">", now));
   return {
     async adjustments(tenantId, now) {
       const [overrides, grants] = await Promise.all([
@@ -65,7 +71,12 @@ export function createCreditStore(knex: Knex): CreditStore {
         .filter((t): t is Date => t !== null)
         .map((t) => t.getTime());
       return {
-        overrides: new Map(overrides.map((row: Record<string, unknown>) => [row.resource_type as string, fromDbOverride(row)])),
+        overrides: new Map(
+          overrides.map((row: Record<string, unknown>) => [
+            row.resource_type as string,
+            fromDbOverride(row),
+          ]),
+        ),
         grantResources: new Set(
           grants.map((row: Record<string, unknown>) => row.resource_type as string),
         ),
@@ -98,7 +109,10 @@ export function createCreditStore(knex: Knex): CreditStore {
     async listGrants(tenantId, activeAt) {
       const query = knex("credit_grants")
         .where({ tenant_id: tenantId })
-        .orderBy([{ column: "create_time", order: "desc" }, { column: "id", order: "desc" }]);
+        .orderBy([
+          { column: "create_time", order: "desc" },
+          { column: "id", order: "desc" },
+        ]);
       if (activeAt !== undefined) active(query, activeAt).where("remaining", ">", 0);
       return (await query).map(fromDbGrant);
     },
@@ -113,7 +127,11 @@ export function createCreditStore(knex: Knex): CreditStore {
       return new Map(
         rows.map((row: Record<string, string>) => [
           row.resource_type as string,
-          new Decimal(allocations.has(row.resource_type as string) ? row.quantity as string : row.remaining as string),
+          new Decimal(
+            allocations.has(row.resource_type as string)
+              ? (row.quantity as string)
+              : (row.remaining as string),
+          ),
         ]),
       );
     },
@@ -151,7 +169,9 @@ export function createCreditStore(knex: Knex): CreditStore {
       const row = await knex("billing_requests")
         .where({ tenant_id: tenantId, request_id: requestId })
         .first();
-      return row && { operation: row.operation, fingerprint: row.fingerprint, response: row.response };
+      return (
+        row && { operation: row.operation, fingerprint: row.fingerprint, response: row.response }
+      );
     },
     async insertRequest(trx, tenantId, requestId, request, now) {
       const inserted = await trx("billing_requests")

@@ -6,14 +6,22 @@ import {
   type Entitlement as EntitlementMessage,
   EntitlementSchema,
   type EntitlementService as EntitlementServiceDesc,
+  GrantSchema,
+  LimitSource,
+  OverrideSchema,
   DenialReason as ProtoDenialReason,
+  GrantState as ProtoGrantState,
   ReservationState as ProtoReservationState,
   type Reservation as ReservationMessage,
   ReservationSchema,
 } from "../../gen/tollgate/v1/entitlement_service_pb.js";
 import { ResourceKind } from "../../gen/tollgate/v1/resource_pb.js";
 import { actorOf } from "../auth/principal.js";
+import type { Clock } from "../clock/clock.js";
+import { type Grant, type GrantState, grantState, type Override } from "../credits/credits.js";
+import type { CreditService } from "../credits/service.js";
 import { budgetOf } from "../protocol/call-budget.js";
+import { fromProtoTimestamp } from "../protocol/timestamp.js";
 import type {
   CheckResult,
   DenialReason,
@@ -30,6 +38,13 @@ const DENIAL_TO_PROTO: Record<DenialReason, ProtoDenialReason> = {
   resource_not_in_plan: ProtoDenialReason.RESOURCE_NOT_IN_PLAN,
 };
 
+const GRANT_STATE_TO_PROTO: Record<GrantState, ProtoGrantState> = {
+  active: ProtoGrantState.ACTIVE,
+  expired: ProtoGrantState.EXPIRED,
+  voided: ProtoGrantState.VOIDED,
+  used_up: ProtoGrantState.USED_UP,
+};
+
 const RESERVATION_STATE_TO_PROTO: Record<ReservationState, ProtoReservationState> = {
   held: ProtoReservationState.HELD,
   committed: ProtoReservationState.COMMITTED,
@@ -43,8 +58,47 @@ const RESERVATION_STATE_TO_PROTO: Record<ReservationState, ProtoReservationState
  */
 export function createEntitlementRpc(
   service: EntitlementService,
+  credits: CreditService,
+  clock: Clock,
 ): ServiceImpl<typeof EntitlementServiceDesc> {
+  const toProtoGrant = (grant: Grant) =>
+    create(GrantSchema, {
+      id: grant.id,
+      tenantId: grant.tenantId,
+      resourceType: grant.resourceType,
+      quantity: grant.quantity.toFixed(),
+      remaining: grant.remaining.toFixed(),
+      expireTime: grant.expireTime && timestampFromDate(grant.expireTime),
+      createTime: timestampFromDate(grant.createTime),
+      reason: grant.reason,
+      voidTime: grant.voidTime && timestampFromDate(grant.voidTime),
+      state: GRANT_STATE_TO_PROTO[grantState(grant, clock.now())],
+    });
   return {
+    async grantCredits(req, ctx) {
+      const grant = await credits.grantCredits(actorOf(ctx), {
+        ...req,
+        expireTime: fromProtoTimestamp(req.expireTime),
+      });
+      return { grant: toProtoGrant(grant) };
+    },
+    async listGrants(req) {
+      const grants = await credits.listGrants(req.tenantId, req.includeExpired);
+      return { grants: grants.map(toProtoGrant) };
+    },
+    async voidGrant(req, ctx) {
+      return { grant: toProtoGrant(await credits.voidGrant(actorOf(ctx), req)) };
+    },
+    async setEntitlementOverride(req, ctx) {
+      const override = await credits.setOverride(actorOf(ctx), {
+        ...req,
+        expireTime: fromProtoTimestamp(req.expireTime),
+      });
+      return { override: toProtoOverride(override) };
+    },
+    async deleteEntitlementOverride(req, ctx) {
+      return { override: toProtoOverride(await credits.deleteOverride(actorOf(ctx), req)) };
+    },
     async check(req, ctx) {
       return toProtoCheck(await service.check(actorOf(ctx), req));
     },
@@ -118,6 +172,21 @@ function toProtoEntitlement(entitlement: Entitlement): EntitlementMessage {
     periodEndTime: timestampFromDate(entitlement.periodEnd),
     planId: entitlement.planId,
     reserved: reserved.toFixed(),
+    granted: entitlement.granted.toFixed(),
+    grantRemaining: entitlement.grantRemaining.toFixed(),
+    limitSource: entitlement.limitSource === "override" ? LimitSource.OVERRIDE : LimitSource.PLAN,
+  });
+}
+
+function toProtoOverride(override: Override) {
+  return create(OverrideSchema, {
+    tenantId: override.tenantId,
+    resourceType: override.resourceType,
+    limit: override.limit?.toFixed() ?? "",
+    unlimited: override.limit === undefined,
+    expireTime: override.expireTime && timestampFromDate(override.expireTime),
+    createTime: timestampFromDate(override.createTime),
+    updateTime: timestampFromDate(override.updateTime),
   });
 }
 

@@ -8,12 +8,18 @@ import {
 import { Health } from "../../gen/health/v1/health_pb.js";
 import { BillingService } from "../../gen/tollgate/v1/billing_service_pb.js";
 import { EntitlementService } from "../../gen/tollgate/v1/entitlement_service_pb.js";
+import { EventService } from "../../gen/tollgate/v1/event_service_pb.js";
 import { UsageService } from "../../gen/tollgate/v1/usage_service_pb.js";
 import { createHealthService, type HealthState } from "./health.js";
 import { registerReflection } from "./reflection.js";
 
-/** The three Tollgate services of the API contract. */
-export const TOLLGATE_SERVICES = [BillingService, EntitlementService, UsageService] as const;
+/** The Tollgate services of the API contract. */
+export const TOLLGATE_SERVICES = [
+  BillingService,
+  EntitlementService,
+  UsageService,
+  EventService,
+] as const;
 
 /** What the routes need from the rest of the application. */
 export interface RoutesOptions {
@@ -21,6 +27,7 @@ export interface RoutesOptions {
   billing: ServiceImpl<typeof BillingService>;
   entitlements: ServiceImpl<typeof EntitlementService>;
   usage: ServiceImpl<typeof UsageService>;
+  events: ServiceImpl<typeof EventService>;
 }
 
 /**
@@ -32,6 +39,7 @@ export function createServiceSpecs(options: RoutesOptions): ServiceImplSpec[] {
     createServiceImplSpec<typeof BillingService>(BillingService, options.billing),
     createServiceImplSpec<typeof EntitlementService>(EntitlementService, options.entitlements),
     createServiceImplSpec<typeof UsageService>(UsageService, options.usage),
+    createServiceImplSpec<typeof EventService>(EventService, options.events),
     createServiceImplSpec<typeof Health>(Health, createHealthService(options.health)),
   ];
 }

@@ -14,12 +14,468 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tollgate/v1/entitlement_service.proto.
  */
 export const file_tollgate_v1_entitlement_service: GenFile = /*@__PURE__*/
-  fileDesc("CiV0b2xsZ2F0ZS92MS9lbnRpdGxlbWVudF9zZXJ2aWNlLnByb3RvEgt0b2xsZ2F0ZS52MSKXAwoLRW50aXRsZW1lbnQSFQoNcmVzb3VyY2VfdHlwZRgBIAEoCRInCgRraW5kGAIgASgOMhkudG9sbGdhdGUudjEuUmVzb3VyY2VLaW5kEg0KBWxpbWl0GAMgASgJEhEKCXVubGltaXRlZBgEIAEoCBIMCgR1c2VkGAUgASgJEhEKCXJlbWFpbmluZxgGIAEoCRI1ChFwZXJpb2Rfc3RhcnRfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMwoPcGVyaW9kX2VuZF90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdwbGFuX2lkGAkgASgJEhAKCHJlc2VydmVkGAogASgJEhAKCGluY2x1ZGVkGAsgASgJEg8KB292ZXJhZ2UYDCABKAkSFgoOb3ZlcmFnZV9hbW91bnQYDSABKAkSDAoEaGFyZBgOIAEoCBIbChNvdmVyYWdlX3VuaXRfYW1vdW50GA8gASgJEhAKCGN1cnJlbmN5GBAgASgJIoECCgtSZXNlcnZhdGlvbhIKCgJpZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSFQoNcmVzb3VyY2VfdHlwZRgDIAEoCRIQCghxdWFudGl0eRgEIAEoCRIsCgVzdGF0ZRgFIAEoDjIdLnRvbGxnYXRlLnYxLlJlc2VydmF0aW9uU3RhdGUSLwoLZXhwaXJlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhoKEmNvbW1pdHRlZF9xdWFudGl0eRgHIAEoCRIvCgtjcmVhdGVfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiSgoMQ2hlY2tSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIVCg1yZXNvdXJjZV90eXBlGAIgASgJEhAKCHF1YW50aXR5GAMgASgJIpEBCg1DaGVja1Jlc3BvbnNlEg8KB2FsbG93ZWQYASABKAgSDgoGcmVhc29uGAIgASgJEjAKDWRlbmlhbF9yZWFzb24YAyABKA4yGS50b2xsZ2F0ZS52MS5EZW5pYWxSZWFzb24SLQoLZW50aXRsZW1lbnQYBCABKAsyGC50b2xsZ2F0ZS52MS5FbnRpdGxlbWVudCJsChVDaGVja0FuZFJlY29yZFJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhUKDXJlc291cmNlX3R5cGUYAiABKAkSEAoIcXVhbnRpdHkYAyABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAQgASgJIpoBChZDaGVja0FuZFJlY29yZFJlc3BvbnNlEg8KB2FsbG93ZWQYASABKAgSDgoGcmVhc29uGAIgASgJEjAKDWRlbmlhbF9yZWFzb24YAyABKA4yGS50b2xsZ2F0ZS52MS5EZW5pYWxSZWFzb24SLQoLZW50aXRsZW1lbnQYBCABKAsyGC50b2xsZ2F0ZS52MS5FbnRpdGxlbWVudCJpChJSZWNvcmRVc2FnZVJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhUKDXJlc291cmNlX3R5cGUYAiABKAkSEAoIcXVhbnRpdHkYAyABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAQgASgJIkQKE1JlY29yZFVzYWdlUmVzcG9uc2USLQoLZW50aXRsZW1lbnQYASABKAsyGC50b2xsZ2F0ZS52MS5FbnRpdGxlbWVudCIrChZHZXRFbnRpdGxlbWVudHNSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCSJaChdHZXRFbnRpdGxlbWVudHNSZXNwb25zZRIPCgdwbGFuX2lkGAEgASgJEi4KDGVudGl0bGVtZW50cxgCIAMoCzIYLnRvbGxnYXRlLnYxLkVudGl0bGVtZW50InoKDlJlc2VydmVSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIVCg1yZXNvdXJjZV90eXBlGAIgASgJEhAKCHF1YW50aXR5GAMgASgJEhMKC3R0bF9zZWNvbmRzGAQgASgFEhcKD2lkZW1wb3RlbmN5X2tleRgFIAEoCSLcAQoPUmVzZXJ2ZVJlc3BvbnNlEg8KB2FsbG93ZWQYASABKAgSDgoGcmVhc29uGAIgASgJEjAKDWRlbmlhbF9yZWFzb24YAyABKA4yGS50b2xsZ2F0ZS52MS5EZW5pYWxSZWFzb24SLQoLZW50aXRsZW1lbnQYBCABKAsyGC50b2xsZ2F0ZS52MS5FbnRpdGxlbWVudBIWCg5yZXNlcnZhdGlvbl9pZBgFIAEoCRIvCgtleHBpcmVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiSwoYQ29tbWl0UmVzZXJ2YXRpb25SZXF1ZXN0EhYKDnJlc2VydmF0aW9uX2lkGAEgASgJEhcKD2FjdHVhbF9xdWFudGl0eRgCIAEoCSJ5ChlDb21taXRSZXNlcnZhdGlvblJlc3BvbnNlEi0KC3Jlc2VydmF0aW9uGAEgASgLMhgudG9sbGdhdGUudjEuUmVzZXJ2YXRpb24SLQoLZW50aXRsZW1lbnQYAiABKAsyGC50b2xsZ2F0ZS52MS5FbnRpdGxlbWVudCIzChlSZWxlYXNlUmVzZXJ2YXRpb25SZXF1ZXN0EhYKDnJlc2VydmF0aW9uX2lkGAEgASgJInoKGlJlbGVhc2VSZXNlcnZhdGlvblJlc3BvbnNlEi0KC3Jlc2VydmF0aW9uGAEgASgLMhgudG9sbGdhdGUudjEuUmVzZXJ2YXRpb24SLQoLZW50aXRsZW1lbnQYAiABKAsyGC50b2xsZ2F0ZS52MS5FbnRpdGxlbWVudCrHAQoMRGVuaWFsUmVhc29uEh0KGURFTklBTF9SRUFTT05fVU5TUEVDSUZJRUQQABIgChxERU5JQUxfUkVBU09OX0xJTUlUX0VYQ0VFREVEEAESJgoiREVOSUFMX1JFQVNPTl9SRVNPVVJDRV9OT1RfSU5fUExBThACEicKI0RFTklBTF9SRUFTT05fU1VCU0NSSVBUSU9OX0lOQUNUSVZFEAMSJQohREVOSUFMX1JFQVNPTl9PVkVSQUdFX0NBUF9SRUFDSEVEEAQqsQEKEFJlc2VydmF0aW9uU3RhdGUSIQodUkVTRVJWQVRJT05fU1RBVEVfVU5TUEVDSUZJRUQQABIaChZSRVNFUlZBVElPTl9TVEFURV9IRUxEEAESHwobUkVTRVJWQVRJT05fU1RBVEVfQ09NTUlUVEVEEAISHgoaUkVTRVJWQVRJT05fU1RBVEVfUkVMRUFTRUQQAxIdChlSRVNFUlZBVElPTl9TVEFURV9FWFBJUkVEEAQy8AQKEkVudGl0bGVtZW50U2VydmljZRI+CgVDaGVjaxIZLnRvbGxnYXRlLnYxLkNoZWNrUmVxdWVzdBoaLnRvbGxnYXRlLnYxLkNoZWNrUmVzcG9uc2USWQoOQ2hlY2tBbmRSZWNvcmQSIi50b2xsZ2F0ZS52MS5DaGVja0FuZFJlY29yZFJlcXVlc3QaIy50b2xsZ2F0ZS52MS5DaGVja0FuZFJlY29yZFJlc3BvbnNlElAKC1JlY29yZFVzYWdlEh8udG9sbGdhdGUudjEuUmVjb3JkVXNhZ2VSZXF1ZXN0GiAudG9sbGdhdGUudjEuUmVjb3JkVXNhZ2VSZXNwb25zZRJcCg9HZXRFbnRpdGxlbWVudHMSIy50b2xsZ2F0ZS52MS5HZXRFbnRpdGxlbWVudHNSZXF1ZXN0GiQudG9sbGdhdGUudjEuR2V0RW50aXRsZW1lbnRzUmVzcG9uc2USRAoHUmVzZXJ2ZRIbLnRvbGxnYXRlLnYxLlJlc2VydmVSZXF1ZXN0GhwudG9sbGdhdGUudjEuUmVzZXJ2ZVJlc3BvbnNlEmIKEUNvbW1pdFJlc2VydmF0aW9uEiUudG9sbGdhdGUudjEuQ29tbWl0UmVzZXJ2YXRpb25SZXF1ZXN0GiYudG9sbGdhdGUudjEuQ29tbWl0UmVzZXJ2YXRpb25SZXNwb25zZRJlChJSZWxlYXNlUmVzZXJ2YXRpb24SJi50b2xsZ2F0ZS52MS5SZWxlYXNlUmVzZXJ2YXRpb25SZXF1ZXN0GicudG9sbGdhdGUudjEuUmVsZWFzZVJlc2VydmF0aW9uUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_tollgate_v1_resource]);
+  fileDesc("CiV0b2xsZ2F0ZS92MS9lbnRpdGxlbWVudF9zZXJ2aWNlLnByb3RvEgt0b2xsZ2F0ZS52MSKrAgoFR3JhbnQSCgoCaWQYASABKAkSEQoJdGVuYW50X2lkGAIgASgJEhUKDXJlc291cmNlX3R5cGUYAyABKAkSEAoIcXVhbnRpdHkYBCABKAkSEQoJcmVtYWluaW5nGAUgASgJEi8KC2V4cGlyZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtjcmVhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGcmVhc29uGAggASgJEi0KCXZvaWRfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoFc3RhdGUYCiABKA4yFy50b2xsZ2F0ZS52MS5HcmFudFN0YXRlIukBCghPdmVycmlkZRIRCgl0ZW5hbnRfaWQYASABKAkSFQoNcmVzb3VyY2VfdHlwZRgCIAEoCRINCgVsaW1pdBgDIAEoCRIRCgl1bmxpbWl0ZWQYBCABKAgSLwoLZXhwaXJlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAisAEKHVNldEVudGl0bGVtZW50T3ZlcnJpZGVSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIVCg1yZXNvdXJjZV90eXBlGAIgASgJEg0KBWxpbWl0GAMgASgJEhEKCXVubGltaXRlZBgEIAEoCBIvCgtleHBpcmVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKcmVxdWVzdF9pZBgGIAEoCSJJCh5TZXRFbnRpdGxlbWVudE92ZXJyaWRlUmVzcG9uc2USJwoIb3ZlcnJpZGUYASABKAsyFS50b2xsZ2F0ZS52MS5PdmVycmlkZSJgCiBEZWxldGVFbnRpdGxlbWVudE92ZXJyaWRlUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSFQoNcmVzb3VyY2VfdHlwZRgCIAEoCRISCgpyZXF1ZXN0X2lkGAMgASgJIkwKIURlbGV0ZUVudGl0bGVtZW50T3ZlcnJpZGVSZXNwb25zZRInCghvdmVycmlkZRgBIAEoCzIVLnRvbGxnYXRlLnYxLk92ZXJyaWRlIqYBChNHcmFudENyZWRpdHNSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIVCg1yZXNvdXJjZV90eXBlGAIgASgJEhAKCHF1YW50aXR5GAMgASgJEi8KC2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZyZWFzb24YBSABKAkSEgoKcmVxdWVzdF9pZBgGIAEoCSI5ChRHcmFudENyZWRpdHNSZXNwb25zZRIhCgVncmFudBgBIAEoCzISLnRvbGxnYXRlLnYxLkdyYW50Ij8KEUxpc3RHcmFudHNSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIXCg9pbmNsdWRlX2V4cGlyZWQYAiABKAgiOAoSTGlzdEdyYW50c1Jlc3BvbnNlEiIKBmdyYW50cxgBIAMoCzISLnRvbGxnYXRlLnYxLkdyYW50IjgKEFZvaWRHcmFudFJlcXVlc3QSEAoIZ3JhbnRfaWQYASABKAkSEgoKcmVxdWVzdF9pZBgCIAEoCSI2ChFWb2lkR3JhbnRSZXNwb25zZRIhCgVncmFudBgBIAEoCzISLnRvbGxnYXRlLnYxLkdyYW50IvEDCgtFbnRpdGxlbWVudBIVCg1yZXNvdXJjZV90eXBlGAEgASgJEicKBGtpbmQYAiABKA4yGS50b2xsZ2F0ZS52MS5SZXNvdXJjZUtpbmQSDQoFbGltaXQYAyABKAkSEQoJdW5saW1pdGVkGAQgASgIEgwKBHVzZWQYBSABKAkSEQoJcmVtYWluaW5nGAYgASgJEjUKEXBlcmlvZF9zdGFydF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIzCg9wZXJpb2RfZW5kX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3BsYW5faWQYCSABKAkSEAoIcmVzZXJ2ZWQYCiABKAkSEAoIaW5jbHVkZWQYCyABKAkSDwoHb3ZlcmFnZRgMIAEoCRIWCg5vdmVyYWdlX2Ftb3VudBgNIAEoCRIMCgRoYXJkGA4gASgIEhsKE292ZXJhZ2VfdW5pdF9hbW91bnQYDyABKAkSEAoIY3VycmVuY3kYECABKAkSDwoHZ3JhbnRlZBgRIAEoCRIXCg9ncmFudF9yZW1haW5pbmcYEiABKAkSLgoMbGltaXRfc291cmNlGBMgASgOMhgudG9sbGdhdGUudjEuTGltaXRTb3VyY2UigQIKC1Jlc2VydmF0aW9uEgoKAmlkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRIVCg1yZXNvdXJjZV90eXBlGAMgASgJEhAKCHF1YW50aXR5GAQgASgJEiwKBXN0YXRlGAUgASgOMh0udG9sbGdhdGUudjEuUmVzZXJ2YXRpb25TdGF0ZRIvCgtleHBpcmVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGgoSY29tbWl0dGVkX3F1YW50aXR5GAcgASgJEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJKCgxDaGVja1JlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhUKDXJlc291cmNlX3R5cGUYAiABKAkSEAoIcXVhbnRpdHkYAyABKAkikQEKDUNoZWNrUmVzcG9uc2USDwoHYWxsb3dlZBgBIAEoCBIOCgZyZWFzb24YAiABKAkSMAoNZGVuaWFsX3JlYXNvbhgDIAEoDjIZLnRvbGxnYXRlLnYxLkRlbmlhbFJlYXNvbhItCgtlbnRpdGxlbWVudBgEIAEoCzIYLnRvbGxnYXRlLnYxLkVudGl0bGVtZW50ImwKFUNoZWNrQW5kUmVjb3JkUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSFQoNcmVzb3VyY2VfdHlwZRgCIAEoCRIQCghxdWFudGl0eRgDIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYBCABKAkimgEKFkNoZWNrQW5kUmVjb3JkUmVzcG9uc2USDwoHYWxsb3dlZBgBIAEoCBIOCgZyZWFzb24YAiABKAkSMAoNZGVuaWFsX3JlYXNvbhgDIAEoDjIZLnRvbGxnYXRlLnYxLkRlbmlhbFJlYXNvbhItCgtlbnRpdGxlbWVudBgEIAEoCzIYLnRvbGxnYXRlLnYxLkVudGl0bGVtZW50ImkKElJlY29yZFVzYWdlUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSFQoNcmVzb3VyY2VfdHlwZRgCIAEoCRIQCghxdWFudGl0eRgDIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYBCABKAkiRAoTUmVjb3JkVXNhZ2VSZXNwb25zZRItCgtlbnRpdGxlbWVudBgBIAEoCzIYLnRvbGxnYXRlLnYxLkVudGl0bGVtZW50IisKFkdldEVudGl0bGVtZW50c1JlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJIloKF0dldEVudGl0bGVtZW50c1Jlc3BvbnNlEg8KB3BsYW5faWQYASABKAkSLgoMZW50aXRsZW1lbnRzGAIgAygLMhgudG9sbGdhdGUudjEuRW50aXRsZW1lbnQiegoOUmVzZXJ2ZVJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhUKDXJlc291cmNlX3R5cGUYAiABKAkSEAoIcXVhbnRpdHkYAyABKAkSEwoLdHRsX3NlY29uZHMYBCABKAUSFwoPaWRlbXBvdGVuY3lfa2V5GAUgASgJItwBCg9SZXNlcnZlUmVzcG9uc2USDwoHYWxsb3dlZBgBIAEoCBIOCgZyZWFzb24YAiABKAkSMAoNZGVuaWFsX3JlYXNvbhgDIAEoDjIZLnRvbGxnYXRlLnYxLkRlbmlhbFJlYXNvbhItCgtlbnRpdGxlbWVudBgEIAEoCzIYLnRvbGxnYXRlLnYxLkVudGl0bGVtZW50EhYKDnJlc2VydmF0aW9uX2lkGAUgASgJEi8KC2V4cGlyZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJLChhDb21taXRSZXNlcnZhdGlvblJlcXVlc3QSFgoOcmVzZXJ2YXRpb25faWQYASABKAkSFwoPYWN0dWFsX3F1YW50aXR5GAIgASgJInkKGUNvbW1pdFJlc2VydmF0aW9uUmVzcG9uc2USLQoLcmVzZXJ2YXRpb24YASABKAsyGC50b2xsZ2F0ZS52MS5SZXNlcnZhdGlvbhItCgtlbnRpdGxlbWVudBgCIAEoCzIYLnRvbGxnYXRlLnYxLkVudGl0bGVtZW50IjMKGVJlbGVhc2VSZXNlcnZhdGlvblJlcXVlc3QSFgoOcmVzZXJ2YXRpb25faWQYASABKAkiegoaUmVsZWFzZVJlc2VydmF0aW9uUmVzcG9uc2USLQoLcmVzZXJ2YXRpb24YASABKAsyGC50b2xsZ2F0ZS52MS5SZXNlcnZhdGlvbhItCgtlbnRpdGxlbWVudBgCIAEoCzIYLnRvbGxnYXRlLnYxLkVudGl0bGVtZW50Kl0KC0xpbWl0U291cmNlEhwKGExJTUlUX1NPVVJDRV9VTlNQRUNJRklFRBAAEhUKEUxJTUlUX1NPVVJDRV9QTEFOEAESGQoVTElNSVRfU09VUkNFX09WRVJSSURFEAIqiwEKCkdyYW50U3RhdGUSGwoXR1JBTlRfU1RBVEVfVU5TUEVDSUZJRUQQABIWChJHUkFOVF9TVEFURV9BQ1RJVkUQARIXChNHUkFOVF9TVEFURV9FWFBJUkVEEAISFgoSR1JBTlRfU1RBVEVfVk9JREVEEAMSFwoTR1JBTlRfU1RBVEVfVVNFRF9VUBAEKscBCgxEZW5pYWxSZWFzb24SHQoZREVOSUFMX1JFQVNPTl9VTlNQRUNJRklFRBAAEiAKHERFTklBTF9SRUFTT05fTElNSVRfRVhDRUVERUQQARImCiJERU5JQUxfUkVBU09OX1JFU09VUkNFX05PVF9JTl9QTEFOEAISJwojREVOSUFMX1JFQVNPTl9TVUJTQ1JJUFRJT05fSU5BQ1RJVkUQAxIlCiFERU5JQUxfUkVBU09OX09WRVJBR0VfQ0FQX1JFQUNIRUQQBCqxAQoQUmVzZXJ2YXRpb25TdGF0ZRIhCh1SRVNFUlZBVElPTl9TVEFURV9VTlNQRUNJRklFRBAAEhoKFlJFU0VSVkFUSU9OX1NUQVRFX0hFTEQQARIfChtSRVNFUlZBVElPTl9TVEFURV9DT01NSVRURUQQAhIeChpSRVNFUlZBVElPTl9TVEFURV9SRUxFQVNFRBADEh0KGVJFU0VSVkFUSU9OX1NUQVRFX0VYUElSRUQQBDLPCAoSRW50aXRsZW1lbnRTZXJ2aWNlEj4KBUNoZWNrEhkudG9sbGdhdGUudjEuQ2hlY2tSZXF1ZXN0GhoudG9sbGdhdGUudjEuQ2hlY2tSZXNwb25zZRJZCg5DaGVja0FuZFJlY29yZBIiLnRvbGxnYXRlLnYxLkNoZWNrQW5kUmVjb3JkUmVxdWVzdBojLnRvbGxnYXRlLnYxLkNoZWNrQW5kUmVjb3JkUmVzcG9uc2USUAoLUmVjb3JkVXNhZ2USHy50b2xsZ2F0ZS52MS5SZWNvcmRVc2FnZVJlcXVlc3QaIC50b2xsZ2F0ZS52MS5SZWNvcmRVc2FnZVJlc3BvbnNlElwKD0dldEVudGl0bGVtZW50cxIjLnRvbGxnYXRlLnYxLkdldEVudGl0bGVtZW50c1JlcXVlc3QaJC50b2xsZ2F0ZS52MS5HZXRFbnRpdGxlbWVudHNSZXNwb25zZRJECgdSZXNlcnZlEhsudG9sbGdhdGUudjEuUmVzZXJ2ZVJlcXVlc3QaHC50b2xsZ2F0ZS52MS5SZXNlcnZlUmVzcG9uc2USYgoRQ29tbWl0UmVzZXJ2YXRpb24SJS50b2xsZ2F0ZS52MS5Db21taXRSZXNlcnZhdGlvblJlcXVlc3QaJi50b2xsZ2F0ZS52MS5Db21taXRSZXNlcnZhdGlvblJlc3BvbnNlEmUKElJlbGVhc2VSZXNlcnZhdGlvbhImLnRvbGxnYXRlLnYxLlJlbGVhc2VSZXNlcnZhdGlvblJlcXVlc3QaJy50b2xsZ2F0ZS52MS5SZWxlYXNlUmVzZXJ2YXRpb25SZXNwb25zZRJxChZTZXRFbnRpdGxlbWVudE92ZXJyaWRlEioudG9sbGdhdGUudjEuU2V0RW50aXRsZW1lbnRPdmVycmlkZVJlcXVlc3QaKy50b2xsZ2F0ZS52MS5TZXRFbnRpdGxlbWVudE92ZXJyaWRlUmVzcG9uc2USegoZRGVsZXRlRW50aXRsZW1lbnRPdmVycmlkZRItLnRvbGxnYXRlLnYxLkRlbGV0ZUVudGl0bGVtZW50T3ZlcnJpZGVSZXF1ZXN0Gi4udG9sbGdhdGUudjEuRGVsZXRlRW50aXRsZW1lbnRPdmVycmlkZVJlc3BvbnNlElMKDEdyYW50Q3JlZGl0cxIgLnRvbGxnYXRlLnYxLkdyYW50Q3JlZGl0c1JlcXVlc3QaIS50b2xsZ2F0ZS52MS5HcmFudENyZWRpdHNSZXNwb25zZRJNCgpMaXN0R3JhbnRzEh4udG9sbGdhdGUudjEuTGlzdEdyYW50c1JlcXVlc3QaHy50b2xsZ2F0ZS52MS5MaXN0R3JhbnRzUmVzcG9uc2USSgoJVm9pZEdyYW50Eh0udG9sbGdhdGUudjEuVm9pZEdyYW50UmVxdWVzdBoeLnRvbGxnYXRlLnYxLlZvaWRHcmFudFJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_tollgate_v1_resource]);
+
+/**
+ * Grant is extra quantity of one resource given to one tenant.
+ *
+ * @generated from message tollgate.v1.Grant
+ */
+export type Grant = Message<"tollgate.v1.Grant"> & {
+  /**
+   * The grant id, `grt_` followed by 24 hex digits.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * The tenant, a UUID string.
+   *
+   * @generated from field: string tenant_id = 2;
+   */
+  tenantId: string;
+
+  /**
+   * The resource.
+   *
+   * @generated from field: string resource_type = 3;
+   */
+  resourceType: string;
+
+  /**
+   * What was granted, as a decimal string.
+   *
+   * @generated from field: string quantity = 4;
+   */
+  quantity: string;
+
+  /**
+   * What is left to draw, as a decimal string (allocations draw nothing: `quantity`).
+   *
+   * @generated from field: string remaining = 5;
+   */
+  remaining: string;
+
+  /**
+   * When the grant lapses; unset: never.
+   *
+   * @generated from field: google.protobuf.Timestamp expire_time = 6;
+   */
+  expireTime?: Timestamp | undefined;
+
+  /**
+   * When it was granted.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 7;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * Why, as the operator wrote it.
+   *
+   * @generated from field: string reason = 8;
+   */
+  reason: string;
+
+  /**
+   * When it was voided; unset unless voided.
+   *
+   * @generated from field: google.protobuf.Timestamp void_time = 9;
+   */
+  voidTime?: Timestamp | undefined;
+
+  /**
+   * Whether it still counts.
+   *
+   * @generated from field: tollgate.v1.GrantState state = 10;
+   */
+  state: GrantState;
+};
+
+/**
+ * Describes the message tollgate.v1.Grant.
+ * Use `create(GrantSchema)` to create a new message.
+ */
+export const GrantSchema: GenMessage<Grant> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_entitlement_service, 0);
+
+/**
+ * Override is a tenant's allowance for one resource in place of its plan's.
+ *
+ * @generated from message tollgate.v1.Override
+ */
+export type Override = Message<"tollgate.v1.Override"> & {
+  /**
+   * The tenant, a UUID string.
+   *
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * The resource.
+   *
+   * @generated from field: string resource_type = 2;
+   */
+  resourceType: string;
+
+  /**
+   * The allowance, as a decimal string; empty when `unlimited`.
+   *
+   * @generated from field: string limit = 3;
+   */
+  limit: string;
+
+  /**
+   * True when the override removes the limit.
+   *
+   * @generated from field: bool unlimited = 4;
+   */
+  unlimited: boolean;
+
+  /**
+   * When the override lapses; unset: never.
+   *
+   * @generated from field: google.protobuf.Timestamp expire_time = 5;
+   */
+  expireTime?: Timestamp | undefined;
+
+  /**
+   * When it was first set.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 6;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * When it last changed.
+   *
+   * @generated from field: google.protobuf.Timestamp update_time = 7;
+   */
+  updateTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message tollgate.v1.Override.
+ * Use `create(OverrideSchema)` to create a new message.
+ */
+export const OverrideSchema: GenMessage<Override> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_entitlement_service, 1);
+
+/**
+ * SetEntitlementOverrideRequest is the input of EntitlementService.SetEntitlementOverride.
+ *
+ * @generated from message tollgate.v1.SetEntitlementOverrideRequest
+ */
+export type SetEntitlementOverrideRequest = Message<"tollgate.v1.SetEntitlementOverrideRequest"> & {
+  /**
+   * The tenant, a UUID string. Required.
+   *
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * The resource, one of the catalog's resource types. Required.
+   *
+   * @generated from field: string resource_type = 2;
+   */
+  resourceType: string;
+
+  /**
+   * The allowance, a non-negative decimal string; required unless `unlimited`.
+   *
+   * @generated from field: string limit = 3;
+   */
+  limit: string;
+
+  /**
+   * True to remove the limit; `limit` must then be empty.
+   *
+   * @generated from field: bool unlimited = 4;
+   */
+  unlimited: boolean;
+
+  /**
+   * When the override lapses, in the future; unset: never.
+   *
+   * @generated from field: google.protobuf.Timestamp expire_time = 5;
+   */
+  expireTime?: Timestamp | undefined;
+
+  /**
+   * An idempotency key chosen by the caller, unique per tenant. Optional.
+   *
+   * @generated from field: string request_id = 6;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message tollgate.v1.SetEntitlementOverrideRequest.
+ * Use `create(SetEntitlementOverrideRequestSchema)` to create a new message.
+ */
+export const SetEntitlementOverrideRequestSchema: GenMessage<SetEntitlementOverrideRequest> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_entitlement_service, 2);
+
+/**
+ * SetEntitlementOverrideResponse is the output of EntitlementService.SetEntitlementOverride.
+ *
+ * @generated from message tollgate.v1.SetEntitlementOverrideResponse
+ */
+export type SetEntitlementOverrideResponse = Message<"tollgate.v1.SetEntitlementOverrideResponse"> & {
+  /**
+   * The override now in force.
+   *
+   * @generated from field: tollgate.v1.Override override = 1;
+   */
+  override?: Override | undefined;
+};
+
+/**
+ * Describes the message tollgate.v1.SetEntitlementOverrideResponse.
+ * Use `create(SetEntitlementOverrideResponseSchema)` to create a new message.
+ */
+export const SetEntitlementOverrideResponseSchema: GenMessage<SetEntitlementOverrideResponse> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_entitlement_service, 3);
+
+/**
+ * DeleteEntitlementOverrideRequest is the input of EntitlementService.DeleteEntitlementOverride.
+ *
+ * @generated from message tollgate.v1.DeleteEntitlementOverrideRequest
+ */
+export type DeleteEntitlementOverrideRequest = Message<"tollgate.v1.DeleteEntitlementOverrideRequest"> & {
+  /**
+   * The tenant, a UUID string. Required.
+   *
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * The resource. Required.
+   *
+   * @generated from field: string resource_type = 2;
+   */
+  resourceType: string;
+
+  /**
+   * An idempotency key chosen by the caller, unique per tenant. Optional.
+   *
+   * @generated from field: string request_id = 3;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message tollgate.v1.DeleteEntitlementOverrideRequest.
+ * Use `create(DeleteEntitlementOverrideRequestSchema)` to create a new message.
+ */
+export const DeleteEntitlementOverrideRequestSchema: GenMessage<DeleteEntitlementOverrideRequest> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_entitlement_service, 4);
+
+/**
+ * DeleteEntitlementOverrideResponse is the output of EntitlementService.DeleteEntitlementOverride.
+ *
+ * @generated from message tollgate.v1.DeleteEntitlementOverrideResponse
+ */
+export type DeleteEntitlementOverrideResponse = Message<"tollgate.v1.DeleteEntitlementOverrideResponse"> & {
+  /**
+   * The override that was removed.
+   *
+   * @generated from field: tollgate.v1.Override override = 1;
+   */
+  override?: Override | undefined;
+};
+
+/**
+ * Describes the message tollgate.v1.DeleteEntitlementOverrideResponse.
+ * Use `create(DeleteEntitlementOverrideResponseSchema)` to create a new message.
+ */
+export const DeleteEntitlementOverrideResponseSchema: GenMessage<DeleteEntitlementOverrideResponse> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_entitlement_service, 5);
+
+/**
+ * GrantCreditsRequest is the input of EntitlementService.GrantCredits.
+ *
+ * @generated from message tollgate.v1.GrantCreditsRequest
+ */
+export type GrantCreditsRequest = Message<"tollgate.v1.GrantCreditsRequest"> & {
+  /**
+   * The tenant, a UUID string. Required.
+   *
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * The resource, one of the catalog's resource types. Required.
+   *
+   * @generated from field: string resource_type = 2;
+   */
+  resourceType: string;
+
+  /**
+   * How much, a positive decimal string. Required.
+   *
+   * @generated from field: string quantity = 3;
+   */
+  quantity: string;
+
+  /**
+   * When the grant lapses, in the future; unset: never.
+   *
+   * @generated from field: google.protobuf.Timestamp expire_time = 4;
+   */
+  expireTime?: Timestamp | undefined;
+
+  /**
+   * Why, for the audit trail and the tenant's grant list; at most 256 characters.
+   *
+   * @generated from field: string reason = 5;
+   */
+  reason: string;
+
+  /**
+   * An idempotency key chosen by the caller, unique per tenant. Optional, and recommended:
+   * a retried call with the same key grants once.
+   *
+   * @generated from field: string request_id = 6;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message tollgate.v1.GrantCreditsRequest.
+ * Use `create(GrantCreditsRequestSchema)` to create a new message.
+ */
+export const GrantCreditsRequestSchema: GenMessage<GrantCreditsRequest> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_entitlement_service, 6);
+
+/**
+ * GrantCreditsResponse is the output of EntitlementService.GrantCredits.
+ *
+ * @generated from message tollgate.v1.GrantCreditsResponse
+ */
+export type GrantCreditsResponse = Message<"tollgate.v1.GrantCreditsResponse"> & {
+  /**
+   * The grant.
+   *
+   * @generated from field: tollgate.v1.Grant grant = 1;
+   */
+  grant?: Grant | undefined;
+};
+
+/**
+ * Describes the message tollgate.v1.GrantCreditsResponse.
+ * Use `create(GrantCreditsResponseSchema)` to create a new message.
+ */
+export const GrantCreditsResponseSchema: GenMessage<GrantCreditsResponse> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_entitlement_service, 7);
+
+/**
+ * ListGrantsRequest is the input of EntitlementService.ListGrants.
+ *
+ * @generated from message tollgate.v1.ListGrantsRequest
+ */
+export type ListGrantsRequest = Message<"tollgate.v1.ListGrantsRequest"> & {
+  /**
+   * The tenant, a UUID string. Required.
+   *
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * Also list expired, voided and used-up grants.
+   *
+   * @generated from field: bool include_expired = 2;
+   */
+  includeExpired: boolean;
+};
+
+/**
+ * Describes the message tollgate.v1.ListGrantsRequest.
+ * Use `create(ListGrantsRequestSchema)` to create a new message.
+ */
+export const ListGrantsRequestSchema: GenMessage<ListGrantsRequest> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_entitlement_service, 8);
+
+/**
+ * ListGrantsResponse is the output of EntitlementService.ListGrants.
+ *
+ * @generated from message tollgate.v1.ListGrantsResponse
+ */
+export type ListGrantsResponse = Message<"tollgate.v1.ListGrantsResponse"> & {
+  /**
+   * The grants, newest first.
+   *
+   * @generated from field: repeated tollgate.v1.Grant grants = 1;
+   */
+  grants: Grant[];
+};
+
+/**
+ * Describes the message tollgate.v1.ListGrantsResponse.
+ * Use `create(ListGrantsResponseSchema)` to create a new message.
+ */
+export const ListGrantsResponseSchema: GenMessage<ListGrantsResponse> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_entitlement_service, 9);
+
+/**
+ * VoidGrantRequest is the input of EntitlementService.VoidGrant.
+ *
+ * @generated from message tollgate.v1.VoidGrantRequest
+ */
+export type VoidGrantRequest = Message<"tollgate.v1.VoidGrantRequest"> & {
+  /**
+   * The grant. Required.
+   *
+   * @generated from field: string grant_id = 1;
+   */
+  grantId: string;
+
+  /**
+   * An idempotency key chosen by the caller, unique per tenant. Optional.
+   *
+   * @generated from field: string request_id = 2;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message tollgate.v1.VoidGrantRequest.
+ * Use `create(VoidGrantRequestSchema)` to create a new message.
+ */
+export const VoidGrantRequestSchema: GenMessage<VoidGrantRequest> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_entitlement_service, 10);
+
+/**
+ * VoidGrantResponse is the output of EntitlementService.VoidGrant.
+ *
+ * @generated from message tollgate.v1.VoidGrantResponse
+ */
+export type VoidGrantResponse = Message<"tollgate.v1.VoidGrantResponse"> & {
+  /**
+   * The grant, voided.
+   *
+   * @generated from field: tollgate.v1.Grant grant = 1;
+   */
+  grant?: Grant | undefined;
+};
+
+/**
+ * Describes the message tollgate.v1.VoidGrantResponse.
+ * Use `create(VoidGrantResponseSchema)` to create a new message.
+ */
+export const VoidGrantResponseSchema: GenMessage<VoidGrantResponse> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_entitlement_service, 11);
 
 /**
  * Entitlement is one resource of a tenant's plan with its limit and usage.
  *
- * A limit is hard or soft. A hard limit denies what goes beyond `included`. A soft limit (one
+ * A limit is hard or soft. A hard limit denies what goes beyond `included` plus `granted`. A soft limit (one
  * with overage pricing) admits usage beyond `included`, up to `included + overage_cap`, and
  * bills the units beyond `included` at `overage_unit_amount` each.
  *
@@ -144,6 +600,29 @@ export type Entitlement = Message<"tollgate.v1.Entitlement"> & {
    * @generated from field: string currency = 16;
    */
   currency: string;
+
+  /**
+   * What grants add to this period's limit, as a decimal string: drawn this period plus what
+   * remains of active grants (consumables), or the quantity of active grants (allocations).
+   * `limit` includes it.
+   *
+   * @generated from field: string granted = 17;
+   */
+  granted: string;
+
+  /**
+   * What remains of active grants, not yet drawn, as a decimal string.
+   *
+   * @generated from field: string grant_remaining = 18;
+   */
+  grantRemaining: string;
+
+  /**
+   * Where `included` comes from: the plan or an override.
+   *
+   * @generated from field: tollgate.v1.LimitSource limit_source = 19;
+   */
+  limitSource: LimitSource;
 };
 
 /**
@@ -151,7 +630,7 @@ export type Entitlement = Message<"tollgate.v1.Entitlement"> & {
  * Use `create(EntitlementSchema)` to create a new message.
  */
 export const EntitlementSchema: GenMessage<Entitlement> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_entitlement_service, 0);
+  messageDesc(file_tollgate_v1_entitlement_service, 12);
 
 /**
  * Reservation is an amount held against a limit.
@@ -221,7 +700,7 @@ export type Reservation = Message<"tollgate.v1.Reservation"> & {
  * Use `create(ReservationSchema)` to create a new message.
  */
 export const ReservationSchema: GenMessage<Reservation> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_entitlement_service, 1);
+  messageDesc(file_tollgate_v1_entitlement_service, 13);
 
 /**
  * CheckRequest is the input of EntitlementService.Check.
@@ -257,7 +736,7 @@ export type CheckRequest = Message<"tollgate.v1.CheckRequest"> & {
  * Use `create(CheckRequestSchema)` to create a new message.
  */
 export const CheckRequestSchema: GenMessage<CheckRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_entitlement_service, 2);
+  messageDesc(file_tollgate_v1_entitlement_service, 14);
 
 /**
  * CheckResponse is the output of EntitlementService.Check.
@@ -299,7 +778,7 @@ export type CheckResponse = Message<"tollgate.v1.CheckResponse"> & {
  * Use `create(CheckResponseSchema)` to create a new message.
  */
 export const CheckResponseSchema: GenMessage<CheckResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_entitlement_service, 3);
+  messageDesc(file_tollgate_v1_entitlement_service, 15);
 
 /**
  * CheckAndRecordRequest is the input of EntitlementService.CheckAndRecord.
@@ -343,7 +822,7 @@ export type CheckAndRecordRequest = Message<"tollgate.v1.CheckAndRecordRequest">
  * Use `create(CheckAndRecordRequestSchema)` to create a new message.
  */
 export const CheckAndRecordRequestSchema: GenMessage<CheckAndRecordRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_entitlement_service, 4);
+  messageDesc(file_tollgate_v1_entitlement_service, 16);
 
 /**
  * CheckAndRecordResponse is the output of EntitlementService.CheckAndRecord.
@@ -385,7 +864,7 @@ export type CheckAndRecordResponse = Message<"tollgate.v1.CheckAndRecordResponse
  * Use `create(CheckAndRecordResponseSchema)` to create a new message.
  */
 export const CheckAndRecordResponseSchema: GenMessage<CheckAndRecordResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_entitlement_service, 5);
+  messageDesc(file_tollgate_v1_entitlement_service, 17);
 
 /**
  * RecordUsageRequest is the input of EntitlementService.RecordUsage.
@@ -429,7 +908,7 @@ export type RecordUsageRequest = Message<"tollgate.v1.RecordUsageRequest"> & {
  * Use `create(RecordUsageRequestSchema)` to create a new message.
  */
 export const RecordUsageRequestSchema: GenMessage<RecordUsageRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_entitlement_service, 6);
+  messageDesc(file_tollgate_v1_entitlement_service, 18);
 
 /**
  * RecordUsageResponse is the output of EntitlementService.RecordUsage.
@@ -450,7 +929,7 @@ export type RecordUsageResponse = Message<"tollgate.v1.RecordUsageResponse"> & {
  * Use `create(RecordUsageResponseSchema)` to create a new message.
  */
 export const RecordUsageResponseSchema: GenMessage<RecordUsageResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_entitlement_service, 7);
+  messageDesc(file_tollgate_v1_entitlement_service, 19);
 
 /**
  * GetEntitlementsRequest is the input of EntitlementService.GetEntitlements.
@@ -471,7 +950,7 @@ export type GetEntitlementsRequest = Message<"tollgate.v1.GetEntitlementsRequest
  * Use `create(GetEntitlementsRequestSchema)` to create a new message.
  */
 export const GetEntitlementsRequestSchema: GenMessage<GetEntitlementsRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_entitlement_service, 8);
+  messageDesc(file_tollgate_v1_entitlement_service, 20);
 
 /**
  * GetEntitlementsResponse is the output of EntitlementService.GetEntitlements.
@@ -499,7 +978,7 @@ export type GetEntitlementsResponse = Message<"tollgate.v1.GetEntitlementsRespon
  * Use `create(GetEntitlementsResponseSchema)` to create a new message.
  */
 export const GetEntitlementsResponseSchema: GenMessage<GetEntitlementsResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_entitlement_service, 9);
+  messageDesc(file_tollgate_v1_entitlement_service, 21);
 
 /**
  * ReserveRequest is the input of EntitlementService.Reserve.
@@ -550,7 +1029,7 @@ export type ReserveRequest = Message<"tollgate.v1.ReserveRequest"> & {
  * Use `create(ReserveRequestSchema)` to create a new message.
  */
 export const ReserveRequestSchema: GenMessage<ReserveRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_entitlement_service, 10);
+  messageDesc(file_tollgate_v1_entitlement_service, 22);
 
 /**
  * ReserveResponse is the output of EntitlementService.Reserve.
@@ -606,7 +1085,7 @@ export type ReserveResponse = Message<"tollgate.v1.ReserveResponse"> & {
  * Use `create(ReserveResponseSchema)` to create a new message.
  */
 export const ReserveResponseSchema: GenMessage<ReserveResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_entitlement_service, 11);
+  messageDesc(file_tollgate_v1_entitlement_service, 23);
 
 /**
  * CommitReservationRequest is the input of EntitlementService.CommitReservation.
@@ -634,7 +1113,7 @@ export type CommitReservationRequest = Message<"tollgate.v1.CommitReservationReq
  * Use `create(CommitReservationRequestSchema)` to create a new message.
  */
 export const CommitReservationRequestSchema: GenMessage<CommitReservationRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_entitlement_service, 12);
+  messageDesc(file_tollgate_v1_entitlement_service, 24);
 
 /**
  * CommitReservationResponse is the output of EntitlementService.CommitReservation.
@@ -662,7 +1141,7 @@ export type CommitReservationResponse = Message<"tollgate.v1.CommitReservationRe
  * Use `create(CommitReservationResponseSchema)` to create a new message.
  */
 export const CommitReservationResponseSchema: GenMessage<CommitReservationResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_entitlement_service, 13);
+  messageDesc(file_tollgate_v1_entitlement_service, 25);
 
 /**
  * ReleaseReservationRequest is the input of EntitlementService.ReleaseReservation.
@@ -683,7 +1162,7 @@ export type ReleaseReservationRequest = Message<"tollgate.v1.ReleaseReservationR
  * Use `create(ReleaseReservationRequestSchema)` to create a new message.
  */
 export const ReleaseReservationRequestSchema: GenMessage<ReleaseReservationRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_entitlement_service, 14);
+  messageDesc(file_tollgate_v1_entitlement_service, 26);
 
 /**
  * ReleaseReservationResponse is the output of EntitlementService.ReleaseReservation.
@@ -711,7 +1190,89 @@ export type ReleaseReservationResponse = Message<"tollgate.v1.ReleaseReservation
  * Use `create(ReleaseReservationResponseSchema)` to create a new message.
  */
 export const ReleaseReservationResponseSchema: GenMessage<ReleaseReservationResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_entitlement_service, 15);
+  messageDesc(file_tollgate_v1_entitlement_service, 27);
+
+/**
+ * LimitSource says where an entitlement's allowance comes from.
+ *
+ * @generated from enum tollgate.v1.LimitSource
+ */
+export enum LimitSource {
+  /**
+   * Not set. Servers never return this value.
+   *
+   * @generated from enum value: LIMIT_SOURCE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The tenant's plan.
+   *
+   * @generated from enum value: LIMIT_SOURCE_PLAN = 1;
+   */
+  PLAN = 1,
+
+  /**
+   * An override set for the tenant.
+   *
+   * @generated from enum value: LIMIT_SOURCE_OVERRIDE = 2;
+   */
+  OVERRIDE = 2,
+}
+
+/**
+ * Describes the enum tollgate.v1.LimitSource.
+ */
+export const LimitSourceSchema: GenEnum<LimitSource> = /*@__PURE__*/
+  enumDesc(file_tollgate_v1_entitlement_service, 0);
+
+/**
+ * GrantState says whether a grant still counts.
+ *
+ * @generated from enum tollgate.v1.GrantState
+ */
+export enum GrantState {
+  /**
+   * Not set. Servers never return this value.
+   *
+   * @generated from enum value: GRANT_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * It has a balance and has not expired.
+   *
+   * @generated from enum value: GRANT_STATE_ACTIVE = 1;
+   */
+  ACTIVE = 1,
+
+  /**
+   * Its expiry passed; any remainder is gone.
+   *
+   * @generated from enum value: GRANT_STATE_EXPIRED = 2;
+   */
+  EXPIRED = 2,
+
+  /**
+   * An operator voided it.
+   *
+   * @generated from enum value: GRANT_STATE_VOIDED = 3;
+   */
+  VOIDED = 3,
+
+  /**
+   * Its whole quantity was drawn.
+   *
+   * @generated from enum value: GRANT_STATE_USED_UP = 4;
+   */
+  USED_UP = 4,
+}
+
+/**
+ * Describes the enum tollgate.v1.GrantState.
+ */
+export const GrantStateSchema: GenEnum<GrantState> = /*@__PURE__*/
+  enumDesc(file_tollgate_v1_entitlement_service, 1);
 
 /**
  * DenialReason is the machine-readable reason why a check was not allowed.
@@ -759,7 +1320,7 @@ export enum DenialReason {
  * Describes the enum tollgate.v1.DenialReason.
  */
 export const DenialReasonSchema: GenEnum<DenialReason> = /*@__PURE__*/
-  enumDesc(file_tollgate_v1_entitlement_service, 0);
+  enumDesc(file_tollgate_v1_entitlement_service, 2);
 
 /**
  * ReservationState is the lifecycle state of a reservation.
@@ -807,7 +1368,7 @@ export enum ReservationState {
  * Describes the enum tollgate.v1.ReservationState.
  */
 export const ReservationStateSchema: GenEnum<ReservationState> = /*@__PURE__*/
-  enumDesc(file_tollgate_v1_entitlement_service, 1);
+  enumDesc(file_tollgate_v1_entitlement_service, 3);
 
 /**
  * EntitlementService answers "may this tenant do this now?" against the limits of the
@@ -908,6 +1469,65 @@ export const EntitlementService: GenService<{
     methodKind: "unary";
     input: typeof ReleaseReservationRequestSchema;
     output: typeof ReleaseReservationResponseSchema;
+  },
+  /**
+   * SetEntitlementOverride sets a tenant's allowance for one resource in place of its plan's
+   * (on the plan's terms otherwise: overage pricing and alert thresholds), until
+   * `expire_time`. Grants still add to it. Admin only, audited; repeating a `request_id`
+   * returns the first answer.
+   *
+   * @generated from rpc tollgate.v1.EntitlementService.SetEntitlementOverride
+   */
+  setEntitlementOverride: {
+    methodKind: "unary";
+    input: typeof SetEntitlementOverrideRequestSchema;
+    output: typeof SetEntitlementOverrideResponseSchema;
+  },
+  /**
+   * DeleteEntitlementOverride returns the resource to the plan's limit. Errors: `NOT_FOUND`
+   * when there is no override. Admin only, audited, idempotent by `request_id`.
+   *
+   * @generated from rpc tollgate.v1.EntitlementService.DeleteEntitlementOverride
+   */
+  deleteEntitlementOverride: {
+    methodKind: "unary";
+    input: typeof DeleteEntitlementOverrideRequestSchema;
+    output: typeof DeleteEntitlementOverrideResponseSchema;
+  },
+  /**
+   * GrantCredits gives a tenant extra quantity of a resource. Consumption draws on the
+   * period's allowance first, then on grants (earliest expiry first), then goes into overage
+   * where the limit is soft. A grant's balance carries over period resets until it expires.
+   * For allocations an active grant raises the ceiling by its quantity. Admin only, audited;
+   * repeating a `request_id` returns the first grant and grants nothing more.
+   *
+   * @generated from rpc tollgate.v1.EntitlementService.GrantCredits
+   */
+  grantCredits: {
+    methodKind: "unary";
+    input: typeof GrantCreditsRequestSchema;
+    output: typeof GrantCreditsResponseSchema;
+  },
+  /**
+   * ListGrants returns a tenant's grants, newest first. Admin only.
+   *
+   * @generated from rpc tollgate.v1.EntitlementService.ListGrants
+   */
+  listGrants: {
+    methodKind: "unary";
+    input: typeof ListGrantsRequestSchema;
+    output: typeof ListGrantsResponseSchema;
+  },
+  /**
+   * VoidGrant ends a grant now; its remainder no longer counts. Errors: `NOT_FOUND`,
+   * `FAILED_PRECONDITION` when already voided. Admin only, audited, idempotent by `request_id`.
+   *
+   * @generated from rpc tollgate.v1.EntitlementService.VoidGrant
+   */
+  voidGrant: {
+    methodKind: "unary";
+    input: typeof VoidGrantRequestSchema;
+    output: typeof VoidGrantResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_tollgate_v1_entitlement_service, 0);

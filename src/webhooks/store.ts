@@ -1,0 +1,269 @@
+import type { Knex } from "knex";
+import type { Cursor } from "../pagination/page-token.js";
+import type {
+  ClaimedDelivery,
+  Delivery,
+  DeliveryAttempt,
+  DeliveryState,
+  WebhookEndpoint,
+} from "./webhooks.js";
+
+/** An endpoint as stored, with its secrets. */
+export interface StoredEndpoint extends WebhookEndpoint {
+  secret: string;
+}
+
+/** How an attempt ended, and what becomes of the delivery. */
+export interface AttemptOutcome {
+  attempt: DeliveryAttempt;
+  state: DeliveryState;
+  /** Delay until the next attempt, when `state` is pending. */
+  retryInMs: number | undefined;
+  /** Set when the receiver asked to stop (410): the endpoint is disabled with this reason. */
+  disableReason: string | undefined;
+}
+
+/** Queries over endpoints, deliveries and attempts. */
+export interface WebhookStore {
+  insertEndpoint(endpoint: StoredEndpoint): Promise<void>;
+  listEndpoints(): Promise<WebhookEndpoint[]>;
+  findEndpoint(id: string): Promise<WebhookEndpoint | undefined>;
+  updateEndpoint(
+    id: string,
+    patch: Partial<Pick<WebhookEndpoint, "url" | "types" | "description" | "enabled">>,
+  ): Promise<WebhookEndpoint | undefined>;
+  deleteEndpoint(id: string): Promise<boolean>;
+  /** Installs a new secret; the old one signs too until `previousUntil`. */
+  rotateSecret(
+    id: string,
+    secret: string,
+    previousUntil: Date,
+  ): Promise<WebhookEndpoint | undefined>;
+  listDeliveries(endpointId: string, limit: number, after: Cursor | undefined): Promise<Delivery[]>;
+  /** Makes a delivery due now, whatever its state; undefined when there is none. */
+  retryDelivery(id: string): Promise<Delivery | undefined>;
+  /**
+   * Claims up to `limit` due deliveries of enabled endpoints that no other replica holds,
+   * counting the attempt and leasing them for `leaseMs`, so no attempt is made twice.
+   */
+  claimDue(limit: number, leaseMs: number): Promise<ClaimedDelivery[]>;
+  /** Records an attempt's outcome, unless the lease was lost (another replica took over). */
+  recordAttempt(delivery: ClaimedDelivery, outcome: AttemptOutcome): Promise<void>;
+  /** Gives a claimed delivery back without counting the attempt (shutdown). */
+  release(delivery: ClaimedDelivery): Promise<void>;
+}
+
+/** Creates the webhook store. */
+export function createWebhookStore(knex: Knex): WebhookStore {
+  const endpointColumns = [
+    "id",
+    "url",
+    "types",
+    "description",
+    "enabled",
+    "disabled_reason",
+    "create_time",
+    "update_time",
+  ];
+  const withAttempts = async (rows: Record<string, unknown>[]): Promise<Delivery[]> => {
+    if (rows.length === 0) return [];
+    const attempts = await knex("webhook_attempts")
+      .whereIn(
+        "delivery_id",
+        rows.map((r) => r.id as string),
+      )
+      .orderBy(["delivery_id", "attempt"]);
+    return rows.map((row) => ({
+      id: row.id as string,
+      endpointId: row.endpoint_id as string,
+      eventId: row.event_id as string,
+      eventType: row.event_type as string,
+      state: row.state as DeliveryState,
+      attemptCount: row.attempts as number,
+      nextAttemptTime: row.state === "pending" ? (row.next_attempt_time as Date) : undefined,
+      lastStatusCode: (row.last_status_code as number | null) ?? undefined,
+      lastError: row.last_error as string,
+      createTime: row.create_time as Date,
+      attempts: attempts
+        .filter((a: Record<string, unknown>) => a.delivery_id === row.id)
+        .map((a: Record<string, unknown>) => ({
+          attempt: a.attempt as number,
+          statusCode: (a.status_code as number | null) ?? undefined,
+          error: a.error as string,
+          durationMs: a.duration_ms as number,
+          createTime: a.create_time as Date,
+        })),
+    }));
+  };
+  const deliveries = () =>
+    knex("webhook_deliveries as d")
+      .join("events as ev", "ev.id", "d.event_id")
+      .select("d.*", "ev.type as event_type");
+  return {
+    async insertEndpoint(endpoint) {
+      await knex("webhook_endpoints").insert({
+        id: endpoint.id,
+        url: endpoint.url,
+        types: endpoint.types,
+        description: endpoint.description,
+        enabled: endpoint.enabled,
+        disabled_reason: endpoint.disabledReason,
+        secret: endpoint.secret,
+        create_time: endpoint.createTime,
+        update_time: endpoint.updateTime,
+      });
+    },
+    async listEndpoints() {
+      const rows = await knex("webhook_endpoints")
+        .orderBy(["create_time", "id"])
+        .select(endpointColumns);
+      return rows.map(fromDbEndpoint);
+    },
+    async findEndpoint(id) {
+      const row = await knex("webhook_endpoints").where({ id }).first(endpointColumns);
+      return row && fromDbEndpoint(row);
+    },
+    async updateEndpoint(id, patch) {
+      const changes: Record<string, unknown> = { update_time: knex.fn.now() };
+      if (patch.url !== undefined) changes.url = patch.url;
+      if (patch.types !== undefined) changes.types = patch.types;
+      if (patch.description !== undefined) changes.description = patch.description;
+      if (patch.enabled !== undefined) {
+        changes.enabled = patch.enabled;
+        changes.disabled_reason = patch.enabled ? "" : "disabled by an operator";
+      }
+      const [row] = await knex("webhook_endpoints")
+        .where({ id })
+        .update(changes)
+        .returning(endpointColumns);
+      return row && fromDbEndpoint(row);
+    },
+    async deleteEndpoint(id) {
+      return (await knex("webhook_endpoints").where({ id }).delete()) === 1;
+    },
+    async rotateSecret(id, secret, previousUntil) {
+      const [row] = await knex("webhook_endpoints")
+        .where({ id })
+        .update({
+          previous_secret: knex.ref("secret"),
+          previous_secret_expire_time: previousUntil,
+          secret,
+          update_time: knex.fn.now(),
+        })
+        .returning(endpointColumns);
+      return row && fromDbEndpoint(row);
+    },
+    async listDeliveries(endpointId, limit, after) {
+      const query = deliveries()
+        .where("d.endpoint_id", endpointId)
+        .orderBy([
+          { column: "d.create_time", order: "desc" },
+          { column: "d.id", order: "desc" },
+        ])
+        .limit(limit);
+      if (after !== undefined)
+        query.whereRaw("(d.create_time, d.id) < (?, ?)", [after.time, after.id]);
+      return withAttempts(await query);
+    },
+    async retryDelivery(id) {
+      const updated = await knex("webhook_deliveries").where({ id }).update({
+        state: "pending",
+        next_attempt_time: knex.fn.now(),
+        lease_until: null,
+        update_time: knex.fn.now(),
+      });
+      if (updated === 0) return undefined;
+      return (await withAttempts(await deliveries().where("d.id", id)))[0];
+    },
+    async claimDue(limit, leaseMs) {
+      const result = await knex.raw(
+        `with due as (
+           select d.id from webhook_deliveries d
+           join webhook_endpoints e on e.id = d.endpoint_id and e.enabled
+           where d.state = 'pending' and d.next_attempt_time <= now()
+             and (d.lease_until is null or d.lease_until < now())
+           order by d.next_attempt_time
+           limit ?
+           for update of d skip locked
+         ), claimed as (
+           update webhook_deliveries d
+           set attempts = d.attempts + 1, lease_until = now() + ? * interval '1 millisecond',
+             update_time = now()
+           from due where d.id = due.id
+           returning d.id, d.attempts, d.event_id, d.endpoint_id
+         )
+         select c.*, ev.type, ev.data, ev.create_time, e.url, e.secret, e.previous_secret,
+           e.previous_secret_expire_time > now() as previous_valid
+         from claimed c
+         join events ev on ev.id = c.event_id
+         join webhook_endpoints e on e.id = c.endpoint_id`,
+        [limit, leaseMs],
+      );
+      return (result.rows as Record<string, unknown>[]).map((row) => ({
+        id: row.id as string,
+        attempt: row.attempts as number,
+        eventId: row.event_id as string,
+        eventType: row.type as string,
+        eventTime: row.create_time as Date,
+        data: row.data as Record<string, unknown>,
+        endpointId: row.endpoint_id as string,
+        url: row.url as string,
+        secrets: [
+          row.secret as string,
+          ...(row.previous_valid === true ? [row.previous_secret as string] : []),
+        ],
+      }));
+    },
+    async recordAttempt(delivery, outcome) {
+      await knex.transaction(async (trx) => {
+        const updated = await trx("webhook_deliveries")
+          .where({ id: delivery.id, attempts: delivery.attempt })
+          .update({
+            state: outcome.state,
+            next_attempt_time:
+              outcome.retryInMs === undefined
+                ? trx.fn.now()
+                : trx.raw("now() + ? * interval '1 millisecond'", [outcome.retryInMs]),
+            lease_until: null,
+            last_status_code: outcome.attempt.statusCode ?? null,
+            last_error: outcome.attempt.error,
+            update_time: trx.fn.now(),
+          });
+        if (updated === 0) return;
+        await trx("webhook_attempts").insert({
+          delivery_id: delivery.id,
+          attempt: outcome.attempt.attempt,
+          status_code: outcome.attempt.statusCode ?? null,
+          error: outcome.attempt.error,
+          duration_ms: outcome.attempt.durationMs,
+          create_time: outcome.attempt.createTime,
+        });
+        if (outcome.disableReason !== undefined) {
+          await trx("webhook_endpoints").where({ id: delivery.endpointId }).update({
+            enabled: false,
+            disabled_reason: outcome.disableReason,
+            update_time: trx.fn.now(),
+          });
+        }
+      });
+    },
+    async release(delivery) {
+      await knex("webhook_deliveries")
+        .where({ id: delivery.id, attempts: delivery.attempt })
+        .update({ attempts: delivery.attempt - 1, lease_until: null });
+    },
+  };
+}
+
+function fromDbEndpoint(row: Record<string, unknown>): WebhookEndpoint {
+  return {
+    id: row.id as string,
+    url: row.url as string,
+    types: row.types as string[],
+    description: row.description as string,
+    enabled: row.enabled as boolean,
+    disabledReason: row.disabled_reason as string,
+    createTime: row.create_time as Date,
+    updateTime: row.update_time as Date,
+  };
+}
