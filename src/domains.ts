@@ -95,9 +95,11 @@ export function createDomains(options: {
   const provider = overrides.wrapBillingProvider?.(baseProvider) ?? baseProvider;
   const billingStore = createBillingStore(database.knex);
   const creditStore = createCreditStore(database.knex);
+  const lookupCredits = createCreditStore(database.lookups);
   const plans = createPlanCache({
     liveSubscription: (tenantId) => billing.liveSubscription(tenantId),
-    adjustments: (tenantId, now) => creditStore.adjustments(tenantId, now),
+    // On the lookup pool, as subscriptions are: plan lookups must not queue behind writes.
+    adjustments: (tenantId, now) => lookupCredits.adjustments(tenantId, now),
     catalog,
     clock,
     retryBudgetMs: config.usageFlushFailAfterSeconds * 1000,

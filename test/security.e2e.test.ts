@@ -6,6 +6,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BillingService } from "../gen/tollgate/v1/billing_service_pb.js";
 import { EntitlementService } from "../gen/tollgate/v1/entitlement_service_pb.js";
+import { EventService } from "../gen/tollgate/v1/event_service_pb.js";
 import { UsageService } from "../gen/tollgate/v1/usage_service_pb.js";
 import { countRows, queryRows, startTestApp, type TestApp } from "./support/app.js";
 import { createKeyWithCli, runCli } from "./support/cli.js";
@@ -33,6 +34,9 @@ describe("security", () => {
   let customerA: string;
   let subscriptionA: string;
   let reservations: string[];
+  let grantId: string;
+  let endpointId: string;
+  let doomedEndpointId: string;
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -74,6 +78,26 @@ describe("security", () => {
       );
       reservations.push(held.reservationId);
     }
+    const { grant } = await entitlements.grantCredits(
+      { tenantId: tenantA, resourceType: "executions", quantity: "5" },
+      admin,
+    );
+    grantId = grant!.id;
+    const events = createClient(EventService, createGrpcTransport({ baseUrl: server.baseUrl }));
+    const endpoints = [];
+    for (let i = 0; i < 2; i++) {
+      const { endpoint } = await events.createWebhookEndpoint(
+        { url: "http://127.0.0.1:9/hook" },
+        admin,
+      );
+      // Disabled: nothing is sent while the matrix runs.
+      await events.updateWebhookEndpoint(
+        { endpointId: endpoint!.id, enabled: false, updateMask: { paths: ["enabled"] } },
+        admin,
+      );
+      endpoints.push(endpoint!.id);
+    }
+    [endpointId, doomedEndpointId] = endpoints as [string, string];
   });
 
   afterAll(async () => {
@@ -152,12 +176,61 @@ describe("security", () => {
         tenantScoped,
       ],
       [UsageService, "getIngestStats", {}, { ...adminOnly, admin: OK }],
+      [
+        EntitlementService,
+        "setEntitlementOverride",
+        { tenantId: tenantA, resourceType: "executions", limit: "500" },
+        { ...adminOnly, admin: OK },
+      ],
+      [
+        EntitlementService,
+        "deleteEntitlementOverride",
+        { tenantId: tenantA, resourceType: "executions" },
+        { ...adminOnly, admin: OK },
+      ],
+      [
+        EntitlementService,
+        "grantCredits",
+        { tenantId: tenantA, resourceType: "executions", quantity: "10" },
+        { ...adminOnly, admin: OK },
+      ],
+      [EntitlementService, "listGrants", { tenantId: tenantA }, { ...adminOnly, admin: OK }],
+      [EntitlementService, "voidGrant", { grantId }, { ...adminOnly, admin: OK }],
+      [EventService, "listEvents", { tenantId: tenantA }, tenantScoped],
+      [EventService, "streamEvents", { tenantId: tenantA }, tenantScoped],
+      [
+        EventService,
+        "createWebhookEndpoint",
+        { url: "http://127.0.0.1:9/other" },
+        { ...adminOnly, admin: OK },
+      ],
+      [EventService, "listWebhookEndpoints", {}, { ...adminOnly, admin: OK }],
+      [
+        EventService,
+        "updateWebhookEndpoint",
+        { endpointId, enabled: false, updateMask: { paths: ["enabled"] } },
+        { ...adminOnly, admin: OK },
+      ],
+      [EventService, "rotateWebhookSecret", { endpointId }, { ...adminOnly, admin: OK }],
+      [EventService, "listDeliveries", { endpointId }, { ...adminOnly, admin: OK }],
+      [
+        EventService,
+        "retryDelivery",
+        { deliveryId: `whd_${"0".repeat(32)}` },
+        { ...adminOnly, admin: Code.NotFound },
+      ],
+      [
+        EventService,
+        "deleteWebhookEndpoint",
+        { endpointId: doomedEndpointId },
+        { ...adminOnly, admin: OK },
+      ],
     ];
   };
 
   it("should cover every RPC of the contract in the matrix", () => {
     const covered = rpcs().map(([service, name]) => `${service.typeName}/${name}`);
-    const all = [BillingService, EntitlementService, UsageService].flatMap((s) =>
+    const all = [BillingService, EntitlementService, UsageService, EventService].flatMap((s) =>
       s.methods.map((m) => `${s.typeName}/${m.localName}`),
     );
     expect(covered.sort()).toEqual(all.sort());
@@ -177,7 +250,7 @@ describe("security", () => {
     it(`should answer every RPC correctly for ${credential} and write nothing when denied`, async () => {
       for (const [service, name, request, expectations] of rpcs()) {
         const expected = expectations[credential] ?? Code.Unauthenticated;
-        const before = await countRows(db.url);
+        const before = await countRows(db.url, await callTables(db.url));
         const outcome = await call(
           server.baseUrl,
           service,
@@ -189,7 +262,7 @@ describe("security", () => {
           `${service.typeName}/${name}: ${describeOutcome(expected)}`,
         );
         if (expected === Code.Unauthenticated || expected === Code.PermissionDenied) {
-          expect(await countRows(db.url)).toEqual(before);
+          expect(await countRows(db.url, await callTables(db.url))).toEqual(before);
         }
       }
     });
@@ -398,6 +471,24 @@ async function call(
     (input: unknown, options: { headers: Record<string, string> }) => Promise<unknown>
   >;
   const method = service.methods.find((m: DescMethod) => m.localName === name);
+  if (method?.methodKind === "server_streaming") {
+    // A stream that is allowed stays open: its first 300 ms without an error count as OK.
+    const stop = new AbortController();
+    const timer = setTimeout(() => stop.abort(), 300);
+    const open = client[name] as unknown as (
+      input: unknown,
+      options: { headers: Record<string, string>; signal: AbortSignal },
+    ) => AsyncIterable<unknown>;
+    try {
+      for await (const _ of open(request, { headers, signal: stop.signal })) break;
+      return OK;
+    } catch (error) {
+      const code = ConnectError.from(error).code;
+      return stop.signal.aborted && code === Code.Canceled ? OK : code;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
   const input =
     method?.methodKind === "client_streaming"
       ? (async function* () {
@@ -410,6 +501,18 @@ async function call(
   } catch (error) {
     return ConnectError.from(error).code;
   }
+}
+
+// Every table a call may write; background work drains the settle queue and records webhook
+// attempts on its own schedule, so those two are left out of "a denied call wrote nothing".
+async function callTables(databaseUrl: string): Promise<string[]> {
+  const rows = await queryRows<{ tablename: string }>(
+    databaseUrl,
+    "select tablename from pg_tables where schemaname = 'public' order by tablename",
+  );
+  return rows
+    .map((r) => r.tablename)
+    .filter((t) => t !== "counter_settle_queue" && t !== "webhook_attempts");
 }
 
 function describeOutcome(outcome: Expected): string {

@@ -153,6 +153,7 @@ describe("the server process on PostgreSQL", () => {
         "grpc.reflection.v1.ServerReflection",
         "tollgate.v1.BillingService",
         "tollgate.v1.EntitlementService",
+        "tollgate.v1.EventService",
         "tollgate.v1.UsageService",
       ]);
     });

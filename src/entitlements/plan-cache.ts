@@ -63,11 +63,11 @@ export function createPlanCache(options: PlanCacheOptions): PlanCache {
   // Bumped by every invalidation; a load that saw it change is used but not stored.
   let generation = 0;
 
-  const liveSubscription = async (tenantId: string) => {
+  const withRetry = async <T>(read: () => Promise<T>) => {
     const deadline = Date.now() + retryBudgetMs;
     for (let pause = 50; ; pause = Math.min(pause * 2, 1_000)) {
       try {
-        return await options.liveSubscription(tenantId);
+        return await read();
       } catch (error) {
         if (!isDatabaseUnavailable(error) || Date.now() + pause > deadline) throw error;
         await sleep(pause);
@@ -78,8 +78,8 @@ export function createPlanCache(options: PlanCacheOptions): PlanCache {
   const load = async (tenantId: string): Promise<TenantPlan> => {
     const now = options.clock.now();
     const [live, adjustments] = await Promise.all([
-      liveSubscription(tenantId),
-      options.adjustments(tenantId, now),
+      withRetry(() => options.liveSubscription(tenantId)),
+      withRetry(() => options.adjustments(tenantId, now)),
     ]);
     const plan = live && options.catalog.planById(live.planId);
     if (live && plan) {
