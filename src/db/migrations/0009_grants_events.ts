@@ -341,6 +341,7 @@ declare
   c_settled numeric[]; c_alerted numeric[]; c_denied boolean[]; c_watch numeric[];
   c_avail numeric[]; c_info jsonb[]; c_meta boolean[];
   v_ceiling numeric; v_extra numeric; v_pending numeric; v_settle record;
+  v_denials jsonb[] := '{}'; v_denial jsonb;
   v_count int; v_claimed jsonb; v_prior jsonb; v_owner jsonb := '{}'; v_dropped int[] := '{}';
   v_holds int[] := '{}'; v_elapsed numeric; v_name text; v_fits boolean; v_written boolean;
   v_freed numeric; v_amount numeric; v_answer jsonb;
@@ -510,13 +511,14 @@ begin
         v_fits := c_used[j] + c_reserved[j] + o_qty[k] <= v_ceiling;
       end if;
       if not v_fits and not c_denied[j] then
-        -- The first denial of the period is an event; later ones only answer.
-        perform tollgate_emit(o_tenant[k], 'entitlement.denied', jsonb_build_object(
+        -- The first denial of the period is an event (written after the thresholds this
+        -- batch crosses, which come before it); later ones only answer.
+        v_denials := v_denials || jsonb_build_object('t', o_tenant[k], 'd', jsonb_build_object(
           'tenant_id', o_tenant[k], 'resource_type', o_resource[k],
           'period_start_time', o_period[k], 'quantity', o_qty[k]::text,
           'used', c_used[j]::text, 'reserved', c_reserved[j]::text,
           'limit', v_ceiling::text, 'plan_id', o_info[k] ->> 'pl'),
-          'entitlement.denied/' || o_tenant[k] || '/' || o_resource[k] || '/'
+          'k', 'entitlement.denied/' || o_tenant[k] || '/' || o_resource[k] || '/'
             || extract(epoch from o_period[k])::bigint);
         c_denied[j] := true;
         c_meta[j] := true;
@@ -618,6 +620,11 @@ begin
       p_now);
     c_granted[j] := v_settle.o_granted; c_alerted[j] := v_settle.o_alerted;
     c_watch[j] := v_settle.o_watch; c_settled[j] := c_used[j];
+  end loop;
+
+  foreach v_denial in array v_denials loop
+    perform tollgate_emit((v_denial ->> 't')::uuid, 'entitlement.denied', v_denial -> 'd',
+      v_denial ->> 'k');
   end loop;
 
   -- 6. One write per touched counter, then holds, settled reservations and answers.
