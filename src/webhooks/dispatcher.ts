@@ -167,9 +167,12 @@ export function startWebhookDispatcher(options: WebhookDispatcherOptions): Webho
         }
       }
       if (claimed.length > 0 && claimed.length === free) continue;
+      // Sleeps until the next retry is due, a new event arrives or a slot frees up.
+      const due = await store.nextDueInMs().catch(() => undefined);
+      const sleepMs = Math.max(10, Math.min(pollMs, due ?? pollMs));
       const waking = new AbortController();
       const signal = AbortSignal.any([waking.signal, stopping.signal]);
-      await Promise.race([wakeup.wait(pollMs, signal), slotFreed.wait(pollMs, signal)]);
+      await Promise.race([wakeup.wait(sleepMs, signal), slotFreed.wait(sleepMs, signal)]);
       waking.abort();
     }
   };

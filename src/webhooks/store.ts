@@ -49,6 +49,8 @@ export interface WebhookStore {
   claimDue(limit: number, leaseMs: number): Promise<ClaimedDelivery[]>;
   /** Records an attempt's outcome, unless the lease was lost (another replica took over). */
   recordAttempt(delivery: ClaimedDelivery, outcome: AttemptOutcome): Promise<void>;
+  /** Milliseconds until the earliest pending delivery of an enabled endpoint is due. */
+  nextDueInMs(): Promise<number | undefined>;
   /** Gives a claimed delivery back without counting the attempt (shutdown). */
   release(delivery: ClaimedDelivery): Promise<void>;
 }
@@ -246,6 +248,17 @@ export function createWebhookStore(knex: Knex): WebhookStore {
           });
         }
       });
+    },
+    async nextDueInMs() {
+      const result = await knex.raw(
+        `select extract(epoch from min(greatest(d.next_attempt_time, d.lease_until)) - now())
+           * 1000 as ms
+         from webhook_deliveries d
+         join webhook_endpoints e on e.id = d.endpoint_id and e.enabled
+         where d.state = 'pending'`,
+      );
+      const ms = (result.rows as { ms: string | null }[])[0]?.ms;
+      return ms == null ? undefined : Math.max(0, Number(ms));
     },
     async release(delivery) {
       await knex("webhook_deliveries")
