@@ -259,6 +259,47 @@ describe(loadPlanCatalog.name, () => {
     expect(catalog.planByPriceId("price_scale_yearly")?.limits[0]?.limit).toBeUndefined();
   });
 
+  it("should default alert thresholds to 80 % and 100 %, and take a limit's own, sorted", async () => {
+    const defaults = await loadPlanCatalog(undefined);
+    expect(
+      defaults.planById("free")?.limits.map((l) => l.alertThresholds.map((f) => f.toFixed())),
+    ).toEqual(Array(6).fill(["0.8", "1"]));
+    const path = join(dir, "thresholds.yaml");
+    await writeFile(
+      path,
+      [
+        "default_plan: hobby",
+        "plans:",
+        "  - id: hobby",
+        "    display_name: Hobby",
+        "    currency: eur",
+        "    interval: month",
+        "    limits:",
+        "      runs: { kind: consumable, limit: '10', alert_thresholds: [1.5, 0.5, 1, 0.5] }",
+        "      seats: { kind: allocation, limit: '3', alert_thresholds: [] }",
+      ].join("\n"),
+    );
+    const [runs, seats] = (await loadPlanCatalog(path)).plans[0]?.limits ?? [];
+    expect(runs?.alertThresholds.map((f) => f.toFixed())).toEqual(["0.5", "1", "1.5"]);
+    expect(seats?.alertThresholds).toEqual([]);
+    await writeFile(
+      path,
+      [
+        "default_plan: hobby",
+        "plans:",
+        "  - id: hobby",
+        "    display_name: Hobby",
+        "    currency: eur",
+        "    interval: month",
+        "    limits:",
+        "      runs: { kind: consumable, limit: '10', alert_thresholds: [0, 11] }",
+      ].join("\n"),
+    );
+    expect((await problemsOf(path)).join("\n")).toMatch(
+      /alert_thresholds\.0: must be above 0[\s\S]*alert_thresholds\.1: must be at most 10/,
+    );
+  });
+
   it("should report every problem of a bad file with its path", async () => {
     const path = join(dir, "bad.json");
     await writeFile(
