@@ -117,6 +117,7 @@ export function createDomains(options: {
   const credits = createCreditService({
     knex: database.knex,
     store: creditStore,
+    requests: billingStore,
     audit,
     catalog,
     clock,

@@ -267,33 +267,17 @@ describe(loadPlanCatalog.name, () => {
     const path = join(dir, "thresholds.yaml");
     await writeFile(
       path,
-      [
-        "default_plan: hobby",
-        "plans:",
-        "  - id: hobby",
-        "    display_name: Hobby",
-        "    currency: eur",
-        "    interval: month",
-        "    limits:",
-        "      runs: { kind: consumable, limit: '10', alert_thresholds: [1.5, 0.5, 1, 0.5] }",
-        "      seats: { kind: allocation, limit: '3', alert_thresholds: [] }",
-      ].join("\n"),
+      hobbyPlan([
+        "runs: { kind: consumable, limit: '10', alert_thresholds: [1.5, 0.5, 1, 0.5] }",
+        "seats: { kind: allocation, limit: '3', alert_thresholds: [] }",
+      ]),
     );
     const [runs, seats] = (await loadPlanCatalog(path)).plans[0]?.limits ?? [];
     expect(runs?.alertThresholds.map((f) => f.toFixed())).toEqual(["0.5", "1", "1.5"]);
     expect(seats?.alertThresholds).toEqual([]);
     await writeFile(
       path,
-      [
-        "default_plan: hobby",
-        "plans:",
-        "  - id: hobby",
-        "    display_name: Hobby",
-        "    currency: eur",
-        "    interval: month",
-        "    limits:",
-        "      runs: { kind: consumable, limit: '10', alert_thresholds: [0, 11] }",
-      ].join("\n"),
+      hobbyPlan(["runs: { kind: consumable, limit: '10', alert_thresholds: [0, 11] }"]),
     );
     expect((await problemsOf(path)).join("\n")).toMatch(
       /alert_thresholds\.0: must be above 0[\s\S]*alert_thresholds\.1: must be at most 10/,
@@ -360,3 +344,17 @@ describe(loadPlanCatalog.name, () => {
     expect(await problemsOf(broken)).toHaveLength(1);
   });
 });
+
+// A one-plan YAML catalog with the given limit lines.
+function hobbyPlan(limits: string[]): string {
+  return [
+    "default_plan: hobby",
+    "plans:",
+    "  - id: hobby",
+    "    display_name: Hobby",
+    "    currency: eur",
+    "    interval: month",
+    "    limits:",
+    ...limits.map((line) => `      ${line}`),
+  ].join("\n");
+}

@@ -5,6 +5,7 @@ import type { AuditStore } from "../audit/store.js";
 import type { Actor } from "../auth/principal.js";
 import type { PlanCatalog } from "../billing/catalog.js";
 import { unknownResourceDescription } from "../billing/catalog.js";
+import type { BillingStore } from "../billing/store.js";
 import type { Clock } from "../clock/clock.js";
 import { FailedPreconditionError, NotFoundError } from "../errors/domain-error.js";
 import { assertSameRequest, fingerprintRequest } from "../idempotency/request-fingerprint.js";
@@ -50,6 +51,8 @@ export interface RawOverride {
 export interface CreditServiceDeps {
   knex: Knex;
   store: CreditStore;
+  /** Where first answers of request ids are kept, shared with billing mutations. */
+  requests: Pick<BillingStore, "findRequest" | "insertRequest">;
   audit: AuditStore;
   catalog: PlanCatalog;
   clock: Clock;
@@ -68,20 +71,25 @@ const GRANT_ID = /^grt_[0-9a-f]{24}$/;
  * so a grant is never given twice.
  */
 export function createCreditService(deps: CreditServiceDeps): CreditService {
-  const { knex, store, audit, catalog, clock } = deps;
+  const { knex, store, requests, audit, catalog, clock } = deps;
 
+  // `operation` is also the audit action; `work` says what changed (`target`, the object
+  // before and after) for the audit row.
   const once = async <T>(change: {
+    actor: Actor;
     tenantId: string;
     requestId: string;
     operation: string;
     input: unknown;
     revive(stored: unknown): T;
-    stored(result: T): unknown;
-    work(trx: Knex.Transaction, now: Date): Promise<T>;
+    work(
+      trx: Knex.Transaction,
+      now: Date,
+    ): Promise<{ result: T; target: string; before: unknown; after: unknown }>;
   }): Promise<T> => {
     const request = fingerprintRequest(change.operation, change.input);
     const replay = async () => {
-      const prior = await store.findRequest(change.tenantId, change.requestId);
+      const prior = await requests.findRequest(change.tenantId, change.requestId);
       if (prior === undefined) return undefined;
       assertSameRequest("request_id", prior, request);
       return { result: change.revive(prior.response) };
@@ -90,24 +98,32 @@ export function createCreditService(deps: CreditServiceDeps): CreditService {
       const prior = await replay();
       if (prior) return prior.result;
     }
-    const lost = new Error("another call with this request_id committed first");
     try {
       const result = await knex.transaction(async (trx) => {
         const now = clock.now();
-        const done = await change.work(trx, now);
+        const { result: done, target, before, after } = await change.work(trx, now);
+        await audit.insert(trx, {
+          actor: change.actor.id,
+          action: change.operation,
+          tenantId: change.tenantId,
+          target,
+          requestId: change.requestId,
+          createTime: now,
+          before: before === undefined ? undefined : (storedAny(before) as Record<string, unknown>),
+          after: after === undefined ? undefined : (storedAny(after) as Record<string, unknown>),
+        });
         await deps.announce(trx, change.tenantId);
         if (change.requestId !== "") {
-          const stored = { ...request, response: change.stored(done) };
-          if (!(await store.insertRequest(trx, change.tenantId, change.requestId, stored, now))) {
-            throw lost;
-          }
+          const stored = { ...request, response: storedAny(done) };
+          await requests.insertRequest(trx, change.tenantId, change.requestId, stored, now);
         }
         return done;
       });
       deps.invalidate(change.tenantId);
       return result;
     } catch (error) {
-      if (error !== lost) throw error;
+      // A concurrent call with the same request id committed first: this one rolled back.
+      if (!isRequestTaken(error)) throw error;
       return ((await replay()) as { result: T }).result;
     }
   };
@@ -128,25 +144,6 @@ export function createCreditService(deps: CreditServiceDeps): CreditService {
     }
   };
 
-  const auditRow = (
-    actor: Actor,
-    action: string,
-    tenantId: string,
-    target: string,
-    requestId: string,
-    before: unknown,
-    after: unknown,
-  ) => ({
-    actor: actor.id,
-    action,
-    tenantId,
-    target,
-    requestId,
-    createTime: clock.now(),
-    before: before === undefined ? undefined : (storedAny(before) as Record<string, unknown>),
-    after: after === undefined ? undefined : (storedAny(after) as Record<string, unknown>),
-  });
-
   return {
     async grantCredits(actor, raw) {
       const checks = createFieldChecks();
@@ -166,12 +163,12 @@ export function createCreditService(deps: CreditServiceDeps): CreditService {
         reason: raw.reason,
       };
       return once<Grant>({
+        actor,
         tenantId,
         requestId: raw.requestId,
         operation: "grant.create",
         input,
         revive: reviveGrant,
-        stored: storedAny,
         work: async (trx, now) => {
           const grant: Grant = {
             id: `grt_${randomBytes(12).toString("hex")}`,
@@ -185,11 +182,7 @@ export function createCreditService(deps: CreditServiceDeps): CreditService {
             voidTime: undefined,
           };
           await store.insertGrant(trx, grant);
-          await audit.insert(
-            trx,
-            auditRow(actor, "grant.create", tenantId, grant.id, raw.requestId, undefined, grant),
-          );
-          return grant;
+          return { result: grant, target: grant.id, before: undefined, after: grant };
         },
       });
     },
@@ -209,12 +202,12 @@ export function createCreditService(deps: CreditServiceDeps): CreditService {
       const tenantId = await store.grantTenant(raw.grantId);
       if (tenantId === undefined) throw new NotFoundError(`grant ${raw.grantId} not found`);
       return once<Grant>({
+        actor,
         tenantId,
         requestId: raw.requestId,
         operation: "grant.void",
         input: raw.grantId,
         revive: reviveGrant,
-        stored: storedAny,
         work: async (trx, now) => {
           const before = (await store.lockGrant(trx, raw.grantId)) as Grant;
           if (before.voidTime !== undefined) {
@@ -222,11 +215,7 @@ export function createCreditService(deps: CreditServiceDeps): CreditService {
           }
           await store.voidGrant(trx, raw.grantId, now);
           const after = { ...before, voidTime: now };
-          await audit.insert(
-            trx,
-            auditRow(actor, "grant.void", tenantId, before.id, raw.requestId, before, after),
-          );
-          return after;
+          return { result: after, target: before.id, before, after };
         },
       });
     },
@@ -248,6 +237,7 @@ export function createCreditService(deps: CreditServiceDeps): CreditService {
       checks.throwIfAny();
       const tenantId = raw.tenantId.toLowerCase();
       return once<Override>({
+        actor,
         tenantId,
         requestId: raw.requestId,
         operation: "override.set",
@@ -258,7 +248,6 @@ export function createCreditService(deps: CreditServiceDeps): CreditService {
           expireTime: raw.expireTime?.toISOString(),
         },
         revive: reviveOverride,
-        stored: storedAny,
         work: async (trx, now) => {
           const before = await store.findOverride(trx, tenantId, raw.resourceType);
           const after: Override = {
@@ -271,19 +260,7 @@ export function createCreditService(deps: CreditServiceDeps): CreditService {
           };
           await store.upsertOverride(trx, after);
           await store.rearmCounters(trx, tenantId, raw.resourceType);
-          await audit.insert(
-            trx,
-            auditRow(
-              actor,
-              "override.set",
-              tenantId,
-              raw.resourceType,
-              raw.requestId,
-              before,
-              after,
-            ),
-          );
-          return after;
+          return { result: after, target: raw.resourceType, before, after };
         },
       });
     },
@@ -296,12 +273,12 @@ export function createCreditService(deps: CreditServiceDeps): CreditService {
       checks.throwIfAny();
       const tenantId = raw.tenantId.toLowerCase();
       return once<Override>({
+        actor,
         tenantId,
         requestId: raw.requestId,
         operation: "override.delete",
         input: { tenantId, resourceType: raw.resourceType },
         revive: reviveOverride,
-        stored: storedAny,
         work: async (trx) => {
           const before = await store.findOverride(trx, tenantId, raw.resourceType);
           if (before === undefined) {
@@ -309,23 +286,16 @@ export function createCreditService(deps: CreditServiceDeps): CreditService {
           }
           await store.deleteOverride(trx, tenantId, raw.resourceType);
           await store.rearmCounters(trx, tenantId, raw.resourceType);
-          await audit.insert(
-            trx,
-            auditRow(
-              actor,
-              "override.delete",
-              tenantId,
-              raw.resourceType,
-              raw.requestId,
-              before,
-              undefined,
-            ),
-          );
-          return before;
+          return { result: before, target: raw.resourceType, before, after: undefined };
         },
       });
     },
   };
+}
+
+function isRequestTaken(error: unknown): boolean {
+  const { code, constraint } = error as { code?: string; constraint?: string };
+  return code === "23505" && constraint === "billing_requests_pkey";
 }
 
 // Grants and overrides in their stored JSON form: decimals as strings, times as ISO strings.

@@ -1,14 +1,8 @@
 import { Decimal } from "decimal.js";
 import type { Knex } from "knex";
-import type { RequestFingerprint } from "../idempotency/request-fingerprint.js";
 import type { Grant, Override, TenantAdjustments } from "./credits.js";
 
-/** A stored first answer of a request id. */
-export interface StoredRequest extends RequestFingerprint {
-  response: unknown;
-}
-
-/** Queries over grants, overrides and the request ids of their changes. */
+/** Queries over grants and overrides. */
 export interface CreditStore {
   /** Overrides in force and resources with active grants at `now`. */
   adjustments(tenantId: string, now: Date): Promise<TenantAdjustments>;
@@ -38,15 +32,6 @@ export interface CreditStore {
    * so thresholds may now lie below where the counter was told to look.
    */
   rearmCounters(trx: Knex.Transaction, tenantId: string, resourceType: string): Promise<void>;
-  findRequest(tenantId: string, requestId: string): Promise<StoredRequest | undefined>;
-  /** Stores a request's first answer; false when another transaction stored one first. */
-  insertRequest(
-    trx: Knex.Transaction,
-    tenantId: string,
-    requestId: string,
-    request: StoredRequest,
-    now: Date,
-  ): Promise<boolean>;
 }
 
 /** Creates the credit store over the given connection. */
@@ -164,29 +149,6 @@ export function createCreditStore(knex: Knex): CreditStore {
       await trx("usage_counters")
         .where({ tenant_id: tenantId, resource_type: resourceType })
         .update({ watch_from: 0 });
-    },
-    async findRequest(tenantId, requestId) {
-      const row = await knex("billing_requests")
-        .where({ tenant_id: tenantId, request_id: requestId })
-        .first();
-      return (
-        row && { operation: row.operation, fingerprint: row.fingerprint, response: row.response }
-      );
-    },
-    async insertRequest(trx, tenantId, requestId, request, now) {
-      const inserted = await trx("billing_requests")
-        .insert({
-          tenant_id: tenantId,
-          request_id: requestId,
-          operation: request.operation,
-          fingerprint: request.fingerprint,
-          response: JSON.stringify(request.response),
-          create_time: now,
-        })
-        .onConflict(["tenant_id", "request_id"])
-        .ignore()
-        .returning("request_id");
-      return inserted.length === 1;
     },
   };
 }

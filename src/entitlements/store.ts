@@ -292,9 +292,10 @@ function toWireOp(op: AdmissionOp, index: number, budgetMs: number | undefined) 
     q: op.quantity.toFixed(),
     l: op.limits?.allowance.toFixed(),
     x: op.limits?.cap?.toFixed(),
-    h: op.limits?.hard,
-    g: op.limits?.grants,
-    al: op.limits?.allocation,
+    // Left out at their defaults in SQL (hard, no grants, consumable): smaller batches.
+    h: op.limits?.hard === false ? false : undefined,
+    g: op.limits?.grants || undefined,
+    al: op.limits?.allocation || undefined,
     th: op.limits?.thresholds.map((f) => f.toFixed()),
     pl: op.limits?.planId,
     ik: op.idempotency?.key,
