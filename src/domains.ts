@@ -94,6 +94,8 @@ export function createDomains(options: {
       });
   const provider = overrides.wrapBillingProvider?.(baseProvider) ?? baseProvider;
   const billingStore = createBillingStore(database.knex);
+  // One lease per tenant for billing mutations and credit changes alike.
+  const guard = createMutationGuard(billingStore, clock);
   const creditStore = createCreditStore(database.knex);
   const lookupCredits = createCreditStore(database.lookups);
   const plans = createPlanCache({
@@ -110,14 +112,14 @@ export function createDomains(options: {
     provider,
     catalog,
     clock,
-    guard: createMutationGuard(billingStore, clock),
+    guard,
     lookupStore: createBillingStore(database.lookups),
     onSubscriptionChanged: (tenantId) => plans.invalidate(tenantId),
   });
   const credits = createCreditService({
     knex: database.knex,
     store: creditStore,
-    requests: billingStore,
+    guard,
     audit,
     catalog,
     clock,

@@ -4,11 +4,10 @@ import type { Knex } from "knex";
 import type { AuditStore } from "../audit/store.js";
 import type { Actor } from "../auth/principal.js";
 import type { PlanCatalog } from "../billing/catalog.js";
-import { unknownResourceDescription } from "../billing/catalog.js";
-import type { BillingStore } from "../billing/store.js";
+import type { MutationGuard } from "../billing/mutation-guard.js";
 import type { Clock } from "../clock/clock.js";
+import { checkResourceType } from "../entitlements/inputs.js";
 import { FailedPreconditionError, NotFoundError } from "../errors/domain-error.js";
-import { assertSameRequest, fingerprintRequest } from "../idempotency/request-fingerprint.js";
 import { parseQuantity } from "../validation/decimal.js";
 import { createFieldChecks, type FieldChecks } from "../validation/field-checks.js";
 import { checkRequestId, FIELD_RULES, WIRE_TIME } from "../validation/field-rules.js";
@@ -51,8 +50,11 @@ export interface RawOverride {
 export interface CreditServiceDeps {
   knex: Knex;
   store: CreditStore;
-  /** Where first answers of request ids are kept, shared with billing mutations. */
-  requests: Pick<BillingStore, "findRequest" | "insertRequest">;
+  /**
+   * Billing's guard: a request id's first answer is replayed, and changes of one tenant run
+   * one at a time, billing mutations included.
+   */
+  guard: MutationGuard;
   audit: AuditStore;
   catalog: PlanCatalog;
   clock: Clock;
@@ -67,15 +69,16 @@ const GRANT_ID = /^grt_[0-9a-f]{24}$/;
 /**
  * Creates the credit service. Every change runs in one transaction with its audit row, the
  * change notice for the plan caches and, when the caller gave a `request_id`, the stored first
- * answer: a retry replays it (and a concurrent retry waits on the request row, then replays),
- * so a grant is never given twice.
+ * answer, under billing's mutation guard: a retry replays the first answer (a concurrent one
+ * waits for the tenant's lease, then replays), so a grant is never given twice.
  */
 export function createCreditService(deps: CreditServiceDeps): CreditService {
-  const { knex, store, requests, audit, catalog, clock } = deps;
+  const { knex, store, guard, audit, catalog, clock } = deps;
 
-  // `operation` is also the audit action; `work` says what changed (`target`, the object
-  // before and after) for the audit row.
-  const once = async <T>(change: {
+  // One change of a tenant's credits, run once per request id (replayed after) under the
+  // tenant's billing lease, in one transaction with its audit row (`operation` is the action;
+  // `work` names the target and the object before and after) and the plan caches' notice.
+  const once = <T>(change: {
     actor: Actor;
     tenantId: string;
     requestId: string;
@@ -86,55 +89,39 @@ export function createCreditService(deps: CreditServiceDeps): CreditService {
       trx: Knex.Transaction,
       now: Date,
     ): Promise<{ result: T; target: string; before: unknown; after: unknown }>;
-  }): Promise<T> => {
-    const request = fingerprintRequest(change.operation, change.input);
-    const replay = async () => {
-      const prior = await requests.findRequest(change.tenantId, change.requestId);
-      if (prior === undefined) return undefined;
-      assertSameRequest("request_id", prior, request);
-      return { result: change.revive(prior.response) };
-    };
-    if (change.requestId !== "") {
-      const prior = await replay();
-      if (prior) return prior.result;
-    }
-    try {
-      const result = await knex.transaction(async (trx) => {
-        const now = clock.now();
-        const { result: done, target, before, after } = await change.work(trx, now);
-        await audit.insert(trx, {
-          actor: change.actor.id,
-          action: change.operation,
-          tenantId: change.tenantId,
-          target,
-          requestId: change.requestId,
-          createTime: now,
-          before: before === undefined ? undefined : (storedAny(before) as Record<string, unknown>),
-          after: after === undefined ? undefined : (storedAny(after) as Record<string, unknown>),
+  }): Promise<T> =>
+    guard.run<T>({
+      ...change,
+      work: async (_providerKey, remember) => {
+        const result = await knex.transaction(async (trx) => {
+          const now = clock.now();
+          const { result: done, target, before, after } = await change.work(trx, now);
+          await audit.insert(trx, {
+            actor: change.actor.id,
+            action: change.operation,
+            tenantId: change.tenantId,
+            target,
+            requestId: change.requestId,
+            createTime: now,
+            before: before === undefined ? undefined : storedForm(before),
+            after: after === undefined ? undefined : storedForm(after),
+          });
+          await deps.announce(trx, change.tenantId);
+          await remember(trx, done);
+          return done;
         });
-        await deps.announce(trx, change.tenantId);
-        if (change.requestId !== "") {
-          const stored = { ...request, response: storedAny(done) };
-          await requests.insertRequest(trx, change.tenantId, change.requestId, stored, now);
-        }
-        return done;
-      });
-      deps.invalidate(change.tenantId);
-      return result;
-    } catch (error) {
-      // A concurrent call with the same request id committed first: this one rolled back.
-      if (!isRequestTaken(error)) throw error;
-      return ((await replay()) as { result: T }).result;
-    }
-  };
+        deps.invalidate(change.tenantId);
+        return result;
+      },
+    });
 
-  const checkResource = (checks: FieldChecks, resourceType: string) => {
-    if (resourceType === "") return checks.check(false, "resource_type", "is required");
-    return checks.check(
-      catalog.resourceKinds.has(resourceType),
-      "resource_type",
-      unknownResourceDescription(catalog),
-    );
+  // Every change names a tenant and a resource, and may carry a request id.
+  const targetChecks = (raw: { tenantId: string; resourceType: string; requestId: string }) => {
+    const checks = createFieldChecks();
+    checks.uuid("tenant_id", raw.tenantId);
+    checkResourceType(checks, catalog, raw.resourceType);
+    checkRequestId(checks, "request_id", raw.requestId);
+    return checks;
   };
 
   const checkExpiry = (checks: FieldChecks, expireTime: Date | undefined) => {
@@ -146,13 +133,10 @@ export function createCreditService(deps: CreditServiceDeps): CreditService {
 
   return {
     async grantCredits(actor, raw) {
-      const checks = createFieldChecks();
-      checks.uuid("tenant_id", raw.tenantId);
-      checkResource(checks, raw.resourceType);
+      const checks = targetChecks(raw);
       const quantity = parseQuantity(checks, "quantity", raw.quantity, "positive", "");
       checkExpiry(checks, raw.expireTime);
       checks.text("reason", raw.reason, { max: FIELD_RULES.descriptionMax });
-      checkRequestId(checks, "request_id", raw.requestId);
       checks.throwIfAny();
       const tenantId = raw.tenantId.toLowerCase();
       const input = {
@@ -221,9 +205,7 @@ export function createCreditService(deps: CreditServiceDeps): CreditService {
     },
 
     async setOverride(actor, raw) {
-      const checks = createFieldChecks();
-      checks.uuid("tenant_id", raw.tenantId);
-      checkResource(checks, raw.resourceType);
+      const checks = targetChecks(raw);
       let limit: Decimal | undefined;
       if (raw.unlimited) {
         checks.check(raw.limit === "", "limit", "must be empty when unlimited is true");
@@ -233,7 +215,6 @@ export function createCreditService(deps: CreditServiceDeps): CreditService {
         limit = parseQuantity(checks, "limit", raw.limit, "non-negative");
       }
       checkExpiry(checks, raw.expireTime);
-      checkRequestId(checks, "request_id", raw.requestId);
       checks.throwIfAny();
       const tenantId = raw.tenantId.toLowerCase();
       return once<Override>({
@@ -266,11 +247,7 @@ export function createCreditService(deps: CreditServiceDeps): CreditService {
     },
 
     async deleteOverride(actor, raw) {
-      const checks = createFieldChecks();
-      checks.uuid("tenant_id", raw.tenantId);
-      checkResource(checks, raw.resourceType);
-      checkRequestId(checks, "request_id", raw.requestId);
-      checks.throwIfAny();
+      targetChecks(raw).throwIfAny();
       const tenantId = raw.tenantId.toLowerCase();
       return once<Override>({
         actor,
@@ -293,14 +270,15 @@ export function createCreditService(deps: CreditServiceDeps): CreditService {
   };
 }
 
-function isRequestTaken(error: unknown): boolean {
-  const { code, constraint } = error as { code?: string; constraint?: string };
-  return code === "23505" && constraint === "billing_requests_pkey";
-}
-
-// Grants and overrides in their stored JSON form: decimals as strings, times as ISO strings.
-function storedAny(value: unknown): unknown {
-  return JSON.parse(JSON.stringify(value, (_key, v) => (v instanceof Decimal ? v.toFixed() : v)));
+// A grant or override as the audit trail stores it: decimals as plain strings (a replacer sees
+// values after `toJSON`, so the holder's own field is checked), times as ISO strings.
+function storedForm(value: unknown): Record<string, unknown> {
+  return JSON.parse(
+    JSON.stringify(value, function (this: Record<string, unknown>, key, v) {
+      const field = this[key];
+      return field instanceof Decimal ? field.toFixed() : v;
+    }),
+  ) as Record<string, unknown>;
 }
 
 const time = (value: unknown) => (value == null ? undefined : new Date(value as string));

@@ -28,11 +28,8 @@ export function validateResourceRequest(
   checks: FieldChecks = createFieldChecks(),
 ): ResourceRequest {
   checks.uuid("tenant_id", raw.tenantId);
+  checkResourceType(checks, catalog, raw.resourceType);
   const kind = catalog.resourceKinds.get(raw.resourceType);
-  if (raw.resourceType === "") checks.check(false, "resource_type", "is required");
-  else {
-    checks.check(kind !== undefined, "resource_type", unknownResourceDescription(catalog));
-  }
   const sign: QuantitySign = kind === "allocation" && use !== "hold" ? "non-zero" : "positive";
   const quantity = parseQuantity(checks, "quantity", raw.quantity, sign);
   checks.throwIfAny();
@@ -41,6 +38,20 @@ export function validateResourceRequest(
     resourceType: raw.resourceType,
     quantity: quantity as Decimal,
   };
+}
+
+/** A required `resource_type` the catalog knows; the violation lists the known ones. */
+export function checkResourceType(
+  checks: FieldChecks,
+  catalog: PlanCatalog,
+  resourceType: string,
+): boolean {
+  if (resourceType === "") return checks.check(false, "resource_type", "is required");
+  return checks.check(
+    catalog.resourceKinds.has(resourceType),
+    "resource_type",
+    unknownResourceDescription(catalog),
+  );
 }
 
 /** Adds the idempotency key check to a set of field checks. */
