@@ -205,14 +205,13 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
   };
 
   // What the batch needs to know of a limit; undefined when nothing limits the resource.
-  const limitInfoOf = (tp: TenantPlan, resourceType: string): LimitInfo | undefined => {
-    const { limit } = limitOf(tp, resourceType);
+  const limitInfoOf = (tp: TenantPlan, limit: PlanLimit | undefined): LimitInfo | undefined => {
     if (limit?.limit === undefined) return undefined;
     return {
       allowance: limit.limit,
       cap: limit.overage?.cap,
       hard: limit.overage === undefined,
-      grants: tp.adjustments.grantResources.has(resourceType),
+      grants: tp.adjustments.grantResources.has(limit.resourceType),
       allocation: limit.kind === "allocation",
       thresholds: limit.alertThresholds,
       planId: tp.plan.id,
@@ -228,7 +227,7 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
       catalog.resourceKinds.get(req.resourceType) === "allocation" && req.quantity.isNegative();
     // A soft limit admits up to its cap, so the cap, not the allowance, is what denies.
     const ceiling = limit && ceilingOf(limit);
-    const limits = limitInfoOf(tp, req.resourceType);
+    const limits = limitInfoOf(tp, limit);
     return {
       tp,
       key: keyOf(tp, req),
@@ -516,7 +515,10 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
       );
       return store.settleQueued(
         queued.map((q) => q.id),
-        (key) => limitInfoOf(resolved.get(key.tenantId) as TenantPlan, key.resourceType),
+        (key) => {
+          const tp = resolved.get(key.tenantId) as TenantPlan;
+          return limitInfoOf(tp, limitOf(tp, key.resourceType).limit);
+        },
         clock.now(),
       );
     },

@@ -220,12 +220,7 @@ export function createEntitlementStore(knex: Knex): EntitlementStore {
             t: key.tenantId,
             r: key.resourceType,
             p: key.periodStart,
-            i: limits && {
-              l: limits.allowance.toFixed(),
-              al: limits.allocation,
-              th: limits.thresholds.map((f) => f.toFixed()),
-              pl: limits.planId,
-            },
+            i: limits && wireLimits(limits),
           };
         });
         const result = await trx.raw("select tollgate_settle(?::jsonb, ?) as n", [
@@ -290,14 +285,7 @@ function toWireOp(op: AdmissionOp, index: number, budgetMs: number | undefined) 
     r: op.key.resourceType,
     p: op.key.periodStart,
     q: op.quantity.toFixed(),
-    l: op.limits?.allowance.toFixed(),
-    x: op.limits?.cap?.toFixed(),
-    // Left out at their defaults in SQL (hard, no grants, consumable): smaller batches.
-    h: op.limits?.hard === false ? false : undefined,
-    g: op.limits?.grants || undefined,
-    al: op.limits?.allocation || undefined,
-    th: op.limits?.thresholds.map((f) => f.toFixed()),
-    pl: op.limits?.planId,
+    ...wireLimits(op.limits),
     ik: op.idempotency?.key,
     op: op.idempotency?.operation,
     fp: op.idempotency?.fingerprint,
@@ -306,6 +294,20 @@ function toWireOp(op: AdmissionOp, index: number, budgetMs: number | undefined) 
     e: op.hold?.expireTime,
     c: op.hold?.createTime,
     b,
+  };
+}
+
+// Limits as `tollgate_admit` and `tollgate_settle` read them (migration 0009). The flags are
+// left out at their SQL defaults (hard, no grants, consumable): smaller batches.
+function wireLimits(limits: LimitInfo | undefined) {
+  return {
+    l: limits?.allowance.toFixed(),
+    x: limits?.cap?.toFixed(),
+    h: limits?.hard === false ? false : undefined,
+    g: limits?.grants || undefined,
+    al: limits?.allocation || undefined,
+    th: limits?.thresholds.map((f) => f.toFixed()),
+    pl: limits?.planId,
   };
 }
 

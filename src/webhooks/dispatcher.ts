@@ -81,11 +81,11 @@ export function startWebhookDispatcher(options: WebhookDispatcherOptions): Webho
     if (next === undefined) {
       return { attempt, state: "failed", retryInMs: undefined, disableReason: undefined };
     }
-    const asked = (status === 429 || status === 503) && retryAfterMs(retryAfter);
+    const asked = status === 429 || status === 503 ? retryAfterMs(retryAfter) : undefined;
     const retryInMs =
-      asked !== false && asked !== undefined
-        ? Math.min(asked, MAX_RETRY_AFTER_MS)
-        : Math.round(next * (0.9 + Math.random() * 0.2));
+      asked === undefined
+        ? Math.round(next * (0.9 + Math.random() * 0.2))
+        : Math.min(asked, MAX_RETRY_AFTER_MS);
     return { attempt, state: "pending", retryInMs, disableReason: undefined };
   };
 

@@ -56,8 +56,8 @@ export function createWebhookService(deps: {
     const problem = await destinationProblem(url, policy);
     checks.check(problem === undefined, "url", problem ?? "");
   };
-  const checkId = (checks: FieldChecks, field: string, id: string, pattern: RegExp, what: string) =>
-    checks.check(pattern.test(id), field, `must be ${what}`);
+  const checkEndpointId = (checks: FieldChecks, id: string) =>
+    checks.check(ENDPOINT_ID.test(id), "endpoint_id", "must be an endpoint id such as we_…");
   const found = <T>(value: T | undefined, what: string): T => {
     if (value === undefined) throw new NotFoundError(`${what} not found`);
     return value;
@@ -90,7 +90,7 @@ export function createWebhookService(deps: {
 
     async update(raw) {
       const checks = createFieldChecks();
-      checkId(checks, "endpoint_id", raw.endpointId, ENDPOINT_ID, "an endpoint id such as we_…");
+      checkEndpointId(checks, raw.endpointId);
       checks.check(raw.paths.length > 0, "update_mask", "must name at least one field");
       for (const [i, path] of raw.paths.entries()) {
         checks.check(
@@ -117,7 +117,7 @@ export function createWebhookService(deps: {
 
     async delete(endpointId) {
       const checks = createFieldChecks();
-      checkId(checks, "endpoint_id", endpointId, ENDPOINT_ID, "an endpoint id such as we_…");
+      checkEndpointId(checks, endpointId);
       checks.throwIfAny();
       if (!(await store.deleteEndpoint(endpointId))) {
         throw new NotFoundError(`webhook endpoint ${endpointId} not found`);
@@ -126,7 +126,7 @@ export function createWebhookService(deps: {
 
     async rotateSecret(endpointId, ttlSeconds) {
       const checks = createFieldChecks();
-      checkId(checks, "endpoint_id", endpointId, ENDPOINT_ID, "an endpoint id such as we_…");
+      checkEndpointId(checks, endpointId);
       checks.intRange("previous_secret_ttl_seconds", ttlSeconds, 0, 604_800);
       checks.throwIfAny();
       const secret = newSecret();
@@ -139,7 +139,7 @@ export function createWebhookService(deps: {
 
     async listDeliveries(endpointId, pageSize, pageToken) {
       const checks = createFieldChecks();
-      checkId(checks, "endpoint_id", endpointId, ENDPOINT_ID, "an endpoint id such as we_…");
+      checkEndpointId(checks, endpointId);
       checks.intRange("page_size", pageSize, 0, MAX_PAGE_SIZE);
       checks.throwIfAny();
       found(await store.findEndpoint(endpointId), `webhook endpoint ${endpointId}`);
@@ -154,7 +154,11 @@ export function createWebhookService(deps: {
 
     async retryDelivery(deliveryId) {
       const checks = createFieldChecks();
-      checkId(checks, "delivery_id", deliveryId, DELIVERY_ID, "a delivery id such as whd_…");
+      checks.check(
+        DELIVERY_ID.test(deliveryId),
+        "delivery_id",
+        "must be a delivery id such as whd_…",
+      );
       checks.throwIfAny();
       return found(await store.retryDelivery(deliveryId), `delivery ${deliveryId}`);
     },
