@@ -139,6 +139,16 @@ describe("webhooks", () => {
       "subscription.canceled",
     ]);
     expect(log.every((e) => e.data?.id === subscription!.id)).toBe(true);
+    // every event carries the subscription in one shape, whichever path wrote it
+    expect(
+      new Set(
+        log.map((e) =>
+          Object.keys(e.data ?? {})
+            .sort()
+            .join(","),
+        ),
+      ).size,
+    ).toBe(1);
   });
 
   it("should retry a failing receiver with the same webhook-id until it answers 2xx", async () => {

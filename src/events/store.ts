@@ -52,13 +52,13 @@ export function createEventStore(knex: Knex): EventStore {
     },
     async announceTrialEnds(now, horizonMs, limit) {
       const result = await knex.raw(
-        `select tollgate_emit(s.tenant_id, 'subscription.trial_will_end',
-           to_jsonb(s) - 'version' - 'proration_behavior', s.dedupe) as id
-         from (select x.*, 'subscription.trial_will_end/' || x.id || '/'
-                 || extract(epoch from x.trial_end_time)::bigint as dedupe
-               from subscriptions x
-               where x.state = 'trialing' and x.trial_end_time > ? and x.trial_end_time <= ?) s
-         where not exists (select 1 from events e where e.dedupe_key = s.dedupe)
+        `select tollgate_emit(x.tenant_id, 'subscription.trial_will_end',
+           tollgate_subscription_data(x), d.key) as id
+         from subscriptions x
+         cross join lateral (select 'subscription.trial_will_end/' || x.id || '/'
+           || extract(epoch from x.trial_end_time)::bigint as key) d
+         where x.state = 'trialing' and x.trial_end_time > ? and x.trial_end_time <= ?
+           and not exists (select 1 from events e where e.dedupe_key = d.key)
          limit ?`,
         [now, new Date(now.getTime() + horizonMs), limit],
       );

@@ -132,6 +132,7 @@ export async function down(knex: Knex): Promise<void> {
   await knex.raw("drop trigger subscriptions_events on subscriptions");
   for (const fn of [
     "tollgate_subscription_events()",
+    "tollgate_subscription_data(subscriptions)",
     "tollgate_settle(jsonb, timestamptz)",
     "tollgate_settle_counter(uuid, text, timestamptz, jsonb, numeric, numeric, numeric, numeric, numeric, timestamptz)",
     "tollgate_draw_grants(uuid, text, numeric, timestamptz)",
@@ -293,12 +294,18 @@ const FUNCTIONS = [
    end
    $fn$`,
 
+  // A subscription as its events carry it: the stored row without internal columns.
+  `create or replace function tollgate_subscription_data(p_subscription subscriptions)
+   returns jsonb language sql as $fn$
+     select to_jsonb(p_subscription) - 'version' - 'proration_behavior'
+   $fn$`,
+
   // Subscription lifecycle events, in the transaction of every change whichever path made it
   // (RPCs, provider webhooks, the sweep). A change of plan or period re-arms the watch levels
   // of the tenant's counters, since their allowances may have changed.
   `create or replace function tollgate_subscription_events()
    returns trigger language plpgsql as $fn$
-   declare v_data jsonb := to_jsonb(new) - 'version' - 'proration_behavior'; v_type text;
+   declare v_data jsonb := tollgate_subscription_data(new); v_type text;
    begin
      if tg_op = 'INSERT' then
        v_type := 'subscription.created';
