@@ -8,7 +8,7 @@ import { BillingService } from "../gen/tollgate/v1/billing_service_pb.js";
 import { EntitlementService } from "../gen/tollgate/v1/entitlement_service_pb.js";
 import { EventService } from "../gen/tollgate/v1/event_service_pb.js";
 import { UsageService } from "../gen/tollgate/v1/usage_service_pb.js";
-import { countRows, queryRows, startTestApp, type TestApp } from "./support/app.js";
+import { countRows, queryRows, startTestApp, type TestApp, tableNames } from "./support/app.js";
 import { createKeyWithCli, runCli } from "./support/cli.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 import { startServerProcess } from "./support/server-process.js";
@@ -506,13 +506,9 @@ async function call(
 // Every table a call may write; background work drains the settle queue and records webhook
 // attempts on its own schedule, so those two are left out of "a denied call wrote nothing".
 async function callTables(databaseUrl: string): Promise<string[]> {
-  const rows = await queryRows<{ tablename: string }>(
-    databaseUrl,
-    "select tablename from pg_tables where schemaname = 'public' order by tablename",
+  return (await tableNames(databaseUrl)).filter(
+    (t) => t !== "counter_settle_queue" && t !== "webhook_attempts",
   );
-  return rows
-    .map((r) => r.tablename)
-    .filter((t) => t !== "counter_settle_queue" && t !== "webhook_attempts");
 }
 
 function describeOutcome(outcome: Expected): string {

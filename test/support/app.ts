@@ -70,19 +70,21 @@ export async function queryRows<T = Record<string, unknown>>(
   }
 }
 
+/** Every table of the test database's public schema, by name. */
+export async function tableNames(databaseUrl: string): Promise<string[]> {
+  const rows = await queryRows<{ tablename: string }>(
+    databaseUrl,
+    "select tablename from pg_tables where schemaname = 'public' order by tablename",
+  );
+  return rows.map((t) => t.tablename);
+}
+
 /** Counts the rows of each named table (every table when omitted), to prove a refused call wrote nothing. */
 export async function countRows(
   databaseUrl: string,
   tables?: string[],
 ): Promise<Record<string, number>> {
-  const names =
-    tables ??
-    (
-      await queryRows<{ tablename: string }>(
-        databaseUrl,
-        "select tablename from pg_tables where schemaname = 'public' order by tablename",
-      )
-    ).map((t) => t.tablename);
+  const names = tables ?? (await tableNames(databaseUrl));
   const [row] = await queryRows<Record<string, number>>(
     databaseUrl,
     `select ${names.map((t) => `(select count(*)::int from ${t}) as ${t}`).join(", ")}`,
