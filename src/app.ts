@@ -33,6 +33,7 @@ import { createMetrics } from "./observability/metrics.js";
 import { createErrorInterceptor } from "./server/error-interceptor.js";
 import { createGrpcUnaryServer } from "./server/grpc-unary.js";
 import { createHealthState } from "./server/health.js";
+import { loadConsoleAssets } from "./server/console-assets.js";
 import { createHttpHandler } from "./server/http-handler.js";
 import { createListener } from "./server/listener.js";
 import { createRoutes, createServiceSpecs, TOLLGATE_SERVICES } from "./server/routes.js";
@@ -121,7 +122,7 @@ export async function startApp(
     const shutdown = new AbortController();
     const services = createServiceSpecs({
       health,
-      billing: createBillingRpc(billing, createAuditService(audit)),
+      billing: createBillingRpc(billing, createAuditService(audit), domains.directory),
       entitlements: createEntitlementRpc(entitlements, domains.credits, clock),
       usage: createUsageRpc(usage),
       events: createEventRpc(domains.events, domains.webhooks),
@@ -165,6 +166,7 @@ export async function startApp(
       },
       handler: createHttpHandler({
         rpc,
+        console: loadConsoleAssets(),
         health,
         metrics,
         logger,

@@ -2,6 +2,7 @@ import type Stripe from "stripe";
 import type { AppOverrides } from "./app.js";
 import type { AuditStore } from "./audit/store.js";
 import type { PlanCatalog } from "./billing/catalog.js";
+import { type CustomerDirectory, createCustomerDirectory } from "./billing/directory.js";
 import { createMockBillingProvider } from "./billing/mock-provider.js";
 import { createMutationGuard } from "./billing/mutation-guard.js";
 import { type BillingService, createBillingService } from "./billing/service.js";
@@ -40,6 +41,8 @@ const TRIAL_NOTICE_MS = 3 * 86_400_000;
 export interface Domains {
   billing: BillingService;
   billingStore: BillingStore;
+  /** Customer search and counts for operators, on the lookup pool. */
+  directory: CustomerDirectory;
   entitlements: EntitlementService;
   admissions: AdmissionQueue;
   usage: UsageService;
@@ -94,6 +97,7 @@ export function createDomains(options: {
       });
   const provider = overrides.wrapBillingProvider?.(baseProvider) ?? baseProvider;
   const billingStore = createBillingStore(database.knex);
+  const lookupBilling = createBillingStore(database.lookups);
   // One lease per tenant for billing mutations and credit changes alike.
   const guard = createMutationGuard(billingStore, clock);
   const creditStore = createCreditStore(database.knex);
@@ -113,7 +117,7 @@ export function createDomains(options: {
     catalog,
     clock,
     guard,
-    lookupStore: createBillingStore(database.lookups),
+    lookupStore: lookupBilling,
     onSubscriptionChanged: (tenantId) => plans.invalidate(tenantId),
   });
   const credits = createCreditService({
@@ -250,6 +254,7 @@ export function createDomains(options: {
   });
   return {
     credits,
+    directory: createCustomerDirectory(lookupBilling),
     events,
     webhooks,
     dispatcher,

@@ -24,6 +24,7 @@ import type { AuditService } from "../audit/service.js";
 import { actorOf } from "../auth/principal.js";
 import type { Customer, ProrationBehavior, Subscription, SubscriptionState } from "./billing.js";
 import type { Plan } from "./catalog.js";
+import type { CustomerDirectory } from "./directory.js";
 import { type Invoice, minorUnitDigits } from "./invoice.js";
 import type { BillingService } from "./service.js";
 
@@ -48,6 +49,7 @@ const PRORATION_TO_PROTO: Record<ProrationBehavior, ProtoProration> = {
 export function createBillingRpc(
   service: BillingService,
   audit: AuditService,
+  directory: CustomerDirectory,
 ): ServiceImpl<typeof BillingServiceDesc> {
   return {
     async createCustomer(req, ctx) {
@@ -109,6 +111,27 @@ export function createBillingRpc(
     async listAuditEvents(req) {
       const page = await audit.list(req.tenantId, req.pageSize, req.pageToken);
       return { auditEvents: page.items.map(toProtoAuditEvent), nextPageToken: page.nextPageToken };
+    },
+    async listCustomers(req) {
+      const page = await directory.listCustomers(req);
+      return {
+        customers: page.items.map((entry) => toProtoCustomer(entry.customer)),
+        subscriptions: page.items.flatMap((entry) =>
+          entry.subscription ? [toProtoSubscription(entry.subscription)] : [],
+        ),
+        nextPageToken: page.nextPageToken,
+      };
+    },
+    async countCustomers() {
+      const counts = await directory.countCustomers();
+      return {
+        counts: counts.map((count) => ({
+          planId: count.planId,
+          state: count.state ? STATE_TO_PROTO[count.state] : ProtoState.UNSPECIFIED,
+          customerCount: BigInt(count.count),
+        })),
+        customerCount: BigInt(counts.reduce((sum, count) => sum + count.count, 0)),
+      };
     },
   };
 }

@@ -58,6 +58,20 @@ export interface BillingStore {
   /** Takes the tenant's lease unless another holder's lease is unexpired; says if it did. */
   tryAcquireLease(tenantId: string, holder: string, ttlMs: number): Promise<boolean>;
   releaseLease(tenantId: string, holder: string): Promise<void>;
+  /** Customers matching a search (see {@link CustomerSearch}), newest first. */
+  searchCustomers(search: string, limit: number, after?: Cursor): Promise<Customer[]>;
+  /** The latest subscription of each of the given customers that has one. */
+  latestSubscriptions(customerIds: readonly string[]): Promise<StoredSubscription[]>;
+  /** Customers by current plan (`free` without a live subscription) and latest state. */
+  countCustomers(): Promise<CustomerCount[]>;
+}
+
+/** How many customers are on one plan with their latest subscription in one state. */
+export interface CustomerCount {
+  planId: string;
+  /** Undefined for customers that never subscribed. */
+  state: Subscription["state"] | undefined;
+  count: number;
 }
 
 const UNIQUE_VIOLATION = "23505";
@@ -198,6 +212,56 @@ export function createBillingStore(knex: Knex): BillingStore {
     },
     async releaseLease(tenantId, holder) {
       await knex("billing_leases").where({ tenant_id: tenantId, holder }).delete();
+    },
+    async searchCustomers(search, limit, after) {
+      const query = knex("customers")
+        .orderBy([
+          { column: "create_time", order: "desc" },
+          { column: "id", order: "desc" },
+        ])
+        .limit(limit);
+      if (search !== "") {
+        const escaped = search.replace(/[\\%_]/g, (c) => `\\${c}`);
+        query.where((w) =>
+          w
+            .whereRaw("tenant_id::text ilike ?", [`${escaped}%`])
+            .orWhere("id", "ilike", `${escaped}%`)
+            .orWhere("email", "ilike", `%${escaped}%`)
+            .orWhere("name", "ilike", `%${escaped}%`),
+        );
+      }
+      if (after) query.whereRaw("(create_time, id) < (?, ?)", [after.time, after.id]);
+      return (await query).map(fromDbCustomer);
+    },
+    async latestSubscriptions(customerIds) {
+      if (customerIds.length === 0) return [];
+      const rows = await knex("subscriptions")
+        .distinctOn("customer_id")
+        .whereIn("customer_id", customerIds)
+        .orderBy([
+          { column: "customer_id" },
+          { column: "create_time", order: "desc" },
+          { column: "id", order: "desc" },
+        ]);
+      return rows.map(fromDbSubscription);
+    },
+    async countCustomers() {
+      const { rows } = await knex.raw(
+        `select case when s.state in (${LIVE_STATES.map(() => "?").join(", ")})
+                then s.plan_id else 'free' end as plan_id,
+                s.state, count(*)::int as count
+           from customers c
+           left join lateral (
+             select plan_id, state from subscriptions
+              where customer_id = c.id order by create_time desc, id desc limit 1) s on true
+          group by 1, 2 order by 1, 2`,
+        [...LIVE_STATES],
+      );
+      return (rows as { plan_id: string; state: string | null; count: number }[]).map((row) => ({
+        planId: row.plan_id,
+        state: (row.state ?? undefined) as Subscription["state"] | undefined,
+        count: row.count,
+      }));
     },
   };
 }

@@ -4,6 +4,7 @@ import type { Knex } from "knex";
 import type { AuditStore } from "../audit/store.js";
 import type { Actor } from "../auth/principal.js";
 import type { PlanCatalog } from "../billing/catalog.js";
+import { validateTenantId } from "../billing/inputs.js";
 import type { MutationGuard } from "../billing/mutation-guard.js";
 import type { Clock } from "../clock/clock.js";
 import { checkResourceType } from "../entitlements/inputs.js";
@@ -20,6 +21,7 @@ export interface CreditService {
   listGrants(tenantId: string, includeExpired: boolean): Promise<Grant[]>;
   voidGrant(actor: Actor, raw: { grantId: string; requestId: string }): Promise<Grant>;
   setOverride(actor: Actor, raw: RawOverride): Promise<Override>;
+  listOverrides(tenantId: string, includeExpired: boolean): Promise<Override[]>;
   deleteOverride(
     actor: Actor,
     raw: { tenantId: string; resourceType: string; requestId: string },
@@ -172,10 +174,13 @@ export function createCreditService(deps: CreditServiceDeps): CreditService {
     },
 
     async listGrants(rawTenantId, includeExpired) {
-      const checks = createFieldChecks();
-      checks.uuid("tenant_id", rawTenantId);
-      checks.throwIfAny();
-      return store.listGrants(rawTenantId.toLowerCase(), includeExpired ? undefined : clock.now());
+      const tenantId = validateTenantId(rawTenantId);
+      return store.listGrants(tenantId, includeExpired ? undefined : clock.now());
+    },
+
+    async listOverrides(rawTenantId, includeExpired) {
+      const tenantId = validateTenantId(rawTenantId);
+      return store.listOverrides(tenantId, includeExpired ? undefined : clock.now());
     },
 
     async voidGrant(actor, raw) {

@@ -26,6 +26,8 @@ export interface CreditStore {
     resourceType: string,
   ): Promise<Override | undefined>;
   upsertOverride(trx: Knex.Transaction, override: Override): Promise<void>;
+  /** A tenant's overrides by resource type; with `activeAt`, only those in force then. */
+  listOverrides(tenantId: string, activeAt: Date | undefined): Promise<Override[]>;
   deleteOverride(trx: Knex.Transaction, tenantId: string, resourceType: string): Promise<void>;
   /**
    * Re-arms the settle watch of the tenant's counters of a resource: its allowance changed,
@@ -126,6 +128,15 @@ export function createCreditStore(knex: Knex): CreditStore {
         .forUpdate()
         .first();
       return row && fromDbOverride(row);
+    },
+    async listOverrides(tenantId, activeAt) {
+      const query = knex("entitlement_overrides")
+        .where({ tenant_id: tenantId })
+        .orderBy("resource_type");
+      if (activeAt !== undefined) {
+        query.where((w) => w.whereNull("expire_time").orWhere("expire_time", ">", activeAt));
+      }
+      return (await query).map(fromDbOverride);
     },
     async upsertOverride(trx, override) {
       await trx("entitlement_overrides")

@@ -96,6 +96,10 @@ export function createEntitlementRpc(
       });
       return { override: toProtoOverride(override) };
     },
+    async listEntitlementOverrides(req) {
+      const overrides = await credits.listOverrides(req.tenantId, req.includeExpired);
+      return { overrides: overrides.map(toProtoOverride) };
+    },
     async deleteEntitlementOverride(req, ctx) {
       return { override: toProtoOverride(await credits.deleteOverride(actorOf(ctx), req)) };
     },

@@ -4,6 +4,7 @@ import type { WebhookOutcome } from "../billing/stripe-webhooks.js";
 import { observeCall, reportRefusedCall } from "../observability/call-log-interceptor.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
+import { CONSOLE_PATH, type ConsoleAssets } from "./console-assets.js";
 import type { HealthState } from "./health.js";
 import type { DualRequestHandler } from "./listener.js";
 
@@ -16,6 +17,8 @@ export interface HttpHandlerOptions {
   logger: Logger;
   /** Answers whether the database takes queries right now. */
   pingDatabase: () => Promise<boolean>;
+  /** The operator console's files, served under `/console`. */
+  console: ConsoleAssets;
   /** Processes a Stripe webhook delivery; undefined when the provider is not Stripe. */
   stripeWebhook?: (rawBody: Buffer, signature: string | undefined) => Promise<WebhookOutcome>;
 }
@@ -24,7 +27,8 @@ export interface HttpHandlerOptions {
 const MAX_WEBHOOK_BYTES = 1024 * 1024;
 
 /**
- * Routes plain HTTP endpoints (`/healthz`, `/metrics`, `/webhooks/stripe`) and hands everything
+ * Routes plain HTTP endpoints (`/healthz`, `/metrics`, `/webhooks/stripe`, the console under
+ * `/console`, with `/` leading there) and hands everything
  * else to Connect. RPCs that the protocol layer refuses before any handler runs (wrong content
  * type, malformed or oversized message) are logged and counted here, since no interceptor sees
  * them.
@@ -48,6 +52,12 @@ export function createHttpHandler(options: HttpHandlerOptions): DualRequestHandl
           writeJson(res, 500, { error: "metrics unavailable" });
         },
       );
+      return;
+    }
+    if (options.console.serve(req, res)) return;
+    if (req.method === "GET" && path === "/") {
+      res.writeHead(302, { location: CONSOLE_PATH });
+      res.end();
       return;
     }
     if (path === "/webhooks/stripe") {

@@ -3,6 +3,7 @@ import type { Clock } from "../clock/clock.js";
 import { isDatabaseUnavailable } from "../db/database.js";
 import { ResourceExhaustedError, UnavailableError } from "../errors/domain-error.js";
 import type { Logger } from "../observability/logger.js";
+import { createRateWindow } from "./rate-window.js";
 import { eventKey, type UsageStore } from "./store.js";
 import type { IngestStats, UsageEvent } from "./usage.js";
 
@@ -78,6 +79,7 @@ export function createUsageBatcher(options: UsageBatcherOptions): UsageBatcher {
   const flushesDone: Set<Promise<void>> = new Set();
   const counters = { tracked: 0, flushed: 0, duplicates: 0, rejected: 0, errors: 0, batches: 0 };
   let lastFlushTime: Date | undefined;
+  const recent = createRateWindow(60);
 
   const wakeRoomWaiters = () => {
     while (roomWaiters.length > 0 && heldEvents < options.bufferLimit) roomWaiters.shift()?.();
@@ -239,6 +241,7 @@ export function createUsageBatcher(options: UsageBatcherOptions): UsageBatcher {
       await waitForRoom(events.length, waitMs);
       heldEvents += events.length;
       counters.tracked += events.length;
+      recent.add(events.length);
       const done = new Promise<EventOutcome[]>((resolve, reject) => {
         waiting.push({ events, resolve, reject });
       });
@@ -249,7 +252,12 @@ export function createUsageBatcher(options: UsageBatcherOptions): UsageBatcher {
     countRejected(n) {
       counters.rejected += n;
     },
-    stats: () => ({ ...counters, bufferSize: heldEvents, lastFlushTime }),
+    stats: () => ({
+      ...counters,
+      bufferSize: heldEvents,
+      lastFlushTime,
+      recentPerSecond: recent.perSecond(),
+    }),
     async close() {
       closed = true;
       for (const wake of roomWaiters.splice(0)) wake();

@@ -59,6 +59,7 @@ export function createUsageRpc(service: UsageService): ServiceImpl<typeof UsageS
         batchCount: BigInt(stats.batches),
         bufferSize: BigInt(stats.bufferSize),
         lastFlushTime: stats.lastFlushTime && timestampFromDate(stats.lastFlushTime),
+        recentEventsPerSecond: stats.recentPerSecond,
       };
     },
   };

@@ -54,4 +54,6 @@ export interface IngestStats {
   batches: number;
   bufferSize: number;
   lastFlushTime: Date | undefined;
+  /** Events tracked per second over the last minute. */
+  recentPerSecond: number;
 }

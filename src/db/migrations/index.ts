@@ -8,6 +8,7 @@ import * as stripeEvents from "./0006_stripe_events.js";
 import * as admissionBatches from "./0007_admission_batches.js";
 import * as meterReports from "./0008_meter_reports.js";
 import * as grantsEvents from "./0009_grants_events.js";
+import * as customerDirectory from "./0010_customer_directory.js";
 
 /** A schema change, applied once in name order and recorded in `knex_migrations`. */
 export interface Migration {
@@ -25,6 +26,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0007_admission_batches": admissionBatches,
   "0008_meter_reports": meterReports,
   "0009_grants_events": grantsEvents,
+  "0010_customer_directory": customerDirectory,
 };
 
 /**
