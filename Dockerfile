@@ -2,7 +2,7 @@
 # Tollgate server image. .ci/run replays the install and build steps of both stages
 # (scripts/container-smoke.sh), since CI has no Docker engine.
 
-# --- build: full install (dev dependencies for tsc), compile to dist/ ---
+# --- build: full install (dev dependencies for tsc and Vite), compile to dist/ ---
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -10,6 +10,7 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
 COPY gen ./gen
+COPY console ./console
 RUN npm run build
 
 # --- runtime: production dependencies only, non-root ---

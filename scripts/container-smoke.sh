@@ -15,7 +15,7 @@ trap cleanup EXIT
 echo "container-smoke: build stage"
 mkdir -p "$work/build" "$work/runtime"
 cp "$root/package.json" "$root/package-lock.json" "$root/tsconfig.json" "$work/build/"
-cp -r "$root/src" "$root/gen" "$work/build/"
+cp -r "$root/src" "$root/gen" "$root/console" "$work/build/"
 (cd "$work/build" && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent)
 
 echo "container-smoke: runtime stage"
@@ -36,6 +36,10 @@ server_pid=$!
 for _ in $(seq 1 100); do
   if (cd "$work/runtime" && PORT="$port" node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"); then
     echo "container-smoke: healthy on port $port"
+    # The console's built assets made it into the runtime stage and are served.
+    (cd "$work/runtime" && PORT="$port" node -e "fetch('http://127.0.0.1:'+process.env.PORT+'/console').then(async r=>{const ok=r.ok&&(await r.text()).includes('/console/assets/');process.exit(ok?0:1)},()=>process.exit(1))") \
+      || { echo "container-smoke: /console is not served" >&2; exit 1; }
+    echo "container-smoke: console served"
     kill -TERM "$server_pid"
     wait "$server_pid"
     server_pid=""

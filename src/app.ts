@@ -30,10 +30,10 @@ import {
 } from "./observability/call-log-interceptor.js";
 import type { Logger } from "./observability/logger.js";
 import { createMetrics } from "./observability/metrics.js";
+import { loadConsoleAssets } from "./server/console-assets.js";
 import { createErrorInterceptor } from "./server/error-interceptor.js";
 import { createGrpcUnaryServer } from "./server/grpc-unary.js";
 import { createHealthState } from "./server/health.js";
-import { loadConsoleAssets } from "./server/console-assets.js";
 import { createHttpHandler } from "./server/http-handler.js";
 import { createListener } from "./server/listener.js";
 import { createRoutes, createServiceSpecs, TOLLGATE_SERVICES } from "./server/routes.js";

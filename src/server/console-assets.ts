@@ -68,7 +68,9 @@ export function loadConsoleAssets(directory = defaultDirectory()): ConsoleAssets
       }
       if (assets === undefined) {
         res.writeHead(503, { "content-type": "text/plain; charset=utf-8" });
-        res.end("The console is not built. Run `npm run build` (npm start does it), then reload.\n");
+        res.end(
+          "The console is not built. Run `npm run build` (npm start does it), then reload.\n",
+        );
         return true;
       }
       const name = path.slice(CONSOLE_PATH.length + 1);

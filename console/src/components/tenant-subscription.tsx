@@ -1,0 +1,167 @@
+import { useState } from "preact/hooks";
+import {
+  type ListPlansResponse,
+  type ListSubscriptionsResponse,
+  SubscriptionState,
+} from "../../../gen/tollgate/v1/billing_service_pb.js";
+import type { Api, Settled } from "../api.js";
+import { formatTime, stateName } from "../format.js";
+import { ConfirmAction } from "./confirm-action.js";
+import { Section } from "./section.js";
+
+const LIVE = new Set([
+  SubscriptionState.TRIALING,
+  SubscriptionState.ACTIVE,
+  SubscriptionState.PAST_DUE,
+]);
+
+/** The tenant's subscription, its history, and the plan and cancel actions. */
+export function TenantSubscription(props: {
+  api: Api;
+  tenantId: string;
+  customerId: string | undefined;
+  subscriptions: Settled<ListSubscriptionsResponse>;
+  plans: Settled<ListPlansResponse>;
+  onChanged(): void;
+}) {
+  const list = props.subscriptions.ok ? props.subscriptions.value.subscriptions : [];
+  const current = list[0];
+  const live = current !== undefined && LIVE.has(current.state);
+  const priced = props.plans.ok
+    ? props.plans.value.plans.filter((plan) => plan.priceId !== "")
+    : [];
+  const [priceId, setPriceId] = useState("");
+  const [immediate, setNow] = useState(false);
+  const chosen = priceId || priced[0]?.priceId || "";
+
+  const changePlan = async (requestId: string) => {
+    if (live && current) {
+      await props.api.billing.updateSubscription({
+        subscriptionId: current.id,
+        newPriceId: chosen,
+        requestId,
+      });
+    } else if (props.customerId !== undefined) {
+      await props.api.billing.createSubscription({
+        customerId: props.customerId,
+        priceId: chosen,
+        requestId,
+      });
+    } else {
+      return "This tenant has no billing customer to subscribe.";
+    }
+    return undefined;
+  };
+  const cancel = async (requestId: string) => {
+    if (!current) return "There is no subscription to cancel.";
+    await props.api.billing.cancelSubscription({
+      subscriptionId: current.id,
+      immediate,
+      requestId,
+    });
+    return undefined;
+  };
+
+  return (
+    <Section
+      title="Subscription"
+      id="subscription"
+      error={props.subscriptions.ok ? undefined : props.subscriptions.error}
+      actions={
+        <>
+          <ConfirmAction
+            label={live ? "Change plan" : "Subscribe"}
+            title={live ? "Change the plan" : "Subscribe to a plan"}
+            disabled={!live && props.customerId === undefined}
+            run={changePlan}
+            onDone={props.onChanged}
+          >
+            <label for="plan-price">New plan</label>
+            <select
+              id="plan-price"
+              value={chosen}
+              onChange={(e) => setPriceId(e.currentTarget.value)}
+            >
+              {priced.map((plan) => (
+                <option key={plan.priceId} value={plan.priceId}>
+                  {plan.displayName} ({plan.unitAmount} {plan.currency.toUpperCase()})
+                </option>
+              ))}
+            </select>
+            <p class="hint">Limits change at once; the provider prorates the fee.</p>
+          </ConfirmAction>
+          <ConfirmAction
+            label="Cancel subscription"
+            title="Cancel the subscription"
+            danger
+            disabled={!live}
+            run={cancel}
+            onDone={props.onChanged}
+          >
+            <fieldset>
+              <legend>When</legend>
+              <label>
+                <input
+                  type="radio"
+                  name="cancel-when"
+                  checked={!immediate}
+                  onChange={() => setNow(false)}
+                />
+                At the end of the current period (the plan is kept until then)
+              </label>
+              <label>
+                <input
+                  type="radio"
+                  name="cancel-when"
+                  checked={immediate}
+                  onChange={() => setNow(true)}
+                />
+                Now (the tenant drops to FREE at once)
+              </label>
+            </fieldset>
+          </ConfirmAction>
+        </>
+      }
+    >
+      {current === undefined && <p>Never subscribed: the tenant is on the FREE plan.</p>}
+      {current && (
+        <dl class="facts" data-subscription={current.id}>
+          <dt>State</dt>
+          <dd data-field="state">{stateName(current.state)}</dd>
+          <dt>Plan</dt>
+          <dd data-field="plan">
+            {current.planId} <span class="muted">({current.priceId})</span>
+          </dd>
+          <dt>Current period</dt>
+          <dd>
+            {formatTime(current.currentPeriodStartTime)} to{" "}
+            {formatTime(current.currentPeriodEndTime)}
+          </dd>
+          <dt>Trial ends</dt>
+          <dd>{formatTime(current.trialEndTime)}</dd>
+          <dt>Cancels at period end</dt>
+          <dd data-field="cancel-at-period-end">{current.cancelAtPeriodEnd ? "yes" : "no"}</dd>
+          <dt>Canceled</dt>
+          <dd>{formatTime(current.cancelTime)}</dd>
+          <dt>Subscription id</dt>
+          <dd>
+            <code>{current.id}</code>
+          </dd>
+        </dl>
+      )}
+      {list.length > 1 && (
+        <details>
+          <summary>Earlier subscriptions ({list.length - 1})</summary>
+          <ul>
+            {list.slice(1).map((s) => (
+              <li key={s.id}>
+                <code>{s.id}</code> {s.planId}, {stateName(s.state)}, from{" "}
+                {formatTime(s.createTime)}
+              </li>
+            ))}
+          </ul>
+        </details>
+      )}
+    </Section>
+  );
+}

@@ -1,0 +1,124 @@
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { useMemo, useState } from "preact/hooks";
+import { Granularity } from "../../../gen/tollgate/v1/usage_service_pb.js";
+import type { Api } from "../api.js";
+import { formatQuantity } from "../format.js";
+import { useLoad } from "../use-load.js";
+import { Section } from "./section.js";
+import { type ChartSeries, UsageChart } from "./usage-chart.js";
+
+const RANGES = {
+  days: { label: "30 days, daily", granularity: Granularity.DAY, stepMs: 86_400_000, buckets: 30 },
+  hours: {
+    label: "48 hours, hourly",
+    granularity: Granularity.HOUR,
+    stepMs: 3_600_000,
+    buckets: 48,
+  },
+} as const;
+type RangeName = keyof typeof RANGES;
+
+/**
+ * Usage over time from GetUsage: the last 30 UTC days or 48 UTC hours, every bucket drawn
+ * (empty ones as zero) so gaps read as quiet time rather than missing data.
+ */
+export function TenantUsageChart(props: { api: Api; tenantId: string; resources: string[] }) {
+  const [range, setRange] = useState<RangeName>("days");
+  const [picked, setPicked] = useState("");
+  const resource = picked || props.resources[0] || "";
+  const { granularity, stepMs, buckets } = RANGES[range];
+  const usage = useLoad(async () => {
+    if (resource === "") return undefined;
+    const end = Math.floor(Date.now() / stepMs) * stepMs + stepMs;
+    const start = end - buckets * stepMs;
+    const answer = await props.api.usage.getUsage({
+      tenantId: props.tenantId,
+      resourceType: resource,
+      startTime: timestampFromDate(new Date(start)),
+      endTime: timestampFromDate(new Date(end)),
+      granularity,
+    });
+    return { answer, start };
+  }, [props.api, props.tenantId, resource, range]);
+  const series = useMemo((): ChartSeries | undefined => {
+    const data = usage.data;
+    if (data === undefined) return undefined;
+    const byStart = new Map(
+      data.answer.series.map((b) => [
+        b.startTime ? timestampDate(b.startTime).getTime() : 0,
+        b.quantity,
+      ]),
+    );
+    const times: number[] = [];
+    const values: number[] = [];
+    for (let i = 0; i < buckets; i++) {
+      const at = data.start + i * stepMs;
+      times.push(at / 1000);
+      values.push(Number(byStart.get(at) ?? "0"));
+    }
+    return { times, values, label: resource };
+  }, [usage.data, resource, buckets, stepMs]);
+  const total = usage.data?.answer.totals[0]?.quantity ?? "0";
+  return (
+    <Section title="Usage over time" id="usage-chart" error={usage.error} loading={usage.loading}>
+      <div class="chart-controls">
+        <label for="chart-resource">Resource</label>
+        <select
+          id="chart-resource"
+          value={resource}
+          onChange={(e) => setPicked(e.currentTarget.value)}
+        >
+          {props.resources.map((type) => (
+            <option key={type} value={type}>
+              {type}
+            </option>
+          ))}
+        </select>
+        <fieldset class="segmented">
+          <legend class="visually-hidden">Range</legend>
+          {(Object.keys(RANGES) as RangeName[]).map((name) => (
+            <label key={name}>
+              <input
+                type="radio"
+                name="chart-range"
+                checked={range === name}
+                onChange={() => setRange(name)}
+              />
+              {RANGES[name].label}
+            </label>
+          ))}
+        </fieldset>
+      </div>
+      {series && <UsageChart series={series} title={`${resource}, ${RANGES[range].label} (UTC)`} />}
+      {series && (
+        <p class="hint" data-chart-total={total}>
+          Total over the range: {formatQuantity(total)}. Counts usage events ingested through
+          StreamUsage and TrackUsage; CheckAndRecord and reservations show in the bars above.
+        </p>
+      )}
+      {series && (
+        <details>
+          <summary>Show the figures as a table</summary>
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Bucket start (UTC)</th>
+                <th scope="col" class="num">
+                  {resource}
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {usage.data?.answer.series.map((bucket) => (
+                <tr key={bucket.startTime?.seconds}>
+                  <td>{bucket.startTime && timestampDate(bucket.startTime).toISOString()}</td>
+                  <td class="num">{formatQuantity(bucket.quantity)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </details>
+      )}
+    </Section>
+  );
+}

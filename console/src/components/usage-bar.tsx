@@ -1,0 +1,73 @@
+import type { Entitlement } from "../../../gen/tollgate/v1/entitlement_service_pb.js";
+import { LimitSource } from "../../../gen/tollgate/v1/entitlement_service_pb.js";
+import { ResourceKind } from "../../../gen/tollgate/v1/resource_pb.js";
+import { formatQuantity, share } from "../format.js";
+
+/**
+ * One resource of a tenant: a bar of used and reserved against the limit, with the plan's
+ * included quantity marked, and every figure also written out, so nothing depends on colour
+ * or on seeing the bar. The figures are the server's; the page only draws them.
+ */
+export function UsageBar({ entitlement: e }: { entitlement: Entitlement }) {
+  const q = formatQuantity;
+  const kind = e.kind === ResourceKind.ALLOCATION ? "level" : "this period";
+  const facts: string[] = [`${q(e.used)} used`];
+  if (e.reserved !== "" && e.reserved !== "0") facts.push(`${q(e.reserved)} reserved`);
+  if (e.granted !== "" && e.granted !== "0") {
+    facts.push(`${q(e.granted)} granted (${q(e.grantRemaining)} left)`);
+  }
+  let limitText: string;
+  if (e.unlimited) limitText = "unlimited";
+  else if (e.limit === "") limitText = `no cap (${q(e.included)} included, then overage)`;
+  else limitText = `limit ${q(e.limit)}`;
+  const source = e.limitSource === LimitSource.OVERRIDE ? "override" : `plan ${e.planId}`;
+  // The bar's full width: the limit, or for uncapped soft limits whatever is larger of the
+  // allowance and what is in use.
+  const usedPlusReserved = Number(e.used) + Number(e.reserved || "0");
+  const scale =
+    e.limit !== "" ? e.limit : String(Math.max(Number(e.included || "0"), usedPlusReserved) || 1);
+  const usedShare = share(e.used, scale);
+  const reservedShare = Math.min(1 - usedShare, share(e.reserved, scale));
+  const includedAt =
+    e.included !== "" && e.included !== e.limit ? share(e.included, scale) : undefined;
+  const full = !e.unlimited && e.limit !== "" && e.remaining === "0";
+  const summary = `${e.resourceType}: ${facts.join(", ")}; ${limitText}${full ? "; nothing remains" : ""}`;
+  return (
+    <li class="usage-row" data-resource={e.resourceType}>
+      <div class="usage-head">
+        <span class="resource">{e.resourceType}</span>
+        <span class="muted">
+          {kind} · {source}
+          {e.hard ? " · hard limit" : e.unlimited ? "" : " · soft limit"}
+        </span>
+      </div>
+      {e.unlimited ? (
+        <p class="unlimited">
+          Unlimited · <span class="used">{q(e.used)}</span> used
+        </p>
+      ) : (
+        <>
+          <div class="bar" role="img" aria-label={summary}>
+            <div class="bar-used" style={{ width: `${usedShare * 100}%` }} />
+            <div class="bar-reserved" style={{ width: `${reservedShare * 100}%` }} />
+            {includedAt !== undefined && (
+              <div class="bar-included" style={{ left: `${includedAt * 100}%` }} />
+            )}
+          </div>
+          <p class="usage-facts">
+            <span class="used">{q(e.used)}</span> used
+            {facts.slice(1).map((fact) => ` · ${fact}`)} · <span class="limit">{limitText}</span>
+            {e.remaining !== "" && ` · ${q(e.remaining)} remaining`}
+            {full && <strong class="badge">limit reached</strong>}
+          </p>
+          {e.overage !== "" && e.overage !== "0" && (
+            <p class="overage">
+              Overage {q(e.overage)} × {e.overageUnitAmount} {e.currency.toUpperCase()} ={" "}
+              {e.overageAmount} {e.currency.toUpperCase()}
+            </p>
+          )}
+        </>
+      )}
+    </li>
+  );
+}
