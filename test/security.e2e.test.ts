@@ -146,6 +146,8 @@ describe("security", () => {
       [BillingService, "getSubscription", { subscriptionId: subscriptionA }, tenantScoped],
       [BillingService, "listSubscriptions", { tenantId: tenantA }, tenantScoped],
       [BillingService, "listAuditEvents", { tenantId: tenantA }, { ...adminOnly, admin: OK }],
+      [BillingService, "listCustomers", { query: "" }, { ...adminOnly, admin: OK }],
+      [BillingService, "countCustomers", {}, { ...adminOnly, admin: OK }],
       [BillingService, "getUpcomingInvoice", { tenantId: tenantA }, tenantScoped],
       ...["check", "checkAndRecord", "recordUsage", "getEntitlements", "reserve"].map(
         (name) =>
@@ -195,6 +197,12 @@ describe("security", () => {
         { ...adminOnly, admin: OK },
       ],
       [EntitlementService, "listGrants", { tenantId: tenantA }, { ...adminOnly, admin: OK }],
+      [
+        EntitlementService,
+        "listEntitlementOverrides",
+        { tenantId: tenantA },
+        { ...adminOnly, admin: OK },
+      ],
       [EntitlementService, "voidGrant", { grantId }, { ...adminOnly, admin: OK }],
       [EventService, "listEvents", { tenantId: tenantA }, tenantScoped],
       [EventService, "streamEvents", { tenantId: tenantA }, tenantScoped],
