@@ -205,51 +205,53 @@ export function TenantCredits(props: {
       >
         {overrides.length === 0 && <p>No overrides: every limit comes from the plan.</p>}
         {overrides.length > 0 && (
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Resource</th>
-                <th scope="col" class="num">
-                  Allowance
-                </th>
-                <th scope="col">Expires</th>
-                <th scope="col">Set</th>
-                <th scope="col">
-                  <span class="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {overrides.map((override) => (
-                <tr key={override.resourceType} data-override={override.resourceType}>
-                  <td>{override.resourceType}</td>
-                  <td class="num">
-                    {override.unlimited ? "unlimited" : formatQuantity(override.limit)}
-                  </td>
-                  <td>{formatTime(override.expireTime)}</td>
-                  <td>{formatTime(override.updateTime)}</td>
-                  <td>
-                    <ConfirmAction
-                      label="Remove"
-                      title={`Remove the ${override.resourceType} override`}
-                      danger
-                      run={async (requestId) => {
-                        await api.entitlements.deleteEntitlementOverride({
-                          tenantId,
-                          resourceType: override.resourceType,
-                          requestId,
-                        });
-                        return undefined;
-                      }}
-                      onDone={props.onChanged}
-                    >
-                      <p>The plan's limit applies again at once.</p>
-                    </ConfirmAction>
-                  </td>
+          <div class="scroll">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Resource</th>
+                  <th scope="col" class="num">
+                    Allowance
+                  </th>
+                  <th scope="col">Expires</th>
+                  <th scope="col">Set</th>
+                  <th scope="col">
+                    <span class="visually-hidden">Actions</span>
+                  </th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {overrides.map((override) => (
+                  <tr key={override.resourceType} data-override={override.resourceType}>
+                    <td>{override.resourceType}</td>
+                    <td class="num">
+                      {override.unlimited ? "unlimited" : formatQuantity(override.limit)}
+                    </td>
+                    <td>{formatTime(override.expireTime)}</td>
+                    <td>{formatTime(override.updateTime)}</td>
+                    <td>
+                      <ConfirmAction
+                        label="Remove"
+                        title={`Remove the ${override.resourceType} override`}
+                        danger
+                        run={async (requestId) => {
+                          await api.entitlements.deleteEntitlementOverride({
+                            tenantId,
+                            resourceType: override.resourceType,
+                            requestId,
+                          });
+                          return undefined;
+                        }}
+                        onDone={props.onChanged}
+                      >
+                        <p>The plan's limit applies again at once.</p>
+                      </ConfirmAction>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         )}
       </Section>
     </>

@@ -99,24 +99,26 @@ export function TenantUsageChart(props: { api: Api; tenantId: string; resources:
       {series && (
         <details>
           <summary>Show the figures as a table</summary>
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Bucket start (UTC)</th>
-                <th scope="col" class="num">
-                  {resource}
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {usage.data?.answer.series.map((bucket) => (
-                <tr key={bucket.startTime?.seconds}>
-                  <td>{bucket.startTime && timestampDate(bucket.startTime).toISOString()}</td>
-                  <td class="num">{formatQuantity(bucket.quantity)}</td>
+          <div class="scroll">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Bucket start (UTC)</th>
+                  <th scope="col" class="num">
+                    {resource}
+                  </th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {usage.data?.answer.series.map((bucket) => (
+                  <tr key={bucket.startTime?.seconds}>
+                    <td>{bucket.startTime && timestampDate(bucket.startTime).toISOString()}</td>
+                    <td class="num">{formatQuantity(bucket.quantity)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         </details>
       )}
     </Section>

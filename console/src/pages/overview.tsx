@@ -30,35 +30,37 @@ export function OverviewPage({ api }: { api: Api }) {
           loading={counts.loading}
         >
           {counts.data && (
-            <table>
-              <caption class="visually-hidden">Customers by plan and subscription state</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Plan</th>
-                  <th scope="col">Subscription state</th>
-                  <th scope="col" class="num">
-                    Customers
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {counts.data.counts.map((count) => (
-                  <tr key={`${count.planId}/${count.state}`}>
-                    <td>{count.planId}</td>
-                    <td>{stateName(count.state)}</td>
-                    <td class="num">{String(count.customerCount)}</td>
+            <div class="scroll">
+              <table>
+                <caption class="visually-hidden">Customers by plan and subscription state</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">Plan</th>
+                    <th scope="col">Subscription state</th>
+                    <th scope="col" class="num">
+                      Customers
+                    </th>
                   </tr>
-                ))}
-              </tbody>
-              <tfoot>
-                <tr>
-                  <th scope="row" colSpan={2}>
-                    All customers
-                  </th>
-                  <td class="num">{String(counts.data.customerCount)}</td>
-                </tr>
-              </tfoot>
-            </table>
+                </thead>
+                <tbody>
+                  {counts.data.counts.map((count) => (
+                    <tr key={`${count.planId}/${count.state}`}>
+                      <td>{count.planId}</td>
+                      <td>{stateName(count.state)}</td>
+                      <td class="num">{String(count.customerCount)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+                <tfoot>
+                  <tr>
+                    <th scope="row" colSpan={2}>
+                      All customers
+                    </th>
+                    <td class="num">{String(counts.data.customerCount)}</td>
+                  </tr>
+                </tfoot>
+              </table>
+            </div>
           )}
         </Section>
         <Section title="Usage ingestion" id="ingest" error={stats.error} loading={stats.loading}>
@@ -88,34 +90,36 @@ export function OverviewPage({ api }: { api: Api }) {
       <Section title="Recent denials" id="denials" error={denials.error} loading={denials.loading}>
         {denials.data?.events.length === 0 && <p>No denials recorded.</p>}
         {denials.data && denials.data.events.length > 0 && (
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Tenant</th>
-                <th scope="col">What happened</th>
-              </tr>
-            </thead>
-            <tbody>
-              {denials.data.events.map((event) => (
-                <tr key={event.id}>
-                  <td>
-                    <time
-                      dateTime={event.createTime && timestampDate(event.createTime).toISOString()}
-                    >
-                      {formatTime(event.createTime)}
-                    </time>
-                  </td>
-                  <td>
-                    <a href={hrefOf({ page: "tenant", tenantId: event.tenantId })}>
-                      <code>{event.tenantId}</code>
-                    </a>
-                  </td>
-                  <td>{describeEvent(event)}</td>
+          <div class="scroll">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">When</th>
+                  <th scope="col">Tenant</th>
+                  <th scope="col">What happened</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {denials.data.events.map((event) => (
+                  <tr key={event.id}>
+                    <td>
+                      <time
+                        dateTime={event.createTime && timestampDate(event.createTime).toISOString()}
+                      >
+                        {formatTime(event.createTime)}
+                      </time>
+                    </td>
+                    <td>
+                      <a href={hrefOf({ page: "tenant", tenantId: event.tenantId })}>
+                        <code>{event.tenantId}</code>
+                      </a>
+                    </td>
+                    <td>{describeEvent(event)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         )}
         <p class="hint">The first denial of each tenant, resource and period.</p>
       </Section>

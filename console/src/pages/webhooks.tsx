@@ -77,7 +77,17 @@ function Deliveries({ api, endpointId }: { api: Api; endpointId: string }) {
     [api, endpointId, token],
   );
   return (
-    <Section title="Deliveries" id="deliveries" error={page.error} loading={page.loading}>
+    <Section
+      title="Deliveries"
+      id="deliveries"
+      error={page.error}
+      loading={page.loading}
+      actions={
+        <button type="button" onClick={page.reload}>
+          Refresh
+        </button>
+      }
+    >
       {page.data?.deliveries.length === 0 && <p>Nothing delivered to this endpoint yet.</p>}
       <ul class="deliveries">
         {page.data?.deliveries.map((delivery) => (

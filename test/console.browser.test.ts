@@ -1,0 +1,360 @@
+import { randomUUID } from "node:crypto";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { type Client, createClient, type Transport } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import type { Browser, ConsoleMessage, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BillingService } from "../gen/tollgate/v1/billing_service_pb.js";
+import { EntitlementService } from "../gen/tollgate/v1/entitlement_service_pb.js";
+import { EventService } from "../gen/tollgate/v1/event_service_pb.js";
+import { UsageService } from "../gen/tollgate/v1/usage_service_pb.js";
+import { startTestApp, type TestApp } from "./support/app.js";
+import { hasChromium, launchChromium, screenshot, warnWithoutChromium } from "./support/browser.js";
+import { createKeyWithCli } from "./support/cli.js";
+import { createTestDatabase, type TestDatabase } from "./support/database.js";
+import { startWebhookReceiver, type WebhookReceiver } from "./support/webhook-receiver.js";
+
+const ADMIN_KEY = "tg_console1_ConsoleAdminSecretConsoleAdmin42";
+const WIDE = { width: 1280, height: 900 };
+const NARROW = { width: 390, height: 844 };
+
+warnWithoutChromium();
+
+/**
+ * The operator console in Debian's Chromium against the real server: every number on the
+ * page comes from the public API, and every action goes through it.
+ */
+describe.skipIf(!hasChromium)("operator console in Chromium", () => {
+  let db: TestDatabase;
+  let server: TestApp;
+  let browser: Browser;
+  let page: Page;
+  let receiver: WebhookReceiver;
+  let receiverHealthy = false;
+  let tenantKey: string;
+  const policyViolations: string[] = [];
+  const tenantId = randomUUID();
+  let billing: Client<typeof BillingService>;
+  let entitlements: Client<typeof EntitlementService>;
+  let usage: Client<typeof UsageService>;
+
+  const adminTransport = (baseUrl: string): Transport =>
+    createGrpcTransport({
+      baseUrl,
+      interceptors: [
+        (next) => (req) => {
+          req.header.set("authorization", `Bearer ${ADMIN_KEY}`);
+          return next(req);
+        },
+      ],
+    });
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    receiver = await startWebhookReceiver(() => ({ status: receiverHealthy ? 200 : 500 }));
+    server = await startTestApp(
+      db.url,
+      {},
+      {
+        TOLLGATE_BOOTSTRAP_ADMIN_KEY: ADMIN_KEY,
+        BILLING_RATE_LIMIT_BURST: "100000",
+        WEBHOOK_ALLOW_PRIVATE_NETWORKS: "true",
+        // One attempt, so a delivery to the failing receiver fails at once.
+        WEBHOOK_RETRY_SCHEDULE: "0",
+        WEBHOOK_TIMEOUT_SECONDS: "2",
+      },
+    );
+    tenantKey = await createKeyWithCli(db.url, tenantId);
+    const transport = adminTransport(server.baseUrl);
+    billing = createClient(BillingService, transport);
+    entitlements = createClient(EntitlementService, transport);
+    usage = createClient(UsageService, transport);
+    await createClient(EventService, transport).createWebhookEndpoint({
+      url: receiver.url,
+      description: "support desk",
+    });
+    // given a customer on Pro
+    const { customer } = await billing.createCustomer({
+      tenantId,
+      email: "ops@acme.example",
+      name: "Acme Robotics",
+    });
+    await billing.createSubscription({ customerId: customer!.id, priceId: "price_pro_monthly" });
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: WIDE });
+    page.on("console", (message: ConsoleMessage) => {
+      if (message.text().includes("Content Security Policy")) policyViolations.push(message.text());
+    });
+    page.on("pageerror", (error) => policyViolations.push(`page error: ${error.message}`));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    await receiver?.close();
+    await db?.drop();
+  });
+
+  const row = (resource: string) => page.locator(`[data-resource="${resource}"]`);
+  const dialog = () => page.getByRole("dialog");
+
+  it("should refuse a tenant key and show no admin data", async () => {
+    // when a tenant's key is pasted into the sign-in form
+    await page.goto(`${server.baseUrl}/console`);
+    await page.getByLabel("Admin API key").fill(tenantKey);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    // then the console says why, stays on the sign-in form, and keeps no key
+    await expect.poll(() => page.getByRole("alert").textContent()).toContain("tenant key");
+    expect(await page.getByRole("navigation").count()).toBe(0);
+    expect(await page.evaluate(() => sessionStorage.getItem("tollgate.apiKey"))).toBeNull();
+    await screenshot(page, "sign-in-refused");
+  });
+
+  it("should sign in with an admin key and show the overview", async () => {
+    await page.getByLabel("Admin API key").fill(ADMIN_KEY);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Overview" }).waitFor();
+    // then customers are counted by plan, from CountCustomers
+    const counts = page.locator("#customer-counts");
+    await expect.poll(() => counts.textContent()).toContain("pro");
+    expect(await counts.locator("tfoot").textContent()).toContain("1");
+    // and the key lives in this tab's sessionStorage, with no cookie set
+    expect(await page.evaluate(() => sessionStorage.getItem("tollgate.apiKey"))).toBe(ADMIN_KEY);
+    expect(await page.context().cookies()).toEqual([]);
+    // and no banner claims open mode
+    expect(await page.getByText("Open mode").count()).toBe(0);
+  });
+
+  it("should find the customer by email and open the tenant", async () => {
+    await page
+      .getByLabel("Find a customer by tenant id, customer id or email")
+      .fill("ACME.example");
+    await page.getByRole("button", { name: "Find" }).click();
+    const link = page.getByRole("link", { name: "Acme Robotics" });
+    await link.click();
+    await page.getByRole("heading", { name: /Acme Robotics/ }).waitFor();
+    expect(page.url()).toContain(`#/tenants/${tenantId}`);
+    expect(await page.locator('[data-field="plan"]').textContent()).toContain("pro");
+  });
+
+  it("should move the bars after CheckAndRecord calls, without a reload", async () => {
+    await expect.poll(() => row("executions").locator(".used").textContent()).toBe("0");
+    // when the tenant makes seven admitted calls of one execution
+    for (let i = 0; i < 7; i++) {
+      const answer = await entitlements.checkAndRecord({ tenantId, resourceType: "executions" });
+      expect(answer.allowed).toBe(true);
+    }
+    // then the page shows them on its next refresh, in text and in the bar's label
+    await expect
+      .poll(() => row("executions").locator(".used").textContent(), { timeout: 12_000 })
+      .toBe("7");
+    expect(await row("executions").getByRole("img").getAttribute("aria-label")).toContain("7 used");
+    await screenshot(page, "tenant");
+  });
+
+  it("should chart ingested usage daily over 30 days and hourly over 48 hours", async () => {
+    // given api_calls ingested two days ago, an hour ago and now
+    const hoursAgo = (hours: number) => timestampFromDate(new Date(Date.now() - hours * 3_600_000));
+    const { acceptedCount } = await usage.trackUsage({
+      events: [
+        {
+          eventId: "c1",
+          tenantId,
+          resourceType: "api_calls",
+          quantity: "5",
+          occurTime: hoursAgo(49),
+        },
+        {
+          eventId: "c2",
+          tenantId,
+          resourceType: "api_calls",
+          quantity: "2",
+          occurTime: hoursAgo(1),
+        },
+        {
+          eventId: "c3",
+          tenantId,
+          resourceType: "api_calls",
+          quantity: "1",
+          occurTime: hoursAgo(0),
+        },
+      ],
+    });
+    expect(acceptedCount).toBe(3n);
+    // when the operator charts api_calls
+    const chart = page.locator("#usage-chart");
+    await chart.getByLabel("Resource").selectOption("api_calls");
+    // then the daily chart covers all three and the hourly one the last two
+    const total = () => chart.locator("[data-chart-total]").getAttribute("data-chart-total");
+    await expect.poll(total).toBe("8");
+    await chart.getByLabel("48 hours, hourly").check();
+    await expect.poll(total).toBe("3");
+    expect(await chart.locator("canvas").count()).toBe(1);
+    await chart.getByText("Show the figures as a table").click();
+    expect(await chart.locator("details tbody tr").count()).toBe(2);
+  });
+
+  it("should grant credits once on a double click and show the raised limit", async () => {
+    expect(await row("executions").locator(".limit").textContent()).toBe("limit 35,000");
+    await page.getByRole("button", { name: "Grant credits" }).click();
+    await dialog().getByLabel("Resource").selectOption("executions");
+    await dialog().getByLabel("Quantity").fill("500");
+    await dialog()
+      .getByLabel(/Reason/)
+      .fill("outage goodwill");
+    // when the operator double-clicks Grant
+    await dialog().getByRole("button", { name: "Grant" }).dblclick();
+    // then the limit includes the grant, and exactly one grant exists
+    await expect.poll(() => row("executions").locator(".limit").textContent()).toBe("limit 35,500");
+    const { grants } = await entitlements.listGrants({ tenantId });
+    expect(grants.map((g) => [g.quantity, g.reason])).toEqual([["500", "outage goodwill"]]);
+    await expect.poll(() => page.locator("#grants").textContent()).toContain("outage goodwill");
+    await expect
+      .poll(() => page.locator('#audit [data-audit-action="grant.create"]').count())
+      .toBe(1);
+  });
+
+  it("should set an override and remove it", async () => {
+    await page.getByRole("button", { name: "Set override" }).click();
+    await dialog().getByLabel("Resource").selectOption("agents");
+    await dialog().getByLabel("Limit", { exact: true }).fill("40");
+    await dialog().getByRole("button", { name: "Confirm" }).click();
+    await expect.poll(() => row("agents").locator(".limit").textContent()).toBe("limit 40");
+    expect(await row("agents").textContent()).toContain("override");
+    // when the override is removed, the plan's limit is back
+    await page.locator('[data-override="agents"]').getByRole("button", { name: "Remove" }).click();
+    await dialog().getByRole("button", { name: "Confirm" }).click();
+    await expect.poll(() => row("agents").textContent()).toContain("plan pro");
+    expect(await entitlements.listEntitlementOverrides({ tenantId })).toMatchObject({
+      overrides: [],
+    });
+  });
+
+  it("should change the plan and cancel at period end", async () => {
+    await page.getByRole("button", { name: "Change plan" }).click();
+    await dialog().getByLabel("New plan").selectOption("price_team_monthly");
+    await dialog().getByRole("button", { name: "Confirm" }).click();
+    await expect.poll(() => page.locator('[data-field="plan"]').textContent()).toContain("team");
+    await expect.poll(() => page.locator("#usage h2").textContent()).toContain("plan team");
+    await page.getByRole("button", { name: "Cancel subscription" }).click();
+    await dialog()
+      .getByLabel(/At the end of the current period/)
+      .check();
+    await dialog().getByRole("button", { name: "Confirm" }).click();
+    await expect
+      .poll(() => page.locator('[data-field="cancel-at-period-end"]').textContent())
+      .toBe("yes");
+    // and the events the changes caused are listed on the page
+    await page.getByRole("button", { name: "Refresh" }).click();
+    await expect
+      .poll(() => page.locator('#events [data-event-type="subscription.updated"]').count())
+      .toBeGreaterThan(0);
+  });
+
+  it("should show failed webhook deliveries and retry one", async () => {
+    await page.getByRole("link", { name: "Webhooks" }).click();
+    await page.getByRole("heading", { name: "Webhooks" }).waitFor();
+    // given the receiver failed every delivery so far
+    const failed = page.locator('[data-state="failed"]');
+    await expect
+      .poll(
+        async () => {
+          await page.locator("#deliveries").getByRole("button", { name: "Refresh" }).click();
+          return failed.count();
+        },
+        { timeout: 15_000 },
+      )
+      .toBeGreaterThan(0);
+    const id = await failed.first().getAttribute("data-delivery");
+    await screenshot(page, "webhooks");
+    // when the receiver recovers and the operator retries that delivery
+    receiverHealthy = true;
+    await failed.first().getByRole("button", { name: "Retry now" }).click();
+    await dialog().getByRole("button", { name: "Confirm" }).click();
+    // then it is delivered, with both attempts listed
+    const delivery = page.locator(`[data-delivery="${id}"]`);
+    await expect
+      .poll(
+        async () => {
+          await page.locator("#deliveries").getByRole("button", { name: "Refresh" }).click();
+          return delivery.getAttribute("data-state");
+        },
+        { timeout: 15_000 },
+      )
+      .toBe("delivered");
+    expect(await delivery.textContent()).toContain("2 attempts");
+  });
+
+  it("should read at 390 px and 1280 px without sideways scrolling", async () => {
+    const pages = {
+      overview: "#/",
+      customers: "#/customers",
+      tenant: `#/tenants/${tenantId}`,
+      webhooks: "#/webhooks",
+    };
+    for (const [viewport, size] of Object.entries({ wide: WIDE, narrow: NARROW })) {
+      await page.setViewportSize(size);
+      for (const [name, hash] of Object.entries(pages)) {
+        await page.goto(`${server.baseUrl}/console${hash}`);
+        await page.locator("main h1").waitFor();
+        await page.waitForLoadState("networkidle");
+        // the page's width, and what sticks out (outside a scrolling table) when it is too wide
+        const { width, wide } = await page.evaluate((limit) => {
+          const sticking = [...document.querySelectorAll("body *")].filter(
+            (el) => el.getBoundingClientRect().right > limit && !el.closest(".scroll"),
+          );
+          return {
+            width: document.documentElement.scrollWidth,
+            wide: sticking.slice(-3).map((el) => el.outerHTML.slice(0, 120)),
+          };
+        }, size.width);
+        expect(width, `${name} at ${viewport}: ${wide.join(" | ")}`).toBeLessThanOrEqual(
+          size.width,
+        );
+        await screenshot(page, `${name}-${viewport}`);
+      }
+    }
+    await page.setViewportSize(WIDE);
+  });
+
+  it("should be usable from the keyboard", async () => {
+    await page.goto(`${server.baseUrl}/console#/`);
+    await page.reload();
+    await page.locator("main h1").waitFor();
+    // the first Tab reaches the skip link, which moves focus to the content
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Skip to content");
+    await page.keyboard.press("Enter");
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("main");
+  });
+
+  it("should run without a single Content-Security-Policy violation", () => {
+    expect(policyViolations).toEqual([]);
+  });
+
+  describe("in open mode", () => {
+    let openDb: TestDatabase;
+    let openServer: TestApp;
+
+    beforeAll(async () => {
+      openDb = await createTestDatabase();
+      openServer = await startTestApp(openDb.url);
+    });
+
+    afterAll(async () => {
+      await openServer?.stop();
+      await openDb?.drop();
+    });
+
+    it("should need no key and say the server is open", async () => {
+      const openPage = await browser.newPage({ viewport: WIDE });
+      await openPage.goto(`${openServer.baseUrl}/console`);
+      const banner = openPage.getByRole("status");
+      await expect.poll(() => banner.textContent()).toContain("Open mode");
+      await openPage.getByRole("heading", { name: "Overview" }).waitFor();
+      expect(await openPage.getByLabel("Admin API key").count()).toBe(0);
+      await screenshot(openPage, "overview-open-mode");
+      await openPage.close();
+    });
+  });
+});
