@@ -9,7 +9,13 @@ import { EntitlementService } from "../gen/tollgate/v1/entitlement_service_pb.js
 import { EventService } from "../gen/tollgate/v1/event_service_pb.js";
 import { UsageService } from "../gen/tollgate/v1/usage_service_pb.js";
 import { startTestApp, type TestApp } from "./support/app.js";
-import { hasChromium, launchChromium, screenshot, warnWithoutChromium } from "./support/browser.js";
+import {
+  hasChromium,
+  launchChromium,
+  measureWidth,
+  screenshot,
+  warnWithoutChromium,
+} from "./support/browser.js";
 import { createKeyWithCli } from "./support/cli.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 import { startWebhookReceiver, type WebhookReceiver } from "./support/webhook-receiver.js";
@@ -106,7 +112,7 @@ describe.skipIf(!hasChromium)("operator console in Chromium", () => {
     // then the console says why, stays on the sign-in form, and keeps no key
     await expect.poll(() => page.getByRole("alert").textContent()).toContain("tenant key");
     expect(await page.getByRole("navigation").count()).toBe(0);
-    expect(await page.evaluate(() => sessionStorage.getItem("tollgate.apiKey"))).toBeNull();
+    expect(await page.evaluate("sessionStorage.getItem('tollgate.apiKey')")).toBeNull();
     await screenshot(page, "sign-in-refused");
   });
 
@@ -119,7 +125,7 @@ describe.skipIf(!hasChromium)("operator console in Chromium", () => {
     await expect.poll(() => counts.textContent()).toContain("pro");
     expect(await counts.locator("tfoot").textContent()).toContain("1");
     // and the key lives in this tab's sessionStorage, with no cookie set
-    expect(await page.evaluate(() => sessionStorage.getItem("tollgate.apiKey"))).toBe(ADMIN_KEY);
+    expect(await page.evaluate("sessionStorage.getItem('tollgate.apiKey')")).toBe(ADMIN_KEY);
     expect(await page.context().cookies()).toEqual([]);
     // and no banner claims open mode
     expect(await page.getByText("Open mode").count()).toBe(0);
@@ -298,16 +304,7 @@ describe.skipIf(!hasChromium)("operator console in Chromium", () => {
         await page.goto(`${server.baseUrl}/console${hash}`);
         await page.locator("main h1").waitFor();
         await page.waitForLoadState("networkidle");
-        // the page's width, and what sticks out (outside a scrolling table) when it is too wide
-        const { width, wide } = await page.evaluate((limit) => {
-          const sticking = [...document.querySelectorAll("body *")].filter(
-            (el) => el.getBoundingClientRect().right > limit && !el.closest(".scroll"),
-          );
-          return {
-            width: document.documentElement.scrollWidth,
-            wide: sticking.slice(-3).map((el) => el.outerHTML.slice(0, 120)),
-          };
-        }, size.width);
+        const { width, wide } = await measureWidth(page, size.width);
         expect(width, `${name} at ${viewport}: ${wide.join(" | ")}`).toBeLessThanOrEqual(
           size.width,
         );
@@ -323,9 +320,9 @@ describe.skipIf(!hasChromium)("operator console in Chromium", () => {
     await page.locator("main h1").waitFor();
     // the first Tab reaches the skip link, which moves focus to the content
     await page.keyboard.press("Tab");
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Skip to content");
+    expect(await page.evaluate("document.activeElement?.textContent")).toBe("Skip to content");
     await page.keyboard.press("Enter");
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe("main");
+    expect(await page.evaluate("document.activeElement?.id")).toBe("main");
   });
 
   it("should run without a single Content-Security-Policy violation", () => {

@@ -46,3 +46,23 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   await mkdir(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: `${SCREENSHOTS}${name}.png`, fullPage: true });
 }
+
+/**
+ * The page's scroll width, and the last few elements that stick out past `limit` outside a
+ * scrolling table, so a failed width check names what to fix. Runs in the browser (as a
+ * script, since the test program has no DOM types).
+ */
+export function measureWidth(
+  page: Page,
+  limit: number,
+): Promise<{ width: number; wide: string[] }> {
+  return page.evaluate(`(() => {
+    const sticking = [...document.querySelectorAll("body *")].filter(
+      (el) => el.getBoundingClientRect().right > ${limit} && !el.closest(".scroll"),
+    );
+    return {
+      width: document.documentElement.scrollWidth,
+      wide: sticking.slice(-3).map((el) => el.outerHTML.slice(0, 120)),
+    };
+  })()`);
+}
