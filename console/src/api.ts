@@ -75,3 +75,8 @@ export function settle<T>(call: Promise<T>): Promise<Settled<T>> {
     (error: unknown) => ({ ok: false as const, error }),
   );
 }
+
+/** The error of a settled call, for a section's error note; undefined when it succeeded. */
+export function failureOf(settled: Settled<unknown>): unknown {
+  return settled.ok ? undefined : settled.error;
+}

@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import { newestFirst } from "../pagination/keyset.js";
 import type { Cursor } from "../pagination/page-token.js";
 import type { AuditEvent, NewAuditEvent } from "./audit.js";
 
@@ -30,16 +31,8 @@ export function createAuditStore(knex: Knex): AuditStore {
       });
     },
     async list(tenantId, limit, after) {
-      const query = knex("audit_events")
-        .orderBy([
-          { column: "create_time", order: "desc" },
-          { column: "id", order: "desc" },
-        ])
-        .limit(limit);
+      const query = newestFirst(knex("audit_events"), limit, after);
       if (tenantId !== undefined) query.where({ tenant_id: tenantId });
-      if (after !== undefined) {
-        query.whereRaw("(create_time, id) < (?, ?)", [after.time, after.id]);
-      }
       return (await query).map(fromDbAuditEvent);
     },
   };

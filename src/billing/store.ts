@@ -1,6 +1,7 @@
 import type { Knex } from "knex";
 import { AlreadyExistsError, FailedPreconditionError } from "../errors/domain-error.js";
 import type { RequestFingerprint } from "../idempotency/request-fingerprint.js";
+import { newestFirst } from "../pagination/keyset.js";
 import type { Cursor } from "../pagination/page-token.js";
 import { type Customer, LIVE_STATES, type Subscription } from "./billing.js";
 
@@ -115,14 +116,7 @@ export function createBillingStore(knex: Knex): BillingStore {
       return row && fromDbSubscription(row);
     },
     async listSubscriptions(tenantId, limit, after) {
-      const query = knex("subscriptions")
-        .where({ tenant_id: tenantId })
-        .orderBy([
-          { column: "create_time", order: "desc" },
-          { column: "id", order: "desc" },
-        ])
-        .limit(limit);
-      if (after) query.whereRaw("(create_time, id) < (?, ?)", [after.time, after.id]);
+      const query = newestFirst(knex("subscriptions"), limit, after).where({ tenant_id: tenantId });
       return (await query).map(fromDbSubscription);
     },
     async listDueSubscriptions(now, limit) {
@@ -214,12 +208,7 @@ export function createBillingStore(knex: Knex): BillingStore {
       await knex("billing_leases").where({ tenant_id: tenantId, holder }).delete();
     },
     async searchCustomers(search, limit, after) {
-      const query = knex("customers")
-        .orderBy([
-          { column: "create_time", order: "desc" },
-          { column: "id", order: "desc" },
-        ])
-        .limit(limit);
+      const query = newestFirst(knex("customers"), limit, after);
       if (search !== "") {
         const escaped = search.replace(/[\\%_]/g, (c) => `\\${c}`);
         query.where((w) =>
@@ -230,7 +219,6 @@ export function createBillingStore(knex: Knex): BillingStore {
             .orWhere("name", "ilike", `%${escaped}%`),
         );
       }
-      if (after) query.whereRaw("(create_time, id) < (?, ?)", [after.time, after.id]);
       return (await query).map(fromDbCustomer);
     },
     async latestSubscriptions(customerIds) {

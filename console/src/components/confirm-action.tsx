@@ -7,8 +7,8 @@ import { newRequestId } from "../format.js";
  * A button that opens a confirmation dialog and runs `run` once confirmed. The request id is
  * chosen when the dialog opens and kept until it closes, so a double click, or a retry after
  * a timeout, acts once: the server replays the first answer for a repeated `request_id`.
- * `run` returns a message for fields the form finds missing, or nothing when the call went
- * through.
+ * `run` resolves to a string when the form cannot be sent (the message to show), or to the
+ * call's answer when it went through.
  */
 export function ConfirmAction(props: {
   label: string;
@@ -16,7 +16,7 @@ export function ConfirmAction(props: {
   confirmLabel?: string;
   danger?: boolean;
   disabled?: boolean;
-  run(requestId: string): Promise<string | undefined>;
+  run(requestId: string): Promise<unknown>;
   onDone(): void;
   children?: ComponentChildren;
 }) {
@@ -41,12 +41,12 @@ export function ConfirmAction(props: {
     if (busy) return;
     setBusy(true);
     try {
-      const missing = await props.run(requestId);
-      if (missing === undefined) {
+      const answer = await props.run(requestId);
+      if (typeof answer === "string") {
+        setProblem(answer);
+      } else {
         setOpen(false);
         props.onDone();
-      } else {
-        setProblem(missing);
       }
     } catch (error) {
       setProblem(describeError(error));

@@ -1,8 +1,9 @@
 import { Code } from "@connectrpc/connect";
 import type { GetUpcomingInvoiceResponse } from "../../../gen/tollgate/v1/billing_service_pb.js";
-import { hasCode, type Settled } from "../api.js";
+import { failureOf, hasCode, type Settled } from "../api.js";
 import { formatQuantity, formatTime } from "../format.js";
 import { Section } from "./section.js";
+import { Table } from "./table.js";
 
 /** What the live subscription will be charged for this period so far. */
 export function TenantInvoice({ invoice }: { invoice: Settled<GetUpcomingInvoiceResponse> }) {
@@ -10,57 +11,41 @@ export function TenantInvoice({ invoice }: { invoice: Settled<GetUpcomingInvoice
   const value = invoice.ok ? invoice.value.invoice : undefined;
   const currency = value?.currency.toUpperCase() ?? "";
   return (
-    <Section
-      title="Upcoming invoice"
-      id="invoice"
-      error={invoice.ok || none ? undefined : invoice.error}
-    >
+    <Section title="Upcoming invoice" id="invoice" error={none ? undefined : failureOf(invoice)}>
       {none && <p>No live subscription, so no invoice is upcoming.</p>}
       {value && (
-        <div class="scroll">
-          <table>
-            <caption>
-              {formatTime(value.periodStartTime)} to {formatTime(value.periodEndTime)}, plan{" "}
-              {value.planId}
-            </caption>
-            <thead>
-              <tr>
-                <th scope="col">Line</th>
-                <th scope="col" class="num">
-                  Quantity
-                </th>
-                <th scope="col" class="num">
-                  Unit
-                </th>
-                <th scope="col" class="num">
-                  Amount
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {value.lines.map((line) => (
-                <tr key={line.description}>
-                  <td>{line.description}</td>
-                  <td class="num">{formatQuantity(line.quantity)}</td>
-                  <td class="num">{line.unitAmount}</td>
-                  <td class="num">
-                    {line.amount} {currency}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-            <tfoot>
-              <tr>
-                <th scope="row" colSpan={3}>
-                  Total
-                </th>
-                <td class="num">
-                  {value.total} {currency}
-                </td>
-              </tr>
-            </tfoot>
-          </table>
-        </div>
+        <Table
+          columns={[
+            "Line",
+            { label: "Quantity", numeric: true },
+            { label: "Unit", numeric: true },
+            { label: "Amount", numeric: true },
+          ]}
+          rowCount={value.lines.length}
+          empty="No lines."
+          caption={`${formatTime(value.periodStartTime)} to ${formatTime(value.periodEndTime)}, plan ${value.planId}`}
+          foot={
+            <tr>
+              <th scope="row" colSpan={3}>
+                Total
+              </th>
+              <td class="num">
+                {value.total} {currency}
+              </td>
+            </tr>
+          }
+        >
+          {value.lines.map((line) => (
+            <tr key={line.description}>
+              <td>{line.description}</td>
+              <td class="num">{formatQuantity(line.quantity)}</td>
+              <td class="num">{line.unitAmount}</td>
+              <td class="num">
+                {line.amount} {currency}
+              </td>
+            </tr>
+          ))}
+        </Table>
       )}
     </Section>
   );

@@ -4,7 +4,7 @@ import {
   type ListSubscriptionsResponse,
   SubscriptionState,
 } from "../../../gen/tollgate/v1/billing_service_pb.js";
-import type { Api, Settled } from "../api.js";
+import { type Api, failureOf, type Settled } from "../api.js";
 import { formatTime, stateName } from "../format.js";
 import { ConfirmAction } from "./confirm-action.js";
 import { Section } from "./section.js";
@@ -31,42 +31,40 @@ export function TenantSubscription(props: {
     ? props.plans.value.plans.filter((plan) => plan.priceId !== "")
     : [];
   const [priceId, setPriceId] = useState("");
-  const [immediate, setNow] = useState(false);
+  const [now, setNow] = useState(false);
   const chosen = priceId || priced[0]?.priceId || "";
 
-  const changePlan = async (requestId: string) => {
+  const changePlan = (requestId: string) => {
     if (live && current) {
-      await props.api.billing.updateSubscription({
+      return props.api.billing.updateSubscription({
         subscriptionId: current.id,
         newPriceId: chosen,
         requestId,
       });
-    } else if (props.customerId !== undefined) {
-      await props.api.billing.createSubscription({
-        customerId: props.customerId,
-        priceId: chosen,
-        requestId,
-      });
-    } else {
-      return "This tenant has no billing customer to subscribe.";
     }
-    return undefined;
-  };
-  const cancel = async (requestId: string) => {
-    if (!current) return "There is no subscription to cancel.";
-    await props.api.billing.cancelSubscription({
-      subscriptionId: current.id,
-      immediate,
+    if (props.customerId === undefined) {
+      return Promise.resolve("This tenant has no billing customer to subscribe.");
+    }
+    return props.api.billing.createSubscription({
+      customerId: props.customerId,
+      priceId: chosen,
       requestId,
     });
-    return undefined;
   };
+  const cancel = (requestId: string) =>
+    current
+      ? props.api.billing.cancelSubscription({
+          subscriptionId: current.id,
+          immediate: now,
+          requestId,
+        })
+      : Promise.resolve("There is no subscription to cancel.");
 
   return (
     <Section
       title="Subscription"
       id="subscription"
-      error={props.subscriptions.ok ? undefined : props.subscriptions.error}
+      error={failureOf(props.subscriptions)}
       actions={
         <>
           <ConfirmAction
@@ -104,7 +102,7 @@ export function TenantSubscription(props: {
                 <input
                   type="radio"
                   name="cancel-when"
-                  checked={!immediate}
+                  checked={!now}
                   onChange={() => setNow(false)}
                 />
                 At the end of the current period (the plan is kept until then)
@@ -113,7 +111,7 @@ export function TenantSubscription(props: {
                 <input
                   type="radio"
                   name="cancel-when"
-                  checked={immediate}
+                  checked={now}
                   onChange={() => setNow(true)}
                 />
                 Now (the tenant drops to FREE at once)

@@ -5,6 +5,7 @@ import type { Api } from "../api.js";
 import { formatQuantity } from "../format.js";
 import { useLoad } from "../use-load.js";
 import { Section } from "./section.js";
+import { Table } from "./table.js";
 import { type ChartSeries, UsageChart } from "./usage-chart.js";
 
 const RANGES = {
@@ -99,26 +100,18 @@ export function TenantUsageChart(props: { api: Api; tenantId: string; resources:
       {series && (
         <details>
           <summary>Show the figures as a table</summary>
-          <div class="scroll">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Bucket start (UTC)</th>
-                  <th scope="col" class="num">
-                    {resource}
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {usage.data?.answer.series.map((bucket) => (
-                  <tr key={bucket.startTime?.seconds}>
-                    <td>{bucket.startTime && timestampDate(bucket.startTime).toISOString()}</td>
-                    <td class="num">{formatQuantity(bucket.quantity)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table
+            columns={["Bucket start (UTC)", { label: resource, numeric: true }]}
+            rowCount={usage.data?.answer.series.length ?? 0}
+            empty="No usage in this range."
+          >
+            {usage.data?.answer.series.map((bucket) => (
+              <tr key={bucket.startTime?.seconds}>
+                <td>{bucket.startTime && timestampDate(bucket.startTime).toISOString()}</td>
+                <td class="num">{formatQuantity(bucket.quantity)}</td>
+              </tr>
+            ))}
+          </Table>
         </details>
       )}
     </Section>

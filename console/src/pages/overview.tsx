@@ -1,7 +1,7 @@
-import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { Api } from "../api.js";
 import { describeEvent } from "../components/denial-text.js";
 import { Section } from "../components/section.js";
+import { Table } from "../components/table.js";
 import { formatTime, stateName } from "../format.js";
 import { hrefOf } from "../route.js";
 import { useLoad } from "../use-load.js";
@@ -30,37 +30,27 @@ export function OverviewPage({ api }: { api: Api }) {
           loading={counts.loading}
         >
           {counts.data && (
-            <div class="scroll">
-              <table>
-                <caption class="visually-hidden">Customers by plan and subscription state</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Plan</th>
-                    <th scope="col">Subscription state</th>
-                    <th scope="col" class="num">
-                      Customers
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {counts.data.counts.map((count) => (
-                    <tr key={`${count.planId}/${count.state}`}>
-                      <td>{count.planId}</td>
-                      <td>{stateName(count.state)}</td>
-                      <td class="num">{String(count.customerCount)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-                <tfoot>
-                  <tr>
-                    <th scope="row" colSpan={2}>
-                      All customers
-                    </th>
-                    <td class="num">{String(counts.data.customerCount)}</td>
-                  </tr>
-                </tfoot>
-              </table>
-            </div>
+            <Table
+              columns={["Plan", "Subscription state", { label: "Customers", numeric: true }]}
+              rowCount={counts.data.counts.length}
+              empty="No customers yet."
+              foot={
+                <tr>
+                  <th scope="row" colSpan={2}>
+                    All customers
+                  </th>
+                  <td class="num">{String(counts.data.customerCount)}</td>
+                </tr>
+              }
+            >
+              {counts.data.counts.map((count) => (
+                <tr key={`${count.planId}/${count.state}`}>
+                  <td>{count.planId}</td>
+                  <td>{stateName(count.state)}</td>
+                  <td class="num">{String(count.customerCount)}</td>
+                </tr>
+              ))}
+            </Table>
           )}
         </Section>
         <Section title="Usage ingestion" id="ingest" error={stats.error} loading={stats.loading}>
@@ -88,38 +78,24 @@ export function OverviewPage({ api }: { api: Api }) {
         </Section>
       </div>
       <Section title="Recent denials" id="denials" error={denials.error} loading={denials.loading}>
-        {denials.data?.events.length === 0 && <p>No denials recorded.</p>}
-        {denials.data && denials.data.events.length > 0 && (
-          <div class="scroll">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">When</th>
-                  <th scope="col">Tenant</th>
-                  <th scope="col">What happened</th>
-                </tr>
-              </thead>
-              <tbody>
-                {denials.data.events.map((event) => (
-                  <tr key={event.id}>
-                    <td>
-                      <time
-                        dateTime={event.createTime && timestampDate(event.createTime).toISOString()}
-                      >
-                        {formatTime(event.createTime)}
-                      </time>
-                    </td>
-                    <td>
-                      <a href={hrefOf({ page: "tenant", tenantId: event.tenantId })}>
-                        <code>{event.tenantId}</code>
-                      </a>
-                    </td>
-                    <td>{describeEvent(event)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+        {denials.data && (
+          <Table
+            columns={["When", "Tenant", "What happened"]}
+            rowCount={denials.data.events.length}
+            empty="No denials recorded."
+          >
+            {denials.data.events.map((event) => (
+              <tr key={event.id}>
+                <td>{formatTime(event.createTime)}</td>
+                <td>
+                  <a href={hrefOf({ page: "tenant", tenantId: event.tenantId })}>
+                    <code>{event.tenantId}</code>
+                  </a>
+                </td>
+                <td>{describeEvent(event)}</td>
+              </tr>
+            ))}
+          </Table>
         )}
         <p class="hint">The first denial of each tenant, resource and period.</p>
       </Section>

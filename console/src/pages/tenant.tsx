@@ -3,8 +3,9 @@ import type { Api } from "../api.js";
 import { hasCode, settle } from "../api.js";
 import { Section } from "../components/section.js";
 import { TenantActivity } from "../components/tenant-activity.js";
-import { TenantCredits } from "../components/tenant-credits.js";
+import { TenantGrants } from "../components/tenant-grants.js";
 import { TenantInvoice } from "../components/tenant-invoice.js";
+import { TenantOverrides } from "../components/tenant-overrides.js";
 import { TenantSubscription } from "../components/tenant-subscription.js";
 import { TenantUsageChart } from "../components/tenant-usage-chart.js";
 import { UsageBar } from "../components/usage-bar.js";
@@ -46,6 +47,7 @@ export function TenantPage({ api, tenantId }: { api: Api; tenantId: string }) {
   const customer = d?.customer.ok ? d.customer.value.customer : undefined;
   const noCustomer = d !== undefined && !d.customer.ok && hasCode(d.customer.error, Code.NotFound);
   const entitlements = usage.data?.entitlements ?? [];
+  const resources = entitlements.map((e) => e.resourceType);
   return (
     <>
       <div class="page-head">
@@ -103,18 +105,22 @@ export function TenantPage({ api, tenantId }: { api: Api; tenantId: string }) {
           <p class="hint">Updates every {USAGE_REFRESH_MS / 1000} s while this page is open.</p>
         )}
       </Section>
-      <TenantUsageChart
-        api={api}
-        tenantId={tenantId}
-        resources={entitlements.map((e) => e.resourceType)}
-      />
+      <TenantUsageChart api={api} tenantId={tenantId} resources={resources} />
       {d && <TenantInvoice invoice={d.invoice} />}
       {d && (
-        <TenantCredits
+        <TenantGrants
           api={api}
           tenantId={tenantId}
-          resources={entitlements.map((e) => e.resourceType)}
+          resources={resources}
           grants={d.grants}
+          onChanged={reload}
+        />
+      )}
+      {d && (
+        <TenantOverrides
+          api={api}
+          tenantId={tenantId}
+          resources={resources}
           overrides={d.overrides}
           onChanged={reload}
         />

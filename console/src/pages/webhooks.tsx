@@ -2,7 +2,9 @@ import { useState } from "preact/hooks";
 import { type Delivery, DeliveryState } from "../../../gen/tollgate/v1/event_service_pb.js";
 import type { Api } from "../api.js";
 import { ConfirmAction } from "../components/confirm-action.js";
+import { Pager, usePageTokens } from "../components/pager.js";
 import { Section } from "../components/section.js";
+import { Table } from "../components/table.js";
 import { formatTime } from "../format.js";
 import { useLoad } from "../use-load.js";
 
@@ -23,58 +25,44 @@ export function WebhooksPage({ api }: { api: Api }) {
     <>
       <h1>Webhooks</h1>
       <Section title="Endpoints" id="endpoints" error={endpoints.error} loading={endpoints.loading}>
-        {endpoints.data && list.length === 0 && (
-          <p>No endpoints. Register one with EventService.CreateWebhookEndpoint.</p>
-        )}
-        {list.length > 0 && (
-          <div class="scroll">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">URL</th>
-                  <th scope="col">Events</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">
-                    <span class="visually-hidden">Show deliveries</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.map((endpoint) => (
-                  <tr key={endpoint.id} aria-selected={endpoint.id === endpointId}>
-                    <td>
-                      <code>{endpoint.url}</code>
-                      <div class="muted">{endpoint.description}</div>
-                    </td>
-                    <td>{endpoint.types.length === 0 ? "all" : endpoint.types.join(", ")}</td>
-                    <td>{endpoint.enabled ? "enabled" : `disabled: ${endpoint.disabledReason}`}</td>
-                    <td>
-                      <button
-                        type="button"
-                        aria-pressed={endpoint.id === endpointId}
-                        onClick={() => setPicked(endpoint.id)}
-                      >
-                        Deliveries
-                      </button>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+        {endpoints.data && (
+          <Table
+            columns={["URL", "Events", "Status", { label: "Show deliveries", hidden: true }]}
+            rowCount={list.length}
+            empty="No endpoints. Register one with EventService.CreateWebhookEndpoint."
+          >
+            {list.map((endpoint) => (
+              <tr key={endpoint.id} aria-selected={endpoint.id === endpointId}>
+                <td>
+                  <code>{endpoint.url}</code>
+                  <div class="muted">{endpoint.description}</div>
+                </td>
+                <td>{endpoint.types.length === 0 ? "all" : endpoint.types.join(", ")}</td>
+                <td>{endpoint.enabled ? "enabled" : `disabled: ${endpoint.disabledReason}`}</td>
+                <td>
+                  <button
+                    type="button"
+                    aria-pressed={endpoint.id === endpointId}
+                    onClick={() => setPicked(endpoint.id)}
+                  >
+                    Deliveries
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </Table>
         )}
       </Section>
-      {endpointId !== "" && <Deliveries api={api} endpointId={endpointId} />}
+      {endpointId !== "" && <Deliveries key={endpointId} api={api} endpointId={endpointId} />}
     </>
   );
 }
 
 function Deliveries({ api, endpointId }: { api: Api; endpointId: string }) {
-  const [tokens, setTokens] = useState<string[]>([""]);
-  const token = tokens.at(-1) ?? "";
+  const pages = usePageTokens();
   const page = useLoad(
-    () => api.events.listDeliveries({ endpointId, pageSize: 20, pageToken: token }),
-    [api, endpointId, token],
+    () => api.events.listDeliveries({ endpointId, pageSize: 20, pageToken: pages.token }),
+    [api, endpointId, pages.token],
   );
   return (
     <Section
@@ -94,25 +82,7 @@ function Deliveries({ api, endpointId }: { api: Api; endpointId: string }) {
           <DeliveryRow key={delivery.id} api={api} delivery={delivery} onRetried={page.reload} />
         ))}
       </ul>
-      <div class="pager">
-        <button
-          type="button"
-          disabled={tokens.length < 2}
-          onClick={() => setTokens((l) => l.slice(0, -1))}
-        >
-          Previous page
-        </button>
-        <button
-          type="button"
-          disabled={!page.data?.nextPageToken}
-          onClick={() => {
-            const next = page.data?.nextPageToken;
-            if (next) setTokens((l) => [...l, next]);
-          }}
-        >
-          Next page
-        </button>
-      </div>
+      <Pager pages={pages} nextPageToken={page.data?.nextPageToken} />
     </Section>
   );
 }
@@ -143,10 +113,7 @@ function DeliveryRow(props: { api: Api; delivery: Delivery; onRetried(): void })
         <ConfirmAction
           label="Retry now"
           title="Retry this delivery now"
-          run={async () => {
-            await props.api.events.retryDelivery({ deliveryId: d.id });
-            return undefined;
-          }}
+          run={() => props.api.events.retryDelivery({ deliveryId: d.id })}
           onDone={props.onRetried}
         >
           <p>
