@@ -10,8 +10,8 @@ type Response = Parameters<DualRequestHandler>[1];
 
 /** The operator console's built files, served under `/console` from memory. */
 export interface ConsoleAssets {
-  /** Answers a request under `/console`; false when the path is not the console's. */
-  serve(req: Request, res: Response): boolean;
+  /** Answers a request for `path` under `/console`; false when the path is not the console's. */
+  serve(path: string, req: Request, res: Response): boolean;
 }
 
 interface Asset {
@@ -58,8 +58,7 @@ const COMPRESSIBLE = new Set([".html", ".js", ".css", ".svg", ".json"]);
 export function loadConsoleAssets(directory = defaultDirectory()): ConsoleAssets {
   const assets = existsSync(join(directory, "index.html")) ? readAssets(directory) : undefined;
   return {
-    serve(req, res) {
-      const path = (req.url ?? "/").split("?")[0] ?? "/";
+    serve(path, req, res) {
       if (path !== CONSOLE_PATH && !path.startsWith(`${CONSOLE_PATH}/`)) return false;
       if (req.method !== "GET" && req.method !== "HEAD") {
         res.writeHead(405, { allow: "GET, HEAD", "content-type": "text/plain" });

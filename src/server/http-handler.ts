@@ -54,7 +54,7 @@ export function createHttpHandler(options: HttpHandlerOptions): DualRequestHandl
       );
       return;
     }
-    if (options.console.serve(req, res)) return;
+    if (options.console.serve(path, req, res)) return;
     if (req.method === "GET" && path === "/") {
       res.writeHead(302, { location: CONSOLE_PATH });
       res.end();
