@@ -217,6 +217,25 @@ describe("embedded PGlite default", () => {
       reservation: { state: "RESERVATION_STATE_COMMITTED" },
       entitlement: { used: "3" },
     });
+    // and the operator console and the RPCs it needs work on PGlite
+    const page = await fetch(`${second.baseUrl}/console`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("/console/assets/");
+    expect(await callJson(second.baseUrl, "ListCustomers", { query: "KEPT@" })).toMatchObject({
+      customers: [{ tenantId, email: "kept@example.com" }],
+    });
+    expect(await callJson(second.baseUrl, "CountCustomers", {})).toEqual({
+      counts: [{ planId: "free", customerCount: "1" }],
+      customerCount: "1",
+    });
+    expect(
+      await callJson(
+        second.baseUrl,
+        "ListEntitlementOverrides",
+        { tenantId },
+        "EntitlementService",
+      ),
+    ).toEqual({});
     expect(
       second.logs().some((l) => l.msg === "using embedded PGlite (DATABASE_URL is unset)"),
     ).toBe(true);
