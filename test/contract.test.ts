@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
@@ -9,6 +10,8 @@ import { afterAll, describe, expect, it } from "vitest";
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const BUF = join(ROOT, "node_modules/.bin/buf");
+// The Python client's code comes from Debian's protoc and its gRPC plugin.
+const hasProtoc = existsSync("/usr/bin/protoc") && existsSync("/usr/bin/grpc_python_plugin");
 
 describe("the API contract", () => {
   const scratch: string[] = [];
@@ -36,6 +39,29 @@ describe("the API contract", () => {
       expect(committed[path], `gen/${path} is stale`).toBe(text);
     }
   });
+
+  it.skipIf(!hasProtoc)(
+    "should match the Python client's committed tollgate/v1 exactly (npm run generate)",
+    async () => {
+      const out = await mkdtemp(join(tmpdir(), "tollgate-gen-py-"));
+      scratch.push(out);
+      await run(BUF, ["generate", "--template", "clients/python/buf.gen.yaml", "--output", out], {
+        cwd: ROOT,
+      });
+      const v1 = "clients/python/tollgate/v1";
+      const fresh = await readTree(join(out, v1));
+      // The generated modules only: not the package's own __init__.py, nor bytecode caches.
+      const committed = Object.fromEntries(
+        Object.entries(await readTree(join(ROOT, v1))).filter(([path]) =>
+          /^\w+_pb2(_grpc)?\.pyi?$/.test(path),
+        ),
+      );
+      expect(Object.keys(committed).sort()).toEqual(Object.keys(fresh).sort());
+      for (const [path, text] of Object.entries(fresh)) {
+        expect(committed[path], `${v1}/${path} is stale`).toBe(text);
+      }
+    },
+  );
 });
 
 async function readTree(dir: string): Promise<Record<string, string>> {

@@ -1,0 +1,147 @@
+"""Entitlement checks: may this tenant use this much of this resource now?"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from uuid import UUID
+
+from tollgate.connection import TollgateClient, default_client
+from tollgate.errors import EntitlementEnforcementError
+from tollgate.quantity import Quantity, from_wire, to_wire
+from tollgate.v1 import entitlement_service_pb2 as pb
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The answer to a check, with the tenant's standing on that resource after it."""
+
+    allowed: bool
+    """Whether the quantity fits (and, for `check_and_record`, was recorded)."""
+    reason: str
+    """A sentence for people: why it was allowed or denied."""
+    denial_reason: str | None
+    """The machine reason when denied, for example `LIMIT_EXCEEDED`; None when allowed."""
+    resource_type: str
+    limit: Decimal | None
+    """The most that may be used; None when nothing is ever denied (unlimited, or uncapped)."""
+    used: Decimal
+    remaining: Decimal | None
+    unlimited: bool
+    plan_id: str
+
+
+def _denial_name(value: int) -> str | None:
+    if value == pb.DENIAL_REASON_UNSPECIFIED:
+        return None
+    return str(pb.DenialReason.Name(value)).removeprefix("DENIAL_REASON_")
+
+
+def _result(
+    allowed: bool, reason: str, denial: int, entitlement: pb.Entitlement, resource_type: str
+) -> CheckResult:
+    return CheckResult(
+        allowed=allowed,
+        reason=reason,
+        denial_reason=_denial_name(denial),
+        resource_type=entitlement.resource_type or resource_type,
+        limit=from_wire(entitlement.limit),
+        used=from_wire(entitlement.used) or Decimal(0),
+        remaining=from_wire(entitlement.remaining),
+        unlimited=entitlement.unlimited,
+        plan_id=entitlement.plan_id,
+    )
+
+
+class EntitlementEnforcer:
+    """The quick reference's enforcer, over Tollgate's `EntitlementService`.
+
+    `check_and_record` is one atomic step on the server: under any concurrency, across any
+    number of replicas, the admitted total never exceeds the limit, and a denied call records
+    nothing. Give an `idempotency_key` to make a retried call count once.
+    """
+
+    def __init__(self, client: TollgateClient | None = None) -> None:
+        self.client = client or default_client()
+
+    async def check_and_record(
+        self,
+        tenant_id: UUID | str,
+        resource_type: str,
+        quantity: Quantity = Decimal("1"),
+        *,
+        idempotency_key: str = "",
+    ) -> CheckResult:
+        """Checks the limit and records the quantity if it fits, atomically."""
+        stubs = self.client.stubs()
+        request = pb.CheckAndRecordRequest(
+            tenant_id=str(tenant_id),
+            resource_type=resource_type,
+            quantity=to_wire(quantity),
+            idempotency_key=idempotency_key,
+        )
+        answer: pb.CheckAndRecordResponse = await self.client.call(
+            stubs.entitlements.CheckAndRecord, request
+        )
+        return _result(
+            answer.allowed, answer.reason, answer.denial_reason, answer.entitlement, resource_type
+        )
+
+    async def check_only(
+        self, tenant_id: UUID | str, resource_type: str, quantity: Quantity = Decimal("1")
+    ) -> CheckResult:
+        """Whether the quantity would fit now; records nothing."""
+        stubs = self.client.stubs()
+        request = pb.CheckRequest(
+            tenant_id=str(tenant_id), resource_type=resource_type, quantity=to_wire(quantity)
+        )
+        answer: pb.CheckResponse = await self.client.call(stubs.entitlements.Check, request)
+        return _result(
+            answer.allowed, answer.reason, answer.denial_reason, answer.entitlement, resource_type
+        )
+
+    async def record_usage_only(
+        self,
+        tenant_id: UUID | str,
+        resource_type: str,
+        quantity: Quantity = Decimal("1"),
+        *,
+        idempotency_key: str = "",
+    ) -> CheckResult:
+        """Records the quantity without a limit check (usage that already happened)."""
+        stubs = self.client.stubs()
+        request = pb.RecordUsageRequest(
+            tenant_id=str(tenant_id),
+            resource_type=resource_type,
+            quantity=to_wire(quantity),
+            idempotency_key=idempotency_key,
+        )
+        answer: pb.RecordUsageResponse = await self.client.call(
+            stubs.entitlements.RecordUsage, request
+        )
+        return _result(
+            True, "recorded", pb.DENIAL_REASON_UNSPECIFIED, answer.entitlement, resource_type
+        )
+
+
+def check_entitlement_or_raise(check: CheckResult) -> None:
+    """Raises `EntitlementEnforcementError` (HTTP 402) unless the check was allowed."""
+    if not check.allowed:
+        raise EntitlementEnforcementError(
+            resource_type=check.resource_type,
+            reason=check.reason,
+            denial_reason=check.denial_reason,
+            limit=check.limit,
+            used=check.used,
+        )
+
+
+_default: EntitlementEnforcer | None = None
+
+
+def default_enforcer() -> EntitlementEnforcer:
+    """The process-wide enforcer over the default client, made on first use."""
+    global _default
+    if _default is None:
+        _default = EntitlementEnforcer()
+    return _default
