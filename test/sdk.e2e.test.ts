@@ -12,6 +12,7 @@ import {
   EntitlementEnforcementError,
   fromConnectError,
   UsageBufferFullError,
+  UsageRejectedError,
   UsageTracker,
 } from "../src/client/index.js";
 import { queryRows } from "./support/app.js";
@@ -180,9 +181,13 @@ describe("TypeScript SDK against the real server", () => {
       }
     });
 
-    it("should refuse new events when the buffer is full, or drop the oldest if told to", async () => {
+    it("should refuse new events when the buffer is full if told to, or drop the oldest", async () => {
       const client = createTollgateClient({ baseUrl: "http://127.0.0.1:1", maxAttempts: 1 });
-      const strict = new UsageTracker(client, { batchSize: 100, maxBufferSize: 3 });
+      const strict = new UsageTracker(client, {
+        batchSize: 100,
+        maxBufferSize: 3,
+        overflow: "reject",
+      });
       for (let i = 0; i < 3; i++) await strict.track(randomUUID(), "executions");
       await expect(strict.track(randomUUID(), "executions")).rejects.toBeInstanceOf(
         UsageBufferFullError,
@@ -195,6 +200,73 @@ describe("TypeScript SDK against the real server", () => {
       for (let i = 0; i < 5; i++) await lossy.track(randomUUID(), "executions");
       expect(lossy.getStats()).toMatchObject({ tracked: 5, dropped: 2, bufferSize: 3 });
       await expect(lossy.track(randomUUID(), "tokens", 0.5)).rejects.toBeInstanceOf(RangeError);
+    });
+
+    it("should wait for room by default, sending batches rather than a flush per event", async () => {
+      // given a tracker of 100-event batches and room for 1,000, counting its streams
+      const tenantId = randomUUID();
+      const client = createTollgateClient({ baseUrl: server.baseUrl, apiKey: ADMIN_KEY });
+      let streams = 0;
+      const counted = {
+        ...client,
+        usage: {
+          ...client.usage,
+          streamUsage: (...args: Parameters<typeof client.usage.streamUsage>) => {
+            streams++;
+            return client.usage.streamUsage(...args);
+          },
+        },
+      };
+      const tracker = new UsageTracker(counted, { batchSize: 100, maxBufferSize: 1_000 });
+      // when 10,000 events are tracked in a tight loop
+      for (let i = 0; i < 10_000; i++) await tracker.track(tenantId, "api_calls");
+      const acknowledged = await tracker.flush();
+      // then none was refused or dropped, each arrived once, in far fewer streams than events
+      expect(tracker.getStats()).toMatchObject({ tracked: 10_000, flushed: 10_000, dropped: 0 });
+      expect(acknowledged).toBe(10_000);
+      expect(streams).toBeLessThanOrEqual(10_000 / 100 + 2);
+      expect(await storedEvents(db.url, tenantId)).toBe(10_000);
+    });
+
+    it("should count acknowledgements since the last flush, and keep totals in stats", async () => {
+      const client = createTollgateClient({ baseUrl: server.baseUrl, apiKey: ADMIN_KEY });
+      const tracker = new UsageTracker(client, { batchSize: 10 });
+      for (let i = 0; i < 10; i++) await tracker.track(randomUUID(), "executions");
+      // a background send took those ten; flush() reports them, then nothing new
+      await expect.poll(() => tracker.getStats().flushed).toBe(10);
+      expect(await tracker.flush()).toBe(10);
+      expect(await tracker.flush()).toBe(0);
+      await tracker.track(randomUUID(), "executions");
+      expect(await tracker.stop()).toBe(1);
+      expect(tracker.getStats()).toMatchObject({ tracked: 11, flushed: 11 });
+    });
+
+    it("should give events the server refuses to onError with its reason", async () => {
+      const errors: unknown[] = [];
+      const client = createTollgateClient({ baseUrl: server.baseUrl, apiKey: ADMIN_KEY });
+      const tracker = new UsageTracker(client, { onError: (error) => errors.push(error) });
+      await tracker.track(randomUUID(), "teleports");
+      await tracker.track(randomUUID(), "executions");
+      expect(await tracker.flush()).toBe(1);
+      expect(tracker.getStats()).toMatchObject({ rejected: 1, bufferSize: 0 });
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toBeInstanceOf(UsageRejectedError);
+      expect((errors[0] as UsageRejectedError).reason).toContain("resource_type");
+    });
+
+    it("should read its own variables, not the server's flush interval", () => {
+      const saved = { ...process.env };
+      try {
+        process.env.TOLLGATE_TRACKER_BATCH_SIZE = "250";
+        process.env.USAGE_TRACKER_FLUSH_INTERVAL = "0.05";
+        const client = createTollgateClient({ baseUrl: server.baseUrl });
+        const tracker = new UsageTracker(client);
+        expect([tracker.batchSize, tracker.flushIntervalSeconds]).toEqual([250, 30]);
+        process.env.TOLLGATE_TRACKER_FLUSH_INTERVAL_SECONDS = "5";
+        expect(new UsageTracker(client).flushIntervalSeconds).toBe(5);
+      } finally {
+        process.env = saved;
+      }
     });
   });
 

@@ -32,6 +32,7 @@ export {
 } from "./tollgate-client.js";
 export {
   UsageBufferFullError,
+  UsageRejectedError,
   UsageTracker,
   type UsageTrackerOptions,
   type UsageTrackerStats,

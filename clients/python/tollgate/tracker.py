@@ -87,9 +87,11 @@ class UsageTracker:
     `overflow="reject"` raises `UsageBufferFullError` instead, and `"drop-oldest"` discards the
     oldest waiting event (counted in `dropped`).
 
-    Settings not given come from `TOLLGATE_TRACKER_BATCH_SIZE` and
-    `TOLLGATE_TRACKER_FLUSH_INTERVAL_SECONDS`, then from the quick reference's
-    `USAGE_TRACKER_BATCH_SIZE` and `USAGE_TRACKER_FLUSH_INTERVAL`, then 100 and 30 s.
+    Settings not given come from `TOLLGATE_TRACKER_BATCH_SIZE` (else the quick reference's
+    `USAGE_TRACKER_BATCH_SIZE`, which means the same) and
+    `TOLLGATE_TRACKER_FLUSH_INTERVAL_SECONDS`, then 100 and 30 s. The quick reference's
+    `USAGE_TRACKER_FLUSH_INTERVAL` is not read: Tollgate's server takes that name for its own
+    batcher (0.05 s), and a shared `.env` must not set the client's interval.
     """
 
     def __init__(
@@ -107,7 +109,7 @@ class UsageTracker:
             _setting(("TOLLGATE_TRACKER_BATCH_SIZE", "USAGE_TRACKER_BATCH_SIZE"), 100)
         )
         self.flush_interval_seconds = flush_interval_seconds or _setting(
-            ("TOLLGATE_TRACKER_FLUSH_INTERVAL_SECONDS", "USAGE_TRACKER_FLUSH_INTERVAL"), 30
+            ("TOLLGATE_TRACKER_FLUSH_INTERVAL_SECONDS",), 30
         )
         if self.batch_size <= 0 or self.flush_interval_seconds <= 0:
             raise ValueError("batch_size and flush_interval_seconds must be positive")
