@@ -6,6 +6,7 @@ import {
   checkEntitlementOrRaise,
   createEntitlementEnforcer,
   createTollgateClient,
+  DenialReason,
   EntitlementEnforcementError,
 } from "tollgate/client";
 import { type ExampleContext, runIfMain } from "./context.js";
@@ -34,6 +35,8 @@ export async function main({ baseUrl, apiKey, tenantId }: ExampleContext) {
       limit: denied.limit,
       used: denied.used,
       reason: denied.denialReason,
+      // The enum prints as a number; its name is one lookup away.
+      reasonName: DenialReason[denied.denialReason],
     },
   };
 }

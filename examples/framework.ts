@@ -1,22 +1,27 @@
 /**
  * The quick reference's "FastAPI Integration" (`Depends(get_entitlement_enforcer)`), twice:
  * a Connect interceptor enforcing an entitlement on chosen RPCs of your own Connect service
- * (grpc.health.v1.Health stands in for yours here), and a `(req, res, next)` middleware for a
- * plain Node or Express server. Both read the tenant from an `x-tenant-id` header.
+ * (grpc.health.v1.Health stands in for yours here), and adapters for `node:http`, Express and
+ * Fastify servers. All read the tenant from an `x-tenant-id` header.
  */
 import { once } from "node:events";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { createClient } from "@connectrpc/connect";
 import { connectNodeAdapter, createConnectTransport } from "@connectrpc/connect-node";
+import express from "express";
+import Fastify, { type FastifyRequest } from "fastify";
 import {
   createEntitlementEnforcer,
+  createEntitlementGuard,
+  createEntitlementHook,
   createEntitlementInterceptor,
   createEntitlementMiddleware,
   createTollgateClient,
   EntitlementEnforcementError,
+  type EntitlementHttpError,
+  entitlementErrorBody,
   fromConnectError,
-  type MiddlewareRequest,
 } from "tollgate/client";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/health/v1/health_pb.js";
 import { type ExampleContext, runIfMain } from "./context.js";
@@ -52,38 +57,78 @@ export async function main({ baseUrl, apiKey, tenantId }: ExampleContext) {
     .catch((error: unknown) => fromConnectError(error));
   connectServer.close();
 
-  // The same for a plain Node server: next() lets the request through, next(error) refuses it.
-  await enforcer.recordUsageOnly(tenantId, "storage_mb", 1000);
-  const guard = createEntitlementMiddleware<MiddlewareRequest>({
-    enforcer,
-    resourceType: "storage_mb",
-    quantity: 1,
-    tenantId: (req) => String(req.headers["x-tenant-id"]),
+  // The same for HTTP servers, each reading the tenant from the header, no casts needed.
+  // storage_mb: FREE allows 1,000 MB; each upload below takes 1, and 998 are in use.
+  await enforcer.recordUsageOnly(tenantId, "storage_mb", 998);
+  const rule = { enforcer, resourceType: "storage_mb", quantity: 1 };
+
+  // node:http — the guard answers refused requests itself (402 and a JSON body).
+  const guard = createEntitlementGuard({
+    ...rule,
+    tenantId: (req: http.IncomingMessage) => String(req.headers["x-tenant-id"]),
   });
   const nodeServer = await listen(
-    http.createServer((req, res) => {
-      guard(req as unknown as MiddlewareRequest, res, (error) => {
-        if (error instanceof EntitlementEnforcementError) {
-          res.writeHead(error.status, { "content-type": "application/json" });
-          res.end(JSON.stringify({ error: error.reason, resource: error.resourceType }));
-        } else if (error) {
-          res.writeHead(500).end();
-        } else {
-          res.writeHead(200).end("uploaded");
-        }
-      });
+    http.createServer(async (req, res) => {
+      if (await guard(req, res)) res.writeHead(200).end("uploaded");
     }),
   );
-  const upload = await fetch(nodeServer.url, { method: "POST", headers });
-  const uploadBody = await upload.json();
+
+  // Express 5 — the middleware hands refusals to your error handler with `status` set.
+  const app = express();
+  app.use(
+    createEntitlementMiddleware({
+      ...rule,
+      tenantId: (req: express.Request) => req.get("x-tenant-id") ?? "",
+    }),
+  );
+  app.post("/", (_req, res) => {
+    res.send("uploaded");
+  });
+  app.use(
+    (
+      error: EntitlementHttpError,
+      _req: express.Request,
+      res: express.Response,
+      _next: express.NextFunction,
+    ) => {
+      res.status(error.status).json(entitlementErrorBody(error));
+    },
+  );
+  const expressServer = await listen(http.createServer(app));
+
+  // Fastify 5 — a preHandler hook.
+  const fastify = Fastify();
+  fastify.addHook(
+    "preHandler",
+    createEntitlementHook({
+      ...rule,
+      tenantId: (request: FastifyRequest) => String(request.headers["x-tenant-id"]),
+    }),
+  );
+  fastify.post("/", async () => "uploaded");
+  const fastifyUrl = await fastify.listen({ port: 0, host: "127.0.0.1" });
+
+  const upload = async (url: string) => {
+    const response = await fetch(url, { method: "POST", headers });
+    return { status: response.status, body: await response.text() };
+  };
+  // Node takes the 999th MB, Express the 1,000th; then Fastify and Node are refused.
+  const uploads = [
+    await upload(nodeServer.url),
+    await upload(expressServer.url),
+    await upload(fastifyUrl),
+    await upload(nodeServer.url),
+  ];
   nodeServer.close();
+  expressServer.close();
+  await fastify.close();
 
   return {
     connectAllowed: allowed.status === HealthCheckResponse_ServingStatus.SERVING,
     connectRefused:
       refused instanceof EntitlementEnforcementError ? refused.resourceType : undefined,
-    middlewareStatus: upload.status,
-    middlewareBody: uploadBody,
+    uploads: uploads.map((u) => u.status),
+    refusal: JSON.parse(uploads[2]?.body ?? "{}"),
   };
 }
 

@@ -9,8 +9,10 @@ import { BillingService, SubscriptionState } from "../gen/tollgate/v1/billing_se
 import {
   BillingProviderError,
   createTollgateClient,
+  DenialReason,
   EntitlementEnforcementError,
   fromConnectError,
+  toEntitlementHttpError,
   UsageBufferFullError,
   UsageRejectedError,
   UsageTracker,
@@ -74,7 +76,13 @@ describe("TypeScript SDK against the real server", () => {
     it("should enforce with check_and_record and check_entitlement_or_raise", async () => {
       expect(await (await example("enforcer")).main(context())).toEqual({
         firstAllowed: true,
-        denied: { resource: "executions", limit: "100", used: "100", reason: "LIMIT_EXCEEDED" },
+        denied: {
+          resource: "executions",
+          limit: "100",
+          used: "100",
+          reason: DenialReason.LIMIT_EXCEEDED,
+          reasonName: "LIMIT_EXCEEDED",
+        },
       });
     });
 
@@ -88,16 +96,42 @@ describe("TypeScript SDK against the real server", () => {
       });
     });
 
-    it("should enforce in a Connect interceptor and an Express-style middleware", async () => {
+    it("should enforce in a Connect interceptor and in node:http, Express and Fastify", async () => {
       expect(await (await example("framework")).main(context())).toEqual({
         connectAllowed: true,
         connectRefused: "api_calls",
-        middlewareStatus: 402,
-        middlewareBody: {
+        uploads: [200, 200, 402, 402],
+        refusal: {
           error: expect.stringContaining("storage_mb limit"),
-          resource: "storage_mb",
+          code: "ResourceExhausted",
+          resourceType: "storage_mb",
+          limit: "1000",
+          used: "1000",
+          denialReason: DenialReason.LIMIT_EXCEEDED,
         },
       });
+    });
+
+    it("should answer every failure of a check with its HTTP status", () => {
+      const failures: [Code, number][] = [
+        [Code.InvalidArgument, 400],
+        [Code.Unauthenticated, 401],
+        [Code.PermissionDenied, 403],
+        [Code.Unavailable, 503],
+        [Code.DeadlineExceeded, 504],
+        [Code.Internal, 500],
+      ];
+      for (const [code, status] of failures) {
+        const error = toEntitlementHttpError(new ConnectError("no", code));
+        expect([error.status, error.statusCode]).toEqual([status, status]);
+      }
+    });
+
+    it("should name a baseUrl without a scheme at once", () => {
+      expect(() => createTollgateClient({ baseUrl: "127.0.0.1:8080" })).toThrow(
+        /baseUrl "127.0.0.1:8080" must be an http:\/\/ or https:\/\/ URL/,
+      );
+      expect(() => createTollgateClient({ baseUrl: "http://x", apiKey: undefined })).not.toThrow();
     });
 
     it("should track, flush on disposal, flush by hand and report stats", async () => {
@@ -355,7 +389,7 @@ describe("SDK retries and error mapping", () => {
       limit: "100",
       used: "100",
       reason: "executions limit reached",
-      denialReason: "LIMIT_EXCEEDED",
+      denialReason: DenialReason.LIMIT_EXCEEDED,
     });
     // as a caller sees it: a plain ConnectError with the denial in its metadata
     const onTheWire = new ConnectError(denial.rawMessage, denial.code, denial.metadata);
@@ -365,7 +399,7 @@ describe("SDK retries and error mapping", () => {
       resourceType: "executions",
       limit: "100",
       used: "100",
-      denialReason: "LIMIT_EXCEEDED",
+      denialReason: DenialReason.LIMIT_EXCEEDED,
     });
 
     const provider = fromConnectError(

@@ -5,7 +5,6 @@ import type {
   ReleaseReservationResponse,
   ReserveResponse,
 } from "../../gen/tollgate/v1/entitlement_service_pb.js";
-import { DenialReason } from "../../gen/tollgate/v1/entitlement_service_pb.js";
 import { EntitlementEnforcementError } from "./errors.js";
 import { type Quantity, toQuantityString } from "./quantity.js";
 import type { TollgateClient } from "./tollgate-client.js";
@@ -99,6 +98,6 @@ export function checkEntitlementOrRaise<T extends EntitlementCheck>(check: T): T
     limit: check.entitlement?.limit ?? "",
     used: check.entitlement?.used ?? "",
     reason: check.reason,
-    denialReason: DenialReason[check.denialReason] ?? "",
+    denialReason: check.denialReason,
   });
 }

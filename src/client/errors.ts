@@ -1,4 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { DenialReason } from "../../gen/tollgate/v1/entitlement_service_pb.js";
 import { BILLING_PROVIDER_REASON, ERROR_REASON_HEADER } from "../protocol/error-reasons.js";
 
 const ENTITLEMENT_HEADERS = {
@@ -17,8 +18,11 @@ export interface EntitlementDenial {
   used: string;
   /** A sentence for people. */
   reason: string;
-  /** The machine reason, for example `LIMIT_EXCEEDED` or `RESOURCE_NOT_IN_PLAN`. */
-  denialReason: string;
+  /**
+   * The machine reason, the same enum a check result carries: `DenialReason.LIMIT_EXCEEDED`,
+   * `DenialReason.RESOURCE_NOT_IN_PLAN`, … (`DenialReason[value]` names it).
+   */
+  denialReason: DenialReason;
 }
 
 /**
@@ -36,7 +40,7 @@ export class EntitlementEnforcementError extends ConnectError {
   readonly limit: string;
   readonly used: string;
   readonly reason: string;
-  readonly denialReason: string;
+  readonly denialReason: DenialReason;
   /** The HTTP status an Express-style error handler may answer with: 402 Payment Required. */
   readonly status = 402;
 
@@ -45,7 +49,8 @@ export class EntitlementEnforcementError extends ConnectError {
       [ENTITLEMENT_HEADERS.resource]: denial.resourceType,
       [ENTITLEMENT_HEADERS.limit]: denial.limit,
       [ENTITLEMENT_HEADERS.used]: denial.used,
-      [ENTITLEMENT_HEADERS.reason]: denial.denialReason,
+      // By name on the wire, so a reader without the enum still understands it.
+      [ENTITLEMENT_HEADERS.reason]: DenialReason[denial.denialReason] ?? "",
     });
     super(denial.reason, Code.ResourceExhausted, metadata);
     this.resourceType = denial.resourceType;
@@ -88,7 +93,7 @@ export function fromConnectError(error: unknown): ConnectError {
       limit: header(ENTITLEMENT_HEADERS.limit),
       used: header(ENTITLEMENT_HEADERS.used),
       reason: connect.rawMessage,
-      denialReason: header(ENTITLEMENT_HEADERS.reason),
+      denialReason: denialReasonNamed(header(ENTITLEMENT_HEADERS.reason)),
     });
   }
   if (header(ERROR_REASON_HEADER) === BILLING_PROVIDER_REASON) {
@@ -101,4 +106,9 @@ export function fromConnectError(error: unknown): ConnectError {
     );
   }
   return connect;
+}
+
+function denialReasonNamed(name: string): DenialReason {
+  const value = (DenialReason as unknown as Record<string, unknown>)[name];
+  return typeof value === "number" ? (value as DenialReason) : DenialReason.UNSPECIFIED;
 }

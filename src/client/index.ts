@@ -3,6 +3,14 @@
  * seed's UsageTracker and EntitlementEnforcer, `requireEntitlement` as a wrapper and as a method
  * decorator, and entitlement enforcement for your own Connect services and Node servers.
  */
+
+// The API contract itself: service descriptors, message types and schemas, and enums
+// (`DenialReason`, `SubscriptionState`, `Granularity`, …), so results can be read by name.
+export * from "../../gen/tollgate/v1/billing_service_pb.js";
+export * from "../../gen/tollgate/v1/entitlement_service_pb.js";
+export * from "../../gen/tollgate/v1/event_service_pb.js";
+export * from "../../gen/tollgate/v1/resource_pb.js";
+export * from "../../gen/tollgate/v1/usage_service_pb.js";
 export {
   checkEntitlementOrRaise,
   createEntitlementEnforcer,
@@ -16,12 +24,19 @@ export {
   fromConnectError,
 } from "./errors.js";
 export {
+  createEntitlementGuard,
+  createEntitlementHook,
   createEntitlementInterceptor,
   createEntitlementMiddleware,
+  type EntitlementHttpError,
+  type EntitlementHttpOptions,
   type EntitlementInterceptorOptions,
-  type EntitlementMiddlewareOptions,
   type EntitlementRule,
-  type MiddlewareRequest,
+  entitlementErrorBody,
+  type HeaderCarrier,
+  httpStatusOf,
+  type ReplyLike,
+  toEntitlementHttpError,
 } from "./framework.js";
 export { type Quantity, toQuantityString } from "./quantity.js";
 export { type RequireEntitlementOptions, requireEntitlement } from "./require-entitlement.js";

@@ -12,15 +12,19 @@ import {
 } from "@connectrpc/connect-node";
 import { BillingService } from "../../gen/tollgate/v1/billing_service_pb.js";
 import { EntitlementService } from "../../gen/tollgate/v1/entitlement_service_pb.js";
+import { EventService } from "../../gen/tollgate/v1/event_service_pb.js";
 import { UsageService } from "../../gen/tollgate/v1/usage_service_pb.js";
 import { fromConnectError } from "./errors.js";
 
-/** Options of {@link createTollgateClient}. */
+/**
+ * Options of {@link createTollgateClient}. Optional options may be `undefined`, so
+ * `apiKey: process.env.TOLLGATE_API_KEY` type-checks under `exactOptionalPropertyTypes`.
+ */
 export interface TollgateClientOptions {
-  /** The server, for example `http://127.0.0.1:8080`. */
+  /** The server, for example `http://127.0.0.1:8080`; checked at once. */
   baseUrl: string;
   /** An API key (`tg_…`), sent as `authorization: Bearer <key>`; omit for an open dev server. */
-  apiKey?: string;
+  apiKey?: string | undefined;
   /**
    * The wire protocol: Connect (default, binary messages) or gRPC, both over HTTP/2, or
    * gRPC-Web over HTTP/1.1. Connect costs the calling process the least CPU per call (about
@@ -28,21 +32,23 @@ export interface TollgateClientOptions {
    * less on gRPC (about 80 µs against 130 µs), which grpc-js serves, so the sum is even.
    * gRPC-Web cannot carry client streams: the usage tracker then sends batches with TrackUsage.
    */
-  protocol?: "connect" | "grpc" | "grpc-web";
+  protocol?: "connect" | "grpc" | "grpc-web" | undefined;
   /** Deadline of each call unless the call sets its own; 10 s by default. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Attempts of a call that is safe to retry and failed with `Unavailable`; 4 by default. */
-  maxAttempts?: number;
+  maxAttempts?: number | undefined;
   /** First backoff delay, doubled per attempt with jitter; 100 ms by default. */
-  retryBaseDelayMs?: number;
+  retryBaseDelayMs?: number | undefined;
 }
 
-/** The three Tollgate services, typed from the API contract. */
+/** The Tollgate services, typed from the API contract. */
 export interface TollgateClient {
   protocol: "connect" | "grpc" | "grpc-web";
   billing: Client<typeof BillingService>;
   entitlements: Client<typeof EntitlementService>;
   usage: Client<typeof UsageService>;
+  /** Events (alerts, denials, lifecycle), their resumable stream, and webhook endpoints. */
+  events: Client<typeof EventService>;
 }
 
 /**
@@ -53,11 +59,12 @@ export interface TollgateClient {
  * `ConnectError`s, with billing provider failures as `BillingProviderError`.
  */
 export function createTollgateClient(options: TollgateClientOptions): TollgateClient {
+  const baseUrl = checkBaseUrl(options.baseUrl);
   const interceptors: Interceptor[] = [
     createErrorMappingInterceptor(),
     createRetryInterceptor(options.maxAttempts ?? 4, options.retryBaseDelayMs ?? 100),
   ];
-  if (options.apiKey !== undefined) {
+  if (options.apiKey !== undefined && options.apiKey !== "") {
     const authorization = `Bearer ${options.apiKey}`;
     interceptors.push((next) => (req) => {
       req.header.set("authorization", authorization);
@@ -65,7 +72,7 @@ export function createTollgateClient(options: TollgateClientOptions): TollgateCl
     });
   }
   const common = {
-    baseUrl: options.baseUrl,
+    baseUrl,
     interceptors,
     defaultTimeoutMs: options.timeoutMs ?? 10_000,
   };
@@ -81,7 +88,27 @@ export function createTollgateClient(options: TollgateClientOptions): TollgateCl
     billing: createClient(BillingService, transport),
     entitlements: createClient(EntitlementService, transport),
     usage: createClient(UsageService, transport),
+    events: createClient(EventService, transport),
   };
+}
+
+/**
+ * The base URL as the transports need it, or a `TypeError` that names it: a URL without a
+ * scheme would otherwise fail deep inside the transport as a bare "Invalid URL".
+ */
+function checkBaseUrl(baseUrl: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== "http:" && url.protocol !== "https:")) {
+    throw new TypeError(
+      `createTollgateClient: baseUrl ${JSON.stringify(baseUrl)} must be an http:// or https:// URL, for example http://127.0.0.1:8080`,
+    );
+  }
+  return baseUrl;
 }
 
 // RPCs that change nothing, or whose repetition the server recognises on its own.
