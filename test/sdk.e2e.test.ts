@@ -8,10 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BillingService, SubscriptionState } from "../gen/tollgate/v1/billing_service_pb.js";
 import {
   BillingProviderError,
+  createEntitlementEnforcer,
   createTollgateClient,
   DenialReason,
   EntitlementEnforcementError,
   fromConnectError,
+  requireEntitlement,
   toEntitlementHttpError,
   UsageBufferFullError,
   UsageRejectedError,
@@ -94,6 +96,32 @@ describe("TypeScript SDK against the real server", () => {
         agents: `agents started for ${ctx.tenantId}`,
         refused: "agents",
       });
+    });
+
+    it("should decorate methods as a legacy (experimentalDecorators) decorator too", async () => {
+      const tenantId = randomUUID();
+      const client = createTollgateClient({ baseUrl: server.baseUrl, apiKey: ADMIN_KEY });
+      class Workflows {
+        enforcer = createEntitlementEnforcer(client);
+        runs = 0;
+        async run(tenant: string): Promise<string> {
+          this.runs++;
+          return tenant;
+        }
+      }
+      // as TypeScript's legacy emit calls it: (prototype, name, descriptor) → descriptor
+      const descriptor = Object.getOwnPropertyDescriptor(Workflows.prototype, "run")!;
+      const decorated = requireEntitlement("executions", { quantity: 60 })(
+        Workflows.prototype,
+        "run",
+        descriptor,
+      );
+      Object.defineProperty(Workflows.prototype, "run", decorated);
+      const workflows = new Workflows();
+      expect(await workflows.run(tenantId)).toBe(tenantId);
+      // FREE allows 100 executions: a second 60 does not fit, and the method does not run
+      await expect(workflows.run(tenantId)).rejects.toBeInstanceOf(EntitlementEnforcementError);
+      expect(workflows.runs).toBe(1);
     });
 
     it("should enforce in a Connect interceptor and in node:http, Express and Fastify", async () => {

@@ -39,7 +39,11 @@ export {
   toEntitlementHttpError,
 } from "./framework.js";
 export { type Quantity, toQuantityString } from "./quantity.js";
-export { type RequireEntitlementOptions, requireEntitlement } from "./require-entitlement.js";
+export {
+  type EntitlementDecorator,
+  type RequireEntitlementOptions,
+  requireEntitlement,
+} from "./require-entitlement.js";
 export {
   createTollgateClient,
   type TollgateClient,
