@@ -6,8 +6,10 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY clients/typescript/package.json ./clients/typescript/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
+COPY clients/typescript ./clients/typescript
 COPY src ./src
 COPY gen ./gen
 COPY console ./console
@@ -21,6 +23,8 @@ ENV NODE_ENV=production \
     TOLLGATE_DATA_DIR=/var/lib/tollgate
 WORKDIR /app
 COPY package.json package-lock.json ./
+# The workspace's manifest, which npm ci checks the lock against; the client itself is not used.
+COPY clients/typescript/package.json ./clients/typescript/
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 RUN mkdir -p /var/lib/tollgate && chown node:node /var/lib/tollgate

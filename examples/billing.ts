@@ -3,7 +3,7 @@
  * 14-day trial, upgrade to TEAM, cancel at period end, then immediately — and catch
  * `BillingProviderError` the way the seed does.
  */
-import { BillingProviderError, createTollgateClient } from "tollgate/client";
+import { BillingProviderError, createTollgateClient } from "@tollgate/client";
 import { type ExampleContext, runIfMain } from "./context.js";
 
 export async function main({ baseUrl, apiKey, tenantId }: ExampleContext) {

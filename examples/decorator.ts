@@ -9,7 +9,7 @@ import {
   EntitlementEnforcementError,
   type EntitlementEnforcer,
   requireEntitlement,
-} from "tollgate/client";
+} from "@tollgate/client";
 import { type ExampleContext, runIfMain } from "./context.js";
 
 class Workflows {

@@ -8,7 +8,7 @@ import {
   createTollgateClient,
   DenialReason,
   EntitlementEnforcementError,
-} from "tollgate/client";
+} from "@tollgate/client";
 import { type ExampleContext, runIfMain } from "./context.js";
 
 export async function main({ baseUrl, apiKey, tenantId }: ExampleContext) {

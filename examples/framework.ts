@@ -9,8 +9,6 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { createClient } from "@connectrpc/connect";
 import { connectNodeAdapter, createConnectTransport } from "@connectrpc/connect-node";
-import express from "express";
-import Fastify, { type FastifyRequest } from "fastify";
 import {
   createEntitlementEnforcer,
   createEntitlementGuard,
@@ -22,7 +20,9 @@ import {
   type EntitlementHttpError,
   entitlementErrorBody,
   fromConnectError,
-} from "tollgate/client";
+} from "@tollgate/client";
+import express from "express";
+import Fastify, { type FastifyRequest } from "fastify";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/health/v1/health_pb.js";
 import { type ExampleContext, runIfMain } from "./context.js";
 

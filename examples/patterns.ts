@@ -3,7 +3,7 @@
  * estimate-and-adjust done safely with a reservation, which holds the estimate against the limit
  * until the real amount is known.
  */
-import { createEntitlementEnforcer, createTollgateClient } from "tollgate/client";
+import { createEntitlementEnforcer, createTollgateClient } from "@tollgate/client";
 import { type ExampleContext, runIfMain } from "./context.js";
 
 export async function main({ baseUrl, apiKey, tenantId }: ExampleContext) {

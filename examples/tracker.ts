@@ -2,7 +2,7 @@
  * The quick reference's "Usage Tracker" section: basic tracking, the async context manager as
  * `await using`, the typed helpers, a manual flush, and statistics.
  */
-import { createTollgateClient, UsageTracker } from "tollgate/client";
+import { createTollgateClient, UsageTracker } from "@tollgate/client";
 import { type ExampleContext, runIfMain } from "./context.js";
 
 export async function main({ baseUrl, apiKey, tenantId }: ExampleContext) {

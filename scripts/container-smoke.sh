@@ -16,10 +16,14 @@ echo "container-smoke: build stage"
 mkdir -p "$work/build" "$work/runtime"
 cp "$root/package.json" "$root/package-lock.json" "$root/tsconfig.json" "$work/build/"
 cp -r "$root/src" "$root/gen" "$root/console" "$work/build/"
+mkdir -p "$work/build/clients" "$work/runtime/clients/typescript"
+cp -r "$root/clients/typescript" "$work/build/clients/"
+rm -rf "$work/build/clients/typescript/dist" "$work/build/clients/typescript/node_modules"
 (cd "$work/build" && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent)
 
 echo "container-smoke: runtime stage"
 cp "$root/package.json" "$root/package-lock.json" "$work/runtime/"
+cp "$root/clients/typescript/package.json" "$work/runtime/clients/typescript/"
 (cd "$work/runtime" && npm ci --omit=dev --no-audit --no-fund --loglevel=error)
 cp -r "$work/build/dist" "$work/runtime/dist"
 if [ -d "$work/runtime/node_modules/typescript" ] || [ -d "$work/runtime/node_modules/vitest" ]; then

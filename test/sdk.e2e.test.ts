@@ -4,8 +4,6 @@ import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BillingService, SubscriptionState } from "../gen/tollgate/v1/billing_service_pb.js";
 import {
   BillingProviderError,
   createEntitlementEnforcer,
@@ -18,7 +16,9 @@ import {
   UsageBufferFullError,
   UsageRejectedError,
   UsageTracker,
-} from "../src/client/index.js";
+} from "@tollgate/client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BillingService, SubscriptionState } from "../gen/tollgate/v1/billing_service_pb.js";
 import { queryRows } from "./support/app.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 import { type ServerProcess, startServerProcess } from "./support/server-process.js";
@@ -33,7 +33,7 @@ interface ExampleModule {
   }): Promise<Record<string, unknown>>;
 }
 
-// The examples as `npm test` compiled them (tsc, into dist/examples), importing `tollgate/client`.
+// The examples as `npm test` compiled them (tsc, into dist/examples), importing `@tollgate/client`.
 const example = (name: string) => import(`../dist/examples/${name}.js`) as Promise<ExampleModule>;
 
 async function storedEvents(url: string, tenantId: string): Promise<number> {

@@ -10,11 +10,11 @@ import {
   createGrpcTransport,
   createGrpcWebTransport,
 } from "@connectrpc/connect-node";
-import { BillingService } from "../../gen/tollgate/v1/billing_service_pb.js";
-import { EntitlementService } from "../../gen/tollgate/v1/entitlement_service_pb.js";
-import { EventService } from "../../gen/tollgate/v1/event_service_pb.js";
-import { UsageService } from "../../gen/tollgate/v1/usage_service_pb.js";
 import { fromConnectError } from "./errors.js";
+import { BillingService } from "./gen/tollgate/v1/billing_service_pb.js";
+import { EntitlementService } from "./gen/tollgate/v1/entitlement_service_pb.js";
+import { EventService } from "./gen/tollgate/v1/event_service_pb.js";
+import { UsageService } from "./gen/tollgate/v1/usage_service_pb.js";
 
 /**
  * Options of {@link createTollgateClient}. Optional options may be `undefined`, so

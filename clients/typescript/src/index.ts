@@ -4,13 +4,6 @@
  * decorator, and entitlement enforcement for your own Connect services and Node servers.
  */
 
-// The API contract itself: service descriptors, message types and schemas, and enums
-// (`DenialReason`, `SubscriptionState`, `Granularity`, …), so results can be read by name.
-export * from "../../gen/tollgate/v1/billing_service_pb.js";
-export * from "../../gen/tollgate/v1/entitlement_service_pb.js";
-export * from "../../gen/tollgate/v1/event_service_pb.js";
-export * from "../../gen/tollgate/v1/resource_pb.js";
-export * from "../../gen/tollgate/v1/usage_service_pb.js";
 export {
   checkEntitlementOrRaise,
   createEntitlementEnforcer,
@@ -38,6 +31,13 @@ export {
   type ReplyLike,
   toEntitlementHttpError,
 } from "./framework.js";
+// The API contract itself: service descriptors, message types and schemas, and enums
+// (`DenialReason`, `SubscriptionState`, `Granularity`, …), so results can be read by name.
+export * from "./gen/tollgate/v1/billing_service_pb.js";
+export * from "./gen/tollgate/v1/entitlement_service_pb.js";
+export * from "./gen/tollgate/v1/event_service_pb.js";
+export * from "./gen/tollgate/v1/resource_pb.js";
+export * from "./gen/tollgate/v1/usage_service_pb.js";
 export { type Quantity, toQuantityString } from "./quantity.js";
 export {
   type EntitlementDecorator,

@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { DenialReason } from "../../gen/tollgate/v1/entitlement_service_pb.js";
-import { BILLING_PROVIDER_REASON, ERROR_REASON_HEADER } from "../protocol/error-reasons.js";
+import { DenialReason } from "./gen/tollgate/v1/entitlement_service_pb.js";
+import { BILLING_PROVIDER_REASON, ERROR_REASON_HEADER } from "./wire-names.js";
 
 const ENTITLEMENT_HEADERS = {
   resource: "tollgate-entitlement-resource",

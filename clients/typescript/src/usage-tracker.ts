@@ -5,7 +5,7 @@ import {
   type StreamUsageResponse,
   type UsageEvent,
   UsageEventSchema,
-} from "../../gen/tollgate/v1/usage_service_pb.js";
+} from "./gen/tollgate/v1/usage_service_pb.js";
 import { type Quantity, toQuantityString } from "./quantity.js";
 import type { TollgateClient } from "./tollgate-client.js";
 

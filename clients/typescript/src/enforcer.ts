@@ -1,11 +1,11 @@
+import { EntitlementEnforcementError } from "./errors.js";
 import type {
   CheckResponse,
   CommitReservationResponse,
   Entitlement,
   ReleaseReservationResponse,
   ReserveResponse,
-} from "../../gen/tollgate/v1/entitlement_service_pb.js";
-import { EntitlementEnforcementError } from "./errors.js";
+} from "./gen/tollgate/v1/entitlement_service_pb.js";
 import { type Quantity, toQuantityString } from "./quantity.js";
 import type { TollgateClient } from "./tollgate-client.js";
 
