@@ -4,7 +4,7 @@
  * nghttp2-client), which costs the shared cores far less than a Node client, except for the
  * 1,000-tenant figure: h2load sends one body per process, so a raw `node:http2` generator
  * sends it and its own CPU per call is printed. The database's own references come from
- * pgbench. Then the parts `bench:entitlements` and `bench:ingest` run.
+ * pgbench. Then the parts `bench:entitlements`, `bench:ingest` and `bench:tracker` run.
  * Exits non-zero when any count is inexact.
  *
  * Needs TEST_DATABASE_URL (a superuser URL; scratch databases are created and dropped), h2load
@@ -168,6 +168,7 @@ runBenchmark(
     for (const [name, script] of [
       ["entitlements", "./entitlements.ts"],
       ["ingest", "./ingest.ts"],
+      ["tracker", "./tracker.ts"],
     ] as const) {
       console.log(`\n--- ${name} (npm run bench:${name}) ---`);
       const output = await run(process.execPath, [
