@@ -48,7 +48,11 @@ const client = createTollgateClient({
   apiKey: process.env.TOLLGATE_API_KEY,
 });
 const enforcer = createEntitlementEnforcer(client);
-const first = checkEntitlementOrRaise(await enforcer.checkAndRecord(tenantId, "executions"));
+const first = checkEntitlementOrRaise(
+  await enforcer.checkAndRecord(tenantId, "executions", 1, {
+    idempotencyKey: process.env.IDEMPOTENCY_KEY,
+  }),
+);
 await enforcer.recordUsageOnly(tenantId, "executions", 99);
 const denied = await enforcer.checkAndRecord(tenantId, "executions");
 let raised: EntitlementEnforcementError | undefined;

@@ -22,7 +22,7 @@ export interface EntitlementEnforcer {
     tenantId: string,
     resourceType: string,
     quantity?: Quantity,
-    options?: { idempotencyKey?: string },
+    options?: { idempotencyKey?: string | undefined },
   ): Promise<EntitlementCheck>;
   /** Checks without recording ("check_only"). */
   checkOnly(tenantId: string, resourceType: string, quantity?: Quantity): Promise<EntitlementCheck>;
@@ -31,14 +31,14 @@ export interface EntitlementEnforcer {
     tenantId: string,
     resourceType: string,
     quantity?: Quantity,
-    options?: { idempotencyKey?: string },
+    options?: { idempotencyKey?: string | undefined },
   ): Promise<Entitlement | undefined>;
   /** Holds an estimate against the limit; commit the actual amount or release it later. */
   reserve(
     tenantId: string,
     resourceType: string,
     quantity: Quantity,
-    options?: { ttlSeconds?: number; idempotencyKey?: string },
+    options?: { ttlSeconds?: number | undefined; idempotencyKey?: string | undefined },
   ): Promise<ReserveResponse>;
   /** Turns a reservation into usage of `actualQuantity` (default: the reserved amount). */
   commit(reservationId: string, actualQuantity?: Quantity): Promise<CommitReservationResponse>;
