@@ -8,7 +8,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 COPY clients/typescript/package.json ./clients/typescript/
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json ./
+COPY tsconfig.json buf.yaml ./
+COPY proto ./proto
 COPY clients/typescript ./clients/typescript
 COPY src ./src
 COPY gen ./gen

@@ -14,11 +14,12 @@ trap cleanup EXIT
 
 echo "container-smoke: build stage"
 mkdir -p "$work/build" "$work/runtime"
-cp "$root/package.json" "$root/package-lock.json" "$root/tsconfig.json" "$work/build/"
-cp -r "$root/src" "$root/gen" "$root/console" "$work/build/"
+cp "$root/package.json" "$root/package-lock.json" "$root/tsconfig.json" "$root/buf.yaml" "$work/build/"
+cp -r "$root/src" "$root/gen" "$root/console" "$root/proto" "$work/build/"
 mkdir -p "$work/build/clients" "$work/runtime/clients/typescript"
 cp -r "$root/clients/typescript" "$work/build/clients/"
-rm -rf "$work/build/clients/typescript/dist" "$work/build/clients/typescript/node_modules"
+rm -rf "$work/build/clients/typescript/dist" "$work/build/clients/typescript/src/gen" \
+  "$work/build/clients/typescript/node_modules"
 (cd "$work/build" && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent)
 
 echo "container-smoke: runtime stage"
