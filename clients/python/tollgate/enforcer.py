@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from tollgate.connection import TollgateClient, default_client
@@ -73,15 +74,12 @@ class EntitlementEnforcer:
         idempotency_key: str = "",
     ) -> CheckResult:
         """Checks the limit and records the quantity if it fits, atomically."""
-        stubs = self.client.stubs()
-        request = pb.CheckAndRecordRequest(
-            tenant_id=str(tenant_id),
-            resource_type=resource_type,
-            quantity=to_wire(quantity),
-            idempotency_key=idempotency_key,
-        )
-        answer: pb.CheckAndRecordResponse = await self.client.call(
-            stubs.entitlements.CheckAndRecord, request
+        answer: pb.CheckAndRecordResponse = await self._send(
+            "CheckAndRecord",
+            pb.CheckAndRecordRequest(idempotency_key=idempotency_key),
+            tenant_id,
+            resource_type,
+            quantity,
         )
         return _result(
             answer.allowed, answer.reason, answer.denial_reason, answer.entitlement, resource_type
@@ -91,11 +89,9 @@ class EntitlementEnforcer:
         self, tenant_id: UUID | str, resource_type: str, quantity: Quantity = Decimal("1")
     ) -> CheckResult:
         """Whether the quantity would fit now; records nothing."""
-        stubs = self.client.stubs()
-        request = pb.CheckRequest(
-            tenant_id=str(tenant_id), resource_type=resource_type, quantity=to_wire(quantity)
+        answer: pb.CheckResponse = await self._send(
+            "Check", pb.CheckRequest(), tenant_id, resource_type, quantity
         )
-        answer: pb.CheckResponse = await self.client.call(stubs.entitlements.Check, request)
         return _result(
             answer.allowed, answer.reason, answer.denial_reason, answer.entitlement, resource_type
         )
@@ -109,19 +105,30 @@ class EntitlementEnforcer:
         idempotency_key: str = "",
     ) -> CheckResult:
         """Records the quantity without a limit check (usage that already happened)."""
-        stubs = self.client.stubs()
-        request = pb.RecordUsageRequest(
-            tenant_id=str(tenant_id),
-            resource_type=resource_type,
-            quantity=to_wire(quantity),
-            idempotency_key=idempotency_key,
-        )
-        answer: pb.RecordUsageResponse = await self.client.call(
-            stubs.entitlements.RecordUsage, request
+        answer: pb.RecordUsageResponse = await self._send(
+            "RecordUsage",
+            pb.RecordUsageRequest(idempotency_key=idempotency_key),
+            tenant_id,
+            resource_type,
+            quantity,
         )
         return _result(
             True, "recorded", pb.DENIAL_REASON_UNSPECIFIED, answer.entitlement, resource_type
         )
+
+    async def _send(
+        self,
+        method: str,
+        request: Any,
+        tenant_id: UUID | str,
+        resource_type: str,
+        quantity: Quantity,
+    ) -> Any:
+        # The three calls share their tenant, resource and quantity fields.
+        request.tenant_id = str(tenant_id)
+        request.resource_type = resource_type
+        request.quantity = to_wire(quantity)
+        return await self.client.call(getattr(self.client.stubs().entitlements, method), request)
 
 
 def check_entitlement_or_raise(check: CheckResult) -> None:
