@@ -26,18 +26,7 @@ describe("the API contract", () => {
   });
 
   it("should match the committed gen/ exactly (run `npm run generate` after a proto change)", async () => {
-    const out = await mkdtemp(join(tmpdir(), "tollgate-gen-"));
-    scratch.push(out);
-    await run(BUF, ["generate", "--output", out], {
-      cwd: ROOT,
-      env: { ...process.env, PATH: `${join(ROOT, "node_modules/.bin")}:${process.env.PATH}` },
-    });
-    const fresh = await readTree(join(out, "gen"));
-    const committed = await readTree(join(ROOT, "gen"));
-    expect(Object.keys(committed).sort()).toEqual(Object.keys(fresh).sort());
-    for (const [path, text] of Object.entries(fresh)) {
-      expect(committed[path], `gen/${path} is stale`).toBe(text);
-    }
+    await expectGenerated([], "gen");
   });
 
   it("should give the client the server's wire names", async () => {
@@ -49,25 +38,37 @@ describe("the API contract", () => {
   it.skipIf(!hasProtoc)(
     "should match the Python client's committed tollgate/v1 exactly (npm run generate)",
     async () => {
-      const out = await mkdtemp(join(tmpdir(), "tollgate-gen-py-"));
-      scratch.push(out);
-      await run(BUF, ["generate", "--template", "clients/python/buf.gen.yaml", "--output", out], {
-        cwd: ROOT,
-      });
-      const v1 = "clients/python/tollgate/v1";
-      const fresh = await readTree(join(out, v1));
       // The generated modules only: not the package's own __init__.py, nor bytecode caches.
-      const committed = Object.fromEntries(
-        Object.entries(await readTree(join(ROOT, v1))).filter(([path]) =>
-          /^\w+_pb2(_grpc)?\.pyi?$/.test(path),
-        ),
+      await expectGenerated(
+        ["--template", "clients/python/buf.gen.yaml"],
+        "clients/python/tollgate/v1",
+        (path) => /^\w+_pb2(_grpc)?\.pyi?$/.test(path),
       );
-      expect(Object.keys(committed).sort()).toEqual(Object.keys(fresh).sort());
-      for (const [path, text] of Object.entries(fresh)) {
-        expect(committed[path], `${v1}/${path} is stale`).toBe(text);
-      }
     },
   );
+
+  // Runs buf generate (with `args`) into a scratch folder and compares its `dir` with the
+  // committed one, file by file; `generated` picks the committed files buf writes.
+  async function expectGenerated(
+    args: string[],
+    dir: string,
+    generated: (path: string) => boolean = () => true,
+  ): Promise<void> {
+    const out = await mkdtemp(join(tmpdir(), "tollgate-gen-"));
+    scratch.push(out);
+    await run(BUF, ["generate", ...args, "--output", out], {
+      cwd: ROOT,
+      env: { ...process.env, PATH: `${join(ROOT, "node_modules/.bin")}:${process.env.PATH}` },
+    });
+    const fresh = await readTree(join(out, dir));
+    const committed = Object.fromEntries(
+      Object.entries(await readTree(join(ROOT, dir))).filter(([path]) => generated(path)),
+    );
+    expect(Object.keys(committed).sort()).toEqual(Object.keys(fresh).sort());
+    for (const [path, text] of Object.entries(fresh)) {
+      expect(committed[path], `${dir}/${path} is stale`).toBe(text);
+    }
+  }
 });
 
 async function readTree(dir: string): Promise<Record<string, string>> {

@@ -59,7 +59,10 @@ export interface BillingStore {
   /** Takes the tenant's lease unless another holder's lease is unexpired; says if it did. */
   tryAcquireLease(tenantId: string, holder: string, ttlMs: number): Promise<boolean>;
   releaseLease(tenantId: string, holder: string): Promise<void>;
-  /** Customers matching a search (see {@link CustomerSearch}), newest first. */
+  /**
+   * Customers whose tenant or customer id starts with `search`, or whose email or name contains
+   * it, ignoring case (all of them when empty), newest first.
+   */
   searchCustomers(search: string, limit: number, after?: Cursor): Promise<Customer[]>;
   /** The latest subscription of each of the given customers that has one. */
   latestSubscriptions(customerIds: readonly string[]): Promise<StoredSubscription[]>;

@@ -38,16 +38,14 @@ export interface CreditStore {
 
 /** Creates the credit store over the given connection. */
 export function createCreditStore(knex: Knex): CreditStore {
-  const active = (q: Knex.QueryBuilder, now: Date) =>
-    q
-      .whereNull("void_time")
-      .where((w) => w.whereNull("expire_time").orWhere("expire_time", ">", now));
+  // Overrides and grants alike apply until their expiry, if they have one.
+  const unexpired = (q: Knex.QueryBuilder, now: Date) =>
+    q.where((w) => w.whereNull("expire_time").orWhere("expire_time", ">", now));
+  const active = (q: Knex.QueryBuilder, now: Date) => unexpired(q.whereNull("void_time"), now);
   return {
     async adjustments(tenantId, now) {
       const [overrides, grants] = await Promise.all([
-        knex("entitlement_overrides")
-          .where({ tenant_id: tenantId })
-          .where((w) => w.whereNull("expire_time").orWhere("expire_time", ">", now)),
+        unexpired(knex("entitlement_overrides").where({ tenant_id: tenantId }), now),
         active(knex("credit_grants").where({ tenant_id: tenantId }), now)
           .where("remaining", ">", 0)
           .groupBy("resource_type")
@@ -133,9 +131,7 @@ export function createCreditStore(knex: Knex): CreditStore {
       const query = knex("entitlement_overrides")
         .where({ tenant_id: tenantId })
         .orderBy("resource_type");
-      if (activeAt !== undefined) {
-        query.where((w) => w.whereNull("expire_time").orWhere("expire_time", ">", activeAt));
-      }
+      if (activeAt !== undefined) unexpired(query, activeAt);
       return (await query).map(fromDbOverride);
     },
     async upsertOverride(trx, override) {

@@ -14,14 +14,13 @@ from types import TracebackType
 from typing import Literal, Self, TypedDict
 from uuid import UUID
 
+import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from tollgate.connection import TollgateClient, default_client
 from tollgate.errors import TollgateError, from_rpc_error
 from tollgate.quantity import Quantity, to_wire
 from tollgate.v1 import usage_service_pb2 as pb
-
-import grpc
 
 # The server takes messages of up to a few thousand events; 500 keeps each one small.
 EVENTS_PER_MESSAGE = 500

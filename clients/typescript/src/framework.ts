@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, ServerResponse } from "node:http";
 import {
   Code,
-  ConnectError,
+  type ConnectError,
   type Interceptor,
   type StreamRequest,
   type UnaryRequest,
@@ -35,14 +35,20 @@ export interface EntitlementInterceptorOptions {
 export function createEntitlementInterceptor(options: EntitlementInterceptorOptions): Interceptor {
   return (next) => async (req) => {
     const rule = options.rules[`${req.service.typeName}/${req.method.name}`];
-    if (rule !== undefined) {
-      const tenantId = await options.tenantId(req);
-      checkEntitlementOrRaise(
-        await options.enforcer.checkAndRecord(tenantId, rule.resourceType, rule.quantity ?? 1),
-      );
-    }
+    if (rule !== undefined) await admit(options.enforcer, await options.tenantId(req), rule);
     return next(req);
   };
+}
+
+// Checks and records one rule's quantity for the tenant; throws the denial.
+async function admit(
+  enforcer: EntitlementEnforcer,
+  tenantId: string,
+  rule: EntitlementRule,
+): Promise<void> {
+  checkEntitlementOrRaise(
+    await enforcer.checkAndRecord(tenantId, rule.resourceType, rule.quantity ?? 1),
+  );
 }
 
 /**
@@ -67,7 +73,10 @@ export interface EntitlementHttpOptions<Req extends HeaderCarrier> extends Entit
  * 503 when Tollgate cannot be reached or is busy, 504 past the deadline, 500 otherwise.
  */
 export function httpStatusOf(error: unknown): number {
-  const mapped = fromConnectError(error);
+  return statusOfMapped(fromConnectError(error));
+}
+
+function statusOfMapped(mapped: ConnectError): number {
   if (mapped instanceof EntitlementEnforcementError) return 402;
   switch (mapped.code) {
     case Code.InvalidArgument:
@@ -95,7 +104,7 @@ export type EntitlementHttpError = ConnectError & { status: number; statusCode: 
 /** The SDK's error for `error`, carrying `status` and `statusCode` as Express handlers read. */
 export function toEntitlementHttpError(error: unknown): EntitlementHttpError {
   const mapped = fromConnectError(error);
-  const status = httpStatusOf(mapped);
+  const status = statusOfMapped(mapped);
   return Object.assign(mapped, { status, statusCode: status });
 }
 
@@ -118,13 +127,10 @@ async function enforce<Req extends HeaderCarrier>(
   req: Req,
 ): Promise<EntitlementHttpError | undefined> {
   try {
-    const tenantId = await options.tenantId(req);
-    checkEntitlementOrRaise(
-      await options.enforcer.checkAndRecord(tenantId, options.resourceType, options.quantity ?? 1),
-    );
+    await admit(options.enforcer, await options.tenantId(req), options);
     return undefined;
   } catch (error) {
-    return toEntitlementHttpError(error instanceof Error ? error : new ConnectError(String(error)));
+    return toEntitlementHttpError(error);
   }
 }
 
