@@ -169,6 +169,7 @@ export function createDomains(options: {
     batchSize: config.usageBatchSize,
     flushIntervalMs: config.usageFlushIntervalSeconds * 1000,
     bufferLimit: config.usageBufferLimit,
+    bufferLimitBytes: config.usageBufferLimitBytes,
     failAfterMs: config.usageFlushFailAfterSeconds * 1000,
   });
   const usage = createUsageService({ batcher, store: usageStore, plans, catalog, clock });

@@ -35,6 +35,8 @@ export interface Config {
   usageFlushIntervalSeconds: number;
   /** Most usage events held in memory per replica before callers must wait. */
   usageBufferLimit: number;
+  /** Most estimated heap bytes those buffered events may hold per replica. */
+  usageBufferLimitBytes: number;
   /** How long a failing usage flush is retried before its callers get `Unavailable`. */
   usageFlushFailAfterSeconds: number;
   logLevel: (typeof LOG_LEVELS)[number];
@@ -152,6 +154,7 @@ const SPECS = {
   USAGE_TRACKER_BATCH_SIZE: positiveInt({ default: 1000 }),
   USAGE_TRACKER_FLUSH_INTERVAL: positiveSeconds({ default: 0.05 }),
   USAGE_BUFFER_LIMIT: positiveInt({ default: 50_000 }),
+  USAGE_BUFFER_LIMIT_BYTES: positiveInt({ default: 256 * 1024 * 1024 }),
   USAGE_FLUSH_FAIL_AFTER_SECONDS: positiveSeconds({ default: 10 }),
   LOG_LEVEL: str({ choices: LOG_LEVELS, default: "info" }),
   PLAN_CATALOG_PATH: str({ default: "" }),
@@ -222,6 +225,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     usageBatchSize: raw.USAGE_TRACKER_BATCH_SIZE,
     usageFlushIntervalSeconds: raw.USAGE_TRACKER_FLUSH_INTERVAL,
     usageBufferLimit: raw.USAGE_BUFFER_LIMIT,
+    usageBufferLimitBytes: raw.USAGE_BUFFER_LIMIT_BYTES,
     usageFlushFailAfterSeconds: raw.USAGE_FLUSH_FAIL_AFTER_SECONDS,
     logLevel: raw.LOG_LEVEL,
     planCatalogPath: raw.PLAN_CATALOG_PATH || undefined,

@@ -1,8 +1,9 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Clock } from "../clock/clock.js";
 import { isDatabaseUnavailable } from "../db/database.js";
-import { ResourceExhaustedError, UnavailableError } from "../errors/domain-error.js";
+import { UnavailableError } from "../errors/domain-error.js";
 import type { Logger } from "../observability/logger.js";
+import { createBufferRoom, estimateEventBytes, type RoomClaim } from "./buffer-room.js";
 import { createRateWindow } from "./rate-window.js";
 import { eventKey, type UsageStore } from "./store.js";
 import type { IngestStats, UsageEvent } from "./usage.js";
@@ -18,6 +19,8 @@ export interface UsageBatcherOptions {
   flushIntervalMs: number;
   /** Most events held in memory, waiting or being flushed; callers wait for room beyond it. */
   bufferLimit: number;
+  /** Most estimated heap bytes those events may hold; callers wait for room beyond it too. */
+  bufferLimitBytes: number;
   /** How long a failing batch is retried before its callers get `Unavailable`. */
   failAfterMs: number;
   /** Flushes running at once (each on its own connection). */
@@ -53,6 +56,7 @@ export interface UsageBatcher {
 
 interface Submission {
   events: UsageEvent[];
+  claim: RoomClaim;
   resolve(outcomes: EventOutcome[]): void;
   reject(error: unknown): void;
 }
@@ -70,9 +74,11 @@ interface Submission {
 export function createUsageBatcher(options: UsageBatcherOptions): UsageBatcher {
   const maxFlushes = options.maxConcurrentFlushes ?? 2;
   const waiting: Submission[] = [];
-  const roomWaiters: (() => void)[] = [];
+  const room = createBufferRoom({
+    maxEvents: options.bufferLimit,
+    maxBytes: options.bufferLimitBytes,
+  });
   let waitingEvents = 0;
-  let heldEvents = 0;
   let inFlight = 0;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
@@ -80,10 +86,6 @@ export function createUsageBatcher(options: UsageBatcherOptions): UsageBatcher {
   const counters = { tracked: 0, flushed: 0, duplicates: 0, rejected: 0, errors: 0, batches: 0 };
   let lastFlushTime: Date | undefined;
   const recent = createRateWindow(60);
-
-  const wakeRoomWaiters = () => {
-    while (roomWaiters.length > 0 && heldEvents < options.bufferLimit) roomWaiters.shift()?.();
-  };
 
   const schedule = () => {
     if (waitingEvents === 0) return;
@@ -102,6 +104,7 @@ export function createUsageBatcher(options: UsageBatcherOptions): UsageBatcher {
   const pump = () => {
     while (inFlight < maxFlushes && waiting.length > 0) {
       const batch: Submission[] = [];
+      const claim: RoomClaim = { events: 0, bytes: 0 };
       let size = 0;
       while (
         waiting.length > 0 &&
@@ -110,14 +113,15 @@ export function createUsageBatcher(options: UsageBatcherOptions): UsageBatcher {
         const next = waiting.shift() as Submission;
         batch.push(next);
         size += next.events.length;
+        claim.bytes += next.claim.bytes;
       }
+      claim.events = size;
       waitingEvents -= size;
       inFlight++;
       const done = flushBatch(batch, size).finally(() => {
         inFlight--;
-        heldEvents -= size;
         flushesDone.delete(done);
-        wakeRoomWaiters();
+        room.give(claim);
         schedule();
       });
       flushesDone.add(done);
@@ -209,41 +213,17 @@ export function createUsageBatcher(options: UsageBatcherOptions): UsageBatcher {
     return { duplicates, refused };
   };
 
-  const waitForRoom = (needed: number, waitMs: number | undefined) =>
-    new Promise<void>((resolve, reject) => {
-      const fits = () => heldEvents === 0 || heldEvents + needed <= options.bufferLimit;
-      if (fits()) return resolve();
-      let timeout: NodeJS.Timeout | undefined;
-      const retry = () => {
-        if (closed) {
-          if (timeout) clearTimeout(timeout);
-          return reject(new UnavailableError("the server is shutting down"));
-        }
-        if (fits()) {
-          if (timeout) clearTimeout(timeout);
-          return resolve();
-        }
-        roomWaiters.push(retry);
-      };
-      roomWaiters.push(retry);
-      if (waitMs !== undefined) {
-        timeout = setTimeout(() => {
-          const index = roomWaiters.indexOf(retry);
-          if (index >= 0) roomWaiters.splice(index, 1);
-          reject(new ResourceExhaustedError("the usage buffer is full; retry shortly", waitMs));
-        }, waitMs);
-      }
-    });
-
   return {
     async enqueue(events, waitMs) {
       if (closed) throw new UnavailableError("the server is shutting down");
-      await waitForRoom(events.length, waitMs);
-      heldEvents += events.length;
+      let bytes = 0;
+      for (const event of events) bytes += estimateEventBytes(event);
+      const claim = { events: events.length, bytes };
+      await room.take(claim, waitMs);
       counters.tracked += events.length;
       recent.add(events.length);
       const done = new Promise<EventOutcome[]>((resolve, reject) => {
-        waiting.push({ events, resolve, reject });
+        waiting.push({ events, claim, resolve, reject });
       });
       waitingEvents += events.length;
       schedule();
@@ -254,13 +234,13 @@ export function createUsageBatcher(options: UsageBatcherOptions): UsageBatcher {
     },
     stats: () => ({
       ...counters,
-      bufferSize: heldEvents,
+      bufferSize: room.held().events,
       lastFlushTime,
       recentPerSecond: recent.perSecond(),
     }),
     async close() {
       closed = true;
-      for (const wake of roomWaiters.splice(0)) wake();
+      room.close();
       schedule();
       while (flushesDone.size > 0 || waiting.length > 0) {
         pump();

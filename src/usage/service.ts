@@ -71,7 +71,9 @@ export function createUsageService(deps: UsageServiceDeps): UsageService {
       rejectedCount: 0,
       rejectedEvents: [],
     };
-    const pending: Promise<void>[] = [];
+    // Outstanding tickets are counted, not kept: a stream's lifetime may span millions of
+    // messages, and each ticket is forgotten as soon as its events are committed.
+    const outstanding = createCountdown();
     let failure: unknown;
     let index = 0;
     const reject = (eventId: string, eventIndex: number, reason: string) => {
@@ -106,8 +108,9 @@ export function createUsageService(deps: UsageServiceDeps): UsageService {
       batcher.countRejected(raws.length - accepted.length);
       if (accepted.length === 0) continue;
       const ticket = await batcher.enqueue(accepted, waitMs);
-      pending.push(
-        ticket.done.then(
+      outstanding.add();
+      ticket.done
+        .then(
           (outcomes) =>
             outcomes.forEach((outcome, i) => {
               if (outcome === "stored") summary.acceptedCount++;
@@ -117,10 +120,10 @@ export function createUsageService(deps: UsageServiceDeps): UsageService {
           (error: unknown) => {
             failure ??= error;
           },
-        ),
-      );
+        )
+        .finally(outstanding.done);
     }
-    await Promise.all(pending);
+    await outstanding.zero();
     if (failure !== undefined) throw failure;
     summary.rejectedEvents.sort((a, b) => a.eventIndex - b.eventIndex);
     return summary;
@@ -181,5 +184,26 @@ export function createUsageService(deps: UsageServiceDeps): UsageService {
     },
 
     stats: () => batcher.stats(),
+  };
+}
+
+/** Counts work in progress; `zero()` resolves once every `add()` has had its `done()`. */
+function createCountdown() {
+  let count = 0;
+  let onZero: (() => void) | undefined;
+  return {
+    add() {
+      count++;
+    },
+    done() {
+      count--;
+      if (count === 0) onZero?.();
+    },
+    zero: () =>
+      count === 0
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            onZero = resolve;
+          }),
   };
 }
