@@ -36,7 +36,12 @@ import { createGrpcUnaryServer } from "./server/grpc-unary.js";
 import { createHealthState } from "./server/health.js";
 import { createHttpHandler } from "./server/http-handler.js";
 import { createListener } from "./server/listener.js";
-import { createRoutes, createServiceSpecs, TOLLGATE_SERVICES } from "./server/routes.js";
+import {
+  createRoutes,
+  createServiceSpecs,
+  procedurePaths,
+  TOLLGATE_SERVICES,
+} from "./server/routes.js";
 import { createUsageRpc } from "./usage/rpc.js";
 import type { UsageStore } from "./usage/store.js";
 
@@ -166,6 +171,7 @@ export async function startApp(
       },
       handler: createHttpHandler({
         rpc,
+        procedures: procedurePaths(services),
         console: loadConsoleAssets(),
         health,
         metrics,

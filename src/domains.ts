@@ -99,7 +99,9 @@ export function createDomains(options: {
   const billingStore = createBillingStore(database.knex);
   const lookupBilling = createBillingStore(database.lookups);
   // One lease per tenant for billing mutations and credit changes alike.
-  const guard = createMutationGuard(billingStore, clock);
+  const guard = createMutationGuard(billingStore, clock, logger, {
+    leaseTtlMs: config.billingLeaseSeconds * 1000,
+  });
   const creditStore = createCreditStore(database.knex);
   const lookupCredits = createCreditStore(database.lookups);
   const plans = createPlanCache({

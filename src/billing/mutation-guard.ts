@@ -8,6 +8,7 @@ import {
   fingerprintRequest,
   type RequestFingerprint,
 } from "../idempotency/request-fingerprint.js";
+import type { Logger } from "../observability/logger.js";
 import type { BillingStore } from "./store.js";
 
 /** Records a mutation's result under its request id, inside the mutation's transaction. */
@@ -38,7 +39,11 @@ export interface MutationGuard {
 
 /** Options of {@link createMutationGuard}. */
 export interface MutationGuardOptions {
-  /** How long a lease lasts if its holder dies; must exceed the provider's call timeout. */
+  /**
+   * How long a lease lasts if its holder dies. A live holder renews it every third of this
+   * while its mutation runs, so a provider call that outlives it (stripe-node retrying a slow
+   * call) still keeps every other mutation of the tenant out.
+   */
   leaseTtlMs?: number;
   /** How long a mutation waits for another one on the same tenant before `Unavailable`. */
   waitMs?: number;
@@ -55,6 +60,7 @@ export interface MutationGuardOptions {
 export function createMutationGuard(
   store: BillingStore,
   clock: Clock,
+  logger: Logger,
   options: MutationGuardOptions = {},
 ): MutationGuard {
   const leaseTtlMs = options.leaseTtlMs ?? 60_000;
@@ -81,6 +87,21 @@ export function createMutationGuard(
     }
   };
 
+  // Renews the lease until stopped. A renewal that fails (database down) is retried at the
+  // next beat; one that finds the lease taken can only be reported, since the provider call
+  // cannot be recalled.
+  const keepLease = (tenantId: string, holder: string) => {
+    const beat = setInterval(() => {
+      store.renewLease(tenantId, holder, leaseTtlMs).then(
+        (held) => {
+          if (!held) logger.error({ tenantId }, "billing lease lost while its mutation ran");
+        },
+        (error: unknown) => logger.warn({ err: error, tenantId }, "billing lease renewal failed"),
+      );
+    }, leaseTtlMs / 3);
+    return () => clearInterval(beat);
+  };
+
   return {
     async run(mutation) {
       const request = fingerprintRequest(mutation.operation, mutation.input);
@@ -88,6 +109,7 @@ export function createMutationGuard(
       if (early) return early.result;
       const holder = randomUUID();
       await acquire(mutation.tenantId, holder);
+      const stopRenewing = keepLease(mutation.tenantId, holder);
       try {
         // A retry of the same request may have finished while this one waited.
         const late = await replay(mutation, request);
@@ -107,6 +129,7 @@ export function createMutationGuard(
           );
         });
       } finally {
+        stopRenewing();
         // If the database is unreachable the release fails too; the lease then simply
         // expires, and the mutation's own error is the one worth reporting.
         await store.releaseLease(mutation.tenantId, holder).catch(() => undefined);

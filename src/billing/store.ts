@@ -58,6 +58,8 @@ export interface BillingStore {
   releaseStripeEvent(id: string): Promise<void>;
   /** Takes the tenant's lease unless another holder's lease is unexpired; says if it did. */
   tryAcquireLease(tenantId: string, holder: string, ttlMs: number): Promise<boolean>;
+  /** Extends a lease its holder still has by `ttlMs` from now; false when it was lost. */
+  renewLease(tenantId: string, holder: string, ttlMs: number): Promise<boolean>;
   releaseLease(tenantId: string, holder: string): Promise<void>;
   /**
    * Customers whose tenant or customer id starts with `search`, or whose email or name contains
@@ -206,6 +208,14 @@ export function createBillingStore(knex: Knex): BillingStore {
         [tenantId, holder, ttlMs],
       );
       return (result.rows as unknown[]).length === 1;
+    },
+    async renewLease(tenantId, holder, ttlMs) {
+      const renewed = await knex("billing_leases")
+        .where({ tenant_id: tenantId, holder })
+        .update({
+          expire_time: knex.raw("clock_timestamp() + ? * interval '1 millisecond'", [ttlMs]),
+        });
+      return renewed === 1;
     },
     async releaseLease(tenantId, holder) {
       await knex("billing_leases").where({ tenant_id: tenantId, holder }).delete();

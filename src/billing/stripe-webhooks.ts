@@ -26,6 +26,7 @@ const SUBSCRIPTION_EVENTS = new Set([
   "customer.subscription.trial_will_end",
 ]);
 const INVOICE_EVENTS = new Set(["invoice.paid", "invoice.payment_failed"]);
+const MAX_LOGGED_REASON = 300;
 const STRIPE: { id: string; tenantId: undefined } = { id: "stripe", tenantId: undefined };
 
 /**
@@ -45,7 +46,11 @@ export function createStripeWebhookProcessor(
     try {
       event = stripe.webhooks.constructEvent(rawBody, signature ?? "", options.secret);
     } catch (error) {
-      logger.warn({ err: error }, "stripe webhook refused: bad signature");
+      // The SDK's error carries the raw body and the header: logging it would turn a junk
+      // POST into a log line of any size, and a misconfigured secret would log customers'
+      // data. The message alone says why.
+      const reason = error instanceof Error ? error.message.slice(0, MAX_LOGGED_REASON) : "";
+      logger.warn({ reason, bytes: rawBody.length }, "stripe webhook refused: bad signature");
       return { status: 400, body: { error: "invalid signature" } };
     }
     const created = new Date(event.created * 1000);

@@ -48,6 +48,8 @@ export interface Config {
   /** Token bucket per API key for billing mutations: refill per minute and capacity. */
   billingRateLimitPerMinute: number;
   billingRateLimitBurst: number;
+  /** How long a tenant's billing lease outlives a replica that died holding it. */
+  billingLeaseSeconds: number;
   maxMessageBytes: number;
   /** Connection hygiene on the one port: timeouts in seconds, and caps. */
   connections: {
@@ -162,6 +164,7 @@ const SPECS = {
   TOLLGATE_BOOTSTRAP_ADMIN_KEY: apiKey({ default: undefined }),
   BILLING_RATE_LIMIT_PER_MINUTE: positiveInt({ default: 60 }),
   BILLING_RATE_LIMIT_BURST: positiveInt({ default: 20 }),
+  BILLING_LEASE_SECONDS: positiveSeconds({ default: 60 }),
   MAX_MESSAGE_BYTES: positiveInt({ default: 4 * 1024 * 1024 }),
   HTTP_HEADERS_TIMEOUT_SECONDS: positiveSeconds({ default: 10 }),
   HTTP_IDLE_TIMEOUT_SECONDS: positiveSeconds({ default: 65 }),
@@ -233,6 +236,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     bootstrapAdminKey: raw.TOLLGATE_BOOTSTRAP_ADMIN_KEY,
     billingRateLimitPerMinute: raw.BILLING_RATE_LIMIT_PER_MINUTE,
     billingRateLimitBurst: raw.BILLING_RATE_LIMIT_BURST,
+    billingLeaseSeconds: raw.BILLING_LEASE_SECONDS,
     maxMessageBytes: raw.MAX_MESSAGE_BYTES,
     connections: {
       headersTimeoutSeconds: raw.HTTP_HEADERS_TIMEOUT_SECONDS,

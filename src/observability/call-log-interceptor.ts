@@ -75,17 +75,23 @@ export function createCallLogInterceptor(logger: Logger, metrics: Metrics): Inte
   };
 }
 
+// Enough of a made-up path to recognise it in the log, never a caller-sized line.
+const LOGGED_PATH_CHARS = 200;
+
 /**
  * Counts and logs an RPC that the protocol layer refused before any handler (and so this
  * interceptor) ran: by HTTP status over Connect, by gRPC code name where grpc-js refused it.
+ * `path` becomes a label, so it must be a procedure the server knows or a fixed word;
+ * `requestedPath`, what the caller sent, is logged (shortened) and never labelled.
  */
 export function reportRefusedCall(
   logger: Logger,
   metrics: Metrics,
-  refusal: { path: string; status: string; durationMs?: number },
+  refusal: { path: string; requestedPath?: string; status: string; durationMs?: number },
 ): void {
   metrics.rejectedRequests.inc({ path: refusal.path, status: refusal.status });
-  logger.warn(refusal, "rpc refused by the protocol layer");
+  const requestedPath = refusal.requestedPath?.slice(0, LOGGED_PATH_CHARS);
+  logger.warn({ ...refusal, requestedPath }, "rpc refused by the protocol layer");
 }
 
 /** Connect's code name in snake case (`invalid_argument`), as the metrics label it. */

@@ -12,6 +12,8 @@ import type { DualRequestHandler } from "./listener.js";
 export interface HttpHandlerOptions {
   /** Serves every RPC path; built by `connectNodeAdapter` with `callContextValues`. */
   rpc: ReturnType<typeof connectNodeAdapter>;
+  /** The procedure paths `rpc` answers; any other path is counted as `unmatched`. */
+  procedures: ReadonlySet<string>;
   health: HealthState;
   metrics: Metrics;
   logger: Logger;
@@ -22,6 +24,9 @@ export interface HttpHandlerOptions {
   /** Processes a Stripe webhook delivery; undefined when the provider is not Stripe. */
   stripeWebhook?: (rawBody: Buffer, signature: string | undefined) => Promise<WebhookOutcome>;
 }
+
+/** The metric label of every request for a path no procedure answers. */
+export const UNMATCHED_PATH = "unmatched";
 
 // Stripe's events are a few kilobytes; anything far larger is not from Stripe.
 const MAX_WEBHOOK_BYTES = 1024 * 1024;
@@ -69,7 +74,12 @@ export function createHttpHandler(options: HttpHandlerOptions): DualRequestHandl
     res.once("close", () => {
       if (call.observed) return;
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-      reportRefusedCall(logger, metrics, { path, status: String(res.statusCode), durationMs });
+      reportRefusedCall(logger, metrics, {
+        path: options.procedures.has(path) ? path : UNMATCHED_PATH,
+        requestedPath: path,
+        status: String(res.statusCode),
+        durationMs,
+      });
     });
     rpc(req, res);
   };

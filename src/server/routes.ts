@@ -6,6 +6,7 @@ import {
   type ServiceImplSpec,
 } from "@connectrpc/connect";
 import { Health } from "../../gen/health/v1/health_pb.js";
+import { ServerReflection } from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import { BillingService } from "../../gen/tollgate/v1/billing_service_pb.js";
 import { EntitlementService } from "../../gen/tollgate/v1/entitlement_service_pb.js";
 import { EventService } from "../../gen/tollgate/v1/event_service_pb.js";
@@ -57,4 +58,17 @@ export function createRoutes(specs: ServiceImplSpec[]): (router: ConnectRouter) 
       specs.map((spec) => spec.service),
     );
   };
+}
+
+/**
+ * Every procedure path the server answers (`/package.Service/Method`), reflection included:
+ * the only paths that may become a metric label, so requests for made-up paths cannot grow
+ * the number of series.
+ */
+export function procedurePaths(specs: ServiceImplSpec[]): ReadonlySet<string> {
+  const paths = new Set<string>();
+  for (const service of [...specs.map((spec) => spec.service), ServerReflection]) {
+    for (const method of service.methods) paths.add(`/${service.typeName}/${method.name}`);
+  }
+  return paths;
 }

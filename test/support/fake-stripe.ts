@@ -19,6 +19,8 @@ export interface RecordedRequest {
 /** A scripted failure for the next request(s) matching a path prefix. */
 export type Failure =
   | { drop: true }
+  /** Answers normally, but only after this long: a slow Stripe. */
+  | { delayMs: number }
   | { status: number; error: { type: string; message: string; code?: string } };
 
 /** One meter event as the fake received it, accepted or not. */
@@ -117,7 +119,11 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
         req.socket.destroy();
         return;
       }
-      return send(res, scripted.failure.status, { error: scripted.failure.error });
+      if ("delayMs" in scripted.failure) {
+        await new Promise((resolve) => setTimeout(resolve, (scripted.failure as { delayMs: number }).delayMs));
+      } else {
+        return send(res, scripted.failure.status, { error: scripted.failure.error });
+      }
     }
     const refused = refuseBeyondLimits(params, key);
     if (refused)
