@@ -36,6 +36,7 @@ import { createGrpcUnaryServer } from "./server/grpc-unary.js";
 import { createHealthState } from "./server/health.js";
 import { createHttpHandler } from "./server/http-handler.js";
 import { createListener } from "./server/listener.js";
+import { refuseNonLoopback } from "./server/loopback-guard.js";
 import {
   createRoutes,
   createServiceSpecs,
@@ -161,6 +162,7 @@ export async function startApp(
     const { connections } = config;
     const listener = createListener({
       streams: grpcUnary,
+      refuse: access.open ? refuseNonLoopback : undefined,
       limits: {
         headersTimeoutMs: connections.headersTimeoutSeconds * 1000,
         idleTimeoutMs: connections.idleTimeoutSeconds * 1000,

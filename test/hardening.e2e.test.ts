@@ -1,9 +1,19 @@
 import { randomUUID } from "node:crypto";
+import http from "node:http";
+import http2 from "node:http2";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BillingService } from "../gen/tollgate/v1/billing_service_pb.js";
+import {
+  CheckAndRecordRequestSchema,
+  EntitlementService,
+} from "../gen/tollgate/v1/entitlement_service_pb.js";
+import { EventService } from "../gen/tollgate/v1/event_service_pb.js";
 import { UsageService } from "../gen/tollgate/v1/usage_service_pb.js";
+import { queryRows, startTestApp, type TestApp } from "./support/app.js";
+import { createKeyWithCli } from "./support/cli.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 import { type FakeStripe, startFakeStripe } from "./support/fake-stripe.js";
 import { type ServerProcess, startServerProcess } from "./support/server-process.js";
@@ -151,8 +161,338 @@ describe("hardening: the Stripe side", () => {
     );
     expect(creates).toHaveLength(1);
     const stripeCustomer = [...stripe.subscriptions.values()].filter(
-      (s) => s.customer === customer!.id || (s.metadata as Record<string, string>)?.tenant_id === tenantId,
+      (s) =>
+        s.customer === customer!.id ||
+        (s.metadata as Record<string, string>)?.tenant_id === tenantId,
     );
     expect(stripeCustomer).toHaveLength(1);
   });
 });
+
+/** Sends one HTTP/1.1 request with exactly the given headers (Host included). */
+function rawHttp1(
+  baseUrl: string,
+  path: string,
+  headers: Record<string, string>,
+  body = "",
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      `${baseUrl}${path}`,
+      { method: body ? "POST" : "GET", headers },
+      (res) => {
+        let text = "";
+        res.on("data", (chunk: Buffer) => {
+          text += chunk.toString();
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+/** Sends one HTTP/2 request and returns its status, grpc-status and grpc-message. */
+function rawHttp2(
+  baseUrl: string,
+  headers: http2.OutgoingHttpHeaders,
+  body: Buffer | string,
+): Promise<{ status: number; grpcStatus?: string; grpcMessage?: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const session = http2.connect(baseUrl);
+    session.on("error", reject);
+    const stream = session.request({ ":method": "POST", ...headers });
+    let head: http2.IncomingHttpHeaders = {};
+    let tail: http2.IncomingHttpHeaders = {};
+    let text = "";
+    stream.on("response", (h) => {
+      head = h;
+    });
+    stream.on("trailers", (t) => {
+      tail = t;
+    });
+    stream.on("data", (chunk: Buffer) => {
+      text += chunk.toString("latin1");
+    });
+    stream.on("end", () => {
+      session.close();
+      const grpcStatus = (tail["grpc-status"] ?? head["grpc-status"]) as string | undefined;
+      const grpcMessage = (tail["grpc-message"] ?? head["grpc-message"]) as string | undefined;
+      resolve({ status: Number(head[":status"]), grpcStatus, grpcMessage, body: text });
+    });
+    stream.on("error", reject);
+    stream.end(body);
+  });
+}
+
+describe("hardening: open mode answers loopback names only", () => {
+  let db: TestDatabase;
+  let server: TestApp;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    server = await startTestApp(db.url);
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await db?.drop();
+  });
+
+  it("should refuse Host evil.example:8080 over HTTP/1.1, Connect over HTTP/2 and gRPC", async () => {
+    // given: an open server (no keys) on loopback, reached through a rebinding name
+    const path = "/tollgate.v1.BillingService/ListPlans";
+
+    // when
+    const h1 = await rawHttp1(
+      server.baseUrl,
+      path,
+      {
+        host: "evil.example:8080",
+        "content-type": "application/json",
+      },
+      "{}",
+    );
+    const h2connect = await rawHttp2(
+      server.baseUrl,
+      { ":path": path, ":authority": "evil.example:8080", "content-type": "application/json" },
+      "{}",
+    );
+    const h2grpc = await rawHttp2(
+      server.baseUrl,
+      {
+        ":path": path,
+        ":authority": "evil.example:8080",
+        "content-type": "application/grpc",
+        te: "trailers",
+      },
+      Buffer.from([0, 0, 0, 0, 0]),
+    );
+    const crossSite = await rawHttp1(
+      server.baseUrl,
+      path,
+      {
+        host: "127.0.0.1",
+        origin: "https://evil.example",
+        "content-type": "application/json",
+      },
+      "{}",
+    );
+
+    // then: refused, and the same call by a loopback name is served
+    expect([h1.status, h2connect.status, h2grpc.status, crossSite.status]).toEqual([
+      403, 403, 403, 403,
+    ]);
+    expect(h1.body).toMatch(/loopback/);
+    const ok = await rawHttp1(
+      server.baseUrl,
+      path,
+      {
+        host: "localhost",
+        "content-type": "application/json",
+      },
+      "{}",
+    );
+    expect(ok.status).toBe(200);
+    expect(JSON.parse(ok.body).plans.length).toBeGreaterThan(0);
+  });
+});
+
+describe("hardening: refusals are the right ones", () => {
+  const BOOTSTRAP_KEY = "tg_h4rd3n1n_AdminSecretAdminSecretAdminSecret42";
+  const tenantA = randomUUID();
+  const tenantB = randomUUID();
+  let db: TestDatabase;
+  let server: TestApp;
+  let keyB: string;
+  const admin = { headers: { authorization: `Bearer ${BOOTSTRAP_KEY}` } };
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    server = await startTestApp(db.url, {}, { TOLLGATE_BOOTSTRAP_ADMIN_KEY: BOOTSTRAP_KEY });
+    keyB = await createKeyWithCli(db.url, tenantB);
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await db?.drop();
+  });
+
+  it("should answer another tenant's subscription and reservations NotFound, exactly as ids that do not exist", async () => {
+    // given: tenant A's subscription and reservation, and tenant B's key
+    const transport = createGrpcTransport({ baseUrl: server.baseUrl });
+    const billing = createClient(BillingService, transport);
+    const entitlements = createClient(EntitlementService, transport);
+    const { customer } = await billing.createCustomer(
+      { tenantId: tenantA, email: "a@example.com" },
+      admin,
+    );
+    const { subscription } = await billing.createSubscription(
+      { customerId: customer!.id, priceId: "price_pro_monthly" },
+      admin,
+    );
+    const held = await entitlements.reserve(
+      { tenantId: tenantA, resourceType: "executions", quantity: "2" },
+      admin,
+    );
+    const asB = { headers: { authorization: `Bearer ${keyB}` } };
+    const failure = async (call: Promise<unknown>) => {
+      const error = await call.then(
+        () => undefined,
+        (e: unknown) => ConnectError.from(e),
+      );
+      return {
+        code: error?.code,
+        message: error?.rawMessage.replaceAll(/[0-9a-f-]{36}|sub_\w+/g, "<id>"),
+      };
+    };
+
+    // when
+    const foreign = [
+      await failure(billing.getSubscription({ subscriptionId: subscription!.id }, asB)),
+      await failure(
+        entitlements.commitReservation(
+          { reservationId: held.reservationId, actualQuantity: "1" },
+          asB,
+        ),
+      ),
+      await failure(entitlements.releaseReservation({ reservationId: held.reservationId }, asB)),
+    ];
+    const missing = [
+      await failure(billing.getSubscription({ subscriptionId: `sub_${"0".repeat(24)}` }, asB)),
+      await failure(
+        entitlements.commitReservation({ reservationId: randomUUID(), actualQuantity: "1" }, asB),
+      ),
+      await failure(entitlements.releaseReservation({ reservationId: randomUUID() }, asB)),
+    ];
+
+    // then: the same answers, none naming tenant A, and the reservation is still held
+    expect(foreign.map((f) => f.code)).toEqual([Code.NotFound, Code.NotFound, Code.NotFound]);
+    expect(foreign).toEqual(missing);
+    const rows = await queryRows<{ state: string }>(
+      db.url,
+      "select state from reservations where id = $1",
+      [held.reservationId],
+    );
+    expect(rows[0]?.state).toBe("held");
+  });
+
+  it("should cap a deadline above 2^31-1 ms instead of failing the call at once, over gRPC and Connect", async () => {
+    // when: grpc-timeout of 99,999,999 hours (grpc-js path) and connect-timeout-ms of 10^10-1
+    const grpc = await rawHttp2(
+      server.baseUrl,
+      {
+        ":path": "/tollgate.v1.EntitlementService/CheckAndRecord",
+        "content-type": "application/grpc",
+        te: "trailers",
+        "grpc-timeout": "99999999H",
+        authorization: `Bearer ${BOOTSTRAP_KEY}`,
+      },
+      grpcFrame(
+        toBinary(
+          CheckAndRecordRequestSchema,
+          create(CheckAndRecordRequestSchema, {
+            tenantId: tenantA,
+            resourceType: "executions",
+            idempotencyKey: "long-deadline-grpc",
+          }),
+        ),
+      ),
+    );
+    const connect = await fetch(`${server.baseUrl}/tollgate.v1.EntitlementService/CheckAndRecord`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "connect-timeout-ms": "9999999999",
+        authorization: `Bearer ${BOOTSTRAP_KEY}`,
+      },
+      body: JSON.stringify({
+        tenantId: tenantA,
+        resourceType: "executions",
+        idempotencyKey: "long-deadline-connect",
+      }),
+    });
+
+    // then: both admitted
+    expect(grpc.grpcStatus).toBe("0");
+    expect(connect.status).toBe(200);
+    expect((await connect.json()).allowed).toBe(true);
+  });
+
+  it("should answer forged page tokens InvalidArgument, whatever the cursor id's type", async () => {
+    const billing = createClient(BillingService, createGrpcTransport({ baseUrl: server.baseUrl }));
+    const events = createClient(EventService, createGrpcTransport({ baseUrl: server.baseUrl }));
+    const forge = (scope: string, id: unknown) =>
+      Buffer.from(JSON.stringify({ s: scope, t: new Date().toISOString(), i: id })).toString(
+        "base64url",
+      );
+    const codeOf = (call: Promise<unknown>) =>
+      call.then(
+        () => Code.Unknown,
+        (e: unknown) => ConnectError.from(e).code,
+      );
+
+    expect(
+      await codeOf(
+        billing.listAuditEvents(
+          { tenantId: tenantA, pageToken: forge(`audit/${tenantA}`, "not-a-uuid") },
+          admin,
+        ),
+      ),
+    ).toBe(Code.InvalidArgument);
+    expect(
+      await codeOf(
+        billing.listAuditEvents(
+          { tenantId: tenantA, pageToken: forge(`audit/${tenantA}`, 42) },
+          admin,
+        ),
+      ),
+    ).toBe(Code.InvalidArgument);
+    expect(
+      await codeOf(
+        events.listEvents(
+          { tenantId: tenantA, pageToken: forge(`events/${tenantA}/`, "abc") },
+          admin,
+        ),
+      ),
+    ).toBe(Code.InvalidArgument);
+    expect(
+      await codeOf(
+        events.listEvents(
+          { tenantId: tenantA, pageToken: forge(`events/${tenantA}/`, "99999999999999999999") },
+          admin,
+        ),
+      ),
+    ).toBe(Code.InvalidArgument);
+    expect(
+      await codeOf(billing.listSubscriptions({ tenantId: tenantA, pageToken: "%%%" }, admin)),
+    ).toBe(Code.InvalidArgument);
+  });
+
+  it("should answer a truncated gRPC frame INVALID_ARGUMENT on the grpc-js path and the Connect path alike", async () => {
+    const send = (path: string, type: string) =>
+      rawHttp2(
+        server.baseUrl,
+        {
+          ":path": path,
+          "content-type": type,
+          te: "trailers",
+          authorization: `Bearer ${BOOTSTRAP_KEY}`,
+        },
+        Buffer.from([0, 0, 0]),
+      );
+    // gRPC unary (grpc-js), gRPC+JSON unary and a gRPC stream (Connect)
+    const answers = [
+      await send("/tollgate.v1.BillingService/ListPlans", "application/grpc"),
+      await send("/tollgate.v1.BillingService/ListPlans", "application/grpc+json"),
+      await send("/tollgate.v1.UsageService/StreamUsage", "application/grpc"),
+    ];
+    expect(answers.map((a) => a.grpcStatus)).toEqual(["3", "3", "3"]);
+  });
+});
+
+/** One gRPC length-prefixed message frame, uncompressed. */
+function grpcFrame(message: Uint8Array): Buffer {
+  const head = Buffer.alloc(5);
+  head.writeUInt32BE(message.length, 1);
+  return Buffer.concat([head, message]);
+}

@@ -110,6 +110,8 @@ describe("security", () => {
   // events naming another tenant are rejected one by one (tested below).
   const rpcs = (): [DescService, string, unknown, Partial<Record<Credential, Expected>>][] => {
     const tenantScoped = { "other tenant": Code.PermissionDenied, "own tenant": OK, admin: OK };
+    // Objects named by id answer another tenant's key as if they did not exist: no oracle.
+    const byId = { "other tenant": Code.NotFound, "own tenant": OK, admin: OK };
     const adminOnly = {
       "other tenant": Code.PermissionDenied,
       "own tenant": Code.PermissionDenied,
@@ -143,7 +145,7 @@ describe("security", () => {
         { subscriptionId: subscriptionA },
         { ...adminOnly, admin: OK },
       ],
-      [BillingService, "getSubscription", { subscriptionId: subscriptionA }, tenantScoped],
+      [BillingService, "getSubscription", { subscriptionId: subscriptionA }, byId],
       [BillingService, "listSubscriptions", { tenantId: tenantA }, tenantScoped],
       [BillingService, "listAuditEvents", { tenantId: tenantA }, { ...adminOnly, admin: OK }],
       [BillingService, "listCustomers", { query: "" }, { ...adminOnly, admin: OK }],
@@ -162,9 +164,9 @@ describe("security", () => {
         EntitlementService,
         "commitReservation",
         { reservationId: reservations[0], actualQuantity: "1" },
-        tenantScoped,
+        byId,
       ],
-      [EntitlementService, "releaseReservation", { reservationId: reservations[1] }, tenantScoped],
+      [EntitlementService, "releaseReservation", { reservationId: reservations[1] }, byId],
       [UsageService, "streamUsage", { events: [event] }, anyKey],
       [UsageService, "trackUsage", { events: [event] }, anyKey],
       [

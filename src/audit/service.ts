@@ -1,5 +1,5 @@
 import { fetchPage, MAX_PAGE_SIZE, type Page } from "../pagination/page-token.js";
-import { createFieldChecks } from "../validation/field-checks.js";
+import { createFieldChecks, UUID_PATTERN } from "../validation/field-checks.js";
 import type { AuditEvent } from "./audit.js";
 import type { AuditStore } from "./store.js";
 
@@ -22,6 +22,7 @@ export function createAuditService(store: AuditStore): AuditService {
         scope: `audit/${tenantId ?? "*"}`,
         pageSize,
         pageToken,
+        idPattern: UUID_PATTERN,
         fetch: (limit, after) => store.list(tenantId, limit, after),
         cursorOf: (event) => ({ time: event.createTime, id: event.id }),
       });

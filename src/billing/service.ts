@@ -1,5 +1,5 @@
 import type { AuditStore } from "../audit/store.js";
-import { assertTenantAccess } from "../auth/policy.js";
+import { mayAccessTenant } from "../auth/policy.js";
 import type { Actor } from "../auth/principal.js";
 import type { Clock } from "../clock/clock.js";
 import {
@@ -136,9 +136,13 @@ export function createBillingService(deps: BillingServiceDeps): BillingService {
     return refresh(reloaded, via);
   };
 
-  const loadSubscription = async (subscriptionId: string) => {
+  // A subscription the caller may not see is answered exactly as one that does not exist,
+  // and before anything is done to it, so ids of other tenants cannot be probed.
+  const loadSubscription = async (subscriptionId: string, actor?: Actor) => {
     const stored = await store.findSubscription(subscriptionId);
-    if (stored === undefined) throw new NotFoundError(`subscription ${subscriptionId} not found`);
+    if (stored === undefined || (actor !== undefined && !mayAccessTenant(actor, stored.tenantId))) {
+      throw new NotFoundError(`subscription ${subscriptionId} not found`);
+    }
     return refresh(stored);
   };
 
@@ -286,9 +290,7 @@ export function createBillingService(deps: BillingServiceDeps): BillingService {
     },
 
     async getSubscription(actor, subscriptionId) {
-      const subscription = await loadSubscription(validateSubscriptionId(subscriptionId));
-      assertTenantAccess(actor, subscription.tenantId);
-      return subscription;
+      return loadSubscription(validateSubscriptionId(subscriptionId), actor);
     },
 
     async listSubscriptions(rawTenantId, pageSize, pageToken) {

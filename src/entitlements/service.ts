@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { Decimal } from "decimal.js";
 import type { Knex } from "knex";
-import { assertTenantAccess } from "../auth/policy.js";
 import type { Actor } from "../auth/principal.js";
 import {
   ceilingOf,
@@ -305,7 +304,6 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
 
   // The answer of a commit or release, or the error its outcome stands for.
   const settled = async (
-    actor: Actor,
     reservationId: string,
     verb: "committed" | "released",
     outcome: AdmissionOutcome,
@@ -314,10 +312,9 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
     switch (outcome.outcome) {
       case "deadline":
         throw deadlineExceeded();
+      // Another tenant's reservation is answered exactly as one that does not exist, so ids
+      // cannot be probed across tenants.
       case "forbidden":
-        // The reservation is another tenant's: refused as any access to that tenant is.
-        assertTenantAccess(actor, (reservation as Reservation).tenantId);
-        throw new NotFoundError(`reservation ${reservationId} not found`);
       case "not_found":
         throw new NotFoundError(`reservation ${reservationId} not found`);
       case "refused": {
@@ -484,7 +481,7 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
         { kind: "commit", reservationId: raw.reservationId, quantity, scope: actor.tenantId },
         budget,
       );
-      return settled(actor, raw.reservationId, "committed", outcome);
+      return settled(raw.reservationId, "committed", outcome);
     },
 
     async releaseReservation(actor, raw, budget) {
@@ -499,7 +496,7 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
         },
         budget,
       );
-      return settled(actor, raw.reservationId, "released", outcome);
+      return settled(raw.reservationId, "released", outcome);
     },
 
     expireDue: (limit) => store.expireHeld(knex, clock.now(), undefined, limit),

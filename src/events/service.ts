@@ -6,6 +6,9 @@ import { EVENT_TYPES, type TollgateEvent } from "./events.js";
 import type { EventFilter, EventStore } from "./store.js";
 import type { EventWakeup } from "./wakeup.js";
 
+/** An event's `seq` as a cursor: a bigint, so at most 18 digits stay within its range. */
+const SEQ_PATTERN = /^[0-9]{1,18}$/;
+
 /** Reads and follows the event log. */
 export interface EventService {
   list(raw: RawEventQuery & { pageSize: number; pageToken: string }): Promise<Page<TollgateEvent>>;
@@ -65,6 +68,7 @@ export function createEventService(deps: {
         scope: `events/${filter.tenantId ?? "*"}/${filter.types.join(",")}`,
         pageSize: raw.pageSize,
         pageToken: raw.pageToken,
+        idPattern: SEQ_PATTERN,
         fetch: (limit, after) => store.list(filter, limit, after?.id),
         cursorOf: (event) => ({ time: event.createTime, id: event.seq }),
       });

@@ -22,8 +22,16 @@ export function encodePageToken(scope: string, cursor: Cursor): string {
   return Buffer.from(payload).toString("base64url");
 }
 
-/** Decodes a token from {@link encodePageToken}; empty means the first page. */
-export function decodePageToken(scope: string, token: string): Cursor | undefined {
+/**
+ * Decodes a token from {@link encodePageToken}; empty means the first page. `idPattern` is
+ * the shape of the listing's ids (a uuid, a sequence number), so a forged cursor of the wrong
+ * type is refused here rather than by PostgreSQL.
+ */
+export function decodePageToken(
+  scope: string,
+  token: string,
+  idPattern?: RegExp,
+): Cursor | undefined {
   if (token === "") return undefined;
   try {
     const payload = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as unknown;
@@ -32,7 +40,8 @@ export function decodePageToken(scope: string, token: string): Cursor | undefine
       const time = typeof t === "string" ? new Date(t) : undefined;
       // A forged token must not carry what PostgreSQL would refuse (NUL, year 0).
       const inRange = time !== undefined && isWithin(time, WIRE_TIME);
-      if (s === scope && typeof i === "string" && isIdentifier(i) && inRange) {
+      const idOk = typeof i === "string" && isIdentifier(i) && (idPattern?.test(i) ?? true);
+      if (s === scope && idOk && inRange) {
         return { time, id: i };
       }
     }
@@ -59,11 +68,13 @@ export async function fetchPage<T>(options: {
   scope: string;
   pageSize: number;
   pageToken: string;
+  /** The shape of a cursor id, when the id column is not free text. */
+  idPattern?: RegExp;
   fetch(limit: number, after: Cursor | undefined): Promise<T[]>;
   cursorOf(item: T): Cursor;
 }): Promise<Page<T>> {
   const limit = options.pageSize || DEFAULT_PAGE_SIZE;
-  const rows = await options.fetch(limit + 1, decodePageToken(options.scope, options.pageToken));
+  const rows = await options.fetch(limit + 1, decodePageToken(options.scope, options.pageToken, options.idPattern));
   const items = rows.slice(0, limit);
   const last = items.at(-1);
   return {

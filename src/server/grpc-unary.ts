@@ -54,6 +54,7 @@ export function createGrpcUnaryServer(options: GrpcUnaryOptions): Http2StreamRou
     "grpc.max_receive_message_length": options.maxMessageBytes,
     "grpc.max_send_message_length": options.maxMessageBytes,
     "grpc.enable_channelz": 0,
+    interceptors: [refuseIncompleteRequests],
   });
   const paths = new Set<string>();
   for (const spec of options.services) {
@@ -91,6 +92,33 @@ export function createGrpcUnaryServer(options: GrpcUnaryOptions): Http2StreamRou
     },
   };
 }
+
+/**
+ * grpc-js answers a unary call whose body ended without one whole message (a truncated frame
+ * header or message, or none at all) `UNIMPLEMENTED`, which tells a client the method does not
+ * exist. This answers it `INVALID_ARGUMENT`, as Connect answers an incomplete envelope on the
+ * other protocols, so a malformed frame gets one code whichever side serves it.
+ */
+const refuseIncompleteRequests: grpc.ServerInterceptor = (_method, call) => {
+  let received = false;
+  return new grpc.ServerInterceptingCall(call, {
+    start(next) {
+      next({
+        onReceiveMessage(message, forward) {
+          received = true;
+          forward(message);
+        },
+        onReceiveHalfClose(forward) {
+          if (received) return forward();
+          call.sendStatus({
+            code: grpc.status.INVALID_ARGUMENT,
+            details: "protocol error: incomplete envelope (the request ended before one whole message)",
+          });
+        },
+      });
+    },
+  });
+};
 
 function unaryDefinition(
   path: string,

@@ -1,6 +1,7 @@
 import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
+import { capCallTimeout } from "./call-timeout.js";
 import { type Http2SessionTimeouts, watchHttp2Session } from "./http2-session-watch.js";
 
 /** A request handler that serves both HTTP/1.1 and HTTP/2 compatibility requests. */
@@ -38,6 +39,11 @@ export interface ListenerOptions {
   handler: DualRequestHandler;
   /** Serves the HTTP/2 streams it accepts itself; every other request goes to `handler`. */
   streams?: Http2StreamRoute;
+  /**
+   * Checks every request's headers before anything serves it; a reason refuses it with 403.
+   * Set while the server runs open, to answer only loopback names.
+   */
+  refuse?: (headers: http.IncomingHttpHeaders) => string | undefined;
   /** Bound on HTTP/2 header lists and HTTP/1.1 headers, in bytes. */
   maxHeaderBytes?: number;
   limits: ConnectionLimits;
@@ -83,6 +89,13 @@ export function createListener(options: ListenerOptions): Listener {
     },
     (req, res) => {
       track(res);
+      const refused = options.refuse?.(req.headers);
+      if (refused !== undefined) {
+        res.writeHead(403, { "content-type": "text/plain; charset=utf-8" });
+        res.end(refused);
+        return;
+      }
+      capCallTimeout(req.headers);
       options.handler(req, res);
     },
   );
@@ -107,6 +120,13 @@ export function createListener(options: ListenerOptions): Listener {
       rawHeaders: string[],
     ) => {
       track(stream);
+      const refused = options.refuse?.(headers);
+      if (refused !== undefined) {
+        stream.respond({ ":status": 403, "content-type": "text/plain; charset=utf-8" });
+        stream.end(refused);
+        return;
+      }
+      capCallTimeout(headers);
       if (streams?.accepts(headers, rawHeaders)) streams.serve(stream, headers, flags, rawHeaders);
       else compat.emit("stream", stream, headers, flags, rawHeaders);
     },

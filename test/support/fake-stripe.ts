@@ -120,7 +120,9 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
         return;
       }
       if ("delayMs" in scripted.failure) {
-        await new Promise((resolve) => setTimeout(resolve, (scripted.failure as { delayMs: number }).delayMs));
+        await new Promise((resolve) =>
+          setTimeout(resolve, (scripted.failure as { delayMs: number }).delayMs),
+        );
       } else {
         return send(res, scripted.failure.status, { error: scripted.failure.error });
       }
