@@ -377,14 +377,14 @@ describe("hardening: refusals are the right ones", () => {
   });
 
   it("should cap a deadline above 2^31-1 ms instead of failing the call at once, over gRPC and Connect", async () => {
-    // when: grpc-timeout of 99,999,999 hours (grpc-js path) and connect-timeout-ms of 10^10-1
+    // when: grpc-timeout of 3,000,000 s (grpc-js path, which wraps it negative) and connect-timeout-ms of 10^10-1
     const grpc = await rawHttp2(
       server.baseUrl,
       {
         ":path": "/tollgate.v1.EntitlementService/CheckAndRecord",
         "content-type": "application/grpc",
         te: "trailers",
-        "grpc-timeout": "99999999H",
+        "grpc-timeout": "3000000S",
         authorization: `Bearer ${BOOTSTRAP_KEY}`,
       },
       grpcFrame(
