@@ -28,6 +28,29 @@ def test_a_url_without_scheme_fails_clearly() -> None:
         TollgateClient("127.0.0.1:8080")
 
 
+def test_the_fastapi_dependency_imports_from_the_package_without_importing_fastapi_eagerly() -> (
+    None
+):
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, tollgate\n"
+        "assert 'fastapi' not in sys.modules, 'import tollgate imported FastAPI'\n"
+        "from tollgate import get_entitlement_enforcer, add_entitlement_error_handler\n"
+        "import tollgate.fastapi as f\n"
+        "assert get_entitlement_enforcer is f.get_entitlement_enforcer\n"
+        "assert add_entitlement_error_handler is f.add_entitlement_error_handler\n"
+        "try:\n"
+        "    from tollgate import no_such_name\n"
+        "except ImportError:\n"
+        "    pass\n"
+        "else:\n"
+        "    raise AssertionError('an unknown name imported')\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True)
+
+
 def test_floats_are_refused_as_quantities() -> None:
     from tollgate.quantity import to_wire
 

@@ -2,8 +2,11 @@
 
 Everything here talks to a Tollgate server (`TOLLGATE_URL`, default http://127.0.0.1:8080)
 with an API key (`TOLLGATE_API_KEY`), asynchronously, with `Decimal` quantities. The FastAPI
-dependency lives in `tollgate.fastapi`, so FastAPI stays optional.
+dependency lives in `tollgate.fastapi` and is exported here too, imported only when first
+asked for, so FastAPI stays optional: `import tollgate` never imports it.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from tollgate.billing import BillingClient, Customer, Subscription
 from tollgate.connection import TollgateClient
@@ -17,6 +20,21 @@ from tollgate.tracker import (
     UsageTracker,
     UsageTrackerStats,
 )
+
+if TYPE_CHECKING:
+    from tollgate.fastapi import add_entitlement_error_handler, get_entitlement_enforcer
+
+# Names served from `tollgate.fastapi` on first use (PEP 562).
+_FASTAPI_EXPORTS = ("get_entitlement_enforcer", "add_entitlement_error_handler")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FASTAPI_EXPORTS:
+        from tollgate import fastapi
+
+        return getattr(fastapi, name)
+    raise AttributeError(f"module 'tollgate' has no attribute {name!r}")
+
 
 __all__ = [
     "BillingClient",
@@ -33,6 +51,8 @@ __all__ = [
     "UsageRejectedError",
     "UsageTracker",
     "UsageTrackerStats",
+    "add_entitlement_error_handler",
     "check_entitlement_or_raise",
+    "get_entitlement_enforcer",
     "require_entitlement",
 ]
