@@ -17,8 +17,11 @@ COPY console ./console
 RUN npm run build
 
 # --- runtime: production dependencies only, non-root ---
+# ENVIRONMENT=production: API keys required (TOLLGATE_BOOTSTRAP_ADMIN_KEY), webhooks only to
+# public https destinations, Stripe unless BILLING_PROVIDER=mock. Never development on 0.0.0.0.
 FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production \
+    ENVIRONMENT=production \
     HOST=0.0.0.0 \
     PORT=8080 \
     TOLLGATE_DATA_DIR=/var/lib/tollgate

@@ -34,7 +34,9 @@ fi
 
 port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
 # As a container deployment would: a bootstrap admin key, so the server runs locked.
-(cd "$work/runtime" && NODE_ENV=production HOST=127.0.0.1 PORT="$port" \
+# The image's ENVIRONMENT=production, with the mock provider (no Stripe account here).
+(cd "$work/runtime" && NODE_ENV=production ENVIRONMENT=production BILLING_PROVIDER=mock \
+  HOST=127.0.0.1 PORT="$port" \
   TOLLGATE_BOOTSTRAP_ADMIN_KEY="tg_smoke000_$(node -e "console.log(require('crypto').randomBytes(16).toString('hex'))")" \
   TOLLGATE_DATA_DIR="$work/data" exec node dist/src/main.js >"$work/server.log" 2>&1) &
 server_pid=$!

@@ -1,6 +1,7 @@
 import type Stripe from "stripe";
 import type { AppOverrides } from "./app.js";
 import type { AuditStore } from "./audit/store.js";
+import { isLoopbackHost } from "./auth/access-mode.js";
 import type { PlanCatalog } from "./billing/catalog.js";
 import { type CustomerDirectory, createCustomerDirectory } from "./billing/directory.js";
 import { createMockBillingProvider } from "./billing/mock-provider.js";
@@ -239,8 +240,10 @@ export function createDomains(options: {
   // With notifications a poll is only a safety net; PGlite has none, so it polls more often.
   const pollMs = config.databaseUrl === undefined ? 250 : 2_000;
   const events = createEventService({ store: eventStore, wakeup, pollMs });
+  // Development relaxes the destination policy only on a server bound to loopback: one that
+  // others can reach must not be made to call into its own network.
   const policy: DestinationPolicy = {
-    development: config.environment === "development",
+    development: config.environment === "development" && isLoopbackHost(config.host),
     allowPrivate: config.webhookAllowPrivateNetworks,
   };
   const webhookStore = createWebhookStore(database.knex);

@@ -151,6 +151,27 @@ describe("webhooks", () => {
     ).toBe(1);
   });
 
+  it("should record a generic reason for an unreachable destination, never which port was closed", async () => {
+    // given: an endpoint on a loopback port nothing listens on
+    const closed = await receiver();
+    const url = closed.url;
+    await closed.close();
+    const { endpoint } = await endpointFor(url);
+
+    // when an event is sent there and fails every attempt
+    await deny();
+    await expect
+      .poll(async () => (await deliveriesOf(endpoint!.id))[0]?.state, { timeout: 10_000 })
+      .toBe(DeliveryState.FAILED);
+
+    // then: every attempt says the same thing, with no address, port or socket error in it
+    const [delivery] = await deliveriesOf(endpoint!.id);
+    const errors = new Set(delivery?.attempts.map((a) => a.error));
+    expect([...errors]).toEqual([
+      "could not reach the receiver (refused by the destination policy, or unreachable)",
+    ]);
+  });
+
   it("should retry a failing receiver with the same webhook-id until it answers 2xx", async () => {
     // given a receiver that answers 500 three times, then 200
     const hooks = await receiver((_, i) => ({ status: i < 3 ? 500 : 200 }));

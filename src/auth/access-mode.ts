@@ -12,6 +12,11 @@ export interface AccessMode {
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
+/** Whether a bind address is loopback, so only this machine can reach the server. */
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK.test(host);
+}
+
 /**
  * Ensures the bootstrap admin key, then decides between locked and open mode. Production
  * never runs open: without any active key it refuses to start. Elsewhere an open server binds
@@ -46,7 +51,7 @@ export async function resolveAccessMode(options: {
       "no API keys exist: set TOLLGATE_BOOTSTRAP_ADMIN_KEY or run `npx tollgate keys create` (production never runs without authentication)",
     ]);
   }
-  const host = LOOPBACK.test(options.host) ? options.host : "127.0.0.1";
+  const host = isLoopbackHost(options.host) ? options.host : "127.0.0.1";
   logger.warn(
     { host, requestedHost: options.host },
     "NO API KEYS: serving WITHOUT AUTHENTICATION, on loopback only. Create a key with `npx tollgate keys create` and restart to lock the server down.",

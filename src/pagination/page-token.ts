@@ -74,7 +74,10 @@ export async function fetchPage<T>(options: {
   cursorOf(item: T): Cursor;
 }): Promise<Page<T>> {
   const limit = options.pageSize || DEFAULT_PAGE_SIZE;
-  const rows = await options.fetch(limit + 1, decodePageToken(options.scope, options.pageToken, options.idPattern));
+  const rows = await options.fetch(
+    limit + 1,
+    decodePageToken(options.scope, options.pageToken, options.idPattern),
+  );
   const items = rows.slice(0, limit);
   const last = items.at(-1);
   return {

@@ -112,7 +112,8 @@ const refuseIncompleteRequests: grpc.ServerInterceptor = (_method, call) => {
           if (received) return forward();
           call.sendStatus({
             code: grpc.status.INVALID_ARGUMENT,
-            details: "protocol error: incomplete envelope (the request ended before one whole message)",
+            details:
+              "protocol error: incomplete envelope (the request ended before one whole message)",
           });
         },
       });

@@ -1,5 +1,7 @@
+import dns from "node:dns";
 import { lookup } from "node:dns/promises";
-import { BlockList, isIP } from "node:net";
+import { BlockList, isIP, type LookupFunction } from "node:net";
+import { Agent } from "undici";
 
 /** Where webhooks may go: outside development, public https hosts only. */
 export interface DestinationPolicy {
@@ -9,8 +11,11 @@ export interface DestinationPolicy {
   allowPrivate: boolean;
 }
 
-// Loopback, private, link-local, carrier-grade NAT, unspecified and IPv6 unique-local ranges:
-// addresses a webhook must not reach from inside the deployment's network.
+// Addresses a webhook must not reach from inside the deployment's network: loopback, private,
+// link-local (cloud metadata at 169.254.169.254), carrier-grade NAT, unspecified, IETF
+// protocol assignments, benchmarking, multicast and reserved ranges; in IPv6 also unique-local,
+// and the translation prefixes that embed an IPv4 address (NAT64, 6to4), which could carry any
+// of the former.
 const PRIVATE = new BlockList();
 for (const [net, prefix] of [
   ["0.0.0.0", 8],
@@ -19,15 +24,22 @@ for (const [net, prefix] of [
   ["127.0.0.0", 8],
   ["169.254.0.0", 16],
   ["172.16.0.0", 12],
+  ["192.0.0.0", 24],
   ["192.168.0.0", 16],
+  ["198.18.0.0", 15],
+  ["224.0.0.0", 4],
+  ["240.0.0.0", 4],
 ] as const) {
   PRIVATE.addSubnet(net, prefix, "ipv4");
 }
 for (const [net, prefix] of [
   ["::", 128],
   ["::1", 128],
+  ["64:ff9b::", 96],
+  ["2002::", 16],
   ["fc00::", 7],
   ["fe80::", 10],
+  ["ff00::", 8],
 ] as const) {
   PRIVATE.addSubnet(net, prefix, "ipv6");
 }
@@ -71,4 +83,45 @@ export async function destinationProblem(
   return blocked === undefined
     ? undefined
     : `resolves to ${blocked}, a loopback, private or link-local address (set WEBHOOK_ALLOW_PRIVATE_NETWORKS=true to allow)`;
+}
+
+/** The error a connection gets when its name resolved to an address the policy forbids. */
+export class DestinationRefusedError extends Error {
+  override name = "DestinationRefusedError";
+  readonly code = "EDESTINATIONREFUSED";
+}
+
+// Resolves as net.connect would, but fails when any address is one the policy forbids. Used as
+// the connection's own lookup, it checks the very address that is connected to: a name that
+// answered a public address to the earlier check and a private one now (DNS rebinding) fails
+// here, at connect time.
+const guardedLookup: LookupFunction = (hostname, options, callback) => {
+  dns.lookup(hostname, { ...options, all: true }, (error, addresses) => {
+    if (error) return callback(error, "", 0);
+    const blocked = addresses.find((a) => isPrivateAddress(a.address));
+    const first = addresses[0];
+    if (blocked !== undefined || first === undefined) {
+      return callback(
+        new DestinationRefusedError(`${hostname} is not an allowed destination`),
+        "",
+        0,
+      );
+    }
+    if (options.all) {
+      (callback as unknown as (e: null, all: dns.LookupAddress[]) => void)(null, addresses);
+    } else {
+      callback(null, first.address, first.family);
+    }
+  });
+};
+
+/**
+ * The HTTP client pool webhooks are sent through. Under a policy that forbids private
+ * destinations, every connection resolves its host through {@link guardedLookup}, so the
+ * address checked is the address connected to; literal IP hosts never resolve and are checked
+ * by {@link destinationProblem} before each attempt.
+ */
+export function createDestinationAgent(policy: DestinationPolicy): Agent {
+  const open = policy.development || policy.allowPrivate;
+  return new Agent(open ? {} : { connect: { lookup: guardedLookup } });
 }

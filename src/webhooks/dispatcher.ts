@@ -1,8 +1,13 @@
 import { Webhook } from "standardwebhooks";
+import { fetch } from "undici";
 import type { EventWakeup } from "../events/wakeup.js";
 import { createEventWakeup } from "../events/wakeup.js";
 import type { Logger } from "../observability/logger.js";
-import { type DestinationPolicy, destinationProblem } from "./address-guard.js";
+import {
+  createDestinationAgent,
+  type DestinationPolicy,
+  destinationProblem,
+} from "./address-guard.js";
 import type { AttemptOutcome, WebhookStore } from "./store.js";
 import type { ClaimedDelivery } from "./webhooks.js";
 
@@ -32,6 +37,9 @@ export interface WebhookDispatcherOptions {
 
 /** A lease outlives the attempt's timeout by this much before another replica may retry it. */
 const LEASE_MARGIN_MS = 5_000;
+/** What an attempt records when the destination was refused or could not be reached. */
+const UNREACHABLE =
+  "could not reach the receiver (refused by the destination policy, or unreachable)";
 /** The longest `Retry-After` honoured. */
 const MAX_RETRY_AFTER_MS = 24 * 3_600_000;
 
@@ -51,6 +59,7 @@ export function startWebhookDispatcher(options: WebhookDispatcherOptions): Webho
   const slotFreed = createEventWakeup();
   const inFlight = new Set<Promise<void>>();
   const totals = { succeeded: 0, retried: 0, failed: 0 };
+  const agent = createDestinationAgent(policy);
 
   const outcomeOf = (
     delivery: ClaimedDelivery,
@@ -96,7 +105,10 @@ export function startWebhookDispatcher(options: WebhookDispatcherOptions): Webho
     let retryAfter: string | null = null;
     const problem = await destinationProblem(delivery.url, policy);
     if (problem !== undefined) {
-      error = `not sent: the URL ${problem}`;
+      // Which address a name resolved to, or that a port is closed, is the deployment's
+      // business, not the endpoint owner's: attempts say only that it was not reachable.
+      logger.warn({ delivery: delivery.id, problem }, "webhook destination refused");
+      error = UNREACHABLE;
     } else {
       const payload = JSON.stringify({
         type: delivery.eventType,
@@ -109,6 +121,7 @@ export function startWebhookDispatcher(options: WebhookDispatcherOptions): Webho
         .join(" ");
       try {
         const response = await fetch(delivery.url, {
+          dispatcher: agent,
           method: "POST",
           headers: {
             "content-type": "application/json",
@@ -131,10 +144,12 @@ export function startWebhookDispatcher(options: WebhookDispatcherOptions): Webho
           return;
         }
         const name = (cause as Error).name;
-        error =
-          name === "TimeoutError"
-            ? `no answer within ${timeoutMs / 1000} s`
-            : `could not reach the receiver: ${(cause as Error).message}`;
+        if (name === "TimeoutError") {
+          error = `no answer within ${timeoutMs / 1000} s`;
+        } else {
+          logger.warn({ delivery: delivery.id, err: cause }, "webhook receiver not reachable");
+          error = UNREACHABLE;
+        }
       }
     }
     const outcome = outcomeOf(delivery, started, status, error, retryAfter);
@@ -183,6 +198,7 @@ export function startWebhookDispatcher(options: WebhookDispatcherOptions): Webho
       stopping.abort();
       await running;
       await Promise.allSettled([...inFlight]);
+      await agent.close();
     },
     stats: () => ({ ...totals, in_flight: inFlight.size }),
   };
