@@ -9,6 +9,7 @@ import {
   createAuthInterceptor,
   kAuthorizationCount,
 } from "./auth/auth-interceptor.js";
+import { createCallLimitInterceptor } from "./auth/call-limits.js";
 import { createRateLimitInterceptor } from "./auth/rate-limiter.js";
 import { createApiKeyService } from "./auth/service.js";
 import { createApiKeyStore } from "./auth/store.js";
@@ -82,6 +83,7 @@ export async function startApp(
     dataDir: config.dataDir,
     poolMax: config.databasePoolMax,
     poolWaitMs: config.databasePoolWaitSeconds * 1000,
+    reportStatementTimeoutMs: config.readStatementTimeoutSeconds * 1000,
   });
   try {
     if (config.runMigrations) {
@@ -137,6 +139,12 @@ export async function startApp(
       createCallLogInterceptor(logger, metrics),
       createErrorInterceptor(logger),
       createAuthInterceptor({ keys, open: access.open }),
+      createCallLimitInterceptor({
+        perSecond: config.rateLimitPerSecond,
+        burst: config.rateLimitBurst,
+        maxStreams: config.maxStreamsPerKey,
+        maxReads: config.maxConcurrentReadsPerKey,
+      }),
       createRateLimitInterceptor(database.knex, {
         perMinute: config.billingRateLimitPerMinute,
         burst: config.billingRateLimitBurst,

@@ -6,6 +6,7 @@ import type { PlanCatalog } from "./billing/catalog.js";
 import { type CustomerDirectory, createCustomerDirectory } from "./billing/directory.js";
 import { createMockBillingProvider } from "./billing/mock-provider.js";
 import { createMutationGuard } from "./billing/mutation-guard.js";
+import { withPreviewCache } from "./billing/preview-cache.js";
 import { type BillingService, createBillingService } from "./billing/service.js";
 import { type BillingStore, createBillingStore, SUBSCRIPTION_CHANNEL } from "./billing/store.js";
 import { createStripeBillingProvider, createStripeClient } from "./billing/stripe-provider.js";
@@ -83,8 +84,12 @@ export function createDomains(options: {
         })
       : undefined;
   const entitlementStore = createEntitlementStore(database.knex);
+  // Stripe's previews are cached briefly: they spend the account's own rate limit.
   const baseProvider = stripe
-    ? createStripeBillingProvider(stripe, catalog, { stream: config.stripeMeterStream })
+    ? withPreviewCache(
+        createStripeBillingProvider(stripe, catalog, { stream: config.stripeMeterStream }),
+        config.invoicePreviewCacheSeconds * 1000,
+      )
     : createMockBillingProvider(database.knex, clock, catalog, async (tenantId, start, types) => {
         const counters = await entitlementStore.readMany(
           database.knex,
@@ -145,7 +150,11 @@ export function createDomains(options: {
           onGap: () => plans.clear(),
           logger,
         });
-  const baseUsageStore = createUsageStore(database.knex, database.kind);
+  const baseUsageStore = createUsageStore(database.knex, database.kind, {
+    pool: database.reports,
+    canceller: database.lookups,
+    timeoutMs: config.readStatementTimeoutSeconds * 1000,
+  });
   const usageStore = overrides.wrapUsageStore?.(baseUsageStore) ?? baseUsageStore;
   const admissions = createAdmissionQueue({
     store: entitlementStore,

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import http from "node:http";
 import http2 from "node:http2";
 import { create, toBinary } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,6 +13,7 @@ import {
 } from "../gen/tollgate/v1/entitlement_service_pb.js";
 import { EventService } from "../gen/tollgate/v1/event_service_pb.js";
 import { UsageService } from "../gen/tollgate/v1/usage_service_pb.js";
+import { runH2Load } from "./bench/h2load.js";
 import { queryRows, startTestApp, type TestApp } from "./support/app.js";
 import { createKeyWithCli } from "./support/cli.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
@@ -496,3 +498,165 @@ function grpcFrame(message: Uint8Array): Buffer {
   head.writeUInt32BE(message.length, 1);
   return Buffer.concat([head, message]);
 }
+
+describe("hardening: fairness between tenants", () => {
+  const BOOTSTRAP_KEY = "tg_f41rn3ss_AdminSecretAdminSecretAdminSecret42";
+  let db: TestDatabase;
+  let server: ServerProcess;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    server = await startServerProcess({
+      DATABASE_URL: db.url,
+      TOLLGATE_BOOTSTRAP_ADMIN_KEY: BOOTSTRAP_KEY,
+      LOG_LEVEL: "info",
+    });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await db?.drop();
+  });
+
+  it("should keep tenant B's CheckAndRecord answered while tenant A opens 2,000 StreamEvents and floods GetUsage", async () => {
+    // given: a key for each tenant
+    const tenantA = randomUUID();
+    const tenantB = randomUUID();
+    const keyA = await createKeyWithCli(db.url, tenantA);
+    const keyB = await createKeyWithCli(db.url, tenantB);
+    const transport = createGrpcTransport({ baseUrl: server.baseUrl });
+    const asA = { headers: { authorization: `Bearer ${keyA}` } };
+    const asB = { headers: { authorization: `Bearer ${keyB}` } };
+    const events = createClient(EventService, transport);
+    const entitlements = createClient(EntitlementService, transport);
+
+    // when: A opens 2,000 event streams and keeps 16 GetUsage calls over 3,699 days in flight (twice its read cap)
+    const abort = new AbortController();
+    let refused = 0;
+    const streamOutcomes = Array.from({ length: 2_000 }, async () => {
+      try {
+        for await (const _ of events.streamEvents(
+          { tenantId: tenantA },
+          { ...asA, signal: abort.signal },
+        )) {
+          // nothing arrives for tenant A
+        }
+        return "ended";
+      } catch (error) {
+        if (abort.signal.aborted) return "open";
+        refused++;
+        return Code[ConnectError.from(error).code];
+      }
+    });
+    // A holds what it got; the refusals are answered before the flood starts
+    await expect.poll(() => refused, { timeout: 30_000 }).toBeGreaterThanOrEqual(2_000 - 32);
+    // The flood comes from h2load, a process of its own, so this process's event loop (which
+    // times B's calls) is not the one busy sending it.
+    const flood = runH2Load({
+      url: `${server.baseUrl}/tollgate.v1.UsageService/GetUsage`,
+      headers: { authorization: `Bearer ${keyA}`, "content-type": "application/json" },
+      body: Buffer.from(
+        JSON.stringify({
+          tenantId: tenantA,
+          startTime: new Date(Date.now() - 3_699 * 86_400_000).toISOString(),
+          endTime: new Date().toISOString(),
+        }),
+      ),
+      clients: 2,
+      streams: 8,
+      seconds: 6,
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    const latencies: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      const started = performance.now();
+      const answer = await entitlements.checkAndRecord(
+        { tenantId: tenantB, resourceType: "api_calls", idempotencyKey: `b-${i}` },
+        asB,
+      );
+      latencies.push(performance.now() - started);
+      expect(answer.allowed).toBe(true);
+    }
+    abort.abort();
+    const outcomes = await Promise.all(streamOutcomes);
+    const flooded = await flood;
+
+    // then: B was answered promptly; A was refused ResourceExhausted beyond its caps
+    latencies.sort((x, y) => x - y);
+    const p99 = latencies[Math.floor(latencies.length * 0.99) - 1] ?? Number.POSITIVE_INFINITY;
+    expect(p99).toBeLessThan(100);
+    const open = outcomes.filter((o) => o === "open").length;
+    expect(open).toBeLessThanOrEqual(32);
+    expect(outcomes.filter((o) => o === "ResourceExhausted").length).toBe(2_000 - open);
+    // Connect answers ResourceExhausted as HTTP 429, and nothing else went wrong
+    expect(flooded.statuses.get(429) ?? 0).toBeGreaterThan(0);
+    expect([...flooded.statuses.keys()].sort()).toEqual([200, 429]);
+  });
+});
+
+describe("hardening: per-key limits and bounded reads", () => {
+  const BOOTSTRAP_KEY = "tg_l1m1t3ds_AdminSecretAdminSecretAdminSecret42";
+  let db: TestDatabase;
+  let server: TestApp;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    server = await startTestApp(
+      db.url,
+      {},
+      {
+        TOLLGATE_BOOTSTRAP_ADMIN_KEY: BOOTSTRAP_KEY,
+        RATE_LIMIT_PER_SECOND: "2",
+        RATE_LIMIT_BURST: "5",
+        READ_STATEMENT_TIMEOUT_SECONDS: "0.001",
+      },
+    );
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await db?.drop();
+  });
+
+  it("should refuse a key past its token bucket with ResourceExhausted and retry-after, and serve other keys", async () => {
+    // given: two tenant keys, a bucket of 5 refilled at 2/s
+    const tenantA = randomUUID();
+    const keyA = await createKeyWithCli(db.url, tenantA);
+    const keyB = await createKeyWithCli(db.url, randomUUID());
+    const billing = createClient(BillingService, createGrpcTransport({ baseUrl: server.baseUrl }));
+
+    // when: A makes 8 calls at once
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        billing.listPlans({}, { headers: { authorization: `Bearer ${keyA}` } }).then(
+          () => undefined,
+          (e: unknown) => ConnectError.from(e),
+        ),
+      ),
+    );
+
+    // then: 5 served, 3 refused with a retry hint; B is still served
+    const refusals = answers.filter((a) => a !== undefined);
+    expect(refusals).toHaveLength(3);
+    expect(refusals.every((r) => r?.code === Code.ResourceExhausted)).toBe(true);
+    expect(refusals[0]?.metadata.get("retry-after")).toBe("1");
+    await billing.listPlans({}, { headers: { authorization: `Bearer ${keyB}` } });
+  });
+
+  it("should stop a GetUsage that outlives the read statement timeout and answer ResourceExhausted", async () => {
+    const usage = createClient(UsageService, createGrpcTransport({ baseUrl: server.baseUrl }));
+    const error = await usage
+      .getUsage(
+        {
+          tenantId: randomUUID(),
+          startTime: timestampFromDate(new Date(Date.now() - 3_699 * 86_400_000)),
+          endTime: timestampFromDate(new Date()),
+        },
+        { headers: { authorization: `Bearer ${BOOTSTRAP_KEY}` } },
+      )
+      .then(
+        () => undefined,
+        (e: unknown) => ConnectError.from(e),
+      );
+    expect(error?.code).toBe(Code.ResourceExhausted);
+    expect(error?.rawMessage).toMatch(/shorter range/);
+  });
+});

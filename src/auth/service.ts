@@ -40,6 +40,20 @@ export function createApiKeyService(deps: {
   clock: Clock;
 }): ApiKeyService {
   const { store, audit, clock } = deps;
+  // Keys verified lately, by the key itself: a busy key costs one lookup per TTL rather than
+  // one per call, so a flood of calls cannot queue everyone's authentication behind its own.
+  const verified = new Map<string, { principal: Promise<Principal>; expires: number }>();
+
+  const verify = async (key: string, prefix: string): Promise<Principal> => {
+    const found = await store.find(prefix);
+    if (found === undefined || !apiKeyMatches(key, found.secretHash)) {
+      throw new UnauthenticatedError("the API key is not valid");
+    }
+    if (found.revokeTime !== undefined) {
+      throw new UnauthenticatedError(`the API key ${found.prefix} has been revoked`);
+    }
+    return { role: found.role, actor: found.prefix, tenantId: found.tenantId };
+  };
 
   const insertAudited = async (actor: string, apiKey: ApiKey, secretHash: string) => {
     await store.transaction(async (trx) => {
@@ -127,19 +141,30 @@ export function createApiKeyService(deps: {
     async authenticate(key) {
       const parsed = parseApiKey(key);
       if (parsed === undefined) throw new UnauthenticatedError("the API key is malformed");
-      const found = await store.find(parsed.prefix);
-      if (found === undefined || !apiKeyMatches(key, found.secretHash)) {
-        throw new UnauthenticatedError("the API key is not valid");
+      const now = Date.now();
+      const hit = verified.get(key);
+      if (hit !== undefined && hit.expires > now) return hit.principal;
+      if (verified.size >= MAX_VERIFIED_KEYS) {
+        for (const [k, entry] of verified) if (entry.expires <= now) verified.delete(k);
+        if (verified.size >= MAX_VERIFIED_KEYS) verified.clear();
       }
-      if (found.revokeTime !== undefined) {
-        throw new UnauthenticatedError(`the API key ${found.prefix} has been revoked`);
-      }
-      return { role: found.role, actor: found.prefix, tenantId: found.tenantId };
+      // Concurrent calls with one key share a single lookup; a refusal is not kept.
+      const principal = verify(key, parsed.prefix);
+      verified.set(key, { principal, expires: now + VERIFIED_KEY_TTL_MS });
+      principal.catch(() => verified.delete(key));
+      return principal;
     },
 
     hasActiveKeys: async () => (await store.countActive()) > 0,
   };
 }
+
+/**
+ * How long a verified key is trusted without asking the database again: also how long a
+ * revoked key may still work on a replica that verified it just before.
+ */
+export const VERIFIED_KEY_TTL_MS = 5_000;
+const MAX_VERIFIED_KEYS = 10_000;
 
 function describeKey(key: ApiKey): Record<string, unknown> {
   return JSON.parse(JSON.stringify(key)) as Record<string, unknown>;

@@ -48,6 +48,18 @@ export interface Config {
   /** Token bucket per API key for billing mutations: refill per minute and capacity. */
   billingRateLimitPerMinute: number;
   billingRateLimitBurst: number;
+  /** How long one report statement (`GetUsage`) may run before it is stopped. */
+  readStatementTimeoutSeconds: number;
+  /** Calls per second per API key and replica (token bucket refill); never for open mode. */
+  rateLimitPerSecond: number;
+  /** Token bucket capacity per API key and replica: the burst a key may make. */
+  rateLimitBurst: number;
+  /** Streaming calls (`StreamEvents`, `StreamUsage`) one key may hold open per replica. */
+  maxStreamsPerKey: number;
+  /** Expensive reads (reports, listings, invoice previews) one key may run at once per replica. */
+  maxConcurrentReadsPerKey: number;
+  /** How long an invoice preview from the provider is reused for the same subscription. */
+  invoicePreviewCacheSeconds: number;
   /** How long a tenant's billing lease outlives a replica that died holding it. */
   billingLeaseSeconds: number;
   maxMessageBytes: number;
@@ -165,6 +177,12 @@ const SPECS = {
   BILLING_RATE_LIMIT_PER_MINUTE: positiveInt({ default: 60 }),
   BILLING_RATE_LIMIT_BURST: positiveInt({ default: 20 }),
   BILLING_LEASE_SECONDS: positiveSeconds({ default: 60 }),
+  READ_STATEMENT_TIMEOUT_SECONDS: positiveSeconds({ default: 10 }),
+  RATE_LIMIT_PER_SECOND: positiveInt({ default: 5_000 }),
+  RATE_LIMIT_BURST: positiveInt({ default: 10_000 }),
+  MAX_STREAMS_PER_KEY: positiveInt({ default: 32 }),
+  MAX_CONCURRENT_READS_PER_KEY: positiveInt({ default: 8 }),
+  INVOICE_PREVIEW_CACHE_SECONDS: positiveSeconds({ default: 5 }),
   MAX_MESSAGE_BYTES: positiveInt({ default: 4 * 1024 * 1024 }),
   HTTP_HEADERS_TIMEOUT_SECONDS: positiveSeconds({ default: 10 }),
   HTTP_IDLE_TIMEOUT_SECONDS: positiveSeconds({ default: 65 }),
@@ -237,6 +255,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     billingRateLimitPerMinute: raw.BILLING_RATE_LIMIT_PER_MINUTE,
     billingRateLimitBurst: raw.BILLING_RATE_LIMIT_BURST,
     billingLeaseSeconds: raw.BILLING_LEASE_SECONDS,
+    readStatementTimeoutSeconds: raw.READ_STATEMENT_TIMEOUT_SECONDS,
+    rateLimitPerSecond: raw.RATE_LIMIT_PER_SECOND,
+    rateLimitBurst: raw.RATE_LIMIT_BURST,
+    maxStreamsPerKey: raw.MAX_STREAMS_PER_KEY,
+    maxConcurrentReadsPerKey: raw.MAX_CONCURRENT_READS_PER_KEY,
+    invoicePreviewCacheSeconds: raw.INVOICE_PREVIEW_CACHE_SECONDS,
     maxMessageBytes: raw.MAX_MESSAGE_BYTES,
     connections: {
       headersTimeoutSeconds: raw.HTTP_HEADERS_TIMEOUT_SECONDS,

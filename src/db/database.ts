@@ -21,10 +21,14 @@ export interface DatabaseOptions {
   poolMax?: number;
   /** How long a query waits for a free pooled connection before failing as unavailable. */
   poolWaitMs?: number;
+  /** How long one statement on the report pool may run before PostgreSQL cancels it. */
+  reportStatementTimeoutMs?: number;
 }
 
 /** Connections of the lookup pool: key checks and plan lookups are single short queries. */
 const LOOKUP_POOL_MAX = 4;
+/** Connections of the report pool: however many callers ask for reports, at most this many run. */
+const REPORT_POOL_MAX = 4;
 
 /** The data layer handle every store queries through. */
 export interface Database {
@@ -36,6 +40,12 @@ export interface Database {
    * it is the same single connection as `knex`.
    */
   lookups: Knex;
+  /**
+   * A small pool of its own for reports whose cost the caller chooses (`GetUsage` over years),
+   * each statement bounded by a statement timeout, so reads can neither hold the main pool's
+   * connections nor run unbounded. On PGlite it is the same single connection as `knex`.
+   */
+  reports: Knex;
   /** Which back-end is in use; PGlite is single-connection, so callers may size work for it. */
   kind: "postgres" | "pglite";
   /** Brings the schema up to date; safe when several replicas start at once (knex locks). */
@@ -52,19 +62,24 @@ export interface Database {
  */
 export async function createDatabase(options: DatabaseOptions): Promise<Database> {
   const kind = options.url === undefined ? "pglite" : "postgres";
-  const pool = (max: number) =>
+  const pool = (max: number, statementTimeoutMs?: number) =>
     knex({
       client: "pg",
-      connection: options.url,
+      connection: { connectionString: options.url, statement_timeout: statementTimeoutMs },
       pool: { min: 0, max },
       acquireConnectionTimeout: options.poolWaitMs ?? 3_000,
     });
   const instance =
     options.url === undefined ? await openPglite(options.dataDir) : pool(options.poolMax ?? 10);
   const lookups = options.url === undefined ? instance : pool(LOOKUP_POOL_MAX);
+  const reports =
+    options.url === undefined
+      ? instance
+      : pool(REPORT_POOL_MAX, options.reportStatementTimeoutMs ?? 10_000);
   return {
     knex: instance,
     lookups,
+    reports,
     kind,
     async migrate() {
       const latest = async () => {
@@ -93,6 +108,7 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
     },
     async close() {
       if (lookups !== instance) await lookups.destroy();
+      if (reports !== instance) await reports.destroy();
       await instance.destroy();
     },
   };

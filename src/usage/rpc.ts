@@ -35,14 +35,17 @@ export function createUsageRpc(service: UsageService): ServiceImpl<typeof UsageS
         await service.track(actorOf(ctx), req.events.map(fromProtoEvent), budgetOf(ctx)),
       );
     },
-    async getUsage(req) {
-      const report = await service.getUsage({
-        tenantId: req.tenantId,
-        resourceType: req.resourceType,
-        start: fromProtoTimestamp(req.startTime),
-        end: fromProtoTimestamp(req.endTime),
-        granularity: GRANULARITIES[req.granularity] ?? `unknown(${req.granularity})`,
-      });
+    async getUsage(req, ctx) {
+      const report = await service.getUsage(
+        {
+          tenantId: req.tenantId,
+          resourceType: req.resourceType,
+          start: fromProtoTimestamp(req.startTime),
+          end: fromProtoTimestamp(req.endTime),
+          granularity: GRANULARITIES[req.granularity] ?? `unknown(${req.granularity})`,
+        },
+        budgetOf(ctx),
+      );
       return {
         totals: report.totals,
         series: report.series.map((b) => ({ ...b, startTime: timestampFromDate(b.startTime) })),

@@ -32,14 +32,18 @@ export interface UsageService {
   /** Takes one batch; answers once every accepted event is committed. */
   /** Not started (nothing recorded) when the caller has already given up. */
   track(actor: Actor, events: RawUsageEvent[], budget: CallBudget): Promise<IngestSummary>;
-  getUsage(query: {
-    tenantId: string;
-    resourceType: string;
-    start: Date | undefined;
-    end: Date | undefined;
-    /** `hour`, `day`, or empty for `day`. */
-    granularity: string;
-  }): Promise<UsageReport>;
+  /** Stopped in the database when `budget.signal` aborts (the caller went away). */
+  getUsage(
+    query: {
+      tenantId: string;
+      resourceType: string;
+      start: Date | undefined;
+      end: Date | undefined;
+      /** `hour`, `day`, or empty for `day`. */
+      granularity: string;
+    },
+    budget: CallBudget,
+  ): Promise<UsageReport>;
   stats(): IngestStats;
 }
 
@@ -142,7 +146,7 @@ export function createUsageService(deps: UsageServiceDeps): UsageService {
       );
     },
 
-    async getUsage(query) {
+    async getUsage(query, budget) {
       const checks = createFieldChecks();
       checks.uuid("tenant_id", query.tenantId);
       if (query.resourceType !== "") {
@@ -174,13 +178,16 @@ export function createUsageService(deps: UsageServiceDeps): UsageService {
         );
       }
       checks.throwIfAny();
-      return store.report({
-        tenantId: query.tenantId.toLowerCase(),
-        resourceType: query.resourceType || undefined,
-        start: query.start as Date,
-        end: query.end as Date,
-        granularity: query.granularity === "hour" ? "hour" : "day",
-      });
+      return store.report(
+        {
+          tenantId: query.tenantId.toLowerCase(),
+          resourceType: query.resourceType || undefined,
+          start: query.start as Date,
+          end: query.end as Date,
+          granularity: query.granularity === "hour" ? "hour" : "day",
+        },
+        budget.signal,
+      );
     },
 
     stats: () => batcher.stats(),

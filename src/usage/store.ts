@@ -4,6 +4,7 @@ import { Decimal } from "decimal.js";
 import type { Knex } from "knex";
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
+import { type ReadPools, runCancellableRead } from "../db/cancellable-read.js";
 import type { UsageEvent, UsageReport } from "./usage.js";
 
 /** Queries over `usage_events` and the counters they feed. */
@@ -15,13 +16,20 @@ export interface UsageStore {
    * duplicates. The batch must not repeat a key.
    */
   flush(events: UsageEvent[]): Promise<Set<string>>;
-  report(query: {
-    tenantId: string;
-    resourceType: string | undefined;
-    start: Date;
-    end: Date;
-    granularity: "hour" | "day";
-  }): Promise<UsageReport>;
+  /**
+   * Totals and a series over a time range, on the report pool: bounded by its statement
+   * timeout, and cancelled in PostgreSQL when `signal` aborts.
+   */
+  report(
+    query: {
+      tenantId: string;
+      resourceType: string | undefined;
+      start: Date;
+      end: Date;
+      granularity: "hour" | "day";
+    },
+    signal?: AbortSignal,
+  ): Promise<UsageReport>;
 }
 
 /** The key that identifies an event for deduplication. */
@@ -90,7 +98,11 @@ const FLUSH_STAGED_SQL = flushFrom(`
  * Creates the usage store over the given connection: flushes go through `COPY` on PostgreSQL
  * and through one JSON statement on PGlite, with the same dedupe and counting either way.
  */
-export function createUsageStore(knex: Knex, kind: "postgres" | "pglite"): UsageStore {
+export function createUsageStore(
+  knex: Knex,
+  kind: "postgres" | "pglite",
+  reads: ReadPools,
+): UsageStore {
   const flushJson = async (events: UsageEvent[]) => {
     const rows = events.map((e) => ({
       tenant_id: e.tenantId,
@@ -119,21 +131,23 @@ export function createUsageStore(knex: Knex, kind: "postgres" | "pglite"): Usage
       return new Set(rows.map((row) => eventKey(row.tenant_id, row.event_id)));
     },
 
-    async report(query) {
-      const rows = await knex("usage_events")
-        .where({ tenant_id: query.tenantId })
-        .where("occur_time", ">=", query.start)
-        .where("occur_time", "<", query.end)
-        .modify((q) => {
-          if (query.resourceType !== undefined) q.where({ resource_type: query.resourceType });
-        })
-        .select(
-          "resource_type",
-          knex.raw("date_trunc(?, occur_time, 'UTC') as bucket", [query.granularity]),
-          knex.raw("sum(quantity)::text as quantity"),
-        )
-        .groupBy("resource_type", "bucket")
-        .orderBy([{ column: "bucket" }, { column: "resource_type" }]);
+    async report(query, signal) {
+      const rows = await runCancellableRead(reads, signal, (trx) =>
+        trx("usage_events")
+          .where({ tenant_id: query.tenantId })
+          .where("occur_time", ">=", query.start)
+          .where("occur_time", "<", query.end)
+          .modify((q) => {
+            if (query.resourceType !== undefined) q.where({ resource_type: query.resourceType });
+          })
+          .select(
+            "resource_type",
+            trx.raw("date_trunc(?, occur_time, 'UTC') as bucket", [query.granularity]),
+            trx.raw("sum(quantity)::text as quantity"),
+          )
+          .groupBy("resource_type", "bucket")
+          .orderBy([{ column: "bucket" }, { column: "resource_type" }]),
+      );
       const totals = new Map<string, Decimal>();
       const series = rows.map((row: { resource_type: string; bucket: Date; quantity: string }) => {
         totals.set(

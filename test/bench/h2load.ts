@@ -21,6 +21,8 @@ export interface H2LoadResult {
   done: number;
   ratePerSecond: number;
   p99Ms: number;
+  /** How many answers had each HTTP status. */
+  statuses: Map<number, number>;
 }
 
 /**
@@ -52,15 +54,18 @@ export async function runH2Load(spec: H2LoadSpec): Promise<H2LoadResult> {
     const output = await run("h2load", args);
     const done = /requests: \d+ total, \d+ started, (\d+) done/.exec(output)?.[1];
     if (done === undefined) throw new Error(`h2load printed no totals:\n${output}`);
-    const latencies = (await readFile(log, "utf8"))
-      .split("\n")
-      .filter(Boolean)
-      .map((line) => Number(line.split("\t")[2]) / 1000)
-      .sort((a, b) => a - b);
+    const lines = (await readFile(log, "utf8")).split("\n").filter(Boolean);
+    const latencies = lines.map((line) => Number(line.split("\t")[2]) / 1000).sort((a, b) => a - b);
+    const statuses = new Map<number, number>();
+    for (const line of lines) {
+      const status = Number(line.split("\t")[1]);
+      statuses.set(status, (statuses.get(status) ?? 0) + 1);
+    }
     return {
       done: Number(done),
       ratePerSecond: Number(done) / spec.seconds,
       p99Ms: percentile(latencies, 99),
+      statuses,
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
