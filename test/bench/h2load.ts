@@ -21,7 +21,10 @@ export interface H2LoadResult {
   done: number;
   ratePerSecond: number;
   p99Ms: number;
-  /** How many answers had each HTTP status. */
+}
+
+/** What an h2load run measured, with how many answers had each HTTP status. */
+export interface H2LoadRun extends H2LoadResult {
   statuses: Map<number, number>;
 }
 
@@ -30,7 +33,7 @@ export interface H2LoadResult {
  * less than a Node client would. h2load sends one body per process, so it serves loads of one
  * body; `http2-load.ts` makes those that need many.
  */
-export async function runH2Load(spec: H2LoadSpec): Promise<H2LoadResult> {
+export async function runH2Load(spec: H2LoadSpec): Promise<H2LoadRun> {
   const dir = await mkdtemp(join(tmpdir(), "tollgate-h2load-"));
   try {
     const body = join(dir, "body");
