@@ -42,6 +42,7 @@ import {
   createRoutes,
   createServiceSpecs,
   procedurePaths,
+  streamingRequestPaths,
   TOLLGATE_SERVICES,
 } from "./server/routes.js";
 import { createUsageRpc } from "./usage/rpc.js";
@@ -170,9 +171,11 @@ export async function startApp(
     const { connections } = config;
     const listener = createListener({
       streams: grpcUnary,
+      openBodyPaths: streamingRequestPaths(services),
       refuse: access.open ? refuseNonLoopback : undefined,
       limits: {
         headersTimeoutMs: connections.headersTimeoutSeconds * 1000,
+        requestTimeoutMs: connections.requestTimeoutSeconds * 1000,
         idleTimeoutMs: connections.idleTimeoutSeconds * 1000,
         keepaliveIntervalMs: connections.keepaliveIntervalSeconds * 1000,
         keepaliveTimeoutMs: connections.keepaliveTimeoutSeconds * 1000,

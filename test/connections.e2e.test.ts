@@ -7,6 +7,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BillingService } from "../gen/tollgate/v1/billing_service_pb.js";
 import { UsageService } from "../gen/tollgate/v1/usage_service_pb.js";
+import { runH2Load } from "./bench/h2load.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 import { type ServerProcess, startServerProcess } from "./support/server-process.js";
 
@@ -37,6 +38,7 @@ describe("connection hygiene on the one port", () => {
     server = await startServerProcess({
       DATABASE_URL: db.url,
       HTTP_HEADERS_TIMEOUT_SECONDS: "1",
+      HTTP_REQUEST_TIMEOUT_SECONDS: "1",
       HTTP_IDLE_TIMEOUT_SECONDS: "2",
       HTTP2_KEEPALIVE_INTERVAL_SECONDS: "0.5",
       HTTP2_KEEPALIVE_TIMEOUT_SECONDS: "0.5",
@@ -83,6 +85,74 @@ describe("connection hygiene on the one port", () => {
     expect(Math.max(...lifetimes)).toBeLessThan(2_000);
     // and the healthy client was served all along
     expect(healthy).toBeGreaterThanOrEqual(15);
+  });
+
+  it("should close half-header sockets and requests whose body never arrives while under concurrent load", async () => {
+    // given: h2load keeps 32 HTTP/2 calls in flight and 8 HTTP/1.1 keep-alive clients call
+    // in a loop, for as long as the test runs
+    const load = runH2Load({
+      url: `${server.baseUrl}/tollgate.v1.BillingService/ListPlans`,
+      headers: { "content-type": "application/json" },
+      body: Buffer.from("{}"),
+      clients: 2,
+      streams: 16,
+      seconds: 6,
+    });
+    let running = true;
+    let served = 0;
+    const h1Loops = Array.from({ length: 8 }, async () => {
+      while (running) {
+        const res = await fetch(`${server.baseUrl}/healthz`, { keepalive: true }).catch(
+          () => undefined,
+        );
+        await res?.arrayBuffer();
+        if (res?.ok) served++;
+      }
+    });
+    await sleep(300);
+
+    // when: 20 sockets send half a header, 10 send headers declaring a body that never comes,
+    // and 10 HTTP/2 unary calls send headers and then nothing
+    const declared =
+      "POST /tollgate.v1.BillingService/ListPlans HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
+      "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{";
+    const sockets = [
+      ...Array.from({ length: 20 }, () =>
+        rawSocket(
+          server.port,
+          "POST /tollgate.v1.BillingService/ListPlans HTTP/1.1\r\nHost: x\r\n",
+        ),
+      ),
+      ...Array.from({ length: 10 }, () => rawSocket(server.port, declared)),
+    ];
+    const session = http2.connect(server.baseUrl);
+    session.on("error", () => undefined);
+    const streams = Array.from({ length: 10 }, () => {
+      const opened = Date.now();
+      const stream = session.request({
+        ":method": "POST",
+        ":path": "/tollgate.v1.BillingService/ListPlans",
+        "content-type": "application/json",
+      });
+      stream.on("error", () => undefined);
+      stream.resume();
+      return new Promise<number>((resolve) =>
+        stream.once("close", () => resolve(Date.now() - opened)),
+      );
+    });
+    const lifetimes = await Promise.all(sockets.map((s) => s.closed));
+    const streamLifetimes = await Promise.all(streams);
+    running = false;
+    await Promise.all(h1Loops);
+    session.close();
+    const loaded = await load;
+
+    // then: each was closed after its 1 s bound (plus the check's tick), never left open,
+    // while both loads were served
+    expect(Math.min(...lifetimes, ...streamLifetimes)).toBeGreaterThanOrEqual(900);
+    expect(Math.max(...lifetimes, ...streamLifetimes)).toBeLessThan(3_000);
+    expect(served).toBeGreaterThan(20);
+    expect(loaded.statuses.get(200)).toBeGreaterThan(100);
   });
 
   it("should cut an HTTP/2 peer that stops answering pings, and GOAWAY an idle session", async () => {

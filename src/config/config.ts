@@ -66,6 +66,7 @@ export interface Config {
   /** Connection hygiene on the one port: timeouts in seconds, and caps. */
   connections: {
     headersTimeoutSeconds: number;
+    requestTimeoutSeconds: number;
     idleTimeoutSeconds: number;
     keepaliveIntervalSeconds: number;
     keepaliveTimeoutSeconds: number;
@@ -185,6 +186,7 @@ const SPECS = {
   INVOICE_PREVIEW_CACHE_SECONDS: positiveSeconds({ default: 5 }),
   MAX_MESSAGE_BYTES: positiveInt({ default: 4 * 1024 * 1024 }),
   HTTP_HEADERS_TIMEOUT_SECONDS: positiveSeconds({ default: 10 }),
+  HTTP_REQUEST_TIMEOUT_SECONDS: positiveSeconds({ default: 60 }),
   HTTP_IDLE_TIMEOUT_SECONDS: positiveSeconds({ default: 65 }),
   HTTP2_KEEPALIVE_INTERVAL_SECONDS: positiveSeconds({ default: 30 }),
   HTTP2_KEEPALIVE_TIMEOUT_SECONDS: positiveSeconds({ default: 10 }),
@@ -264,6 +266,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxMessageBytes: raw.MAX_MESSAGE_BYTES,
     connections: {
       headersTimeoutSeconds: raw.HTTP_HEADERS_TIMEOUT_SECONDS,
+      requestTimeoutSeconds: raw.HTTP_REQUEST_TIMEOUT_SECONDS,
       idleTimeoutSeconds: raw.HTTP_IDLE_TIMEOUT_SECONDS,
       keepaliveIntervalSeconds: raw.HTTP2_KEEPALIVE_INTERVAL_SECONDS,
       keepaliveTimeoutSeconds: raw.HTTP2_KEEPALIVE_TIMEOUT_SECONDS,

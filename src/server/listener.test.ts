@@ -11,6 +11,7 @@ describe(createListener.name, () => {
     listener = createListener({
       limits: {
         headersTimeoutMs: 10_000,
+        requestTimeoutMs: 10_000,
         idleTimeoutMs: 10_000,
         keepaliveIntervalMs: 10_000,
         keepaliveTimeoutMs: 10_000,

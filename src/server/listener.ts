@@ -17,6 +17,12 @@ export interface ConnectionLimits extends Http2SessionTimeouts {
    * preface within this time, or it is closed.
    */
   headersTimeoutMs: number;
+  /**
+   * A request whose headers arrived must have sent its whole body within this time, or its
+   * connection (HTTP/1.1) or stream (HTTP/2) is closed. Streams of `openBodyPaths` are exempt:
+   * their bodies are streams of messages meant to stay open.
+   */
+  requestTimeoutMs: number;
   /** Most open TCP connections; further ones are closed as they arrive. */
   maxConnections: number;
   /** Most concurrent streams (calls) per HTTP/2 connection, announced in SETTINGS. */
@@ -44,6 +50,8 @@ export interface ListenerOptions {
    * Set while the server runs open, to answer only loopback names.
    */
   refuse?: (headers: http.IncomingHttpHeaders) => string | undefined;
+  /** Paths of client- and bidi-streaming procedures, whose request bodies stay open. */
+  openBodyPaths?: ReadonlySet<string>;
   /** Bound on HTTP/2 header lists and HTTP/1.1 headers, in bytes. */
   maxHeaderBytes?: number;
   limits: ConnectionLimits;
@@ -89,6 +97,10 @@ export function createListener(options: ListenerOptions): Listener {
     },
     (req, res) => {
       track(res);
+      firstRequestArrived(req.socket);
+      if (!options.openBodyPaths?.has((req.url ?? "").split("?")[0] ?? "")) {
+        boundBody([req, res], () => req.socket.destroy(), limits.requestTimeoutMs);
+      }
       const refused = options.refuse?.(req.headers);
       if (refused !== undefined) {
         res.writeHead(403, { "content-type": "text/plain; charset=utf-8" });
@@ -100,6 +112,7 @@ export function createListener(options: ListenerOptions): Listener {
     },
   );
   h1.headersTimeout = limits.headersTimeoutMs;
+  h1.requestTimeout = limits.headersTimeoutMs + limits.requestTimeoutMs;
   h1.keepAliveTimeout = limits.idleTimeoutMs;
   // This server is handed sockets and never listens itself, but Node starts tracking
   // connections (which enforces `headersTimeout` and makes `closeIdleConnections` work) on
@@ -120,6 +133,10 @@ export function createListener(options: ListenerOptions): Listener {
       rawHeaders: string[],
     ) => {
       track(stream);
+      if (!options.openBodyPaths?.has(headers[":path"] ?? "")) {
+        const cancel = () => stream.close(http2.constants.NGHTTP2_CANCEL);
+        if (!stream.readableEnded) boundBody([stream], cancel, limits.requestTimeoutMs);
+      }
       const refused = options.refuse?.(headers);
       if (refused !== undefined) {
         stream.respond({ ":status": 403, "content-type": "text/plain; charset=utf-8" });
@@ -174,6 +191,39 @@ export function createListener(options: ListenerOptions): Listener {
   };
 }
 
+// The timer that closes an HTTP/1.1 connection whose first request's headers never complete.
+const kFirstHeaders = Symbol("first request headers deadline");
+
+/**
+ * Node's own header timeout is enforced by a periodic sweep over its connection list, which
+ * was seen to let connections that sent half a request header live for minutes on a busy
+ * server. Every connection therefore gets a timer of its own until its first request's
+ * headers are complete (the sweep and the idle timeout still cover later requests).
+ */
+function firstRequestArrived(socket: net.Socket): void {
+  const timer = (socket as net.Socket & { [kFirstHeaders]?: NodeJS.Timeout })[kFirstHeaders];
+  if (timer !== undefined) clearTimeout(timer);
+}
+
+/**
+ * Closes a request whose declared body does not finish arriving within `ms` of its headers
+ * (or whose response has not ended by then, for a request that is never read):
+ * without it, a call whose body never comes holds its handler (and an HTTP/2 stream slot)
+ * for as long as the peer keeps the connection alive.
+ */
+function boundBody(
+  parts: { once(event: "end" | "close", listener: () => void): unknown }[],
+  close: () => void,
+  ms: number,
+): void {
+  const timer = setTimeout(close, ms).unref();
+  const done = () => clearTimeout(timer);
+  for (const part of parts) {
+    part.once("end", done);
+    part.once("close", done);
+  }
+}
+
 function routeConnection(
   socket: net.Socket,
   h1: http.Server,
@@ -181,6 +231,7 @@ function routeConnection(
   headersTimeoutMs: number,
 ): void {
   let head = Buffer.alloc(0);
+  const connected = Date.now();
   // A connection that stays silent, or stops inside the preface, never reaches a server
   // whose own timeouts could close it.
   const silent = setTimeout(() => socket.destroy(), headersTimeoutMs).unref();
@@ -190,6 +241,12 @@ function routeConnection(
     const isH2 = head.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
     if (isH2 && head.length < H2_PREFACE.length) return; // wait for the full preface
     clearTimeout(silent);
+    if (!isH2) {
+      const left = Math.max(1, headersTimeoutMs - (Date.now() - connected));
+      const deadline = setTimeout(() => socket.destroy(), left).unref();
+      (socket as net.Socket & { [kFirstHeaders]?: NodeJS.Timeout })[kFirstHeaders] = deadline;
+      socket.once("close", () => clearTimeout(deadline));
+    }
     socket.off("data", onData);
     socket.pause();
     socket.unshift(head);

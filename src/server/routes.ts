@@ -72,3 +72,19 @@ export function procedurePaths(specs: ServiceImplSpec[]): ReadonlySet<string> {
   }
   return paths;
 }
+
+/**
+ * Paths of procedures whose request is a stream of messages (client and bidi streaming,
+ * reflection included): their request bodies stay open by design.
+ */
+export function streamingRequestPaths(specs: ServiceImplSpec[]): ReadonlySet<string> {
+  const paths = new Set<string>();
+  for (const service of [...specs.map((spec) => spec.service), ServerReflection]) {
+    for (const method of service.methods) {
+      if (method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming") {
+        paths.add(`/${service.typeName}/${method.name}`);
+      }
+    }
+  }
+  return paths;
+}
