@@ -17,7 +17,8 @@ import { loadPlanCatalog } from "./billing/catalog.js";
 import type { BillingProvider } from "./billing/provider.js";
 import { createBillingRpc } from "./billing/rpc.js";
 import { createStripeWebhookProcessor } from "./billing/stripe-webhooks.js";
-import { type Clock, createSystemClock } from "./clock/clock.js";
+import type { Clock } from "./clock/clock.js";
+import { type DatabaseClock, startDatabaseClock } from "./clock/database-clock.js";
 import type { Config } from "./config/config.js";
 import { createDatabase } from "./db/database.js";
 import { createDomains } from "./domains.js";
@@ -48,9 +49,19 @@ import {
 import { createUsageRpc } from "./usage/rpc.js";
 import type { UsageStore } from "./usage/store.js";
 
+/** How often each replica measures its clock against the database's. */
+const CLOCK_RESYNC_MS = 30_000;
+/** A replica clock further off than this is logged. */
+const CLOCK_WARN_SKEW_MS = 1_000;
+
 /** Replacements for tests: a clock they can move, a provider that fails on demand. */
 export interface AppOverrides {
   clock?: Clock;
+  /**
+   * This machine's wall clock as the database clock sees it (epoch ms): a test sets it off by
+   * minutes to prove replicas with skewed clocks still agree on business time.
+   */
+  localTime?: () => number;
   /** Wraps the configured billing provider. */
   wrapBillingProvider?: (provider: BillingProvider) => BillingProvider;
   /**
@@ -78,7 +89,6 @@ export async function startApp(
 ): Promise<App> {
   // The catalog is checked before anything opens, so a bad file fails fast with exit code 2.
   const catalog = await loadPlanCatalog(config.planCatalogPath);
-  const clock = overrides.clock ?? createSystemClock();
   const database = await createDatabase({
     url: config.databaseUrl,
     dataDir: config.dataDir,
@@ -86,11 +96,26 @@ export async function startApp(
     poolWaitMs: config.databasePoolWaitSeconds * 1000,
     reportStatementTimeoutMs: config.readStatementTimeoutSeconds * 1000,
   });
+  let databaseClock: DatabaseClock | undefined;
   try {
     if (config.runMigrations) {
       const applied = await database.migrate();
       logger.info({ applied }, "database schema is up to date");
     }
+    databaseClock =
+      overrides.clock === undefined
+        ? await startDatabaseClock({
+            readNow: async () => {
+              const result = await database.lookups.raw("select clock_timestamp() as now");
+              return new Date((result.rows as { now: Date }[])[0]?.now ?? Date.now());
+            },
+            localNow: overrides.localTime,
+            resyncMs: CLOCK_RESYNC_MS,
+            warnSkewMs: CLOCK_WARN_SKEW_MS,
+            logger,
+          })
+        : undefined;
+    const clock: Clock = overrides.clock ?? (databaseClock as DatabaseClock);
     const audit = createAuditStore(database.knex);
     const keys = createApiKeyService({ store: createApiKeyStore(database.lookups), audit, clock });
     const access = await resolveAccessMode({
@@ -225,11 +250,13 @@ export async function startApp(
         });
         // In-flight calls have finished (or were aborted); store what they left buffered.
         await domains.stop();
+        databaseClock?.stop();
         await database.close();
         logger.info("stopped");
       },
     };
   } catch (error) {
+    databaseClock?.stop();
     await database.close();
     throw error;
   }

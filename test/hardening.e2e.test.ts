@@ -660,3 +660,45 @@ describe("hardening: per-key limits and bounded reads", () => {
     expect(error?.rawMessage).toMatch(/shorter range/);
   });
 });
+
+describe("hardening: one clock for business time", () => {
+  let db: TestDatabase;
+  let fast: TestApp;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    // a replica whose own clock runs 10 minutes ahead
+    fast = await startTestApp(db.url, { localTime: () => Date.now() + 600_000 });
+  });
+  afterAll(async () => {
+    await fast?.stop();
+    await db?.drop();
+  });
+
+  it("should expire reservations by the database's clock on a replica whose clock is 10 minutes fast", async () => {
+    // given: a reservation held for 60 s through the fast replica
+    const entitlements = createClient(
+      EntitlementService,
+      createGrpcTransport({ baseUrl: fast.baseUrl }),
+    );
+    const held = await entitlements.reserve({
+      tenantId: randomUUID(),
+      resourceType: "executions",
+      quantity: "1",
+      ttlSeconds: 60,
+    });
+
+    // when: its expiry sweep (every second) has run a few times
+    await new Promise((r) => setTimeout(r, 2_500));
+
+    // then: it is still held, and it expires 60 s from the database's now, not 11 minutes
+    const [row] = await queryRows<{ state: string; left: number }>(
+      db.url,
+      "select state, extract(epoch from expire_time - clock_timestamp())::float8 as left from reservations where id = $1",
+      [held.reservationId],
+    );
+    expect(row?.state).toBe("held");
+    expect(row?.left).toBeGreaterThan(50);
+    expect(row?.left).toBeLessThan(60);
+  });
+});
