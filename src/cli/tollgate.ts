@@ -15,7 +15,7 @@ import { DomainError } from "../errors/domain-error.js";
  */
 const program = new Command("tollgate").description("Tollgate operator commands");
 
-program
+const migrate = program
   .command("migrate")
   .description("bring the database schema up to date, then exit")
   .action(() =>
@@ -23,6 +23,19 @@ program
       const applied = await database.migrate();
       process.stdout.write(
         applied.length ? `applied: ${applied.join(", ")}\n` : "schema already up to date\n",
+      );
+    }),
+  );
+
+migrate
+  .command("down")
+  .description("undo the newest migration (stop every server first); --all undoes them all")
+  .option("--all", "undo every migration, leaving an empty schema", false)
+  .action((options: { all: boolean }) =>
+    withDatabase(async (database) => {
+      const undone = await database.rollback(options.all);
+      process.stdout.write(
+        undone.length ? `undone: ${undone.join(", ")}\n` : "no migration to undo\n",
       );
     }),
   );

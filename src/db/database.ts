@@ -50,6 +50,11 @@ export interface Database {
   kind: "postgres" | "pglite";
   /** Brings the schema up to date; safe when several replicas start at once (knex locks). */
   migrate(): Promise<string[]>;
+  /**
+   * Undoes the newest applied migration, or every one with `all`; returns what was undone,
+   * newest first. Each migration's `down` leaves the schema its predecessor created.
+   */
+  rollback(all: boolean): Promise<string[]>;
   /** True when a trivial query succeeds within a second. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -95,6 +100,19 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
       return lookups.transaction(async (trx) => {
         await trx.raw("select pg_advisory_xact_lock(?)", [MIGRATION_LOCK_KEY]);
         return latest();
+      });
+    },
+    async rollback(all) {
+      const undo = async () => {
+        const [, undone] = all
+          ? await instance.migrate.rollback({ migrationSource }, true)
+          : await instance.migrate.down({ migrationSource });
+        return undone as string[];
+      };
+      if (kind === "pglite") return undo();
+      return lookups.transaction(async (trx) => {
+        await trx.raw("select pg_advisory_xact_lock(?)", [MIGRATION_LOCK_KEY]);
+        return undo();
       });
     },
     async ping() {

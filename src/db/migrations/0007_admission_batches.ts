@@ -25,8 +25,10 @@ import type { Knex } from "knex";
  * fingerprint), `a` (the answer to complete with the counter: the stored response format),
  * `id` (the reservation), `e` and `c` (a new hold's expiry and creation times), `s` (the only tenant the caller may
  * touch) and `b` (the deadline budget).
+ *
+ * Exported so that 0009's `down` can put this version back when it undoes its own.
  */
-const ADMIT_FUNCTION = `
+export const ADMIT_FUNCTION = `
 create or replace function tollgate_admit(p_ops jsonb, p_now timestamptz)
 returns table (
   op_n int, op_outcome text, op_used numeric, op_reserved numeric, op_answer jsonb,

@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import { ADMIT_FUNCTION } from "./0007_admission_batches.js";
 
 /**
  * Credit grants, per-tenant overrides, threshold alerts, the event log and webhook deliveries.
@@ -155,6 +156,9 @@ export async function down(knex: Knex): Promise<void> {
   await knex.schema.alterTable("usage_counters", (t) => {
     t.dropColumns("granted", "settled_used", "alerted", "denied", "watch_from");
   });
+  // This migration replaced tollgate_admit with a version that reads the columns dropped
+  // above; the schema it leaves must work, so 0007's version comes back.
+  await knex.raw(ADMIT_FUNCTION);
 }
 
 /** The advisory lock every event writer holds until commit; see the `events` table above. */

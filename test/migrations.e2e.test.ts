@@ -1,0 +1,123 @@
+import { randomUUID } from "node:crypto";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BillingService } from "../gen/tollgate/v1/billing_service_pb.js";
+import { EntitlementService } from "../gen/tollgate/v1/entitlement_service_pb.js";
+import { EventService } from "../gen/tollgate/v1/event_service_pb.js";
+import { UsageService } from "../gen/tollgate/v1/usage_service_pb.js";
+import { createDatabase } from "../src/db/database.js";
+import { migrationSource } from "../src/db/migrations/index.js";
+import { queryRows, startTestApp, tableNames } from "./support/app.js";
+import { runCli } from "./support/cli.js";
+import { createTestDatabase, type TestDatabase } from "./support/database.js";
+
+/** Uses every table: a subscriber with admissions, a reservation, usage, a grant and a webhook. */
+async function populate(url: string): Promise<string> {
+  const app = await startTestApp(url);
+  try {
+    const transport = createGrpcTransport({ baseUrl: app.baseUrl });
+    const billing = createClient(BillingService, transport);
+    const entitlements = createClient(EntitlementService, transport);
+    const tenantId = randomUUID();
+    const { customer } = await billing.createCustomer({ tenantId, email: "m@example.com" });
+    await billing.createSubscription({ customerId: customer!.id, priceId: "price_pro_monthly" });
+    await entitlements.checkAndRecord({
+      tenantId,
+      resourceType: "executions",
+      idempotencyKey: "k1",
+    });
+    await entitlements.reserve({ tenantId, resourceType: "executions", quantity: "2" });
+    await entitlements.grantCredits({ tenantId, resourceType: "executions", quantity: "10" });
+    await createClient(UsageService, transport).trackUsage({
+      events: [{ eventId: "e1", tenantId, resourceType: "tokens", quantity: "5" }],
+    });
+    await createClient(EventService, transport).createWebhookEndpoint({
+      url: "http://127.0.0.1:9/hooks",
+      types: ["entitlement.denied"],
+    });
+    return tenantId;
+  } finally {
+    await app.stop();
+  }
+}
+
+/** Applies the next migration only, as knex's `migrate.up` does; returns its name. */
+async function upOneStep(url: string): Promise<string | undefined> {
+  const database = await createDatabase({ url, dataDir: "" });
+  try {
+    const [, log] = await database.knex.migrate.up({ migrationSource });
+    return (log as string[])[0];
+  } finally {
+    await database.close();
+  }
+}
+
+async function applied(url: string): Promise<string[]> {
+  const rows = await queryRows<{ name: string }>(
+    url,
+    "select name from knex_migrations order by id",
+  );
+  return rows.map((r) => r.name);
+}
+
+describe("migrations: every step rolls back to a working schema", () => {
+  let db: TestDatabase;
+  let names: string[];
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    names = await migrationSource.getMigrations([]);
+    await populate(db.url);
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it("should go down, up and down again one step at a time on a populated database, then up to a working server", async () => {
+    for (let step = names.length - 1; step >= 0; step--) {
+      const name = names[step] as string;
+      // down: exactly the newest migration is undone
+      expect(await runCli(db.url, ["migrate", "down"])).toBe(`undone: ${name}\n`);
+      expect(await applied(db.url)).toEqual(names.slice(0, step));
+      if (name === "0009_grants_events") {
+        // the admission function 0007 installed is back and runs on 0008's schema
+        const rows = await queryRows<{ op_outcome: string }>(
+          db.url,
+          `select op_outcome from tollgate_admit($1::jsonb, now())`,
+          [
+            JSON.stringify([
+              {
+                n: 1,
+                k: "admit",
+                t: randomUUID(),
+                r: "executions",
+                p: "2026-01-01T00:00:00Z",
+                q: "1",
+                l: "10",
+              },
+            ]),
+          ],
+        );
+        expect(rows).toHaveLength(1);
+      }
+      // up again, this one step only, over the rows the down left; then down once more
+      expect(await upOneStep(db.url)).toBe(name);
+      expect(await runCli(db.url, ["migrate", "down"])).toBe(`undone: ${name}\n`);
+    }
+    expect(await runCli(db.url, ["migrate", "down"])).toBe("no migration to undo\n");
+    const left = (await tableNames(db.url)).filter((t) => !t.startsWith("knex_"));
+    expect(left).toEqual([]);
+
+    // and the whole schema comes back and serves
+    await populate(db.url);
+  });
+
+  it("should undo every migration at once with --all", async () => {
+    await runCli(db.url, ["migrate"]);
+    expect(await runCli(db.url, ["migrate", "down", "--all"])).toBe(
+      `undone: ${[...names].reverse().join(", ")}\n`,
+    );
+    expect((await tableNames(db.url)).filter((t) => !t.startsWith("knex_"))).toEqual([]);
+  });
+});
