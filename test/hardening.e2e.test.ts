@@ -112,6 +112,45 @@ describe("hardening: the Stripe side", () => {
     await db?.drop();
   });
 
+  it("should add at most a handful of metric series for 20,000 distinct unknown paths", async () => {
+    // given
+    const series = async () => {
+      const text = await (await fetch(`${server.baseUrl}/metrics`)).text();
+      return text.split("\n").filter((l) => l.startsWith("tollgate_rpc_rejected_requests_total{"));
+    };
+    const before = await series();
+
+    // when: 20,000 requests for made-up procedures, 200 at a time on one HTTP/2 connection
+    const session = http2.connect(server.baseUrl);
+    const statuses = new Map<string, number>();
+    for (let batch = 0; batch < 100; batch++) {
+      await Promise.all(
+        Array.from({ length: 200 }, (_, i) => {
+          const stream = session.request({
+            ":method": "POST",
+            ":path": `/made.up.Service${batch}/Method${i}_${randomUUID()}`,
+            "content-type": "application/json",
+          });
+          stream.on("response", (h) => {
+            const status = String(h[":status"]);
+            statuses.set(status, (statuses.get(status) ?? 0) + 1);
+          });
+          stream.resume();
+          stream.end("{}");
+          return new Promise((resolve) => stream.once("close", resolve));
+        }),
+      );
+    }
+    session.close();
+
+    // then: every one was refused, and they share one `unmatched` series
+    expect([...statuses.values()].reduce((a, b) => a + b, 0)).toBe(20_000);
+    const after = await series();
+    expect(after.length - before.length).toBeLessThanOrEqual(3);
+    expect(after.some((l) => l.includes('path="unmatched"'))).toBe(true);
+    expect(after.some((l) => l.includes("made.up"))).toBe(false);
+  });
+
   it("should answer a 1 MB unsigned junk POST /webhooks/stripe with 400 and log under 1 KB", async () => {
     // given
     const junk = `{"customer_email":"${"secret-data-".repeat(87_000)}"}`;
