@@ -112,7 +112,9 @@ export function createListener(options: ListenerOptions): Listener {
     },
   );
   h1.headersTimeout = limits.headersTimeoutMs;
-  h1.requestTimeout = limits.headersTimeoutMs + limits.requestTimeoutMs;
+  // Node's own whole-request timeout would also cut client-streaming calls over HTTP/1.1;
+  // bodies are bounded per request by `boundBody` instead, which exempts those.
+  h1.requestTimeout = 0;
   h1.keepAliveTimeout = limits.idleTimeoutMs;
   // This server is handed sockets and never listens itself, but Node starts tracking
   // connections (which enforces `headersTimeout` and makes `closeIdleConnections` work) on
