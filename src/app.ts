@@ -43,7 +43,6 @@ import {
   createRoutes,
   createServiceSpecs,
   procedurePaths,
-  streamingRequestPaths,
   TOLLGATE_SERVICES,
 } from "./server/routes.js";
 import { createUsageRpc } from "./usage/rpc.js";
@@ -194,9 +193,10 @@ export async function startApp(
         reportRefusedCall(logger, metrics, { path, status: codeName(code) }),
     });
     const { connections } = config;
+    const paths = procedurePaths(services);
     const listener = createListener({
       streams: grpcUnary,
-      openBodyPaths: streamingRequestPaths(services),
+      openBodyPaths: paths.streamingRequests,
       refuse: access.open ? refuseNonLoopback : undefined,
       limits: {
         headersTimeoutMs: connections.headersTimeoutSeconds * 1000,
@@ -209,7 +209,7 @@ export async function startApp(
       },
       handler: createHttpHandler({
         rpc,
-        procedures: procedurePaths(services),
+        procedures: paths.all,
         console: loadConsoleAssets(),
         health,
         metrics,

@@ -14,11 +14,11 @@ import {
 import { EventService } from "../gen/tollgate/v1/event_service_pb.js";
 import { UsageService } from "../gen/tollgate/v1/usage_service_pb.js";
 import { runH2Load } from "./bench/h2load.js";
-import { queryRows, startTestApp, type TestApp } from "./support/app.js";
+import { queryRows, startTestApp } from "./support/app.js";
 import { createKeyWithCli } from "./support/cli.js";
-import { createTestDatabase, type TestDatabase } from "./support/database.js";
+import { serveOnFreshDatabase } from "./support/database.js";
 import { type FakeStripe, startFakeStripe } from "./support/fake-stripe.js";
-import { type ServerProcess, startServerProcess } from "./support/server-process.js";
+import { startServerProcess } from "./support/server-process.js";
 
 /** Polls `GET /healthz` until `until` settles; returns the slowest answer in ms (Infinity if one failed). */
 async function watchHealth(baseUrl: string, until: Promise<unknown>): Promise<number> {
@@ -39,23 +39,16 @@ async function watchHealth(baseUrl: string, until: Promise<unknown>): Promise<nu
 }
 
 describe("hardening: one tenant cannot freeze the server", () => {
-  let db: TestDatabase;
-  let server: ServerProcess;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    server = await startServerProcess({ DATABASE_URL: db.url });
-  });
-  afterAll(async () => {
-    await server?.stop();
-    await db?.drop();
-  });
+  const fresh = serveOnFreshDatabase((url) => startServerProcess({ DATABASE_URL: url }));
 
   it("should answer three concurrent TrackUsage calls of 20,000, 20,000 and 31,000 events and keep /healthz answering", async () => {
     // given: the default buffer of 50,000 events, which the third call does not fit beside
     // what one finished flush leaves held
     const tenantId = randomUUID();
-    const usage = createClient(UsageService, createGrpcTransport({ baseUrl: server.baseUrl }));
+    const usage = createClient(
+      UsageService,
+      createGrpcTransport({ baseUrl: fresh.server.baseUrl }),
+    );
     const call = (n: number) =>
       usage.trackUsage(
         {
@@ -71,7 +64,7 @@ describe("hardening: one tenant cannot freeze the server", () => {
 
     // when
     const calls = Promise.allSettled([call(20_000), call(20_000), call(31_000)]);
-    const slowestHealth = await watchHealth(server.baseUrl, calls);
+    const slowestHealth = await watchHealth(fresh.server.baseUrl, calls);
     const results = await calls;
 
     // then: every call answered, each accepted in full or refused ResourceExhausted
@@ -84,44 +77,40 @@ describe("hardening: one tenant cannot freeze the server", () => {
     }
     expect(results.filter((r) => r.status === "fulfilled").length).toBeGreaterThanOrEqual(2);
     expect(slowestHealth).toBeLessThan(5_000);
-    const health = await fetch(`${server.baseUrl}/healthz`);
+    const health = await fetch(`${fresh.server.baseUrl}/healthz`);
     expect(health.status).toBe(200);
   });
 });
 
 describe("hardening: the Stripe side", () => {
-  let db: TestDatabase;
   let stripe: FakeStripe;
-  let server: ServerProcess;
-
   beforeAll(async () => {
-    db = await createTestDatabase();
     stripe = await startFakeStripe();
-    server = await startServerProcess({
-      DATABASE_URL: db.url,
+  });
+  afterAll(async () => {
+    await stripe?.close();
+  });
+  const fresh = serveOnFreshDatabase((url) =>
+    startServerProcess({
+      DATABASE_URL: url,
       BILLING_PROVIDER: "stripe",
       STRIPE_SECRET_KEY: "sk_test_tollgate",
       STRIPE_WEBHOOK_SECRET: `whsec_${randomUUID().replaceAll("-", "")}`,
       STRIPE_API_URL: stripe.url,
       BILLING_LEASE_SECONDS: "1",
-    });
-  });
-  afterAll(async () => {
-    await server?.stop();
-    await stripe?.close();
-    await db?.drop();
-  });
+    }),
+  );
 
   it("should add at most a handful of metric series for 20,000 distinct unknown paths", async () => {
     // given
     const series = async () => {
-      const text = await (await fetch(`${server.baseUrl}/metrics`)).text();
+      const text = await (await fetch(`${fresh.server.baseUrl}/metrics`)).text();
       return text.split("\n").filter((l) => l.startsWith("tollgate_rpc_rejected_requests_total{"));
     };
     const before = await series();
 
     // when: 20,000 requests for made-up procedures, 200 at a time on one HTTP/2 connection
-    const session = http2.connect(server.baseUrl);
+    const session = http2.connect(fresh.server.baseUrl);
     const statuses = new Map<string, number>();
     for (let batch = 0; batch < 100; batch++) {
       await Promise.all(
@@ -154,15 +143,18 @@ describe("hardening: the Stripe side", () => {
   it("should answer a 1 MB unsigned junk POST /webhooks/stripe with 400 and log under 1 KB", async () => {
     // given
     const junk = `{"customer_email":"${"secret-data-".repeat(87_000)}"}`;
-    const before = server.output().length;
+    const before = fresh.server.output().length;
 
     // when
-    const res = await fetch(`${server.baseUrl}/webhooks/stripe`, { method: "POST", body: junk });
+    const res = await fetch(`${fresh.server.baseUrl}/webhooks/stripe`, {
+      method: "POST",
+      body: junk,
+    });
 
     // then
     expect(res.status).toBe(400);
     await new Promise((r) => setTimeout(r, 200));
-    const written = server.output().slice(before);
+    const written = fresh.server.output().slice(before);
     const lines = written.split("\n").filter((line) => line.includes("stripe webhook refused"));
     expect(lines).toHaveLength(1);
     expect(Buffer.byteLength(lines[0] ?? "")).toBeLessThan(1024);
@@ -172,7 +164,10 @@ describe("hardening: the Stripe side", () => {
   it("should create one Stripe subscription when the first create outlives the billing lease", async () => {
     // given: a customer, and Stripe answering the next subscription create after 4 s, four
     // times the 1 s lease
-    const billing = createClient(BillingService, createGrpcTransport({ baseUrl: server.baseUrl }));
+    const billing = createClient(
+      BillingService,
+      createGrpcTransport({ baseUrl: fresh.server.baseUrl }),
+    );
     const tenantId = randomUUID();
     const { customer } = await billing.createCustomer({ tenantId, email: "slow@example.com" });
     stripe.fail("/v1/subscriptions", { delayMs: 4_000 });
@@ -268,17 +263,7 @@ function rawHttp2(
 }
 
 describe("hardening: open mode answers loopback names only", () => {
-  let db: TestDatabase;
-  let server: TestApp;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    server = await startTestApp(db.url);
-  });
-  afterAll(async () => {
-    await server?.stop();
-    await db?.drop();
-  });
+  const fresh = serveOnFreshDatabase((url) => startTestApp(url));
 
   it("should refuse Host evil.example:8080 over HTTP/1.1, Connect over HTTP/2 and gRPC", async () => {
     // given: an open server (no keys) on loopback, reached through a rebinding name
@@ -286,7 +271,7 @@ describe("hardening: open mode answers loopback names only", () => {
 
     // when
     const h1 = await rawHttp1(
-      server.baseUrl,
+      fresh.server.baseUrl,
       path,
       {
         host: "evil.example:8080",
@@ -295,12 +280,12 @@ describe("hardening: open mode answers loopback names only", () => {
       "{}",
     );
     const h2connect = await rawHttp2(
-      server.baseUrl,
+      fresh.server.baseUrl,
       { ":path": path, ":authority": "evil.example:8080", "content-type": "application/json" },
       "{}",
     );
     const h2grpc = await rawHttp2(
-      server.baseUrl,
+      fresh.server.baseUrl,
       {
         ":path": path,
         ":authority": "evil.example:8080",
@@ -310,7 +295,7 @@ describe("hardening: open mode answers loopback names only", () => {
       Buffer.from([0, 0, 0, 0, 0]),
     );
     const crossSite = await rawHttp1(
-      server.baseUrl,
+      fresh.server.baseUrl,
       path,
       {
         host: "127.0.0.1",
@@ -326,7 +311,7 @@ describe("hardening: open mode answers loopback names only", () => {
     ]);
     expect(h1.body).toMatch(/loopback/);
     const ok = await rawHttp1(
-      server.baseUrl,
+      fresh.server.baseUrl,
       path,
       {
         host: "localhost",
@@ -343,24 +328,18 @@ describe("hardening: refusals are the right ones", () => {
   const BOOTSTRAP_KEY = "tg_h4rd3n1n_AdminSecretAdminSecretAdminSecret42";
   const tenantA = randomUUID();
   const tenantB = randomUUID();
-  let db: TestDatabase;
-  let server: TestApp;
   let keyB: string;
   const admin = { headers: { authorization: `Bearer ${BOOTSTRAP_KEY}` } };
-
+  const fresh = serveOnFreshDatabase((url) =>
+    startTestApp(url, {}, { TOLLGATE_BOOTSTRAP_ADMIN_KEY: BOOTSTRAP_KEY }),
+  );
   beforeAll(async () => {
-    db = await createTestDatabase();
-    server = await startTestApp(db.url, {}, { TOLLGATE_BOOTSTRAP_ADMIN_KEY: BOOTSTRAP_KEY });
-    keyB = await createKeyWithCli(db.url, tenantB);
-  });
-  afterAll(async () => {
-    await server?.stop();
-    await db?.drop();
+    keyB = await createKeyWithCli(fresh.db.url, tenantB);
   });
 
   it("should answer another tenant's subscription and reservations NotFound, exactly as ids that do not exist", async () => {
     // given: tenant A's subscription and reservation, and tenant B's key
-    const transport = createGrpcTransport({ baseUrl: server.baseUrl });
+    const transport = createGrpcTransport({ baseUrl: fresh.server.baseUrl });
     const billing = createClient(BillingService, transport);
     const entitlements = createClient(EntitlementService, transport);
     const { customer } = await billing.createCustomer(
@@ -410,7 +389,7 @@ describe("hardening: refusals are the right ones", () => {
     expect(foreign.map((f) => f.code)).toEqual([Code.NotFound, Code.NotFound, Code.NotFound]);
     expect(foreign).toEqual(missing);
     const rows = await queryRows<{ state: string }>(
-      db.url,
+      fresh.db.url,
       "select state from reservations where id = $1",
       [held.reservationId],
     );
@@ -420,7 +399,7 @@ describe("hardening: refusals are the right ones", () => {
   it("should cap a deadline above 2^31-1 ms instead of failing the call at once, over gRPC and Connect", async () => {
     // when: grpc-timeout of 3,000,000 s (grpc-js path, which wraps it negative) and connect-timeout-ms of 10^10-1
     const grpc = await rawHttp2(
-      server.baseUrl,
+      fresh.server.baseUrl,
       {
         ":path": "/tollgate.v1.EntitlementService/CheckAndRecord",
         "content-type": "application/grpc",
@@ -439,19 +418,22 @@ describe("hardening: refusals are the right ones", () => {
         ),
       ),
     );
-    const connect = await fetch(`${server.baseUrl}/tollgate.v1.EntitlementService/CheckAndRecord`, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        "connect-timeout-ms": "9999999999",
-        authorization: `Bearer ${BOOTSTRAP_KEY}`,
+    const connect = await fetch(
+      `${fresh.server.baseUrl}/tollgate.v1.EntitlementService/CheckAndRecord`,
+      {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "connect-timeout-ms": "9999999999",
+          authorization: `Bearer ${BOOTSTRAP_KEY}`,
+        },
+        body: JSON.stringify({
+          tenantId: tenantA,
+          resourceType: "executions",
+          idempotencyKey: "long-deadline-connect",
+        }),
       },
-      body: JSON.stringify({
-        tenantId: tenantA,
-        resourceType: "executions",
-        idempotencyKey: "long-deadline-connect",
-      }),
-    });
+    );
 
     // then: both admitted
     expect(grpc.grpcStatus).toBe("0");
@@ -460,8 +442,14 @@ describe("hardening: refusals are the right ones", () => {
   });
 
   it("should answer forged page tokens InvalidArgument, whatever the cursor id's type", async () => {
-    const billing = createClient(BillingService, createGrpcTransport({ baseUrl: server.baseUrl }));
-    const events = createClient(EventService, createGrpcTransport({ baseUrl: server.baseUrl }));
+    const billing = createClient(
+      BillingService,
+      createGrpcTransport({ baseUrl: fresh.server.baseUrl }),
+    );
+    const events = createClient(
+      EventService,
+      createGrpcTransport({ baseUrl: fresh.server.baseUrl }),
+    );
     const forge = (scope: string, id: unknown) =>
       Buffer.from(JSON.stringify({ s: scope, t: new Date().toISOString(), i: id })).toString(
         "base64url",
@@ -500,7 +488,7 @@ describe("hardening: refusals are the right ones", () => {
   it("should answer a truncated gRPC frame INVALID_ARGUMENT on the grpc-js path and the Connect path alike", async () => {
     const send = (path: string, type: string) =>
       rawHttp2(
-        server.baseUrl,
+        fresh.server.baseUrl,
         {
           ":path": path,
           "content-type": type,
@@ -528,29 +516,17 @@ function grpcFrame(message: Uint8Array): Buffer {
 
 describe("hardening: fairness between tenants", () => {
   const BOOTSTRAP_KEY = "tg_f41rn3ss_AdminSecretAdminSecretAdminSecret42";
-  let db: TestDatabase;
-  let server: ServerProcess;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    server = await startServerProcess({
-      DATABASE_URL: db.url,
-      TOLLGATE_BOOTSTRAP_ADMIN_KEY: BOOTSTRAP_KEY,
-      LOG_LEVEL: "info",
-    });
-  });
-  afterAll(async () => {
-    await server?.stop();
-    await db?.drop();
-  });
+  const fresh = serveOnFreshDatabase((url) =>
+    startServerProcess({ DATABASE_URL: url, TOLLGATE_BOOTSTRAP_ADMIN_KEY: BOOTSTRAP_KEY }),
+  );
 
   it("should keep tenant B's CheckAndRecord answered while tenant A opens 2,000 StreamEvents and floods GetUsage", async () => {
     // given: a key for each tenant
     const tenantA = randomUUID();
     const tenantB = randomUUID();
-    const keyA = await createKeyWithCli(db.url, tenantA);
-    const keyB = await createKeyWithCli(db.url, tenantB);
-    const transport = createGrpcTransport({ baseUrl: server.baseUrl });
+    const keyA = await createKeyWithCli(fresh.db.url, tenantA);
+    const keyB = await createKeyWithCli(fresh.db.url, tenantB);
+    const transport = createGrpcTransport({ baseUrl: fresh.server.baseUrl });
     const asA = { headers: { authorization: `Bearer ${keyA}` } };
     const asB = { headers: { authorization: `Bearer ${keyB}` } };
     const events = createClient(EventService, transport);
@@ -579,7 +555,7 @@ describe("hardening: fairness between tenants", () => {
     // The flood comes from h2load, a process of its own, so this process's event loop (which
     // times B's calls) is not the one busy sending it.
     const flood = runH2Load({
-      url: `${server.baseUrl}/tollgate.v1.UsageService/GetUsage`,
+      url: `${fresh.server.baseUrl}/tollgate.v1.UsageService/GetUsage`,
       headers: { authorization: `Bearer ${keyA}`, "content-type": "application/json" },
       body: Buffer.from(
         JSON.stringify({
@@ -622,13 +598,9 @@ describe("hardening: fairness between tenants", () => {
 
 describe("hardening: per-key limits and bounded reads", () => {
   const BOOTSTRAP_KEY = "tg_l1m1t3ds_AdminSecretAdminSecretAdminSecret42";
-  let db: TestDatabase;
-  let server: TestApp;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    server = await startTestApp(
-      db.url,
+  const fresh = serveOnFreshDatabase((url) =>
+    startTestApp(
+      url,
       {},
       {
         TOLLGATE_BOOTSTRAP_ADMIN_KEY: BOOTSTRAP_KEY,
@@ -636,19 +608,18 @@ describe("hardening: per-key limits and bounded reads", () => {
         RATE_LIMIT_BURST: "5",
         READ_STATEMENT_TIMEOUT_SECONDS: "0.001",
       },
-    );
-  });
-  afterAll(async () => {
-    await server?.stop();
-    await db?.drop();
-  });
+    ),
+  );
 
   it("should refuse a key past its token bucket with ResourceExhausted and retry-after, and serve other keys", async () => {
     // given: two tenant keys, a bucket of 5 refilled at 2/s
     const tenantA = randomUUID();
-    const keyA = await createKeyWithCli(db.url, tenantA);
-    const keyB = await createKeyWithCli(db.url, randomUUID());
-    const billing = createClient(BillingService, createGrpcTransport({ baseUrl: server.baseUrl }));
+    const keyA = await createKeyWithCli(fresh.db.url, tenantA);
+    const keyB = await createKeyWithCli(fresh.db.url, randomUUID());
+    const billing = createClient(
+      BillingService,
+      createGrpcTransport({ baseUrl: fresh.server.baseUrl }),
+    );
 
     // when: A makes 8 calls at once
     const answers = await Promise.all(
@@ -669,7 +640,10 @@ describe("hardening: per-key limits and bounded reads", () => {
   });
 
   it("should stop a GetUsage that outlives the read statement timeout and answer ResourceExhausted", async () => {
-    const usage = createClient(UsageService, createGrpcTransport({ baseUrl: server.baseUrl }));
+    const usage = createClient(
+      UsageService,
+      createGrpcTransport({ baseUrl: fresh.server.baseUrl }),
+    );
     const error = await usage
       .getUsage(
         {
@@ -689,24 +663,16 @@ describe("hardening: per-key limits and bounded reads", () => {
 });
 
 describe("hardening: one clock for business time", () => {
-  let db: TestDatabase;
-  let fast: TestApp;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    // a replica whose own clock runs 10 minutes ahead
-    fast = await startTestApp(db.url, { localTime: () => Date.now() + 600_000 });
-  });
-  afterAll(async () => {
-    await fast?.stop();
-    await db?.drop();
-  });
+  // a replica whose own clock runs 10 minutes ahead
+  const fresh = serveOnFreshDatabase((url) =>
+    startTestApp(url, { localTime: () => Date.now() + 600_000 }),
+  );
 
   it("should expire reservations by the database's clock on a replica whose clock is 10 minutes fast", async () => {
     // given: a reservation held for 60 s through the fast replica
     const entitlements = createClient(
       EntitlementService,
-      createGrpcTransport({ baseUrl: fast.baseUrl }),
+      createGrpcTransport({ baseUrl: fresh.server.baseUrl }),
     );
     const held = await entitlements.reserve({
       tenantId: randomUUID(),
@@ -720,7 +686,7 @@ describe("hardening: one clock for business time", () => {
 
     // then: it is still held, and it expires 60 s from the database's now, not 11 minutes
     const [row] = await queryRows<{ state: string; left: number }>(
-      db.url,
+      fresh.db.url,
       "select state, extract(epoch from expire_time - clock_timestamp())::float8 as left from reservations where id = $1",
       [held.reservationId],
     );

@@ -37,6 +37,12 @@ const HEAVY_READS = new Set([
   "tollgate.v1.EntitlementService/ListEntitlementOverrides",
 ]);
 
+/** A key's token bucket: tokens as of `time` (`performance.now()` milliseconds). */
+interface Bucket {
+  tokens: number;
+  time: number;
+}
+
 /** Buckets kept before full (idle) ones are forgotten; a full bucket is the default anyway. */
 const MAX_IDLE_BUCKETS = 10_000;
 
@@ -52,20 +58,25 @@ const MAX_IDLE_BUCKETS = 10_000;
  * (`createRateLimitInterceptor`).
  */
 export function createCallLimitInterceptor(options: CallLimitOptions): Interceptor {
-  const buckets = new Map<string, { tokens: number; time: number }>();
+  const buckets = new Map<string, Bucket>();
   const streams = new Map<string, number>();
   const reads = new Map<string, number>();
+
+  // Tokens a bucket holds at `now`: what it had, refilled for the time since, up to the burst.
+  const refilled = (bucket: Bucket, now: number) =>
+    Math.min(options.burst, bucket.tokens + ((now - bucket.time) / 1000) * options.perSecond);
 
   const takeToken = (key: string): number | undefined => {
     const now = performance.now();
     const bucket = buckets.get(key) ?? { tokens: options.burst, time: now };
-    bucket.tokens = Math.min(
-      options.burst,
-      bucket.tokens + ((now - bucket.time) / 1000) * options.perSecond,
-    );
+    bucket.tokens = refilled(bucket, now);
     bucket.time = now;
     if (!buckets.has(key)) {
-      if (buckets.size >= MAX_IDLE_BUCKETS) forgetFullBuckets(buckets, options);
+      if (buckets.size >= MAX_IDLE_BUCKETS) {
+        for (const [idle, held] of buckets) {
+          if (refilled(held, now) >= options.burst) buckets.delete(idle);
+        }
+      }
       buckets.set(key, bucket);
     }
     if (bucket.tokens >= 1) {
@@ -134,16 +145,5 @@ async function* releaseWhenDone<T>(source: AsyncIterable<T>, release: () => void
     yield* source;
   } finally {
     release();
-  }
-}
-
-function forgetFullBuckets(
-  buckets: Map<string, { tokens: number; time: number }>,
-  options: CallLimitOptions,
-): void {
-  const now = performance.now();
-  for (const [key, bucket] of buckets) {
-    const refilled = bucket.tokens + ((now - bucket.time) / 1000) * options.perSecond;
-    if (refilled >= options.burst) buckets.delete(key);
   }
 }

@@ -1,4 +1,5 @@
 import type { AuditStore } from "../audit/store.js";
+import { createTtlCache } from "../cache/ttl-cache.js";
 import type { Clock } from "../clock/clock.js";
 import {
   FailedPreconditionError,
@@ -42,7 +43,10 @@ export function createApiKeyService(deps: {
   const { store, audit, clock } = deps;
   // Keys verified lately, by the key itself: a busy key costs one lookup per TTL rather than
   // one per call, so a flood of calls cannot queue everyone's authentication behind its own.
-  const verified = new Map<string, { principal: Promise<Principal>; expires: number }>();
+  const verified = createTtlCache<Principal>({
+    ttlMs: VERIFIED_KEY_TTL_MS,
+    maxEntries: MAX_VERIFIED_KEYS,
+  });
 
   const verify = async (key: string, prefix: string): Promise<Principal> => {
     const found = await store.find(prefix);
@@ -141,18 +145,8 @@ export function createApiKeyService(deps: {
     async authenticate(key) {
       const parsed = parseApiKey(key);
       if (parsed === undefined) throw new UnauthenticatedError("the API key is malformed");
-      const now = Date.now();
-      const hit = verified.get(key);
-      if (hit !== undefined && hit.expires > now) return hit.principal;
-      if (verified.size >= MAX_VERIFIED_KEYS) {
-        for (const [k, entry] of verified) if (entry.expires <= now) verified.delete(k);
-        if (verified.size >= MAX_VERIFIED_KEYS) verified.clear();
-      }
       // Concurrent calls with one key share a single lookup; a refusal is not kept.
-      const principal = verify(key, parsed.prefix);
-      verified.set(key, { principal, expires: now + VERIFIED_KEY_TTL_MS });
-      principal.catch(() => verified.delete(key));
-      return principal;
+      return verified.get(key, () => verify(key, parsed.prefix));
     },
 
     hasActiveKeys: async () => (await store.countActive()) > 0,
@@ -163,7 +157,7 @@ export function createApiKeyService(deps: {
  * How long a verified key is trusted without asking the database again: also how long a
  * revoked key may still work on a replica that verified it just before.
  */
-export const VERIFIED_KEY_TTL_MS = 5_000;
+const VERIFIED_KEY_TTL_MS = 5_000;
 const MAX_VERIFIED_KEYS = 10_000;
 
 function describeKey(key: ApiKey): Record<string, unknown> {

@@ -1,9 +1,10 @@
+import { createTtlCache } from "../cache/ttl-cache.js";
 import type { Subscription } from "./billing.js";
 import type { Invoice } from "./invoice.js";
 import type { BillingProvider } from "./provider.js";
 
-/** Entries kept before expired ones are swept. */
-const SWEEP_AT = 10_000;
+/** Previews kept at most. */
+const MAX_PREVIEWS = 10_000;
 
 /**
  * Wraps a provider so invoice previews of one subscription are fetched at most once per
@@ -14,7 +15,7 @@ const SWEEP_AT = 10_000;
  * change is never hidden; usage reaches Stripe's meters with a delay anyway.
  */
 export function withPreviewCache(provider: BillingProvider, ttlMs: number): BillingProvider {
-  const cache = new Map<string, { expires: number; invoice: Promise<Invoice> }>();
+  const cache = createTtlCache<Invoice>({ ttlMs, maxEntries: MAX_PREVIEWS });
   const keyOf = (s: Subscription) =>
     JSON.stringify([
       s.id,
@@ -27,19 +28,7 @@ export function withPreviewCache(provider: BillingProvider, ttlMs: number): Bill
     ]);
   return {
     ...provider,
-    previewInvoice(subscription) {
-      const now = Date.now();
-      const key = keyOf(subscription);
-      const hit = cache.get(key);
-      if (hit !== undefined && hit.expires > now) return hit.invoice;
-      if (cache.size >= SWEEP_AT) {
-        for (const [k, entry] of cache) if (entry.expires <= now) cache.delete(k);
-      }
-      const invoice = provider.previewInvoice(subscription);
-      cache.set(key, { expires: now + ttlMs, invoice });
-      // A failure is not kept: the next request asks again.
-      invoice.catch(() => cache.delete(key));
-      return invoice;
-    },
+    previewInvoice: (subscription) =>
+      cache.get(keyOf(subscription), () => provider.previewInvoice(subscription)),
   };
 }

@@ -14,10 +14,8 @@ export interface DatabaseClockOptions {
   logger: Logger;
 }
 
-/** A clock that follows the database's, with the offset it last measured. */
+/** A clock that follows the database's, measuring again until stopped. */
 export interface DatabaseClock extends Clock {
-  /** Database time minus this machine's time, in milliseconds, as last measured. */
-  offsetMs(): number;
   stop(): void;
 }
 
@@ -56,7 +54,6 @@ export async function startDatabaseClock(options: DatabaseClockOptions): Promise
   }, options.resyncMs).unref();
   return {
     now: () => new Date(localNow() + offset),
-    offsetMs: () => offset,
     stop: () => clearInterval(timer),
   };
 }

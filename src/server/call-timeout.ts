@@ -3,7 +3,7 @@
  * fires at once, killing the call) and the admission batch carries budgets as PostgreSQL
  * `int`. About 24.8 days, far beyond any real call.
  */
-export const MAX_CALL_TIMEOUT_MS = 2_147_483_000;
+const MAX_CALL_TIMEOUT_MS = 2_147_483_000;
 
 const GRPC_UNIT_MS: Record<string, number> = {
   H: 3_600_000,

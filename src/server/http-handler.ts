@@ -26,7 +26,7 @@ export interface HttpHandlerOptions {
 }
 
 /** The metric label of every request for a path no procedure answers. */
-export const UNMATCHED_PATH = "unmatched";
+const UNMATCHED_PATH = "unmatched";
 
 // Stripe's events are a few kilobytes; anything far larger is not from Stripe.
 const MAX_WEBHOOK_BYTES = 1024 * 1024;

@@ -61,30 +61,25 @@ export function createRoutes(specs: ServiceImplSpec[]): (router: ConnectRouter) 
 }
 
 /**
- * Every procedure path the server answers (`/package.Service/Method`), reflection included:
- * the only paths that may become a metric label, so requests for made-up paths cannot grow
- * the number of series.
+ * Procedure paths the server answers (`/package.Service/Method`), reflection included, and of
+ * those the ones whose request is a stream of messages (client and bidi streaming). Only
+ * `all` may become a metric label, so requests for made-up paths cannot grow the number of
+ * series; `streamingRequests` keep their request bodies open by design.
  */
-export function procedurePaths(specs: ServiceImplSpec[]): ReadonlySet<string> {
-  const paths = new Set<string>();
-  for (const service of [...specs.map((spec) => spec.service), ServerReflection]) {
-    for (const method of service.methods) paths.add(`/${service.typeName}/${method.name}`);
-  }
-  return paths;
-}
-
-/**
- * Paths of procedures whose request is a stream of messages (client and bidi streaming,
- * reflection included): their request bodies stay open by design.
- */
-export function streamingRequestPaths(specs: ServiceImplSpec[]): ReadonlySet<string> {
-  const paths = new Set<string>();
+export function procedurePaths(specs: ServiceImplSpec[]): {
+  all: ReadonlySet<string>;
+  streamingRequests: ReadonlySet<string>;
+} {
+  const all = new Set<string>();
+  const streamingRequests = new Set<string>();
   for (const service of [...specs.map((spec) => spec.service), ServerReflection]) {
     for (const method of service.methods) {
+      const path = `/${service.typeName}/${method.name}`;
+      all.add(path);
       if (method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming") {
-        paths.add(`/${service.typeName}/${method.name}`);
+        streamingRequests.add(path);
       }
     }
   }
-  return paths;
+  return { all, streamingRequests };
 }

@@ -105,20 +105,19 @@ export function createUsageBatcher(options: UsageBatcherOptions): UsageBatcher {
     while (inFlight < maxFlushes && waiting.length > 0) {
       const batch: Submission[] = [];
       const claim: RoomClaim = { events: 0, bytes: 0 };
-      let size = 0;
       while (
         waiting.length > 0 &&
-        (size === 0 || size + (waiting[0]?.events.length ?? 0) <= options.batchSize * 5)
+        (claim.events === 0 ||
+          claim.events + (waiting[0]?.events.length ?? 0) <= options.batchSize * 5)
       ) {
         const next = waiting.shift() as Submission;
         batch.push(next);
-        size += next.events.length;
+        claim.events += next.claim.events;
         claim.bytes += next.claim.bytes;
       }
-      claim.events = size;
-      waitingEvents -= size;
+      waitingEvents -= claim.events;
       inFlight++;
-      const done = flushBatch(batch, size).finally(() => {
+      const done = flushBatch(batch, claim.events).finally(() => {
         inFlight--;
         flushesDone.delete(done);
         room.give(claim);

@@ -1,4 +1,4 @@
-import { inject } from "vitest";
+import { afterAll, beforeAll, inject } from "vitest";
 import { createScratchDatabase, type ScratchDatabase } from "./scratch-database.js";
 
 /** A database of its own for one test file, dropped by `drop()`. */
@@ -10,4 +10,29 @@ export type TestDatabase = ScratchDatabase;
  */
 export function createTestDatabase(): Promise<TestDatabase> {
   return createScratchDatabase(inject("adminDatabaseUrl"), "tollgate_test");
+}
+
+/** Something a test starts over a database and stops afterwards: a server, in-process or not. */
+interface Stoppable {
+  stop(): Promise<unknown>;
+}
+
+/**
+ * For the enclosing `describe`: creates a database of its own and starts `start` on it before
+ * the tests, stops it and drops the database after them. The returned object is filled in
+ * once the tests run.
+ */
+export function serveOnFreshDatabase<S extends Stoppable>(
+  start: (url: string) => Promise<S>,
+): { db: TestDatabase; server: S } {
+  const fresh = {} as { db: TestDatabase; server: S };
+  beforeAll(async () => {
+    fresh.db = await createTestDatabase();
+    fresh.server = await start(fresh.db.url);
+  });
+  afterAll(async () => {
+    await fresh.server?.stop();
+    await fresh.db?.drop();
+  });
+  return fresh;
 }
