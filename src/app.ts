@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { AddressInfo } from "node:net";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/health/v1/health_pb.js";
@@ -88,6 +89,10 @@ export async function startApp(
 ): Promise<App> {
   // The catalog is checked before anything opens, so a bad file fails fast with exit code 2.
   const catalog = await loadPlanCatalog(config.planCatalogPath);
+  if (config.databaseUrl === undefined) {
+    // Logged before opening: creating a data directory takes a while on the first start.
+    logger.info({ dataDir: config.dataDir }, "using embedded PGlite (DATABASE_URL is unset)");
+  }
   const database = await createDatabase({
     url: config.databaseUrl,
     dataDir: config.dataDir,
@@ -153,6 +158,10 @@ export async function startApp(
     );
     const health = createHealthState(TOLLGATE_SERVICES.map((s) => s.typeName));
     const shutdown = new AbortController();
+    // Every call in flight links its own signal to this one until it ends (Connect removes the
+    // link then), so it has one listener per concurrent call: bounded by MAX_CONNECTIONS ×
+    // HTTP2_MAX_CONCURRENT_STREAMS, not a leak, and Node's warning past 10 would be noise.
+    setMaxListeners(0, shutdown.signal);
     const services = createServiceSpecs({
       health,
       billing: createBillingRpc(billing, createAuditService(audit), domains.directory),
@@ -236,9 +245,6 @@ export async function startApp(
       },
       "tollgate is serving Connect, gRPC and gRPC-Web on one port (HTTP/1.1 and h2c)",
     );
-    if (database.kind === "pglite") {
-      logger.info({ dataDir: config.dataDir }, "using embedded PGlite (DATABASE_URL is unset)");
-    }
     return {
       address,
       async stop() {

@@ -1,5 +1,6 @@
 import { startApp } from "./app.js";
 import { ConfigError, loadConfig } from "./config/config.js";
+import { DataDirBusyError } from "./db/data-dir-lock.js";
 import { createLogger } from "./observability/logger.js";
 
 /**
@@ -38,6 +39,7 @@ main().catch((error: unknown) => {
     process.stderr.write(`tollgate: ${error.message}\n`);
     process.exit(2);
   }
-  process.stderr.write(`tollgate: failed to start: ${String(error)}\n`);
+  const reason = error instanceof DataDirBusyError ? error.message : String(error);
+  process.stderr.write(`tollgate: failed to start: ${reason}\n`);
   process.exit(1);
 });

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import http from "node:http";
 import http2 from "node:http2";
 import { create, toBinary } from "@bufbuild/protobuf";
@@ -534,6 +535,8 @@ describe("hardening: fairness between tenants", () => {
 
     // when: A opens 2,000 event streams and keeps 16 GetUsage calls over 3,699 days in flight (twice its read cap)
     const abort = new AbortController();
+    // One signal ends all 2,000 streams; each holds a listener on it until then.
+    setMaxListeners(0, abort.signal);
     let refused = 0;
     const streamOutcomes = Array.from({ length: 2_000 }, async () => {
       try {

@@ -6,6 +6,7 @@ import { type ApiKeyService, createApiKeyService } from "../auth/service.js";
 import { createApiKeyStore } from "../auth/store.js";
 import { createSystemClock } from "../clock/clock.js";
 import { ConfigError, loadConfig } from "../config/config.js";
+import { DataDirBusyError } from "../db/data-dir-lock.js";
 import { createDatabase, type Database } from "../db/database.js";
 import { DomainError } from "../errors/domain-error.js";
 
@@ -13,7 +14,12 @@ import { DomainError } from "../errors/domain-error.js";
  * The operator's command line (`npx tollgate …`). It reads the same environment as the server,
  * so it always acts on the database the server would use.
  */
-const program = new Command("tollgate").description("Tollgate operator commands");
+const program = new Command("tollgate")
+  .description("Tollgate operator commands")
+  .option(
+    "--url <postgres-url>",
+    "the PostgreSQL database to act on (default: DATABASE_URL; unset: the embedded data directory)",
+  );
 
 const migrate = program
   .command("migrate")
@@ -91,14 +97,23 @@ keys
   );
 
 program.parseAsync().catch((error: unknown) => {
-  const message =
-    error instanceof ConfigError || error instanceof DomainError ? error.message : String(error);
+  const known =
+    error instanceof ConfigError ||
+    error instanceof DomainError ||
+    error instanceof DataDirBusyError;
+  const message = known ? error.message : String(error);
   process.stderr.write(`tollgate: ${message}\n`);
   process.exit(error instanceof ConfigError ? 2 : 1);
 });
 
 async function withDatabase(work: (database: Database) => Promise<void>): Promise<void> {
-  const config = loadConfig();
+  // --url is checked as DATABASE_URL is. Without either, the embedded data directory is
+  // locked while open: beside a running server this refuses with DataDirBusyError instead
+  // of writing where the server would never see it.
+  const { url } = program.opts<{ url?: string }>();
+  const config = loadConfig(
+    url === undefined ? process.env : { ...process.env, DATABASE_URL: url },
+  );
   const database = await createDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
   try {
     await work(database);

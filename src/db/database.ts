@@ -6,6 +6,7 @@ import { Worker } from "node:worker_threads";
 import { PGlite, types } from "@electric-sql/pglite";
 import knex, { type Knex } from "knex";
 import ClientPGLite from "knex-pglite";
+import { type DataDirLock, lockDataDir } from "./data-dir-lock.js";
 import { migrationSource } from "./migrations/index.js";
 
 // An arbitrary constant that names Tollgate's migration lock among advisory locks.
@@ -74,8 +75,8 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
       pool: { min: 0, max },
       acquireConnectionTimeout: options.poolWaitMs ?? 3_000,
     });
-  const instance =
-    options.url === undefined ? await openPglite(options.dataDir) : pool(options.poolMax ?? 10);
+  const embedded = options.url === undefined ? await openPglite(options.dataDir) : undefined;
+  const instance = embedded?.knex ?? pool(options.poolMax ?? 10);
   const lookups = options.url === undefined ? instance : pool(LOOKUP_POOL_MAX);
   const reports =
     options.url === undefined
@@ -128,6 +129,7 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
       if (lookups !== instance) await lookups.destroy();
       if (reports !== instance) await reports.destroy();
       await instance.destroy();
+      await embedded?.lock.release();
     },
   };
 }
@@ -136,15 +138,25 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
 // 128 MB keeps the idle process small, and the data set of such a deployment fits anyway.
 const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, "-c", "shared_buffers=16MB"];
 
-async function openPglite(dataDir: string): Promise<Knex> {
+/**
+ * Opens the data directory for this process alone: the lock is taken before PGlite reads a
+ * page, so a second server or a CLI beside a running server is refused instead of losing writes.
+ */
+async function openPglite(dataDir: string): Promise<{ knex: Knex; lock: DataDirLock }> {
   await mkdir(dataDir, { recursive: true });
-  await initPgliteDataDir(dataDir);
-  const identity = (value: string) => value;
-  const pglite = await PGlite.create(dataDir, {
-    parsers: { [types.INT8]: identity, [types.NUMERIC]: identity },
-    startParams: PGLITE_START_PARAMS,
-  });
-  return knex({ client: ClientPGLite, connection: { pglite } as never });
+  const lock = await lockDataDir(dataDir);
+  try {
+    await initPgliteDataDir(dataDir);
+    const identity = (value: string) => value;
+    const pglite = await PGlite.create(dataDir, {
+      parsers: { [types.INT8]: identity, [types.NUMERIC]: identity },
+      startParams: PGLITE_START_PARAMS,
+    });
+    return { knex: knex({ client: ClientPGLite, connection: { pglite } as never }), lock };
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
 }
 
 // Creating a data directory runs initdb, whose WASM instance and file bundle (about 450 MB)
