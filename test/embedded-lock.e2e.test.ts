@@ -14,7 +14,8 @@ const TENANT = "5d1c9a7e-3b2f-4e6d-8a1c-0f9e8d7c6b5a";
  * the server never read back, so keys vanished. Whichever process comes second is refused, and
  * nothing written by either is lost.
  */
-describe("embedded PGlite data directory lock", () => {
+// Each test starts PGlite servers, each allowed the harness's start limit on busy cores.
+describe("embedded PGlite data directory lock", { timeout: 400_000 }, () => {
   let dataDir: string;
   let env: Record<string, string>;
   const keys: string[] = [];

@@ -589,7 +589,9 @@ describe("hardening: fairness between tenants", () => {
     // then: B was answered promptly; A was refused ResourceExhausted beyond its caps
     latencies.sort((x, y) => x - y);
     const p99 = latencies[Math.floor(latencies.length * 0.99) - 1] ?? Number.POSITIVE_INFINITY;
-    expect(p99).toBeLessThan(100);
+    // (about 20 ms on a quiet machine; the bound holds with both cores busy, and a B queued
+    // behind A's streams or reads would wait seconds)
+    expect(p99).toBeLessThan(500);
     const open = outcomes.filter((o) => o === "open").length;
     expect(open).toBeLessThanOrEqual(32);
     expect(outcomes.filter((o) => o === "ResourceExhausted").length).toBe(2_000 - open);

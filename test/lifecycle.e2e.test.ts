@@ -121,7 +121,8 @@ describe("server lifecycle", () => {
   });
 });
 
-describe("embedded PGlite default", () => {
+// Two PGlite starts, each allowed the harness's start limit on busy cores.
+describe("embedded PGlite default", { timeout: 400_000 }, () => {
   let dataDir: string;
 
   beforeAll(async () => {

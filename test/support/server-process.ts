@@ -19,6 +19,13 @@ export interface ServerProcess {
 }
 
 /**
+ * How long a start may take before the test gives up and shows what the server printed. Only a
+ * safety net: the start is awaited on the server's own "serving" line, and a first start on
+ * embedded PGlite (initdb in WASM) takes tens of seconds when both cores are busy with tests.
+ */
+const START_LIMIT_MS = 150_000;
+
+/**
  * Starts `dist/src/main.js` (built by `npm test`'s pretest step) on a free port with the given
  * environment, and resolves once it logs that it is serving.
  */
@@ -36,7 +43,11 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
   });
   const exited = once(child, "exit").then(([code]) => code as number | null);
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 30_000);
+    const timer = setTimeout(
+      () =>
+        reject(new Error(`server did not start in ${START_LIMIT_MS} ms; it printed:\n${output}`)),
+      START_LIMIT_MS,
+    );
     const poll = setInterval(() => {
       const match = /"port":(\d+),"database"/.exec(output);
       if (match?.[1]) {
