@@ -164,12 +164,13 @@ describe("events and threshold alerts on two replicas", () => {
     const use = (resourceType: string, quantity: string) =>
       writer.checkAndRecord({ tenantId, resourceType, quantity });
     const firstStop = new AbortController();
+    // (from the start: the tenant has no events yet, and none written before the stream is
+    // set up can be missed)
     const firstStream = clientOf(EventService, urlA).streamEvents(
-      { tenantId },
+      { tenantId, fromStart: true },
       { signal: firstStop.signal },
     );
     const firstPart = take(firstStream, 4, firstStop);
-    await new Promise((resolve) => setTimeout(resolve, 300));
     await use("executions", "100");
     await use("executions", "1");
     await use("tokens", "100000");
@@ -198,7 +199,6 @@ describe("events and threshold alerts on two replicas", () => {
       10,
       secondStop,
     );
-    await new Promise((resolve) => setTimeout(resolve, 300));
     await use("workflows", "5");
     await use("workflows", "1");
     const rest = await secondPart;
@@ -209,6 +209,27 @@ describe("events and threshold alerts on two replicas", () => {
     );
     expect(all).toHaveLength(14);
     expect([...received, ...rest].map((e) => e.id)).toEqual(all.map((e) => e.id));
+    // and a new stream from the start replays all of them, in the same order
+    const replayStop = new AbortController();
+    const replay = await take(
+      clientOf(EventService, urlB).streamEvents(
+        { tenantId, fromStart: true },
+        { signal: replayStop.signal },
+      ),
+      14,
+      replayStop,
+    );
+    expect(replay.map((e) => e.id)).toEqual(all.map((e) => e.id));
+    // and a request naming both a start and a cursor is refused
+    const both = clientOf(EventService, urlB).streamEvents({
+      tenantId,
+      fromStart: true,
+      afterEventId: all[0]?.id ?? "",
+    });
+    await expect(both[Symbol.asyncIterator]().next()).rejects.toMatchObject({
+      code: Code.InvalidArgument,
+      rawMessage: expect.stringContaining("from_start: cannot be set together with after_event_id"),
+    });
   });
 
   it("should keep tenants' events apart", async () => {

@@ -1,5 +1,8 @@
 import { execFile } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { once } from "node:events";
 import http2 from "node:http2";
+import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
@@ -307,8 +310,80 @@ describe("the server process on PostgreSQL", () => {
       }
       expect(server.output()).not.toContain(secret);
     });
+
+    it("should log streams a client cancels as canceled, without an error or a stack", async () => {
+      // given a reflection stream (as buf curl keeps open) and an event stream, both answered
+      const session = http2.connect(server.baseUrl);
+      const open = (path: string, message: Uint8Array, end: boolean) => {
+        const stream = session.request({
+          ":method": "POST",
+          ":path": path,
+          "content-type": "application/grpc",
+          te: "trailers",
+        });
+        stream.on("error", () => undefined);
+        if (end) stream.end(grpcFrame(message));
+        else stream.write(grpcFrame(message));
+        return stream;
+      };
+      // ServerReflectionRequest{list_services: "*"}; the request side stays open
+      const reflection = open(
+        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+        new Uint8Array([0x3a, 0x01, 0x2a]),
+        false,
+      );
+      // StreamEventsRequest{from_start: true}, with one event stored to replay
+      const billing = createClient(
+        BillingService,
+        createGrpcTransport({ baseUrl: server.baseUrl }),
+      );
+      const { customer } = await billing.createCustomer({
+        tenantId: randomUUID(),
+        email: "c@x.io",
+      });
+      await billing.createSubscription({
+        customerId: customer?.id ?? "",
+        priceId: "price_pro_monthly",
+      });
+      const events = open(
+        "/tollgate.v1.EventService/StreamEvents",
+        new Uint8Array([0x20, 1]),
+        true,
+      );
+      await Promise.all([once(reflection, "data"), once(events, "data")]);
+      const before = server.logs().length;
+
+      // when the client cancels both (Ctrl-C on buf curl)
+      reflection.close(http2.constants.NGHTTP2_CANCEL);
+      events.close(http2.constants.NGHTTP2_CANCEL);
+      const lines = () =>
+        server
+          .logs()
+          .slice(before)
+          .filter((l) => l.msg === "rpc");
+      await waitUntil(() => lines().length >= 2);
+      session.close();
+
+      // then each is one info line: the event stream canceled, the reflection stream canceled
+      // or ended (Node reports a reset request either way), and nothing is logged as an error
+      const byMethod = new Map(lines().map((l) => [l.method, l]));
+      expect(byMethod.get("StreamEvents")).toMatchObject({ code: "canceled", level: 30 });
+      expect(byMethod.get("ServerReflectionInfo")).toMatchObject({
+        code: expect.stringMatching(/^(canceled|ok)$/),
+        level: 30,
+      });
+      expect(server.logs().filter((l) => Number(l.level) >= 50)).toEqual([]);
+      await expectServing(server);
+    });
   });
 });
+
+/** Resolves once `condition` holds, checking every 20 ms; fails after 10 s. */
+async function waitUntil(condition: () => boolean): Promise<void> {
+  for (const started = Date.now(); !condition(); await sleep(20)) {
+    if (Date.now() - started > 10_000) throw new Error("condition not met in 10 s");
+  }
+}
 
 /** POSTs a raw body to a path of the server, as a hand-written HTTP client would. */
 function post(

@@ -12,10 +12,13 @@ const SEQ_PATTERN = /^[0-9]{1,18}$/;
 /** Reads and follows the event log. */
 export interface EventService {
   list(raw: RawEventQuery & { pageSize: number; pageToken: string }): Promise<Page<TollgateEvent>>;
-  /** Replays after the cursor, then follows new events until `signal` aborts. */
+  /**
+   * Replays after the cursor (from the oldest event with `fromStart`; none without either),
+   * then follows new events until `signal` aborts.
+   */
   stream(
     actor: Actor,
-    raw: RawEventQuery & { afterEventId: string },
+    raw: RawEventQuery & { afterEventId: string; fromStart: boolean },
     signal: AbortSignal,
   ): AsyncIterable<TollgateEvent>;
 }
@@ -47,9 +50,13 @@ export function createEventService(deps: {
 }): EventService {
   const { store, wakeup, pollMs } = deps;
 
-  const filterOf = (raw: RawEventQuery): EventFilter => {
+  const filterOf = (
+    raw: RawEventQuery,
+    more: (checks: FieldChecks) => void = () => undefined,
+  ): EventFilter => {
     const checks = createFieldChecks();
     if (raw.tenantId !== "") checks.uuid("tenant_id", raw.tenantId);
+    more(checks);
     checkEventTypes(checks, "types", raw.types);
     checks.throwIfAny();
     return {
@@ -75,9 +82,17 @@ export function createEventService(deps: {
     },
 
     async *stream(_actor, raw, signal) {
-      const filter = filterOf(raw);
+      const filter = filterOf(raw, (checks) =>
+        checks.check(
+          !(raw.fromStart && raw.afterEventId !== ""),
+          "from_start",
+          "cannot be set together with after_event_id",
+        ),
+      );
       let cursor: string;
-      if (raw.afterEventId === "") {
+      if (raw.fromStart) {
+        cursor = "0";
+      } else if (raw.afterEventId === "") {
         cursor = await store.latestSeq();
       } else {
         const found = await store.find(raw.afterEventId);

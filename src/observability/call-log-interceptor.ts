@@ -51,14 +51,16 @@ export function createCallLogInterceptor(logger: Logger, metrics: Metrics): Inte
     const started = process.hrtime.bigint();
     const service = req.service.typeName;
     const method = req.method.name;
-    const finish = (error: unknown) => {
+    const finish = (thrown: unknown) => {
+      // A stream whose client went away ends quietly; it is logged as the cancellation it was.
+      const error = thrown ?? (req.signal.aborted ? req.signal.reason : undefined);
       const code = error === undefined ? "ok" : codeName(ConnectError.from(error).code);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       metrics.rpcCalls.inc({ service, method, code });
       metrics.rpcDuration.observe({ service, method, code }, seconds);
       const actor = req.contextValues.get(kPrincipal).actor;
       const line = { service, method, code, actor, durationMs: Math.round(seconds * 1e6) / 1e3 };
-      if (error === undefined) rpcLog.info(line, "rpc");
+      if (error === undefined || code === "canceled") rpcLog.info(line, "rpc");
       else rpcLog.warn({ ...line, error: ConnectError.from(error).rawMessage }, "rpc");
     };
     try {

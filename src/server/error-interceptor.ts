@@ -32,9 +32,18 @@ export const INTERNAL_ERROR_MESSAGE = "internal error; the server logged the det
  * logged with its stack and reaches the client only as a generic `Internal`.
  */
 export function createErrorInterceptor(logger: Logger): Interceptor {
-  const toConnect = (error: unknown, procedure: string): ConnectError => {
+  const toConnect = (error: unknown, procedure: string, signal: AbortSignal): ConnectError => {
     if (error instanceof DomainError) return fromDomainError(error);
     if (error instanceof ConnectError) return error;
+    if (signal.aborted || isPrematureClose(error)) {
+      // The client cancelled or went away (Ctrl-C on a stream): its request stream ends early
+      // and reading it throws. Normal, and nobody is left to answer.
+      logger.debug({ err: error, procedure }, "client went away during the call");
+      const reason = signal.aborted ? ConnectError.from(signal.reason) : undefined;
+      return reason?.code === Code.DeadlineExceeded
+        ? reason
+        : new ConnectError("the client cancelled the call", Code.Canceled);
+    }
     if (isDatabaseUnavailable(error)) {
       logger.warn({ err: error, procedure }, "database unavailable");
       return new ConnectError(
@@ -53,9 +62,12 @@ export function createErrorInterceptor(logger: Logger): Interceptor {
     try {
       const res = await next(req);
       if (!res.stream) return res;
-      return { ...res, message: mapStreamErrors(res.message, (e) => toConnect(e, procedure)) };
+      return {
+        ...res,
+        message: mapStreamErrors(res.message, (e) => toConnect(e, procedure, req.signal)),
+      };
     } catch (error) {
-      throw toConnect(error, procedure);
+      throw toConnect(error, procedure, req.signal);
     }
   };
 }
@@ -68,6 +80,10 @@ export function fromDomainError(error: DomainError): ConnectError {
     metadata.set("retry-after", String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))));
   }
   return new ConnectError(error.message, CODE_BY_KIND[error.kind], metadata, undefined, error);
+}
+
+function isPrematureClose(error: unknown): boolean {
+  return (error as { code?: unknown } | undefined)?.code === "ERR_STREAM_PREMATURE_CLOSE";
 }
 
 async function* mapStreamErrors<T>(

@@ -16,59 +16,59 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ftollgate/v1/event_service.proto\x12\x0btollgate.v1\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb2\x01\n\x05\x45vent\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n\x04type\x18\x02 \x01(\tR\x04type\x12\x1b\n\ttenant_id\x18\x03 \x01(\tR\x08tenantId\x12;\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12+\n\x04\x64\x61ta\x18\x05 \x01(\x0b\x32\x17.google.protobuf.StructR\x04\x64\x61ta\"\x82\x01\n\x11ListEventsRequest\x12\x1b\n\ttenant_id\x18\x01 \x01(\tR\x08tenantId\x12\x14\n\x05types\x18\x02 \x03(\tR\x05types\x12\x1b\n\tpage_size\x18\x03 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x04 \x01(\tR\tpageToken\"h\n\x12ListEventsResponse\x12*\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x12.tollgate.v1.EventR\x06\x65vents\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"n\n\x13StreamEventsRequest\x12\x1b\n\ttenant_id\x18\x01 \x01(\tR\x08tenantId\x12\x14\n\x05types\x18\x02 \x03(\tR\x05types\x12$\n\x0e\x61\x66ter_event_id\x18\x03 \x01(\tR\x0c\x61\x66terEventId\"@\n\x14StreamEventsResponse\x12(\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x12.tollgate.v1.EventR\x05\x65vent\"\xa8\x02\n\x0fWebhookEndpoint\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n\x03url\x18\x02 \x01(\tR\x03url\x12\x14\n\x05types\x18\x03 \x03(\tR\x05types\x12 \n\x0b\x64\x65scription\x18\x04 \x01(\tR\x0b\x64\x65scription\x12\x18\n\x07\x65nabled\x18\x05 \x01(\x08R\x07\x65nabled\x12\'\n\x0f\x64isabled_reason\x18\x06 \x01(\tR\x0e\x64isabledReason\x12;\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nupdateTime\"h\n\x1c\x43reateWebhookEndpointRequest\x12\x10\n\x03url\x18\x01 \x01(\tR\x03url\x12\x14\n\x05types\x18\x02 \x03(\tR\x05types\x12 \n\x0b\x64\x65scription\x18\x03 \x01(\tR\x0b\x64\x65scription\"q\n\x1d\x43reateWebhookEndpointResponse\x12\x38\n\x08\x65ndpoint\x18\x01 \x01(\x0b\x32\x1c.tollgate.v1.WebhookEndpointR\x08\x65ndpoint\x12\x16\n\x06secret\x18\x02 \x01(\tR\x06secret\"\x1d\n\x1bListWebhookEndpointsRequest\"Z\n\x1cListWebhookEndpointsResponse\x12:\n\tendpoints\x18\x01 \x03(\x0b\x32\x1c.tollgate.v1.WebhookEndpointR\tendpoints\"\xe0\x01\n\x1cUpdateWebhookEndpointRequest\x12\x1f\n\x0b\x65ndpoint_id\x18\x01 \x01(\tR\nendpointId\x12\x10\n\x03url\x18\x02 \x01(\tR\x03url\x12\x14\n\x05types\x18\x03 \x03(\tR\x05types\x12 \n\x0b\x64\x65scription\x18\x04 \x01(\tR\x0b\x64\x65scription\x12\x18\n\x07\x65nabled\x18\x05 \x01(\x08R\x07\x65nabled\x12;\n\x0bupdate_mask\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskR\nupdateMask\"Y\n\x1dUpdateWebhookEndpointResponse\x12\x38\n\x08\x65ndpoint\x18\x01 \x01(\x0b\x32\x1c.tollgate.v1.WebhookEndpointR\x08\x65ndpoint\"?\n\x1c\x44\x65leteWebhookEndpointRequest\x12\x1f\n\x0b\x65ndpoint_id\x18\x01 \x01(\tR\nendpointId\"\x1f\n\x1d\x44\x65leteWebhookEndpointResponse\"|\n\x1aRotateWebhookSecretRequest\x12\x1f\n\x0b\x65ndpoint_id\x18\x01 \x01(\tR\nendpointId\x12=\n\x1bprevious_secret_ttl_seconds\x18\x02 \x01(\x05R\x18previousSecretTtlSeconds\"o\n\x1bRotateWebhookSecretResponse\x12\x38\n\x08\x65ndpoint\x18\x01 \x01(\x0b\x32\x1c.tollgate.v1.WebhookEndpointR\x08\x65ndpoint\x12\x16\n\x06secret\x18\x02 \x01(\tR\x06secret\"\xc0\x01\n\x0f\x44\x65liveryAttempt\x12\x18\n\x07\x61ttempt\x18\x01 \x01(\x05R\x07\x61ttempt\x12\x1f\n\x0bstatus_code\x18\x02 \x01(\x05R\nstatusCode\x12\x14\n\x05\x65rror\x18\x03 \x01(\tR\x05\x65rror\x12\x1f\n\x0b\x64uration_ms\x18\x04 \x01(\x05R\ndurationMs\x12;\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\"\xd4\x03\n\x08\x44\x65livery\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n\x0b\x65ndpoint_id\x18\x02 \x01(\tR\nendpointId\x12\x19\n\x08\x65vent_id\x18\x03 \x01(\tR\x07\x65ventId\x12\x1d\n\nevent_type\x18\x04 \x01(\tR\teventType\x12\x30\n\x05state\x18\x05 \x01(\x0e\x32\x1a.tollgate.v1.DeliveryStateR\x05state\x12#\n\rattempt_count\x18\x06 \x01(\x05R\x0c\x61ttemptCount\x12\x46\n\x11next_attempt_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0fnextAttemptTime\x12(\n\x10last_status_code\x18\x08 \x01(\x05R\x0elastStatusCode\x12\x1d\n\nlast_error\x18\t \x01(\tR\tlastError\x12;\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12\x38\n\x08\x61ttempts\x18\x0b \x03(\x0b\x32\x1c.tollgate.v1.DeliveryAttemptR\x08\x61ttempts\"t\n\x15ListDeliveriesRequest\x12\x1f\n\x0b\x65ndpoint_id\x18\x01 \x01(\tR\nendpointId\x12\x1b\n\tpage_size\x18\x02 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x03 \x01(\tR\tpageToken\"w\n\x16ListDeliveriesResponse\x12\x35\n\ndeliveries\x18\x01 \x03(\x0b\x32\x15.tollgate.v1.DeliveryR\ndeliveries\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"7\n\x14RetryDeliveryRequest\x12\x1f\n\x0b\x64\x65livery_id\x18\x01 \x01(\tR\ndeliveryId\"J\n\x15RetryDeliveryResponse\x12\x31\n\x08\x64\x65livery\x18\x01 \x01(\x0b\x32\x15.tollgate.v1.DeliveryR\x08\x64\x65livery*\x84\x01\n\rDeliveryState\x12\x1e\n\x1a\x44\x45LIVERY_STATE_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x44\x45LIVERY_STATE_PENDING\x10\x01\x12\x1c\n\x18\x44\x45LIVERY_STATE_SUCCEEDED\x10\x02\x12\x19\n\x15\x44\x45LIVERY_STATE_FAILED\x10\x03\x32\x8e\x07\n\x0c\x45ventService\x12M\n\nListEvents\x12\x1e.tollgate.v1.ListEventsRequest\x1a\x1f.tollgate.v1.ListEventsResponse\x12U\n\x0cStreamEvents\x12 .tollgate.v1.StreamEventsRequest\x1a!.tollgate.v1.StreamEventsResponse0\x01\x12n\n\x15\x43reateWebhookEndpoint\x12).tollgate.v1.CreateWebhookEndpointRequest\x1a*.tollgate.v1.CreateWebhookEndpointResponse\x12k\n\x14ListWebhookEndpoints\x12(.tollgate.v1.ListWebhookEndpointsRequest\x1a).tollgate.v1.ListWebhookEndpointsResponse\x12n\n\x15UpdateWebhookEndpoint\x12).tollgate.v1.UpdateWebhookEndpointRequest\x1a*.tollgate.v1.UpdateWebhookEndpointResponse\x12n\n\x15\x44\x65leteWebhookEndpoint\x12).tollgate.v1.DeleteWebhookEndpointRequest\x1a*.tollgate.v1.DeleteWebhookEndpointResponse\x12h\n\x13RotateWebhookSecret\x12\'.tollgate.v1.RotateWebhookSecretRequest\x1a(.tollgate.v1.RotateWebhookSecretResponse\x12Y\n\x0eListDeliveries\x12\".tollgate.v1.ListDeliveriesRequest\x1a#.tollgate.v1.ListDeliveriesResponse\x12V\n\rRetryDelivery\x12!.tollgate.v1.RetryDeliveryRequest\x1a\".tollgate.v1.RetryDeliveryResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ftollgate/v1/event_service.proto\x12\x0btollgate.v1\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb2\x01\n\x05\x45vent\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n\x04type\x18\x02 \x01(\tR\x04type\x12\x1b\n\ttenant_id\x18\x03 \x01(\tR\x08tenantId\x12;\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12+\n\x04\x64\x61ta\x18\x05 \x01(\x0b\x32\x17.google.protobuf.StructR\x04\x64\x61ta\"\x82\x01\n\x11ListEventsRequest\x12\x1b\n\ttenant_id\x18\x01 \x01(\tR\x08tenantId\x12\x14\n\x05types\x18\x02 \x03(\tR\x05types\x12\x1b\n\tpage_size\x18\x03 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x04 \x01(\tR\tpageToken\"h\n\x12ListEventsResponse\x12*\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x12.tollgate.v1.EventR\x06\x65vents\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x8d\x01\n\x13StreamEventsRequest\x12\x1b\n\ttenant_id\x18\x01 \x01(\tR\x08tenantId\x12\x14\n\x05types\x18\x02 \x03(\tR\x05types\x12$\n\x0e\x61\x66ter_event_id\x18\x03 \x01(\tR\x0c\x61\x66terEventId\x12\x1d\n\nfrom_start\x18\x04 \x01(\x08R\tfromStart\"@\n\x14StreamEventsResponse\x12(\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x12.tollgate.v1.EventR\x05\x65vent\"\xa8\x02\n\x0fWebhookEndpoint\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n\x03url\x18\x02 \x01(\tR\x03url\x12\x14\n\x05types\x18\x03 \x03(\tR\x05types\x12 \n\x0b\x64\x65scription\x18\x04 \x01(\tR\x0b\x64\x65scription\x12\x18\n\x07\x65nabled\x18\x05 \x01(\x08R\x07\x65nabled\x12\'\n\x0f\x64isabled_reason\x18\x06 \x01(\tR\x0e\x64isabledReason\x12;\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nupdateTime\"h\n\x1c\x43reateWebhookEndpointRequest\x12\x10\n\x03url\x18\x01 \x01(\tR\x03url\x12\x14\n\x05types\x18\x02 \x03(\tR\x05types\x12 \n\x0b\x64\x65scription\x18\x03 \x01(\tR\x0b\x64\x65scription\"q\n\x1d\x43reateWebhookEndpointResponse\x12\x38\n\x08\x65ndpoint\x18\x01 \x01(\x0b\x32\x1c.tollgate.v1.WebhookEndpointR\x08\x65ndpoint\x12\x16\n\x06secret\x18\x02 \x01(\tR\x06secret\"\x1d\n\x1bListWebhookEndpointsRequest\"Z\n\x1cListWebhookEndpointsResponse\x12:\n\tendpoints\x18\x01 \x03(\x0b\x32\x1c.tollgate.v1.WebhookEndpointR\tendpoints\"\xe0\x01\n\x1cUpdateWebhookEndpointRequest\x12\x1f\n\x0b\x65ndpoint_id\x18\x01 \x01(\tR\nendpointId\x12\x10\n\x03url\x18\x02 \x01(\tR\x03url\x12\x14\n\x05types\x18\x03 \x03(\tR\x05types\x12 \n\x0b\x64\x65scription\x18\x04 \x01(\tR\x0b\x64\x65scription\x12\x18\n\x07\x65nabled\x18\x05 \x01(\x08R\x07\x65nabled\x12;\n\x0bupdate_mask\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskR\nupdateMask\"Y\n\x1dUpdateWebhookEndpointResponse\x12\x38\n\x08\x65ndpoint\x18\x01 \x01(\x0b\x32\x1c.tollgate.v1.WebhookEndpointR\x08\x65ndpoint\"?\n\x1c\x44\x65leteWebhookEndpointRequest\x12\x1f\n\x0b\x65ndpoint_id\x18\x01 \x01(\tR\nendpointId\"\x1f\n\x1d\x44\x65leteWebhookEndpointResponse\"|\n\x1aRotateWebhookSecretRequest\x12\x1f\n\x0b\x65ndpoint_id\x18\x01 \x01(\tR\nendpointId\x12=\n\x1bprevious_secret_ttl_seconds\x18\x02 \x01(\x05R\x18previousSecretTtlSeconds\"o\n\x1bRotateWebhookSecretResponse\x12\x38\n\x08\x65ndpoint\x18\x01 \x01(\x0b\x32\x1c.tollgate.v1.WebhookEndpointR\x08\x65ndpoint\x12\x16\n\x06secret\x18\x02 \x01(\tR\x06secret\"\xc0\x01\n\x0f\x44\x65liveryAttempt\x12\x18\n\x07\x61ttempt\x18\x01 \x01(\x05R\x07\x61ttempt\x12\x1f\n\x0bstatus_code\x18\x02 \x01(\x05R\nstatusCode\x12\x14\n\x05\x65rror\x18\x03 \x01(\tR\x05\x65rror\x12\x1f\n\x0b\x64uration_ms\x18\x04 \x01(\x05R\ndurationMs\x12;\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\"\xd4\x03\n\x08\x44\x65livery\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n\x0b\x65ndpoint_id\x18\x02 \x01(\tR\nendpointId\x12\x19\n\x08\x65vent_id\x18\x03 \x01(\tR\x07\x65ventId\x12\x1d\n\nevent_type\x18\x04 \x01(\tR\teventType\x12\x30\n\x05state\x18\x05 \x01(\x0e\x32\x1a.tollgate.v1.DeliveryStateR\x05state\x12#\n\rattempt_count\x18\x06 \x01(\x05R\x0c\x61ttemptCount\x12\x46\n\x11next_attempt_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0fnextAttemptTime\x12(\n\x10last_status_code\x18\x08 \x01(\x05R\x0elastStatusCode\x12\x1d\n\nlast_error\x18\t \x01(\tR\tlastError\x12;\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12\x38\n\x08\x61ttempts\x18\x0b \x03(\x0b\x32\x1c.tollgate.v1.DeliveryAttemptR\x08\x61ttempts\"t\n\x15ListDeliveriesRequest\x12\x1f\n\x0b\x65ndpoint_id\x18\x01 \x01(\tR\nendpointId\x12\x1b\n\tpage_size\x18\x02 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x03 \x01(\tR\tpageToken\"w\n\x16ListDeliveriesResponse\x12\x35\n\ndeliveries\x18\x01 \x03(\x0b\x32\x15.tollgate.v1.DeliveryR\ndeliveries\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"7\n\x14RetryDeliveryRequest\x12\x1f\n\x0b\x64\x65livery_id\x18\x01 \x01(\tR\ndeliveryId\"J\n\x15RetryDeliveryResponse\x12\x31\n\x08\x64\x65livery\x18\x01 \x01(\x0b\x32\x15.tollgate.v1.DeliveryR\x08\x64\x65livery*\x84\x01\n\rDeliveryState\x12\x1e\n\x1a\x44\x45LIVERY_STATE_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x44\x45LIVERY_STATE_PENDING\x10\x01\x12\x1c\n\x18\x44\x45LIVERY_STATE_SUCCEEDED\x10\x02\x12\x19\n\x15\x44\x45LIVERY_STATE_FAILED\x10\x03\x32\x8e\x07\n\x0c\x45ventService\x12M\n\nListEvents\x12\x1e.tollgate.v1.ListEventsRequest\x1a\x1f.tollgate.v1.ListEventsResponse\x12U\n\x0cStreamEvents\x12 .tollgate.v1.StreamEventsRequest\x1a!.tollgate.v1.StreamEventsResponse0\x01\x12n\n\x15\x43reateWebhookEndpoint\x12).tollgate.v1.CreateWebhookEndpointRequest\x1a*.tollgate.v1.CreateWebhookEndpointResponse\x12k\n\x14ListWebhookEndpoints\x12(.tollgate.v1.ListWebhookEndpointsRequest\x1a).tollgate.v1.ListWebhookEndpointsResponse\x12n\n\x15UpdateWebhookEndpoint\x12).tollgate.v1.UpdateWebhookEndpointRequest\x1a*.tollgate.v1.UpdateWebhookEndpointResponse\x12n\n\x15\x44\x65leteWebhookEndpoint\x12).tollgate.v1.DeleteWebhookEndpointRequest\x1a*.tollgate.v1.DeleteWebhookEndpointResponse\x12h\n\x13RotateWebhookSecret\x12\'.tollgate.v1.RotateWebhookSecretRequest\x1a(.tollgate.v1.RotateWebhookSecretResponse\x12Y\n\x0eListDeliveries\x12\".tollgate.v1.ListDeliveriesRequest\x1a#.tollgate.v1.ListDeliveriesResponse\x12V\n\rRetryDelivery\x12!.tollgate.v1.RetryDeliveryRequest\x1a\".tollgate.v1.RetryDeliveryResponseb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tollgate.v1.event_service_pb2', globals())
 if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
-  _DELIVERYSTATE._serialized_start=3080
-  _DELIVERYSTATE._serialized_end=3212
+  _DELIVERYSTATE._serialized_start=3112
+  _DELIVERYSTATE._serialized_end=3244
   _EVENT._serialized_start=146
   _EVENT._serialized_end=324
   _LISTEVENTSREQUEST._serialized_start=327
   _LISTEVENTSREQUEST._serialized_end=457
   _LISTEVENTSRESPONSE._serialized_start=459
   _LISTEVENTSRESPONSE._serialized_end=563
-  _STREAMEVENTSREQUEST._serialized_start=565
-  _STREAMEVENTSREQUEST._serialized_end=675
-  _STREAMEVENTSRESPONSE._serialized_start=677
-  _STREAMEVENTSRESPONSE._serialized_end=741
-  _WEBHOOKENDPOINT._serialized_start=744
-  _WEBHOOKENDPOINT._serialized_end=1040
-  _CREATEWEBHOOKENDPOINTREQUEST._serialized_start=1042
-  _CREATEWEBHOOKENDPOINTREQUEST._serialized_end=1146
-  _CREATEWEBHOOKENDPOINTRESPONSE._serialized_start=1148
-  _CREATEWEBHOOKENDPOINTRESPONSE._serialized_end=1261
-  _LISTWEBHOOKENDPOINTSREQUEST._serialized_start=1263
-  _LISTWEBHOOKENDPOINTSREQUEST._serialized_end=1292
-  _LISTWEBHOOKENDPOINTSRESPONSE._serialized_start=1294
-  _LISTWEBHOOKENDPOINTSRESPONSE._serialized_end=1384
-  _UPDATEWEBHOOKENDPOINTREQUEST._serialized_start=1387
-  _UPDATEWEBHOOKENDPOINTREQUEST._serialized_end=1611
-  _UPDATEWEBHOOKENDPOINTRESPONSE._serialized_start=1613
-  _UPDATEWEBHOOKENDPOINTRESPONSE._serialized_end=1702
-  _DELETEWEBHOOKENDPOINTREQUEST._serialized_start=1704
-  _DELETEWEBHOOKENDPOINTREQUEST._serialized_end=1767
-  _DELETEWEBHOOKENDPOINTRESPONSE._serialized_start=1769
-  _DELETEWEBHOOKENDPOINTRESPONSE._serialized_end=1800
-  _ROTATEWEBHOOKSECRETREQUEST._serialized_start=1802
-  _ROTATEWEBHOOKSECRETREQUEST._serialized_end=1926
-  _ROTATEWEBHOOKSECRETRESPONSE._serialized_start=1928
-  _ROTATEWEBHOOKSECRETRESPONSE._serialized_end=2039
-  _DELIVERYATTEMPT._serialized_start=2042
-  _DELIVERYATTEMPT._serialized_end=2234
-  _DELIVERY._serialized_start=2237
-  _DELIVERY._serialized_end=2705
-  _LISTDELIVERIESREQUEST._serialized_start=2707
-  _LISTDELIVERIESREQUEST._serialized_end=2823
-  _LISTDELIVERIESRESPONSE._serialized_start=2825
-  _LISTDELIVERIESRESPONSE._serialized_end=2944
-  _RETRYDELIVERYREQUEST._serialized_start=2946
-  _RETRYDELIVERYREQUEST._serialized_end=3001
-  _RETRYDELIVERYRESPONSE._serialized_start=3003
-  _RETRYDELIVERYRESPONSE._serialized_end=3077
-  _EVENTSERVICE._serialized_start=3215
-  _EVENTSERVICE._serialized_end=4125
+  _STREAMEVENTSREQUEST._serialized_start=566
+  _STREAMEVENTSREQUEST._serialized_end=707
+  _STREAMEVENTSRESPONSE._serialized_start=709
+  _STREAMEVENTSRESPONSE._serialized_end=773
+  _WEBHOOKENDPOINT._serialized_start=776
+  _WEBHOOKENDPOINT._serialized_end=1072
+  _CREATEWEBHOOKENDPOINTREQUEST._serialized_start=1074
+  _CREATEWEBHOOKENDPOINTREQUEST._serialized_end=1178
+  _CREATEWEBHOOKENDPOINTRESPONSE._serialized_start=1180
+  _CREATEWEBHOOKENDPOINTRESPONSE._serialized_end=1293
+  _LISTWEBHOOKENDPOINTSREQUEST._serialized_start=1295
+  _LISTWEBHOOKENDPOINTSREQUEST._serialized_end=1324
+  _LISTWEBHOOKENDPOINTSRESPONSE._serialized_start=1326
+  _LISTWEBHOOKENDPOINTSRESPONSE._serialized_end=1416
+  _UPDATEWEBHOOKENDPOINTREQUEST._serialized_start=1419
+  _UPDATEWEBHOOKENDPOINTREQUEST._serialized_end=1643
+  _UPDATEWEBHOOKENDPOINTRESPONSE._serialized_start=1645
+  _UPDATEWEBHOOKENDPOINTRESPONSE._serialized_end=1734
+  _DELETEWEBHOOKENDPOINTREQUEST._serialized_start=1736
+  _DELETEWEBHOOKENDPOINTREQUEST._serialized_end=1799
+  _DELETEWEBHOOKENDPOINTRESPONSE._serialized_start=1801
+  _DELETEWEBHOOKENDPOINTRESPONSE._serialized_end=1832
+  _ROTATEWEBHOOKSECRETREQUEST._serialized_start=1834
+  _ROTATEWEBHOOKSECRETREQUEST._serialized_end=1958
+  _ROTATEWEBHOOKSECRETRESPONSE._serialized_start=1960
+  _ROTATEWEBHOOKSECRETRESPONSE._serialized_end=2071
+  _DELIVERYATTEMPT._serialized_start=2074
+  _DELIVERYATTEMPT._serialized_end=2266
+  _DELIVERY._serialized_start=2269
+  _DELIVERY._serialized_end=2737
+  _LISTDELIVERIESREQUEST._serialized_start=2739
+  _LISTDELIVERIESREQUEST._serialized_end=2855
+  _LISTDELIVERIESRESPONSE._serialized_start=2857
+  _LISTDELIVERIESRESPONSE._serialized_end=2976
+  _RETRYDELIVERYREQUEST._serialized_start=2978
+  _RETRYDELIVERYREQUEST._serialized_end=3033
+  _RETRYDELIVERYRESPONSE._serialized_start=3035
+  _RETRYDELIVERYRESPONSE._serialized_end=3109
+  _EVENTSERVICE._serialized_start=3247
+  _EVENTSERVICE._serialized_end=4157
 # @@protoc_insertion_point(module_scope)

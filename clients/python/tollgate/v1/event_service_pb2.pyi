@@ -172,14 +172,16 @@ class RotateWebhookSecretResponse(_message.Message):
     def __init__(self, endpoint: _Optional[_Union[WebhookEndpoint, _Mapping]] = ..., secret: _Optional[str] = ...) -> None: ...
 
 class StreamEventsRequest(_message.Message):
-    __slots__ = ["after_event_id", "tenant_id", "types"]
+    __slots__ = ["after_event_id", "from_start", "tenant_id", "types"]
     AFTER_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_START_FIELD_NUMBER: _ClassVar[int]
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     TYPES_FIELD_NUMBER: _ClassVar[int]
     after_event_id: str
+    from_start: bool
     tenant_id: str
     types: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, tenant_id: _Optional[str] = ..., types: _Optional[_Iterable[str]] = ..., after_event_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, tenant_id: _Optional[str] = ..., types: _Optional[_Iterable[str]] = ..., after_event_id: _Optional[str] = ..., from_start: bool = ...) -> None: ...
 
 class StreamEventsResponse(_message.Message):
     __slots__ = ["event"]
