@@ -188,6 +188,15 @@ describe("@tollgate/client installed from npm pack, as a new user would", () => 
       });
     await compile("tsconfig.json");
     await compile("tsconfig.legacy.json");
+    // and so does a project set up by `tsc --init` with the one setting the README names
+    // (Node's types; TypeScript 7 writes "types": []), with library checks on
+    const init = join(consumer, "init");
+    await mkdir(init);
+    await run(TSC, ["--init", "--types", "node", "--skipLibCheck", "false", "--noEmit"], {
+      cwd: init,
+    });
+    await writeFile(join(init, "main.ts"), CONSUMER);
+    await compile("init/tsconfig.json");
 
     // and it runs against the real server
     const tenantId = randomUUID();
