@@ -76,6 +76,23 @@ describe.skipIf(missing.length > 0)("Python client", () => {
     expect(output, "no test may be skipped or fail").not.toMatch(/skipped|failed|error/i);
   });
 
+  it("should run the README's quick start as written, with Debian's interpreter", async () => {
+    // given the script the README shows, run the way it says
+    const { code, output } = await outcome(["examples/quickstart.py"], {
+      PYTHONPATH: ".",
+      TOLLGATE_URL: server.baseUrl,
+      TOLLGATE_API_KEY: ADMIN_KEY,
+      PYTHONDONTWRITEBYTECODE: "1",
+    });
+
+    // then every step printed what the server answered
+    expect(code, output).toBe(0);
+    expect(output).toMatch(/^customer cus_\w+: team, trialing$/m);
+    expect(output).toMatch(/^executions: 1 used of 340000$/m);
+    expect(output).toMatch(/^denied: agents limit of the team plan reached/m);
+    expect(output).toMatch(/^tracked: 2 events stored$/m);
+  });
+
   it("should be formatted by black", async () => {
     const { code, output } = await outcome(["-m", "black", "--check", "."]);
     expect(code, output).toBe(0);
