@@ -1,0 +1,101 @@
+import { execFile, spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase, type TestDatabase } from "./support/database.js";
+import { type ServerProcess, startServerProcess } from "./support/server-process.js";
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const QUICK_START_URL = "http://127.0.0.1:8080";
+
+const hasJq = await run("jq", ["--version"]).then(
+  () => true,
+  () => false,
+);
+if (!hasJq) {
+  console.warn("README TOUR TEST DID NOT RUN: jq is missing (apt-get install -y jq; .ci/run does)");
+}
+
+/** The README's shell blocks under a heading, in order. */
+async function bashBlocks(heading: string): Promise<string[]> {
+  const readme = await readFile(`${ROOT}/README.md`, "utf8");
+  const section = readme.split(/^## /m).find((part) => part.startsWith(heading)) ?? "";
+  return [...section.matchAll(/```bash\n([\s\S]*?)```/g)].map((match) => match[1] ?? "");
+}
+
+/**
+ * The README's tour, run as written against a quick-start server (open, no keys), so it keeps
+ * working: computed dates, real ids, every answer it describes.
+ */
+describe.skipIf(!hasJq)("the README's buf curl tour", () => {
+  let db: TestDatabase;
+  let server: ServerProcess;
+  let tour: string;
+  let stream: string;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    server = await startServerProcess({ DATABASE_URL: db.url });
+    [tour = "", stream = ""] = await bashBlocks("A tour with `buf curl`");
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    await db?.drop();
+  });
+
+  it("should run every step and show what it says it shows", async () => {
+    // when the tour runs in bash, stopping at the first failing command
+    const script = `set -euo pipefail\n${tour.replaceAll(QUICK_START_URL, server.baseUrl)}\necho "TENANT=$TENANT"`;
+    const { stdout } = await run("bash", ["-c", script], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp" },
+    });
+
+    // then the denial shows allowed: false, PRO admits, and the repeated event counts once
+    expect(stdout).toContain("tollgate.v1.EntitlementService");
+    expect(stdout).toContain('"allowed": false');
+    expect(stdout).toContain('"denialReason": "DENIAL_REASON_LIMIT_EXCEEDED"');
+    expect(stdout).toContain('"state": "SUBSCRIPTION_STATE_TRIALING"');
+    expect(stdout).toMatch(/"allowed": true,\s+"used": "5"/);
+    expect(stdout).toContain('"duplicateCount": "1"');
+    expect(stdout).toMatch(/"totals": \[\s+\{\s+"resourceType": "tokens",\s+"quantity": "1500"/);
+
+    // and the event stream replays the tenant's log from its start
+    const tenant = /^TENANT=(.+)$/m.exec(stdout)?.[1] ?? "";
+    const helper = tour.slice(0, tour.indexOf("TENANT="));
+    const replayed = await runUntil(
+      `${helper.replaceAll(QUICK_START_URL, server.baseUrl)}\nTENANT=${tenant}\n${stream}`,
+      '"type": "subscription.created"',
+    );
+    expect(replayed).toContain('"type": "entitlement.denied"');
+  });
+});
+
+/** Runs a script until its output contains `marker`, then interrupts it (Ctrl-C). */
+async function runUntil(script: string, marker: string): Promise<string> {
+  // In a process group of its own, so the interrupt reaches npx and buf curl too.
+  const child = spawn("bash", ["-c", script], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  const interrupt = () => process.kill(-(child.pid ?? 0), "SIGINT");
+  let output = "";
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      interrupt();
+      reject(new Error(`no ${marker} in 30 s:\n${output}`));
+    }, 30_000);
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes(marker)) {
+        clearTimeout(timer);
+        interrupt();
+        resolve(output);
+      }
+    });
+  });
+}
