@@ -159,6 +159,12 @@ describe.skipIf(!hasChromium)("operator console in Chromium", () => {
   });
 
   it("should chart ingested usage daily over 30 days and hourly over 48 hours", async () => {
+    // given only admitted calls so far: the chart says why it has nothing to draw
+    const chart = page.locator("#usage-chart");
+    await expect
+      .poll(() => chart.locator(".empty-chart").textContent())
+      .toContain("calls admitted by CheckAndRecord");
+    expect(await chart.locator("canvas").count()).toBe(0);
     // given api_calls ingested two days ago, an hour ago and now
     const hoursAgo = (hours: number) => timestampFromDate(new Date(Date.now() - hours * 3_600_000));
     const { acceptedCount } = await usage.trackUsage({
@@ -187,15 +193,18 @@ describe.skipIf(!hasChromium)("operator console in Chromium", () => {
       ],
     });
     expect(acceptedCount).toBe(3n);
-    // when the operator charts api_calls
-    const chart = page.locator("#usage-chart");
-    await chart.getByLabel("Resource").selectOption("api_calls");
-    // then the daily chart covers all three and the hourly one the last two
+    // when the page next loads, the chart opens on the resource that has events
+    await page.reload();
     const total = () => chart.locator("[data-chart-total]").getAttribute("data-chart-total");
     await expect.poll(total).toBe("8");
+    expect(await chart.getByLabel("Resource").inputValue()).toBe("api_calls");
+    expect(await chart.getByLabel("Resource").locator("option:checked").textContent()).toBe(
+      "api_calls (8)",
+    );
+    // then the daily chart covers all three and the hourly one the last two
     await chart.getByLabel("48 hours, hourly").check();
     await expect.poll(total).toBe("3");
-    expect(await chart.locator("canvas").count()).toBe(1);
+    await expect.poll(() => chart.locator("canvas").count()).toBe(1);
     await chart.getByText("Show the figures as a table").click();
     expect(await chart.locator("details tbody tr").count()).toBe(2);
   });
@@ -255,6 +264,50 @@ describe.skipIf(!hasChromium)("operator console in Chromium", () => {
     await expect
       .poll(() => page.locator('#events [data-event-type="subscription.updated"]').count())
       .toBeGreaterThan(0);
+  });
+
+  it("should colour overage, label the included quantity and write money as 9.00 USD", async () => {
+    // given TEAM's 100,000 included executions used, and 1,200 more (the 500 granted first)
+    await entitlements.recordUsage({ tenantId, resourceType: "executions", quantity: "101693" });
+    // then the bar draws overage in its own colour, past the labelled included mark
+    const executions = row("executions");
+    await expect
+      .poll(() => executions.locator(".bar-overage").count(), { timeout: 12_000 })
+      .toBe(1);
+    expect(await executions.locator(".bar-included-label").textContent()).toBe("included 100,000");
+    // and money reads the same in the bar and on the invoice: two decimals and the code
+    expect(await executions.locator(".overage").textContent()).toBe(
+      "Overage 1,200 × 0.0025 USD = 3.00 USD",
+    );
+    await page.reload();
+    await expect
+      .poll(() => page.locator("#invoice tfoot").textContent(), { timeout: 12_000 })
+      .toMatch(/Total\s*202\.00 USD/);
+    expect(await page.locator("#invoice tbody").textContent()).toContain("199.00 USD");
+  });
+
+  it("should show a canceled customer on FREE on the overview and the customers page alike", async () => {
+    // given a second customer whose TEAM subscription was canceled at once
+    const { customer } = await billing.createCustomer({
+      tenantId: randomUUID(),
+      email: "gone@former.example",
+      name: "Former Co",
+    });
+    const { subscription } = await billing.createSubscription({
+      customerId: customer!.id,
+      priceId: "price_team_monthly",
+    });
+    await billing.cancelSubscription({ subscriptionId: subscription!.id, immediate: true });
+    // then the overview counts it on free, canceled
+    await page.goto(`${server.baseUrl}/console#/`);
+    const counts = page.locator("#customer-counts tbody");
+    await expect.poll(() => counts.textContent()).toContain("freecanceled1");
+    // and the customers page says the same plan, naming the one that ended
+    await page.goto(`${server.baseUrl}/console#/customers?q=former.example`);
+    await page.getByRole("link", { name: "Former Co" }).waitFor();
+    expect(await page.locator('#customers [data-field="plan"]').textContent()).toBe(
+      "free (team canceled)",
+    );
   });
 
   it("should show failed webhook deliveries and retry one", async () => {

@@ -142,7 +142,7 @@ function Header(props: { route: Route; open: boolean; onSignOut(): void }) {
           <input
             id="top-search"
             type="search"
-            placeholder="Tenant id, customer id or email"
+            placeholder="Find a customer"
             value={query}
             onInput={(event) => setQuery(event.currentTarget.value)}
           />

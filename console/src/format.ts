@@ -38,6 +38,32 @@ export function formatQuantity(value: string): string {
   return `${sign}${digits}${fraction === undefined ? "" : `.${fraction}`}`;
 }
 
+/**
+ * Money as "9.00 USD" everywhere: digit groups, at least the currency's minor digits (2 for
+ * USD, 0 for JPY), more when the server's exact value has them (a unit price of 0.006), the
+ * code after the figure. The digits are the server's; nothing is rounded through a float.
+ */
+export function formatMoney(amount: string, currency: string): string {
+  const code = currency.toUpperCase();
+  if (amount === "") return "—";
+  const minor = minorDigits(code);
+  const [whole = "0", fraction = ""] = amount.split(".");
+  const padded = fraction.length >= minor ? fraction : fraction.padEnd(minor, "0");
+  const figure = formatQuantity(padded === "" ? whole : `${whole}.${padded}`);
+  return code === "" ? figure : `${figure} ${code}`;
+}
+
+function minorDigits(code: string): number {
+  try {
+    return (
+      new Intl.NumberFormat("en", { style: "currency", currency: code }).resolvedOptions()
+        .minimumFractionDigits ?? 2
+    );
+  } catch {
+    return 2;
+  }
+}
+
 /** `part / whole` as a fraction from 0 to 1, for drawing only. */
 export function share(part: string, whole: string): number {
   const w = Number(whole);

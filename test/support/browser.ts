@@ -48,9 +48,9 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 }
 
 /**
- * The page's scroll width, and the last few elements that stick out past `limit` outside a
- * scrolling table, so a failed width check names what to fix. Runs in the browser (as a
- * script, since the test program has no DOM types).
+ * The page's scroll width, and the last few elements that stick out past `limit` or past a
+ * scrolling box (a table cut off at its card's edge counts too), so a failed width check names
+ * what to fix. Runs in the browser (as a script, since the test program has no DOM types).
  */
 export function measureWidth(
   page: Page,
@@ -60,9 +60,16 @@ export function measureWidth(
     const sticking = [...document.querySelectorAll("body *")].filter(
       (el) => el.getBoundingClientRect().right > ${limit} && !el.closest(".scroll"),
     );
+    const cut = [...document.querySelectorAll(".scroll")].filter(
+      (el) => el.scrollWidth > el.clientWidth + 1,
+    );
+    const width = Math.max(
+      document.documentElement.scrollWidth,
+      ...cut.map((el) => ${limit} + el.scrollWidth - el.clientWidth),
+    );
     return {
-      width: document.documentElement.scrollWidth,
-      wide: sticking.slice(-3).map((el) => el.outerHTML.slice(0, 120)),
+      width,
+      wide: [...sticking, ...cut].slice(-3).map((el) => el.outerHTML.slice(0, 120)),
     };
   })()`);
 }

@@ -1,7 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import type { GetUpcomingInvoiceResponse } from "../../../gen/tollgate/v1/billing_service_pb.js";
 import { failureOf, hasCode, type Settled } from "../api.js";
-import { formatQuantity, formatTime } from "../format.js";
+import { formatMoney, formatQuantity, formatTime } from "../format.js";
 import { Section } from "./section.js";
 import { Table } from "./table.js";
 
@@ -9,7 +9,7 @@ import { Table } from "./table.js";
 export function TenantInvoice({ invoice }: { invoice: Settled<GetUpcomingInvoiceResponse> }) {
   const none = !invoice.ok && hasCode(invoice.error, Code.NotFound);
   const value = invoice.ok ? invoice.value.invoice : undefined;
-  const currency = value?.currency.toUpperCase() ?? "";
+  const currency = value?.currency ?? "";
   return (
     <Section title="Upcoming invoice" id="invoice" error={none ? undefined : failureOf(invoice)}>
       {none && <p>No live subscription, so no invoice is upcoming.</p>}
@@ -29,9 +29,7 @@ export function TenantInvoice({ invoice }: { invoice: Settled<GetUpcomingInvoice
               <th scope="row" colSpan={3}>
                 Total
               </th>
-              <td class="num">
-                {value.total} {currency}
-              </td>
+              <td class="num">{formatMoney(value.total, currency)}</td>
             </tr>
           }
         >
@@ -39,10 +37,8 @@ export function TenantInvoice({ invoice }: { invoice: Settled<GetUpcomingInvoice
             <tr key={line.description}>
               <td>{line.description}</td>
               <td class="num">{formatQuantity(line.quantity)}</td>
-              <td class="num">{line.unitAmount}</td>
-              <td class="num">
-                {line.amount} {currency}
-              </td>
+              <td class="num">{formatMoney(line.unitAmount, currency)}</td>
+              <td class="num">{formatMoney(line.amount, currency)}</td>
             </tr>
           ))}
         </Table>

@@ -5,7 +5,7 @@ import {
   SubscriptionState,
 } from "../../../gen/tollgate/v1/billing_service_pb.js";
 import { type Api, failureOf, type Settled } from "../api.js";
-import { formatTime, stateName } from "../format.js";
+import { formatMoney, formatTime, stateName } from "../format.js";
 import { ConfirmAction } from "./confirm-action.js";
 import { Section } from "./section.js";
 
@@ -82,7 +82,7 @@ export function TenantSubscription(props: {
             >
               {priced.map((plan) => (
                 <option key={plan.priceId} value={plan.priceId}>
-                  {plan.displayName} ({plan.unitAmount} {plan.currency.toUpperCase()})
+                  {plan.displayName} ({formatMoney(plan.unitAmount, plan.currency)})
                 </option>
               ))}
             </select>

@@ -21,31 +21,37 @@ type RangeName = keyof typeof RANGES;
 
 /**
  * Usage over time from GetUsage: the last 30 UTC days or 48 UTC hours, every bucket drawn
- * (empty ones as zero) so gaps read as quiet time rather than missing data.
+ * (empty ones as zero) so gaps read as quiet time rather than missing data. One call fetches
+ * every resource, so the chart opens on a resource that has usage events in the range rather
+ * than on a flat line, and switching resources costs nothing.
  */
 export function TenantUsageChart(props: { api: Api; tenantId: string; resources: string[] }) {
   const [range, setRange] = useState<RangeName>("days");
   const [picked, setPicked] = useState("");
-  const resource = picked || props.resources[0] || "";
   const { granularity, stepMs, buckets } = RANGES[range];
   const usage = useLoad(async () => {
-    if (resource === "") return undefined;
     const end = Math.floor(Date.now() / stepMs) * stepMs + stepMs;
     const start = end - buckets * stepMs;
     const answer = await props.api.usage.getUsage({
       tenantId: props.tenantId,
-      resourceType: resource,
       startTime: timestampFromDate(new Date(start)),
       endTime: timestampFromDate(new Date(end)),
       granularity,
     });
     return { answer, start };
-  }, [props.api, props.tenantId, resource, range]);
+  }, [props.api, props.tenantId, range]);
+  const totals = new Map(usage.data?.answer.totals.map((t) => [t.resourceType, t.quantity]));
+  const withData = props.resources.filter((type) => Number(totals.get(type) ?? "0") !== 0);
+  const resource = picked || withData[0] || props.resources[0] || "";
+  const resourceBuckets = useMemo(
+    () => usage.data?.answer.series.filter((b) => b.resourceType === resource) ?? [],
+    [usage.data, resource],
+  );
   const series = useMemo((): ChartSeries | undefined => {
     const data = usage.data;
     if (data === undefined) return undefined;
     const byStart = new Map(
-      data.answer.series.map((b) => [
+      resourceBuckets.map((b) => [
         b.startTime ? timestampDate(b.startTime).getTime() : 0,
         b.quantity,
       ]),
@@ -58,8 +64,8 @@ export function TenantUsageChart(props: { api: Api; tenantId: string; resources:
       values.push(Number(byStart.get(at) ?? "0"));
     }
     return { times, values, label: resource };
-  }, [usage.data, resource, buckets, stepMs]);
-  const total = usage.data?.answer.totals[0]?.quantity ?? "0";
+  }, [usage.data, resourceBuckets, resource, buckets, stepMs]);
+  const total = totals.get(resource) ?? "0";
   return (
     <Section title="Usage over time" id="usage-chart" error={usage.error} loading={usage.loading}>
       <div class="chart-controls">
@@ -71,7 +77,7 @@ export function TenantUsageChart(props: { api: Api; tenantId: string; resources:
         >
           {props.resources.map((type) => (
             <option key={type} value={type}>
-              {type}
+              {type} ({totals.has(type) ? formatQuantity(totals.get(type) ?? "0") : "no events"})
             </option>
           ))}
         </select>
@@ -90,22 +96,31 @@ export function TenantUsageChart(props: { api: Api; tenantId: string; resources:
           ))}
         </fieldset>
       </div>
-      {series && <UsageChart series={series} title={`${resource}, ${RANGES[range].label} (UTC)`} />}
-      {series && (
+      {series && withData.length === 0 && (
+        <p class="empty-chart">
+          No usage events in the last {RANGES[range].label.split(",")[0]}. The chart draws events
+          ingested through StreamUsage and TrackUsage; calls admitted by CheckAndRecord, RecordUsage
+          and reservations count in the bars above but are not events.
+        </p>
+      )}
+      {series && withData.length > 0 && (
+        <UsageChart series={series} title={`${resource}, ${RANGES[range].label} (UTC)`} />
+      )}
+      {series && withData.length > 0 && (
         <p class="hint" data-chart-total={total}>
           Total over the range: {formatQuantity(total)}. Counts usage events ingested through
           StreamUsage and TrackUsage; CheckAndRecord and reservations show in the bars above.
         </p>
       )}
-      {series && (
+      {series && withData.length > 0 && (
         <details>
           <summary>Show the figures as a table</summary>
           <Table
             columns={["Bucket start (UTC)", { label: resource, numeric: true }]}
-            rowCount={usage.data?.answer.series.length ?? 0}
+            rowCount={resourceBuckets.length}
             empty="No usage in this range."
           >
-            {usage.data?.answer.series.map((bucket) => (
+            {resourceBuckets.map((bucket) => (
               <tr key={bucket.startTime?.seconds}>
                 <td>{bucket.startTime && timestampDate(bucket.startTime).toISOString()}</td>
                 <td class="num">{formatQuantity(bucket.quantity)}</td>

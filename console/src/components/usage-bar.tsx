@@ -1,7 +1,7 @@
 import type { Entitlement } from "../../../gen/tollgate/v1/entitlement_service_pb.js";
 import { LimitSource } from "../../../gen/tollgate/v1/entitlement_service_pb.js";
 import { ResourceKind } from "../../../gen/tollgate/v1/resource_pb.js";
-import { formatQuantity, share } from "../format.js";
+import { formatMoney, formatQuantity, share } from "../format.js";
 
 /**
  * One resource of a tenant: a bar of used and reserved against the limit, with the plan's
@@ -30,6 +30,9 @@ export function UsageBar({ entitlement: e }: { entitlement: Entitlement }) {
   const reservedShare = Math.min(1 - usedShare, share(e.reserved, scale));
   const includedAt =
     e.included !== "" && e.included !== e.limit ? share(e.included, scale) : undefined;
+  // Usage beyond the included quantity is overage, billed: drawn in a colour of its own.
+  const withinShare = includedAt === undefined ? usedShare : Math.min(usedShare, includedAt);
+  const overageShare = usedShare - withinShare;
   const full = !e.unlimited && e.limit !== "" && e.remaining === "0";
   const summary = `${e.resourceType}: ${facts.join(", ")}; ${limitText}${full ? "; nothing remains" : ""}`;
   return (
@@ -47,8 +50,21 @@ export function UsageBar({ entitlement: e }: { entitlement: Entitlement }) {
         </p>
       ) : (
         <>
+          {includedAt !== undefined && (
+            <div class="bar-scale" aria-hidden="true">
+              <span
+                class={includedAt > 0.5 ? "bar-included-label end" : "bar-included-label"}
+                style={{ left: `${includedAt * 100}%` }}
+              >
+                included {q(e.included)}
+              </span>
+            </div>
+          )}
           <div class="bar" role="img" aria-label={summary}>
-            <div class="bar-used" style={{ width: `${usedShare * 100}%` }} />
+            <div class="bar-used" style={{ width: `${withinShare * 100}%` }} />
+            {overageShare > 0 && (
+              <div class="bar-overage" style={{ width: `${overageShare * 100}%` }} />
+            )}
             <div class="bar-reserved" style={{ width: `${reservedShare * 100}%` }} />
             {includedAt !== undefined && (
               <div class="bar-included" style={{ left: `${includedAt * 100}%` }} />
@@ -62,8 +78,9 @@ export function UsageBar({ entitlement: e }: { entitlement: Entitlement }) {
           </p>
           {e.overage !== "" && e.overage !== "0" && (
             <p class="overage">
-              Overage {q(e.overage)} × {e.overageUnitAmount} {e.currency.toUpperCase()} ={" "}
-              {e.overageAmount} {e.currency.toUpperCase()}
+              <span class="swatch overage-swatch" aria-hidden="true" />
+              Overage {q(e.overage)} × {formatMoney(e.overageUnitAmount, e.currency)} ={" "}
+              <span class="overage-amount">{formatMoney(e.overageAmount, e.currency)}</span>
             </p>
           )}
         </>

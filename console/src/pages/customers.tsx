@@ -1,4 +1,8 @@
 import { useEffect, useState } from "preact/hooks";
+import {
+  type Subscription,
+  SubscriptionState,
+} from "../../../gen/tollgate/v1/billing_service_pb.js";
 import type { Api } from "../api.js";
 import { Pager, usePageTokens } from "../components/pager.js";
 import { Section } from "../components/section.js";
@@ -6,6 +10,23 @@ import { Table } from "../components/table.js";
 import { formatTime, stateName } from "../format.js";
 import { hrefOf } from "../route.js";
 import { useLoad } from "../use-load.js";
+
+/** States in which a subscription's plan applies; otherwise the tenant is on FREE. */
+const LIVE = new Set([
+  SubscriptionState.TRIALING,
+  SubscriptionState.ACTIVE,
+  SubscriptionState.PAST_DUE,
+]);
+
+/**
+ * The plan in force, as the overview counts it: the latest subscription's while it is live,
+ * FREE once it has ended (with the ended plan named, so the history stays visible).
+ */
+function planInForce(subscription: Subscription | undefined): string {
+  if (subscription === undefined) return "free";
+  if (LIVE.has(subscription.state)) return subscription.planId;
+  return `free (${subscription.planId} ${stateName(subscription.state)})`;
+}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -66,7 +87,7 @@ function Results({ api, query }: { api: Api; query: string }) {
     <Section title="Results" id="customers" error={page.error} loading={page.loading}>
       {page.data && (
         <Table
-          columns={["Customer", "Tenant", "Latest plan", "Subscription state", "Created"]}
+          columns={["Customer", "Tenant", "Plan", "Subscription state", "Created"]}
           rowCount={customers.length}
           empty="No customer matches."
         >
@@ -85,7 +106,7 @@ function Results({ api, query }: { api: Api; query: string }) {
                 <td>
                   <code>{customer.tenantId}</code>
                 </td>
-                <td>{subscription?.planId ?? "free"}</td>
+                <td data-field="plan">{planInForce(subscription)}</td>
                 <td>{subscription ? stateName(subscription.state) : "never subscribed"}</td>
                 <td>{formatTime(customer.createTime)}</td>
               </tr>
