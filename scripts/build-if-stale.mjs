@@ -6,7 +6,8 @@ import { spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 
-const root = new URL("..", import.meta.url).pathname;
+// The repository; its test points BUILD_ROOT at a scratch tree instead.
+const root = process.env.BUILD_ROOT ?? new URL("..", import.meta.url).pathname;
 
 /** What `npm run build` reads. */
 const SOURCES = [
