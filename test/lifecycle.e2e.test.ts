@@ -13,6 +13,7 @@ import { EntitlementService } from "../gen/tollgate/v1/entitlement_service_pb.js
 import { migrationSource } from "../src/db/migrations/index.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 import { startServerProcess } from "./support/server-process.js";
+import { waitFor } from "./support/wait.js";
 
 describe("server lifecycle", () => {
   let db: TestDatabase;
@@ -258,12 +259,4 @@ async function callJson(
   });
   expect(res.status).toBe(200);
   return res.json();
-}
-
-async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }

@@ -2,7 +2,6 @@ import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { once } from "node:events";
 import http2 from "node:http2";
-import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
@@ -26,6 +25,7 @@ import {
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 import { callUnary, createGrpcJsClient } from "./support/grpc-js.js";
 import { type ServerProcess, startServerProcess } from "./support/server-process.js";
+import { waitFor } from "./support/wait.js";
 
 const run = promisify(execFile);
 const PLAN_IDS = ["free", "pro", "team", "enterprise"];
@@ -361,7 +361,7 @@ describe("the server process on PostgreSQL", () => {
           .logs()
           .slice(before)
           .filter((l) => l.msg === "rpc");
-      await waitUntil(() => lines().length >= 2);
+      await waitFor(() => lines().length >= 2, 10_000);
       session.close();
 
       // then each is one info line: the event stream canceled, the reflection stream canceled
@@ -377,13 +377,6 @@ describe("the server process on PostgreSQL", () => {
     });
   });
 });
-
-/** Resolves once `condition` holds, checking every 20 ms; fails after 10 s. */
-async function waitUntil(condition: () => boolean): Promise<void> {
-  for (const started = Date.now(); !condition(); await sleep(20)) {
-    if (Date.now() - started > 10_000) throw new Error("condition not met in 10 s");
-  }
-}
 
 /** POSTs a raw body to a path of the server, as a hand-written HTTP client would. */
 function post(

@@ -21,6 +21,18 @@ const STATE_NAMES: Record<SubscriptionState, string> = {
   [SubscriptionState.INCOMPLETE]: "incomplete",
 };
 
+/** States in which a subscription's plan applies; in any other the tenant is on FREE. */
+const LIVE_STATES = new Set([
+  SubscriptionState.TRIALING,
+  SubscriptionState.ACTIVE,
+  SubscriptionState.PAST_DUE,
+]);
+
+/** Whether a subscription in this state is live: its plan applies, and it can be changed. */
+export function isLive(state: SubscriptionState): boolean {
+  return LIVE_STATES.has(state);
+}
+
 /** A subscription state as words. */
 export function stateName(state: SubscriptionState): string {
   return STATE_NAMES[state];

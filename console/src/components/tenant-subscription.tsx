@@ -1,19 +1,12 @@
 import { useState } from "preact/hooks";
-import {
-  type ListPlansResponse,
-  type ListSubscriptionsResponse,
-  SubscriptionState,
+import type {
+  ListPlansResponse,
+  ListSubscriptionsResponse,
 } from "../../../gen/tollgate/v1/billing_service_pb.js";
 import { type Api, failureOf, type Settled } from "../api.js";
-import { formatMoney, formatTime, stateName } from "../format.js";
+import { formatMoney, formatTime, isLive, stateName } from "../format.js";
 import { ConfirmAction } from "./confirm-action.js";
 import { Section } from "./section.js";
-
-const LIVE = new Set([
-  SubscriptionState.TRIALING,
-  SubscriptionState.ACTIVE,
-  SubscriptionState.PAST_DUE,
-]);
 
 /** The tenant's subscription, its history, and the plan and cancel actions. */
 export function TenantSubscription(props: {
@@ -26,7 +19,7 @@ export function TenantSubscription(props: {
 }) {
   const list = props.subscriptions.ok ? props.subscriptions.value.subscriptions : [];
   const current = list[0];
-  const live = current !== undefined && LIVE.has(current.state);
+  const live = current !== undefined && isLive(current.state);
   const priced = props.plans.ok
     ? props.plans.value.plans.filter((plan) => plan.priceId !== "")
     : [];

@@ -1,22 +1,12 @@
 import { useEffect, useState } from "preact/hooks";
-import {
-  type Subscription,
-  SubscriptionState,
-} from "../../../gen/tollgate/v1/billing_service_pb.js";
+import type { Subscription } from "../../../gen/tollgate/v1/billing_service_pb.js";
 import type { Api } from "../api.js";
 import { Pager, usePageTokens } from "../components/pager.js";
 import { Section } from "../components/section.js";
 import { Table } from "../components/table.js";
-import { formatTime, stateName } from "../format.js";
+import { formatTime, isLive, stateName } from "../format.js";
 import { hrefOf } from "../route.js";
 import { useLoad } from "../use-load.js";
-
-/** States in which a subscription's plan applies; otherwise the tenant is on FREE. */
-const LIVE = new Set([
-  SubscriptionState.TRIALING,
-  SubscriptionState.ACTIVE,
-  SubscriptionState.PAST_DUE,
-]);
 
 /**
  * The plan in force, as the overview counts it: the latest subscription's while it is live,
@@ -24,7 +14,7 @@ const LIVE = new Set([
  */
 function planInForce(subscription: Subscription | undefined): string {
   if (subscription === undefined) return "free";
-  if (LIVE.has(subscription.state)) return subscription.planId;
+  if (isLive(subscription.state)) return subscription.planId;
   return `free (${subscription.planId} ${stateName(subscription.state)})`;
 }
 
