@@ -14,6 +14,7 @@ COPY clients/typescript ./clients/typescript
 COPY src ./src
 COPY gen ./gen
 COPY console ./console
+COPY scripts ./scripts
 RUN npm run build
 
 # --- runtime: production dependencies only, non-root ---

@@ -28,6 +28,7 @@ const OUTPUTS = [
   "clients/typescript/dist/index.js",
   "dist/src/main.js",
   "dist/src/cli/tollgate.js",
+  "dist/src/entitlements/sql/admit.sql",
   "dist/console/index.html",
 ];
 

@@ -15,7 +15,7 @@ trap cleanup EXIT
 echo "container-smoke: build stage"
 mkdir -p "$work/build" "$work/runtime"
 cp "$root/package.json" "$root/package-lock.json" "$root/tsconfig.json" "$root/buf.yaml" "$work/build/"
-cp -r "$root/src" "$root/gen" "$root/console" "$root/proto" "$work/build/"
+cp -r "$root/src" "$root/gen" "$root/console" "$root/proto" "$root/scripts" "$work/build/"
 mkdir -p "$work/build/clients" "$work/runtime/clients/typescript"
 cp -r "$root/clients/typescript" "$work/build/clients/"
 rm -rf "$work/build/clients/typescript/dist" "$work/build/clients/typescript/src/gen" \

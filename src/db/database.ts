@@ -7,6 +7,7 @@ import { PGlite, types } from "@electric-sql/pglite";
 import knex, { type Knex } from "knex";
 import ClientPGLite from "knex-pglite";
 import { type DataDirLock, lockDataDir } from "./data-dir-lock.js";
+import { dropFunctions, installFunctions } from "./functions.js";
 import { migrationSource } from "./migrations/index.js";
 
 // An arbitrary constant that names Tollgate's migration lock among advisory locks.
@@ -49,11 +50,16 @@ export interface Database {
   reports: Knex;
   /** Which back-end is in use; PGlite is single-connection, so callers may size work for it. */
   kind: "postgres" | "pglite";
-  /** Brings the schema up to date; safe when several replicas start at once (knex locks). */
+  /**
+   * Brings the schema up to date, then installs the SQL functions (`functions.ts`); safe when
+   * several replicas start at once.
+   */
   migrate(): Promise<string[]>;
   /**
    * Undoes the newest applied migration, or every one with `all`; returns what was undone,
-   * newest first. Each migration's `down` leaves the schema its predecessor created.
+   * newest first. Each migration's `down` leaves the schema its predecessor created. The SQL
+   * functions are dropped first (they are written for the newest schema); the next start
+   * installs them again.
    */
   rollback(all: boolean): Promise<string[]>;
   /** True when a trivial query succeeds within a second. */
@@ -93,18 +99,26 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
         return applied as string[];
       };
       // PGlite has one connection and one process; nothing can race it.
-      if (kind === "pglite") return latest();
+      if (kind === "pglite") {
+        const applied = await latest();
+        await installFunctions(instance);
+        return applied;
+      }
       // knex's own lock table is created by the migration run itself, so replicas starting on
       // an empty database race to create it. A transaction-scoped advisory lock held on a
       // separate connection serializes whole runs across replicas; it is taken from the lookup
       // pool, so the migrations have the whole main pool even when it has one connection.
       return lookups.transaction(async (trx) => {
         await trx.raw("select pg_advisory_xact_lock(?)", [MIGRATION_LOCK_KEY]);
-        return latest();
+        const applied = await latest();
+        // The functions are installed under the same lock, after the tables they use.
+        await installFunctions(trx);
+        return applied;
       });
     },
     async rollback(all) {
       const undo = async () => {
+        await dropFunctions(instance);
         const [, undone] = all
           ? await instance.migrate.rollback({ migrationSource }, true)
           : await instance.migrate.down({ migrationSource });

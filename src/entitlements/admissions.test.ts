@@ -18,7 +18,7 @@ const op = (tenant: string, quantity: string): CounterOp => ({
   kind: "add",
   key: { tenantId: tenant, resourceType: "tokens", periodStart: new Date(0) },
   quantity: new Decimal(quantity),
-  limit: undefined,
+  limits: undefined,
   idempotency: undefined,
   answer: {},
 });
@@ -59,9 +59,9 @@ const queueOver = (store: Pick<EntitlementStore, "admitBatch">, maxInFlight = 4)
   createAdmissionQueue({ store, clock: createSystemClock(), maxInFlight, maxWaitMs: 1_000 });
 
 describe("admission queue", () => {
-  it("should gather concurrent calls into one batch", async () => {
+  it("should gather concurrent calls into one batch when one slot is free", async () => {
     const { store, batches } = recordingStore();
-    const queue = queueOver(store);
+    const queue = queueOver(store, 1);
     const outcomes = await Promise.all(
       Array.from({ length: 50 }, (_, i) => queue.submit(op(`t${i}`, "1"), {})),
     );
@@ -70,9 +70,17 @@ describe("admission queue", () => {
     expect(queue.stats()).toMatchObject({ calls: 50, batches: 1, waiting: 0 });
   });
 
-  it("should bisect a failing batch so only the poison call fails", async () => {
+  it("should share waiting calls among the free slots instead of running them in waves", async () => {
+    const { store, batches, mostRunning } = recordingStore({ delayMs: 5 });
+    const queue = queueOver(store, 4);
+    await Promise.all(Array.from({ length: 50 }, (_, i) => queue.submit(op(`t${i}`, "1"), {})));
+    expect(batches.map((b) => b.length)).toEqual([13, 13, 12, 12]);
+    expect(mostRunning()).toBe(4);
+  });
+
+  it("should split a failing batch by tenant, then bisect, so only the poison call fails", async () => {
     const { store, batches } = recordingStore();
-    const queue = queueOver(store);
+    const queue = queueOver(store, 1);
     const settled = await Promise.allSettled(
       ["1", "2", "3", POISON, "5", "6", "7", "8"].map((q, i) => queue.submit(op(`t${i}`, q), {})),
     );
@@ -87,15 +95,36 @@ describe("admission queue", () => {
       "fulfilled",
     ]);
     expect((settled[3] as PromiseRejectedResult).reason).toMatchObject({ code: "22003" });
-    // the whole batch, then halves down to the poison call alone
+    // the whole batch, then each tenant's share: the poison call alone
     expect(batches[0]).toHaveLength(8);
     expect(batches).toContainEqual([`t3:${POISON}`]);
+  });
+
+  it("should bisect one tenant's failing share until the poison call is alone", async () => {
+    const { store, batches } = recordingStore();
+    const queue = queueOver(store, 1);
+    const settled = await Promise.allSettled(
+      ["1", "2", POISON, "4"].map((q) => queue.submit(op("a", q), {})),
+    );
+    expect(settled.map((s) => s.status)).toEqual([
+      "fulfilled",
+      "fulfilled",
+      "rejected",
+      "fulfilled",
+    ]);
+    expect(batches).toEqual([
+      ["a:1", "a:2", `a:${POISON}`, "a:4"],
+      ["a:1", "a:2"],
+      [`a:${POISON}`, "a:4"],
+      [`a:${POISON}`],
+      ["a:4"],
+    ]);
   });
 
   it("should fail a whole batch without bisecting when the database is unavailable", async () => {
     const refused = Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" });
     const { store, batches } = recordingStore({ failWith: () => refused });
-    const queue = queueOver(store);
+    const queue = queueOver(store, 1);
     const settled = await Promise.allSettled(
       Array.from({ length: 8 }, (_, i) => queue.submit(op(`t${i}`, "1"), {})),
     );

@@ -36,6 +36,12 @@ export interface AdmissionQueueOptions {
   clock: Clock;
   /** Batches running at once; 1 on a single-connection database. */
   maxInFlight: number;
+  /**
+   * Sends each tenant's share of a batch as a statement (and transaction) of its own, as a
+   * distributed database routes it to the tenant's shard; otherwise one statement carries
+   * every tenant's share and one commit covers them all.
+   */
+  statementPerTenant?: boolean;
   /** Calls per batch at most. */
   maxBatch?: number;
   /**
@@ -50,8 +56,10 @@ interface Waiting {
   op: AdmissionOp;
   budget: CallBudget;
   enqueued: number;
-  /** The counter the call touches; undefined for commits and releases (known in SQL only). */
-  counter: string | undefined;
+  /** The counter the call touches. */
+  counter: string;
+  /** The reservation a commit or release ends: one per batch, so its state is known. */
+  reservation: string | undefined;
   resolve(outcome: AdmissionOutcome): void;
   reject(error: unknown): void;
 }
@@ -60,17 +68,20 @@ interface Waiting {
  * Creates the admission queue. Calls wait only while every batch slot is busy or, when a slot
  * is free, until the current turn of the event loop ends, so the window adapts by itself: a
  * lone call goes out at once, and under load each batch carries what arrived while the
- * previous ones ran.
+ * previous ones ran. What waits is shared among the free slots rather than taken by the first,
+ * so batches overlap instead of running in waves (one batch in the database while the next
+ * waits for it).
  *
  * Calls of one counter are decided in arrival order: a counter is in at most one running
- * batch, and calls behind a busy counter wait, in order, for the next. Calls whose caller has
- * given up are dropped when a batch is formed (answered `DEADLINE_EXCEEDED`, nothing
- * recorded), so overload sheds them first. A batch that fails for a reason other than the
- * database being unavailable is bisected until the call that fails it is alone; the others
- * are admitted.
+ * batch, and calls behind a busy counter wait, in order, for the next; a reservation is ended
+ * by at most one call of a batch. Calls whose caller has given up are dropped when a batch is
+ * formed (answered `DEADLINE_EXCEEDED`, nothing recorded), so overload sheds them first. A
+ * batch that fails for a reason other than the database being unavailable is split into its
+ * tenants' shares and a share that fails is bisected until the call that fails it is alone;
+ * every other call is admitted.
  */
 export function createAdmissionQueue(options: AdmissionQueueOptions): AdmissionQueue {
-  const { store, clock, maxInFlight, maxBatch = 500, maxWaitMs } = options;
+  const { store, clock, maxInFlight, maxBatch = 500, maxWaitMs, statementPerTenant } = options;
   let waiting: Waiting[] = [];
   const busy = new Set<string>();
   let running = 0;
@@ -111,21 +122,30 @@ export function createAdmissionQueue(options: AdmissionQueueOptions): AdmissionQ
     setImmediate(launch);
   };
 
-  const take = (): Waiting[] => {
+  // Takes the next batch: at most its share of what waits, in arrival order, skipping counters
+  // busy in a running batch, and everything behind a call it had to skip on the same counter.
+  const take = (slots: number): Waiting[] => {
+    const size = Math.min(maxBatch, Math.ceil(waiting.length / slots));
     const batch: Waiting[] = [];
     const claimed = new Set<string>();
+    const held = new Set<string>();
+    const deferred = new Set<string>();
     const left: Waiting[] = [];
     for (const w of waiting) {
       if (isSpent(w.budget)) {
         shed(w);
       } else if (
-        batch.length >= maxBatch ||
-        (w.counter !== undefined && busy.has(w.counter) && !claimed.has(w.counter))
+        batch.length >= size ||
+        deferred.has(w.counter) ||
+        (busy.has(w.counter) && !claimed.has(w.counter)) ||
+        (w.reservation !== undefined && held.has(w.reservation))
       ) {
         left.push(w);
+        deferred.add(w.counter);
       } else {
         batch.push(w);
-        if (w.counter !== undefined && !busy.has(w.counter)) {
+        if (w.reservation !== undefined) held.add(w.reservation);
+        if (!busy.has(w.counter)) {
           busy.add(w.counter);
           claimed.add(w.counter);
         }
@@ -149,6 +169,11 @@ export function createAdmissionQueue(options: AdmissionQueueOptions): AdmissionQ
         for (const w of batch) w.reject(error);
         return;
       }
+      const shares = byTenant(batch);
+      if (shares.length > 1) {
+        for (const share of shares) await run(share);
+        return;
+      }
       const half = batch.length >> 1;
       await run(batch.slice(0, half));
       await run(batch.slice(half));
@@ -158,12 +183,13 @@ export function createAdmissionQueue(options: AdmissionQueueOptions): AdmissionQ
   const launch = () => {
     scheduled = false;
     while (running < maxInFlight) {
-      const batch = take();
+      const batch = take(maxInFlight - running);
       if (batch.length === 0) break;
       running += 1;
-      void run(batch).finally(() => {
+      const done = statementPerTenant ? Promise.all(byTenant(batch).map(run)) : run(batch);
+      void done.finally(() => {
         running -= 1;
-        for (const w of batch) if (w.counter !== undefined) busy.delete(w.counter);
+        for (const w of batch) busy.delete(w.counter);
         schedule();
       });
     }
@@ -177,14 +203,32 @@ export function createAdmissionQueue(options: AdmissionQueueOptions): AdmissionQ
         return Promise.reject(deadlineExceeded());
       }
       return new Promise((resolve, reject) => {
-        const counter = isSettleOp(op)
-          ? undefined
-          : `${op.key.tenantId}/${op.key.resourceType}/${op.key.periodStart.getTime()}`;
-        waiting.push({ op, budget, enqueued: Date.now(), counter, resolve, reject });
+        const { key } = op;
+        waiting.push({
+          op,
+          budget,
+          enqueued: Date.now(),
+          counter: `${key.tenantId}/${key.resourceType}/${key.periodStart.getTime()}`,
+          reservation: isSettleOp(op) ? op.reservation.id : undefined,
+          resolve,
+          reject,
+        });
         schedule();
         armOverdue();
       });
     },
     stats: () => ({ ...totals, waiting: waiting.length }),
   };
+}
+
+// A batch's calls by tenant, each tenant's in arrival order.
+function byTenant(batch: Waiting[]): Waiting[][] {
+  const shares = new Map<string, Waiting[]>();
+  for (const w of batch) {
+    const tenant = w.op.key.tenantId;
+    const share = shares.get(tenant);
+    if (share) share.push(w);
+    else shares.set(tenant, [w]);
+  }
+  return [...shares.values()];
 }

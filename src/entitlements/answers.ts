@@ -13,7 +13,55 @@ import { overageOf } from "./overage.js";
  * answers stored before grants have no `granted`: there were none.
  */
 
-type Json = Record<string, unknown>;
+/** An answer in its stored JSON form. */
+export type Json = Record<string, unknown>;
+
+/**
+ * What the batch decided for one call, as `tollgate_admit` stores it with a keyed call's
+ * template: whether an admit or hold fit, and the counter's figures after it (decimals as
+ * strings; the grant figures only where grants count).
+ */
+export interface StoredDecision {
+  admitted?: boolean | undefined;
+  used?: string | undefined;
+  reserved?: string | undefined;
+  granted?: string | undefined;
+  grantRemaining?: string | undefined;
+  ceiling?: string | undefined;
+}
+
+/**
+ * A call's answer from its template (what the service stated before the batch) and the
+ * batch's decision: the counter's figures go into the entitlement, and an admit or hold that
+ * did not fit becomes a denial without its hold.
+ */
+export function renderAnswer(template: Json, decision: StoredDecision): Json {
+  const figures: Json = { used: decision.used, reserved: decision.reserved };
+  if (decision.granted !== undefined) {
+    figures.granted = decision.granted;
+    figures.grantRemaining = decision.grantRemaining;
+    if (decision.ceiling !== undefined) figures.limit = decision.ceiling;
+  }
+  if (template.entitlement === undefined) return { ...template, ...figures };
+  const answer: Json = {
+    ...template,
+    entitlement: { ...(template.entitlement as Json), ...figures },
+  };
+  if (decision.admitted !== false) return answer;
+  const { reservation: _dropped, ...denied } = answer;
+  return { ...denied, allowed: false, denialReason: "limit_exceeded" };
+}
+
+/**
+ * A stored first answer in the rendered form: keys answered by this version store the
+ * template and the decision; earlier versions stored the rendered answer itself.
+ */
+export function renderStored(response: unknown): unknown {
+  const stored = response as { template?: Json; decision?: StoredDecision } | null;
+  return stored?.decision !== undefined && stored.template !== undefined
+    ? renderAnswer(stored.template, stored.decision)
+    : response;
+}
 
 /**
  * An entitlement's stored form without its counter (`used`, `reserved`), which the batch adds,

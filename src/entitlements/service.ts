@@ -302,19 +302,34 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
     return checks;
   };
 
-  // The answer of a commit or release, or the error its outcome stands for.
-  const settled = async (
+  // Ends a reservation through the batch: read first, so the op names its counter (and its
+  // tenant's group); another tenant's reservation is answered exactly as one that does not
+  // exist, so ids cannot be probed across tenants.
+  const endReservation = async (
+    actor: Actor,
     reservationId: string,
-    verb: "committed" | "released",
-    outcome: AdmissionOutcome,
+    kind: "commit" | "release",
+    quantity: Decimal | undefined,
+    budget: CallBudget,
   ): Promise<ReservationResult> => {
+    const found = await store.findReservation(knex, reservationId);
+    if (
+      found === undefined ||
+      (actor.tenantId !== undefined && actor.tenantId !== found.tenantId)
+    ) {
+      throw new NotFoundError(`reservation ${reservationId} not found`);
+    }
+    const key = {
+      tenantId: found.tenantId,
+      resourceType: found.resourceType,
+      periodStart: found.periodStart,
+    };
+    const outcome = await admissions.submit({ kind, key, reservation: found, quantity }, budget);
+    const verb = kind === "commit" ? "committed" : "released";
     const { reservation, counter } = outcome;
     switch (outcome.outcome) {
       case "deadline":
         throw deadlineExceeded();
-      // Another tenant's reservation is answered exactly as one that does not exist, so ids
-      // cannot be probed across tenants.
-      case "forbidden":
       case "not_found":
         throw new NotFoundError(`reservation ${reservationId} not found`);
       case "refused": {
@@ -326,9 +341,8 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
     }
     const done = reservation as Reservation;
     const tp = await plans.resolve(done.tenantId);
-    const key = keyOf(tp, done);
     const [stored, rooms] = await Promise.all([
-      store.read(knex, { ...key, periodStart: done.periodStart }),
+      store.read(knex, key),
       roomsOf(tp, done.tenantId, [done.resourceType]),
     ]);
     // The batch's own figures for used and reserved; the row for what was drawn.
@@ -343,28 +357,28 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
     async check(_actor, raw) {
       const req = validateResourceRequest(catalog, raw, "check");
       const { tp, key, kind } = await prepare(req);
-      const [read, rooms] = await Promise.all([
-        store.read(knex, key),
-        roomsOf(tp, req.tenantId, [req.resourceType]),
-      ]);
-      let counter = read;
+      const rooms = await roomsOf(tp, req.tenantId, [req.resourceType]);
       const room = rooms.get(req.resourceType);
-      const over = () => {
-        const { limit } = view(tp, req.resourceType, counter, room);
-        return (
-          kind === "admit" &&
-          limit !== undefined &&
-          counter.used.plus(counter.reserved).plus(req.quantity).gt(limit)
-        );
+      // The ceiling the batch would apply (the entitlement's limit: a consumable's grants
+      // drawn this period are on the counter row); whether the call fits is the database's
+      // rule, the one the batch applies.
+      const { limit } = limitOf(tp, req.resourceType);
+      const base =
+        kind === "admit" && limit !== undefined ? ceilingOf(limit)?.plus(room ?? 0) : undefined;
+      const ceiling = base && {
+        base,
+        plusDrawn: catalog.resourceKinds.get(req.resourceType) !== "allocation",
       };
-      if (over() && (await store.expireHeld(knex, clock.now(), key)) > 0) {
-        counter = await store.read(knex, key);
+      const readFit = () => store.readFit(knex, key, req.quantity, ceiling);
+      let { counter, fits } = await readFit();
+      if (!fits && (await store.expireHeld(knex, clock.now(), key)) > 0) {
+        ({ counter, fits } = await readFit());
       }
       return decide(
         view(tp, req.resourceType, counter, room),
         req.quantity,
         kind === "read",
-        over(),
+        !fits,
       );
     },
 
@@ -477,26 +491,13 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
           ? undefined
           : parseQuantity(checks, "actual_quantity", raw.actualQuantity, "non-negative");
       checks.throwIfAny();
-      const outcome = await admissions.submit(
-        { kind: "commit", reservationId: raw.reservationId, quantity, scope: actor.tenantId },
-        budget,
-      );
-      return settled(raw.reservationId, "committed", outcome);
+      return endReservation(actor, raw.reservationId, "commit", quantity, budget);
     },
 
     async releaseReservation(actor, raw, budget) {
       assertLive(budget);
       reservationIdChecks(raw.reservationId).throwIfAny();
-      const outcome = await admissions.submit(
-        {
-          kind: "release",
-          reservationId: raw.reservationId,
-          quantity: undefined,
-          scope: actor.tenantId,
-        },
-        budget,
-      );
-      return settled(raw.reservationId, "released", outcome);
+      return endReservation(actor, raw.reservationId, "release", undefined, budget);
     },
 
     expireDue: (limit) => store.expireHeld(knex, clock.now(), undefined, limit),

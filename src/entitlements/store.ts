@@ -1,6 +1,14 @@
 import { Decimal } from "decimal.js";
 import type { Knex } from "knex";
-import { reviveReservation } from "./answers.js";
+import {
+  ADMISSION_OP_FIELDS,
+  COUNTER_LIMITS_FIELDS,
+  encodeComposites,
+  type WireCounterLimits,
+  type WireDecision,
+  type WireOp,
+} from "./admission-wire.js";
+import { type Json, renderAnswer, renderStored } from "./answers.js";
 import type { Reservation } from "./entitlements.js";
 
 /** Which counter row: one per tenant, resource and period. */
@@ -63,13 +71,16 @@ export interface CounterOp {
   hold?: { id: string; expireTime: Date; createTime: Date };
 }
 
-/** Ends a held reservation: `commit` records `quantity` (default: the held quantity). */
+/**
+ * Ends a held reservation: `commit` records `quantity` (default: the held quantity). The
+ * service has read the reservation (`findReservation`) and checked the caller may touch it,
+ * so the op names its counter; the batch decides against the row it locks.
+ */
 export interface SettleOp {
   kind: "commit" | "release";
-  reservationId: string;
+  key: CounterKey;
+  reservation: Reservation;
   quantity: Decimal | undefined;
-  /** The only tenant the caller may touch; undefined for admins. */
-  scope: string | undefined;
 }
 
 export type AdmissionOp = CounterOp | SettleOp;
@@ -82,20 +93,12 @@ export function isSettleOp(op: AdmissionOp): op is SettleOp {
 /**
  * What became of one call of a batch. `done`: decided and written; `replay`: its idempotency
  * key was used before (`answer` holds `operation`, `fingerprint` and `response`); `busy`: the
- * key's first call has no answer; `deadline`: dropped unstarted; `not_found`, `forbidden`,
- * `refused` (the reservation's state forbids it) and `unchanged` (already in that state) for
- * commits and releases.
+ * key's first call has no answer; `deadline`: dropped unstarted; `not_found`, `refused` (the
+ * reservation's state forbids it) and `unchanged` (already in that state) for commits and
+ * releases.
  */
 export interface AdmissionOutcome {
-  outcome:
-    | "done"
-    | "replay"
-    | "busy"
-    | "deadline"
-    | "not_found"
-    | "forbidden"
-    | "refused"
-    | "unchanged";
+  outcome: WireDecision["outcome"];
   counter: Counter | undefined;
   answer: Record<string, unknown> | undefined;
   reservation: Reservation | undefined;
@@ -104,9 +107,10 @@ export interface AdmissionOutcome {
 /** The entitlement queries. Every method takes the connection or transaction to run on. */
 export interface EntitlementStore {
   /**
-   * Decides and writes a batch in arrival order in one statement (`tollgate_admit`): one round
-   * trip, one transaction, each counter written once. `budgetsMs[i]` is how long call `i`'s
-   * caller still waits; a call whose budget runs out before its locks are held is dropped.
+   * Decides and writes a batch in arrival order in one statement: `tollgate_admit` once per
+   * tenant, in tenant order; one round trip, one transaction, each counter written once.
+   * `budgetsMs[i]` is how long call `i`'s caller still waits; a call whose budget runs out
+   * before its locks are held is dropped.
    */
   admitBatch(
     ops: AdmissionOp[],
@@ -114,6 +118,19 @@ export interface EntitlementStore {
     now: Date,
   ): Promise<AdmissionOutcome[]>;
   read(db: Knex, key: CounterKey): Promise<Counter>;
+  /**
+   * Reads a counter and whether `quantity` more would fit by the batch's own rule
+   * (`tollgate_fits`), under a ceiling of `base` plus, with `plusDrawn`, what the counter has
+   * drawn from grants (undefined: no limit).
+   */
+  readFit(
+    db: Knex,
+    key: CounterKey,
+    quantity: Decimal,
+    ceiling: { base: Decimal; plusDrawn: boolean } | undefined,
+  ): Promise<{ counter: Counter; fits: boolean }>;
+  /** A reservation as stored, or undefined. */
+  findReservation(db: Knex, id: string): Promise<Reservation | undefined>;
   /** Several counters of one tenant in one query, keyed by resource type. */
   readMany(
     db: Knex,
@@ -152,9 +169,28 @@ export const ZERO_COUNTER: Counter = {
 export function createEntitlementStore(knex: Knex): EntitlementStore {
   return {
     async admitBatch(ops, budgetsMs, now) {
-      const json = JSON.stringify(ops.map((op, i) => toWireOp(op, i, budgetsMs[i])));
-      const result = await knex.raw("select * from tollgate_admit(?::jsonb, ?)", [json, now]);
-      return (result.rows as OutcomeRow[]).map(fromOutcomeRow);
+      const groups = byTenant(ops);
+      const order = groups.flatMap((g) => g.indexes);
+      const wire = order.map((i) => toWireOp(ops[i] as AdmissionOp, i, budgetsMs[i]));
+      const bounds = boundsOf(groups);
+      const result = await knex.raw(
+        `select d.* from unnest(?::uuid[], ?::int[], ?::int[]) as g(tenant_id, first_op, last_op)
+         cross join lateral tollgate_admit(g.tenant_id,
+           (?::tollgate_admission_op[])[g.first_op:g.last_op], ?) d`,
+        [
+          groups.map((g) => g.tenantId),
+          bounds.map((b) => b[0]),
+          bounds.map((b) => b[1]),
+          encodeComposites(ADMISSION_OP_FIELDS, wire),
+          now,
+        ],
+      );
+      const outcomes: AdmissionOutcome[] = new Array(ops.length);
+      for (const row of result.rows as WireDecision[]) {
+        const index = row.position - 1;
+        outcomes[index] = outcomeOf(ops[index] as AdmissionOp, row);
+      }
+      return outcomes;
     },
 
     async read(db, key) {
@@ -166,6 +202,33 @@ export function createEntitlementStore(knex: Knex): EntitlementStore {
         })
         .first("used", "reserved", "granted");
       return row ? fromDbCounter(row) : ZERO_COUNTER;
+    },
+
+    async readFit(db, key, quantity, ceiling) {
+      const result = await db.raw(
+        `select coalesce(c.used, 0) as used, coalesce(c.reserved, 0) as reserved,
+           coalesce(c.granted, 0) as granted,
+           tollgate_fits(coalesce(c.used, 0), coalesce(c.reserved, 0), ?::numeric,
+             ?::numeric + case when ? then coalesce(c.granted, 0) else 0 end) as fits
+         from (select 1) one
+         left join usage_counters c
+           on c.tenant_id = ? and c.resource_type = ? and c.period_start = ?`,
+        [
+          quantity.toFixed(),
+          ceiling?.base.toFixed() ?? null,
+          ceiling?.plusDrawn ?? false,
+          key.tenantId,
+          key.resourceType,
+          key.periodStart,
+        ],
+      );
+      const row = (result.rows as Record<string, unknown>[])[0] as Record<string, unknown>;
+      return { counter: fromDbCounter(row), fits: row.fits === true };
+    },
+
+    async findReservation(db, id) {
+      const row = await db("reservations").where({ id }).first();
+      return row ? fromDbReservation(row) : undefined;
     },
 
     async readMany(db, tenantId, keys) {
@@ -214,20 +277,30 @@ export function createEntitlementStore(knex: Knex): EntitlementStore {
           keys.set(`${key.tenantId}/${key.resourceType}/${key.periodStart.getTime()}`, key);
         }
         if (keys.size === 0) return 0;
-        const counters = [...keys.values()].map((key) => {
+        // One call per tenant, in tenant order, as admission batches lock.
+        const tenants = new Map<string, WireCounterLimits[]>();
+        for (const key of [...keys.values()].sort(compareKeys)) {
           const limits = limitsOf(key);
-          return {
-            t: key.tenantId,
-            r: key.resourceType,
-            p: key.periodStart,
-            i: limits && wireLimits(limits),
-          };
-        });
-        const result = await trx.raw("select tollgate_settle(?::jsonb, ?) as n", [
-          JSON.stringify(counters),
-          now,
-        ]);
-        return (result.rows as { n: number }[])[0]?.n ?? 0;
+          const rows = tenants.get(key.tenantId) ?? [];
+          rows.push({
+            resourceType: key.resourceType,
+            periodStart: key.periodStart,
+            allowance: limits?.allowance,
+            allocation: limits?.allocation ?? false,
+            thresholds: limits?.thresholds ?? [],
+            planId: limits?.planId ?? "",
+          });
+          tenants.set(key.tenantId, rows);
+        }
+        let settled = 0;
+        for (const [tenantId, rows] of tenants) {
+          const result = await trx.raw(
+            "select tollgate_settle(?, ?::tollgate_counter_limits[], ?) as n",
+            [tenantId, encodeComposites(COUNTER_LIMITS_FIELDS, rows), now],
+          );
+          settled += (result.rows as { n: number }[])[0]?.n ?? 0;
+        }
+        return settled;
       });
     },
 
@@ -265,69 +338,126 @@ export function createEntitlementStore(knex: Knex): EntitlementStore {
   };
 }
 
-// The op as `tollgate_admit` reads it (field names in migrations 0007 and 0009).
-function toWireOp(op: AdmissionOp, index: number, budgetMs: number | undefined) {
-  const b = budgetMs === undefined ? undefined : Math.max(0, Math.floor(budgetMs));
+// Tenants in id order, each with its ops' indexes in arrival order.
+function byTenant(ops: readonly AdmissionOp[]): { tenantId: string; indexes: number[] }[] {
+  const groups = new Map<string, number[]>();
+  for (const [i, op] of ops.entries()) {
+    const indexes = groups.get(op.key.tenantId);
+    if (indexes) indexes.push(i);
+    else groups.set(op.key.tenantId, [i]);
+  }
+  return [...groups]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([tenantId, indexes]) => ({ tenantId, indexes }));
+}
+
+// Each group's 1-based first and last position in the tenant-ordered op array.
+function boundsOf(groups: { indexes: number[] }[]): [number, number][] {
+  let next = 1;
+  return groups.map((g) => {
+    const bounds: [number, number] = [next, next + g.indexes.length - 1];
+    next += g.indexes.length;
+    return bounds;
+  });
+}
+
+function compareKeys(a: CounterKey, b: CounterKey): number {
+  if (a.tenantId !== b.tenantId) return a.tenantId < b.tenantId ? -1 : 1;
+  if (a.resourceType !== b.resourceType) return a.resourceType < b.resourceType ? -1 : 1;
+  return a.periodStart.getTime() - b.periodStart.getTime();
+}
+
+// The op as `tollgate_admit` reads it (`admission-wire.ts`). Only a keyed call sends its
+// answer template: the batch stores it with the decision; every other answer is rendered here.
+function toWireOp(op: AdmissionOp, index: number, budgetMs: number | undefined): WireOp {
+  const budget = budgetMs === undefined ? undefined : Math.max(0, Math.floor(budgetMs));
+  const common = {
+    position: index + 1,
+    kind: op.kind,
+    resourceType: op.key.resourceType,
+    periodStart: op.key.periodStart,
+    quantity: op.quantity,
+    budgetMs: budget,
+  };
   if (isSettleOp(op)) {
     return {
-      n: index + 1,
-      k: op.kind,
-      id: op.reservationId,
-      q: op.quantity?.toFixed(),
-      s: op.scope,
-      b,
+      ...common,
+      limits: undefined,
+      idempotency: undefined,
+      answerTemplate: undefined,
+      reservationId: op.reservation.id,
+      hold: undefined,
     };
   }
   return {
-    n: index + 1,
-    k: op.kind,
-    t: op.key.tenantId,
-    r: op.key.resourceType,
-    p: op.key.periodStart,
-    q: op.quantity.toFixed(),
-    ...wireLimits(op.limits),
-    ik: op.idempotency?.key,
-    op: op.idempotency?.operation,
-    fp: op.idempotency?.fingerprint,
-    a: op.answer,
-    id: op.hold?.id,
-    e: op.hold?.expireTime,
-    c: op.hold?.createTime,
-    b,
+    ...common,
+    limits: op.limits,
+    idempotency: op.idempotency,
+    answerTemplate: op.idempotency ? op.answer : undefined,
+    reservationId: op.hold?.id,
+    hold: op.hold,
   };
 }
 
-// Limits as `tollgate_admit` and `tollgate_settle` read them (migration 0009). The flags are
-// left out at their SQL defaults (hard, no grants, consumable): smaller batches.
-function wireLimits(limits: LimitInfo | undefined) {
+function outcomeOf(op: AdmissionOp, row: WireDecision): AdmissionOutcome {
+  const counter =
+    row.used === null || row.reserved === null
+      ? undefined
+      : fromDbCounter({ used: row.used, reserved: row.reserved });
+  if (row.outcome === "replay" && row.replay) {
+    return {
+      outcome: "replay",
+      counter,
+      answer: { ...row.replay, response: renderStored(row.replay.response) },
+      reservation: undefined,
+    };
+  }
+  if (isSettleOp(op)) {
+    return {
+      outcome: row.outcome,
+      counter,
+      answer: undefined,
+      reservation:
+        row.reservation_state === null
+          ? undefined
+          : {
+              ...op.reservation,
+              state: row.reservation_state as Reservation["state"],
+              committedQuantity:
+                row.committed_quantity === null ? undefined : new Decimal(row.committed_quantity),
+            },
+    };
+  }
   return {
-    l: limits?.allowance.toFixed(),
-    x: limits?.cap?.toFixed(),
-    h: limits?.hard === false ? false : undefined,
-    g: limits?.grants || undefined,
-    al: limits?.allocation || undefined,
-    th: limits?.thresholds.map((f) => f.toFixed()),
-    pl: limits?.planId,
+    outcome: row.outcome,
+    counter,
+    answer:
+      row.outcome === "done"
+        ? renderAnswer(op.answer as Json, {
+            admitted: row.admitted ?? undefined,
+            used: row.used ?? undefined,
+            reserved: row.reserved ?? undefined,
+            granted: row.granted ?? undefined,
+            grantRemaining: row.grant_remaining ?? undefined,
+            ceiling: row.ceiling ?? undefined,
+          })
+        : undefined,
+    reservation: undefined,
   };
 }
 
-interface OutcomeRow {
-  op_outcome: AdmissionOutcome["outcome"];
-  op_used: string | null;
-  op_reserved: string | null;
-  op_answer: Record<string, unknown> | null;
-  op_reservation: Record<string, unknown> | null;
-}
-
-function fromOutcomeRow(row: OutcomeRow): AdmissionOutcome {
+function fromDbReservation(row: Record<string, unknown>): Reservation {
   return {
-    outcome: row.op_outcome,
-    counter:
-      row.op_used === null || row.op_reserved === null
-        ? undefined
-        : fromDbCounter({ used: row.op_used, reserved: row.op_reserved }),
-    answer: row.op_answer ?? undefined,
-    reservation: row.op_reservation ? reviveReservation(row.op_reservation) : undefined,
+    id: row.id as string,
+    tenantId: row.tenant_id as string,
+    resourceType: row.resource_type as string,
+    quantity: new Decimal(row.quantity as string),
+    state: row.state as Reservation["state"],
+    expireTime: row.expire_time as Date,
+    committedQuantity:
+      row.committed_quantity == null ? undefined : new Decimal(row.committed_quantity as string),
+    createTime: row.create_time as Date,
+    periodStart: row.period_start as Date,
   };
 }
 

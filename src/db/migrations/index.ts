@@ -9,6 +9,7 @@ import * as admissionBatches from "./0007_admission_batches.js";
 import * as meterReports from "./0008_meter_reports.js";
 import * as grantsEvents from "./0009_grants_events.js";
 import * as customerDirectory from "./0010_customer_directory.js";
+import * as installedFunctions from "./0011_installed_functions.js";
 
 /** A schema change, applied once in name order and recorded in `knex_migrations`. */
 export interface Migration {
@@ -27,6 +28,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0008_meter_reports": meterReports,
   "0009_grants_events": grantsEvents,
   "0010_customer_directory": customerDirectory,
+  "0011_installed_functions": installedFunctions,
 };
 
 /**

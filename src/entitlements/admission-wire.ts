@@ -1,0 +1,174 @@
+import type { Decimal } from "decimal.js";
+
+/*
+ * The admission batch's wire form, declared once. Each list below names the fields of one
+ * PostgreSQL composite type in order, with their SQL types: the function installer creates
+ * the types from these lists (`src/db/functions.ts`), `admit.sql` reads the fields by these
+ * names, and the store encodes ops and decodes decisions through them. A field added here is
+ * added on both sides.
+ */
+
+/** One field of a composite type: its SQL name and type, and how a value is encoded. */
+export interface WireField<T> {
+  name: string;
+  sqlType: string;
+  value(input: T): string | Decimal | Date | boolean | number | readonly unknown[] | object | null;
+}
+
+/** One call as `tollgate_admit` takes it (`tollgate_admission_op`); tenant-free: the group has one. */
+export interface WireOp {
+  /** 1-based position in the batch: arrival order. */
+  position: number;
+  kind: "admit" | "hold" | "add" | "read" | "commit" | "release";
+  resourceType: string;
+  periodStart: Date;
+  /** Undefined only for a commit of the held quantity, or a release. */
+  quantity: Decimal | undefined;
+  limits:
+    | {
+        allowance: Decimal;
+        cap: Decimal | undefined;
+        hard: boolean;
+        grants: boolean;
+        allocation: boolean;
+        thresholds: readonly Decimal[];
+        planId: string;
+      }
+    | undefined;
+  idempotency: { key: string; operation: string; fingerprint: string } | undefined;
+  /** Keyed calls only: what the call knew before the batch, stored with the decision. */
+  answerTemplate: Record<string, unknown> | undefined;
+  reservationId: string | undefined;
+  hold: { expireTime: Date; createTime: Date } | undefined;
+  /** How long the caller still waits, in milliseconds; undefined: no deadline. */
+  budgetMs: number | undefined;
+}
+
+export const ADMISSION_OP_FIELDS: readonly WireField<WireOp>[] = [
+  { name: "position", sqlType: "int", value: (o) => o.position },
+  { name: "kind", sqlType: "text", value: (o) => o.kind },
+  { name: "resource_type", sqlType: "text", value: (o) => o.resourceType },
+  { name: "period_start", sqlType: "timestamptz", value: (o) => o.periodStart },
+  { name: "quantity", sqlType: "numeric", value: (o) => o.quantity ?? null },
+  { name: "allowance", sqlType: "numeric", value: (o) => o.limits?.allowance ?? null },
+  { name: "overage_cap", sqlType: "numeric", value: (o) => o.limits?.cap ?? null },
+  { name: "hard_limit", sqlType: "boolean", value: (o) => o.limits?.hard ?? true },
+  { name: "has_grants", sqlType: "boolean", value: (o) => o.limits?.grants ?? false },
+  { name: "allocation", sqlType: "boolean", value: (o) => o.limits?.allocation ?? false },
+  { name: "thresholds", sqlType: "numeric[]", value: (o) => o.limits?.thresholds ?? [] },
+  { name: "plan_id", sqlType: "text", value: (o) => o.limits?.planId ?? null },
+  { name: "idempotency_key", sqlType: "text", value: (o) => o.idempotency?.key ?? null },
+  { name: "operation", sqlType: "text", value: (o) => o.idempotency?.operation ?? null },
+  { name: "fingerprint", sqlType: "text", value: (o) => o.idempotency?.fingerprint ?? null },
+  { name: "answer_template", sqlType: "jsonb", value: (o) => o.answerTemplate ?? null },
+  { name: "reservation_id", sqlType: "uuid", value: (o) => o.reservationId ?? null },
+  { name: "hold_expire_time", sqlType: "timestamptz", value: (o) => o.hold?.expireTime ?? null },
+  { name: "hold_create_time", sqlType: "timestamptz", value: (o) => o.hold?.createTime ?? null },
+  { name: "budget_ms", sqlType: "int", value: (o) => o.budgetMs ?? null },
+];
+
+/**
+ * What `tollgate_admit` answers for one call (`tollgate_admission_decision`). `outcome`:
+ * `done`, `replay` (`replay` holds the key's stored operation, fingerprint and response),
+ * `busy` (the key's first call has no answer yet), `deadline` (dropped unstarted),
+ * `not_found`, `refused` and `unchanged` for commits and releases. `admitted` says whether an
+ * admit or hold fit; `used` and `reserved` are the counter after the call; `granted`,
+ * `grant_remaining` and `ceiling` are set when grants count for the call's resource.
+ */
+export interface WireDecision {
+  position: number;
+  outcome: "done" | "replay" | "busy" | "deadline" | "not_found" | "refused" | "unchanged";
+  admitted: boolean | null;
+  used: string | null;
+  reserved: string | null;
+  granted: string | null;
+  grant_remaining: string | null;
+  ceiling: string | null;
+  reservation_state: string | null;
+  committed_quantity: string | null;
+  replay: { operation: string; fingerprint: string; response: unknown } | null;
+}
+
+/** The decision's fields, for its type; the store reads the columns by these names. */
+export const ADMISSION_DECISION_FIELDS: readonly (readonly [keyof WireDecision, string])[] = [
+  ["position", "int"],
+  ["outcome", "text"],
+  ["admitted", "boolean"],
+  ["used", "numeric"],
+  ["reserved", "numeric"],
+  ["granted", "numeric"],
+  ["grant_remaining", "numeric"],
+  ["ceiling", "numeric"],
+  ["reservation_state", "text"],
+  ["committed_quantity", "numeric"],
+  ["replay", "jsonb"],
+];
+
+/** A counter's limits as the settle sweep passes them (`tollgate_counter_limits`). */
+export interface WireCounterLimits {
+  resourceType: string;
+  periodStart: Date;
+  /** Undefined: nothing limits the resource. */
+  allowance: Decimal | undefined;
+  allocation: boolean;
+  thresholds: readonly Decimal[];
+  planId: string;
+}
+
+export const COUNTER_LIMITS_FIELDS: readonly WireField<WireCounterLimits>[] = [
+  { name: "resource_type", sqlType: "text", value: (c) => c.resourceType },
+  { name: "period_start", sqlType: "timestamptz", value: (c) => c.periodStart },
+  { name: "allowance", sqlType: "numeric", value: (c) => c.allowance ?? null },
+  { name: "allocation", sqlType: "boolean", value: (c) => c.allocation },
+  { name: "thresholds", sqlType: "numeric[]", value: (c) => c.thresholds },
+  { name: "plan_id", sqlType: "text", value: (c) => c.planId },
+];
+
+/** The composite types, created by the function installer before the functions that use them. */
+export const WIRE_TYPES: readonly {
+  name: string;
+  fields: readonly (readonly [string, string])[];
+}[] = [
+  {
+    name: "tollgate_admission_op",
+    fields: ADMISSION_OP_FIELDS.map((f) => [f.name, f.sqlType] as const),
+  },
+  { name: "tollgate_admission_decision", fields: ADMISSION_DECISION_FIELDS },
+  {
+    name: "tollgate_counter_limits",
+    fields: COUNTER_LIMITS_FIELDS.map((f) => [f.name, f.sqlType] as const),
+  },
+];
+
+/**
+ * An array of composite values in PostgreSQL's text form (`{"(…,…)","(…,…)"}`), which
+ * node-postgres passes as one parameter and PostgreSQL parses without any JSON.
+ */
+export function encodeComposites<T>(fields: readonly WireField<T>[], rows: readonly T[]): string {
+  const records = rows.map((row) => {
+    const cells = fields.map((f) => {
+      const value = f.value(row);
+      return value === null || value === undefined ? "" : quote(textOf(value));
+    });
+    return quote(`(${cells.join(",")})`);
+  });
+  return `{${records.join(",")}}`;
+}
+
+function textOf(value: NonNullable<ReturnType<WireField<unknown>["value"]>>): string {
+  if (value instanceof Date) return value.toISOString();
+  if (Array.isArray(value)) return `{${value.map((v) => textOf(v)).join(",")}}`;
+  if (typeof value === "object") return isDecimal(value) ? value.toFixed() : JSON.stringify(value);
+  if (typeof value === "boolean") return value ? "t" : "f";
+  return String(value);
+}
+
+function isDecimal(value: object): value is Decimal {
+  return typeof (value as Decimal).toFixed === "function" && "d" in value;
+}
+
+// Both record fields and array elements quote the same way: double quotes around, and a
+// backslash before every double quote and backslash inside.
+function quote(text: string): string {
+  return `"${text.replace(/["\\]/g, "\\$&")}"`;
+}

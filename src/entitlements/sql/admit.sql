@@ -1,0 +1,422 @@
+-- The admission decision. Every CheckAndRecord, RecordUsage, Reserve, CommitReservation and
+-- ReleaseReservation is decided here, in batches: `src/entitlements/README.md` walks one call
+-- from the wire to these rows and back. The types `tollgate_admission_op`,
+-- `tollgate_admission_decision` and `tollgate_counter_limits` are declared once, in
+-- `src/entitlements/admission-wire.ts`.
+
+-- tollgate_fits: the fit rule, and the only place it is written. A call of `quantity` fits a
+-- counter when what is used, what is held and the call stay within the ceiling together. A
+-- null ceiling is no limit.
+create or replace function tollgate_fits(p_used numeric, p_reserved numeric,
+  p_quantity numeric, p_ceiling numeric)
+returns boolean language sql immutable as $fn$
+  select p_ceiling is null or p_used + p_reserved + p_quantity <= p_ceiling
+$fn$;
+
+-- tollgate_ceiling: what a call may bring a counter to. A hard limit stops at the allowance
+-- plus grants (`p_granted` drawn this period, `p_room` still in active grants); a soft limit
+-- goes on to its overage cap, or without a cap has no ceiling; an unlimited resource has none.
+create or replace function tollgate_ceiling(p_allowance numeric, p_hard_limit boolean,
+  p_overage_cap numeric, p_granted numeric, p_room numeric)
+returns numeric language sql immutable as $fn$
+  select case
+    when p_allowance is null then null
+    when p_hard_limit then p_allowance + p_granted + coalesce(p_room, 0)
+    when p_overage_cap is not null
+      then p_allowance + p_granted + coalesce(p_room, 0) + p_overage_cap
+  end
+$fn$;
+
+-- What active grants hold per counter, for the counters of a batch whose tenant has grants.
+create type tollgate_counter_room as (resource_type text, period_start timestamptz, room numeric);
+
+-- tollgate_admit(tenant, ops, now): decides one tenant's calls of a batch, in one transaction
+-- with whatever else the statement that calls it carries, and answers one decision per call.
+--
+-- 1. Claims the calls' idempotency keys, in key order. A key stored before replays its answer
+--    (`replay`), or is `busy` while its first call has none; a key repeated in the batch is
+--    owned by its first call, which the others replay.
+-- 2. Locks the reservations that commits and releases name, then the counters, each in key
+--    order: every batch on every replica locks in this one order, so none can deadlock.
+-- 3. Drops calls whose caller stopped waiting while the locks were taken (`deadline`): they
+--    record nothing and free their key.
+-- 4. Frees expired holds of a counter whose calls might not fit otherwise: an expired hold
+--    never causes a denial. Reads what active grants hold where the tenant has grants.
+-- 5. Decides every call in arrival order per counter (a recursive fold over each counter's
+--    calls, which is one step for a counter with one call) and, in the same statement, writes
+--    each touched counter once, the new holds, the ended reservations and the keys' answers.
+-- 6. Settles the counters that reached their watch level (grant draws, threshold events) and
+--    announces the period's first denial of a counter; both are rare.
+--
+-- Expects each reservation to be named by at most one commit or release of the batch (the
+-- queue keeps a second one for the next batch) and every op's counter to be its tenant's.
+create or replace function tollgate_admit(p_tenant uuid, p_ops tollgate_admission_op[],
+  p_now timestamptz)
+returns setof tollgate_admission_decision
+language plpgsql as $fn$
+declare
+  v_keyed boolean;
+  v_settles boolean;
+  v_grants boolean;
+  v_claimed text[] := '{}';
+  v_prior entitlement_requests[] := '{}';
+  v_reservations reservations[] := '{}';
+  v_counters usage_counters[];
+  v_missing int;
+  v_rooms tollgate_counter_room[] := '{}';
+  v_elapsed_ms numeric;
+  v_decisions tollgate_admission_decision[];
+  v_due tollgate_counter_limits[];
+  v_queued tollgate_counter_limits[];
+  v_denials jsonb[];
+  v_limits tollgate_counter_limits;
+  v_denial jsonb;
+begin
+  select coalesce(bool_or(o.idempotency_key is not null), false),
+    coalesce(bool_or(o.kind in ('commit', 'release')), false), coalesce(bool_or(o.has_grants), false)
+  into v_keyed, v_settles, v_grants
+  from unnest(p_ops) o;
+
+  -- 1. Idempotency keys.
+  if v_keyed then
+    with claimed as (
+      insert into entitlement_requests as e
+        (tenant_id, idempotency_key, operation, fingerprint, create_time)
+      select p_tenant, o.idempotency_key, o.operation, o.fingerprint, p_now
+      from (select distinct on (o.idempotency_key) o.* from unnest(p_ops) o
+            where o.idempotency_key is not null
+            order by o.idempotency_key, o.position) o
+      order by o.idempotency_key
+      on conflict do nothing
+      returning e.idempotency_key)
+    select coalesce(array_agg(c.idempotency_key), '{}') into v_claimed from claimed c;
+
+    select coalesce(array_agg(e), '{}') into v_prior
+    from entitlement_requests e
+    where e.tenant_id = p_tenant
+      and e.idempotency_key in (select o.idempotency_key from unnest(p_ops) o)
+      and e.idempotency_key <> all(v_claimed);
+  end if;
+
+  -- 2. Reservations, then counters, each locked in key order.
+  if v_settles then
+    if (select count(o.reservation_id) <> count(distinct o.reservation_id) from unnest(p_ops) o)
+    then
+      raise exception 'a batch names reservation % more than once', (
+        select o.reservation_id from unnest(p_ops) o where o.reservation_id is not null
+        group by 1 having count(*) > 1 limit 1);
+    end if;
+    select coalesce(array_agg(r.r order by (r.r).id), '{}') into v_reservations
+    from (select r from reservations r
+          where r.tenant_id = p_tenant and r.id in (
+            select o.reservation_id from unnest(p_ops) o where o.kind in ('commit', 'release'))
+          order by r.id
+          for update) r;
+  end if;
+
+  for attempt in 1..2 loop
+    select coalesce(array_agg(c.c order by w.resource_type, w.period_start)
+        filter (where (c.c).tenant_id is not null), '{}'),
+      count(*) filter (where (c.c).tenant_id is null)
+    into v_counters, v_missing
+    from (select distinct o.resource_type, o.period_start from unnest(p_ops) o
+          order by 1, 2) w
+    left join lateral (
+      select c from usage_counters c
+      where c.tenant_id = p_tenant and c.resource_type = w.resource_type
+        and c.period_start = w.period_start
+      for update) c on true;
+    exit when v_missing = 0;
+    insert into usage_counters (tenant_id, resource_type, period_start, used, reserved)
+    select distinct p_tenant, o.resource_type, o.period_start, 0, 0 from unnest(p_ops) o
+    order by 2, 3
+    on conflict do nothing;
+  end loop;
+
+  -- 3. How long the locks took, against each caller's remaining patience.
+  v_elapsed_ms := extract(epoch from clock_timestamp() - statement_timestamp()) * 1000;
+
+  -- 4. Grant balances, and expired holds where calls might not fit without freeing them.
+  if v_grants then
+    select array_agg(row(l.resource_type, l.period_start,
+        tollgate_grant_room(p_tenant, l.resource_type, l.allocation, p_now))::tollgate_counter_room
+        order by l.resource_type, l.period_start)
+    into v_rooms
+    from (select distinct on (o.resource_type, o.period_start) o.* from unnest(p_ops) o
+          where o.has_grants order by o.resource_type, o.period_start) l;
+  end if;
+  if exists (
+    select 1 from unnest(v_counters) c
+    join (select o.resource_type, o.period_start, sum(o.quantity) as demand,
+            min(tollgate_ceiling(o.allowance, o.hard_limit, o.overage_cap, c.granted, g.room))
+              as ceiling
+          from unnest(p_ops) o
+          join unnest(v_counters) c using (resource_type, period_start)
+          left join unnest(v_rooms) g using (resource_type, period_start)
+          where o.kind in ('admit', 'hold')
+          group by 1, 2) d using (resource_type, period_start)
+    where c.reserved > 0 and not tollgate_fits(c.used, c.reserved, d.demand, d.ceiling))
+  then
+    with due as (
+      select x.id, x.resource_type, x.period_start, x.quantity
+      from reservations x
+      join unnest(v_counters) c using (resource_type, period_start)
+      where x.tenant_id = p_tenant and x.state = 'held' and x.expire_time <= p_now
+      for update of x skip locked
+    ), expired as (
+      update reservations x set state = 'expired'
+      from due where x.tenant_id = p_tenant and x.id = due.id
+      returning due.resource_type, due.period_start, due.quantity
+    ), freed as (
+      select resource_type, period_start, sum(quantity) as quantity from expired group by 1, 2
+    )
+    update usage_counters c set reserved = greatest(c.reserved - f.quantity, 0)
+    from freed f
+    where c.tenant_id = p_tenant and c.resource_type = f.resource_type
+      and c.period_start = f.period_start;
+    select array_agg(c order by c.resource_type, c.period_start) into v_counters
+    from usage_counters c
+    join unnest(v_counters) k using (resource_type, period_start)
+    where c.tenant_id = p_tenant;
+    select coalesce(array_agg(r order by r.id), '{}') into v_reservations
+    from reservations r join unnest(v_reservations) k using (id)
+    where r.tenant_id = p_tenant;
+  end if;
+
+  -- 5. Decide and write.
+  with recursive
+  ops as (
+    select o.*,
+      row_number() over (partition by o.idempotency_key order by o.position) as key_rank
+    from unnest(p_ops) o
+  ),
+  -- Which calls run: `live`, `prior` (key stored before), `repeat` (key owned by an earlier
+  -- call of the batch) or `deadline`.
+  calls as (
+    select o.*, case
+        when o.idempotency_key is not null and o.idempotency_key <> all(v_claimed) then 'prior'
+        when o.idempotency_key is not null and o.key_rank > 1 then 'repeat'
+        when o.budget_ms is not null and v_elapsed_ms > o.budget_ms then 'deadline'
+        else 'live'
+      end as status
+    from ops o
+  ),
+  -- Commits and releases against their reservation's state: `done` ends it.
+  endings as (
+    select o.position, r.id as reservation_id, r.quantity as held,
+      coalesce(o.quantity, r.quantity) as amount,
+      case
+        when r.id is null then 'not_found'
+        when o.kind = 'commit' and r.state = 'committed'
+          and r.committed_quantity = coalesce(o.quantity, r.quantity) then 'unchanged'
+        when o.kind = 'commit' and (r.state <> 'held' or r.expire_time <= p_now) then 'refused'
+        when o.kind = 'release' and r.state = 'committed' then 'refused'
+        when o.kind = 'release' and r.state <> 'held' then 'unchanged'
+        else 'done'
+      end as outcome,
+      case
+        when o.kind = 'commit' then 'committed'
+        when r.expire_time <= p_now then 'expired'
+        else 'released'
+      end as ended_state,
+      r.state as stored_state, r.committed_quantity as stored_committed
+    from calls o left join unnest(v_reservations) r on r.id = o.reservation_id
+    where o.status = 'live' and o.kind in ('commit', 'release')
+  ),
+  -- The live calls as steps of their counter's fold, with their ceilings.
+  steps as (
+    select o.position, o.kind, o.resource_type, o.period_start, o.quantity, e.outcome,
+      e.held, e.amount,
+      tollgate_ceiling(o.allowance, o.hard_limit, o.overage_cap, c.granted, g.room) as ceiling,
+      row_number() over (partition by o.resource_type, o.period_start order by o.position)
+        as step
+    from calls o
+    join unnest(v_counters) c using (resource_type, period_start)
+    left join unnest(v_rooms) g using (resource_type, period_start)
+    left join endings e using (position)
+    where o.status = 'live'
+  ),
+  -- Each counter's calls in arrival order: an admit or hold that fits is recorded, one that
+  -- does not records nothing; additions never take `used` below zero.
+  fold as (
+    select c.resource_type, c.period_start, 0::bigint as step, c.used, c.reserved,
+      null::boolean as admitted, null::int as position
+    from unnest(v_counters) c
+    union all
+    select f.resource_type, f.period_start, s.step,
+      case
+        when s.kind = 'admit' and tollgate_fits(f.used, f.reserved, s.quantity, s.ceiling)
+          then f.used + s.quantity
+        when s.kind = 'add' then greatest(f.used + s.quantity, 0)
+        when s.kind = 'commit' and s.outcome = 'done' then f.used + s.amount
+        else f.used
+      end,
+      case
+        when s.kind = 'hold' and tollgate_fits(f.used, f.reserved, s.quantity, s.ceiling)
+          then f.reserved + s.quantity
+        when s.outcome = 'done' then greatest(f.reserved - s.held, 0)
+        else f.reserved
+      end,
+      case
+        when s.kind in ('admit', 'hold')
+          then tollgate_fits(f.used, f.reserved, s.quantity, s.ceiling)
+      end,
+      s.position
+    from fold f
+    join steps s on s.resource_type = f.resource_type and s.period_start = f.period_start
+      and s.step = f.step + 1
+  ),
+  final as (
+    select distinct on (f.resource_type, f.period_start) f.resource_type, f.period_start,
+      f.used, f.reserved,
+      coalesce(bool_or(f.admitted = false) over (partition by f.resource_type, f.period_start),
+        false) as denial
+    from fold f
+    order by f.resource_type, f.period_start, f.step desc
+  ),
+  -- What each live call learned, in the form its key stores.
+  decided as (
+    select o.position, o.idempotency_key, o.operation, o.fingerprint, o.answer_template,
+      f.used, f.reserved, f.admitted,
+      case when o.allowance is not null and c.granted + coalesce(g.room, 0) > 0
+        then c.granted + coalesce(g.room, 0) end as granted,
+      case when o.allowance is not null and c.granted + coalesce(g.room, 0) > 0
+        then coalesce(g.room, 0) - case when o.allocation then 0 else greatest(0, least(
+          coalesce(g.room, 0),
+          greatest(0, f.used - o.allowance) - greatest(0, c.settled_used - o.allowance))) end
+      end as grant_remaining,
+      case when o.allowance is not null and c.granted + coalesce(g.room, 0) > 0
+        then tollgate_ceiling(o.allowance, o.hard_limit, o.overage_cap, c.granted, g.room)
+      end as ceiling,
+      case when e.outcome = 'done' then e.ended_state else e.stored_state end
+        as reservation_state,
+      case when e.outcome = 'done' and o.kind = 'commit' then e.amount
+        else e.stored_committed end as committed_quantity,
+      coalesce(e.outcome, 'done') as outcome
+    from calls o
+    join fold f on f.position = o.position
+    join unnest(v_counters) c
+      on c.resource_type = o.resource_type and c.period_start = o.period_start
+    left join unnest(v_rooms) g
+      on g.resource_type = o.resource_type and g.period_start = o.period_start
+    left join endings e on e.position = o.position
+    where o.status = 'live'
+  ),
+  stored as (
+    select d.*, jsonb_build_object('template', d.answer_template, 'decision', jsonb_strip_nulls(
+        jsonb_build_object('admitted', d.admitted, 'used', d.used::text,
+          'reserved', d.reserved::text, 'granted', d.granted::text,
+          'grantRemaining', d.grant_remaining::text, 'ceiling', d.ceiling::text))) as response
+    from decided d
+    where d.idempotency_key is not null
+  ),
+  counters_written as (
+    update usage_counters c
+    set used = f.used, reserved = f.reserved, denied = c.denied or f.denial
+    from final f
+    where c.tenant_id = p_tenant and c.resource_type = f.resource_type
+      and c.period_start = f.period_start
+      and (c.used <> f.used or c.reserved <> f.reserved or (f.denial and not c.denied))
+  ),
+  holds_written as (
+    insert into reservations
+      (id, tenant_id, resource_type, period_start, quantity, state, expire_time, create_time)
+    select o.reservation_id, p_tenant, o.resource_type, o.period_start, o.quantity, 'held',
+      o.hold_expire_time, o.hold_create_time
+    from calls o join decided d on d.position = o.position
+    where o.kind = 'hold' and d.admitted
+  ),
+  endings_written as (
+    update reservations r
+    set state = e.ended_state,
+      committed_quantity = case when e.ended_state = 'committed' then e.amount
+        else r.committed_quantity end
+    from endings e
+    where e.outcome = 'done' and r.tenant_id = p_tenant and r.id = e.reservation_id
+  ),
+  answers_written as (
+    update entitlement_requests e set response = s.response
+    from stored s
+    where e.tenant_id = p_tenant and e.idempotency_key = s.idempotency_key
+  ),
+  keys_freed as (
+    delete from entitlement_requests e
+    using calls o
+    where o.status = 'deadline' and o.idempotency_key is not null
+      and e.tenant_id = p_tenant and e.idempotency_key = o.idempotency_key
+  ),
+  answered as (
+    select o.position,
+      case o.status
+        when 'live' then d.outcome
+        when 'deadline' then 'deadline'
+        when 'prior' then case when p.response is null then 'busy' else 'replay' end
+        when 'repeat' then case when s.response is null then 'busy' else 'replay' end
+      end as outcome,
+      d.admitted, d.used, d.reserved, d.granted, d.grant_remaining, d.ceiling,
+      d.reservation_state, d.committed_quantity,
+      case
+        when o.status = 'prior' and p.response is not null then jsonb_build_object(
+          'operation', p.operation, 'fingerprint', p.fingerprint, 'response', p.response)
+        when o.status = 'repeat' and s.response is not null then jsonb_build_object(
+          'operation', s.operation, 'fingerprint', s.fingerprint, 'response', s.response)
+      end as replay
+    from calls o
+    left join decided d on d.position = o.position
+    left join unnest(v_prior) p
+      on o.status = 'prior' and p.idempotency_key = o.idempotency_key
+    left join stored s on o.status = 'repeat' and s.idempotency_key = o.idempotency_key
+  )
+  select
+    array_agg(row(a.position, a.outcome, a.admitted, a.used, a.reserved, a.granted,
+      a.grant_remaining, a.ceiling, a.reservation_state, a.committed_quantity,
+      a.replay)::tollgate_admission_decision order by a.position),
+    (select array_agg(row(c.resource_type, c.period_start, l.allowance, l.allocation,
+        l.thresholds, l.plan_id)::tollgate_counter_limits order by c.resource_type,
+        c.period_start)
+     from final f
+     join unnest(v_counters) c using (resource_type, period_start)
+     left join lateral (
+       select o.* from unnest(p_ops) o
+       where o.resource_type = f.resource_type and o.period_start = f.period_start
+         and o.allowance is not null
+       limit 1) l on true
+     where (f.used <> c.used or f.reserved <> c.reserved) and f.used >= c.watch_from),
+    (select array_agg(jsonb_build_object('tenant_id', p_tenant,
+        'resource_type', d.resource_type, 'period_start_time', d.period_start,
+        'quantity', d.quantity::text, 'used', d.used::text, 'reserved', d.reserved::text,
+        'limit', d.ceiling::text, 'plan_id', d.plan_id) order by d.resource_type, d.period_start)
+     from (select distinct on (s.resource_type, s.period_start) s.resource_type,
+             s.period_start, s.quantity, f.used, f.reserved, s.ceiling, o.plan_id
+           from steps s
+           join fold f on f.position = s.position and f.admitted = false
+           join unnest(v_counters) c
+             on c.resource_type = s.resource_type and c.period_start = s.period_start
+           join calls o on o.position = s.position
+           where not c.denied
+           order by s.resource_type, s.period_start, s.position) d)
+  into v_decisions, v_due, v_denials
+  from answered a;
+
+  -- 6. Settles and first denials (thresholds crossed come before the denial they lead to).
+  foreach v_limits in array coalesce(v_due, '{}') loop
+    if v_limits.allowance is null then
+      -- Changed only by calls that do not know the limits (commits): the sweep settles it.
+      insert into counter_settle_queue (tenant_id, resource_type, period_start)
+      values (p_tenant, v_limits.resource_type, v_limits.period_start);
+    else
+      perform tollgate_settle_locked(p_tenant, v_limits, (
+        select g.room from unnest(v_rooms) g
+        where g.resource_type = v_limits.resource_type
+          and g.period_start = v_limits.period_start), p_now);
+    end if;
+  end loop;
+  foreach v_denial in array coalesce(v_denials, '{}') loop
+    perform tollgate_emit(p_tenant, 'entitlement.denied', v_denial,
+      'entitlement.denied/' || p_tenant || '/' || (v_denial ->> 'resource_type') || '/'
+        || extract(epoch from (v_denial ->> 'period_start_time')::timestamptz)::bigint);
+  end loop;
+
+  return query select * from unnest(v_decisions);
+end
+$fn$;
