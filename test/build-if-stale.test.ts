@@ -12,12 +12,13 @@ const OUTPUTS = [
   "clients/typescript/dist/index.js",
   "dist/src/main.js",
   "dist/src/cli/tollgate.js",
+  "dist/src/entitlements/sql/admit.sql",
   "dist/console/index.html",
 ];
 
 /**
  * `npm start` builds only when a source is newer than the build. Checked on a scratch tree
- * whose "build" writes the four outputs and counts its runs, so the repository's own dist/,
+ * whose "build" writes the five outputs and counts its runs, so the repository's own dist/,
  * which other tests are using, is never rebuilt here.
  */
 describe("scripts/build-if-stale.mjs", () => {

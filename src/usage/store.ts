@@ -5,6 +5,7 @@ import type { Knex } from "knex";
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { type ReadPools, runCancellableRead } from "../db/cancellable-read.js";
+import { isDatabaseUnavailable } from "../db/database.js";
 import type { UsageEvent, UsageReport } from "./usage.js";
 
 /** Queries over `usage_events` and the counters they feed. */
@@ -40,21 +41,12 @@ export function eventKey(tenantId: string, eventId: string): string {
 const COLUMNS =
   "tenant_id, event_id, resource_type, quantity, occur_time, attributes, period_start";
 
-// Stores the rows of `incoming` and counts them. Rows are inserted in key order, and counters
-// updated in key order, so concurrent flushes on several replicas take their row locks in one
-// order and cannot deadlock. Counters that reached their watch level are queued for the settle
-// sweep (grant draws, thresholds), in the same transaction. Returns the incoming rows that
-// were already stored.
-const flushFrom = (incoming: string) => `
-with incoming as (${incoming}), inserted as (
-  insert into usage_events (${COLUMNS})
-  select ${COLUMNS} from incoming order by tenant_id, event_id
-  on conflict (tenant_id, event_id) do nothing
-  returning tenant_id, event_id, resource_type, quantity, period_start
-), sums as (
-  select tenant_id, resource_type, period_start, sum(quantity) as quantity
-  from inserted group by tenant_id, resource_type, period_start
-), counted as (
+// Adds each counter's sum (`sums`: tenant_id, resource_type, period_start, quantity) in key
+// order, so concurrent flushes on several replicas lock counters in one order and cannot
+// deadlock; `used` never goes below zero. Counters that reached their watch level are queued
+// for the settle sweep (grant draws, thresholds), in the same transaction.
+const countSums = (sums: string) => `
+with sums as (${sums}), counted as (
   insert into usage_counters as c (tenant_id, resource_type, period_start, used, reserved)
   select tenant_id, resource_type, period_start, greatest(quantity, 0), 0
   from sums order by tenant_id, resource_type, period_start
@@ -67,32 +59,66 @@ with incoming as (${incoming}), inserted as (
 ), queued as (
   insert into counter_settle_queue (tenant_id, resource_type, period_start)
   select tenant_id, resource_type, period_start from counted where used >= watch_from
-)
+)`;
+
+// The fast path: the batch was COPYed straight into usage_events (every event new), and
+// its own sums, aggregated by the caller, are counted.
+const COUNT_BATCH_SQL = `${countSums(`
+  select * from unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::numeric[])
+    as s(tenant_id, resource_type, period_start, quantity)`)}
+select count(*)::int as counters from counted`;
+
+// The path of a batch that repeats stored events: inserts the new ones, skipping
+// `(tenant_id, event_id)` pairs stored before or by a concurrent flush, and counts only what
+// it inserted. Returns the incoming rows that were already stored.
+const dedupeFrom = (incoming: string) => `
+with incoming as (${incoming}), inserted as (
+  insert into usage_events (${COLUMNS})
+  select ${COLUMNS} from incoming order by tenant_id, event_id
+  on conflict (tenant_id, event_id) do nothing
+  returning tenant_id, event_id, resource_type, quantity, period_start
+), ${countSums(`
+  select tenant_id, resource_type, period_start, sum(quantity) as quantity
+  from inserted group by tenant_id, resource_type, period_start`).replace(/^\s*with /, "")}
 select i.tenant_id, i.event_id from incoming i
 where not exists (
   select 1 from inserted x where x.tenant_id = i.tenant_id and x.event_id = i.event_id)`;
 
 // PGlite has no COPY from a client stream: the batch arrives as one JSON parameter.
-const FLUSH_JSON_SQL = flushFrom(`
+const DEDUPE_JSON_SQL = dedupeFrom(`
   select * from jsonb_to_recordset(?::jsonb) as t(
     tenant_id uuid, event_id text, resource_type text, quantity numeric,
     occur_time timestamptz, attributes jsonb, period_start timestamptz)`);
 
-// On PostgreSQL the batch is copied into a temporary table of the flush's own session, emptied
-// at commit, which parses several times faster than a JSON parameter.
-// Times travel as epoch milliseconds, which are far cheaper to write than ISO strings, and
-// are turned into exact timestamps here.
+const COPY_EVENTS_SQL = `copy usage_events (${COLUMNS}) from stdin`;
+
+// A batch that repeats stored events is copied into a temporary table of the flush's own
+// session, emptied at commit, and deduplicated from there. Times travel as epoch
+// milliseconds, far cheaper to write than ISO strings, and become exact timestamps here.
 const STAGING_DDL = `
 create temporary table if not exists usage_staging (
   tenant_id uuid, event_id text, resource_type text, quantity numeric,
   occur_ms bigint, attributes jsonb, period_ms bigint
 ) on commit delete rows`;
-const COPY_SQL = `copy usage_staging from stdin`;
-const FLUSH_STAGED_SQL = flushFrom(`
+const COPY_STAGING_SQL = `copy usage_staging from stdin`;
+const DEDUPE_STAGED_SQL = dedupeFrom(`
   select tenant_id, event_id, resource_type, quantity,
     timestamptz 'epoch' + occur_ms * interval '1 millisecond' as occur_time, attributes,
     timestamptz 'epoch' + period_ms * interval '1 millisecond' as period_start
   from usage_staging`);
+
+/** A unique violation: the COPY met an event already stored (or being stored). */
+const UNIQUE_VIOLATION = "23505";
+
+/**
+ * What a flush whose COMMIT got no answer left behind: its transaction id, and the
+ * duplicates it would have reported. The retry of the same batch asks PostgreSQL whether that
+ * transaction committed before doing anything.
+ */
+interface UndecidedCommit {
+  xid: string;
+  duplicates: DuplicateRow[];
+}
 
 /**
  * Creates the usage store over the given connection: flushes go through `COPY` on PostgreSQL
@@ -113,18 +139,59 @@ export function createUsageStore(
       attributes: e.attributes,
       period_start: e.periodStart.toISOString(),
     }));
-    return (await knex.raw(FLUSH_JSON_SQL, [JSON.stringify(rows)])).rows as DuplicateRow[];
+    return (await knex.raw(DEDUPE_JSON_SQL, [JSON.stringify(rows)])).rows as DuplicateRow[];
   };
-  const flushCopy = (events: UsageEvent[]) =>
-    knex.transaction(async (trx) => {
-      const connection = (await trx.client.acquireConnection()) as pg.ClientBase;
-      await connection.query(STAGING_DDL);
-      await pipeline(
-        Readable.from([events.map(toCopyLine).join("")]),
-        connection.query(copyFrom(COPY_SQL)),
-      );
-      return (await connection.query(FLUSH_STAGED_SQL)).rows as DuplicateRow[];
-    });
+
+  // One transaction: COPY the batch straight into usage_events (the primary key refuses the
+  // whole COPY if any event was stored before, or is being stored by a concurrent flush, which
+  // it first waits for), then count the batch's own sums. When the COPY is refused, roll back
+  // to before it and take the deduplicating path instead.
+  const writeBatch = async (connection: pg.ClientBase, events: UsageEvent[]) => {
+    await connection.query("savepoint batch");
+    try {
+      await copyLines(connection, COPY_EVENTS_SQL, events.map(toEventLine));
+      await connection.query(COUNT_BATCH_SQL, sumsOf(events));
+      await connection.query("release savepoint batch");
+      return [];
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== UNIQUE_VIOLATION) throw error;
+      await connection.query("rollback to savepoint batch");
+    }
+    await connection.query(STAGING_DDL);
+    await copyLines(connection, COPY_STAGING_SQL, events.map(toStagingLine));
+    return (await connection.query(DEDUPE_STAGED_SQL)).rows as DuplicateRow[];
+  };
+
+  // A batch is retried as the same array: the attempt whose COMMIT went unanswered is
+  // remembered by it, so the retry reports that attempt's outcome if it committed.
+  const undecided = new WeakMap<UsageEvent[], UndecidedCommit>();
+  const flushCopy = async (events: UsageEvent[]) => {
+    const earlier = undecided.get(events);
+    if (earlier) {
+      const status = await commitStatus(knex, earlier.xid);
+      if (status === "in progress") {
+        throw Object.assign(new Error("an earlier attempt of this flush is still undecided"), {
+          code: "08007",
+        });
+      }
+      undecided.delete(events);
+      if (status === "committed") return earlier.duplicates;
+    }
+    let attempt: UndecidedCommit | undefined;
+    try {
+      return await knex.transaction(async (trx) => {
+        const connection = (await trx.client.acquireConnection()) as pg.ClientBase;
+        const { rows } = await connection.query("select txid_current()::text as xid");
+        const duplicates = await writeBatch(connection, events);
+        attempt = { xid: (rows[0] as { xid: string }).xid, duplicates };
+        return duplicates;
+      });
+    } catch (error) {
+      // Everything before COMMIT succeeded: whether COMMIT did is PostgreSQL's to say.
+      if (attempt && isDatabaseUnavailable(error)) undecided.set(events, attempt);
+      throw error;
+    }
+  };
   return {
     async flush(events) {
       const rows = kind === "postgres" ? await flushCopy(events) : await flushJson(events);
@@ -172,9 +239,41 @@ interface DuplicateRow {
   event_id: string;
 }
 
+/** `committed`, `aborted`, `in progress`, or null when the transaction is too old to know. */
+async function commitStatus(knex: Knex, xid: string): Promise<string | null> {
+  const result = await knex.raw("select txid_status(?::bigint) as status", [xid]);
+  return (result.rows as { status: string | null }[])[0]?.status ?? null;
+}
+
+async function copyLines(connection: pg.ClientBase, sql: string, lines: string[]) {
+  await pipeline(Readable.from([lines.join("")]), connection.query(copyFrom(sql)));
+}
+
+// Each counter's sum of the batch, as the parallel arrays COUNT_BATCH_SQL takes.
+function sumsOf(events: UsageEvent[]): [string[], string[], Date[], string[]] {
+  const sums = new Map<string, { event: UsageEvent; quantity: Decimal }>();
+  for (const e of events) {
+    const key = `${e.tenantId}/${e.resourceType}/${e.periodStart.getTime()}`;
+    const sum = sums.get(key);
+    if (sum) sum.quantity = sum.quantity.plus(e.quantity);
+    else sums.set(key, { event: e, quantity: new Decimal(e.quantity) });
+  }
+  const rows = [...sums.values()];
+  return [
+    rows.map((r) => r.event.tenantId),
+    rows.map((r) => r.event.resourceType),
+    rows.map((r) => r.event.periodStart),
+    rows.map((r) => r.quantity.toFixed()),
+  ];
+}
+
 // COPY's text format: tab-separated columns, one line a row, and backslash escapes for the
 // characters that would break that framing. Validation has already excluded NUL.
-function toCopyLine(e: UsageEvent): string {
+function toEventLine(e: UsageEvent): string {
+  return `${e.tenantId}\t${copyText(e.eventId)}\t${e.resourceType}\t${e.quantity}\t${e.occurTime.toISOString()}\t${copyText(JSON.stringify(e.attributes))}\t${e.periodStart.toISOString()}\n`;
+}
+
+function toStagingLine(e: UsageEvent): string {
   return `${e.tenantId}\t${copyText(e.eventId)}\t${e.resourceType}\t${e.quantity}\t${e.occurTime.getTime()}\t${copyText(JSON.stringify(e.attributes))}\t${e.periodStart.getTime()}\n`;
 }
 

@@ -11,6 +11,12 @@ export interface TcpProxy {
    * so a query sent now never reaches the database; {@link TcpProxy.cut} ends them.
    */
   freeze(): void;
+  /**
+   * Cuts the next connection that sends a `COMMIT`: with `"deliver"` the COMMIT reaches the
+   * database and only its answer is lost (the client cannot tell whether it committed); with
+   * `"drop"` it never arrives.
+   */
+  cutAtCommit(mode: "deliver" | "drop"): void;
   resume(): void;
   close(): Promise<void>;
 }
@@ -33,12 +39,34 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
         upstream.destroy();
       });
     }
+    let swallow = false;
     client.on("data", (chunk: Buffer) => {
-      if (!frozen) upstream.write(chunk);
+      if (frozen) return;
+      if (commitCut !== undefined && chunk.includes("COMMIT")) {
+        const mode = commitCut;
+        commitCut = undefined;
+        if (mode === "drop") {
+          client.destroy();
+          upstream.destroy();
+          return;
+        }
+        swallow = true;
+      }
+      upstream.write(chunk);
     });
-    upstream.pipe(client);
+    upstream.on("data", (chunk: Buffer) => {
+      if (!swallow) {
+        client.write(chunk);
+        return;
+      }
+      // The database answered the COMMIT: it committed, and the client never hears it.
+      client.destroy();
+      upstream.destroy();
+    });
+    upstream.on("end", () => client.end());
   });
   let frozen = false;
+  let commitCut: "deliver" | "drop" | undefined;
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     port: (server.address() as net.AddressInfo).port,
@@ -52,6 +80,9 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     },
     freeze() {
       frozen = true;
+    },
+    cutAtCommit(mode) {
+      commitCut = mode;
     },
     close() {
       open = false;
