@@ -164,6 +164,7 @@ export function createDomains(options: {
     maxInFlight:
       database.kind === "pglite" ? 1 : Math.max(1, Math.min(4, config.databasePoolMax >> 2)),
     maxWaitMs: config.databasePoolWaitSeconds * 1000,
+    statementPerTenant: config.admissionStatementPerTenant,
   });
   const entitlements = createEntitlementService({
     knex: database.knex,

@@ -313,3 +313,30 @@ describe("group-committed admissions", () => {
     }
   });
 });
+
+describe("admissions with a statement per tenant (ADMISSION_STATEMENT_PER_TENANT)", () => {
+  const suite = useReplicas(2, { ADMISSION_STATEMENT_PER_TENANT: "true" });
+
+  it("should admit exactly each tenant's limit when 40 tenants race on two replicas", async () => {
+    // given 40 FREE tenants (100 executions each) and two replicas
+    const tenants = Array.from({ length: 40 }, () => randomUUID());
+    const clients = suite.servers.map((s) => entitlementClient(s.baseUrl));
+
+    // when 120 calls of 1 per tenant race, interleaved across tenants and replicas
+    const results = await Promise.all(
+      Array.from({ length: 120 * tenants.length }, (_, i) =>
+        clients[i % 2]?.checkAndRecord({
+          tenantId: tenants[i % tenants.length] as string,
+          resourceType: "executions",
+          quantity: "1",
+        }),
+      ),
+    );
+
+    // then each tenant got exactly 100, recorded once
+    expect(results.filter((r) => r?.allowed)).toHaveLength(100 * tenants.length);
+    for (const tenantId of tenants) {
+      expect(await usedOf(suite.db.url, tenantId, "executions")).toBe("100");
+    }
+  });
+});

@@ -3,11 +3,10 @@ import { Decimal } from "decimal.js";
 import knex, { type Knex } from "knex";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDatabase } from "../src/db/database.js";
 import { createUsageStore } from "../src/usage/store.js";
 import type { UsageEvent } from "../src/usage/usage.js";
 import { queryRows } from "./support/app.js";
-import { createTestDatabase, type TestDatabase } from "./support/database.js";
+import { createMigratedDatabase, type TestDatabase } from "./support/database.js";
 import { startServerProcess } from "./support/server-process.js";
 import { startTcpProxy } from "./support/tcp-proxy.js";
 import {
@@ -47,7 +46,7 @@ describe("usage flushes whose COMMIT gets no answer", () => {
   let viaProxy: Knex;
 
   beforeAll(async () => {
-    db = await migratedDatabase();
+    db = await createMigratedDatabase();
     const target = new URL(db.url);
     proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
     const url = new URL(db.url);
@@ -134,19 +133,11 @@ describe("usage flushes whose COMMIT gets no answer", () => {
   });
 });
 
-async function migratedDatabase(): Promise<TestDatabase> {
-  const db = await createTestDatabase();
-  const database = await createDatabase({ url: db.url, dataDir: "" });
-  await database.migrate();
-  await database.close();
-  return db;
-}
-
 describe("usage flushes killed between their steps", () => {
   let db: TestDatabase;
 
   beforeAll(async () => {
-    db = await migratedDatabase();
+    db = await createMigratedDatabase();
   });
   afterAll(async () => {
     await db?.drop();

@@ -52,6 +52,7 @@ describe(loadConfig.name, () => {
       webhookTimeoutSeconds: 15,
       webhookAllowPrivateNetworks: false,
       settleSweepIntervalSeconds: 1,
+      admissionStatementPerTenant: false,
     });
   });
 
@@ -89,6 +90,7 @@ describe(loadConfig.name, () => {
       MAX_STREAMS_PER_KEY: "4",
       MAX_CONCURRENT_READS_PER_KEY: "2",
       INVOICE_PREVIEW_CACHE_SECONDS: "1.5",
+      ADMISSION_STATEMENT_PER_TENANT: "true",
     });
     expect(config).toMatchObject({
       port: 9000,
@@ -105,6 +107,7 @@ describe(loadConfig.name, () => {
       maxMessageBytes: 1_048_576,
       shutdownTimeoutSeconds: 2.5,
       runMigrations: false,
+      admissionStatementPerTenant: true,
       databasePoolWaitSeconds: 0.5,
       usageBufferLimitBytes: 1_000_000,
       billingLeaseSeconds: 90,

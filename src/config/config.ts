@@ -83,6 +83,11 @@ export interface Config {
   webhookAllowPrivateNetworks: boolean;
   /** How often each replica settles counters that ingestion and commits queued. */
   settleSweepIntervalSeconds: number;
+  /**
+   * Send each tenant's share of an admission batch as a statement of its own (for a
+   * distributed database, which routes it to the tenant's shard) instead of one for all.
+   */
+  admissionStatementPerTenant: boolean;
 }
 
 /**
@@ -200,6 +205,7 @@ const SPECS = {
   WEBHOOK_TIMEOUT_SECONDS: positiveSeconds({ default: 15 }),
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: bool({ default: false }),
   SETTLE_SWEEP_INTERVAL_SECONDS: positiveSeconds({ default: 1 }),
+  ADMISSION_STATEMENT_PER_TENANT: bool({ default: false }),
 } as const;
 
 /**
@@ -279,6 +285,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webhookTimeoutSeconds: raw.WEBHOOK_TIMEOUT_SECONDS,
     webhookAllowPrivateNetworks: raw.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
     settleSweepIntervalSeconds: raw.SETTLE_SWEEP_INTERVAL_SECONDS,
+    admissionStatementPerTenant: raw.ADMISSION_STATEMENT_PER_TENANT,
   };
 }
 

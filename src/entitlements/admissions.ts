@@ -122,8 +122,9 @@ export function createAdmissionQueue(options: AdmissionQueueOptions): AdmissionQ
     setImmediate(launch);
   };
 
-  // Takes the next batch: at most its share of what waits, in arrival order, skipping counters
-  // busy in a running batch, and everything behind a call it had to skip on the same counter.
+  // Takes the next batch: its share of what waits (calls on counters it already holds always
+  // join), in arrival order, skipping counters busy in a running batch, and everything behind
+  // a call it had to skip on the same counter.
   const take = (slots: number): Waiting[] => {
     const size = Math.min(maxBatch, Math.ceil(waiting.length / slots));
     const batch: Waiting[] = [];
@@ -135,7 +136,10 @@ export function createAdmissionQueue(options: AdmissionQueueOptions): AdmissionQ
       if (isSpent(w.budget)) {
         shed(w);
       } else if (
-        batch.length >= size ||
+        // A call on a counter this batch holds joins it whatever its share: no other batch
+        // could take it until this one ends.
+        (batch.length >= size && !claimed.has(w.counter)) ||
+        batch.length >= maxBatch ||
         deferred.has(w.counter) ||
         (busy.has(w.counter) && !claimed.has(w.counter)) ||
         (w.reservation !== undefined && held.has(w.reservation))

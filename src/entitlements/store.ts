@@ -107,8 +107,9 @@ export interface AdmissionOutcome {
 /** The entitlement queries. Every method takes the connection or transaction to run on. */
 export interface EntitlementStore {
   /**
-   * Decides and writes a batch in arrival order in one statement: `tollgate_admit` once per
-   * tenant, in tenant order; one round trip, one transaction, each counter written once.
+   * Decides and writes a batch in arrival order in one statement (`tollgate_admit_batch`, or
+   * `tollgate_admit` for one tenant): one round trip, one transaction, each counter written
+   * once.
    * `budgetsMs[i]` is how long call `i`'s caller still waits; a call whose budget runs out
    * before its locks are held is dropped.
    */
@@ -172,19 +173,21 @@ export function createEntitlementStore(knex: Knex): EntitlementStore {
       const groups = byTenant(ops);
       const order = groups.flatMap((g) => g.indexes);
       const wire = order.map((i) => toWireOp(ops[i] as AdmissionOp, i, budgetsMs[i]));
-      const bounds = boundsOf(groups);
-      const result = await knex.raw(
-        `select d.* from unnest(?::uuid[], ?::int[], ?::int[]) as g(tenant_id, first_op, last_op)
-         cross join lateral tollgate_admit(g.tenant_id,
-           (?::tollgate_admission_op[])[g.first_op:g.last_op], ?) d`,
-        [
-          groups.map((g) => g.tenantId),
-          bounds.map((b) => b[0]),
-          bounds.map((b) => b[1]),
-          encodeComposites(ADMISSION_OP_FIELDS, wire),
-          now,
-        ],
-      );
+      const encoded = encodeComposites(ADMISSION_OP_FIELDS, wire);
+      // One tenant: the call a distributed database routes to its shard; several: one
+      // statement for all of them on a single node.
+      const [only] = groups;
+      const result =
+        groups.length === 1 && only
+          ? await knex.raw("select * from tollgate_admit(?, ?::tollgate_admission_op[], ?)", [
+              only.tenantId,
+              encoded,
+              now,
+            ])
+          : await knex.raw(
+              "select * from tollgate_admit_batch(?::uuid[], ?::int[], ?::int[], ?::tollgate_admission_op[], ?)",
+              [groups.map((g) => g.tenantId), ...boundsOf(groups), encoded, now],
+            );
       const outcomes: AdmissionOutcome[] = new Array(ops.length);
       for (const row of result.rows as WireDecision[]) {
         const index = row.position - 1;
@@ -352,13 +355,16 @@ function byTenant(ops: readonly AdmissionOp[]): { tenantId: string; indexes: num
 }
 
 // Each group's 1-based first and last position in the tenant-ordered op array.
-function boundsOf(groups: { indexes: number[] }[]): [number, number][] {
+function boundsOf(groups: { indexes: number[] }[]): [number[], number[]] {
+  const first: number[] = [];
+  const last: number[] = [];
   let next = 1;
-  return groups.map((g) => {
-    const bounds: [number, number] = [next, next + g.indexes.length - 1];
+  for (const g of groups) {
+    first.push(next);
     next += g.indexes.length;
-    return bounds;
-  });
+    last.push(next - 1);
+  }
+  return [first, last];
 }
 
 function compareKeys(a: CounterKey, b: CounterKey): number {

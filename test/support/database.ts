@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, inject } from "vitest";
+import { createDatabase } from "../../src/db/database.js";
 import { createScratchDatabase, type ScratchDatabase } from "./scratch-database.js";
 
 /** A database of its own for one test file, dropped by `drop()`. */
@@ -10,6 +11,15 @@ export type TestDatabase = ScratchDatabase;
  */
 export function createTestDatabase(): Promise<TestDatabase> {
   return createScratchDatabase(inject("adminDatabaseUrl"), "tollgate_test");
+}
+
+/** A database of its own with the schema and the SQL functions installed, as a server leaves it. */
+export async function createMigratedDatabase(): Promise<TestDatabase> {
+  const db = await createTestDatabase();
+  const database = await createDatabase({ url: db.url, dataDir: "" });
+  await database.migrate();
+  await database.close();
+  return db;
 }
 
 /** Something a test starts over a database and stops afterwards: a server, in-process or not. */

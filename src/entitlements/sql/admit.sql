@@ -30,8 +30,75 @@ $fn$;
 -- What active grants hold per counter, for the counters of a batch whose tenant has grants.
 create type tollgate_counter_room as (resource_type text, period_start timestamptz, room numeric);
 
--- tollgate_admit(tenant, ops, now): decides one tenant's calls of a batch, in one transaction
--- with whatever else the statement that calls it carries, and answers one decision per call.
+-- tollgate_admit_simple(tenants, first, last, ops, now): the common case of several tenants'
+-- shares at once (`ops[first[i]:last[i]]` is `tenants[i]`'s share), set-based. A share is
+-- simple when its calls are unkeyed admits and additions of quantities that are not negative
+-- on resources without grants; it is taken here when, with its counters locked (in key
+-- order), every admit fits in turn, no caller has stopped waiting and no counter reaches its
+-- watch level. Each taken call is answered from its counter's running total, and each counter
+-- is written once. Shares not taken are left untouched, for tollgate_admit_general.
+create or replace function tollgate_admit_simple(p_tenants uuid[], p_first int[], p_last int[],
+  p_ops tollgate_admission_op[], p_now timestamptz)
+returns table (tenant_id uuid, decision tollgate_admission_decision)
+language plpgsql set plan_cache_mode = force_generic_plan as $fn$
+#variable_conflict use_column
+begin
+  return query
+  with ops as (
+    select g.tenant_id, o.*
+    from unnest(p_tenants, p_first, p_last) as g(tenant_id, first_op, last_op)
+    cross join lateral unnest(p_ops[g.first_op:g.last_op]) o
+  ),
+  candidates as (
+    select o.tenant_id from ops o group by o.tenant_id
+    having bool_and(o.kind in ('admit', 'add') and o.quantity >= 0
+      and o.idempotency_key is null and not o.has_grants)
+  ),
+  locked as (
+    select c.* from usage_counters c
+    where c.tenant_id = any(p_tenants)
+      and (c.tenant_id, c.resource_type, c.period_start) in (
+        select o.tenant_id, o.resource_type, o.period_start
+        from ops o join candidates k on k.tenant_id = o.tenant_id)
+    order by c.tenant_id, c.resource_type, c.period_start
+    for update
+  ),
+  decided as (
+    select o.tenant_id, o.position, o.kind, o.quantity, o.budget_ms, o.resource_type,
+      o.period_start, c.reserved, c.granted, c.watch_from, c.tenant_id is not null as found,
+      tollgate_ceiling(o.allowance, o.hard_limit, o.overage_cap, c.granted, null) as ceiling,
+      c.used + sum(o.quantity) over (partition by o.tenant_id, o.resource_type, o.period_start
+        order by o.position) as used_after
+    from ops o
+    join candidates k on k.tenant_id = o.tenant_id
+    left join locked c on c.tenant_id = o.tenant_id and c.resource_type = o.resource_type
+      and c.period_start = o.period_start
+  ),
+  taken as (
+    select d.tenant_id from decided d group by d.tenant_id
+    having bool_and(d.found and d.granted = 0
+      and (d.budget_ms is null
+        or extract(epoch from clock_timestamp() - statement_timestamp()) * 1000 <= d.budget_ms)
+      and (d.kind = 'add'
+        or tollgate_fits(d.used_after - d.quantity, d.reserved, d.quantity, d.ceiling))
+      and (d.watch_from is null or d.used_after < d.watch_from))
+  ),
+  written as (
+    update usage_counters c set used = c.used + t.quantity
+    from (select d.tenant_id, d.resource_type, d.period_start, sum(d.quantity) as quantity
+          from decided d join taken k on k.tenant_id = d.tenant_id
+          group by 1, 2, 3) t
+    where c.tenant_id = t.tenant_id and c.resource_type = t.resource_type
+      and c.period_start = t.period_start and t.quantity <> 0
+  )
+  select d.tenant_id, row(d.position, 'done', case when d.kind = 'admit' then true end,
+      d.used_after, d.reserved, null, null, null, null, null, null)::tollgate_admission_decision
+  from decided d join taken k on k.tenant_id = d.tenant_id;
+end
+$fn$;
+
+-- tollgate_admit_general(tenant, ops, now): decides one tenant's calls of a batch, whatever
+-- they are, and answers one decision per call.
 --
 -- 1. Claims the calls' idempotency keys, in key order. A key stored before replays its answer
 --    (`replay`), or is `busy` while its first call has none; a key repeated in the batch is
@@ -42,18 +109,18 @@ create type tollgate_counter_room as (resource_type text, period_start timestamp
 --    record nothing and free their key.
 -- 4. Frees expired holds of a counter whose calls might not fit otherwise: an expired hold
 --    never causes a denial. Reads what active grants hold where the tenant has grants.
--- 5. Decides every call in arrival order per counter (a recursive fold over each counter's
---    calls, which is one step for a counter with one call) and, in the same statement, writes
---    each touched counter once, the new holds, the ended reservations and the keys' answers.
+-- 5. Decides every call in arrival order per counter in one statement: a recursive fold over
+--    each counter's calls (one step for a counter with one call), which also writes each
+--    touched counter once, the new holds, the ended reservations and the keys' answers.
 -- 6. Settles the counters that reached their watch level (grant draws, threshold events) and
 --    announces the period's first denial of a counter; both are rare.
 --
 -- Expects each reservation to be named by at most one commit or release of the batch (the
 -- queue keeps a second one for the next batch) and every op's counter to be its tenant's.
-create or replace function tollgate_admit(p_tenant uuid, p_ops tollgate_admission_op[],
+create or replace function tollgate_admit_general(p_tenant uuid, p_ops tollgate_admission_op[],
   p_now timestamptz)
 returns setof tollgate_admission_decision
-language plpgsql as $fn$
+language plpgsql set plan_cache_mode = force_generic_plan as $fn$
 declare
   v_keyed boolean;
   v_settles boolean;
@@ -418,5 +485,75 @@ begin
   end loop;
 
   return query select * from unnest(v_decisions);
+end
+$fn$;
+
+-- tollgate_admit(tenant, ops, now): one tenant's share of a batch, as its own statement: the
+-- call a distributed database routes to the tenant's shard (ADMISSION_STATEMENT_PER_TENANT).
+create or replace function tollgate_admit(p_tenant uuid, p_ops tollgate_admission_op[],
+  p_now timestamptz)
+returns setof tollgate_admission_decision
+language plpgsql set plan_cache_mode = force_generic_plan as $fn$
+declare
+  v_decisions tollgate_admission_decision[];
+begin
+  select array_agg(s.decision) into v_decisions
+  from tollgate_admit_simple(array[p_tenant], array[1], array[cardinality(p_ops)], p_ops,
+    p_now) s;
+  if v_decisions is not null then
+    return query select * from unnest(v_decisions);
+  else
+    return query select * from tollgate_admit_general(p_tenant, p_ops, p_now);
+  end if;
+end
+$fn$;
+
+-- tollgate_admit_batch(tenants, first, last, ops, now): a whole batch on a single node, in one
+-- statement and one commit (`ops[first[i]:last[i]]` is `tenants[i]`'s share, tenants in id
+-- order). Creates the counters it lacks and locks them all, in key order, then takes the
+-- simple shares together and decides each other share on its own, in tenant order.
+create or replace function tollgate_admit_batch(p_tenants uuid[], p_first int[], p_last int[],
+  p_ops tollgate_admission_op[], p_now timestamptz)
+returns setof tollgate_admission_decision
+language plpgsql set plan_cache_mode = force_generic_plan as $fn$
+declare
+  v_missing bigint;
+  v_taken uuid[];
+  v_decisions tollgate_admission_decision[];
+  v_share record;
+begin
+  for attempt in 1..2 loop
+    with wanted as (
+      select distinct g.tenant_id, o.resource_type, o.period_start
+      from unnest(p_tenants, p_first, p_last) as g(tenant_id, first_op, last_op)
+      cross join lateral unnest(p_ops[g.first_op:g.last_op]) o
+    ), locked as (
+      select c.tenant_id from usage_counters c
+      where c.tenant_id = any(p_tenants)
+        and (c.tenant_id, c.resource_type, c.period_start) in (select * from wanted)
+      order by c.tenant_id, c.resource_type, c.period_start
+      for update
+    )
+    select (select count(*) from wanted) - (select count(*) from locked) into v_missing;
+    exit when v_missing = 0;
+    insert into usage_counters (tenant_id, resource_type, period_start, used, reserved)
+    select distinct g.tenant_id, o.resource_type, o.period_start, 0, 0
+    from unnest(p_tenants, p_first, p_last) as g(tenant_id, first_op, last_op)
+    cross join lateral unnest(p_ops[g.first_op:g.last_op]) o
+    order by 1, 2, 3
+    on conflict do nothing;
+  end loop;
+
+  select array_agg(distinct s.tenant_id), array_agg(s.decision) into v_taken, v_decisions
+  from tollgate_admit_simple(p_tenants, p_first, p_last, p_ops, p_now) s;
+  return query select * from unnest(v_decisions);
+  for v_share in
+    select g.* from unnest(p_tenants, p_first, p_last) as g(tenant_id, first_op, last_op)
+    where g.tenant_id <> all(coalesce(v_taken, '{}'))
+    order by g.tenant_id
+  loop
+    return query select * from tollgate_admit_general(v_share.tenant_id,
+      p_ops[v_share.first_op:v_share.last_op], p_now);
+  end loop;
 end
 $fn$;
