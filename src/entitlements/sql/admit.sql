@@ -46,26 +46,31 @@ begin
   return query
   with ops as (
     select g.tenant_id, o.*
-    from unnest(p_tenants, p_first, p_last) as g(tenant_id, first_op, last_op)
-    cross join lateral unnest(p_ops[g.first_op:g.last_op]) o
+    from unnest(p_ops) with ordinality as o
+    join unnest(p_tenants, p_first, p_last) as g(tenant_id, first_op, last_op)
+      on o.ordinality between g.first_op and g.last_op
   ),
   candidates as (
     select o.tenant_id from ops o group by o.tenant_id
     having bool_and(o.kind in ('admit', 'add') and o.quantity >= 0
       and o.idempotency_key is null and not o.has_grants)
   ),
+  -- Every counter of the batch, in key order (the shares not taken here are decided after,
+  -- so all locks are taken in one order), each found through its key.
   locked as (
-    select c.* from usage_counters c
-    where c.tenant_id = any(p_tenants)
-      and (c.tenant_id, c.resource_type, c.period_start) in (
-        select o.tenant_id, o.resource_type, o.period_start
-        from ops o join candidates k on k.tenant_id = o.tenant_id)
-    order by c.tenant_id, c.resource_type, c.period_start
-    for update
+    select c.*
+    from (select distinct o.tenant_id, o.resource_type, o.period_start from ops o
+          order by 1, 2, 3) w
+    cross join lateral (
+      select c.ctid as row_id, c.* from usage_counters c
+      where c.tenant_id = w.tenant_id and c.resource_type = w.resource_type
+        and c.period_start = w.period_start
+      for update) c
   ),
   decided as (
     select o.tenant_id, o.position, o.kind, o.quantity, o.budget_ms, o.resource_type,
-      o.period_start, c.reserved, c.granted, c.watch_from, c.tenant_id is not null as found,
+      o.period_start, c.row_id, c.reserved, c.granted, c.watch_from,
+      c.tenant_id is not null as found,
       tollgate_ceiling(o.allowance, o.hard_limit, o.overage_cap, c.granted, null) as ceiling,
       c.used + sum(o.quantity) over (partition by o.tenant_id, o.resource_type, o.period_start
         order by o.position) as used_after
@@ -83,13 +88,16 @@ begin
         or tollgate_fits(d.used_after - d.quantity, d.reserved, d.quantity, d.ceiling))
       and (d.watch_from is null or d.used_after < d.watch_from))
   ),
+  -- Each row is updated where it was locked (its ctid cannot move while this transaction
+  -- holds it), which is a direct fetch whatever the table's size.
   written as (
     update usage_counters c set used = c.used + t.quantity
-    from (select d.tenant_id, d.resource_type, d.period_start, sum(d.quantity) as quantity
+    from (select d.row_id, sum(d.quantity) as quantity
           from decided d join taken k on k.tenant_id = d.tenant_id
-          group by 1, 2, 3) t
-    where c.tenant_id = t.tenant_id and c.resource_type = t.resource_type
-      and c.period_start = t.period_start and t.quantity <> 0
+          group by 1) t
+    where c.ctid = any(array(
+        select d.row_id from decided d join taken k on k.tenant_id = d.tenant_id))
+      and c.ctid = t.row_id and t.quantity <> 0
   )
   select d.tenant_id, row(d.position, 'done', case when d.kind = 'admit' then true end,
       d.used_after, d.reserved, null, null, null, null, null, null)::tollgate_admission_decision
@@ -510,40 +518,17 @@ $fn$;
 
 -- tollgate_admit_batch(tenants, first, last, ops, now): a whole batch on a single node, in one
 -- statement and one commit (`ops[first[i]:last[i]]` is `tenants[i]`'s share, tenants in id
--- order). Creates the counters it lacks and locks them all, in key order, then takes the
--- simple shares together and decides each other share on its own, in tenant order.
+-- order). Takes the simple shares together, locking every counter of the batch in key order,
+-- then decides each other share on its own, in tenant order (creating the counters it lacks).
 create or replace function tollgate_admit_batch(p_tenants uuid[], p_first int[], p_last int[],
   p_ops tollgate_admission_op[], p_now timestamptz)
 returns setof tollgate_admission_decision
 language plpgsql set plan_cache_mode = force_generic_plan as $fn$
 declare
-  v_missing bigint;
   v_taken uuid[];
   v_decisions tollgate_admission_decision[];
   v_share record;
 begin
-  for attempt in 1..2 loop
-    with wanted as (
-      select distinct g.tenant_id, o.resource_type, o.period_start
-      from unnest(p_tenants, p_first, p_last) as g(tenant_id, first_op, last_op)
-      cross join lateral unnest(p_ops[g.first_op:g.last_op]) o
-    ), locked as (
-      select c.tenant_id from usage_counters c
-      where c.tenant_id = any(p_tenants)
-        and (c.tenant_id, c.resource_type, c.period_start) in (select * from wanted)
-      order by c.tenant_id, c.resource_type, c.period_start
-      for update
-    )
-    select (select count(*) from wanted) - (select count(*) from locked) into v_missing;
-    exit when v_missing = 0;
-    insert into usage_counters (tenant_id, resource_type, period_start, used, reserved)
-    select distinct g.tenant_id, o.resource_type, o.period_start, 0, 0
-    from unnest(p_tenants, p_first, p_last) as g(tenant_id, first_op, last_op)
-    cross join lateral unnest(p_ops[g.first_op:g.last_op]) o
-    order by 1, 2, 3
-    on conflict do nothing;
-  end loop;
-
   select array_agg(distinct s.tenant_id), array_agg(s.decision) into v_taken, v_decisions
   from tollgate_admit_simple(p_tenants, p_first, p_last, p_ops, p_now) s;
   return query select * from unnest(v_decisions);
