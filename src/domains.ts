@@ -83,7 +83,7 @@ export function createDomains(options: {
           apiUrl: config.stripeApiUrl,
         })
       : undefined;
-  const entitlementStore = createEntitlementStore(database.knex);
+  const entitlementStore = createEntitlementStore(database.knex, database.kind);
   // Stripe's previews are cached briefly: they spend the account's own rate limit.
   const baseProvider = stripe
     ? withPreviewCache(

@@ -1,5 +1,6 @@
 import { Decimal } from "decimal.js";
 import type { Knex } from "knex";
+import type pg from "pg";
 import {
   ADMISSION_OP_FIELDS,
   COUNTER_LIMITS_FIELDS,
@@ -159,6 +160,15 @@ export interface EntitlementStore {
   ): Promise<number>;
 }
 
+const ADMIT_TENANT = {
+  name: "tollgate_admit",
+  text: "select * from tollgate_admit($1, $2::tollgate_admission_op[], $3)",
+};
+const ADMIT_BATCH = {
+  name: "tollgate_admit_batch",
+  text: "select * from tollgate_admit_batch($1::uuid[], $2::int[], $3::int[], $4::tollgate_admission_op[], $5)",
+};
+
 /** A counter with no row yet. */
 export const ZERO_COUNTER: Counter = {
   used: new Decimal(0),
@@ -167,7 +177,21 @@ export const ZERO_COUNTER: Counter = {
 };
 
 /** Creates the entitlement store over the given connection. */
-export function createEntitlementStore(knex: Knex): EntitlementStore {
+export function createEntitlementStore(knex: Knex, kind: "postgres" | "pglite"): EntitlementStore {
+  // On PostgreSQL the two admission statements are prepared once per connection (named), so
+  // a batch costs neither a parse nor a plan; PGlite goes through knex.
+  const run = async (statement: { name: string; text: string }, values: unknown[]) => {
+    if (kind === "pglite") {
+      const bindings = values as Knex.RawBinding[];
+      return (await knex.raw(statement.text.replace(/\$\d+/g, "?"), bindings)).rows as unknown[];
+    }
+    const connection = (await knex.client.acquireConnection()) as pg.ClientBase;
+    try {
+      return (await connection.query({ ...statement, values })).rows as unknown[];
+    } finally {
+      await knex.client.releaseConnection(connection);
+    }
+  };
   return {
     async admitBatch(ops, budgetsMs, now) {
       const groups = byTenant(ops);
@@ -177,19 +201,17 @@ export function createEntitlementStore(knex: Knex): EntitlementStore {
       // One tenant: the call a distributed database routes to its shard; several: one
       // statement for all of them on a single node.
       const [only] = groups;
-      const result =
+      const rows =
         groups.length === 1 && only
-          ? await knex.raw("select * from tollgate_admit(?, ?::tollgate_admission_op[], ?)", [
-              only.tenantId,
+          ? await run(ADMIT_TENANT, [only.tenantId, encoded, now])
+          : await run(ADMIT_BATCH, [
+              groups.map((g) => g.tenantId),
+              ...boundsOf(groups),
               encoded,
               now,
-            ])
-          : await knex.raw(
-              "select * from tollgate_admit_batch(?::uuid[], ?::int[], ?::int[], ?::tollgate_admission_op[], ?)",
-              [groups.map((g) => g.tenantId), ...boundsOf(groups), encoded, now],
-            );
+            ]);
       const outcomes: AdmissionOutcome[] = new Array(ops.length);
-      for (const row of result.rows as WireDecision[]) {
+      for (const row of rows as WireDecision[]) {
         const index = row.position - 1;
         outcomes[index] = outcomeOf(ops[index] as AdmissionOp, row);
       }
