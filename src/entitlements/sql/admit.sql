@@ -50,11 +50,6 @@ begin
     join unnest(p_tenants, p_first, p_last) as g(tenant_id, first_op, last_op)
       on o.ordinality between g.first_op and g.last_op
   ),
-  candidates as (
-    select o.tenant_id from ops o group by o.tenant_id
-    having bool_and(o.kind in ('admit', 'add') and o.quantity >= 0
-      and o.idempotency_key is null and not o.has_grants)
-  ),
   -- Every counter of the batch, in key order (the shares not taken here are decided after,
   -- so all locks are taken in one order), each found through its key.
   locked as (
@@ -67,41 +62,41 @@ begin
         and c.period_start = w.period_start
       for update) c
   ),
+  -- Each call with its counter's running total; a share is taken when all its calls are
+  -- simple, fit in turn and leave the counter below its watch level.
   decided as (
-    select o.tenant_id, o.position, o.kind, o.quantity, o.budget_ms, o.resource_type,
-      o.period_start, c.row_id, c.reserved, c.granted, c.watch_from,
-      c.tenant_id is not null as found,
-      tollgate_ceiling(o.allowance, o.hard_limit, o.overage_cap, c.granted, null) as ceiling,
-      c.used + sum(o.quantity) over (partition by o.tenant_id, o.resource_type, o.period_start
-        order by o.position) as used_after
-    from ops o
-    join candidates k on k.tenant_id = o.tenant_id
-    left join locked c on c.tenant_id = o.tenant_id and c.resource_type = o.resource_type
-      and c.period_start = o.period_start
-  ),
-  taken as (
-    select d.tenant_id from decided d group by d.tenant_id
-    having bool_and(d.found and d.granted = 0
-      and (d.budget_ms is null
-        or extract(epoch from clock_timestamp() - statement_timestamp()) * 1000 <= d.budget_ms)
-      and (d.kind = 'add'
-        or tollgate_fits(d.used_after - d.quantity, d.reserved, d.quantity, d.ceiling))
-      and (d.watch_from is null or d.used_after < d.watch_from))
+    select d.*, bool_and(d.simple
+        and (d.kind = 'add'
+          or tollgate_fits(d.used_after - d.quantity, d.reserved, d.quantity, d.ceiling))
+        and (d.watch_from is null or d.used_after < d.watch_from))
+        over (partition by d.tenant_id) as taken
+    from (
+      select o.tenant_id, o.position, o.kind, o.quantity, c.row_id, c.reserved, c.watch_from,
+        tollgate_ceiling(o.allowance, o.hard_limit, o.overage_cap, c.granted, null) as ceiling,
+        c.used + sum(o.quantity) over (partition by o.tenant_id, o.resource_type,
+          o.period_start order by o.position) as used_after,
+        c.row_id is not null and c.granted = 0 and o.kind in ('admit', 'add')
+          and o.quantity >= 0 and o.idempotency_key is null and not o.has_grants
+          and (o.budget_ms is null
+            or extract(epoch from clock_timestamp() - statement_timestamp()) * 1000
+              <= o.budget_ms) as simple
+      from ops o
+      left join locked c on c.tenant_id = o.tenant_id and c.resource_type = o.resource_type
+        and c.period_start = o.period_start
+    ) d
   ),
   -- Each row is updated where it was locked (its ctid cannot move while this transaction
   -- holds it), which is a direct fetch whatever the table's size.
   written as (
     update usage_counters c set used = c.used + t.quantity
-    from (select d.row_id, sum(d.quantity) as quantity
-          from decided d join taken k on k.tenant_id = d.tenant_id
+    from (select d.row_id, sum(d.quantity) as quantity from decided d where d.taken
           group by 1) t
-    where c.ctid = any(array(
-        select d.row_id from decided d join taken k on k.tenant_id = d.tenant_id))
+    where c.ctid = any(array(select d.row_id from decided d where d.taken))
       and c.ctid = t.row_id and t.quantity <> 0
   )
   select d.tenant_id, row(d.position, 'done', case when d.kind = 'admit' then true end,
       d.used_after, d.reserved, null, null, null, null, null, null)::tollgate_admission_decision
-  from decided d join taken k on k.tenant_id = d.tenant_id;
+  from decided d where d.taken;
 end
 $fn$;
 
