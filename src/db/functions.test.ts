@@ -22,11 +22,8 @@ describe("installFunctions", () => {
 
   const installed = () => db.knex("installed_functions").first("version", "hash");
   const admitBody = async () =>
-    (
-      await db.knex.raw(
-        "select prosrc from pg_proc where proname = 'tollgate_admit_simple'",
-      )
-    ).rows[0]?.prosrc as string | undefined;
+    (await db.knex.raw("select prosrc from pg_proc where proname = 'tollgate_admit_simple'"))
+      .rows[0]?.prosrc as string | undefined;
 
   it("should find its own set current after the migration installed it", async () => {
     expect(await installed()).toMatchObject({ version: FUNCTIONS_VERSION });
