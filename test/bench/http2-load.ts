@@ -11,6 +11,8 @@ export interface Http2LoadSpec {
   bodies: Uint8Array[];
   inFlight: number;
   seconds: number;
+  /** Stops after this many calls instead (a warm-up that must send every body once). */
+  calls?: number;
 }
 
 /** What {@link runHttp2Load} measured, and what it cost this process. */
@@ -46,7 +48,7 @@ export function runHttp2Load(spec: Http2LoadSpec): Promise<Http2LoadResult> {
         running--;
         done++;
         latencies.push(Number(process.hrtime.bigint() - sent) / 1e6);
-        if (Date.now() < end) call();
+        if (spec.calls === undefined ? Date.now() < end : next < spec.calls) call();
         else if (running === 0) finish();
       });
       stream.end(spec.bodies[next++ % spec.bodies.length]);
