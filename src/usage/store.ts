@@ -142,16 +142,14 @@ export function createUsageStore(
     return (await knex.raw(DEDUPE_JSON_SQL, [JSON.stringify(rows)])).rows as DuplicateRow[];
   };
 
-  // One transaction: COPY the batch straight into usage_events (the primary key refuses the
-  // whole COPY if any event was stored before, or is being stored by a concurrent flush, which
-  // it first waits for), then count the batch's own sums. When the COPY is refused, roll back
-  // to before it and take the deduplicating path instead.
+  // In the flush's transaction, after `savepoint batch`: COPY the batch straight into
+  // usage_events (the primary key refuses the whole COPY if any event was stored before, or is
+  // being stored by a concurrent flush, which it first waits for), then count the batch's own
+  // sums. When the COPY is refused, roll back to the savepoint and take the deduplicating path.
   const writeBatch = async (connection: pg.ClientBase, events: UsageEvent[]) => {
-    await connection.query("savepoint batch");
     try {
       await copyLines(connection, COPY_EVENTS_SQL, eventLines(events));
       await connection.query(COUNT_BATCH_SQL, sumsOf(events));
-      await connection.query("release savepoint batch");
       return [];
     } catch (error) {
       if ((error as { code?: unknown }).code !== UNIQUE_VIOLATION) throw error;
@@ -181,9 +179,12 @@ export function createUsageStore(
     try {
       return await knex.transaction(async (trx) => {
         const connection = (await trx.client.acquireConnection()) as pg.ClientBase;
-        const { rows } = await connection.query("select txid_current()::text as xid");
+        // One round trip: the transaction's id, and the savepoint a refused COPY returns to.
+        const [id] = (await connection.query(
+          "select txid_current()::text as xid; savepoint batch",
+        )) as unknown as pg.QueryResult<{ xid: string }>[];
         const duplicates = await writeBatch(connection, events);
-        attempt = { xid: (rows[0] as { xid: string }).xid, duplicates };
+        attempt = { xid: id?.rows[0]?.xid as string, duplicates };
         return duplicates;
       });
     } catch (error) {
