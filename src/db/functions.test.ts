@@ -53,6 +53,9 @@ describe("installFunctions", () => {
     // given the database holds this version with other contents
     await db.knex("installed_functions").update({ version: FUNCTIONS_VERSION, hash: "edited" });
     const before = await admitBody();
+    const typeOid = async () =>
+      (await db.knex.raw("select 'tollgate_admission_op'::regtype::oid as oid")).rows[0]?.oid;
+    const oidBefore = await typeOid();
 
     // when this replica starts
     expect(await installFunctions(db.knex)).toBe("installed");
@@ -61,6 +64,9 @@ describe("installFunctions", () => {
     expect(await installed()).toMatchObject({ version: FUNCTIONS_VERSION });
     expect((await installed())?.hash).not.toBe("edited");
     expect(await admitBody()).toBe(before);
+    // and a wire type whose declaration is unchanged is the same type (prepared statements
+    // of other replicas name it by OID)
+    expect(await typeOid()).toBe(oidBefore);
     expect(
       (await db.knex.raw("select 1 from pg_proc where proname = 'tollgate_admit_simple_marker'"))
         .rows,

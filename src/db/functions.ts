@@ -25,15 +25,15 @@ const FILES = [
   "../billing/sql/subscription-events.sql",
 ];
 
-/** Every statement of the set: the wire types (declared in TypeScript), then the files. */
-function statements(): string[] {
-  const types = WIRE_TYPES.map(
-    (t) => `create type ${t.name} as (${t.fields.map(([n, type]) => `${n} ${type}`).join(", ")})`,
-  );
-  const files = FILES.flatMap((f) =>
-    splitStatements(readFileSync(new URL(f, import.meta.url), "utf8")),
-  );
-  return [...types, ...files];
+/** A wire type's DDL, and the hash that marks it installed (the type's comment). */
+const typeDdl = WIRE_TYPES.map((t) => {
+  const ddl = `create type ${t.name} as (${t.fields.map(([n, type]) => `${n} ${type}`).join(", ")})`;
+  return { name: t.name, ddl, hash: createHash("sha256").update(ddl).digest("hex") };
+});
+
+/** The files' statements, in order. */
+function fileStatements(): string[] {
+  return FILES.flatMap((f) => splitStatements(readFileSync(new URL(f, import.meta.url), "utf8")));
 }
 
 /**
@@ -68,14 +68,39 @@ export type InstallOutcome = "installed" | "current" | "newer";
  * transaction that holds the migration lock (or on single-connection PGlite).
  */
 export async function installFunctions(db: Knex | Knex.Transaction): Promise<InstallOutcome> {
-  const set = statements();
-  const hash = createHash("sha256").update(set.join("\n;\n")).digest("hex");
+  const files = fileStatements();
+  const hash = createHash("sha256")
+    .update([...typeDdl.map((t) => t.ddl), ...files].join("\n;\n"))
+    .digest("hex");
   const stored = await db("installed_functions").first("version", "hash");
   if (stored && stored.version > FUNCTIONS_VERSION) return "newer";
   if (stored && stored.version === FUNCTIONS_VERSION && stored.hash === hash) return "current";
   const install = async (trx: Knex.Transaction) => {
-    await dropFunctions(trx);
-    for (const statement of set) await trx.raw(statement);
+    await dropFunctions(trx, { keepTypes: true });
+    const obsolete = await trx.raw(
+      `select t.typname as name from pg_type t
+       where t.typnamespace = current_schema()::regnamespace and t.typname like 'tollgate\\_%'
+         and t.typtype = 'c' and t.typname <> all(?)`,
+      [typeDdl.map((t) => t.name)],
+    );
+    for (const { name } of obsolete.rows as { name: string }[]) {
+      await trx.raw(`drop type ${name} cascade`);
+    }
+    // A type whose declaration is unchanged stays, so statements other replicas prepared
+    // with it keep working; one that changed is replaced (with what uses it).
+    for (const type of typeDdl) {
+      const current = await trx.raw(
+        `select obj_description(t.oid, 'pg_type') as hash from pg_type t
+         where t.typname = ? and t.typnamespace = current_schema()::regnamespace`,
+        [type.name],
+      );
+      const row = (current.rows as { hash: string | null }[])[0];
+      if (row?.hash === type.hash) continue;
+      if (row) await trx.raw(`drop type ${type.name} cascade`);
+      await trx.raw(type.ddl);
+      await trx.raw(`comment on type ${type.name} is '${type.hash}'`);
+    }
+    for (const statement of files) await trx.raw(statement);
     await trx("installed_functions")
       .insert({ id: 1, version: FUNCTIONS_VERSION, hash, install_time: trx.fn.now() })
       .onConflict("id")
@@ -90,7 +115,10 @@ export async function installFunctions(db: Knex | Knex.Transaction): Promise<Ins
  * installed version: rolling migrations back starts here, since the functions are written for
  * the newest schema, and the next start installs them again.
  */
-export async function dropFunctions(db: Knex | Knex.Transaction): Promise<void> {
+export async function dropFunctions(
+  db: Knex | Knex.Transaction,
+  options: { keepTypes?: boolean } = {},
+): Promise<void> {
   const functions = await db.raw(
     `select p.oid::regprocedure::text as name from pg_proc p
      where p.pronamespace = current_schema()::regnamespace and p.proname like 'tollgate\\_%'`,
@@ -98,6 +126,7 @@ export async function dropFunctions(db: Knex | Knex.Transaction): Promise<void> 
   for (const { name } of functions.rows as { name: string }[]) {
     await db.raw(`drop function if exists ${name} cascade`);
   }
+  if (options.keepTypes) return;
   const types = await db.raw(
     `select t.typname as name from pg_type t
      where t.typnamespace = current_schema()::regnamespace and t.typname like 'tollgate\\_%'

@@ -124,7 +124,10 @@ export const COUNTER_LIMITS_FIELDS: readonly WireField<WireCounterLimits>[] = [
   { name: "plan_id", sqlType: "text", value: (c) => c.planId },
 ];
 
-/** The composite types, created by the function installer before the functions that use them. */
+/**
+ * The composite types, created by the function installer before the functions that use them
+ * and kept while their declaration is unchanged (a prepared statement names them by OID).
+ */
 export const WIRE_TYPES: readonly {
   name: string;
   fields: readonly (readonly [string, string])[];
@@ -137,6 +140,15 @@ export const WIRE_TYPES: readonly {
   {
     name: "tollgate_counter_limits",
     fields: COUNTER_LIMITS_FIELDS.map((f) => [f.name, f.sqlType] as const),
+  },
+  // Internal to admit.sql: what active grants hold per counter of a batch.
+  {
+    name: "tollgate_counter_room",
+    fields: [
+      ["resource_type", "text"],
+      ["period_start", "timestamptz"],
+      ["room", "numeric"],
+    ],
   },
 ];
 

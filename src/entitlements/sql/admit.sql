@@ -27,8 +27,8 @@ returns numeric language sql immutable as $fn$
   end
 $fn$;
 
--- What active grants hold per counter, for the counters of a batch whose tenant has grants.
-create type tollgate_counter_room as (resource_type text, period_start timestamptz, room numeric);
+-- `tollgate_counter_room` (what active grants hold per counter of a batch whose tenant has
+-- grants) is declared with the wire types, in `admission-wire.ts`.
 
 -- tollgate_admit_simple(tenants, first, last, ops, now): the common case of several tenants'
 -- shares at once (`ops[first[i]:last[i]]` is `tenants[i]`'s share), set-based. A share is
