@@ -36,7 +36,8 @@ $fn$;
 -- on resources without grants; it is taken here when, with its counters locked (in key
 -- order), every admit fits in turn, no caller has stopped waiting and no counter reaches its
 -- watch level. Each taken call is answered from its counter's running total, and each counter
--- is written once. Shares not taken are left untouched, for tollgate_admit_general.
+-- is written once. Shares not taken are left untouched, for tollgate_admit_general. Every
+-- statement on a table is filtered by the tenants given (one, from tollgate_admit).
 create or replace function tollgate_admit_simple(p_tenants uuid[], p_first int[], p_last int[],
   p_ops tollgate_admission_op[], p_now timestamptz)
 returns table (tenant_id uuid, decision tollgate_admission_decision)
@@ -58,8 +59,8 @@ begin
           order by 1, 2, 3) w
     cross join lateral (
       select c.ctid as row_id, c.* from usage_counters c
-      where c.tenant_id = w.tenant_id and c.resource_type = w.resource_type
-        and c.period_start = w.period_start
+      where c.tenant_id = any(p_tenants) and c.tenant_id = w.tenant_id
+        and c.resource_type = w.resource_type and c.period_start = w.period_start
       for update) c
   ),
   -- Each call with its counter's running total; a share is taken when all its calls are
@@ -91,7 +92,8 @@ begin
     update usage_counters c set used = c.used + t.quantity
     from (select d.row_id, sum(d.quantity) as quantity from decided d where d.taken
           group by 1) t
-    where c.ctid = any(array(select d.row_id from decided d where d.taken))
+    where c.tenant_id = any(p_tenants)
+      and c.ctid = any(array(select d.row_id from decided d where d.taken))
       and c.ctid = t.row_id and t.quantity <> 0
   )
   select d.tenant_id, row(d.position, 'done', case when d.kind = 'admit' then true end,
