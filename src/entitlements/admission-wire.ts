@@ -15,6 +15,29 @@ export interface WireField<T> {
   value(input: T): string | Decimal | Date | boolean | number | readonly unknown[] | object | null;
 }
 
+/**
+ * A counter's limits as the batch applies them: `allowance` (the plan's or the override's),
+ * the overage `cap` of a soft limit (undefined: none) or `hard`, whether the tenant has
+ * `grants` on the resource (their balance is read in the batch), the resource kind, the
+ * threshold fractions to announce and the plan, for events.
+ */
+export interface LimitInfo {
+  allowance: Decimal;
+  cap: Decimal | undefined;
+  hard: boolean;
+  grants: boolean;
+  allocation: boolean;
+  thresholds: readonly Decimal[];
+  planId: string;
+}
+
+/** What identifies a request behind an idempotency key, stored with its first answer. */
+export interface IdempotencyClaim {
+  key: string;
+  operation: string;
+  fingerprint: string;
+}
+
 /** One call as `tollgate_admit` takes it (`tollgate_admission_op`); tenant-free: the group has one. */
 export interface WireOp {
   /** 1-based position in the batch: arrival order. */
@@ -24,18 +47,8 @@ export interface WireOp {
   periodStart: Date;
   /** Undefined only for a commit of the held quantity, or a release. */
   quantity: Decimal | undefined;
-  limits:
-    | {
-        allowance: Decimal;
-        cap: Decimal | undefined;
-        hard: boolean;
-        grants: boolean;
-        allocation: boolean;
-        thresholds: readonly Decimal[];
-        planId: string;
-      }
-    | undefined;
-  idempotency: { key: string; operation: string; fingerprint: string } | undefined;
+  limits: LimitInfo | undefined;
+  idempotency: IdempotencyClaim | undefined;
   /** Keyed calls only: what the call knew before the batch, stored with the decision. */
   answerTemplate: Record<string, unknown> | undefined;
   reservationId: string | undefined;

@@ -5,12 +5,16 @@ import {
   ADMISSION_OP_FIELDS,
   COUNTER_LIMITS_FIELDS,
   encodeComposites,
+  type IdempotencyClaim,
+  type LimitInfo,
   type WireCounterLimits,
   type WireDecision,
   type WireOp,
 } from "./admission-wire.js";
 import { type Json, renderAnswer, renderStored } from "./answers.js";
 import type { Reservation } from "./entitlements.js";
+
+export type { IdempotencyClaim, LimitInfo } from "./admission-wire.js";
 
 /** Which counter row: one per tenant, resource and period. */
 export interface CounterKey {
@@ -25,29 +29,6 @@ export interface Counter {
   reserved: Decimal;
   /** Drawn from grants this period. */
   granted: Decimal;
-}
-
-/**
- * A counter's limits as the batch applies them: `allowance` (the plan's or the override's),
- * the overage `cap` of a soft limit (undefined: none) or `hard`, whether the tenant has
- * `grants` on the resource (their balance is read in the batch), the resource kind, the
- * threshold fractions to announce and the plan, for events.
- */
-export interface LimitInfo {
-  allowance: Decimal;
-  cap: Decimal | undefined;
-  hard: boolean;
-  grants: boolean;
-  allocation: boolean;
-  thresholds: readonly Decimal[];
-  planId: string;
-}
-
-/** What identifies a request behind an idempotency key, stored with its first answer. */
-export interface IdempotencyClaim {
-  key: string;
-  operation: string;
-  fingerprint: string;
 }
 
 /**
