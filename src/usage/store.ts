@@ -92,20 +92,15 @@ const DEDUPE_JSON_SQL = dedupeFrom(`
 
 const COPY_EVENTS_SQL = `copy usage_events (${COLUMNS}) from stdin`;
 
-// A batch that repeats stored events is copied into a temporary table of the flush's own
-// session, emptied at commit, and deduplicated from there. Times travel as epoch
-// milliseconds, far cheaper to write than ISO strings, and become exact timestamps here.
+// A batch that repeats stored events is copied, as the same lines its refused COPY sent, into
+// a temporary table of the flush's own session, emptied at commit, and deduplicated from there.
 const STAGING_DDL = `
 create temporary table if not exists usage_staging (
   tenant_id uuid, event_id text, resource_type text, quantity numeric,
-  occur_ms bigint, attributes jsonb, period_ms bigint
+  occur_time timestamptz, attributes jsonb, period_start timestamptz
 ) on commit delete rows`;
-const COPY_STAGING_SQL = `copy usage_staging from stdin`;
-const DEDUPE_STAGED_SQL = dedupeFrom(`
-  select tenant_id, event_id, resource_type, quantity,
-    timestamptz 'epoch' + occur_ms * interval '1 millisecond' as occur_time, attributes,
-    timestamptz 'epoch' + period_ms * interval '1 millisecond' as period_start
-  from usage_staging`);
+const COPY_STAGING_SQL = `copy usage_staging (${COLUMNS}) from stdin`;
+const DEDUPE_STAGED_SQL = dedupeFrom(`select ${COLUMNS} from usage_staging`);
 
 /** A unique violation: the COPY met an event already stored (or being stored). */
 const UNIQUE_VIOLATION = "23505";
@@ -147,8 +142,9 @@ export function createUsageStore(
   // being stored by a concurrent flush, which it first waits for), then count the batch's own
   // sums. When the COPY is refused, roll back to the savepoint and take the deduplicating path.
   const writeBatch = async (connection: pg.ClientBase, events: UsageEvent[]) => {
+    const lines = eventLines(events);
     try {
-      await copyLines(connection, COPY_EVENTS_SQL, eventLines(events));
+      await copyLines(connection, COPY_EVENTS_SQL, lines);
       await connection.query(COUNT_BATCH_SQL, sumsOf(events));
       return [];
     } catch (error) {
@@ -156,7 +152,7 @@ export function createUsageStore(
       await connection.query("rollback to savepoint batch");
     }
     await connection.query(STAGING_DDL);
-    await copyLines(connection, COPY_STAGING_SQL, events.map(toStagingLine));
+    await copyLines(connection, COPY_STAGING_SQL, lines);
     return (await connection.query(DEDUPE_STAGED_SQL)).rows as DuplicateRow[];
   };
 
@@ -295,10 +291,6 @@ function createIsoCache(): (date: Date) => string {
 function attributesText(attributes: Record<string, string>): string {
   for (const _ in attributes) return copyText(JSON.stringify(attributes));
   return "{}";
-}
-
-function toStagingLine(e: UsageEvent): string {
-  return `${e.tenantId}\t${copyText(e.eventId)}\t${e.resourceType}\t${e.quantity}\t${e.occurTime.getTime()}\t${copyText(JSON.stringify(e.attributes))}\t${e.periodStart.getTime()}\n`;
 }
 
 const NEEDS_ESCAPE = /[\\\t\n\r]/;
