@@ -7,6 +7,7 @@ import {
   type WireDecision,
   type WireOp,
 } from "../src/entitlements/admission-wire.js";
+import { wireOp } from "./support/admission-ops.js";
 import { queryRows } from "./support/app.js";
 import { createMigratedDatabase, type TestDatabase } from "./support/database.js";
 
@@ -16,41 +17,16 @@ import { createMigratedDatabase, type TestDatabase } from "./support/database.js
  * reservations and deadlines, in one call of the function.
  */
 
-const PERIOD = new Date(Date.UTC(2026, 11, 1));
+let db: TestDatabase;
 
-const op = (position: number, fields: Partial<WireOp>): WireOp => ({
-  position,
-  kind: "admit",
-  resourceType: "tokens",
-  periodStart: PERIOD,
-  quantity: new Decimal(1),
-  limits: {
-    allowance: new Decimal(10),
-    cap: undefined,
-    hard: true,
-    grants: false,
-    allocation: false,
-    thresholds: [],
-    planId: "free",
-  },
-  idempotency: undefined,
-  answerTemplate: undefined,
-  reservationId: undefined,
-  hold: undefined,
-  budgetMs: undefined,
-  ...fields,
+beforeAll(async () => {
+  db = await createMigratedDatabase();
+});
+afterAll(async () => {
+  await db?.drop();
 });
 
 describe("tollgate_admit", () => {
-  let db: TestDatabase;
-
-  beforeAll(async () => {
-    db = await createMigratedDatabase();
-  });
-  afterAll(async () => {
-    await db?.drop();
-  });
-
   const admit = (tenantId: string, ops: WireOp[]) =>
     queryRows<WireDecision>(
       db.url,
@@ -69,12 +45,17 @@ describe("tollgate_admit", () => {
   it("should decide a counter's calls in arrival order: a call that does not fit records nothing, a smaller later one may", async () => {
     const tenant = randomUUID();
     const decisions = await admit(tenant, [
-      op(1, { quantity: new Decimal(6) }),
-      op(2, { quantity: new Decimal(5) }),
-      op(3, { kind: "hold", quantity: new Decimal(3), reservationId: randomUUID(), hold: hold() }),
-      op(4, { quantity: new Decimal(2) }),
-      op(5, { kind: "add", quantity: new Decimal(-100), limits: undefined }),
-      op(6, { quantity: new Decimal(7) }),
+      wireOp(1, { quantity: new Decimal(6) }),
+      wireOp(2, { quantity: new Decimal(5) }),
+      wireOp(3, {
+        kind: "hold",
+        quantity: new Decimal(3),
+        reservationId: randomUUID(),
+        hold: hold(),
+      }),
+      wireOp(4, { quantity: new Decimal(2) }),
+      wireOp(5, { kind: "add", quantity: new Decimal(-100), limits: undefined }),
+      wireOp(6, { quantity: new Decimal(7) }),
     ]);
     expect(decisions.map((d) => [d.outcome, d.admitted, d.used, d.reserved])).toEqual([
       ["done", true, "6", "0"],
@@ -91,7 +72,7 @@ describe("tollgate_admit", () => {
   it("should keep counters apart and let one key's repeat in the batch replay its first answer", async () => {
     const tenant = randomUUID();
     const keyed = (position: number, resourceType: string, quantity: number) =>
-      op(position, {
+      wireOp(position, {
         resourceType,
         quantity: new Decimal(quantity),
         idempotency: { key: `k-${resourceType}`, operation: "check_and_record", fingerprint: "f" },
@@ -121,11 +102,11 @@ describe("tollgate_admit", () => {
     const tenant = randomUUID();
     const id = randomUUID();
     await admit(tenant, [
-      op(1, { kind: "hold", quantity: new Decimal(5), reservationId: id, hold: hold() }),
+      wireOp(1, { kind: "hold", quantity: new Decimal(5), reservationId: id, hold: hold() }),
     ]);
     const settle = (kind: "commit" | "release", quantity?: number) =>
       admit(tenant, [
-        op(1, {
+        wireOp(1, {
           kind,
           quantity: quantity === undefined ? undefined : new Decimal(quantity),
           limits: undefined,
@@ -140,7 +121,7 @@ describe("tollgate_admit", () => {
     expect((await settle("release"))[0]?.outcome).toBe("refused");
     // another tenant's reservation is not found in this tenant's call
     const other = await admit(randomUUID(), [
-      op(1, { kind: "release", quantity: undefined, limits: undefined, reservationId: id }),
+      wireOp(1, { kind: "release", quantity: undefined, limits: undefined, reservationId: id }),
     ]);
     expect(other[0]?.outcome).toBe("not_found");
     expect(await counter(tenant)).toEqual({ used: "2", reserved: "0" });
@@ -149,7 +130,7 @@ describe("tollgate_admit", () => {
   it("should free expired holds before denying, and drop calls whose caller stopped waiting", async () => {
     const tenant = randomUUID();
     await admit(tenant, [
-      op(1, {
+      wireOp(1, {
         kind: "hold",
         quantity: new Decimal(8),
         reservationId: randomUUID(),
@@ -157,8 +138,8 @@ describe("tollgate_admit", () => {
       }),
     ]);
     const decisions = await admit(tenant, [
-      op(1, { quantity: new Decimal(5), budgetMs: -1 }),
-      op(2, { quantity: new Decimal(5) }),
+      wireOp(1, { quantity: new Decimal(5), budgetMs: -1 }),
+      wireOp(2, { quantity: new Decimal(5) }),
     ]);
     expect(decisions.map((d) => [d.outcome, d.admitted])).toEqual([
       ["deadline", null],
@@ -169,28 +150,22 @@ describe("tollgate_admit", () => {
 });
 
 describe("tollgate_admit_batch", () => {
-  let db: TestDatabase;
-
-  beforeAll(async () => {
-    db = await createMigratedDatabase();
-  });
-  afterAll(async () => {
-    await db?.drop();
-  });
-
   it("should decide several tenants' shares in one call, simple and not, each in arrival order", async () => {
     // given three tenants: one whose calls all fit, one that reaches its limit, one keyed
     const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()].sort();
     const shares: [string, WireOp[]][] = [
       [
         a as string,
-        [op(1, { quantity: new Decimal(2) }), op(2, { kind: "add", limits: undefined })],
+        [wireOp(1, { quantity: new Decimal(2) }), wireOp(2, { kind: "add", limits: undefined })],
       ],
-      [b as string, [op(3, { quantity: new Decimal(8) }), op(4, { quantity: new Decimal(8) })]],
+      [
+        b as string,
+        [wireOp(3, { quantity: new Decimal(8) }), wireOp(4, { quantity: new Decimal(8) })],
+      ],
       [
         c as string,
         [
-          op(5, {
+          wireOp(5, {
             idempotency: { key: "k", operation: "check_and_record", fingerprint: "f" },
             answerTemplate: {},
           }),

@@ -82,39 +82,28 @@ describe("usage flushes whose COMMIT gets no answer", () => {
     return { events: events?.n, total: exact(events?.total), used: exact(counter?.used) };
   };
 
-  it("should report events stored, not duplicates, when the lost COMMIT had committed", async () => {
-    // given a flush whose COMMIT reaches PostgreSQL but whose answer is cut
-    const store = storeOverProxy();
-    const tenantId = randomUUID();
-    const events = usageEvents(tenantId, 40);
-    proxy.cutAtCommit("deliver");
-    await expect(store.flush(events)).rejects.toThrow();
-    proxy.resume();
+  it.each([
+    ["reached PostgreSQL and committed, its answer cut", "deliver"],
+    ["never reached PostgreSQL", "drop"],
+  ] as const)(
+    "should count each event once, as stored not duplicate, when the lost COMMIT %s",
+    async (_, mode) => {
+      // given a flush whose COMMIT is cut
+      const store = storeOverProxy();
+      const tenantId = randomUUID();
+      const events = usageEvents(tenantId, 40);
+      proxy.cutAtCommit(mode);
+      await expect(store.flush(events)).rejects.toThrow();
+      proxy.resume();
 
-    // when the batcher retries the same batch
-    const duplicates = await store.flush(events);
+      // when the batcher retries the same batch
+      const duplicates = await store.flush(events);
 
-    // then its events count as stored by this flush, once each
-    expect(duplicates.size).toBe(0);
-    expect(await totals(tenantId)).toEqual({ events: 40, total: "60", used: "60" });
-  });
-
-  it("should store the events on retry when the lost COMMIT never arrived", async () => {
-    // given a flush whose COMMIT never reaches PostgreSQL
-    const store = storeOverProxy();
-    const tenantId = randomUUID();
-    const events = usageEvents(tenantId, 40);
-    proxy.cutAtCommit("drop");
-    await expect(store.flush(events)).rejects.toThrow();
-    proxy.resume();
-
-    // when the batcher retries the same batch
-    const duplicates = await store.flush(events);
-
-    // then they are stored now, once each
-    expect(duplicates.size).toBe(0);
-    expect(await totals(tenantId)).toEqual({ events: 40, total: "60", used: "60" });
-  });
+      // then its events count as stored by this flush, once each
+      expect(duplicates.size).toBe(0);
+      expect(await totals(tenantId)).toEqual({ events: 40, total: "60", used: "60" });
+    },
+  );
 
   it("should still report a real duplicate when a later batch repeats committed events", async () => {
     // given events stored by an earlier flush

@@ -3,11 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Decimal } from "decimal.js";
 import pg from "pg";
-import {
-  ADMISSION_OP_FIELDS,
-  encodeComposites,
-  type WireOp,
-} from "../../src/entitlements/admission-wire.js";
+import { ADMISSION_OP_FIELDS, encodeComposites } from "../../src/entitlements/admission-wire.js";
+import { wireOp } from "../support/admission-ops.js";
 import { run } from "./h2load.js";
 
 const CALLS = 32;
@@ -22,27 +19,16 @@ const TENANT_SETS = 100;
  */
 export async function timeBatchOf32(databaseUrl: string, seconds: number, limit: number) {
   const now = new Date();
-  const ops: WireOp[] = Array.from({ length: CALLS }, (_, i) => ({
-    position: i + 1,
-    kind: "admit",
-    resourceType: "tokens-batch",
-    periodStart: new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)),
-    quantity: new Decimal(1),
-    limits: {
-      allowance: new Decimal(limit),
-      cap: undefined,
-      hard: true,
-      grants: false,
-      allocation: false,
-      thresholds: [new Decimal(0.8), new Decimal(1)],
-      planId: "free",
-    },
-    idempotency: undefined,
-    answerTemplate: undefined,
-    reservationId: undefined,
-    hold: undefined,
-    budgetMs: undefined,
-  }));
+  const ops = Array.from({ length: CALLS }, (_, i) =>
+    wireOp(
+      i + 1,
+      {
+        resourceType: "tokens-batch",
+        periodStart: new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)),
+      },
+      { allowance: new Decimal(limit), thresholds: [new Decimal(0.8), new Decimal(1)] },
+    ),
+  );
   const positions = `'{${ops.map((o) => o.position).join(",")}}'`;
   const tenants = ops.map((_, i) => `md5((:t * ${CALLS} + ${i})::text)::uuid`).join(", ");
   const script = `\\set t random(1, ${TENANT_SETS})
