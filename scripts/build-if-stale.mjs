@@ -27,7 +27,7 @@ const SOURCES = [
 const OUTPUTS = [
   "clients/typescript/dist/index.js",
   "dist/src/main.js",
-  "dist/src/cli/tollgate.js",
+  "dist/src/app/cli.js",
   "dist/src/entitlements/sql/admit.sql",
   "dist/console/index.html",
 ];

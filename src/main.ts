@@ -1,7 +1,7 @@
-import { startApp } from "./app.js";
-import { ConfigError, loadConfig } from "./config/config.js";
-import { DataDirBusyError } from "./db/data-dir-lock.js";
-import { createLogger } from "./observability/logger.js";
+import { startApp } from "./app/app.js";
+import { ConfigError, loadConfig } from "./platform/config/config.js";
+import { DataDirBusyError } from "./platform/db/data-dir-lock.js";
+import { createLogger } from "./platform/observability/logger.js";
 
 /**
  * The server process: validate configuration, start, and drain on SIGTERM/SIGINT. A second

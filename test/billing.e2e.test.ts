@@ -8,7 +8,7 @@ import {
   SubscriptionState,
 } from "../gen/tollgate/v1/billing_service_pb.js";
 import { BillingProviderError } from "../src/billing/provider.js";
-import { createManualClock } from "../src/clock/clock.js";
+import { createManualClock } from "../src/platform/clock/clock.js";
 import { billingClient, countRows, queryRows, startTestApp, type TestApp } from "./support/app.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 

@@ -11,7 +11,7 @@ const SCRIPT = fileURLToPath(new URL("../scripts/build-if-stale.mjs", import.met
 const OUTPUTS = [
   "clients/typescript/dist/index.js",
   "dist/src/main.js",
-  "dist/src/cli/tollgate.js",
+  "dist/src/app/cli.js",
   "dist/src/entitlements/sql/admit.sql",
   "dist/console/index.html",
 ];

@@ -30,7 +30,7 @@ describe("the API contract", () => {
   });
 
   it("should give the client the server's wire names", async () => {
-    const server = await import("../src/protocol/error-reasons.js");
+    const server = await import("../src/platform/errors/error-reasons.js");
     const client = await import("../clients/typescript/src/wire-names.js");
     expect(client).toEqual(server);
   });

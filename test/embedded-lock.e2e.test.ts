@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LOCK_FILE, lockDataDir } from "../src/db/data-dir-lock.js";
+import { LOCK_FILE, lockDataDir } from "../src/platform/db/data-dir-lock.js";
 import { runCliWithEnv } from "./support/cli.js";
 import { type ServerProcess, startServerProcess } from "./support/server-process.js";
 

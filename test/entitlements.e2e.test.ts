@@ -9,7 +9,7 @@ import {
   EntitlementService,
   ReservationState,
 } from "../gen/tollgate/v1/entitlement_service_pb.js";
-import { createManualClock } from "../src/clock/clock.js";
+import { createManualClock } from "../src/platform/clock/clock.js";
 import { countRows, startTestApp, type TestApp } from "./support/app.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 import { useReplicas } from "./support/replicas.js";

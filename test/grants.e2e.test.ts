@@ -10,7 +10,7 @@ import {
   LimitSource,
 } from "../gen/tollgate/v1/entitlement_service_pb.js";
 import { UsageService } from "../gen/tollgate/v1/usage_service_pb.js";
-import { createManualClock } from "../src/clock/clock.js";
+import { createManualClock } from "../src/platform/clock/clock.js";
 import { countRows, queryRows, startTestApp, type TestApp } from "./support/app.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 

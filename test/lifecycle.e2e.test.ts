@@ -10,7 +10,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/health/v1/health_pb.js";
 import { EntitlementService } from "../gen/tollgate/v1/entitlement_service_pb.js";
-import { migrationSource } from "../src/db/migrations/index.js";
+import { migrationSource } from "../src/platform/db/migrations/index.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 import { startServerProcess } from "./support/server-process.js";
 import { waitFor } from "./support/wait.js";

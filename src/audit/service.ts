@@ -1,5 +1,5 @@
-import { fetchPage, MAX_PAGE_SIZE, type Page } from "../pagination/page-token.js";
-import { createFieldChecks, UUID_PATTERN } from "../validation/field-checks.js";
+import { fetchPage, MAX_PAGE_SIZE, type Page } from "../platform/pagination/page-token.js";
+import { createFieldChecks, UUID_PATTERN } from "../platform/validation/field-checks.js";
 import type { AuditEvent } from "./audit.js";
 import type { AuditStore } from "./store.js";
 

@@ -1,6 +1,6 @@
 import type { Knex } from "knex";
-import { newestFirst } from "../pagination/keyset.js";
-import type { Cursor } from "../pagination/page-token.js";
+import { newestFirst } from "../platform/pagination/keyset.js";
+import type { Cursor } from "../platform/pagination/page-token.js";
 import type { AuditEvent, NewAuditEvent } from "./audit.js";
 
 /** Queries over `audit_events`. Rows are only inserted, never changed. */

@@ -1,5 +1,5 @@
-import { ConfigError } from "../config/config.js";
-import type { Logger } from "../observability/logger.js";
+import { ConfigError } from "../platform/config/config.js";
+import type { Logger } from "../platform/observability/logger.js";
 import type { ApiKeyService } from "./service.js";
 
 /** How the server admits callers, decided once at start-up. */

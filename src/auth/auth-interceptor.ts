@@ -1,7 +1,7 @@
 import { createContextKey, type Interceptor } from "@connectrpc/connect";
-import { UnauthenticatedError } from "../errors/domain-error.js";
+import { UnauthenticatedError } from "../platform/errors/domain-error.js";
 import { authorizeCall } from "./policy.js";
-import { kPrincipal, type Principal } from "./principal.js";
+import { kPrincipal, type Principal } from "../platform/server/request-context.js";
 import type { ApiKeyService } from "./service.js";
 
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;

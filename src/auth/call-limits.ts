@@ -1,6 +1,6 @@
 import type { Interceptor } from "@connectrpc/connect";
-import { ResourceExhaustedError } from "../errors/domain-error.js";
-import { kPrincipal } from "./principal.js";
+import { ResourceExhaustedError } from "../platform/errors/domain-error.js";
+import { kPrincipal } from "../platform/server/request-context.js";
 
 /** Options of {@link createCallLimitInterceptor}; every limit is per API key and replica. */
 export interface CallLimitOptions {

@@ -1,5 +1,5 @@
-import { PermissionDeniedError, UnauthenticatedError } from "../errors/domain-error.js";
-import type { Principal } from "./principal.js";
+import { PermissionDeniedError, UnauthenticatedError } from "../platform/errors/domain-error.js";
+import type { Principal } from "../platform/server/request-context.js";
 
 /**
  * RPCs only admin keys may call: billing mutations, the audit trail, global statistics, grants

@@ -1,5 +1,5 @@
-import { fetchPage, MAX_PAGE_SIZE, type Page } from "../pagination/page-token.js";
-import { createFieldChecks } from "../validation/field-checks.js";
+import { fetchPage, MAX_PAGE_SIZE, type Page } from "../platform/pagination/page-token.js";
+import { createFieldChecks } from "../platform/validation/field-checks.js";
 import type { Customer, Subscription } from "./billing.js";
 import type { BillingStore, CustomerCount } from "./store.js";
 

@@ -1,5 +1,5 @@
-import { createFieldChecks } from "../validation/field-checks.js";
-import { checkObjectId, checkRequestId, FIELD_RULES } from "../validation/field-rules.js";
+import { createFieldChecks } from "../platform/validation/field-checks.js";
+import { checkObjectId, checkRequestId, FIELD_RULES } from "../platform/validation/field-rules.js";
 import type {
   CancelSubscriptionInput,
   CreateCustomerInput,

@@ -1,4 +1,4 @@
-import { createTtlCache } from "../cache/ttl-cache.js";
+import { createTtlCache } from "../platform/cache/ttl-cache.js";
 import type { Subscription } from "./billing.js";
 import type { Invoice } from "./invoice.js";
 import type { BillingProvider } from "./provider.js";

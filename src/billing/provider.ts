@@ -1,6 +1,6 @@
 import type { Decimal } from "decimal.js";
-import { DomainError, type DomainErrorKind } from "../errors/domain-error.js";
-import { BILLING_PROVIDER_REASON } from "../protocol/error-reasons.js";
+import { DomainError, type DomainErrorKind } from "../platform/errors/domain-error.js";
+import { BILLING_PROVIDER_REASON } from "../platform/errors/error-reasons.js";
 import type { ProrationBehavior, Subscription, SubscriptionTerms } from "./billing.js";
 import type { Invoice } from "./invoice.js";
 

@@ -21,9 +21,9 @@ import {
 import { ResourceKind } from "../../gen/tollgate/v1/resource_pb.js";
 import type { AuditEvent } from "../audit/audit.js";
 import type { AuditService } from "../audit/service.js";
-import { actorOf } from "../auth/principal.js";
+import { actorOf } from "../platform/server/request-context.js";
 import type { Customer, ProrationBehavior, Subscription, SubscriptionState } from "./billing.js";
-import type { Plan } from "./catalog.js";
+import type { Plan } from "../catalog/catalog.js";
 import type { CustomerDirectory } from "./directory.js";
 import { type Invoice, minorUnitDigits } from "./invoice.js";
 import type { BillingService } from "./service.js";

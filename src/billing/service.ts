@@ -1,14 +1,14 @@
 import type { AuditStore } from "../audit/store.js";
 import { mayAccessTenant } from "../auth/policy.js";
-import type { Actor } from "../auth/principal.js";
-import type { Clock } from "../clock/clock.js";
+import type { Actor } from "../platform/server/request-context.js";
+import type { Clock } from "../platform/clock/clock.js";
 import {
   AlreadyExistsError,
   FailedPreconditionError,
   NotFoundError,
-} from "../errors/domain-error.js";
-import { fetchPage, MAX_PAGE_SIZE, type Page } from "../pagination/page-token.js";
-import { createFieldChecks } from "../validation/field-checks.js";
+} from "../platform/errors/domain-error.js";
+import { fetchPage, MAX_PAGE_SIZE, type Page } from "../platform/pagination/page-token.js";
+import { createFieldChecks } from "../platform/validation/field-checks.js";
 import type {
   CancelSubscriptionInput,
   CreateCustomerInput,
@@ -18,7 +18,7 @@ import type {
   UpdateSubscriptionInput,
 } from "./billing.js";
 import { LIVE_STATES } from "./billing.js";
-import type { Plan, PlanCatalog } from "./catalog.js";
+import type { Plan, PlanCatalog } from "../catalog/catalog.js";
 import {
   validateCancelSubscription,
   validateCreateCustomer,
@@ -28,8 +28,8 @@ import {
   validateUpdateSubscription,
 } from "./inputs.js";
 import type { Invoice } from "./invoice.js";
-import { advanceSubscription } from "./lifecycle.js";
-import type { MutationGuard } from "./mutation-guard.js";
+import { advanceSubscription } from "../catalog/lifecycle.js";
+import type { MutationGuard } from "./mutation-lease.js";
 import type { BillingProvider, ProviderSubscription } from "./provider.js";
 import { reviveCustomer, reviveSubscription, snapshot } from "./snapshot.js";
 import type { BillingStore, StoredSubscription } from "./store.js";

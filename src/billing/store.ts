@@ -1,8 +1,8 @@
 import type { Knex } from "knex";
-import { AlreadyExistsError, FailedPreconditionError } from "../errors/domain-error.js";
-import type { RequestFingerprint } from "../idempotency/request-fingerprint.js";
-import { newestFirst } from "../pagination/keyset.js";
-import type { Cursor } from "../pagination/page-token.js";
+import { AlreadyExistsError, FailedPreconditionError } from "../platform/errors/domain-error.js";
+import type { RequestFingerprint } from "../platform/crypto/request-fingerprint.js";
+import { newestFirst } from "../platform/pagination/keyset.js";
+import type { Cursor } from "../platform/pagination/page-token.js";
 import { type Customer, LIVE_STATES, type Subscription } from "./billing.js";
 
 /** A subscription with the row version that guards concurrent time-based updates. */

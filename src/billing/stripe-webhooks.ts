@@ -1,5 +1,5 @@
 import type Stripe from "stripe";
-import type { Logger } from "../observability/logger.js";
+import type { Logger } from "../platform/observability/logger.js";
 import type { BillingService } from "./service.js";
 import type { BillingStore } from "./store.js";
 

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { Decimal } from "decimal.js";
 import { describe, expect, it } from "vitest";
-import { createSystemClock } from "../clock/clock.js";
-import { DeadlineExceededError, UnavailableError } from "../errors/domain-error.js";
+import { createSystemClock } from "../platform/clock/clock.js";
+import { DeadlineExceededError, UnavailableError } from "../platform/errors/domain-error.js";
 import { createAdmissionQueue } from "./admissions.js";
 import type { AdmissionOp, AdmissionOutcome, CounterOp, EntitlementStore } from "./store.js";
 

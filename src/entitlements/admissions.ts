@@ -1,7 +1,7 @@
-import { type CallBudget, deadlineExceeded, isSpent, remainingMs } from "../calls/budget.js";
-import type { Clock } from "../clock/clock.js";
-import { isDatabaseUnavailable } from "../db/database.js";
-import { UnavailableError } from "../errors/domain-error.js";
+import { type CallBudget, deadlineExceeded, isSpent, remainingMs } from "../platform/calls/budget.js";
+import type { Clock } from "../platform/clock/clock.js";
+import { isDatabaseUnavailable } from "../platform/db/database.js";
+import { UnavailableError } from "../platform/errors/domain-error.js";
 import {
   type AdmissionOp,
   type AdmissionOutcome,

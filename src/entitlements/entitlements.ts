@@ -1,5 +1,5 @@
 import type { Decimal } from "decimal.js";
-import type { Plan, ResourceKind } from "../billing/catalog.js";
+import type { Plan, ResourceKind } from "../catalog/catalog.js";
 import type { TenantAdjustments } from "../credits/credits.js";
 
 /** The plan that governs a tenant right now, with the period consumables count in. */

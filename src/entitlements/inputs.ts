@@ -1,8 +1,8 @@
 import type { Decimal } from "decimal.js";
-import { type PlanCatalog, unknownResourceDescription } from "../billing/catalog.js";
-import { parseQuantity, type QuantitySign } from "../validation/decimal.js";
-import { createFieldChecks, type FieldChecks } from "../validation/field-checks.js";
-import { checkRequestId } from "../validation/field-rules.js";
+import { type PlanCatalog, unknownResourceDescription } from "../catalog/catalog.js";
+import { parseQuantity, type QuantitySign } from "../platform/validation/decimal.js";
+import { createFieldChecks, type FieldChecks } from "../platform/validation/field-checks.js";
+import { checkRequestId } from "../platform/validation/field-rules.js";
 import type { ResourceRequest } from "./entitlements.js";
 
 /** The raw fields of a resource request as they come off the wire. */

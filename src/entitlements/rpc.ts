@@ -16,12 +16,12 @@ import {
   ReservationSchema,
 } from "../../gen/tollgate/v1/entitlement_service_pb.js";
 import { ResourceKind } from "../../gen/tollgate/v1/resource_pb.js";
-import { actorOf } from "../auth/principal.js";
-import type { Clock } from "../clock/clock.js";
+import { actorOf } from "../platform/server/request-context.js";
+import type { Clock } from "../platform/clock/clock.js";
 import { type Grant, type GrantState, grantState, type Override } from "../credits/credits.js";
 import type { CreditService } from "../credits/service.js";
-import { budgetOf } from "../protocol/call-budget.js";
-import { fromProtoTimestamp } from "../protocol/timestamp.js";
+import { budgetOf } from "../platform/server/call-budget.js";
+import { fromProtoTimestamp } from "../platform/server/timestamp.js";
 import type {
   CheckResult,
   DenialReason,
@@ -29,7 +29,7 @@ import type {
   Reservation,
   ReservationState,
 } from "./entitlements.js";
-import { overageOf } from "./overage.js";
+import { overageOf } from "../catalog/overage.js";
 import type { EntitlementService } from "./service.js";
 
 const DENIAL_TO_PROTO: Record<DenialReason, ProtoDenialReason> = {

@@ -1,28 +1,28 @@
 import { randomUUID } from "node:crypto";
 import { Decimal } from "decimal.js";
 import type { Knex } from "knex";
-import type { Actor } from "../auth/principal.js";
+import type { Actor } from "../platform/server/request-context.js";
 import {
   ceilingOf,
   DEFAULT_ALERT_THRESHOLDS,
   type PlanCatalog,
   type PlanLimit,
-} from "../billing/catalog.js";
-import { assertLive, type CallBudget, deadlineExceeded } from "../calls/budget.js";
-import type { Clock } from "../clock/clock.js";
+} from "../catalog/catalog.js";
+import { assertLive, type CallBudget, deadlineExceeded } from "../platform/calls/budget.js";
+import type { Clock } from "../platform/clock/clock.js";
 import type { CreditStore } from "../credits/store.js";
 import {
   FailedPreconditionError,
   NotFoundError,
   UnavailableError,
-} from "../errors/domain-error.js";
+} from "../platform/errors/domain-error.js";
 import {
   assertSameRequest,
   fingerprintRequest,
   type RequestFingerprint,
-} from "../idempotency/request-fingerprint.js";
-import { parseQuantity } from "../validation/decimal.js";
-import { createFieldChecks } from "../validation/field-checks.js";
+} from "../platform/crypto/request-fingerprint.js";
+import { parseQuantity } from "../platform/validation/decimal.js";
+import { createFieldChecks } from "../platform/validation/field-checks.js";
 import type { AdmissionQueue } from "./admissions.js";
 import {
   decide,
@@ -42,7 +42,7 @@ import type {
   TenantPlan,
 } from "./entitlements.js";
 import { checkIdempotencyKey, type RawResourceRequest, validateResourceRequest } from "./inputs.js";
-import { ALLOCATION_PERIOD } from "./periods.js";
+import { ALLOCATION_PERIOD } from "../catalog/periods.js";
 import type { PlanCache } from "./plan-cache.js";
 import {
   type AdmissionOutcome,

@@ -9,7 +9,7 @@ import {
   WebhookEndpointSchema,
 } from "../../gen/tollgate/v1/event_service_pb.js";
 import { assertTenantAccess } from "../auth/policy.js";
-import { actorOf } from "../auth/principal.js";
+import { actorOf } from "../platform/server/request-context.js";
 import type { WebhookService } from "../webhooks/service.js";
 import type { Delivery, WebhookEndpoint } from "../webhooks/webhooks.js";
 import type { TollgateEvent } from "./events.js";

@@ -1,7 +1,7 @@
-import type { Actor } from "../auth/principal.js";
-import { NotFoundError } from "../errors/domain-error.js";
-import { fetchPage, MAX_PAGE_SIZE, type Page } from "../pagination/page-token.js";
-import { createFieldChecks, type FieldChecks } from "../validation/field-checks.js";
+import type { Actor } from "../platform/server/request-context.js";
+import { NotFoundError } from "../platform/errors/domain-error.js";
+import { fetchPage, MAX_PAGE_SIZE, type Page } from "../platform/pagination/page-token.js";
+import { createFieldChecks, type FieldChecks } from "../platform/validation/field-checks.js";
 import { EVENT_TYPES, type TollgateEvent } from "./events.js";
 import type { EventFilter, EventStore } from "./store.js";
 import type { EventWakeup } from "./wakeup.js";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { createSystemClock } from "../clock/clock.js";
-import { ResourceExhaustedError, UnavailableError } from "../errors/domain-error.js";
-import { createLogger } from "../observability/logger.js";
+import { createSystemClock } from "../platform/clock/clock.js";
+import { ResourceExhaustedError, UnavailableError } from "../platform/errors/domain-error.js";
+import { createLogger } from "../platform/observability/logger.js";
 import { createUsageBatcher, type EventOutcome } from "./batcher.js";
 import type { UsageStore } from "./store.js";
 import type { UsageEvent } from "./usage.js";

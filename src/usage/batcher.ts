@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Clock } from "../clock/clock.js";
-import { isDatabaseUnavailable } from "../db/database.js";
-import { UnavailableError } from "../errors/domain-error.js";
-import type { Logger } from "../observability/logger.js";
+import type { Clock } from "../platform/clock/clock.js";
+import { isDatabaseUnavailable } from "../platform/db/database.js";
+import { UnavailableError } from "../platform/errors/domain-error.js";
+import type { Logger } from "../platform/observability/logger.js";
 import { createBufferRoom, estimateEventBytes, type RoomClaim } from "./buffer-room.js";
 import { createRateWindow } from "./rate-window.js";
 import { eventKey, type UsageStore } from "./store.js";

@@ -1,4 +1,4 @@
-import { ResourceExhaustedError, UnavailableError } from "../errors/domain-error.js";
+import { ResourceExhaustedError, UnavailableError } from "../platform/errors/domain-error.js";
 
 /** Options of {@link createBufferRoom}. */
 export interface BufferRoomOptions {

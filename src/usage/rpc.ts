@@ -5,9 +5,9 @@ import {
   type UsageEvent as UsageEventMessage,
   type UsageService as UsageServiceDesc,
 } from "../../gen/tollgate/v1/usage_service_pb.js";
-import { actorOf } from "../auth/principal.js";
-import { budgetOf } from "../protocol/call-budget.js";
-import { fromProtoTimestamp } from "../protocol/timestamp.js";
+import { actorOf } from "../platform/server/request-context.js";
+import { budgetOf } from "../platform/server/call-budget.js";
+import { fromProtoTimestamp } from "../platform/server/timestamp.js";
 import type { UsageService } from "./service.js";
 import type { IngestSummary, RawUsageEvent } from "./usage.js";
 

@@ -1,11 +1,11 @@
-import type { Actor } from "../auth/principal.js";
-import { type PlanCatalog, unknownResourceDescription } from "../billing/catalog.js";
-import { assertLive, type CallBudget } from "../calls/budget.js";
-import type { Clock } from "../clock/clock.js";
-import { ALLOCATION_PERIOD, periodStartFor } from "../entitlements/periods.js";
+import type { Actor } from "../platform/server/request-context.js";
+import { type PlanCatalog, unknownResourceDescription } from "../catalog/catalog.js";
+import { assertLive, type CallBudget } from "../platform/calls/budget.js";
+import type { Clock } from "../platform/clock/clock.js";
+import { ALLOCATION_PERIOD, periodStartFor } from "../catalog/periods.js";
 import type { PlanCache } from "../entitlements/plan-cache.js";
-import { createFieldChecks } from "../validation/field-checks.js";
-import { WIRE_TIME } from "../validation/field-rules.js";
+import { createFieldChecks } from "../platform/validation/field-checks.js";
+import { WIRE_TIME } from "../platform/validation/field-rules.js";
 import type { UsageBatcher } from "./batcher.js";
 import type { UsageStore } from "./store.js";
 import type {
@@ -15,7 +15,7 @@ import type {
   UsageEvent,
   UsageReport,
 } from "./usage.js";
-import { checkEvent } from "./validate.js";
+import { checkEvent } from "./inputs.js";
 
 /** How many rejected events a summary lists; the counts are always exact. */
 const MAX_LISTED_REJECTIONS = 1000;

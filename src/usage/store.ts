@@ -4,8 +4,8 @@ import { Decimal } from "decimal.js";
 import type { Knex } from "knex";
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
-import { type ReadPools, runCancellableRead } from "../db/cancellable-read.js";
-import { isDatabaseUnavailable } from "../db/database.js";
+import { type ReadPools, runCancellableRead } from "../platform/db/cancellable-read.js";
+import { isDatabaseUnavailable } from "../platform/db/database.js";
 import type { UsageEvent, UsageReport } from "./usage.js";
 
 /** Queries over `usage_events` and the counters they feed. */

@@ -2,7 +2,7 @@ import { Webhook } from "standardwebhooks";
 import { fetch } from "undici";
 import type { EventWakeup } from "../events/wakeup.js";
 import { createEventWakeup } from "../events/wakeup.js";
-import type { Logger } from "../observability/logger.js";
+import type { Logger } from "../platform/observability/logger.js";
 import {
   createDestinationAgent,
   type DestinationPolicy,

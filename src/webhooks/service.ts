@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { NotFoundError } from "../errors/domain-error.js";
+import { NotFoundError } from "../platform/errors/domain-error.js";
 import { checkEventTypes } from "../events/service.js";
-import { fetchPage, MAX_PAGE_SIZE, type Page } from "../pagination/page-token.js";
-import { createFieldChecks, type FieldChecks } from "../validation/field-checks.js";
-import { FIELD_RULES } from "../validation/field-rules.js";
+import { fetchPage, MAX_PAGE_SIZE, type Page } from "../platform/pagination/page-token.js";
+import { createFieldChecks, type FieldChecks } from "../platform/validation/field-checks.js";
+import { FIELD_RULES } from "../platform/validation/field-rules.js";
 import { type DestinationPolicy, destinationProblem } from "./address-guard.js";
 import type { WebhookStore } from "./store.js";
 import type { Delivery, WebhookEndpoint } from "./webhooks.js";

@@ -1,5 +1,5 @@
 import type { Knex } from "knex";
-import type { Cursor } from "../pagination/page-token.js";
+import type { Cursor } from "../platform/pagination/page-token.js";
 import type {
   ClaimedDelivery,
   Delivery,

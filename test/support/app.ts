@@ -2,9 +2,9 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import pg from "pg";
 import { BillingService } from "../../gen/tollgate/v1/billing_service_pb.js";
-import { type App, type AppOverrides, startApp } from "../../src/app.js";
-import { loadConfig } from "../../src/config/config.js";
-import { createLogger } from "../../src/observability/logger.js";
+import { type App, type AppOverrides, startApp } from "../../src/app/app.js";
+import { loadConfig } from "../../src/platform/config/config.js";
+import { createLogger } from "../../src/platform/observability/logger.js";
 
 /** The real server started in this process, so tests can inject a clock or a provider. */
 export interface TestApp {

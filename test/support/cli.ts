@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
-const CLI = fileURLToPath(new URL("../../dist/src/cli/tollgate.js", import.meta.url));
+const CLI = fileURLToPath(new URL("../../dist/src/app/cli.js", import.meta.url));
 const run = promisify(execFile);
 
 /** How a CLI run ended. */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, inject } from "vitest";
-import { createDatabase } from "../../src/db/database.js";
+import { createDatabase } from "../../src/platform/db/database.js";
 import { createScratchDatabase, type ScratchDatabase } from "./scratch-database.js";
 
 /** A database of its own for one test file, dropped by `drop()`. */

@@ -1,0 +1,360 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ConfigError } from "../platform/config/config.js";
+import { loadPlanCatalog } from "./catalog.js";
+
+describe(loadPlanCatalog.name, () => {
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "tollgate-catalog-"));
+  });
+
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const problemsOf = async (path: string) => {
+    const error = await loadPlanCatalog(path).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  };
+
+  it("should default to the seed's four tiers with exactly the seed's limits and prices", async () => {
+    const catalog = await loadPlanCatalog(undefined);
+    const table = catalog.plans.map((plan) => [
+      plan.id,
+      plan.priceId,
+      plan.unitAmount?.toFixed(2),
+      Object.fromEntries(
+        plan.limits.map((l) => [l.resourceType, l.limit?.toFixed() ?? "unlimited"]),
+      ),
+    ]);
+    expect(table).toEqual([
+      [
+        "free",
+        undefined,
+        "0.00",
+        {
+          executions: "100",
+          tokens: "100000",
+          storage_mb: "1000",
+          api_calls: "1000",
+          agents: "2",
+          workflows: "5",
+        },
+      ],
+      [
+        "pro",
+        "price_pro_monthly",
+        "49.00",
+        {
+          executions: "10000",
+          tokens: "10000000",
+          storage_mb: "10000",
+          api_calls: "100000",
+          agents: "10",
+          workflows: "100",
+        },
+      ],
+      [
+        "team",
+        "price_team_monthly",
+        "199.00",
+        {
+          executions: "100000",
+          tokens: "100000000",
+          storage_mb: "100000",
+          api_calls: "1000000",
+          agents: "50",
+          workflows: "500",
+        },
+      ],
+      [
+        "enterprise",
+        "price_enterprise_monthly",
+        undefined,
+        {
+          executions: "unlimited",
+          tokens: "unlimited",
+          storage_mb: "unlimited",
+          api_calls: "unlimited",
+          agents: "unlimited",
+          workflows: "unlimited",
+        },
+      ],
+    ]);
+    expect(catalog.defaultPlan.id).toBe("free");
+    expect(Object.fromEntries(catalog.resourceKinds)).toEqual({
+      executions: "consumable",
+      tokens: "consumable",
+      api_calls: "consumable",
+      storage_mb: "allocation",
+      agents: "allocation",
+      workflows: "allocation",
+    });
+  });
+
+  it("should ship overage on PRO and TEAM executions, tokens and api_calls, FREE hard, ENTERPRISE unlimited", async () => {
+    const catalog = await loadPlanCatalog(undefined);
+    const table = Object.fromEntries(
+      catalog.plans.map((plan) => [
+        plan.id,
+        Object.fromEntries(
+          plan.limits
+            .filter((l) => l.overage !== undefined)
+            .map((l) => [
+              l.resourceType,
+              [
+                l.overage?.unitAmount.toFixed(),
+                l.overage?.cap?.toFixed(),
+                l.overage?.meter?.eventName,
+                l.overage?.meter?.meteredPriceId,
+              ],
+            ]),
+        ),
+      ]),
+    );
+    expect(table).toEqual({
+      free: {},
+      pro: {
+        executions: ["0.006", "25000", "tollgate_executions", "price_pro_executions_metered"],
+        tokens: ["0.000006", "25000000", "tollgate_tokens", "price_pro_tokens_metered"],
+        api_calls: ["0.0005", "300000", "tollgate_api_calls", "price_pro_api_calls_metered"],
+      },
+      team: {
+        executions: ["0.0025", "240000", "tollgate_executions", "price_team_executions_metered"],
+        tokens: ["0.000002", "300000000", "tollgate_tokens", "price_team_tokens_metered"],
+        api_calls: ["0.0002", "3000000", "tollgate_api_calls", "price_team_api_calls_metered"],
+      },
+      enterprise: {},
+    });
+    expect(catalog.meteredPrice("price_team_tokens_metered")?.limit.resourceType).toBe("tokens");
+    expect(catalog.meteredPrice("price_pro_monthly")).toBeUndefined();
+  });
+
+  // Writes a catalog whose plans "a", "b", … have the given limits, and returns its path.
+  const writePlans = async (name: string, ...limits: Record<string, unknown>[]) => {
+    const path = join(dir, name);
+    const plans = limits.map((planLimits, i) => {
+      const id = String.fromCharCode(97 + i);
+      return {
+        id,
+        display_name: id.toUpperCase(),
+        price_id: `price_${id}`,
+        currency: "usd",
+        interval: "month",
+        limits: planLimits,
+      };
+    });
+    await writeFile(path, JSON.stringify({ default_plan: "a", plans }));
+    return path;
+  };
+
+  it("should report every malformed overage field with its path", async () => {
+    const path = await writePlans("overage-fields.json", {
+      executions: { kind: "consumable", limit: "10", overage_unit_amount: "1e3" },
+      tokens: {
+        kind: "consumable",
+        limit: "10",
+        overage_unit_amount: "1",
+        overage_cap: "-1",
+      },
+      calls: {
+        kind: "consumable",
+        limit: "10",
+        overage_unit_amount: "1",
+        meter_event_name: "has space",
+        metered_price_id: "price/x",
+      },
+    });
+    const problems = (await problemsOf(path)).join("\n");
+    expect(problems).toMatch(
+      /plans\.0\.limits\.executions\.overage_unit_amount: must be a decimal/,
+    );
+    expect(problems).toMatch(/plans\.0\.limits\.tokens\.overage_cap: must be a non-negative/);
+    expect(problems).toMatch(/plans\.0\.limits\.calls\.meter_event_name: must be 1 to 100/);
+    expect(problems).toMatch(/plans\.0\.limits\.calls\.metered_price_id: must be a Stripe id/);
+  });
+
+  it("should report every semantic overage problem at once with its path", async () => {
+    const path = await writePlans(
+      "overage-rules.json",
+      {
+        executions: {
+          kind: "consumable",
+          limit: "10",
+          overage_unit_amount: "0.01",
+          meter_event_name: "m_exec",
+          metered_price_id: "price_exec",
+        },
+        seats: { kind: "allocation", limit: "1", overage_unit_amount: "1" },
+        tokens: { kind: "consumable", limit: "5", overage_cap: "9" },
+        calls: {
+          kind: "consumable",
+          limit: "5",
+          overage_unit_amount: "1",
+          meter_event_name: "m_calls",
+        },
+      },
+      {
+        executions: {
+          kind: "consumable",
+          limit: "10",
+          overage_unit_amount: "0.01",
+          meter_event_name: "m_other",
+          metered_price_id: "price_exec",
+        },
+        runs: {
+          kind: "consumable",
+          limit: "1",
+          overage_unit_amount: "1",
+          meter_event_name: "m_exec",
+          metered_price_id: "price_a",
+        },
+      },
+    );
+    const problems = (await problemsOf(path)).map((p) =>
+      p.replace(`PLAN_CATALOG_PATH (${path}): `, ""),
+    );
+    expect(problems).toEqual([
+      "plans[0].limits.seats.overage_unit_amount: allocations cannot have overage; only consumables are billed per unit used",
+      "plans[0].limits.tokens.overage_cap: needs overage_unit_amount (only a soft limit has it)",
+      "plans[0].limits.calls.metered_price_id: required with meter_event_name",
+      'plans[1].limits.executions.meter_event_name: "m_other" differs from "m_exec" in an earlier plan; one resource feeds one meter',
+      'plans[1].limits.executions.metered_price_id: "price_exec" repeats',
+      'plans[1].limits.runs.meter_event_name: "m_exec" already meters executions',
+      'plans[1]: metered price "price_a" is also a plan\'s price_id',
+    ]);
+  });
+
+  it("should load an operator's YAML catalog", async () => {
+    const path = join(dir, "plans.yaml");
+    await writeFile(
+      path,
+      [
+        "default_plan: hobby",
+        "plans:",
+        "  - id: hobby",
+        "    display_name: Hobby",
+        "    currency: eur",
+        "    interval: year",
+        "    limits:",
+        "      seats: { kind: allocation, limit: '3' }",
+        "  - id: scale",
+        "    display_name: Scale",
+        "    price_id: price_scale_yearly",
+        "    unit_amount: '990.00'",
+        "    currency: eur",
+        "    interval: year",
+        "    limits:",
+        "      seats: { kind: allocation, unlimited: true }",
+      ].join("\n"),
+    );
+    const catalog = await loadPlanCatalog(path);
+    expect(catalog.plans.map((p) => p.id)).toEqual(["hobby", "scale"]);
+    expect(catalog.planByPriceId("price_scale_yearly")?.interval).toBe("year");
+    expect(catalog.planByPriceId("price_scale_yearly")?.limits[0]?.limit).toBeUndefined();
+  });
+
+  it("should default alert thresholds to 80 % and 100 %, and take a limit's own, sorted", async () => {
+    const defaults = await loadPlanCatalog(undefined);
+    expect(
+      defaults.planById("free")?.limits.map((l) => l.alertThresholds.map((f) => f.toFixed())),
+    ).toEqual(Array(6).fill(["0.8", "1"]));
+    const path = join(dir, "thresholds.yaml");
+    await writeFile(
+      path,
+      hobbyPlan([
+        "runs: { kind: consumable, limit: '10', alert_thresholds: [1.5, 0.5, 1, 0.5] }",
+        "seats: { kind: allocation, limit: '3', alert_thresholds: [] }",
+      ]),
+    );
+    const [runs, seats] = (await loadPlanCatalog(path)).plans[0]?.limits ?? [];
+    expect(runs?.alertThresholds.map((f) => f.toFixed())).toEqual(["0.5", "1", "1.5"]);
+    expect(seats?.alertThresholds).toEqual([]);
+    await writeFile(
+      path,
+      hobbyPlan(["runs: { kind: consumable, limit: '10', alert_thresholds: [0, 11] }"]),
+    );
+    expect((await problemsOf(path)).join("\n")).toMatch(
+      /alert_thresholds\.0: must be above 0[\s\S]*alert_thresholds\.1: must be at most 10/,
+    );
+  });
+
+  it("should report every problem of a bad file with its path", async () => {
+    const path = join(dir, "bad.json");
+    await writeFile(
+      path,
+      JSON.stringify({
+        default_plan: "free",
+        plans: [
+          {
+            id: "Free",
+            display_name: "Free",
+            currency: "USD",
+            interval: "week",
+            limits: { executions: { kind: "consumable", limit: "-1" } },
+          },
+        ],
+      }),
+    );
+    const problems = await problemsOf(path);
+    expect(problems.join("\n")).toMatch(/plans\.0\.id/);
+    expect(problems.join("\n")).toMatch(/plans\.0\.currency/);
+    expect(problems.join("\n")).toMatch(/plans\.0\.interval/);
+    expect(problems.join("\n")).toMatch(/plans\.0\.limits\.executions/);
+    expect(problems.every((p) => p.startsWith(`PLAN_CATALOG_PATH (${path}): `))).toBe(true);
+  });
+
+  it("should refuse conflicting kinds, repeated ids and prices, and a missing default plan", async () => {
+    const path = join(dir, "conflicts.json");
+    const plan = (id: string, kind: string) => ({
+      id,
+      display_name: id,
+      price_id: "price_same",
+      currency: "usd",
+      interval: "month",
+      limits: { agents: { kind, limit: "1" } },
+    });
+    await writeFile(
+      path,
+      JSON.stringify({
+        default_plan: "nope",
+        plans: [plan("a", "allocation"), plan("a", "consumable")],
+      }),
+    );
+    const problems = await problemsOf(path);
+    expect(problems).toHaveLength(4);
+    expect(problems.join("\n")).toContain('plans[1].id: "a" repeats');
+    expect(problems.join("\n")).toContain('plans[1].price_id: "price_same" repeats');
+    expect(problems.join("\n")).toContain("is consumable here but allocation in an earlier plan");
+    expect(problems.join("\n")).toContain('default_plan: "nope" is not a plan id');
+  });
+
+  it("should refuse unreadable files, unknown extensions and unparsable text", async () => {
+    expect((await problemsOf(join(dir, "missing.json")))[0]).toContain("cannot be read");
+    const txt = join(dir, "plans.txt");
+    await writeFile(txt, "{}");
+    expect((await problemsOf(txt))[0]).toContain("must end in .json, .yaml or .yml");
+    const broken = join(dir, "broken.json");
+    await writeFile(broken, "{ nope");
+    expect(await problemsOf(broken)).toHaveLength(1);
+  });
+});
+
+// A one-plan YAML catalog with the given limit lines.
+function hobbyPlan(limits: string[]): string {
+  return [
+    "default_plan: hobby",
+    "plans:",
+    "  - id: hobby",
+    "    display_name: Hobby",
+    "    currency: eur",
+    "    interval: month",
+    "    limits:",
+    ...limits.map((line) => `      ${line}`),
+  ].join("\n");
+}

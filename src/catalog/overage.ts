@@ -1,0 +1,31 @@
+import { Decimal } from "decimal.js";
+import type { Entitlement } from "../entitlements/entitlements.js";
+
+/** Usage beyond a soft limit's allowance, and what it costs. */
+export interface OverageCharge {
+  /** Units used beyond `included` and the grants drawn; zero within the allowance, for hard limits and allocations. */
+  units: Decimal;
+  /** `units * overageUnitAmount`, exact: invoices round per line, once. */
+  amount: Decimal;
+}
+
+const NONE: OverageCharge = { units: new Decimal(0), amount: new Decimal(0) };
+
+/**
+ * What an entitlement's usage costs beyond its allowance. The one rule shared by every answer
+ * that shows overage and by the invoice preview, so the two can never disagree.
+ */
+export function overageOf(
+  entitlement: Pick<
+    Entitlement,
+    "kind" | "included" | "overageUnitAmount" | "used" | "granted" | "grantRemaining"
+  >,
+): OverageCharge {
+  const { kind, included, overageUnitAmount, used, granted, grantRemaining } = entitlement;
+  if (kind !== "consumable" || included === undefined || overageUnitAmount === undefined) {
+    return NONE;
+  }
+  // Usage drawn from grants is not billed.
+  const units = Decimal.max(0, used.minus(included).minus(granted.minus(grantRemaining)));
+  return { units, amount: units.times(overageUnitAmount) };
+}

@@ -1,0 +1,231 @@
+import { createHash } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Decimal } from "decimal.js";
+import type { Knex } from "knex";
+import type { PlanCatalog } from "../catalog/catalog.js";
+import { type BillingProvider, BillingProviderError } from "../billing/provider.js";
+import type { Clock } from "../platform/clock/clock.js";
+import type { Logger } from "../platform/observability/logger.js";
+import type { MeterCandidate, MeterReport, MeterStore, NewMeterReport } from "./store.js";
+
+const DAY_MS = 86_400_000;
+/** Stripe takes event timestamps up to 35 days old; a day of margin for delays in between. */
+const TIMESTAMP_HORIZON_MS = 34 * DAY_MS;
+/**
+ * Stripe dedupes an identifier for at least 24 hours. A delta first tried longer ago than this
+ * and still unconfirmed is not re-sent blindly (it could count twice); it is flagged instead.
+ */
+const RESEND_WINDOW_MS = 20 * 3_600_000;
+const MAX_BACKOFF_MS = 10 * 60_000;
+
+/** Reports usage to the billing provider's meters, exactly once per delta. */
+export interface MeterSync {
+  /** Plans new deltas and sends up to `limit` due ones; returns how many were handled. */
+  run(limit: number): Promise<number>;
+  /** Totals since start (sent, retried, failed) and the outbox now (pending, lag_seconds). */
+  stats(): Record<string, number>;
+}
+
+/** What the meter sync is built from. */
+export interface MeterSyncDeps {
+  store: MeterStore;
+  provider: BillingProvider;
+  catalog: PlanCatalog;
+  clock: Clock;
+  logger: Logger;
+  /** The sync interval; retries back off from it (one interval, then doubling). */
+  intervalMs: number;
+  /** Most provider calls per second from this replica. */
+  callsPerSecond: number;
+  /**
+   * The database is embedded: one process owns it (no replica can compete for a delta) and it
+   * has a single connection, which a transaction held over the sends would take from the mock
+   * provider. Sending then locks nothing.
+   */
+  embedded: boolean;
+}
+
+/**
+ * Creates the meter sync. Each run has two steps, each safe on any number of replicas:
+ *
+ * 1. Plan: for every counter of a metered resource billed by a subscription, the whole units
+ *    beyond what was already handed out become one delta, written with its identifier and value
+ *    to the outbox in the transaction that advances the counter's position (locked with `skip
+ *    locked`, so one replica plans each counter). While the period is open only whole units are
+ *    reported (Stripe's meters take no fractions); once it has ended, the last delta rounds the
+ *    total half-up.
+ * 2. Send: due deltas are locked (`for update skip locked`) in a transaction held open while
+ *    they are sent, so each is in flight on one replica only; a crash drops the lock and
+ *    another run re-sends the same identifier with the same value, which the provider dedupes.
+ *    Calls are paced, and a failure backs off (that delta, and this replica's sending) before
+ *    the next try; a refusal that no retry can fix marks the delta failed.
+ */
+export function createMeterSync(deps: MeterSyncDeps): MeterSync {
+  const { store, provider, catalog, clock, logger } = deps;
+  const totals = { sent: 0, retried: 0, failed: 0 };
+  let outbox = { pending: 0, lagSeconds: 0 };
+  let pausedUntil = 0;
+  let nextCallAt = 0;
+
+  const eventNames = new Map<string, Map<string, string>>();
+  for (const plan of catalog.plans) {
+    const names = new Map<string, string>();
+    for (const limit of plan.limits) {
+      if (limit.overage?.meter) names.set(limit.resourceType, limit.overage.meter.eventName);
+    }
+    eventNames.set(plan.id, names);
+  }
+  const meteredResources = [
+    ...new Set([...eventNames.values()].flatMap((names) => [...names.keys()])),
+  ];
+
+  const pace = async () => {
+    const wait = nextCallAt - Date.now();
+    nextCallAt = Math.max(Date.now(), nextCallAt) + 1000 / deps.callsPerSecond;
+    if (wait > 0) await sleep(wait);
+  };
+
+  const backoffMs = (attempts: number) => {
+    const base = Math.min(MAX_BACKOFF_MS, deps.intervalMs * 2 ** Math.max(0, attempts - 1));
+    return base * (0.8 + Math.random() * 0.4);
+  };
+
+  const deltaOf = (
+    key: MeterCandidate,
+    reported: Decimal,
+    used: Decimal,
+    now: Date,
+  ): NewMeterReport | undefined => {
+    const eventName = eventNames.get(key.planId)?.get(key.resourceType);
+    if (eventName === undefined) return undefined;
+    const closed = key.periodEnd.getTime() <= now.getTime();
+    const total = closed ? used.toDecimalPlaces(0, Decimal.ROUND_HALF_UP) : used.floor();
+    const value = total.minus(reported);
+    if (value.lte(0)) return undefined;
+    const last = Math.min(now.getTime(), key.periodEnd.getTime() - 1000);
+    return {
+      identifier: `tg_${createHash("sha256")
+        .update(`${key.tenantId}/${key.resourceType}/${key.periodStart.toISOString()}/${reported}`)
+        .digest("hex")
+        .slice(0, 40)}`,
+      tenantId: key.tenantId,
+      resourceType: key.resourceType,
+      periodStart: key.periodStart,
+      customerId: key.customerId,
+      eventName,
+      value,
+      timestamp: new Date(Math.max(last, key.periodStart.getTime())),
+      reportedTotal: total,
+    };
+  };
+
+  const plan = async (limit: number) => {
+    if (meteredResources.length === 0) return 0;
+    const now = clock.now();
+    const candidates = await store.candidates(
+      meteredResources,
+      new Date(now.getTime() - TIMESTAMP_HORIZON_MS),
+      limit,
+    );
+    if (candidates.length === 0) return 0;
+    return store.transaction(async (trx) => {
+      const locked = await store.lockPositions(trx, candidates);
+      const reports = locked.flatMap(
+        ({ key, reported, used }) => deltaOf(key, reported, used, now) ?? [],
+      );
+      await store.insertReports(trx, reports, now);
+      return reports.length;
+    });
+  };
+
+  // Sends locked deltas in provider-sized chunks; stops at the first retryable failure.
+  const sendLocked = async (db: Knex, due: MeterReport[]) => {
+    let handled = 0;
+    for (let i = 0; i < due.length; i += provider.meterBatchSize) {
+      const chunk = due.slice(i, i + provider.meterBatchSize);
+      const ids = chunk.map((report) => report.identifier);
+      await pace();
+      try {
+        await provider.reportMeterEvents(chunk);
+        await store.markSent(db, ids, clock.now());
+        totals.sent += chunk.length;
+        handled += chunk.length;
+      } catch (error) {
+        const retryable = !(error instanceof BillingProviderError) || error.retryable;
+        const message = (error as Error).message;
+        const attempts = Math.max(...chunk.map((r) => r.attempts)) + 1;
+        const delay = backoffMs(attempts);
+        await store.markFailed(
+          db,
+          ids,
+          clock.now(),
+          message,
+          retryable ? new Date(clock.now().getTime() + delay) : undefined,
+        );
+        if (!retryable) {
+          totals.failed += chunk.length;
+          logger.error(
+            { err: error, identifiers: ids },
+            "meter events refused by the billing provider; marked failed, usage not billed",
+          );
+          handled += chunk.length;
+          continue;
+        }
+        totals.retried += chunk.length;
+        pausedUntil = Date.now() + delay;
+        logger.warn(
+          { err: error, identifiers: ids, attempts, retryInMs: Math.round(delay) },
+          "meter events not delivered; backing off",
+        );
+        break;
+      }
+    }
+    return handled;
+  };
+
+  const send = async (limit: number) => {
+    if (Date.now() < pausedUntil) return 0;
+    const run = deps.embedded ? store.direct : store.transaction;
+    return run(async (db: Knex) => {
+      const now = clock.now();
+      const due = await store.lockDue(db, now, limit);
+      const stale = due.filter(
+        (r) =>
+          r.firstAttemptTime && now.getTime() - r.firstAttemptTime.getTime() > RESEND_WINDOW_MS,
+      );
+      if (stale.length > 0) {
+        const ids = stale.map((r) => r.identifier);
+        await store.markFailed(
+          db,
+          ids,
+          now,
+          "unconfirmed after 20 hours: the provider may hold it, so it is not re-sent; reconcile by hand",
+          undefined,
+        );
+        totals.failed += stale.length;
+        logger.error({ identifiers: ids }, "meter events unconfirmed for 20 hours; marked failed");
+      }
+      return (
+        stale.length +
+        (await sendLocked(
+          db,
+          due.filter((r) => !stale.includes(r)),
+        ))
+      );
+    });
+  };
+
+  return {
+    async run(limit) {
+      const planned = await plan(limit);
+      const sent = await send(limit);
+      const { count, oldest } = await store.pending();
+      outbox = {
+        pending: count,
+        lagSeconds: oldest ? Math.max(0, (clock.now().getTime() - oldest.getTime()) / 1000) : 0,
+      };
+      return Math.max(planned, sent);
+    },
+    stats: () => ({ ...totals, pending: outbox.pending, lag_seconds: outbox.lagSeconds }),
+  };
+}

@@ -1,0 +1,109 @@
+import { mayAccessTenant } from "../auth/policy.js";
+import type { Actor } from "../platform/server/request-context.js";
+import { type PlanCatalog, unknownResourceDescription } from "../catalog/catalog.js";
+import { DECIMAL_PATTERN, parseQuantity } from "../platform/validation/decimal.js";
+import {
+  createFieldChecks,
+  NOT_IDENTIFIER_FAST,
+  NOT_TEXT_FAST,
+  UUID_PATTERN,
+} from "../platform/validation/field-checks.js";
+import { eventTimeBounds, FIELD_RULES } from "../platform/validation/field-rules.js";
+import type { RawUsageEvent, UsageEvent } from "./usage.js";
+
+const ATTRIBUTES = FIELD_RULES.attributes;
+const EARLIEST = FIELD_RULES.earliestEventTime.getTime();
+
+/** A valid event without its period yet, or the reason it is rejected. */
+export type EventCheck =
+  | { ok: true; event: Omit<UsageEvent, "periodStart"> }
+  | { ok: false; reason: string };
+
+/**
+ * Validates one event on its own: a bad event is rejected and reported, and never fails the
+ * other events of its call. The caller's key must be allowed to record for the event's tenant
+ * (a tenant key only for its own).
+ */
+export function checkEvent(
+  raw: RawUsageEvent,
+  catalog: PlanCatalog,
+  now: Date,
+  actor: Pick<Actor, "tenantId">,
+): EventCheck {
+  // Ingestion runs this for every event, so well-formed events take an allocation-free path;
+  // only an event that fails it is checked again field by field to say why.
+  const checked = quickCheck(raw, catalog, now) ?? fullCheck(raw, catalog, now);
+  if (!checked.ok || mayAccessTenant(actor, checked.event.tenantId)) return checked;
+  return {
+    ok: false,
+    reason: `permission denied: this API key may not record for tenant ${checked.event.tenantId}`,
+  };
+}
+
+function fullCheck(raw: RawUsageEvent, catalog: PlanCatalog, now: Date): EventCheck {
+  const checks = createFieldChecks();
+  checks.identifier("event_id", raw.eventId, { max: FIELD_RULES.eventIdMax, required: true });
+  checks.uuid("tenant_id", raw.tenantId);
+  const kind = catalog.resourceKinds.get(raw.resourceType);
+  checks.check(kind !== undefined, "resource_type", unknownResourceDescription(catalog));
+  const quantity = parseQuantity(
+    checks,
+    "quantity",
+    raw.quantity,
+    kind === "allocation" ? "non-zero" : "positive",
+  );
+  const occurTime = raw.occurTime ?? now;
+  checks.time("occur_time", occurTime, eventTimeBounds(now));
+  checks.stringMap("attributes", raw.attributes, ATTRIBUTES);
+  const violations = checks.violations();
+  if (violations.length > 0) {
+    return { ok: false, reason: violations.map((v) => `${v.field}: ${v.description}`).join("; ") };
+  }
+  return validEvent(raw, quantity?.toFixed() ?? "", occurTime);
+}
+
+// True only for events fullCheck would accept as they are: a positive plain quantity, every
+// field within bounds and free of characters PostgreSQL cannot store. Anything else
+// (including negative allocations and non-BMP text) goes to fullCheck.
+function quickCheck(raw: RawUsageEvent, catalog: PlanCatalog, now: Date): EventCheck | undefined {
+  const quantity = raw.quantity === "" ? "1" : raw.quantity;
+  const occurTime = raw.occurTime ?? now;
+  const time = occurTime.getTime();
+  const attributes = Object.entries(raw.attributes);
+  const ok =
+    raw.eventId.length >= 1 &&
+    raw.eventId.length <= FIELD_RULES.eventIdMax &&
+    raw.eventId.trim() !== "" &&
+    !NOT_IDENTIFIER_FAST.test(raw.eventId) &&
+    UUID_PATTERN.test(raw.tenantId) &&
+    catalog.resourceKinds.has(raw.resourceType) &&
+    DECIMAL_PATTERN.test(quantity) &&
+    !quantity.startsWith("-") &&
+    /[1-9]/.test(quantity) &&
+    time >= EARLIEST &&
+    time <= now.getTime() + FIELD_RULES.futureSkewMs &&
+    attributes.length <= ATTRIBUTES.maxEntries &&
+    attributes.every(
+      ([k, v]) =>
+        k.length >= 1 &&
+        k.length <= ATTRIBUTES.maxKey &&
+        v.length <= ATTRIBUTES.maxValue &&
+        !NOT_IDENTIFIER_FAST.test(k) &&
+        !NOT_TEXT_FAST.test(v),
+    );
+  return ok ? validEvent(raw, quantity, occurTime) : undefined;
+}
+
+function validEvent(raw: RawUsageEvent, quantity: string, occurTime: Date): EventCheck {
+  return {
+    ok: true,
+    event: {
+      tenantId: raw.tenantId.toLowerCase(),
+      eventId: raw.eventId,
+      resourceType: raw.resourceType,
+      quantity,
+      occurTime,
+      attributes: raw.attributes,
+    },
+  };
+}
