@@ -6,6 +6,7 @@ import { BillingService } from "../gen/tollgate/v1/billing_service_pb.js";
 import { EntitlementService } from "../gen/tollgate/v1/entitlement_service_pb.js";
 import { EventService } from "../gen/tollgate/v1/event_service_pb.js";
 import { UsageService } from "../gen/tollgate/v1/usage_service_pb.js";
+import { DATABASE_FUNCTIONS } from "../src/app/database-functions.js";
 import { createDatabase } from "../src/platform/db/database.js";
 import { migrationSource } from "../src/platform/db/migrations/index.js";
 import { queryRows, startTestApp, tableNames } from "./support/app.js";
@@ -44,7 +45,7 @@ async function populate(url: string): Promise<string> {
 
 /** Applies the next migration only, as knex's `migrate.up` does; returns its name. */
 async function upOneStep(url: string): Promise<string | undefined> {
-  const database = await createDatabase({ url, dataDir: "" });
+  const database = await createDatabase({ url, dataDir: "", functions: DATABASE_FUNCTIONS });
   try {
     const [, log] = await database.knex.migrate.up({ migrationSource });
     return (log as string[])[0];

@@ -9,6 +9,7 @@ import { ConfigError, loadConfig } from "../platform/config/config.js";
 import { DataDirBusyError } from "../platform/db/data-dir-lock.js";
 import { createDatabase, type Database } from "../platform/db/database.js";
 import { DomainError } from "../platform/errors/domain-error.js";
+import { DATABASE_FUNCTIONS } from "./database-functions.js";
 
 /**
  * The operator's command line (`npx tollgate …`). It reads the same environment as the server,
@@ -114,7 +115,11 @@ async function withDatabase(work: (database: Database) => Promise<void>): Promis
   const config = loadConfig(
     url === undefined ? process.env : { ...process.env, DATABASE_URL: url },
   );
-  const database = await createDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  const database = await createDatabase({
+    url: config.databaseUrl,
+    dataDir: config.dataDir,
+    functions: DATABASE_FUNCTIONS,
+  });
   try {
     await work(database);
   } finally {

@@ -1,29 +1,15 @@
-import { createContextKey, type Interceptor } from "@connectrpc/connect";
+import type { Interceptor } from "@connectrpc/connect";
 import { UnauthenticatedError } from "../platform/errors/domain-error.js";
+import {
+  kAuthorizationCount,
+  kPrincipal,
+  type Principal,
+} from "../platform/server/request-context.js";
 import { authorizeCall } from "./policy.js";
-import { kPrincipal, type Principal } from "../platform/server/request-context.js";
 import type { ApiKeyService } from "./service.js";
 
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 
-/**
- * How many `authorization` headers a request was sent with. Node keeps only the first of
- * repeated `authorization` headers in `headers` (which Connect reads), while a proxy in front
- * may check the last one, so the count has to come from the raw header list. Undefined where
- * no raw headers exist (in-memory transports).
- */
-export const kAuthorizationCount = createContextKey<number | undefined>(undefined, {
-  description: "how many authorization headers were sent",
-});
-
-/** Counts the `authorization` headers of a raw header list (`[name, value, name, value, …]`). */
-export function countAuthorizationHeaders(rawHeaders: readonly string[]): number {
-  let count = 0;
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    if (rawHeaders[i]?.toLowerCase() === "authorization") count++;
-  }
-  return count;
-}
 const OPEN: Principal = { role: "open", actor: "open", tenantId: undefined };
 
 /** Options of {@link createAuthInterceptor}. */

@@ -1,8 +1,8 @@
 import type { Interceptor } from "@connectrpc/connect";
 import type { Knex } from "knex";
 import { ResourceExhaustedError } from "../platform/errors/domain-error.js";
-import { BILLING_MUTATIONS } from "./policy.js";
 import { kPrincipal } from "../platform/server/request-context.js";
+import { BILLING_MUTATIONS } from "./policy.js";
 
 /** Options of {@link createRateLimitInterceptor}: a token bucket per API key. */
 export interface RateLimitOptions {

@@ -2,14 +2,19 @@ import type { AuditStore } from "../audit/store.js";
 import { createTtlCache } from "../platform/cache/ttl-cache.js";
 import type { Clock } from "../platform/clock/clock.js";
 import {
+  apiKeyMatches,
+  generateApiKey,
+  hashApiKey,
+  parseApiKey,
+} from "../platform/crypto/api-key.js";
+import {
   FailedPreconditionError,
   NotFoundError,
   UnauthenticatedError,
 } from "../platform/errors/domain-error.js";
+import type { Principal } from "../platform/server/request-context.js";
 import { createFieldChecks } from "../platform/validation/field-checks.js";
 import { FIELD_RULES } from "../platform/validation/field-rules.js";
-import { apiKeyMatches, generateApiKey, hashApiKey, parseApiKey } from "../platform/crypto/api-key.js";
-import type { Principal } from "../platform/server/request-context.js";
 import type { ApiKey, ApiKeyStore } from "./store.js";
 
 /** Issues, lists, revokes and checks API keys. */

@@ -1,8 +1,4 @@
-/** Lifecycle states, mirroring Stripe's subscription statuses. */
-export type SubscriptionState = "trialing" | "active" | "past_due" | "canceled" | "incomplete";
-
-/** States in which the plan's limits apply; a tenant has at most one subscription in them. */
-export const LIVE_STATES: readonly SubscriptionState[] = ["trialing", "active", "past_due"];
+import type { SubscriptionTerms } from "../catalog/lifecycle.js";
 
 /** How a mid-period plan change is charged, with Stripe's names. */
 export type ProrationBehavior = "create_prorations" | "none" | "always_invoice";
@@ -15,19 +11,6 @@ export interface Customer {
   name: string;
   metadata: Record<string, string>;
   createTime: Date;
-}
-
-/** The time-dependent part of a subscription, which the lifecycle rules move forward. */
-export interface SubscriptionTerms {
-  state: SubscriptionState;
-  trialEndTime: Date | undefined;
-  currentPeriodStartTime: Date;
-  currentPeriodEndTime: Date;
-  /** The instant periods are counted from: creation, or the trial's end. */
-  billingCycleAnchorTime: Date;
-  cancelAtPeriodEnd: boolean;
-  /** When it was canceled, or is scheduled to be. */
-  cancelTime: Date | undefined;
 }
 
 /** A subscription as Tollgate stores it: the provider's object plus the tenant and plan. */

@@ -70,14 +70,6 @@ export function validateCancelSubscription(
   return input;
 }
 
-/** Validates a tenant id argument and returns it in canonical lower case. */
-export function validateTenantId(tenantId: string): string {
-  const checks = createFieldChecks();
-  checks.uuid("tenant_id", tenantId);
-  checks.throwIfAny();
-  return tenantId.toLowerCase();
-}
-
 /** Validates a subscription id argument. */
 export function validateSubscriptionId(subscriptionId: string): string {
   const checks = createFieldChecks();

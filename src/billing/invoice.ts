@@ -1,7 +1,7 @@
 import { Decimal } from "decimal.js";
+import type { Plan } from "../catalog/catalog.js";
 import { overageOf } from "../catalog/overage.js";
 import type { Subscription } from "./billing.js";
-import type { Plan } from "../catalog/catalog.js";
 
 /** One charge of an invoice; `resourceType` is empty for the plan's fee. */
 export interface InvoiceLine {

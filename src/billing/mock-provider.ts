@@ -1,10 +1,10 @@
 import type { Decimal } from "decimal.js";
 import type { Knex } from "knex";
+import type { PlanCatalog } from "../catalog/catalog.js";
+import { addInterval, advanceSubscription } from "../catalog/lifecycle.js";
 import type { Clock } from "../platform/clock/clock.js";
 import { BASE62, randomString } from "../platform/crypto/random-string.js";
-import type { PlanCatalog } from "../catalog/catalog.js";
 import { priceInvoice } from "./invoice.js";
-import { addInterval, advanceSubscription } from "../catalog/lifecycle.js";
 import {
   type BillingProvider,
   BillingProviderError,

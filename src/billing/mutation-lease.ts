@@ -2,20 +2,20 @@ import { createHash, randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Knex } from "knex";
 import type { Clock } from "../platform/clock/clock.js";
-import { UnavailableError } from "../platform/errors/domain-error.js";
 import {
   assertSameRequest,
   fingerprintRequest,
   type RequestFingerprint,
 } from "../platform/crypto/request-fingerprint.js";
+import { UnavailableError } from "../platform/errors/domain-error.js";
 import type { Logger } from "../platform/observability/logger.js";
 import type { BillingStore } from "./store.js";
 
 /** Records a mutation's result under its request id, inside the mutation's transaction. */
 export type Remember<T> = (trx: Knex.Transaction, result: T) => Promise<void>;
 
-/** One billing mutation, as the guard runs it. */
-export interface GuardedMutation<T> {
+/** One billing mutation, as the lease runs it. */
+export interface LeasedMutation<T> {
   tenantId: string;
   /** The caller's idempotency key; empty means the call is not deduplicated. */
   requestId: string;
@@ -33,12 +33,12 @@ export interface GuardedMutation<T> {
 }
 
 /** Runs billing mutations once per request id and one at a time per tenant. */
-export interface MutationGuard {
-  run<T>(mutation: GuardedMutation<T>): Promise<T>;
+export interface MutationLease {
+  run<T>(mutation: LeasedMutation<T>): Promise<T>;
 }
 
-/** Options of {@link createMutationGuard}. */
-export interface MutationGuardOptions {
+/** Options of {@link createMutationLease}. */
+export interface MutationLeaseOptions {
   /**
    * How long a lease lasts if its holder dies. A live holder renews it every third of this
    * while its mutation runs, so a provider call that outlives it (stripe-node retrying a slow
@@ -57,16 +57,16 @@ export interface MutationGuardOptions {
  * A lease rather than a transaction-scoped lock, so no transaction stays open during a
  * network call, and so it works on single-connection PGlite too.
  */
-export function createMutationGuard(
+export function createMutationLease(
   store: BillingStore,
   clock: Clock,
   logger: Logger,
-  options: MutationGuardOptions = {},
-): MutationGuard {
+  options: MutationLeaseOptions = {},
+): MutationLease {
   const leaseTtlMs = options.leaseTtlMs ?? 60_000;
   const waitMs = options.waitMs ?? 15_000;
 
-  const replay = async <T>(mutation: GuardedMutation<T>, request: RequestFingerprint) => {
+  const replay = async <T>(mutation: LeasedMutation<T>, request: RequestFingerprint) => {
     if (mutation.requestId === "") return undefined;
     const prior = await store.findRequest(mutation.tenantId, mutation.requestId);
     if (prior === undefined) return undefined;

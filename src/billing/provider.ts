@@ -1,7 +1,8 @@
 import type { Decimal } from "decimal.js";
+import type { SubscriptionTerms } from "../catalog/lifecycle.js";
 import { DomainError, type DomainErrorKind } from "../platform/errors/domain-error.js";
 import { BILLING_PROVIDER_REASON } from "../platform/errors/error-reasons.js";
-import type { ProrationBehavior, Subscription, SubscriptionTerms } from "./billing.js";
+import type { ProrationBehavior, Subscription } from "./billing.js";
 import type { Invoice } from "./invoice.js";
 
 /** A subscription as the billing provider reports it; Tollgate adds tenant and plan. */

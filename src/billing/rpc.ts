@@ -1,12 +1,9 @@
-import { create, type JsonObject } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { ServiceImpl } from "@connectrpc/connect";
 import type { Decimal } from "decimal.js";
 import {
-  type AuditEvent as AuditEventMessage,
-  AuditEventSchema,
   BillingInterval,
-  type BillingService as BillingServiceDesc,
+  BillingService as BillingServiceDesc,
   type Customer as CustomerMessage,
   CustomerSchema,
   type Invoice as InvoiceMessage,
@@ -19,11 +16,11 @@ import {
   SubscriptionSchema,
 } from "../../gen/tollgate/v1/billing_service_pb.js";
 import { ResourceKind } from "../../gen/tollgate/v1/resource_pb.js";
-import type { AuditEvent } from "../audit/audit.js";
-import type { AuditService } from "../audit/service.js";
-import { actorOf } from "../platform/server/request-context.js";
-import type { Customer, ProrationBehavior, Subscription, SubscriptionState } from "./billing.js";
 import type { Plan } from "../catalog/catalog.js";
+import type { SubscriptionState } from "../catalog/lifecycle.js";
+import { handlersOf, type ServiceHandlers } from "../platform/server/module.js";
+import { actorOf } from "../platform/server/request-context.js";
+import type { Customer, ProrationBehavior, Subscription } from "./billing.js";
 import type { CustomerDirectory } from "./directory.js";
 import { type Invoice, minorUnitDigits } from "./invoice.js";
 import type { BillingService } from "./service.js";
@@ -48,10 +45,9 @@ const PRORATION_TO_PROTO: Record<ProrationBehavior, ProtoProration> = {
  */
 export function createBillingRpc(
   service: BillingService,
-  audit: AuditService,
   directory: CustomerDirectory,
-): ServiceImpl<typeof BillingServiceDesc> {
-  return {
+): ServiceHandlers {
+  return handlersOf(BillingServiceDesc, {
     async createCustomer(req, ctx) {
       const customer = await service.createCustomer(actorOf(ctx), {
         tenantId: req.tenantId,
@@ -108,10 +104,6 @@ export function createBillingRpc(
     async getUpcomingInvoice(req) {
       return { invoice: toProtoInvoice(await service.getUpcomingInvoice(req.tenantId)) };
     },
-    async listAuditEvents(req) {
-      const page = await audit.list(req.tenantId, req.pageSize, req.pageToken);
-      return { auditEvents: page.items.map(toProtoAuditEvent), nextPageToken: page.nextPageToken };
-    },
     async listCustomers(req) {
       const page = await directory.listCustomers(req);
       return {
@@ -133,7 +125,7 @@ export function createBillingRpc(
         customerCount: BigInt(counts.reduce((sum, count) => sum + count.count, 0)),
       };
     },
-  };
+  });
 }
 
 // Line amounts and totals carry exactly the currency's minor-unit digits ("49.00", "0.35").
@@ -156,20 +148,6 @@ function toProtoInvoice(invoice: Invoice): InvoiceMessage {
     })),
     subtotal: money(invoice.subtotal),
     total: money(invoice.total),
-  });
-}
-
-function toProtoAuditEvent(event: AuditEvent): AuditEventMessage {
-  return create(AuditEventSchema, {
-    id: event.id,
-    actor: event.actor,
-    action: event.action,
-    tenantId: event.tenantId ?? "",
-    target: event.target,
-    requestId: event.requestId,
-    createTime: timestampFromDate(event.createTime),
-    before: event.before as JsonObject | undefined,
-    after: event.after as JsonObject | undefined,
   });
 }
 

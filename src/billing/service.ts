@@ -1,6 +1,8 @@
 import type { AuditStore } from "../audit/store.js";
 import { mayAccessTenant } from "../auth/policy.js";
-import type { Actor } from "../platform/server/request-context.js";
+import type { Plan, PlanCatalog } from "../catalog/catalog.js";
+import { advanceSubscription, LIVE_STATES } from "../catalog/lifecycle.js";
+import type { Actor } from "../platform/calls/actor.js";
 import type { Clock } from "../platform/clock/clock.js";
 import {
   AlreadyExistsError,
@@ -9,6 +11,7 @@ import {
 } from "../platform/errors/domain-error.js";
 import { fetchPage, MAX_PAGE_SIZE, type Page } from "../platform/pagination/page-token.js";
 import { createFieldChecks } from "../platform/validation/field-checks.js";
+import { validateTenantId } from "../platform/validation/field-rules.js";
 import type {
   CancelSubscriptionInput,
   CreateCustomerInput,
@@ -17,19 +20,15 @@ import type {
   Subscription,
   UpdateSubscriptionInput,
 } from "./billing.js";
-import { LIVE_STATES } from "./billing.js";
-import type { Plan, PlanCatalog } from "../catalog/catalog.js";
 import {
   validateCancelSubscription,
   validateCreateCustomer,
   validateCreateSubscription,
   validateSubscriptionId,
-  validateTenantId,
   validateUpdateSubscription,
 } from "./inputs.js";
 import type { Invoice } from "./invoice.js";
-import { advanceSubscription } from "../catalog/lifecycle.js";
-import type { MutationGuard } from "./mutation-lease.js";
+import type { MutationLease } from "./mutation-lease.js";
 import type { BillingProvider, ProviderSubscription } from "./provider.js";
 import { reviveCustomer, reviveSubscription, snapshot } from "./snapshot.js";
 import type { BillingStore, StoredSubscription } from "./store.js";
@@ -76,7 +75,7 @@ export interface BillingServiceDeps {
   provider: BillingProvider;
   catalog: PlanCatalog;
   clock: Clock;
-  guard: MutationGuard;
+  lease: MutationLease;
   /**
    * The store over the lookup pool, for `liveSubscription`: plan lookups must not queue behind
    * the transactions of the main pool. Defaults to `store`.
@@ -89,13 +88,13 @@ export interface BillingServiceDeps {
 const SYSTEM: Actor = { id: "system", tenantId: undefined };
 
 /**
- * Creates the billing service. Mutations run under the mutation guard (once per request id,
+ * Creates the billing service. Mutations run under the mutation lease (once per request id,
  * one at a time per tenant), call the provider, then store the provider's answer together with
  * an audit row and the request record in one transaction. Reads apply due time-based
  * transitions first, so no caller ever sees a trial that should have ended.
  */
 export function createBillingService(deps: BillingServiceDeps): BillingService {
-  const { store, audit, provider, catalog, clock, guard } = deps;
+  const { store, audit, provider, catalog, clock, lease } = deps;
   const lookups = deps.lookupStore ?? store;
   const changed = (tenantId: string) => deps.onSubscriptionChanged?.(tenantId);
 
@@ -172,7 +171,7 @@ export function createBillingService(deps: BillingServiceDeps): BillingService {
     call: (before: Subscription, idempotencyKey: string) => Promise<ProviderSubscription>,
   ): Promise<Subscription> => {
     const initial = await loadSubscription(input.subscriptionId);
-    return guard.run({
+    return lease.run({
       tenantId: initial.tenantId,
       requestId: input.requestId,
       operation: action,
@@ -197,7 +196,7 @@ export function createBillingService(deps: BillingServiceDeps): BillingService {
   return {
     async createCustomer(actor, raw) {
       const input = validateCreateCustomer(raw);
-      return guard.run({
+      return lease.run({
         tenantId: input.tenantId,
         requestId: input.requestId,
         operation: "customer.create",
@@ -235,7 +234,7 @@ export function createBillingService(deps: BillingServiceDeps): BillingService {
       const customer = await store.findCustomer(input.customerId);
       if (customer === undefined) throw new NotFoundError(`customer ${input.customerId} not found`);
       planForPrice(input.priceId, "price_id");
-      return guard.run({
+      return lease.run({
         tenantId: customer.tenantId,
         requestId: input.requestId,
         operation: "subscription.create",
@@ -331,7 +330,7 @@ export function createBillingService(deps: BillingServiceDeps): BillingService {
       const stored = await store.findSubscription(subscriptionId);
       const tenantId = stored?.tenantId ?? (await store.findCustomer(customerId))?.tenantId;
       if (tenantId === undefined) return "unknown customer";
-      return guard.run({
+      return lease.run({
         tenantId,
         requestId: "",
         operation: "subscription.sync",

@@ -1,9 +1,10 @@
 import type { Knex } from "knex";
-import { AlreadyExistsError, FailedPreconditionError } from "../platform/errors/domain-error.js";
+import { LIVE_STATES } from "../catalog/lifecycle.js";
 import type { RequestFingerprint } from "../platform/crypto/request-fingerprint.js";
+import { AlreadyExistsError, FailedPreconditionError } from "../platform/errors/domain-error.js";
 import { newestFirst } from "../platform/pagination/keyset.js";
 import type { Cursor } from "../platform/pagination/page-token.js";
-import { type Customer, LIVE_STATES, type Subscription } from "./billing.js";
+import type { Customer, Subscription } from "./billing.js";
 
 /** A subscription with the row version that guards concurrent time-based updates. */
 export type StoredSubscription = Subscription & { version: number };

@@ -1,7 +1,8 @@
 import { Decimal } from "decimal.js";
 import Stripe from "stripe";
-import type { ProrationBehavior, Subscription, SubscriptionState } from "./billing.js";
 import type { Plan, PlanCatalog } from "../catalog/catalog.js";
+import type { SubscriptionState } from "../catalog/lifecycle.js";
+import type { ProrationBehavior, Subscription } from "./billing.js";
 import { type Invoice, minorUnitDigits } from "./invoice.js";
 import {
   type BillingProvider,

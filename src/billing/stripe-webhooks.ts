@@ -1,15 +1,17 @@
+import type { IncomingHttpHeaders } from "node:http";
 import type Stripe from "stripe";
 import type { Logger } from "../platform/observability/logger.js";
+import type { HttpEndpoint, HttpOutcome } from "../platform/server/http-handler.js";
 import type { BillingService } from "./service.js";
 import type { BillingStore } from "./store.js";
 
-/** How a webhook delivery ended, as the HTTP layer answers it. */
-export interface WebhookOutcome {
-  status: 200 | 400 | 500;
-  body: Record<string, unknown>;
-}
+/** Where Stripe delivers its events. */
+export const STRIPE_WEBHOOK_PATH = "/webhooks/stripe";
 
-/** Options of {@link createStripeWebhookProcessor}. */
+// Stripe's events are a few kilobytes; anything far larger is not from Stripe.
+const MAX_WEBHOOK_BYTES = 1024 * 1024;
+
+/** Options of {@link createStripeWebhookEndpoint}. */
 export interface StripeWebhookOptions {
   stripe: Stripe;
   /** `STRIPE_WEBHOOK_SECRET`, the endpoint's signing secret. */
@@ -30,18 +32,32 @@ const MAX_LOGGED_REASON = 300;
 const STRIPE: { id: string; tenantId: undefined } = { id: "stripe", tenantId: undefined };
 
 /**
- * Processes `POST /webhooks/stripe`. The signature is checked on the raw body with the SDK
+ * Serves `POST /webhooks/stripe`, or answers 501 when the provider is not Stripe (`options`
+ * undefined). The signature is checked on the raw body with the SDK
  * (and its timestamp tolerance); each event id is processed once; and rather than trusting the
  * event's copy of the subscription, which may be older than one already applied when Stripe
  * delivers out of order, the subscription is fetched fresh and stored as it is now. Invoice
  * events do the same for their subscription, so `invoice.payment_failed` yields `past_due` and
  * `invoice.paid` clears it, exactly as Stripe says. Unhandled types are acknowledged and logged.
  */
-export function createStripeWebhookProcessor(
+export function createStripeWebhookEndpoint(
+  options: StripeWebhookOptions | undefined,
+): HttpEndpoint {
+  return {
+    path: STRIPE_WEBHOOK_PATH,
+    maxBodyBytes: MAX_WEBHOOK_BYTES,
+    handle: options && processDeliveries(options),
+    disabled: "stripe webhooks are served when BILLING_PROVIDER=stripe",
+  };
+}
+
+function processDeliveries(
   options: StripeWebhookOptions,
-): (rawBody: Buffer, signature: string | undefined) => Promise<WebhookOutcome> {
+): (rawBody: Buffer, headers: IncomingHttpHeaders) => Promise<HttpOutcome> {
   const { stripe, billing, store, logger } = options;
-  return async (rawBody, signature) => {
+  return async (rawBody, headers) => {
+    const header = headers["stripe-signature"];
+    const signature = Array.isArray(header) ? header[0] : header;
     let event: Stripe.Event;
     try {
       event = stripe.webhooks.constructEvent(rawBody, signature ?? "", options.secret);

@@ -5,6 +5,7 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { ConfigError } from "../platform/config/config.js";
 import { UNSIGNED_DECIMAL_PATTERN } from "../platform/validation/decimal.js";
+import type { FieldChecks } from "../platform/validation/field-checks.js";
 import defaultCatalogFile from "./default-plans.json" with { type: "json" };
 
 /** Consumables accumulate per billing period; allocations are a level that goes up and down. */
@@ -317,4 +318,18 @@ function formatPath(path: PropertyKey[]): string {
 function thresholdsOf(raw: number[] | undefined): Decimal[] {
   if (raw === undefined) return [...DEFAULT_ALERT_THRESHOLDS];
   return [...new Set(raw)].sort((a, b) => a - b).map((f) => new Decimal(f));
+}
+
+/** A required `resource_type` the catalog knows; the violation lists the known ones. */
+export function checkResourceType(
+  checks: FieldChecks,
+  catalog: PlanCatalog,
+  resourceType: string,
+): boolean {
+  if (resourceType === "") return checks.check(false, "resource_type", "is required");
+  return checks.check(
+    catalog.resourceKinds.has(resourceType),
+    "resource_type",
+    unknownResourceDescription(catalog),
+  );
 }

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { SubscriptionTerms } from "../billing/billing.js";
-import { addInterval, advanceSubscription } from "./lifecycle.js";
+import { addInterval, advanceSubscription, type SubscriptionTerms } from "./lifecycle.js";
 
 const at = (iso: string) => new Date(iso);
 

@@ -1,4 +1,21 @@
-import { LIVE_STATES, type SubscriptionTerms } from "../billing/billing.js";
+/** Lifecycle states, mirroring Stripe's subscription statuses. */
+export type SubscriptionState = "trialing" | "active" | "past_due" | "canceled" | "incomplete";
+
+/** States in which the plan's limits apply; a tenant has at most one subscription in them. */
+export const LIVE_STATES: readonly SubscriptionState[] = ["trialing", "active", "past_due"];
+
+/** The time-dependent part of a subscription, which the lifecycle rules move forward. */
+export interface SubscriptionTerms {
+  state: SubscriptionState;
+  trialEndTime: Date | undefined;
+  currentPeriodStartTime: Date;
+  currentPeriodEndTime: Date;
+  /** The instant periods are counted from: creation, or the trial's end. */
+  billingCycleAnchorTime: Date;
+  cancelAtPeriodEnd: boolean;
+  /** When it was canceled, or is scheduled to be. */
+  cancelTime: Date | undefined;
+}
 
 /**
  * `count` billing intervals after `anchor`. Months keep the anchor's day and clamp it to the

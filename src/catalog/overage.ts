@@ -1,5 +1,5 @@
 import { Decimal } from "decimal.js";
-import type { Entitlement } from "../entitlements/entitlements.js";
+import type { ResourceKind } from "./catalog.js";
 
 /** Usage beyond a soft limit's allowance, and what it costs. */
 export interface OverageCharge {
@@ -9,18 +9,25 @@ export interface OverageCharge {
   amount: Decimal;
 }
 
+/** What the overage rule reads of one resource's entitlement and usage in a period. */
+export interface MeteredResource {
+  kind: ResourceKind;
+  /** Units the plan includes before overage; undefined for hard limits. */
+  included: Decimal | undefined;
+  overageUnitAmount: Decimal | undefined;
+  used: Decimal;
+  /** Units granted this period, and what is left of them: the difference was drawn. */
+  granted: Decimal;
+  grantRemaining: Decimal;
+}
+
 const NONE: OverageCharge = { units: new Decimal(0), amount: new Decimal(0) };
 
 /**
  * What an entitlement's usage costs beyond its allowance. The one rule shared by every answer
  * that shows overage and by the invoice preview, so the two can never disagree.
  */
-export function overageOf(
-  entitlement: Pick<
-    Entitlement,
-    "kind" | "included" | "overageUnitAmount" | "used" | "granted" | "grantRemaining"
-  >,
-): OverageCharge {
+export function overageOf(entitlement: MeteredResource): OverageCharge {
   const { kind, included, overageUnitAmount, used, granted, grantRemaining } = entitlement;
   if (kind !== "consumable" || included === undefined || overageUnitAmount === undefined) {
     return NONE;

@@ -1,5 +1,16 @@
 import { addInterval } from "./lifecycle.js";
-import type { TenantPlan } from "../entitlements/entitlements.js";
+
+/**
+ * Where a tenant stands in its billing cycle: the current period, and the subscription whose
+ * anchor earlier periods are counted from (none on the default plan).
+ */
+export interface BillingCycle {
+  periodStart: Date;
+  periodEnd: Date;
+  subscription:
+    | { createTime: Date; billingCycleAnchorTime: Date; interval: "month" | "year" }
+    | undefined;
+}
 
 /** The counter period of allocations, which never reset. */
 export const ALLOCATION_PERIOD = new Date(0);
@@ -17,10 +28,10 @@ export function calendarMonthStart(time: Date): Date {
  * changes that restarted the cycle are not replayed: such late events count in the period the
  * current anchor implies.)
  */
-export function periodStartFor(tp: TenantPlan, time: Date): Date {
+export function periodStartFor(cycle: BillingCycle, time: Date): Date {
   const t = time.getTime();
-  if (t >= tp.periodStart.getTime() && t < tp.periodEnd.getTime()) return tp.periodStart;
-  const subscription = tp.subscription;
+  if (t >= cycle.periodStart.getTime() && t < cycle.periodEnd.getTime()) return cycle.periodStart;
+  const subscription = cycle.subscription;
   if (subscription === undefined || t < subscription.createTime.getTime()) {
     return calendarMonthStart(time);
   }

@@ -2,16 +2,19 @@ import { randomBytes } from "node:crypto";
 import { Decimal } from "decimal.js";
 import type { Knex } from "knex";
 import type { AuditStore } from "../audit/store.js";
-import type { Actor } from "../platform/server/request-context.js";
-import type { PlanCatalog } from "../catalog/catalog.js";
-import { validateTenantId } from "../billing/inputs.js";
-import type { MutationGuard } from "../billing/mutation-lease.js";
+import type { MutationLease } from "../billing/mutation-lease.js";
+import { checkResourceType, type PlanCatalog } from "../catalog/catalog.js";
+import type { Actor } from "../platform/calls/actor.js";
 import type { Clock } from "../platform/clock/clock.js";
-import { checkResourceType } from "../entitlements/inputs.js";
 import { FailedPreconditionError, NotFoundError } from "../platform/errors/domain-error.js";
 import { parseQuantity } from "../platform/validation/decimal.js";
 import { createFieldChecks, type FieldChecks } from "../platform/validation/field-checks.js";
-import { checkRequestId, FIELD_RULES, WIRE_TIME } from "../platform/validation/field-rules.js";
+import {
+  checkRequestId,
+  FIELD_RULES,
+  validateTenantId,
+  WIRE_TIME,
+} from "../platform/validation/field-rules.js";
 import type { Grant, Override } from "./credits.js";
 import type { CreditStore } from "./store.js";
 
@@ -53,10 +56,10 @@ export interface CreditServiceDeps {
   knex: Knex;
   store: CreditStore;
   /**
-   * Billing's guard: a request id's first answer is replayed, and changes of one tenant run
+   * Billing's mutation lease: a request id's first answer is replayed, and changes of one tenant run
    * one at a time, billing mutations included.
    */
-  guard: MutationGuard;
+  lease: MutationLease;
   audit: AuditStore;
   catalog: PlanCatalog;
   clock: Clock;
@@ -71,11 +74,11 @@ const GRANT_ID = /^grt_[0-9a-f]{24}$/;
 /**
  * Creates the credit service. Every change runs in one transaction with its audit row, the
  * change notice for the plan caches and, when the caller gave a `request_id`, the stored first
- * answer, under billing's mutation guard: a retry replays the first answer (a concurrent one
+ * answer, under billing's mutation lease: a retry replays the first answer (a concurrent one
  * waits for the tenant's lease, then replays), so a grant is never given twice.
  */
 export function createCreditService(deps: CreditServiceDeps): CreditService {
-  const { knex, store, guard, audit, catalog, clock } = deps;
+  const { knex, store, lease, audit, catalog, clock } = deps;
 
   // One change of a tenant's credits, run once per request id (replayed after) under the
   // tenant's billing lease, in one transaction with its audit row (`operation` is the action;
@@ -92,7 +95,7 @@ export function createCreditService(deps: CreditServiceDeps): CreditService {
       now: Date,
     ): Promise<{ result: T; target: string; before: unknown; after: unknown }>;
   }): Promise<T> =>
-    guard.run<T>({
+    lease.run<T>({
       ...change,
       work: async (_providerKey, remember) => {
         const result = await knex.transaction(async (trx) => {

@@ -1,4 +1,9 @@
-import { type CallBudget, deadlineExceeded, isSpent, remainingMs } from "../platform/calls/budget.js";
+import {
+  type CallBudget,
+  deadlineExceeded,
+  isSpent,
+  remainingMs,
+} from "../platform/calls/budget.js";
 import type { Clock } from "../platform/clock/clock.js";
 import { isDatabaseUnavailable } from "../platform/db/database.js";
 import { UnavailableError } from "../platform/errors/domain-error.js";

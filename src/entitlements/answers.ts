@@ -1,6 +1,6 @@
 import { Decimal } from "decimal.js";
-import type { CheckResult, Entitlement, Reservation, ReserveResult } from "./entitlements.js";
 import { overageOf } from "../catalog/overage.js";
+import type { CheckResult, Entitlement, Reservation, ReserveResult } from "./entitlements.js";
 
 /*
  * Answers of admissions travel in their stored JSON form (decimals as strings, times as ISO

@@ -1,17 +1,14 @@
 import type { Decimal } from "decimal.js";
 import type { Plan, ResourceKind } from "../catalog/catalog.js";
+import type { BillingCycle } from "../catalog/periods.js";
 import type { TenantAdjustments } from "../credits/credits.js";
 
-/** The plan that governs a tenant right now, with the period consumables count in. */
-export interface TenantPlan {
+/**
+ * The plan that governs a tenant right now, with the period consumables count in: the live
+ * subscription's current period, or the calendar month (UTC) on the default plan.
+ */
+export interface TenantPlan extends BillingCycle {
   plan: Plan;
-  /** The live subscription's current period, or the calendar month (UTC) on the default plan. */
-  periodStart: Date;
-  periodEnd: Date;
-  /** The live subscription's period rules; undefined on the default plan. */
-  subscription:
-    | { createTime: Date; billingCycleAnchorTime: Date; interval: "month" | "year" }
-    | undefined;
   /** Overrides in force and the resources with active grants. */
   adjustments: TenantAdjustments;
 }

@@ -1,5 +1,5 @@
 import type { Decimal } from "decimal.js";
-import { type PlanCatalog, unknownResourceDescription } from "../catalog/catalog.js";
+import { checkResourceType, type PlanCatalog } from "../catalog/catalog.js";
 import { parseQuantity, type QuantitySign } from "../platform/validation/decimal.js";
 import { createFieldChecks, type FieldChecks } from "../platform/validation/field-checks.js";
 import { checkRequestId } from "../platform/validation/field-rules.js";
@@ -38,20 +38,6 @@ export function validateResourceRequest(
     resourceType: raw.resourceType,
     quantity: quantity as Decimal,
   };
-}
-
-/** A required `resource_type` the catalog knows; the violation lists the known ones. */
-export function checkResourceType(
-  checks: FieldChecks,
-  catalog: PlanCatalog,
-  resourceType: string,
-): boolean {
-  if (resourceType === "") return checks.check(false, "resource_type", "is required");
-  return checks.check(
-    catalog.resourceKinds.has(resourceType),
-    "resource_type",
-    unknownResourceDescription(catalog),
-  );
 }
 
 /** Adds the idempotency key check to a set of field checks. */

@@ -1,11 +1,11 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Subscription } from "../billing/billing.js";
 import type { PlanCatalog } from "../catalog/catalog.js";
-import type { Clock } from "../platform/clock/clock.js";
+import { calendarMonthStart } from "../catalog/periods.js";
 import type { TenantAdjustments } from "../credits/credits.js";
+import type { Clock } from "../platform/clock/clock.js";
 import { isDatabaseUnavailable } from "../platform/db/database.js";
 import type { TenantPlan } from "./entitlements.js";
-import { calendarMonthStart } from "../catalog/periods.js";
 
 /** Resolves and caches which plan governs each tenant. */
 export interface PlanCache {

@@ -1,27 +1,20 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { ServiceImpl } from "@connectrpc/connect";
 import { Decimal } from "decimal.js";
 import {
   type Entitlement as EntitlementMessage,
   EntitlementSchema,
-  type EntitlementService as EntitlementServiceDesc,
-  GrantSchema,
+  EntitlementService as EntitlementServiceDesc,
   LimitSource,
-  OverrideSchema,
   DenialReason as ProtoDenialReason,
-  GrantState as ProtoGrantState,
   ReservationState as ProtoReservationState,
   type Reservation as ReservationMessage,
   ReservationSchema,
 } from "../../gen/tollgate/v1/entitlement_service_pb.js";
 import { ResourceKind } from "../../gen/tollgate/v1/resource_pb.js";
-import { actorOf } from "../platform/server/request-context.js";
-import type { Clock } from "../platform/clock/clock.js";
-import { type Grant, type GrantState, grantState, type Override } from "../credits/credits.js";
-import type { CreditService } from "../credits/service.js";
-import { budgetOf } from "../platform/server/call-budget.js";
-import { fromProtoTimestamp } from "../platform/server/timestamp.js";
+import { overageOf } from "../catalog/overage.js";
+import { handlersOf, type ServiceHandlers } from "../platform/server/module.js";
+import { actorOf, budgetOf } from "../platform/server/request-context.js";
 import type {
   CheckResult,
   DenialReason,
@@ -29,20 +22,12 @@ import type {
   Reservation,
   ReservationState,
 } from "./entitlements.js";
-import { overageOf } from "../catalog/overage.js";
 import type { EntitlementService } from "./service.js";
 
 const DENIAL_TO_PROTO: Record<DenialReason, ProtoDenialReason> = {
   limit_exceeded: ProtoDenialReason.LIMIT_EXCEEDED,
   overage_cap_reached: ProtoDenialReason.OVERAGE_CAP_REACHED,
   resource_not_in_plan: ProtoDenialReason.RESOURCE_NOT_IN_PLAN,
-};
-
-const GRANT_STATE_TO_PROTO: Record<GrantState, ProtoGrantState> = {
-  active: ProtoGrantState.ACTIVE,
-  expired: ProtoGrantState.EXPIRED,
-  voided: ProtoGrantState.VOIDED,
-  used_up: ProtoGrantState.USED_UP,
 };
 
 const RESERVATION_STATE_TO_PROTO: Record<ReservationState, ProtoReservationState> = {
@@ -53,56 +38,11 @@ const RESERVATION_STATE_TO_PROTO: Record<ReservationState, ProtoReservationState
 };
 
 /**
- * The Connect handler of `tollgate.v1.EntitlementService`: proto ↔ domain mapping and nothing
- * else. Decimals leave as plain strings (never exponent notation).
+ * The handlers of `tollgate.v1.EntitlementService` for checks, usage and reservations: proto ↔
+ * domain mapping and nothing else (grants and overrides are the credits domain's). Decimals leave as plain strings (never exponent notation).
  */
-export function createEntitlementRpc(
-  service: EntitlementService,
-  credits: CreditService,
-  clock: Clock,
-): ServiceImpl<typeof EntitlementServiceDesc> {
-  const toProtoGrant = (grant: Grant) =>
-    create(GrantSchema, {
-      id: grant.id,
-      tenantId: grant.tenantId,
-      resourceType: grant.resourceType,
-      quantity: grant.quantity.toFixed(),
-      remaining: grant.remaining.toFixed(),
-      expireTime: grant.expireTime && timestampFromDate(grant.expireTime),
-      createTime: timestampFromDate(grant.createTime),
-      reason: grant.reason,
-      voidTime: grant.voidTime && timestampFromDate(grant.voidTime),
-      state: GRANT_STATE_TO_PROTO[grantState(grant, clock.now())],
-    });
-  return {
-    async grantCredits(req, ctx) {
-      const grant = await credits.grantCredits(actorOf(ctx), {
-        ...req,
-        expireTime: fromProtoTimestamp(req.expireTime),
-      });
-      return { grant: toProtoGrant(grant) };
-    },
-    async listGrants(req) {
-      const grants = await credits.listGrants(req.tenantId, req.includeExpired);
-      return { grants: grants.map(toProtoGrant) };
-    },
-    async voidGrant(req, ctx) {
-      return { grant: toProtoGrant(await credits.voidGrant(actorOf(ctx), req)) };
-    },
-    async setEntitlementOverride(req, ctx) {
-      const override = await credits.setOverride(actorOf(ctx), {
-        ...req,
-        expireTime: fromProtoTimestamp(req.expireTime),
-      });
-      return { override: toProtoOverride(override) };
-    },
-    async listEntitlementOverrides(req) {
-      const overrides = await credits.listOverrides(req.tenantId, req.includeExpired);
-      return { overrides: overrides.map(toProtoOverride) };
-    },
-    async deleteEntitlementOverride(req, ctx) {
-      return { override: toProtoOverride(await credits.deleteOverride(actorOf(ctx), req)) };
-    },
+export function createEntitlementRpc(service: EntitlementService): ServiceHandlers {
+  return handlersOf(EntitlementServiceDesc, {
     async check(req, ctx) {
       return toProtoCheck(await service.check(actorOf(ctx), req));
     },
@@ -142,7 +82,7 @@ export function createEntitlementRpc(
         entitlement: toProtoEntitlement(result.entitlement),
       };
     },
-  };
+  });
 }
 
 function toProtoCheck(result: CheckResult) {
@@ -179,18 +119,6 @@ function toProtoEntitlement(entitlement: Entitlement): EntitlementMessage {
     granted: entitlement.granted.toFixed(),
     grantRemaining: entitlement.grantRemaining.toFixed(),
     limitSource: entitlement.limitSource === "override" ? LimitSource.OVERRIDE : LimitSource.PLAN,
-  });
-}
-
-function toProtoOverride(override: Override) {
-  return create(OverrideSchema, {
-    tenantId: override.tenantId,
-    resourceType: override.resourceType,
-    limit: override.limit?.toFixed() ?? "",
-    unlimited: override.limit === undefined,
-    expireTime: override.expireTime && timestampFromDate(override.expireTime),
-    createTime: timestampFromDate(override.createTime),
-    updateTime: timestampFromDate(override.updateTime),
   });
 }
 

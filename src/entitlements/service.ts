@@ -1,26 +1,27 @@
 import { randomUUID } from "node:crypto";
 import { Decimal } from "decimal.js";
 import type { Knex } from "knex";
-import type { Actor } from "../platform/server/request-context.js";
 import {
   ceilingOf,
   DEFAULT_ALERT_THRESHOLDS,
   type PlanCatalog,
   type PlanLimit,
 } from "../catalog/catalog.js";
+import { ALLOCATION_PERIOD } from "../catalog/periods.js";
+import type { CreditStore } from "../credits/store.js";
+import type { Actor } from "../platform/calls/actor.js";
 import { assertLive, type CallBudget, deadlineExceeded } from "../platform/calls/budget.js";
 import type { Clock } from "../platform/clock/clock.js";
-import type { CreditStore } from "../credits/store.js";
-import {
-  FailedPreconditionError,
-  NotFoundError,
-  UnavailableError,
-} from "../platform/errors/domain-error.js";
 import {
   assertSameRequest,
   fingerprintRequest,
   type RequestFingerprint,
 } from "../platform/crypto/request-fingerprint.js";
+import {
+  FailedPreconditionError,
+  NotFoundError,
+  UnavailableError,
+} from "../platform/errors/domain-error.js";
 import { parseQuantity } from "../platform/validation/decimal.js";
 import { createFieldChecks } from "../platform/validation/field-checks.js";
 import type { AdmissionQueue } from "./admissions.js";
@@ -42,7 +43,6 @@ import type {
   TenantPlan,
 } from "./entitlements.js";
 import { checkIdempotencyKey, type RawResourceRequest, validateResourceRequest } from "./inputs.js";
-import { ALLOCATION_PERIOD } from "../catalog/periods.js";
 import type { PlanCache } from "./plan-cache.js";
 import {
   type AdmissionOutcome,

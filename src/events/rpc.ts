@@ -1,32 +1,21 @@
 import { create, type JsonObject } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { ServiceImpl } from "@connectrpc/connect";
 import {
-  DeliverySchema,
-  DeliveryState,
   EventSchema,
-  type EventService as EventServiceDesc,
-  WebhookEndpointSchema,
+  EventService as EventServiceDesc,
 } from "../../gen/tollgate/v1/event_service_pb.js";
 import { assertTenantAccess } from "../auth/policy.js";
+import { handlersOf, type ServiceHandlers } from "../platform/server/module.js";
 import { actorOf } from "../platform/server/request-context.js";
-import type { WebhookService } from "../webhooks/service.js";
-import type { Delivery, WebhookEndpoint } from "../webhooks/webhooks.js";
 import type { TollgateEvent } from "./events.js";
 import type { EventService } from "./service.js";
 
-const DELIVERY_STATE_TO_PROTO = {
-  pending: DeliveryState.PENDING,
-  succeeded: DeliveryState.SUCCEEDED,
-  failed: DeliveryState.FAILED,
-} as const;
-
-/** The Connect handler of `tollgate.v1.EventService`: proto ↔ domain mapping and nothing else. */
-export function createEventRpc(
-  events: EventService,
-  webhooks: WebhookService,
-): ServiceImpl<typeof EventServiceDesc> {
-  return {
+/**
+ * The handlers of `tollgate.v1.EventService` that read the event log: proto ↔ domain mapping
+ * and nothing else (webhook endpoints and deliveries are the webhooks domain's).
+ */
+export function createEventRpc(events: EventService): ServiceHandlers {
+  return handlersOf(EventServiceDesc, {
     async listEvents(req) {
       const page = await events.list(req);
       return { events: page.items.map(toProtoEvent), nextPageToken: page.nextPageToken };
@@ -39,36 +28,7 @@ export function createEventRpc(
         yield { event: toProtoEvent(event) };
       }
     },
-    async createWebhookEndpoint(req) {
-      const { endpoint, secret } = await webhooks.create(req);
-      return { endpoint: toProtoEndpoint(endpoint), secret };
-    },
-    async listWebhookEndpoints() {
-      return { endpoints: (await webhooks.list()).map(toProtoEndpoint) };
-    },
-    async updateWebhookEndpoint(req) {
-      const endpoint = await webhooks.update({ ...req, paths: req.updateMask?.paths ?? [] });
-      return { endpoint: toProtoEndpoint(endpoint) };
-    },
-    async deleteWebhookEndpoint(req) {
-      await webhooks.delete(req.endpointId);
-      return {};
-    },
-    async rotateWebhookSecret(req) {
-      const { endpoint, secret } = await webhooks.rotateSecret(
-        req.endpointId,
-        req.previousSecretTtlSeconds,
-      );
-      return { endpoint: toProtoEndpoint(endpoint), secret };
-    },
-    async listDeliveries(req) {
-      const page = await webhooks.listDeliveries(req.endpointId, req.pageSize, req.pageToken);
-      return { deliveries: page.items.map(toProtoDelivery), nextPageToken: page.nextPageToken };
-    },
-    async retryDelivery(req) {
-      return { delivery: toProtoDelivery(await webhooks.retryDelivery(req.deliveryId)) };
-    },
-  };
+  });
 }
 
 function toProtoEvent(event: TollgateEvent) {
@@ -78,35 +38,5 @@ function toProtoEvent(event: TollgateEvent) {
     tenantId: event.tenantId ?? "",
     createTime: timestampFromDate(event.createTime),
     data: event.data as JsonObject,
-  });
-}
-
-function toProtoEndpoint(endpoint: WebhookEndpoint) {
-  return create(WebhookEndpointSchema, {
-    ...endpoint,
-    createTime: timestampFromDate(endpoint.createTime),
-    updateTime: timestampFromDate(endpoint.updateTime),
-  });
-}
-
-function toProtoDelivery(delivery: Delivery) {
-  return create(DeliverySchema, {
-    id: delivery.id,
-    endpointId: delivery.endpointId,
-    eventId: delivery.eventId,
-    eventType: delivery.eventType,
-    state: DELIVERY_STATE_TO_PROTO[delivery.state],
-    attemptCount: delivery.attemptCount,
-    nextAttemptTime: delivery.nextAttemptTime && timestampFromDate(delivery.nextAttemptTime),
-    lastStatusCode: delivery.lastStatusCode ?? 0,
-    lastError: delivery.lastError,
-    createTime: timestampFromDate(delivery.createTime),
-    attempts: delivery.attempts.map((a) => ({
-      attempt: a.attempt,
-      statusCode: a.statusCode ?? 0,
-      error: a.error,
-      durationMs: a.durationMs,
-      createTime: timestampFromDate(a.createTime),
-    })),
   });
 }

@@ -1,4 +1,4 @@
-import type { Actor } from "../platform/server/request-context.js";
+import type { Actor } from "../platform/calls/actor.js";
 import { NotFoundError } from "../platform/errors/domain-error.js";
 import { fetchPage, MAX_PAGE_SIZE, type Page } from "../platform/pagination/page-token.js";
 import { createFieldChecks, type FieldChecks } from "../platform/validation/field-checks.js";

@@ -1,6 +1,6 @@
 import { mayAccessTenant } from "../auth/policy.js";
-import type { Actor } from "../platform/server/request-context.js";
 import { type PlanCatalog, unknownResourceDescription } from "../catalog/catalog.js";
+import type { Actor } from "../platform/calls/actor.js";
 import { DECIMAL_PATTERN, parseQuantity } from "../platform/validation/decimal.js";
 import {
   createFieldChecks,

@@ -1,12 +1,11 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { ServiceImpl } from "@connectrpc/connect";
 import {
   Granularity,
   type UsageEvent as UsageEventMessage,
-  type UsageService as UsageServiceDesc,
+  UsageService as UsageServiceDesc,
 } from "../../gen/tollgate/v1/usage_service_pb.js";
-import { actorOf } from "../platform/server/request-context.js";
-import { budgetOf } from "../platform/server/call-budget.js";
+import { handlersOf, type ServiceHandlers } from "../platform/server/module.js";
+import { actorOf, budgetOf } from "../platform/server/request-context.js";
 import { fromProtoTimestamp } from "../platform/server/timestamp.js";
 import type { UsageService } from "./service.js";
 import type { IngestSummary, RawUsageEvent } from "./usage.js";
@@ -22,8 +21,8 @@ const GRANULARITIES: Record<number, string> = {
  * A stream's messages are mapped lazily, so the service pulls them only as fast as the
  * batcher has room, and HTTP/2 flow control pushes back on the client when it has none.
  */
-export function createUsageRpc(service: UsageService): ServiceImpl<typeof UsageServiceDesc> {
-  return {
+export function createUsageRpc(service: UsageService): ServiceHandlers {
+  return handlersOf(UsageServiceDesc, {
     async streamUsage(requests, ctx) {
       const batches = (async function* () {
         for await (const request of requests) yield request.events.map(fromProtoEvent);
@@ -65,7 +64,7 @@ export function createUsageRpc(service: UsageService): ServiceImpl<typeof UsageS
         recentEventsPerSecond: stats.recentPerSecond,
       };
     },
-  };
+  });
 }
 
 function fromProtoEvent(event: UsageEventMessage): RawUsageEvent {

@@ -1,12 +1,13 @@
-import type { Actor } from "../platform/server/request-context.js";
 import { type PlanCatalog, unknownResourceDescription } from "../catalog/catalog.js";
-import { assertLive, type CallBudget } from "../platform/calls/budget.js";
-import type { Clock } from "../platform/clock/clock.js";
 import { ALLOCATION_PERIOD, periodStartFor } from "../catalog/periods.js";
 import type { PlanCache } from "../entitlements/plan-cache.js";
+import type { Actor } from "../platform/calls/actor.js";
+import { assertLive, type CallBudget } from "../platform/calls/budget.js";
+import type { Clock } from "../platform/clock/clock.js";
 import { createFieldChecks } from "../platform/validation/field-checks.js";
 import { WIRE_TIME } from "../platform/validation/field-rules.js";
 import type { UsageBatcher } from "./batcher.js";
+import { checkEvent } from "./inputs.js";
 import type { UsageStore } from "./store.js";
 import type {
   IngestStats,
@@ -15,7 +16,6 @@ import type {
   UsageEvent,
   UsageReport,
 } from "./usage.js";
-import { checkEvent } from "./inputs.js";
 
 /** How many rejected events a summary lists; the counts are always exact. */
 const MAX_LISTED_REJECTIONS = 1000;

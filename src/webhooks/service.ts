@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { NotFoundError } from "../platform/errors/domain-error.js";
 import { checkEventTypes } from "../events/service.js";
+import { NotFoundError } from "../platform/errors/domain-error.js";
 import { fetchPage, MAX_PAGE_SIZE, type Page } from "../platform/pagination/page-token.js";
 import { createFieldChecks, type FieldChecks } from "../platform/validation/field-checks.js";
 import { FIELD_RULES } from "../platform/validation/field-rules.js";

@@ -2,7 +2,8 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import pg from "pg";
 import { BillingService } from "../../gen/tollgate/v1/billing_service_pb.js";
-import { type App, type AppOverrides, startApp } from "../../src/app/app.js";
+import { type App, startApp } from "../../src/app/app.js";
+import type { AppOverrides } from "../../src/app/overrides.js";
 import { loadConfig } from "../../src/platform/config/config.js";
 import { createLogger } from "../../src/platform/observability/logger.js";
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, inject } from "vitest";
+import { DATABASE_FUNCTIONS } from "../../src/app/database-functions.js";
 import { createDatabase } from "../../src/platform/db/database.js";
 import { createScratchDatabase, type ScratchDatabase } from "./scratch-database.js";
 
@@ -16,7 +17,11 @@ export function createTestDatabase(): Promise<TestDatabase> {
 /** A database of its own with the schema and the SQL functions installed, as a server leaves it. */
 export async function createMigratedDatabase(): Promise<TestDatabase> {
   const db = await createTestDatabase();
-  const database = await createDatabase({ url: db.url, dataDir: "" });
+  const database = await createDatabase({
+    url: db.url,
+    dataDir: "",
+    functions: DATABASE_FUNCTIONS,
+  });
   await database.migrate();
   await database.close();
   return db;

@@ -7,7 +7,7 @@ import { PGlite, types } from "@electric-sql/pglite";
 import knex, { type Knex } from "knex";
 import ClientPGLite from "knex-pglite";
 import { type DataDirLock, lockDataDir } from "./data-dir-lock.js";
-import { dropFunctions, installFunctions } from "./functions.js";
+import { dropFunctions, type FunctionSet, installFunctions } from "./functions.js";
 import { migrationSource } from "./migrations/index.js";
 
 // An arbitrary constant that names Tollgate's migration lock among advisory locks.
@@ -25,6 +25,8 @@ export interface DatabaseOptions {
   poolWaitMs?: number;
   /** How long one statement on the report pool may run before PostgreSQL cancels it. */
   reportStatementTimeoutMs?: number;
+  /** The SQL functions `migrate` installs after the tables. */
+  functions: FunctionSet;
 }
 
 /** Connections of the lookup pool: key checks and plan lookups are single short queries. */
@@ -101,7 +103,7 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
       // PGlite has one connection and one process; nothing can race it.
       if (kind === "pglite") {
         const applied = await latest();
-        await installFunctions(instance);
+        await installFunctions(instance, options.functions);
         return applied;
       }
       // knex's own lock table is created by the migration run itself, so replicas starting on
@@ -112,7 +114,7 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
         await trx.raw("select pg_advisory_xact_lock(?)", [MIGRATION_LOCK_KEY]);
         const applied = await latest();
         // The functions are installed under the same lock, after the tables they use.
-        await installFunctions(trx);
+        await installFunctions(trx, options.functions);
         return applied;
       });
     },

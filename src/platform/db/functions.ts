@@ -1,39 +1,45 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Knex } from "knex";
-import { WIRE_TYPES } from "../../entitlements/admission-wire.js";
 
 /*
  * Tollgate's SQL functions live in `.sql` files beside the domain that owns them; migrations
  * keep tables, indexes and data changes only. This step installs the functions after the
  * migrations on every start, under the migration lock, in one transaction: replicas see the
- * old set or the new one, never a mix.
- *
- * `FUNCTIONS_VERSION` orders releases: a replica installs its set when the database holds an
- * older version, or the same version with other contents (a development edit), and leaves a
- * newer version alone, so replicas of two releases running side by side never take turns
- * replacing each other's functions. Raise it with every change to a file or a wire type.
+ * old set or the new one, never a mix. The set itself (files, wire types, version) is the
+ * composition root's to list: this layer knows how to install, not what.
  */
-export const FUNCTIONS_VERSION = 2;
 
-/** The files, in the order they install: each may use what the ones before it define. */
-const FILES = [
-  "../events/sql/emit.sql",
-  "../credits/sql/grants.sql",
-  "../entitlements/sql/settle.sql",
-  "../entitlements/sql/admit.sql",
-  "../billing/sql/subscription-events.sql",
-];
+/** A composite type that TypeScript and SQL exchange, field by field (`[name, sql type]`). */
+export interface WireType {
+  name: string;
+  fields: readonly (readonly [string, string])[];
+}
+
+/**
+ * The functions of one release. `version` orders releases: a replica installs its set when
+ * the database holds an older version, or the same version with other contents (a
+ * development edit), and leaves a newer version alone, so replicas of two releases running
+ * side by side never take turns replacing each other's functions. Raise it with every change
+ * to a file or a wire type.
+ */
+export interface FunctionSet {
+  version: number;
+  /** The files, in the order they install: each may use what the ones before it define. */
+  files: readonly URL[];
+  /** Created before the files; kept while their declaration is unchanged. */
+  types: readonly WireType[];
+}
 
 /** A wire type's DDL, and the hash that marks it installed (the type's comment). */
-const typeDdl = WIRE_TYPES.map((t) => {
-  const ddl = `create type ${t.name} as (${t.fields.map(([n, type]) => `${n} ${type}`).join(", ")})`;
-  return { name: t.name, ddl, hash: createHash("sha256").update(ddl).digest("hex") };
-});
+function typeDdl(type: WireType) {
+  const ddl = `create type ${type.name} as (${type.fields.map(([n, t]) => `${n} ${t}`).join(", ")})`;
+  return { name: type.name, ddl, hash: createHash("sha256").update(ddl).digest("hex") };
+}
 
 /** The files' statements, in order. */
-function fileStatements(): string[] {
-  return FILES.flatMap((f) => splitStatements(readFileSync(new URL(f, import.meta.url), "utf8")));
+function fileStatements(set: FunctionSet): string[] {
+  return set.files.flatMap((file) => splitStatements(readFileSync(file, "utf8")));
 }
 
 /**
@@ -67,28 +73,32 @@ export type InstallOutcome = "installed" | "current" | "newer";
  * Installs the function set when the database does not hold it, on a connection or
  * transaction that holds the migration lock (or on single-connection PGlite).
  */
-export async function installFunctions(db: Knex | Knex.Transaction): Promise<InstallOutcome> {
-  const files = fileStatements();
+export async function installFunctions(
+  db: Knex | Knex.Transaction,
+  set: FunctionSet,
+): Promise<InstallOutcome> {
+  const files = fileStatements(set);
+  const types = set.types.map(typeDdl);
   const hash = createHash("sha256")
-    .update([...typeDdl.map((t) => t.ddl), ...files].join("\n;\n"))
+    .update([...types.map((t) => t.ddl), ...files].join("\n;\n"))
     .digest("hex");
   const stored = await db("installed_functions").first("version", "hash");
-  if (stored && stored.version > FUNCTIONS_VERSION) return "newer";
-  if (stored && stored.version === FUNCTIONS_VERSION && stored.hash === hash) return "current";
+  if (stored && stored.version > set.version) return "newer";
+  if (stored && stored.version === set.version && stored.hash === hash) return "current";
   const install = async (trx: Knex.Transaction) => {
     await dropFunctions(trx, { keepTypes: true });
     const obsolete = await trx.raw(
       `select t.typname as name from pg_type t
        where t.typnamespace = current_schema()::regnamespace and t.typname like 'tollgate\\_%'
          and t.typtype = 'c' and t.typname <> all(?)`,
-      [typeDdl.map((t) => t.name)],
+      [types.map((t) => t.name)],
     );
     for (const { name } of obsolete.rows as { name: string }[]) {
       await trx.raw(`drop type ${name} cascade`);
     }
     // A type whose declaration is unchanged stays, so statements other replicas prepared
     // with it keep working; one that changed is replaced (with what uses it).
-    for (const type of typeDdl) {
+    for (const type of types) {
       const current = await trx.raw(
         `select obj_description(t.oid, 'pg_type') as hash from pg_type t
          where t.typname = ? and t.typnamespace = current_schema()::regnamespace`,
@@ -102,7 +112,7 @@ export async function installFunctions(db: Knex | Knex.Transaction): Promise<Ins
     }
     for (const statement of files) await trx.raw(statement);
     await trx("installed_functions")
-      .insert({ id: 1, version: FUNCTIONS_VERSION, hash, install_time: trx.fn.now() })
+      .insert({ id: 1, version: set.version, hash, install_time: trx.fn.now() })
       .onConflict("id")
       .merge();
   };

@@ -6,9 +6,9 @@ import {
   createContextValues,
   type Interceptor,
 } from "@connectrpc/connect";
-import { kPrincipal } from "./request-context.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
+import { kPrincipal } from "./request-context.js";
 
 /**
  * Set by the interceptor once a handler ran, so the HTTP layer can tell calls the protocol

@@ -5,8 +5,8 @@ import {
   type DomainErrorKind,
   ResourceExhaustedError,
 } from "../errors/domain-error.js";
-import type { Logger } from "../observability/logger.js";
 import { ERROR_REASON_HEADER } from "../errors/error-reasons.js";
+import type { Logger } from "../observability/logger.js";
 
 const CODE_BY_KIND: Record<DomainErrorKind, Code> = {
   validation: Code.InvalidArgument,

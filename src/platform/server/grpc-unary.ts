@@ -9,9 +9,9 @@ import {
 } from "@connectrpc/connect";
 import { invokeUnaryImplementation } from "@connectrpc/connect/protocol";
 import * as grpc from "@grpc/grpc-js";
-import { countAuthorizationHeaders } from "../../auth/auth-interceptor.js";
 import { fromGrpcMetadata, toGrpcMetadata } from "./grpc-metadata.js";
 import type { Http2StreamRoute } from "./listener.js";
+import { countAuthorizationHeaders } from "./request-context.js";
 
 /** Options of {@link createGrpcUnaryServer}. */
 export interface GrpcUnaryOptions {

@@ -1,9 +1,9 @@
+import type { IncomingHttpHeaders } from "node:http";
 import type { connectNodeAdapter } from "@connectrpc/connect-node";
 import { HealthCheckResponse_ServingStatus as ServingStatus } from "../../../gen/health/v1/health_pb.js";
-import type { WebhookOutcome } from "../../billing/stripe-webhooks.js";
-import { observeCall, reportRefusedCall } from "./call-log-interceptor.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
+import { observeCall, reportRefusedCall } from "./call-log-interceptor.js";
 import { CONSOLE_PATH, type ConsoleAssets } from "./console-assets.js";
 import type { HealthState } from "./health.js";
 import type { DualRequestHandler } from "./listener.js";
@@ -21,25 +21,41 @@ export interface HttpHandlerOptions {
   pingDatabase: () => Promise<boolean>;
   /** The operator console's files, served under `/console`. */
   console: ConsoleAssets;
-  /** Processes a Stripe webhook delivery; undefined when the provider is not Stripe. */
-  stripeWebhook?: (rawBody: Buffer, signature: string | undefined) => Promise<WebhookOutcome>;
+  /** Plain-HTTP endpoints the domains serve (Stripe's webhook). */
+  endpoints: readonly HttpEndpoint[];
+}
+
+/** What a plain-HTTP endpoint answers: a status and a JSON body. */
+export interface HttpOutcome {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+/**
+ * A POST endpoint beside the RPCs, gated by whatever its body carries (a signature) rather
+ * than by API keys. Its body is read whole, up to `maxBodyBytes`; past that the answer is 413.
+ */
+export interface HttpEndpoint {
+  path: string;
+  maxBodyBytes: number;
+  /** Undefined when this configuration does not serve it; `disabled` then says why (501). */
+  handle: ((rawBody: Buffer, headers: IncomingHttpHeaders) => Promise<HttpOutcome>) | undefined;
+  disabled?: string;
 }
 
 /** The metric label of every request for a path no procedure answers. */
 const UNMATCHED_PATH = "unmatched";
 
-// Stripe's events are a few kilobytes; anything far larger is not from Stripe.
-const MAX_WEBHOOK_BYTES = 1024 * 1024;
-
 /**
- * Routes plain HTTP endpoints (`/healthz`, `/metrics`, `/webhooks/stripe`, the console under
- * `/console`, with `/` leading there) and hands everything
+ * Routes plain HTTP endpoints (`/healthz`, `/metrics`, the domains' endpoints such as
+ * `/webhooks/stripe`, the console under `/console`, with `/` leading there) and hands everything
  * else to Connect. RPCs that the protocol layer refuses before any handler runs (wrong content
  * type, malformed or oversized message) are logged and counted here, since no interceptor sees
  * them.
  */
 export function createHttpHandler(options: HttpHandlerOptions): DualRequestHandler {
   const { metrics, logger, rpc } = options;
+  const endpoints = new Map(options.endpoints.map((endpoint) => [endpoint.path, endpoint]));
   return (req, res) => {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     if (req.method === "GET" && path === "/healthz") {
@@ -65,8 +81,9 @@ export function createHttpHandler(options: HttpHandlerOptions): DualRequestHandl
       res.end();
       return;
     }
-    if (path === "/webhooks/stripe") {
-      void serveStripeWebhook(options, req, res);
+    const endpoint = endpoints.get(path);
+    if (endpoint !== undefined) {
+      void serveEndpoint(endpoint, logger, req, res);
       return;
     }
     const started = process.hrtime.bigint();
@@ -98,15 +115,14 @@ async function serveHealthz(
   });
 }
 
-// Gated by Stripe's signature over the raw body, not by API keys.
-async function serveStripeWebhook(
-  options: HttpHandlerOptions,
+async function serveEndpoint(
+  endpoint: HttpEndpoint,
+  logger: Logger,
   req: Parameters<DualRequestHandler>[0],
   res: Parameters<DualRequestHandler>[1],
 ): Promise<void> {
-  const process = options.stripeWebhook;
-  if (process === undefined) {
-    writeJson(res, 501, { error: "stripe webhooks are served when BILLING_PROVIDER=stripe" });
+  if (endpoint.handle === undefined) {
+    writeJson(res, 501, { error: endpoint.disabled ?? "not served" });
     return;
   }
   if (req.method !== "POST") {
@@ -117,22 +133,18 @@ async function serveStripeWebhook(
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_WEBHOOK_BYTES) {
+    if (size > endpoint.maxBodyBytes) {
       writeJson(res, 413, { error: "payload too large" });
       return;
     }
     chunks.push(chunk);
   }
-  const signature = req.headers["stripe-signature"];
   try {
-    const outcome = await process(
-      Buffer.concat(chunks),
-      Array.isArray(signature) ? signature[0] : signature,
-    );
+    const outcome = await endpoint.handle(Buffer.concat(chunks), req.headers);
     writeJson(res, outcome.status, outcome.body);
   } catch (error) {
-    options.logger.error({ err: error }, "stripe webhook failed");
-    writeJson(res, 500, { error: "processing failed; Stripe will retry" });
+    logger.error({ err: error, path: endpoint.path }, "http endpoint failed");
+    writeJson(res, 500, { error: "processing failed" });
   }
 }
 

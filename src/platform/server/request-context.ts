@@ -1,4 +1,12 @@
 import { createContextKey, type HandlerContext } from "@connectrpc/connect";
+import type { Actor } from "../calls/actor.js";
+import type { CallBudget } from "../calls/budget.js";
+
+/*
+ * What the transport knows about the current call, kept in Connect's context values: set by
+ * the interceptors and the HTTP layer, read by handlers through `actorOf` and `budgetOf` so
+ * that domain services see only an `Actor` and a `CallBudget`.
+ */
 
 /**
  * Who is calling, as established by the authentication interceptor. An admin may do
@@ -22,16 +30,33 @@ export const kPrincipal = createContextKey<Principal>(
   { description: "the authenticated caller" },
 );
 
-/** Who is calling, as domain services see it: recorded by audits, checked against tenants. */
-export interface Actor {
-  /** An API key prefix, `system` for sweeps, `stripe` for webhooks, `open` without keys. */
-  id: string;
-  /** Set when the caller may only touch this one tenant (a tenant API key). */
-  tenantId: string | undefined;
-}
-
 /** The actor of a Connect call, for handlers to pass to domain services. */
 export function actorOf(ctx: HandlerContext): Actor {
   const principal = ctx.values.get(kPrincipal);
   return { id: principal.actor, tenantId: principal.tenantId };
+}
+
+/** The budget of a Connect call: its signal, and its deadline from the protocol's timeout. */
+export function budgetOf(ctx: HandlerContext): CallBudget {
+  const left = ctx.timeoutMs();
+  return { signal: ctx.signal, deadline: left === undefined ? undefined : Date.now() + left };
+}
+
+/**
+ * How many `authorization` headers a request was sent with. Node keeps only the first of
+ * repeated `authorization` headers in `headers` (which Connect reads), while a proxy in front
+ * may check the last one, so the count has to come from the raw header list. Undefined where
+ * no raw headers exist (in-memory transports).
+ */
+export const kAuthorizationCount = createContextKey<number | undefined>(undefined, {
+  description: "how many authorization headers were sent",
+});
+
+/** Counts the `authorization` headers of a raw header list (`[name, value, name, value, …]`). */
+export function countAuthorizationHeaders(rawHeaders: readonly string[]): number {
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]?.toLowerCase() === "authorization") count++;
+  }
+  return count;
 }

@@ -12,6 +12,7 @@ import { EntitlementService } from "../../../gen/tollgate/v1/entitlement_service
 import { EventService } from "../../../gen/tollgate/v1/event_service_pb.js";
 import { UsageService } from "../../../gen/tollgate/v1/usage_service_pb.js";
 import { createHealthService, type HealthState } from "./health.js";
+import type { ServiceHandlers } from "./module.js";
 import { registerReflection } from "./reflection.js";
 
 /** The Tollgate services of the API contract. */
@@ -22,27 +23,38 @@ export const TOLLGATE_SERVICES = [
   EventService,
 ] as const;
 
-/** What the routes need from the rest of the application. */
-export interface RoutesOptions {
-  health: HealthState;
-  billing: ServiceImpl<typeof BillingService>;
-  entitlements: ServiceImpl<typeof EntitlementService>;
-  usage: ServiceImpl<typeof UsageService>;
-  events: ServiceImpl<typeof EventService>;
-}
-
 /**
- * Every service the server answers besides reflection: the Tollgate services and gRPC health.
- * Connect serves them all; the gRPC unary server serves their unary methods over gRPC.
+ * Every service the server answers besides reflection: the Tollgate services, each merged
+ * from the handlers the domains contribute, and gRPC health. Connect serves them all; the gRPC
+ * unary server serves their unary methods over gRPC. A method no domain answers, or two
+ * domains answer, stops the server at start rather than failing a caller later.
  */
-export function createServiceSpecs(options: RoutesOptions): ServiceImplSpec[] {
-  return [
-    createServiceImplSpec<typeof BillingService>(BillingService, options.billing),
-    createServiceImplSpec<typeof EntitlementService>(EntitlementService, options.entitlements),
-    createServiceImplSpec<typeof UsageService>(UsageService, options.usage),
-    createServiceImplSpec<typeof EventService>(EventService, options.events),
-    createServiceImplSpec<typeof Health>(Health, createHealthService(options.health)),
-  ];
+export function createServiceSpecs(
+  handlers: readonly ServiceHandlers[],
+  health: HealthState,
+): ServiceImplSpec[] {
+  const merged = new Map<string, Record<string, unknown>>();
+  for (const { service, methods } of handlers) {
+    const into = merged.get(service.typeName) ?? {};
+    merged.set(service.typeName, into);
+    for (const [name, impl] of Object.entries(methods)) {
+      if (name in into) throw new Error(`${service.typeName}.${name} has two handlers`);
+      into[name] = impl;
+    }
+  }
+  const specs = TOLLGATE_SERVICES.map((service) => {
+    const methods = merged.get(service.typeName) ?? {};
+    merged.delete(service.typeName);
+    const missing = service.methods.filter((m) => !(m.localName in methods));
+    if (missing.length > 0) {
+      throw new Error(
+        `${service.typeName} has no handler for ${missing.map((m) => m.name).join(", ")}`,
+      );
+    }
+    return createServiceImplSpec(service, methods as ServiceImpl<typeof service>);
+  });
+  if (merged.size > 0) throw new Error(`handlers for unknown services: ${[...merged.keys()]}`);
+  return [...specs, createServiceImplSpec<typeof Health>(Health, createHealthService(health))];
 }
 
 /** Connect routes for every method of the given services, plus reflection over all of them. */

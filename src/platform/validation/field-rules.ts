@@ -1,4 +1,9 @@
-import type { FieldChecks, StringMapBounds, TimeBounds } from "./field-checks.js";
+import {
+  createFieldChecks,
+  type FieldChecks,
+  type StringMapBounds,
+  type TimeBounds,
+} from "./field-checks.js";
 
 /**
  * The rules every RPC applies to its string and time fields, in one place so that nothing
@@ -60,4 +65,12 @@ export function checkRequestId(checks: FieldChecks, field: string, value: string
 /** A required id of a provider object or a catalog price. */
 export function checkObjectId(checks: FieldChecks, field: string, value: string): boolean {
   return checks.identifier(field, value, { max: FIELD_RULES.idMax, required: true });
+}
+
+/** Validates a lone tenant id argument and returns it in canonical lower case. */
+export function validateTenantId(tenantId: string): string {
+  const checks = createFieldChecks();
+  checks.uuid("tenant_id", tenantId);
+  checks.throwIfAny();
+  return tenantId.toLowerCase();
 }

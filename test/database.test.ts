@@ -2,9 +2,14 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../../../test/support/database.js";
-import { createDatabase, type Database, isDatabaseUnavailable } from "./database.js";
-import { migrationSource } from "./migrations/index.js";
+import { DATABASE_FUNCTIONS } from "../src/app/database-functions.js";
+import {
+  createDatabase,
+  type Database,
+  isDatabaseUnavailable,
+} from "../src/platform/db/database.js";
+import { migrationSource } from "../src/platform/db/migrations/index.js";
+import { createTestDatabase, type TestDatabase } from "./support/database.js";
 
 const BIG_INT8 = "9223372036854775807";
 const EXACT_NUMERIC = "12345678901234567890.1234567890";
@@ -24,7 +29,11 @@ describe("createDatabase", () => {
     });
 
     it("should return int8 and numeric as exact strings", async () => {
-      const db = await createDatabase({ url: testDb.url, dataDir: "unused" });
+      const db = await createDatabase({
+        url: testDb.url,
+        dataDir: "unused",
+        functions: DATABASE_FUNCTIONS,
+      });
       try {
         expect(db.kind).toBe("postgres");
         const { rows } = await db.knex.raw(EXACTNESS_QUERY);
@@ -37,7 +46,9 @@ describe("createDatabase", () => {
     it("should migrate once when several replicas start at the same time", async () => {
       // given three replicas starting together on one empty database
       const replicas = await Promise.all(
-        [1, 2, 3].map(() => createDatabase({ url: testDb.url, dataDir: "unused" })),
+        [1, 2, 3].map(() =>
+          createDatabase({ url: testDb.url, dataDir: "unused", functions: DATABASE_FUNCTIONS }),
+        ),
       );
       try {
         // when all of them migrate at once
@@ -59,7 +70,11 @@ describe("createDatabase", () => {
     it("should report a database that cannot be reached as down", async () => {
       const url = new URL(testDb.url);
       url.port = "1";
-      const db = await createDatabase({ url: url.toString(), dataDir: "unused" });
+      const db = await createDatabase({
+        url: url.toString(),
+        dataDir: "unused",
+        functions: DATABASE_FUNCTIONS,
+      });
       try {
         expect(await db.ping()).toBe(false);
       } finally {
@@ -82,7 +97,7 @@ describe("createDatabase", () => {
     });
 
     it("should return int8 and numeric as exact strings, like node-postgres", async () => {
-      db = await createDatabase({ url: undefined, dataDir });
+      db = await createDatabase({ url: undefined, dataDir, functions: DATABASE_FUNCTIONS });
       expect(db.kind).toBe("pglite");
       const { rows } = await db.knex.raw(EXACTNESS_QUERY);
       expect(rows[0]).toEqual({ big: BIG_INT8, exact: EXACT_NUMERIC, n: "2" });
@@ -92,7 +107,7 @@ describe("createDatabase", () => {
 
     it("should keep rows in its data directory across a reopen", async () => {
       // given a migrated database with one audit row
-      db = await createDatabase({ url: undefined, dataDir });
+      db = await createDatabase({ url: undefined, dataDir, functions: DATABASE_FUNCTIONS });
       expect(await db.migrate()).toEqual(await migrationSource.getMigrations([]));
       await db
         .knex("audit_events")
@@ -100,7 +115,7 @@ describe("createDatabase", () => {
       await db.close();
 
       // when it is opened again
-      db = await createDatabase({ url: undefined, dataDir });
+      db = await createDatabase({ url: undefined, dataDir, functions: DATABASE_FUNCTIONS });
 
       // then the row and the schema version are still there
       expect(await db.migrate()).toEqual([]);

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createMigratedDatabase, type TestDatabase } from "../../../test/support/database.js";
-import { createDatabase, type Database } from "./database.js";
-import { FUNCTIONS_VERSION, installFunctions } from "./functions.js";
+import { DATABASE_FUNCTIONS } from "../src/app/database-functions.js";
+import { createDatabase, type Database } from "../src/platform/db/database.js";
+import { installFunctions } from "../src/platform/db/functions.js";
+import { createMigratedDatabase, type TestDatabase } from "./support/database.js";
 
 /*
  * The function installer against PostgreSQL: it installs its set once, leaves a newer
@@ -13,7 +14,11 @@ describe("installFunctions", () => {
 
   beforeAll(async () => {
     testDb = await createMigratedDatabase();
-    db = await createDatabase({ url: testDb.url, dataDir: "unused" });
+    db = await createDatabase({
+      url: testDb.url,
+      dataDir: "unused",
+      functions: DATABASE_FUNCTIONS,
+    });
   });
   afterAll(async () => {
     await db?.close();
@@ -26,23 +31,23 @@ describe("installFunctions", () => {
       .rows[0]?.prosrc as string | undefined;
 
   it("should find its own set current after the migration installed it", async () => {
-    expect(await installed()).toMatchObject({ version: FUNCTIONS_VERSION });
-    expect(await installFunctions(db.knex)).toBe("current");
+    expect(await installed()).toMatchObject({ version: DATABASE_FUNCTIONS.version });
+    expect(await installFunctions(db.knex, DATABASE_FUNCTIONS)).toBe("current");
   });
 
   it("should leave a newer release's set alone", async () => {
     // given a replica of a newer release installed its set
-    await db.knex("installed_functions").update({ version: FUNCTIONS_VERSION + 1 });
+    await db.knex("installed_functions").update({ version: DATABASE_FUNCTIONS.version + 1 });
     await db.knex.raw(
       "create or replace function tollgate_admit_simple_marker() returns int language sql as 'select 1'",
     );
 
     // when this replica starts
-    const outcome = await installFunctions(db.knex);
+    const outcome = await installFunctions(db.knex, DATABASE_FUNCTIONS);
 
     // then it changes nothing
     expect(outcome).toBe("newer");
-    expect(await installed()).toMatchObject({ version: FUNCTIONS_VERSION + 1 });
+    expect(await installed()).toMatchObject({ version: DATABASE_FUNCTIONS.version + 1 });
     expect(
       (await db.knex.raw("select 1 from pg_proc where proname = 'tollgate_admit_simple_marker'"))
         .rows,
@@ -51,17 +56,19 @@ describe("installFunctions", () => {
 
   it("should replace a set of its own version whose contents differ, dropping what it lacks", async () => {
     // given the database holds this version with other contents
-    await db.knex("installed_functions").update({ version: FUNCTIONS_VERSION, hash: "edited" });
+    await db
+      .knex("installed_functions")
+      .update({ version: DATABASE_FUNCTIONS.version, hash: "edited" });
     const before = await admitBody();
     const typeOid = async () =>
       (await db.knex.raw("select 'tollgate_admission_op'::regtype::oid as oid")).rows[0]?.oid;
     const oidBefore = await typeOid();
 
     // when this replica starts
-    expect(await installFunctions(db.knex)).toBe("installed");
+    expect(await installFunctions(db.knex, DATABASE_FUNCTIONS)).toBe("installed");
 
     // then its own set is back, and the function it does not ship is gone
-    expect(await installed()).toMatchObject({ version: FUNCTIONS_VERSION });
+    expect(await installed()).toMatchObject({ version: DATABASE_FUNCTIONS.version });
     expect((await installed())?.hash).not.toBe("edited");
     expect(await admitBody()).toBe(before);
     // and a wire type whose declaration is unchanged is the same type (prepared statements
@@ -71,6 +78,6 @@ describe("installFunctions", () => {
       (await db.knex.raw("select 1 from pg_proc where proname = 'tollgate_admit_simple_marker'"))
         .rows,
     ).toHaveLength(0);
-    expect(await installFunctions(db.knex)).toBe("current");
+    expect(await installFunctions(db.knex, DATABASE_FUNCTIONS)).toBe("current");
   });
 });

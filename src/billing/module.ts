@@ -1,0 +1,112 @@
+import type Stripe from "stripe";
+import type { AuditStore } from "../audit/store.js";
+import type { PlanCatalog } from "../catalog/catalog.js";
+import type { Clock } from "../platform/clock/clock.js";
+import type { Config } from "../platform/config/config.js";
+import type { Database } from "../platform/db/database.js";
+import type { Logger } from "../platform/observability/logger.js";
+import type { Module } from "../platform/server/module.js";
+import { startPeriodicTask } from "../platform/tasks/periodic.js";
+import { createCustomerDirectory } from "./directory.js";
+import { createMockBillingProvider, type UsageReader } from "./mock-provider.js";
+import { createMutationLease, type MutationLease } from "./mutation-lease.js";
+import { withPreviewCache } from "./preview-cache.js";
+import type { BillingProvider } from "./provider.js";
+import { createBillingRpc } from "./rpc.js";
+import { type BillingService, createBillingService } from "./service.js";
+import { type BillingStore, createBillingStore } from "./store.js";
+import { createStripeBillingProvider, createStripeClient } from "./stripe-provider.js";
+import { createStripeWebhookEndpoint } from "./stripe-webhooks.js";
+
+/** What the billing domain needs. */
+export interface BillingModuleDeps {
+  config: Config;
+  database: Database;
+  audit: AuditStore;
+  catalog: PlanCatalog;
+  clock: Clock;
+  logger: Logger;
+  /** Usage beyond grants per resource, which the mock provider prices invoice previews from. */
+  readUsage: UsageReader;
+  /** Told after every subscription change this replica makes, so limits follow at once. */
+  onSubscriptionChanged: (tenantId: string) => void;
+  /** Wraps the configured provider (tests inject failures). */
+  wrapProvider?: (provider: BillingProvider) => BillingProvider;
+}
+
+/** Customers, subscriptions and invoices, with the provider behind them. */
+export interface BillingModule extends Module {
+  service: BillingService;
+  store: BillingStore;
+  /** One lease per tenant, shared with credit changes. */
+  lease: MutationLease;
+  provider: BillingProvider;
+}
+
+/**
+ * Creates the billing domain: picks the provider (Stripe or the mock), serves the Stripe
+ * webhook endpoint, and sweeps due trial ends, rollovers and scheduled cancellations.
+ */
+export function createBillingModule(deps: BillingModuleDeps): BillingModule {
+  const { config, database, catalog, clock, logger } = deps;
+  const stripe = createStripe(config);
+  // Stripe's previews are cached briefly: they spend the account's own rate limit.
+  const configured = stripe
+    ? withPreviewCache(
+        createStripeBillingProvider(stripe, catalog, { stream: config.stripeMeterStream }),
+        config.invoicePreviewCacheSeconds * 1000,
+      )
+    : createMockBillingProvider(database.knex, clock, catalog, deps.readUsage);
+  const provider = deps.wrapProvider?.(configured) ?? configured;
+  const store = createBillingStore(database.knex);
+  const lookups = createBillingStore(database.lookups);
+  const lease = createMutationLease(store, clock, logger, {
+    leaseTtlMs: config.billingLeaseSeconds * 1000,
+  });
+  const service = createBillingService({
+    store,
+    audit: deps.audit,
+    provider,
+    catalog,
+    clock,
+    lease,
+    lookupStore: lookups,
+    onSubscriptionChanged: deps.onSubscriptionChanged,
+  });
+  // Applies due trial ends, rollovers and scheduled cancellations even for tenants nobody
+  // reads; every replica may run it, since each transition is a versioned update.
+  const sweep = startPeriodicTask({
+    name: "subscription-sweep",
+    intervalMs: config.billingSweepIntervalSeconds * 1000,
+    batch: 100,
+    work: (limit) => service.advanceDue(limit),
+    logger,
+  });
+  const webhook = createStripeWebhookEndpoint(
+    stripe && {
+      stripe,
+      secret: config.stripeWebhookSecret ?? "",
+      billing: service,
+      store,
+      logger,
+    },
+  );
+  return {
+    name: "billing",
+    service,
+    store,
+    lease,
+    provider,
+    rpc: [createBillingRpc(service, createCustomerDirectory(lookups))],
+    http: [webhook],
+    tasks: [sweep],
+  };
+}
+
+function createStripe(config: Config): Stripe | undefined {
+  if (config.billingProvider !== "stripe") return undefined;
+  return createStripeClient({
+    secretKey: config.stripeSecretKey ?? "",
+    apiUrl: config.stripeApiUrl,
+  });
+}
