@@ -1,6 +1,7 @@
-import { fetchPage, MAX_PAGE_SIZE, type Page } from "../platform/pagination/page-token.js";
-import { createFieldChecks, UUID_PATTERN } from "../platform/validation/field-checks.js";
+import { fetchPage, type Page } from "../platform/pagination/page-token.js";
+import { UUID_PATTERN } from "../platform/validation/field-checks.js";
 import type { AuditEvent } from "./audit.js";
+import { validateAuditPage } from "./inputs.js";
 import type { AuditStore } from "./store.js";
 
 /** Reads the audit trail; writing happens inside each mutation's own transaction. */
@@ -13,11 +14,7 @@ export interface AuditService {
 export function createAuditService(store: AuditStore): AuditService {
   return {
     async list(rawTenantId, pageSize, pageToken) {
-      const checks = createFieldChecks();
-      if (rawTenantId !== "") checks.uuid("tenant_id", rawTenantId);
-      checks.intRange("page_size", pageSize, 0, MAX_PAGE_SIZE);
-      checks.throwIfAny();
-      const tenantId = rawTenantId === "" ? undefined : rawTenantId.toLowerCase();
+      const tenantId = validateAuditPage(rawTenantId, pageSize);
       return fetchPage({
         scope: `audit/${tenantId ?? "*"}`,
         pageSize,

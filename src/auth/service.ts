@@ -13,8 +13,7 @@ import {
   UnauthenticatedError,
 } from "../platform/errors/domain-error.js";
 import type { Principal } from "../platform/server/request-context.js";
-import { createFieldChecks } from "../platform/validation/field-checks.js";
-import { FIELD_RULES } from "../platform/validation/field-rules.js";
+import { type RawNewKey, validateNewKey } from "./inputs.js";
 import type { ApiKey, ApiKeyStore } from "./store.js";
 
 /** Issues, lists, revokes and checks API keys. */
@@ -22,7 +21,7 @@ export interface ApiKeyService {
   /** Makes a key; the returned `key` text is the only time the secret exists in the clear. */
   create(
     actor: string,
-    input: { tenantId?: string; description?: string },
+    input: RawNewKey,
   ): Promise<{
     key: string;
     apiKey: ApiKey;
@@ -82,10 +81,7 @@ export function createApiKeyService(deps: {
 
   return {
     async create(actor, input) {
-      const checks = createFieldChecks();
-      if (input.tenantId !== undefined) checks.uuid("tenant", input.tenantId);
-      checks.text("description", input.description ?? "", { max: FIELD_RULES.descriptionMax });
-      checks.throwIfAny();
+      validateNewKey(input);
       const { prefix, key } = generateApiKey();
       const tenantId = input.tenantId?.toLowerCase();
       const apiKey: ApiKey = {

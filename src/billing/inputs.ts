@@ -1,3 +1,4 @@
+import { MAX_PAGE_SIZE } from "../platform/pagination/page-token.js";
 import { createFieldChecks } from "../platform/validation/field-checks.js";
 import { checkObjectId, checkRequestId, FIELD_RULES } from "../platform/validation/field-rules.js";
 import type {
@@ -76,4 +77,13 @@ export function validateSubscriptionId(subscriptionId: string): string {
   checkObjectId(checks, "subscription_id", subscriptionId);
   checks.throwIfAny();
   return subscriptionId;
+}
+
+/** ListSubscriptions: the tenant and the page size; returns the tenant in lower case. */
+export function validateSubscriptionPage(tenantId: string, pageSize: number): string {
+  const checks = createFieldChecks();
+  checks.uuid("tenant_id", tenantId);
+  checks.intRange("page_size", pageSize, 0, MAX_PAGE_SIZE);
+  checks.throwIfAny();
+  return tenantId.toLowerCase();
 }

@@ -9,8 +9,7 @@ import {
   FailedPreconditionError,
   NotFoundError,
 } from "../platform/errors/domain-error.js";
-import { fetchPage, MAX_PAGE_SIZE, type Page } from "../platform/pagination/page-token.js";
-import { createFieldChecks } from "../platform/validation/field-checks.js";
+import { fetchPage, type Page } from "../platform/pagination/page-token.js";
 import { validateTenantId } from "../platform/validation/field-rules.js";
 import type {
   CancelSubscriptionInput,
@@ -25,6 +24,7 @@ import {
   validateCreateCustomer,
   validateCreateSubscription,
   validateSubscriptionId,
+  validateSubscriptionPage,
   validateUpdateSubscription,
 } from "./inputs.js";
 import type { Invoice } from "./invoice.js";
@@ -293,11 +293,7 @@ export function createBillingService(deps: BillingServiceDeps): BillingService {
     },
 
     async listSubscriptions(rawTenantId, pageSize, pageToken) {
-      const checks = createFieldChecks();
-      checks.uuid("tenant_id", rawTenantId);
-      checks.intRange("page_size", pageSize, 0, MAX_PAGE_SIZE);
-      checks.throwIfAny();
-      const tenantId = rawTenantId.toLowerCase();
+      const tenantId = validateSubscriptionPage(rawTenantId, pageSize);
       const page = await fetchPage({
         scope: `subscriptions/${tenantId}`,
         pageSize,

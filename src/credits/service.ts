@@ -3,19 +3,20 @@ import { Decimal } from "decimal.js";
 import type { Knex } from "knex";
 import type { AuditStore } from "../audit/store.js";
 import type { MutationLease } from "../billing/mutation-lease.js";
-import { checkResourceType, type PlanCatalog } from "../catalog/catalog.js";
+import type { PlanCatalog } from "../catalog/catalog.js";
 import type { Actor } from "../platform/calls/actor.js";
 import type { Clock } from "../platform/clock/clock.js";
 import { FailedPreconditionError, NotFoundError } from "../platform/errors/domain-error.js";
-import { parseQuantity } from "../platform/validation/decimal.js";
-import { createFieldChecks, type FieldChecks } from "../platform/validation/field-checks.js";
-import {
-  checkRequestId,
-  FIELD_RULES,
-  validateTenantId,
-  WIRE_TIME,
-} from "../platform/validation/field-rules.js";
+import { validateTenantId } from "../platform/validation/field-rules.js";
 import type { Grant, Override } from "./credits.js";
+import {
+  type RawGrant,
+  type RawOverride,
+  validateGrant,
+  validateGrantRef,
+  validateOverride,
+  validateOverrideTarget,
+} from "./inputs.js";
 import type { CreditStore } from "./store.js";
 
 /** Grants and overrides: what an operator gives one tenant beyond its plan. Admin only. */
@@ -29,26 +30,6 @@ export interface CreditService {
     actor: Actor,
     raw: { tenantId: string; resourceType: string; requestId: string },
   ): Promise<Override>;
-}
-
-/** GrantCredits as it arrives. */
-export interface RawGrant {
-  tenantId: string;
-  resourceType: string;
-  quantity: string;
-  expireTime: Date | undefined;
-  reason: string;
-  requestId: string;
-}
-
-/** SetEntitlementOverride as it arrives. */
-export interface RawOverride {
-  tenantId: string;
-  resourceType: string;
-  limit: string;
-  unlimited: boolean;
-  expireTime: Date | undefined;
-  requestId: string;
 }
 
 /** What the credit service is built from. */
@@ -68,8 +49,6 @@ export interface CreditServiceDeps {
   /** Drops this replica's cached limits of a tenant, after commit. */
   invalidate(tenantId: string): void;
 }
-
-const GRANT_ID = /^grt_[0-9a-f]{24}$/;
 
 /**
  * Creates the credit service. Every change runs in one transaction with its audit row, the
@@ -120,34 +99,13 @@ export function createCreditService(deps: CreditServiceDeps): CreditService {
       },
     });
 
-  // Every change names a tenant and a resource, and may carry a request id.
-  const targetChecks = (raw: { tenantId: string; resourceType: string; requestId: string }) => {
-    const checks = createFieldChecks();
-    checks.uuid("tenant_id", raw.tenantId);
-    checkResourceType(checks, catalog, raw.resourceType);
-    checkRequestId(checks, "request_id", raw.requestId);
-    return checks;
-  };
-
-  const checkExpiry = (checks: FieldChecks, expireTime: Date | undefined) => {
-    if (expireTime === undefined) return;
-    if (checks.time("expire_time", expireTime, WIRE_TIME)) {
-      checks.check(expireTime > clock.now(), "expire_time", "must be in the future");
-    }
-  };
-
   return {
     async grantCredits(actor, raw) {
-      const checks = targetChecks(raw);
-      const quantity = parseQuantity(checks, "quantity", raw.quantity, "positive", "");
-      checkExpiry(checks, raw.expireTime);
-      checks.text("reason", raw.reason, { max: FIELD_RULES.descriptionMax });
-      checks.throwIfAny();
-      const tenantId = raw.tenantId.toLowerCase();
+      const { tenantId, quantity } = validateGrant(catalog, raw, clock.now());
       const input = {
         tenantId,
         resourceType: raw.resourceType,
-        quantity: (quantity as Decimal).toFixed(),
+        quantity: quantity.toFixed(),
         expireTime: raw.expireTime?.toISOString(),
         reason: raw.reason,
       };
@@ -163,8 +121,8 @@ export function createCreditService(deps: CreditServiceDeps): CreditService {
             id: `grt_${randomBytes(12).toString("hex")}`,
             tenantId,
             resourceType: raw.resourceType,
-            quantity: quantity as Decimal,
-            remaining: quantity as Decimal,
+            quantity,
+            remaining: quantity,
             expireTime: raw.expireTime,
             reason: raw.reason,
             createTime: now,
@@ -187,10 +145,7 @@ export function createCreditService(deps: CreditServiceDeps): CreditService {
     },
 
     async voidGrant(actor, raw) {
-      const checks = createFieldChecks();
-      checks.check(GRANT_ID.test(raw.grantId), "grant_id", "must be a grant id such as grt_…");
-      checkRequestId(checks, "request_id", raw.requestId);
-      checks.throwIfAny();
+      validateGrantRef(raw);
       const tenantId = await store.grantTenant(raw.grantId);
       if (tenantId === undefined) throw new NotFoundError(`grant ${raw.grantId} not found`);
       return once<Grant>({
@@ -213,18 +168,7 @@ export function createCreditService(deps: CreditServiceDeps): CreditService {
     },
 
     async setOverride(actor, raw) {
-      const checks = targetChecks(raw);
-      let limit: Decimal | undefined;
-      if (raw.unlimited) {
-        checks.check(raw.limit === "", "limit", "must be empty when unlimited is true");
-      } else if (raw.limit === "") {
-        checks.check(false, "limit", "is required unless unlimited is true");
-      } else {
-        limit = parseQuantity(checks, "limit", raw.limit, "non-negative");
-      }
-      checkExpiry(checks, raw.expireTime);
-      checks.throwIfAny();
-      const tenantId = raw.tenantId.toLowerCase();
+      const { tenantId, limit } = validateOverride(catalog, raw, clock.now());
       return once<Override>({
         actor,
         tenantId,
@@ -255,8 +199,7 @@ export function createCreditService(deps: CreditServiceDeps): CreditService {
     },
 
     async deleteOverride(actor, raw) {
-      targetChecks(raw).throwIfAny();
-      const tenantId = raw.tenantId.toLowerCase();
+      const tenantId = validateOverrideTarget(catalog, raw);
       return once<Override>({
         actor,
         tenantId,

@@ -11,7 +11,7 @@ import {
   type AdmissionOp,
   type AdmissionOutcome,
   type EntitlementStore,
-  isSettleOp,
+  endsReservation,
 } from "./store.js";
 
 const BUSY_MESSAGE = "every database connection is busy; retry shortly";
@@ -218,7 +218,7 @@ export function createAdmissionQueue(options: AdmissionQueueOptions): AdmissionQ
           budget,
           enqueued: Date.now(),
           counter: `${key.tenantId}/${key.resourceType}/${key.periodStart.getTime()}`,
-          reservation: isSettleOp(op) ? op.reservation.id : undefined,
+          reservation: endsReservation(op) ? op.reservation.id : undefined,
           resolve,
           reject,
         });

@@ -123,12 +123,13 @@ export function reviveEntitlement(stored: unknown): Entitlement {
 /** Rebuilds a stored check result of a request for `quantity`. */
 export function reviveCheckResult(stored: unknown, quantity: Decimal): CheckResult {
   const r = stored as Json;
-  return decide(
-    reviveEntitlement(r.entitlement),
-    quantity,
-    r.denialReason === "resource_not_in_plan",
-    r.allowed === false,
-  );
+  const verdict: Verdict =
+    r.denialReason === "resource_not_in_plan"
+      ? "not_in_plan"
+      : r.allowed === false
+        ? "denied"
+        : "allowed";
+  return describeCheck(reviveEntitlement(r.entitlement), quantity, verdict);
 }
 
 /**
@@ -160,15 +161,20 @@ export function reviveReserveResult(stored: unknown, quantity: Decimal): Reserve
   };
 }
 
-/** The answer of a check-style call, with the reason a person reads. */
-export function decide(
+/** What was decided about a check-style call: by the batch, or by `tollgate_fits` for Check. */
+export type Verdict = "allowed" | "denied" | "not_in_plan";
+
+/**
+ * Words a decision already made: the answer of a check-style call, with the reason a person
+ * reads (the standing of the counter, grants and overage).
+ */
+export function describeCheck(
   entitlement: Entitlement,
   quantity: Decimal,
-  notInPlan: boolean,
-  denied: boolean,
+  verdict: Verdict,
 ): CheckResult {
   const { resourceType, used, reserved, limit, included, planId } = entitlement;
-  if (notInPlan) {
+  if (verdict === "not_in_plan") {
     return {
       allowed: false,
       reason: `${resourceType} is not part of the ${planId} plan`,
@@ -188,7 +194,7 @@ export function decide(
     standing += `; ${overageOf(entitlement).units} beyond the allowance billed at ${entitlement.overageUnitAmount} ${entitlement.currency} each`;
     standing += limit === undefined ? ", no cap" : `, calls denied past ${limit}`;
   }
-  return denied
+  return verdict === "denied"
     ? {
         allowed: false,
         reason: `${resourceType} ${soft ? "overage cap" : "limit"} of the ${planId} plan reached: ${standing}; ${quantity} more does not fit`,

@@ -5,6 +5,9 @@ import { createFieldChecks, type FieldChecks } from "../platform/validation/fiel
 import { checkRequestId } from "../platform/validation/field-rules.js";
 import type { ResourceRequest } from "./entitlements.js";
 
+/** The longest a reservation may be held: a day. */
+const MAX_HOLD_SECONDS = 86_400;
+
 /** The raw fields of a resource request as they come off the wire. */
 export interface RawResourceRequest {
   tenantId: string;
@@ -40,7 +43,37 @@ export function validateResourceRequest(
   };
 }
 
-/** Adds the idempotency key check to a set of field checks. */
-export function checkIdempotencyKey(checks: FieldChecks, key: string): void {
-  checkRequestId(checks, "idempotency_key", key);
+/** CheckAndRecord, RecordUsage and Reserve: the request, its idempotency key and a hold's TTL. */
+export function validateKeyedRequest(
+  catalog: PlanCatalog,
+  raw: RawResourceRequest & { idempotencyKey: string },
+  use: "record" | "hold",
+  ttlSeconds?: number,
+): ResourceRequest {
+  const checks = createFieldChecks();
+  checkRequestId(checks, "idempotency_key", raw.idempotencyKey);
+  if (ttlSeconds !== undefined) checks.intRange("ttl_seconds", ttlSeconds, 0, MAX_HOLD_SECONDS);
+  return validateResourceRequest(catalog, raw, use, checks);
+}
+
+/** CommitReservation: the reservation and the actual quantity, if given (else the held one). */
+export function validateCommit(raw: {
+  reservationId: string;
+  actualQuantity: string;
+}): Decimal | undefined {
+  const checks = createFieldChecks();
+  checks.uuid("reservation_id", raw.reservationId);
+  const quantity =
+    raw.actualQuantity === ""
+      ? undefined
+      : parseQuantity(checks, "actual_quantity", raw.actualQuantity, "non-negative");
+  checks.throwIfAny();
+  return quantity;
+}
+
+/** ReleaseReservation's reservation id. */
+export function validateReservationId(reservationId: string): void {
+  const checks = createFieldChecks();
+  checks.uuid("reservation_id", reservationId);
+  checks.throwIfAny();
 }

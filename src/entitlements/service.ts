@@ -22,11 +22,10 @@ import {
   NotFoundError,
   UnavailableError,
 } from "../platform/errors/domain-error.js";
-import { parseQuantity } from "../platform/validation/decimal.js";
-import { createFieldChecks } from "../platform/validation/field-checks.js";
+import { validateTenantId } from "../platform/validation/field-rules.js";
 import type { AdmissionQueue } from "./admissions.js";
 import {
-  decide,
+  describeCheck,
   reviveCheckResult,
   reviveEntitlement,
   reviveReserveResult,
@@ -42,7 +41,13 @@ import type {
   ResourceRequest,
   TenantPlan,
 } from "./entitlements.js";
-import { checkIdempotencyKey, type RawResourceRequest, validateResourceRequest } from "./inputs.js";
+import {
+  type RawResourceRequest,
+  validateCommit,
+  validateKeyedRequest,
+  validateReservationId,
+  validateResourceRequest,
+} from "./inputs.js";
 import type { PlanCache } from "./plan-cache.js";
 import {
   type AdmissionOutcome,
@@ -125,11 +130,11 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
   // the plan's terms otherwise: overage, thresholds), else the plan's; undefined when neither
   // has the resource.
   const limitOf = (
-    tp: TenantPlan,
+    tenantPlan: TenantPlan,
     resourceType: string,
   ): { limit: PlanLimit | undefined; source: "plan" | "override" } => {
-    const planLimit = tp.plan.limits.find((l) => l.resourceType === resourceType);
-    const override = tp.adjustments.overrides.get(resourceType);
+    const planLimit = tenantPlan.plan.limits.find((l) => l.resourceType === resourceType);
+    const override = tenantPlan.adjustments.overrides.get(resourceType);
     if (override === undefined || (override.expireTime && override.expireTime <= clock.now())) {
       return { limit: planLimit, source: "plan" };
     }
@@ -146,37 +151,39 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
   };
 
   // Every resource the tenant has a limit for: its plan's, and those only an override adds.
-  const resourcesOf = (tp: TenantPlan) => [
+  const resourcesOf = (tenantPlan: TenantPlan) => [
     ...new Set([
-      ...tp.plan.limits.map((l) => l.resourceType),
-      ...[...tp.adjustments.overrides.keys()].filter((r) => limitOf(tp, r).source === "override"),
+      ...tenantPlan.plan.limits.map((l) => l.resourceType),
+      ...[...tenantPlan.adjustments.overrides.keys()].filter(
+        (r) => limitOf(tenantPlan, r).source === "override",
+      ),
     ]),
   ];
 
   // What active grants add per resource, read only for resources that have some.
-  const roomsOf = async (tp: TenantPlan, tenantId: string, resourceTypes: string[]) =>
-    resourceTypes.some((r) => tp.adjustments.grantResources.has(r))
+  const roomsOf = async (tenantPlan: TenantPlan, tenantId: string, resourceTypes: string[]) =>
+    resourceTypes.some((r) => tenantPlan.adjustments.grantResources.has(r))
       ? credits.grantRooms(knex, tenantId, allocations, clock.now())
       : new Map<string, Decimal>();
 
-  const keyOf = (tp: TenantPlan, req: Omit<ResourceRequest, "quantity">): CounterKey => ({
+  const keyOf = (tenantPlan: TenantPlan, req: Omit<ResourceRequest, "quantity">): CounterKey => ({
     tenantId: req.tenantId,
     resourceType: req.resourceType,
     periodStart:
       catalog.resourceKinds.get(req.resourceType) === "allocation"
         ? ALLOCATION_PERIOD
-        : tp.periodStart,
+        : tenantPlan.periodStart,
   });
 
   // A resource the plan does not have reads as a hard limit of zero. `room` is what remains
   // of active grants.
   const view = (
-    tp: TenantPlan,
+    tenantPlan: TenantPlan,
     resourceType: string,
     counter: Counter,
     room = new Decimal(0),
   ): Entitlement => {
-    const { limit, source } = limitOf(tp, resourceType);
+    const { limit, source } = limitOf(tenantPlan, resourceType);
     const kind = catalog.resourceKinds.get(resourceType) ?? "consumable";
     const included = limit ? limit.limit : new Decimal(0);
     const limited = included !== undefined && limit !== undefined;
@@ -194,61 +201,64 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
       grantRemaining: limited ? room : new Decimal(0),
       limitSource: source,
       overageUnitAmount: limit?.overage?.unitAmount,
-      currency: tp.plan.currency,
+      currency: tenantPlan.plan.currency,
       used: counter.used,
       reserved: counter.reserved,
-      periodStart: tp.periodStart,
-      periodEnd: tp.periodEnd,
-      planId: tp.plan.id,
+      periodStart: tenantPlan.periodStart,
+      periodEnd: tenantPlan.periodEnd,
+      planId: tenantPlan.plan.id,
     };
   };
 
   // What the batch needs to know of a limit; undefined when nothing limits the resource.
-  const limitInfoOf = (tp: TenantPlan, limit: PlanLimit | undefined): LimitInfo | undefined => {
+  const limitInfoOf = (
+    tenantPlan: TenantPlan,
+    limit: PlanLimit | undefined,
+  ): LimitInfo | undefined => {
     if (limit?.limit === undefined) return undefined;
     return {
       allowance: limit.limit,
       cap: limit.overage?.cap,
       hard: limit.overage === undefined,
-      grants: tp.adjustments.grantResources.has(limit.resourceType),
+      grants: tenantPlan.adjustments.grantResources.has(limit.resourceType),
       allocation: limit.kind === "allocation",
       thresholds: limit.alertThresholds,
-      planId: tp.plan.id,
+      planId: tenantPlan.plan.id,
     };
   };
 
   // Resolves the plan and the resource's place in it, for every check-style call, before
   // anything is queued or a transaction opens.
   const prepare = async (req: ResourceRequest) => {
-    const tp = await plans.resolve(req.tenantId);
-    const { limit } = limitOf(tp, req.resourceType);
+    const tenantPlan = await plans.resolve(req.tenantId);
+    const { limit } = limitOf(tenantPlan, req.resourceType);
     const release =
       catalog.resourceKinds.get(req.resourceType) === "allocation" && req.quantity.isNegative();
     // A soft limit admits up to its cap, so the cap, not the allowance, is what denies.
     const ceiling = limit && ceilingOf(limit);
-    const limits = limitInfoOf(tp, limit);
+    const limits = limitInfoOf(tenantPlan, limit);
     return {
-      tp,
-      key: keyOf(tp, req),
+      tenantPlan,
+      key: keyOf(tenantPlan, req),
       // Not in the plan: nothing is recorded; no ceiling, or an allocation's release: no check.
       kind: limit === undefined ? "read" : ceiling === undefined || release ? "add" : "admit",
       limits,
-      entitlement: entitlementTemplate(tp, req.resourceType),
+      entitlement: entitlementTemplate(tenantPlan, req.resourceType),
     } as const;
   };
 
   // The stored form of each resource's entitlement without its counter, kept per cached plan
   // (a tenant's plan object lives as long as its cache entry) instead of built per call.
   const templates = new WeakMap<TenantPlan, Map<string, Record<string, unknown>>>();
-  const entitlementTemplate = (tp: TenantPlan, resourceType: string) => {
-    let byResource = templates.get(tp);
+  const entitlementTemplate = (tenantPlan: TenantPlan, resourceType: string) => {
+    let byResource = templates.get(tenantPlan);
     if (byResource === undefined) {
       byResource = new Map();
-      templates.set(tp, byResource);
+      templates.set(tenantPlan, byResource);
     }
     let template = byResource.get(resourceType);
     if (template === undefined) {
-      template = storedEntitlement(view(tp, resourceType, ZERO_COUNTER));
+      template = storedEntitlement(view(tenantPlan, resourceType, ZERO_COUNTER));
       byResource.set(resourceType, template);
     }
     return template;
@@ -283,23 +293,6 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
       default:
         return revive(answer);
     }
-  };
-
-  const validateWithKey = (
-    raw: RawResourceRequest & { idempotencyKey: string },
-    use: "record" | "hold",
-    ttl?: number,
-  ) => {
-    const checks = createFieldChecks();
-    checkIdempotencyKey(checks, raw.idempotencyKey);
-    if (ttl !== undefined) checks.intRange("ttl_seconds", ttl, 0, 86_400);
-    return validateResourceRequest(catalog, raw, use, checks);
-  };
-
-  const reservationIdChecks = (reservationId: string) => {
-    const checks = createFieldChecks();
-    checks.uuid("reservation_id", reservationId);
-    return checks;
   };
 
   // Ends a reservation through the batch: read first, so the op names its counter (and its
@@ -340,29 +333,29 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
       }
     }
     const done = reservation as Reservation;
-    const tp = await plans.resolve(done.tenantId);
+    const tenantPlan = await plans.resolve(done.tenantId);
     const [stored, rooms] = await Promise.all([
       store.read(knex, key),
-      roomsOf(tp, done.tenantId, [done.resourceType]),
+      roomsOf(tenantPlan, done.tenantId, [done.resourceType]),
     ]);
     // The batch's own figures for used and reserved; the row for what was drawn.
     const now = { ...(counter as Counter), granted: stored.granted };
     return {
       reservation: done,
-      entitlement: view(tp, done.resourceType, now, rooms.get(done.resourceType)),
+      entitlement: view(tenantPlan, done.resourceType, now, rooms.get(done.resourceType)),
     };
   };
 
   return {
     async check(_actor, raw) {
       const req = validateResourceRequest(catalog, raw, "check");
-      const { tp, key, kind } = await prepare(req);
-      const rooms = await roomsOf(tp, req.tenantId, [req.resourceType]);
+      const { tenantPlan, key, kind } = await prepare(req);
+      const rooms = await roomsOf(tenantPlan, req.tenantId, [req.resourceType]);
       const room = rooms.get(req.resourceType);
       // The ceiling the batch would apply (the entitlement's limit: a consumable's grants
       // drawn this period are on the counter row); whether the call fits is the database's
       // rule, the one the batch applies.
-      const { limit } = limitOf(tp, req.resourceType);
+      const { limit } = limitOf(tenantPlan, req.resourceType);
       const base =
         kind === "admit" && limit !== undefined ? ceilingOf(limit)?.plus(room ?? 0) : undefined;
       const ceiling = base && {
@@ -374,17 +367,17 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
       if (!fits && (await store.expireHeld(knex, clock.now(), key)) > 0) {
         ({ counter, fits } = await readFit());
       }
-      return decide(
-        view(tp, req.resourceType, counter, room),
+      const verdict = kind === "read" ? "not_in_plan" : fits ? "allowed" : "denied";
+      return describeCheck(
+        view(tenantPlan, req.resourceType, counter, room),
         req.quantity,
-        kind === "read",
-        !fits,
+        verdict,
       );
     },
 
     async checkAndRecord(_actor, raw, budget) {
       assertLive(budget);
-      const req = validateWithKey(raw, "record");
+      const req = validateKeyedRequest(catalog, raw, "record");
       const { key, kind, limits, entitlement } = await prepare(req);
       const claim = claimOf(raw.idempotencyKey, "check_and_record", req);
       const answer =
@@ -405,7 +398,7 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
 
     async recordUsage(_actor, raw, budget) {
       assertLive(budget);
-      const req = validateWithKey(raw, "record");
+      const req = validateKeyedRequest(catalog, raw, "record");
       const { key, limits, entitlement } = await prepare(req);
       const claim = claimOf(raw.idempotencyKey, "record_usage", req);
       const outcome = await admissions.submit(
@@ -423,28 +416,25 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
     },
 
     async getEntitlements(_actor, rawTenantId) {
-      const checks = createFieldChecks();
-      checks.uuid("tenant_id", rawTenantId);
-      checks.throwIfAny();
-      const tenantId = rawTenantId.toLowerCase();
-      const tp = await plans.resolve(tenantId);
-      const resources = resourcesOf(tp);
-      const keys = resources.map((resourceType) => keyOf(tp, { tenantId, resourceType }));
+      const tenantId = validateTenantId(rawTenantId);
+      const tenantPlan = await plans.resolve(tenantId);
+      const resources = resourcesOf(tenantPlan);
+      const keys = resources.map((resourceType) => keyOf(tenantPlan, { tenantId, resourceType }));
       const [counters, rooms] = await Promise.all([
         store.readMany(knex, tenantId, keys),
-        roomsOf(tp, tenantId, resources),
+        roomsOf(tenantPlan, tenantId, resources),
       ]);
       return {
-        planId: tp.plan.id,
+        planId: tenantPlan.plan.id,
         entitlements: resources.map((r) =>
-          view(tp, r, counters.get(r) ?? ZERO_COUNTER, rooms.get(r)),
+          view(tenantPlan, r, counters.get(r) ?? ZERO_COUNTER, rooms.get(r)),
         ),
       };
     },
 
     async reserve(_actor, raw, budget) {
       assertLive(budget);
-      const req = validateWithKey(raw, "hold", raw.ttlSeconds);
+      const req = validateKeyedRequest(catalog, raw, "hold", raw.ttlSeconds);
       const { key, kind, limits, entitlement } = await prepare(req);
       const claim = claimOf(raw.idempotencyKey, "reserve", { ...req, ttl: raw.ttlSeconds });
       const now = clock.now();
@@ -485,18 +475,13 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
 
     async commitReservation(actor, raw, budget) {
       assertLive(budget);
-      const checks = reservationIdChecks(raw.reservationId);
-      const quantity =
-        raw.actualQuantity === ""
-          ? undefined
-          : parseQuantity(checks, "actual_quantity", raw.actualQuantity, "non-negative");
-      checks.throwIfAny();
+      const quantity = validateCommit(raw);
       return endReservation(actor, raw.reservationId, "commit", quantity, budget);
     },
 
     async releaseReservation(actor, raw, budget) {
       assertLive(budget);
-      reservationIdChecks(raw.reservationId).throwIfAny();
+      validateReservationId(raw.reservationId);
       return endReservation(actor, raw.reservationId, "release", undefined, budget);
     },
 
@@ -514,8 +499,8 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
       return store.settleQueued(
         queued.map((q) => q.id),
         (key) => {
-          const tp = resolved.get(key.tenantId) as TenantPlan;
-          return limitInfoOf(tp, limitOf(tp, key.resourceType).limit);
+          const tenantPlan = resolved.get(key.tenantId) as TenantPlan;
+          return limitInfoOf(tenantPlan, limitOf(tenantPlan, key.resourceType).limit);
         },
         clock.now(),
       );

@@ -58,17 +58,17 @@ export interface CounterOp {
  * service has read the reservation (`findReservation`) and checked the caller may touch it,
  * so the op names its counter; the batch decides against the row it locks.
  */
-export interface SettleOp {
+export interface ReservationEndOp {
   kind: "commit" | "release";
   key: CounterKey;
   reservation: Reservation;
   quantity: Decimal | undefined;
 }
 
-export type AdmissionOp = CounterOp | SettleOp;
+export type AdmissionOp = CounterOp | ReservationEndOp;
 
 /** Whether the op ends a reservation (its counter is known only once the batch reads it). */
-export function isSettleOp(op: AdmissionOp): op is SettleOp {
+export function endsReservation(op: AdmissionOp): op is ReservationEndOp {
   return op.kind === "commit" || op.kind === "release";
 }
 
@@ -388,7 +388,7 @@ function toWireOp(op: AdmissionOp, index: number, budgetMs: number | undefined):
     quantity: op.quantity,
     budgetMs: budget,
   };
-  if (isSettleOp(op)) {
+  if (endsReservation(op)) {
     return {
       ...common,
       limits: undefined,
@@ -421,7 +421,7 @@ function outcomeOf(op: AdmissionOp, row: WireDecision): AdmissionOutcome {
       reservation: undefined,
     };
   }
-  if (isSettleOp(op)) {
+  if (endsReservation(op)) {
     return {
       outcome: row.outcome,
       counter,

@@ -1,13 +1,15 @@
 import type { Actor } from "../platform/calls/actor.js";
 import { NotFoundError } from "../platform/errors/domain-error.js";
-import { fetchPage, MAX_PAGE_SIZE, type Page } from "../platform/pagination/page-token.js";
-import { createFieldChecks, type FieldChecks } from "../platform/validation/field-checks.js";
-import { EVENT_TYPES, type TollgateEvent } from "./events.js";
-import type { EventFilter, EventStore } from "./store.js";
+import { fetchPage, type Page } from "../platform/pagination/page-token.js";
+import type { TollgateEvent } from "./events.js";
+import {
+  type RawEventQuery,
+  SEQ_PATTERN,
+  validateEventPage,
+  validateEventStream,
+} from "./inputs.js";
+import type { EventStore } from "./store.js";
 import type { EventWakeup } from "./wakeup.js";
-
-/** An event's `seq` as a cursor: a bigint, so at most 18 digits stay within its range. */
-const SEQ_PATTERN = /^[0-9]{1,18}$/;
 
 /** Reads and follows the event log. */
 export interface EventService {
@@ -23,23 +25,6 @@ export interface EventService {
   ): AsyncIterable<TollgateEvent>;
 }
 
-/** An event filter as it arrives; the tenant was authorized before the handler ran. */
-export interface RawEventQuery {
-  tenantId: string;
-  types: readonly string[];
-}
-
-/** Checks event types against the known ones, reporting each unknown one. */
-export function checkEventTypes(checks: FieldChecks, field: string, types: readonly string[]) {
-  for (const [i, type] of types.entries()) {
-    checks.check(
-      (EVENT_TYPES as readonly string[]).includes(type),
-      `${field}[${i}]`,
-      `is not a known event type; known: ${EVENT_TYPES.join(", ")}`,
-    );
-  }
-}
-
 const STREAM_PAGE = 200;
 
 /** Creates the event reader; `pollMs` bounds how long a stream waits without a notification. */
@@ -50,27 +35,9 @@ export function createEventService(deps: {
 }): EventService {
   const { store, wakeup, pollMs } = deps;
 
-  const filterOf = (
-    raw: RawEventQuery,
-    more: (checks: FieldChecks) => void = () => undefined,
-  ): EventFilter => {
-    const checks = createFieldChecks();
-    if (raw.tenantId !== "") checks.uuid("tenant_id", raw.tenantId);
-    more(checks);
-    checkEventTypes(checks, "types", raw.types);
-    checks.throwIfAny();
-    return {
-      tenantId: raw.tenantId === "" ? undefined : raw.tenantId.toLowerCase(),
-      types: [...new Set(raw.types)].sort(),
-    };
-  };
-
   return {
     async list(raw) {
-      const checks = createFieldChecks();
-      checks.intRange("page_size", raw.pageSize, 0, MAX_PAGE_SIZE);
-      checks.throwIfAny();
-      const filter = filterOf(raw);
+      const filter = validateEventPage(raw);
       return fetchPage({
         scope: `events/${filter.tenantId ?? "*"}/${filter.types.join(",")}`,
         pageSize: raw.pageSize,
@@ -82,13 +49,7 @@ export function createEventService(deps: {
     },
 
     async *stream(_actor, raw, signal) {
-      const filter = filterOf(raw, (checks) =>
-        checks.check(
-          !(raw.fromStart && raw.afterEventId !== ""),
-          "from_start",
-          "cannot be set together with after_event_id",
-        ),
-      );
+      const filter = validateEventStream(raw);
       let cursor: string;
       if (raw.fromStart) {
         cursor = "0";

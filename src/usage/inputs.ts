@@ -8,7 +8,7 @@ import {
   NOT_TEXT_FAST,
   UUID_PATTERN,
 } from "../platform/validation/field-checks.js";
-import { eventTimeBounds, FIELD_RULES } from "../platform/validation/field-rules.js";
+import { eventTimeBounds, FIELD_RULES, WIRE_TIME } from "../platform/validation/field-rules.js";
 import type { RawUsageEvent, UsageEvent } from "./usage.js";
 
 const ATTRIBUTES = FIELD_RULES.attributes;
@@ -106,4 +106,56 @@ function validEvent(raw: RawUsageEvent, quantity: string, occurTime: Date): Even
       attributes: raw.attributes,
     },
   };
+}
+
+/** GetUsage as it arrives. */
+export interface RawUsageQuery {
+  tenantId: string;
+  /** Empty for every resource. */
+  resourceType: string;
+  start: Date | undefined;
+  end: Date | undefined;
+  /** `hour`, `day`, or empty for `day`. */
+  granularity: string;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * GetUsage's query, every problem at once: a known resource when one is named, both ends of
+ * the window in order, and a window short enough for the granularity (about 400 days of
+ * hours, 10 years of days) so one report stays bounded.
+ */
+export function validateUsageQuery(catalog: PlanCatalog, query: RawUsageQuery): void {
+  const checks = createFieldChecks();
+  checks.uuid("tenant_id", query.tenantId);
+  if (query.resourceType !== "") {
+    checks.check(
+      catalog.resourceKinds.has(query.resourceType),
+      "resource_type",
+      unknownResourceDescription(catalog),
+    );
+  }
+  checks.check(
+    ["", "hour", "day"].includes(query.granularity),
+    "granularity",
+    "must be a Granularity value",
+  );
+  const start =
+    checks.check(query.start !== undefined, "start_time", "is required") &&
+    checks.time("start_time", query.start as Date, WIRE_TIME);
+  const end =
+    checks.check(query.end !== undefined, "end_time", "is required") &&
+    checks.time("end_time", query.end as Date, WIRE_TIME);
+  if (start && end && query.start && query.end) {
+    const span = query.end.getTime() - query.start.getTime();
+    checks.check(span > 0, "end_time", "must be after start_time");
+    const maxDays = query.granularity === "hour" ? 400 : 3_700;
+    checks.check(
+      span <= maxDays * DAY_MS,
+      "end_time",
+      `must be at most ${maxDays} days after start_time for this granularity`,
+    );
+  }
+  checks.throwIfAny();
 }

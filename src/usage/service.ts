@@ -1,13 +1,11 @@
-import { type PlanCatalog, unknownResourceDescription } from "../catalog/catalog.js";
+import type { PlanCatalog } from "../catalog/catalog.js";
 import { ALLOCATION_PERIOD, periodStartFor } from "../catalog/periods.js";
 import type { PlanCache } from "../entitlements/plan-cache.js";
 import type { Actor } from "../platform/calls/actor.js";
 import { assertLive, type CallBudget } from "../platform/calls/budget.js";
 import type { Clock } from "../platform/clock/clock.js";
-import { createFieldChecks } from "../platform/validation/field-checks.js";
-import { WIRE_TIME } from "../platform/validation/field-rules.js";
 import type { UsageBatcher } from "./batcher.js";
-import { checkEvent } from "./inputs.js";
+import { checkEvent, type RawUsageQuery, validateUsageQuery } from "./inputs.js";
 import type { UsageStore } from "./store.js";
 import type {
   IngestStats,
@@ -21,7 +19,6 @@ import type {
 const MAX_LISTED_REJECTIONS = 1000;
 /** How long a unary call waits for buffer room before `ResourceExhausted`. */
 const UNARY_ROOM_WAIT_MS = 2_000;
-const DAY_MS = 86_400_000;
 /** Said of an event PostgreSQL refused although it passed validation; the log has the cause. */
 const REFUSED_REASON = "the database could not store this event; the server logged why";
 
@@ -33,17 +30,7 @@ export interface UsageService {
   /** Not started (nothing recorded) when the caller has already given up. */
   track(actor: Actor, events: RawUsageEvent[], budget: CallBudget): Promise<IngestSummary>;
   /** Stopped in the database when `budget.signal` aborts (the caller went away). */
-  getUsage(
-    query: {
-      tenantId: string;
-      resourceType: string;
-      start: Date | undefined;
-      end: Date | undefined;
-      /** `hour`, `day`, or empty for `day`. */
-      granularity: string;
-    },
-    budget: CallBudget,
-  ): Promise<UsageReport>;
+  getUsage(query: RawUsageQuery, budget: CallBudget): Promise<UsageReport>;
   stats(): IngestStats;
 }
 
@@ -147,37 +134,7 @@ export function createUsageService(deps: UsageServiceDeps): UsageService {
     },
 
     async getUsage(query, budget) {
-      const checks = createFieldChecks();
-      checks.uuid("tenant_id", query.tenantId);
-      if (query.resourceType !== "") {
-        checks.check(
-          catalog.resourceKinds.has(query.resourceType),
-          "resource_type",
-          unknownResourceDescription(catalog),
-        );
-      }
-      checks.check(
-        ["", "hour", "day"].includes(query.granularity),
-        "granularity",
-        "must be a Granularity value",
-      );
-      const start =
-        checks.check(query.start !== undefined, "start_time", "is required") &&
-        checks.time("start_time", query.start as Date, WIRE_TIME);
-      const end =
-        checks.check(query.end !== undefined, "end_time", "is required") &&
-        checks.time("end_time", query.end as Date, WIRE_TIME);
-      if (start && end && query.start && query.end) {
-        const span = query.end.getTime() - query.start.getTime();
-        checks.check(span > 0, "end_time", "must be after start_time");
-        const maxDays = query.granularity === "hour" ? 400 : 3_700;
-        checks.check(
-          span <= maxDays * DAY_MS,
-          "end_time",
-          `must be at most ${maxDays} days after start_time for this granularity`,
-        );
-      }
-      checks.throwIfAny();
+      validateUsageQuery(catalog, query);
       return store.report(
         {
           tenantId: query.tenantId.toLowerCase(),

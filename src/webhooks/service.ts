@@ -1,29 +1,25 @@
 import { randomBytes } from "node:crypto";
-import { checkEventTypes } from "../events/service.js";
 import { NotFoundError } from "../platform/errors/domain-error.js";
-import { fetchPage, MAX_PAGE_SIZE, type Page } from "../platform/pagination/page-token.js";
-import { createFieldChecks, type FieldChecks } from "../platform/validation/field-checks.js";
-import { FIELD_RULES } from "../platform/validation/field-rules.js";
-import { type DestinationPolicy, destinationProblem } from "./address-guard.js";
+import { fetchPage, type Page } from "../platform/pagination/page-token.js";
+import type { DestinationPolicy } from "./address-guard.js";
+import {
+  type RawEndpoint,
+  type RawEndpointUpdate,
+  validateDeliveryId,
+  validateDeliveryPage,
+  validateEndpoint,
+  validateEndpointId,
+  validateEndpointUpdate,
+  validateRotation,
+} from "./inputs.js";
 import type { WebhookStore } from "./store.js";
 import type { Delivery, WebhookEndpoint } from "./webhooks.js";
 
 /** Managing webhook endpoints and their deliveries. Admin only. */
 export interface WebhookService {
-  create(raw: {
-    url: string;
-    types: readonly string[];
-    description: string;
-  }): Promise<{ endpoint: WebhookEndpoint; secret: string }>;
+  create(raw: RawEndpoint): Promise<{ endpoint: WebhookEndpoint; secret: string }>;
   list(): Promise<WebhookEndpoint[]>;
-  update(raw: {
-    endpointId: string;
-    url: string;
-    types: readonly string[];
-    description: string;
-    enabled: boolean;
-    paths: readonly string[];
-  }): Promise<WebhookEndpoint>;
+  update(raw: RawEndpointUpdate): Promise<WebhookEndpoint>;
   delete(endpointId: string): Promise<void>;
   rotateSecret(
     endpointId: string,
@@ -33,10 +29,6 @@ export interface WebhookService {
   retryDelivery(deliveryId: string): Promise<Delivery>;
 }
 
-const URL_MAX = 2048;
-const ENDPOINT_ID = /^we_[0-9a-f]{24}$/;
-const DELIVERY_ID = /^whd_[0-9a-f]{32}$/;
-const UPDATABLE = ["url", "types", "description", "enabled"];
 const DEFAULT_PREVIOUS_SECRET_TTL_SECONDS = 86_400;
 
 /** A new signing secret in the Standard Webhooks form: `whsec_` and 24 random bytes, base64. */
@@ -51,13 +43,6 @@ export function createWebhookService(deps: {
 }): WebhookService {
   const { store, policy } = deps;
 
-  const checkUrl = async (checks: FieldChecks, url: string) => {
-    if (!checks.text("url", url, { max: URL_MAX, required: true })) return;
-    const problem = await destinationProblem(url, policy);
-    checks.check(problem === undefined, "url", problem ?? "");
-  };
-  const checkEndpointId = (checks: FieldChecks, id: string) =>
-    checks.check(ENDPOINT_ID.test(id), "endpoint_id", "must be an endpoint id such as we_…");
   const found = <T>(value: T | undefined, what: string): T => {
     if (value === undefined) throw new NotFoundError(`${what} not found`);
     return value;
@@ -65,11 +50,7 @@ export function createWebhookService(deps: {
 
   return {
     async create(raw) {
-      const checks = createFieldChecks();
-      await checkUrl(checks, raw.url);
-      checkEventTypes(checks, "types", raw.types);
-      checks.text("description", raw.description, { max: FIELD_RULES.descriptionMax });
-      checks.throwIfAny();
+      await validateEndpoint(raw, policy);
       const now = new Date();
       const secret = newSecret();
       const endpoint: WebhookEndpoint = {
@@ -89,23 +70,7 @@ export function createWebhookService(deps: {
     list: () => store.listEndpoints(),
 
     async update(raw) {
-      const checks = createFieldChecks();
-      checkEndpointId(checks, raw.endpointId);
-      checks.check(raw.paths.length > 0, "update_mask", "must name at least one field");
-      for (const [i, path] of raw.paths.entries()) {
-        checks.check(
-          UPDATABLE.includes(path),
-          `update_mask.paths[${i}]`,
-          `must be one of ${UPDATABLE.join(", ")}`,
-        );
-      }
-      const paths = new Set(raw.paths);
-      if (paths.has("url")) await checkUrl(checks, raw.url);
-      if (paths.has("types")) checkEventTypes(checks, "types", raw.types);
-      if (paths.has("description")) {
-        checks.text("description", raw.description, { max: FIELD_RULES.descriptionMax });
-      }
-      checks.throwIfAny();
+      const paths = await validateEndpointUpdate(raw, policy);
       const updated = await store.updateEndpoint(raw.endpointId, {
         url: paths.has("url") ? raw.url : undefined,
         types: paths.has("types") ? [...new Set(raw.types)].sort() : undefined,
@@ -116,19 +81,14 @@ export function createWebhookService(deps: {
     },
 
     async delete(endpointId) {
-      const checks = createFieldChecks();
-      checkEndpointId(checks, endpointId);
-      checks.throwIfAny();
+      validateEndpointId(endpointId);
       if (!(await store.deleteEndpoint(endpointId))) {
         throw new NotFoundError(`webhook endpoint ${endpointId} not found`);
       }
     },
 
     async rotateSecret(endpointId, ttlSeconds) {
-      const checks = createFieldChecks();
-      checkEndpointId(checks, endpointId);
-      checks.intRange("previous_secret_ttl_seconds", ttlSeconds, 0, 604_800);
-      checks.throwIfAny();
+      validateRotation(endpointId, ttlSeconds);
       const secret = newSecret();
       const until = new Date(
         Date.now() + (ttlSeconds || DEFAULT_PREVIOUS_SECRET_TTL_SECONDS) * 1000,
@@ -138,10 +98,7 @@ export function createWebhookService(deps: {
     },
 
     async listDeliveries(endpointId, pageSize, pageToken) {
-      const checks = createFieldChecks();
-      checkEndpointId(checks, endpointId);
-      checks.intRange("page_size", pageSize, 0, MAX_PAGE_SIZE);
-      checks.throwIfAny();
+      validateDeliveryPage(endpointId, pageSize);
       found(await store.findEndpoint(endpointId), `webhook endpoint ${endpointId}`);
       return fetchPage({
         scope: `deliveries/${endpointId}`,
@@ -153,13 +110,7 @@ export function createWebhookService(deps: {
     },
 
     async retryDelivery(deliveryId) {
-      const checks = createFieldChecks();
-      checks.check(
-        DELIVERY_ID.test(deliveryId),
-        "delivery_id",
-        "must be a delivery id such as whd_…",
-      );
-      checks.throwIfAny();
+      validateDeliveryId(deliveryId);
       return found(await store.retryDelivery(deliveryId), `delivery ${deliveryId}`);
     },
   };

@@ -128,7 +128,7 @@ returns setof tollgate_admission_decision
 language plpgsql set plan_cache_mode = force_generic_plan as $fn$
 declare
   v_keyed boolean;
-  v_settles boolean;
+  v_ends_reservations boolean;
   v_grants boolean;
   v_claimed text[] := '{}';
   v_prior entitlement_requests[] := '{}';
@@ -146,7 +146,7 @@ declare
 begin
   select coalesce(bool_or(o.idempotency_key is not null), false),
     coalesce(bool_or(o.kind in ('commit', 'release')), false), coalesce(bool_or(o.has_grants), false)
-  into v_keyed, v_settles, v_grants
+  into v_keyed, v_ends_reservations, v_grants
   from unnest(p_ops) o;
 
   -- 1. Idempotency keys.
@@ -171,7 +171,7 @@ begin
   end if;
 
   -- 2. Reservations, then counters, each locked in key order.
-  if v_settles then
+  if v_ends_reservations then
     if (select count(o.reservation_id) <> count(distinct o.reservation_id) from unnest(p_ops) o)
     then
       raise exception 'a batch names reservation % more than once', (
