@@ -1,6 +1,7 @@
 import { Decimal } from "decimal.js";
 import type { Knex } from "knex";
 import type { Grant, Override, TenantAdjustments } from "./credits.js";
+import type { GrantRow, OverrideRow } from "./rows.js";
 
 /** Queries over grants and overrides. */
 export interface CreditStore {
@@ -38,10 +39,6 @@ export interface CreditStore {
 
 /** Creates the credit store over the given connection. */
 export function createCreditStore(knex: Knex): CreditStore {
-  // Overrides and grants alike apply until their expiry, if they have one.
-  const unexpired = (q: Knex.QueryBuilder, now: Date) =>
-    q.where((w) => w.whereNull("expire_time").orWhere("expire_time", ">", now));
-  const active = (q: Knex.QueryBuilder, now: Date) => unexpired(q.whereNull("void_time"), now);
   return {
     async adjustments(tenantId, now) {
       const [overrides, grants] = await Promise.all([
@@ -49,22 +46,18 @@ export function createCreditStore(knex: Knex): CreditStore {
         active(knex("credit_grants").where({ tenant_id: tenantId }), now)
           .where("remaining", ">", 0)
           .groupBy("resource_type")
-          .select("resource_type", knex.raw("min(expire_time) as expire_time")),
+          .select<{ resource_type: string; expire_time: Date | null }[]>(
+            "resource_type",
+            knex.raw("min(expire_time) as expire_time"),
+          ),
       ]);
       const expiries = [...overrides, ...grants]
-        .map((row) => row.expire_time as Date | null)
+        .map((row) => row.expire_time)
         .filter((t): t is Date => t !== null)
         .map((t) => t.getTime());
       return {
-        overrides: new Map(
-          overrides.map((row: Record<string, unknown>) => [
-            row.resource_type as string,
-            fromDbOverride(row),
-          ]),
-        ),
-        grantResources: new Set(
-          grants.map((row: Record<string, unknown>) => row.resource_type as string),
-        ),
+        overrides: new Map(overrides.map((row) => [row.resource_type, fromDbOverride(row)])),
+        grantResources: new Set(grants.map((row) => row.resource_type)),
         validUntil: expiries.length === 0 ? undefined : new Date(Math.min(...expiries)),
       };
     },
@@ -82,7 +75,7 @@ export function createCreditStore(knex: Knex): CreditStore {
     },
     async grantTenant(id) {
       const row = await knex("credit_grants").where({ id }).first("tenant_id");
-      return row?.tenant_id as string | undefined;
+      return row?.tenant_id;
     },
     async lockGrant(trx, id) {
       const row = await trx("credit_grants").where({ id }).forUpdate().first();
@@ -104,19 +97,15 @@ export function createCreditStore(knex: Knex): CreditStore {
     async grantRooms(db, tenantId, allocations, now) {
       const rows = await active(db("credit_grants").where({ tenant_id: tenantId }), now)
         .groupBy("resource_type")
-        .select(
+        .select<{ resource_type: string; remaining: string; quantity: string }[]>(
           "resource_type",
           db.raw("sum(remaining)::text as remaining"),
           db.raw("sum(quantity)::text as quantity"),
         );
       return new Map(
-        rows.map((row: Record<string, string>) => [
-          row.resource_type as string,
-          new Decimal(
-            allocations.has(row.resource_type as string)
-              ? (row.quantity as string)
-              : (row.remaining as string),
-          ),
+        rows.map((row) => [
+          row.resource_type,
+          new Decimal(allocations.has(row.resource_type) ? row.quantity : row.remaining),
         ]),
       );
     },
@@ -160,27 +149,40 @@ export function createCreditStore(knex: Knex): CreditStore {
   };
 }
 
-function fromDbGrant(row: Record<string, unknown>): Grant {
+/** Overrides and grants alike apply until their expiry, if they have one. */
+function unexpired<R extends { expire_time: Date | null }, T>(
+  query: Knex.QueryBuilder<R, T>,
+  now: Date,
+): Knex.QueryBuilder<R, T> {
+  return query.where((w) => w.whereNull("expire_time").orWhere("expire_time", ">", now));
+}
+
+/** Grants in force: neither voided nor expired. */
+function active<T>(query: Knex.QueryBuilder<GrantRow, T>, now: Date): Knex.QueryBuilder<GrantRow, T> {
+  return unexpired(query.whereNull("void_time"), now);
+}
+
+function fromDbGrant(row: GrantRow): Grant {
   return {
-    id: row.id as string,
-    tenantId: row.tenant_id as string,
-    resourceType: row.resource_type as string,
-    quantity: new Decimal(row.quantity as string),
-    remaining: new Decimal(row.remaining as string),
-    expireTime: (row.expire_time as Date | null) ?? undefined,
-    reason: row.reason as string,
-    createTime: row.create_time as Date,
-    voidTime: (row.void_time as Date | null) ?? undefined,
+    id: row.id,
+    tenantId: row.tenant_id,
+    resourceType: row.resource_type,
+    quantity: new Decimal(row.quantity),
+    remaining: new Decimal(row.remaining),
+    expireTime: row.expire_time ?? undefined,
+    reason: row.reason,
+    createTime: row.create_time,
+    voidTime: row.void_time ?? undefined,
   };
 }
 
-function fromDbOverride(row: Record<string, unknown>): Override {
+function fromDbOverride(row: OverrideRow): Override {
   return {
-    tenantId: row.tenant_id as string,
-    resourceType: row.resource_type as string,
-    limit: row.limit_quantity === null ? undefined : new Decimal(row.limit_quantity as string),
-    expireTime: (row.expire_time as Date | null) ?? undefined,
-    createTime: row.create_time as Date,
-    updateTime: row.update_time as Date,
+    tenantId: row.tenant_id,
+    resourceType: row.resource_type,
+    limit: row.limit_quantity === null ? undefined : new Decimal(row.limit_quantity),
+    expireTime: row.expire_time ?? undefined,
+    createTime: row.create_time,
+    updateTime: row.update_time,
   };
 }
