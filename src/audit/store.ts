@@ -2,6 +2,7 @@ import type { Knex } from "knex";
 import { newestFirst } from "../platform/pagination/keyset.js";
 import type { Cursor } from "../platform/pagination/page-token.js";
 import type { AuditEvent, NewAuditEvent } from "./audit.js";
+import type { AuditEventRow } from "./rows.js";
 
 /** Queries over `audit_events`. Rows are only inserted, never changed. */
 export interface AuditStore {
@@ -38,16 +39,16 @@ export function createAuditStore(knex: Knex): AuditStore {
   };
 }
 
-function fromDbAuditEvent(row: Record<string, unknown>): AuditEvent {
+function fromDbAuditEvent(row: AuditEventRow): AuditEvent {
   return {
-    id: row.id as string,
-    actor: row.actor as string,
-    action: row.action as string,
-    tenantId: (row.tenant_id as string | null) ?? undefined,
-    target: row.target as string,
-    requestId: row.request_id as string,
-    createTime: row.create_time as Date,
-    before: (row.before as Record<string, unknown> | null) ?? undefined,
-    after: (row.after as Record<string, unknown> | null) ?? undefined,
+    id: row.id,
+    actor: row.actor,
+    action: row.action,
+    tenantId: row.tenant_id ?? undefined,
+    target: row.target,
+    requestId: row.request_id,
+    createTime: row.create_time,
+    before: row.before ?? undefined,
+    after: row.after ?? undefined,
   };
 }

@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import type { ApiKeyRow } from "./rows.js";
 
 /** A stored API key: never its secret, only the hash and the visible prefix. */
 export interface ApiKey {
@@ -38,7 +39,7 @@ export function createApiKeyStore(knex: Knex): ApiKeyStore {
     },
     async find(prefix) {
       const row = await knex("api_keys").where({ prefix }).first();
-      return row && { ...fromDbApiKey(row), secretHash: row.secret_hash as string };
+      return row && { ...fromDbApiKey(row), secretHash: row.secret_hash };
     },
     async list() {
       return (await knex("api_keys").orderBy("create_time")).map(fromDbApiKey);
@@ -57,13 +58,13 @@ export function createApiKeyStore(knex: Knex): ApiKeyStore {
   };
 }
 
-function fromDbApiKey(row: Record<string, unknown>): ApiKey {
+function fromDbApiKey(row: ApiKeyRow): ApiKey {
   return {
-    prefix: row.prefix as string,
-    role: row.role as ApiKey["role"],
-    tenantId: (row.tenant_id as string | null) ?? undefined,
-    description: row.description as string,
-    createTime: row.create_time as Date,
-    revokeTime: (row.revoke_time as Date | null) ?? undefined,
+    prefix: row.prefix,
+    role: row.role,
+    tenantId: row.tenant_id ?? undefined,
+    description: row.description,
+    createTime: row.create_time,
+    revokeTime: row.revoke_time ?? undefined,
   };
 }

@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import type { EventRow } from "./rows.js";
 import type { TollgateEvent } from "./events.js";
 
 /** A filter over the event log: one tenant (or all) and some types (or all). */
@@ -47,11 +48,11 @@ export function createEventStore(knex: Knex): EventStore {
       return row && { seq: String(row.seq), tenantId: row.tenant_id ?? undefined };
     },
     async latestSeq() {
-      const row = await knex("events").max("seq as seq").first();
+      const row = await knex("events").max<{ seq: string | null }>("seq as seq").first();
       return String(row?.seq ?? 0);
     },
     async announceTrialEnds(now, horizonMs, limit) {
-      const result = await knex.raw(
+      const result = await knex.raw<{ rows: { id: string | null }[] }>(
         `select tollgate_emit(x.tenant_id, 'subscription.trial_will_end',
            tollgate_subscription_data(x), d.key) as id
          from subscriptions x
@@ -62,18 +63,18 @@ export function createEventStore(knex: Knex): EventStore {
          limit ?`,
         [now, new Date(now.getTime() + horizonMs), limit],
       );
-      return (result.rows as { id: string | null }[]).filter((r) => r.id !== null).length;
+      return result.rows.filter((r) => r.id !== null).length;
     },
   };
 }
 
-function fromDbEvent(row: Record<string, unknown>): TollgateEvent {
+function fromDbEvent(row: EventRow): TollgateEvent {
   return {
-    id: row.id as string,
+    id: row.id,
     seq: String(row.seq),
-    type: row.type as string,
-    tenantId: (row.tenant_id as string | null) ?? undefined,
-    data: row.data as Record<string, unknown>,
-    createTime: row.create_time as Date,
+    type: row.type,
+    tenantId: row.tenant_id ?? undefined,
+    data: row.data,
+    createTime: row.create_time,
   };
 }

@@ -1,0 +1,24 @@
+import type { Knex } from "knex";
+
+/*
+ * The event log as the drivers return it (`seq`, a bigint, as an exact string; jsonb parsed),
+ * registered with knex so the store casts no column.
+ */
+
+/** A row of `events`. */
+export interface EventRow {
+  id: string;
+  seq: string;
+  tenant_id: string | null;
+  type: string;
+  data: Record<string, unknown>;
+  dedupe_key: string | null;
+  create_time: Date;
+}
+
+declare module "knex/types/tables.js" {
+  interface Tables {
+    // Events are written by `tollgate_emit` in SQL only; the store reads them.
+    events: Knex.CompositeTableType<EventRow, never, never>;
+  }
+}
