@@ -25,7 +25,7 @@ export function createRateLimitInterceptor(knex: Knex, options: RateLimitOptions
   const refilled =
     "least(?::numeric, b.tokens + extract(epoch from now() - b.update_time) * ?::numeric)";
   const take = async (key: string): Promise<number | undefined> => {
-    const result = await knex.raw(
+    const result = await knex.raw<{ rows: { tokens: string }[] }>(
       `insert into rate_limit_buckets as b (key, tokens, update_time)
        values (?, ?::numeric - 1, now())
        on conflict (key) do update set tokens = ${refilled} - 1, update_time = now()
@@ -33,12 +33,12 @@ export function createRateLimitInterceptor(knex: Knex, options: RateLimitOptions
        returning tokens`,
       [key, options.burst, options.burst, perSecond, options.burst, perSecond],
     );
-    if ((result.rows as unknown[]).length === 1) return undefined;
-    const available = await knex.raw(
+    if (result.rows.length === 1) return undefined;
+    const available = await knex.raw<{ rows: { available: string }[] }>(
       `select ${refilled} as available from rate_limit_buckets b where key = ?`,
       [options.burst, perSecond, key],
     );
-    const tokens = Number((available.rows as { available: string }[])[0]?.available ?? 0);
+    const tokens = Number(available.rows[0]?.available ?? 0);
     return Math.ceil(((1 - tokens) / perSecond) * 1000);
   };
   return (next) => async (req) => {

@@ -1,10 +1,11 @@
 import type { Knex } from "knex";
-import { LIVE_STATES } from "../catalog/lifecycle.js";
+import { LIVE_STATES, type SubscriptionState } from "../catalog/lifecycle.js";
 import type { RequestFingerprint } from "../platform/crypto/request-fingerprint.js";
 import { AlreadyExistsError, FailedPreconditionError } from "../platform/errors/domain-error.js";
 import { newestFirst } from "../platform/pagination/keyset.js";
 import type { Cursor } from "../platform/pagination/page-token.js";
 import type { Customer, Subscription } from "./billing.js";
+import type { CustomerRow, SubscriptionRow } from "./rows.js";
 
 /** A subscription with the row version that guards concurrent time-based updates. */
 export type StoredSubscription = Subscription & { version: number };
@@ -199,7 +200,7 @@ export function createBillingStore(knex: Knex): BillingStore {
     async tryAcquireLease(tenantId, holder, ttlMs) {
       // Lease expiry is infrastructure time, so it uses the database's clock, on which every
       // replica agrees, and never the business clock that tests move.
-      const result = await knex.raw(
+      const result = await knex.raw<{ rows: { holder: string }[] }>(
         `insert into billing_leases (tenant_id, holder, expire_time)
          values (?, ?, clock_timestamp() + ? * interval '1 millisecond')
          on conflict (tenant_id) do update
@@ -208,7 +209,7 @@ export function createBillingStore(knex: Knex): BillingStore {
          returning holder`,
         [tenantId, holder, ttlMs],
       );
-      return (result.rows as unknown[]).length === 1;
+      return result.rows.length === 1;
     },
     async renewLease(tenantId, holder, ttlMs) {
       const renewed = await knex("billing_leases")
@@ -248,7 +249,9 @@ export function createBillingStore(knex: Knex): BillingStore {
       return rows.map(fromDbSubscription);
     },
     async countCustomers() {
-      const { rows } = await knex.raw(
+      const { rows } = await knex.raw<{
+        rows: { plan_id: string; state: SubscriptionState | null; count: number }[];
+      }>(
         `select case when s.state in (${LIVE_STATES.map(() => "?").join(", ")})
                 then s.plan_id else 'free' end as plan_id,
                 s.state, count(*)::int as count
@@ -259,9 +262,9 @@ export function createBillingStore(knex: Knex): BillingStore {
           group by 1, 2 order by 1, 2`,
         [...LIVE_STATES],
       );
-      return (rows as { plan_id: string; state: string | null; count: number }[]).map((row) => ({
+      return rows.map((row) => ({
         planId: row.plan_id,
-        state: (row.state ?? undefined) as Subscription["state"] | undefined,
+        state: row.state ?? undefined,
         count: row.count,
       }));
     },
@@ -284,14 +287,14 @@ function toDbCustomer(customer: Customer) {
   };
 }
 
-function fromDbCustomer(row: Record<string, unknown>): Customer {
+function fromDbCustomer(row: CustomerRow): Customer {
   return {
-    id: row.id as string,
-    tenantId: row.tenant_id as string,
-    email: row.email as string,
-    name: row.name as string,
-    metadata: row.metadata as Record<string, string>,
-    createTime: row.create_time as Date,
+    id: row.id,
+    tenantId: row.tenant_id,
+    email: row.email,
+    name: row.name,
+    metadata: row.metadata,
+    createTime: row.create_time,
   };
 }
 
@@ -314,23 +317,22 @@ function toDbSubscription(subscription: Subscription) {
   };
 }
 
-function fromDbSubscription(row: Record<string, unknown>): StoredSubscription {
+function fromDbSubscription(row: SubscriptionRow): StoredSubscription {
   return {
-    id: row.id as string,
-    tenantId: row.tenant_id as string,
-    customerId: row.customer_id as string,
-    planId: row.plan_id as string,
-    priceId: row.price_id as string,
-    state: row.state as Subscription["state"],
-    trialEndTime: (row.trial_end_time as Date | null) ?? undefined,
-    currentPeriodStartTime: row.current_period_start_time as Date,
-    currentPeriodEndTime: row.current_period_end_time as Date,
-    billingCycleAnchorTime: row.billing_cycle_anchor_time as Date,
-    cancelAtPeriodEnd: row.cancel_at_period_end as boolean,
-    cancelTime: (row.cancel_time as Date | null) ?? undefined,
-    prorationBehavior:
-      (row.proration_behavior as Subscription["prorationBehavior"] | null) ?? undefined,
-    createTime: row.create_time as Date,
-    version: row.version as number,
+    id: row.id,
+    tenantId: row.tenant_id,
+    customerId: row.customer_id,
+    planId: row.plan_id,
+    priceId: row.price_id,
+    state: row.state,
+    trialEndTime: row.trial_end_time ?? undefined,
+    currentPeriodStartTime: row.current_period_start_time,
+    currentPeriodEndTime: row.current_period_end_time,
+    billingCycleAnchorTime: row.billing_cycle_anchor_time,
+    cancelAtPeriodEnd: row.cancel_at_period_end,
+    cancelTime: row.cancel_time ?? undefined,
+    prorationBehavior: row.proration_behavior ?? undefined,
+    createTime: row.create_time,
+    version: row.version,
   };
 }
