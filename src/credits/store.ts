@@ -158,7 +158,10 @@ function unexpired<R extends { expire_time: Date | null }, T>(
 }
 
 /** Grants in force: neither voided nor expired. */
-function active<T>(query: Knex.QueryBuilder<GrantRow, T>, now: Date): Knex.QueryBuilder<GrantRow, T> {
+function active<T>(
+  query: Knex.QueryBuilder<GrantRow, T>,
+  now: Date,
+): Knex.QueryBuilder<GrantRow, T> {
   return unexpired(query.whereNull("void_time"), now);
 }
 

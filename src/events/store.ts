@@ -1,6 +1,6 @@
 import type { Knex } from "knex";
-import type { EventRow } from "./rows.js";
 import type { TollgateEvent } from "./events.js";
+import type { EventRow } from "./rows.js";
 
 /** A filter over the event log: one tenant (or all) and some types (or all). */
 export interface EventFilter {

@@ -1,5 +1,7 @@
 import type { Knex } from "knex";
+import type { EventRow } from "../events/rows.js";
 import type { Cursor } from "../platform/pagination/page-token.js";
+import type { Computed, DeliveryRow, EndpointRow } from "./rows.js";
 import type {
   ClaimedDelivery,
   Delivery,
@@ -57,50 +59,40 @@ export interface WebhookStore {
 
 /** Creates the webhook store. */
 export function createWebhookStore(knex: Knex): WebhookStore {
-  const endpointColumns = [
-    "id",
-    "url",
-    "types",
-    "description",
-    "enabled",
-    "disabled_reason",
-    "create_time",
-    "update_time",
-  ];
-  const withAttempts = async (rows: Record<string, unknown>[]): Promise<Delivery[]> => {
+  const withAttempts = async (rows: ListedDeliveryRow[]): Promise<Delivery[]> => {
     if (rows.length === 0) return [];
     const attempts = await knex("webhook_attempts")
       .whereIn(
         "delivery_id",
-        rows.map((r) => r.id as string),
+        rows.map((r) => r.id),
       )
       .orderBy(["delivery_id", "attempt"]);
     return rows.map((row) => ({
-      id: row.id as string,
-      endpointId: row.endpoint_id as string,
-      eventId: row.event_id as string,
-      eventType: row.event_type as string,
-      state: row.state as DeliveryState,
-      attemptCount: row.attempts as number,
-      nextAttemptTime: row.state === "pending" ? (row.next_attempt_time as Date) : undefined,
-      lastStatusCode: (row.last_status_code as number | null) ?? undefined,
-      lastError: row.last_error as string,
-      createTime: row.create_time as Date,
+      id: row.id,
+      endpointId: row.endpoint_id,
+      eventId: row.event_id,
+      eventType: row.event_type,
+      state: row.state,
+      attemptCount: row.attempts,
+      nextAttemptTime: row.state === "pending" ? row.next_attempt_time : undefined,
+      lastStatusCode: row.last_status_code ?? undefined,
+      lastError: row.last_error,
+      createTime: row.create_time,
       attempts: attempts
-        .filter((a: Record<string, unknown>) => a.delivery_id === row.id)
-        .map((a: Record<string, unknown>) => ({
-          attempt: a.attempt as number,
-          statusCode: (a.status_code as number | null) ?? undefined,
-          error: a.error as string,
-          durationMs: a.duration_ms as number,
-          createTime: a.create_time as Date,
+        .filter((a) => a.delivery_id === row.id)
+        .map((a) => ({
+          attempt: a.attempt,
+          statusCode: a.status_code ?? undefined,
+          error: a.error,
+          durationMs: a.duration_ms,
+          createTime: a.create_time,
         })),
     }));
   };
   const deliveries = () =>
     knex("webhook_deliveries as d")
       .join("events as ev", "ev.id", "d.event_id")
-      .select("d.*", "ev.type as event_type");
+      .select<ListedDeliveryRow[]>("d.*", "ev.type as event_type");
   return {
     async insertEndpoint(endpoint) {
       await knex("webhook_endpoints").insert({
@@ -118,15 +110,17 @@ export function createWebhookStore(knex: Knex): WebhookStore {
     async listEndpoints() {
       const rows = await knex("webhook_endpoints")
         .orderBy(["create_time", "id"])
-        .select(endpointColumns);
+        .select(...ENDPOINT_COLUMNS);
       return rows.map(fromDbEndpoint);
     },
     async findEndpoint(id) {
-      const row = await knex("webhook_endpoints").where({ id }).first(endpointColumns);
+      const row = await knex("webhook_endpoints")
+        .where({ id })
+        .first(...ENDPOINT_COLUMNS);
       return row && fromDbEndpoint(row);
     },
     async updateEndpoint(id, patch) {
-      const changes: Record<string, unknown> = { update_time: knex.fn.now() };
+      const changes: Computed<EndpointRow, "update_time"> = { update_time: knex.fn.now() };
       if (patch.url !== undefined) changes.url = patch.url;
       if (patch.types !== undefined) changes.types = patch.types;
       if (patch.description !== undefined) changes.description = patch.description;
@@ -137,7 +131,7 @@ export function createWebhookStore(knex: Knex): WebhookStore {
       const [row] = await knex("webhook_endpoints")
         .where({ id })
         .update(changes)
-        .returning(endpointColumns);
+        .returning([...ENDPOINT_COLUMNS]);
       return row && fromDbEndpoint(row);
     },
     async deleteEndpoint(id) {
@@ -152,7 +146,7 @@ export function createWebhookStore(knex: Knex): WebhookStore {
           secret,
           update_time: knex.fn.now(),
         })
-        .returning(endpointColumns);
+        .returning([...ENDPOINT_COLUMNS]);
       return row && fromDbEndpoint(row);
     },
     async listDeliveries(endpointId, limit, after) {
@@ -178,7 +172,7 @@ export function createWebhookStore(knex: Knex): WebhookStore {
       return (await withAttempts(await deliveries().where("d.id", id)))[0];
     },
     async claimDue(limit, leaseMs) {
-      const result = await knex.raw(
+      const result = await knex.raw<{ rows: ClaimedRow[] }>(
         `with due as (
            select d.id from webhook_deliveries d
            join webhook_endpoints e on e.id = d.endpoint_id and e.enabled
@@ -201,18 +195,20 @@ export function createWebhookStore(knex: Knex): WebhookStore {
          join webhook_endpoints e on e.id = c.endpoint_id`,
         [limit, leaseMs],
       );
-      return (result.rows as Record<string, unknown>[]).map((row) => ({
-        id: row.id as string,
-        attempt: row.attempts as number,
-        eventId: row.event_id as string,
-        eventType: row.type as string,
-        eventTime: row.create_time as Date,
-        data: row.data as Record<string, unknown>,
-        endpointId: row.endpoint_id as string,
-        url: row.url as string,
+      return result.rows.map((row) => ({
+        id: row.id,
+        attempt: row.attempts,
+        eventId: row.event_id,
+        eventType: row.type,
+        eventTime: row.create_time,
+        data: row.data,
+        endpointId: row.endpoint_id,
+        url: row.url,
         secrets: [
-          row.secret as string,
-          ...(row.previous_valid === true ? [row.previous_secret as string] : []),
+          row.secret,
+          ...(row.previous_valid === true && row.previous_secret !== null
+            ? [row.previous_secret]
+            : []),
         ],
       }));
     },
@@ -250,14 +246,14 @@ export function createWebhookStore(knex: Knex): WebhookStore {
       });
     },
     async nextDueInMs() {
-      const result = await knex.raw(
+      const result = await knex.raw<{ rows: { ms: string | null }[] }>(
         `select extract(epoch from min(greatest(d.next_attempt_time, d.lease_until)) - now())
            * 1000 as ms
          from webhook_deliveries d
          join webhook_endpoints e on e.id = d.endpoint_id and e.enabled
          where d.state = 'pending'`,
       );
-      const ms = (result.rows as { ms: string | null }[])[0]?.ms;
+      const ms = result.rows[0]?.ms;
       return ms == null ? undefined : Math.max(0, Number(ms));
     },
     async release(delivery) {
@@ -268,15 +264,37 @@ export function createWebhookStore(knex: Knex): WebhookStore {
   };
 }
 
-function fromDbEndpoint(row: Record<string, unknown>): WebhookEndpoint {
+/** The endpoint columns a listing shows: never the secrets. */
+const ENDPOINT_COLUMNS = [
+  "id",
+  "url",
+  "types",
+  "description",
+  "enabled",
+  "disabled_reason",
+  "create_time",
+  "update_time",
+] as const;
+
+/** A delivery as listed: its row and its event's type. */
+type ListedDeliveryRow = DeliveryRow & { event_type: string };
+
+/** A delivery as `claimDue` returns it: with its event and its endpoint's address and secrets. */
+type ClaimedRow = Pick<DeliveryRow, "id" | "attempts" | "event_id" | "endpoint_id"> &
+  Pick<EventRow, "type" | "data" | "create_time"> &
+  Pick<EndpointRow, "url" | "secret" | "previous_secret"> & { previous_valid: boolean | null };
+
+function fromDbEndpoint(
+  row: Pick<EndpointRow, (typeof ENDPOINT_COLUMNS)[number]>,
+): WebhookEndpoint {
   return {
-    id: row.id as string,
-    url: row.url as string,
-    types: row.types as string[],
-    description: row.description as string,
-    enabled: row.enabled as boolean,
-    disabledReason: row.disabled_reason as string,
-    createTime: row.create_time as Date,
-    updateTime: row.update_time as Date,
+    id: row.id,
+    url: row.url,
+    types: row.types,
+    description: row.description,
+    enabled: row.enabled,
+    disabledReason: row.disabled_reason,
+    createTime: row.create_time,
+    updateTime: row.update_time,
   };
 }
