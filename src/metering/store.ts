@@ -1,6 +1,7 @@
 import { Decimal } from "decimal.js";
 import type { Knex } from "knex";
 import type { MeterEvent } from "../billing/provider.js";
+import type { PositionRow } from "./rows.js";
 
 /** A counter with usage not yet handed to the outbox, and whom it bills. */
 export interface MeterCandidate {
@@ -83,11 +84,21 @@ const keyRows = (keys: readonly MeterCandidate[]) => ({
   p: keys.map((k) => k.periodStart),
 });
 
+/** A counter whose usage the provider has not been told in full, with its subscription. */
+interface CandidateRow {
+  tenant_id: string;
+  resource_type: string;
+  period_start: Date;
+  period_end: Date;
+  customer_id: string;
+  plan_id: string;
+}
+
 /** Creates the meter outbox store. */
 export function createMeterStore(knex: Knex): MeterStore {
   return {
     async candidates(resourceTypes, since, limit) {
-      const result = await knex.raw(
+      const result = await knex.raw<{ rows: CandidateRow[] }>(
         `select * from (
            select c.tenant_id, c.resource_type, c.period_start, s.customer_id, s.plan_id,
              case when c.period_start = s.current_period_start_time then
@@ -117,13 +128,13 @@ export function createMeterStore(knex: Knex): MeterStore {
          limit ?`,
         [[...resourceTypes], since, limit],
       );
-      return (result.rows as Record<string, unknown>[]).map((row) => ({
-        tenantId: row.tenant_id as string,
-        resourceType: row.resource_type as string,
-        periodStart: new Date(row.period_start as string),
-        periodEnd: new Date(row.period_end as string),
-        customerId: row.customer_id as string,
-        planId: row.plan_id as string,
+      return result.rows.map((row) => ({
+        tenantId: row.tenant_id,
+        resourceType: row.resource_type,
+        periodStart: new Date(row.period_start),
+        periodEnd: new Date(row.period_end),
+        customerId: row.customer_id,
+        planId: row.plan_id,
       }));
     },
 
@@ -138,7 +149,7 @@ export function createMeterStore(knex: Knex): MeterStore {
          on conflict do nothing`,
         [t, r, p],
       );
-      const result = await trx.raw(
+      const result = await trx.raw<{ rows: (PositionRow & { used: string })[] }>(
         `with locked as (
            select mp.* from meter_positions mp
            join unnest(?::uuid[], ?::text[], ?::timestamptz[]) as k(t, r, p)
@@ -159,16 +170,16 @@ export function createMeterStore(knex: Knex): MeterStore {
       const byKey = new Map(
         keys.map((k) => [`${k.tenantId}/${k.resourceType}/${k.periodStart.getTime()}`, k]),
       );
-      return (result.rows as Record<string, unknown>[]).flatMap((row) => {
-        const at = new Date(row.period_start as string).getTime();
+      return result.rows.flatMap((row) => {
+        const at = new Date(row.period_start).getTime();
         const key = byKey.get(`${row.tenant_id}/${row.resource_type}/${at}`);
         return key === undefined
           ? []
           : [
               {
                 key,
-                reported: new Decimal(row.reported as string),
-                used: new Decimal(row.used as string),
+                reported: new Decimal(row.reported),
+                used: new Decimal(row.used),
               },
             ];
       });
@@ -212,18 +223,18 @@ export function createMeterStore(knex: Knex): MeterStore {
         .limit(limit)
         .forUpdate()
         .skipLocked();
-      return rows.map((row: Record<string, unknown>) => ({
-        identifier: row.identifier as string,
-        tenantId: row.tenant_id as string,
-        resourceType: row.resource_type as string,
-        periodStart: new Date(row.period_start as string),
-        customerId: row.customer_id as string,
-        eventName: row.event_name as string,
-        value: new Decimal(row.value as string),
-        timestamp: new Date(row.event_time as string),
-        attempts: row.attempts as number,
+      return rows.map((row) => ({
+        identifier: row.identifier,
+        tenantId: row.tenant_id,
+        resourceType: row.resource_type,
+        periodStart: new Date(row.period_start),
+        customerId: row.customer_id,
+        eventName: row.event_name,
+        value: new Decimal(row.value),
+        timestamp: new Date(row.event_time),
+        attempts: row.attempts,
         firstAttemptTime:
-          row.first_attempt_time == null ? undefined : new Date(row.first_attempt_time as string),
+          row.first_attempt_time == null ? undefined : new Date(row.first_attempt_time),
       }));
     },
 
@@ -252,13 +263,13 @@ export function createMeterStore(knex: Knex): MeterStore {
     },
 
     async pending() {
-      const result = await knex.raw(
+      const result = await knex.raw<{ rows: { count: string; oldest: Date | null }[] }>(
         "select count(*) as count, min(create_time) as oldest from meter_reports where state = 'pending'",
       );
-      const row = result.rows[0] as { count: string; oldest: string | null };
+      const row = result.rows[0];
       return {
-        count: Number(row.count),
-        oldest: row.oldest === null ? undefined : new Date(row.oldest),
+        count: Number(row?.count ?? 0),
+        oldest: row?.oldest == null ? undefined : new Date(row.oldest),
       };
     },
 
