@@ -134,7 +134,7 @@ export function createUsageStore(
       attributes: e.attributes,
       period_start: e.periodStart.toISOString(),
     }));
-    return (await knex.raw(DEDUPE_JSON_SQL, [JSON.stringify(rows)])).rows as DuplicateRow[];
+    return (await knex.raw<{ rows: DuplicateRow[] }>(DEDUPE_JSON_SQL, [JSON.stringify(rows)])).rows;
   };
 
   // In the flush's transaction, after `savepoint batch`: COPY the batch straight into
@@ -153,7 +153,7 @@ export function createUsageStore(
     }
     await connection.query(STAGING_DDL);
     await copyLines(connection, COPY_STAGING_SQL, lines);
-    return (await connection.query(DEDUPE_STAGED_SQL)).rows as DuplicateRow[];
+    return (await connection.query<DuplicateRow>(DEDUPE_STAGED_SQL)).rows;
   };
 
   // A batch is retried as the same array: the attempt whose COMMIT went unanswered is
@@ -176,11 +176,13 @@ export function createUsageStore(
       return await knex.transaction(async (trx) => {
         const connection = (await trx.client.acquireConnection()) as pg.ClientBase;
         // One round trip: the transaction's id, and the savepoint a refused COPY returns to.
+        // node-postgres answers a multi-statement query with one result per statement, which
+        // its types do not express.
         const [id] = (await connection.query(
           "select txid_current()::text as xid; savepoint batch",
         )) as unknown as pg.QueryResult<{ xid: string }>[];
         const duplicates = await writeBatch(connection, events);
-        attempt = { xid: id?.rows[0]?.xid as string, duplicates };
+        attempt = { xid: id?.rows[0]?.xid ?? "", duplicates };
         return duplicates;
       });
     } catch (error) {
@@ -204,7 +206,7 @@ export function createUsageStore(
           .modify((q) => {
             if (query.resourceType !== undefined) q.where({ resource_type: query.resourceType });
           })
-          .select(
+          .select<{ resource_type: string; bucket: Date; quantity: string }[]>(
             "resource_type",
             trx.raw("date_trunc(?, occur_time, 'UTC') as bucket", [query.granularity]),
             trx.raw("sum(quantity)::text as quantity"),
@@ -213,7 +215,7 @@ export function createUsageStore(
           .orderBy([{ column: "bucket" }, { column: "resource_type" }]),
       );
       const totals = new Map<string, Decimal>();
-      const series = rows.map((row: { resource_type: string; bucket: Date; quantity: string }) => {
+      const series = rows.map((row) => {
         totals.set(
           row.resource_type,
           (totals.get(row.resource_type) ?? new Decimal(0)).plus(row.quantity),
@@ -238,8 +240,11 @@ interface DuplicateRow {
 
 /** `committed`, `aborted`, `in progress`, or null when the transaction is too old to know. */
 async function commitStatus(knex: Knex, xid: string): Promise<string | null> {
-  const result = await knex.raw("select txid_status(?::bigint) as status", [xid]);
-  return (result.rows as { status: string | null }[])[0]?.status ?? null;
+  const result = await knex.raw<{ rows: { status: string | null }[] }>(
+    "select txid_status(?::bigint) as status",
+    [xid],
+  );
+  return result.rows[0]?.status ?? null;
 }
 
 async function copyLines(connection: pg.ClientBase, sql: string, lines: string[]) {
