@@ -144,7 +144,7 @@ export function createCreditStore(knex: Knex): CreditStore {
     async rearmCounters(trx, tenantId, resourceType) {
       await trx("usage_counters")
         .where({ tenant_id: tenantId, resource_type: resourceType })
-        .update({ watch_from: 0 });
+        .update({ watch_from: "0" });
     },
   };
 }

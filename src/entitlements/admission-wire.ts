@@ -1,4 +1,5 @@
 import type { Decimal } from "decimal.js";
+import type { ReservationState } from "./entitlements.js";
 
 /*
  * The admission batch's wire form, declared once. Each list below names the fields of one
@@ -97,7 +98,7 @@ export interface WireDecision {
   granted: string | null;
   grant_remaining: string | null;
   ceiling: string | null;
-  reservation_state: string | null;
+  reservation_state: ReservationState | null;
   committed_quantity: string | null;
   replay: { operation: string; fingerprint: string; response: unknown } | null;
 }

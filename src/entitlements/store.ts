@@ -13,6 +13,7 @@ import {
 } from "./admission-wire.js";
 import { type Json, renderAnswer, renderStored } from "./answers.js";
 import type { Reservation } from "./entitlements.js";
+import type { CounterRow, ReservationRow, SettleQueueRow } from "./rows.js";
 
 export type { IdempotencyClaim, LimitInfo } from "./admission-wire.js";
 
@@ -161,14 +162,17 @@ export const ZERO_COUNTER: Counter = {
 export function createEntitlementStore(knex: Knex, kind: "postgres" | "pglite"): EntitlementStore {
   // On PostgreSQL the two admission statements are prepared once per connection (named), so
   // a batch costs neither a parse nor a plan; PGlite goes through knex.
-  const run = async (statement: { name: string; text: string }, values: unknown[]) => {
+  const run = async (
+    statement: { name: string; text: string },
+    values: Knex.RawBinding[],
+  ): Promise<WireDecision[]> => {
     if (kind === "pglite") {
-      const bindings = values as Knex.RawBinding[];
-      return (await knex.raw(statement.text.replace(/\$\d+/g, "?"), bindings)).rows as unknown[];
+      const sql = statement.text.replace(/\$\d+/g, "?");
+      return (await knex.raw<{ rows: WireDecision[] }>(sql, values)).rows;
     }
     const connection = (await knex.client.acquireConnection()) as pg.ClientBase;
     try {
-      return (await connection.query({ ...statement, values })).rows as unknown[];
+      return (await connection.query<WireDecision>({ ...statement, values })).rows;
     } finally {
       await knex.client.releaseConnection(connection);
     }
@@ -192,7 +196,7 @@ export function createEntitlementStore(knex: Knex, kind: "postgres" | "pglite"):
               now,
             ]);
       const outcomes: AdmissionOutcome[] = new Array(ops.length);
-      for (const row of rows as WireDecision[]) {
+      for (const row of rows) {
         const index = row.position - 1;
         outcomes[index] = outcomeOf(ops[index] as AdmissionOp, row);
       }
@@ -211,7 +215,7 @@ export function createEntitlementStore(knex: Knex, kind: "postgres" | "pglite"):
     },
 
     async readFit(db, key, quantity, ceiling) {
-      const result = await db.raw(
+      const result = await db.raw<{ rows: (CounterFields & { fits: boolean | null })[] }>(
         `select coalesce(c.used, 0) as used, coalesce(c.reserved, 0) as reserved,
            coalesce(c.granted, 0) as granted,
            tollgate_fits(coalesce(c.used, 0), coalesce(c.reserved, 0), ?::numeric,
@@ -228,8 +232,8 @@ export function createEntitlementStore(knex: Knex, kind: "postgres" | "pglite"):
           key.periodStart,
         ],
       );
-      const row = (result.rows as Record<string, unknown>[])[0] as Record<string, unknown>;
-      return { counter: fromDbCounter(row), fits: row.fits === true };
+      const [row] = result.rows;
+      return { counter: row ? fromDbCounter(row) : ZERO_COUNTER, fits: row?.fits === true };
     },
 
     async findReservation(db, id) {
@@ -256,17 +260,17 @@ export function createEntitlementStore(knex: Knex, kind: "postgres" | "pglite"):
         .orderBy("id")
         .limit(limit)
         .select("id", "tenant_id", "resource_type", "period_start");
-      return rows.map((row: Record<string, unknown>) => ({
+      return rows.map((row) => ({
         id: String(row.id),
-        tenantId: row.tenant_id as string,
-        resourceType: row.resource_type as string,
-        periodStart: row.period_start as Date,
+        tenantId: row.tenant_id,
+        resourceType: row.resource_type,
+        periodStart: row.period_start,
       }));
     },
 
     settleQueued(ids, limitsOf, now) {
       return knex.transaction(async (trx) => {
-        const taken = await trx.raw(
+        const taken = await trx.raw<{ rows: Omit<SettleQueueRow, "id">[] }>(
           `delete from counter_settle_queue where id in (
              select id from counter_settle_queue where id = any(?::bigint[])
              for update skip locked)
@@ -274,11 +278,11 @@ export function createEntitlementStore(knex: Knex, kind: "postgres" | "pglite"):
           [[...ids]],
         );
         const keys = new Map<string, CounterKey>();
-        for (const row of taken.rows as Record<string, unknown>[]) {
+        for (const row of taken.rows) {
           const key = {
-            tenantId: row.tenant_id as string,
-            resourceType: row.resource_type as string,
-            periodStart: row.period_start as Date,
+            tenantId: row.tenant_id,
+            resourceType: row.resource_type,
+            periodStart: row.period_start,
           };
           keys.set(`${key.tenantId}/${key.resourceType}/${key.periodStart.getTime()}`, key);
         }
@@ -300,11 +304,11 @@ export function createEntitlementStore(knex: Knex, kind: "postgres" | "pglite"):
         }
         let settled = 0;
         for (const [tenantId, rows] of tenants) {
-          const result = await trx.raw(
+          const result = await trx.raw<{ rows: { n: number }[] }>(
             "select tollgate_settle(?, ?::tollgate_counter_limits[], ?) as n",
             [tenantId, encodeComposites(COUNTER_LIMITS_FIELDS, rows), now],
           );
-          settled += (result.rows as { n: number }[])[0]?.n ?? 0;
+          settled += result.rows[0]?.n ?? 0;
         }
         return settled;
       });
@@ -314,7 +318,7 @@ export function createEntitlementStore(knex: Knex, kind: "postgres" | "pglite"):
     // order, as admission batches do, so the sweep never deadlocks with them.
     async expireHeld(db, now, scope, limit = 1000) {
       const filter = scope ? "and tenant_id = ? and resource_type = ?" : "";
-      const result = await db.raw(
+      const result = await db.raw<{ rows: { n: number }[] }>(
         `with due as (
            select id from reservations
            where state = 'held' and expire_time <= ? ${filter}
@@ -339,7 +343,7 @@ export function createEntitlementStore(knex: Knex, kind: "postgres" | "pglite"):
          select count(*)::int as n from expired`,
         [now, ...(scope ? [scope.tenantId, scope.resourceType] : []), limit],
       );
-      return (result.rows as { n: number }[])[0]?.n ?? 0;
+      return result.rows[0]?.n ?? 0;
     },
   };
 }
@@ -431,7 +435,7 @@ function outcomeOf(op: AdmissionOp, row: WireDecision): AdmissionOutcome {
           ? undefined
           : {
               ...op.reservation,
-              state: row.reservation_state as Reservation["state"],
+              state: row.reservation_state,
               committedQuantity:
                 row.committed_quantity === null ? undefined : new Decimal(row.committed_quantity),
             },
@@ -455,25 +459,28 @@ function outcomeOf(op: AdmissionOp, row: WireDecision): AdmissionOutcome {
   };
 }
 
-function fromDbReservation(row: Record<string, unknown>): Reservation {
+function fromDbReservation(row: ReservationRow): Reservation {
   return {
-    id: row.id as string,
-    tenantId: row.tenant_id as string,
-    resourceType: row.resource_type as string,
-    quantity: new Decimal(row.quantity as string),
-    state: row.state as Reservation["state"],
-    expireTime: row.expire_time as Date,
+    id: row.id,
+    tenantId: row.tenant_id,
+    resourceType: row.resource_type,
+    quantity: new Decimal(row.quantity),
+    state: row.state,
+    expireTime: row.expire_time,
     committedQuantity:
-      row.committed_quantity == null ? undefined : new Decimal(row.committed_quantity as string),
-    createTime: row.create_time as Date,
-    periodStart: row.period_start as Date,
+      row.committed_quantity == null ? undefined : new Decimal(row.committed_quantity),
+    createTime: row.create_time,
+    periodStart: row.period_start,
   };
 }
 
-function fromDbCounter(row: Record<string, unknown>): Counter {
+/** What a counter read selects; the batch's decision carries no `granted` (zero then). */
+type CounterFields = Pick<CounterRow, "used" | "reserved"> & Partial<Pick<CounterRow, "granted">>;
+
+function fromDbCounter(row: CounterFields): Counter {
   return {
-    used: new Decimal(row.used as string),
-    reserved: new Decimal(row.reserved as string),
-    granted: new Decimal((row.granted as string | undefined) ?? 0),
+    used: new Decimal(row.used),
+    reserved: new Decimal(row.reserved),
+    granted: new Decimal(row.granted ?? 0),
   };
 }

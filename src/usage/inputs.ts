@@ -9,7 +9,7 @@ import {
   UUID_PATTERN,
 } from "../platform/validation/field-checks.js";
 import { eventTimeBounds, FIELD_RULES, WIRE_TIME } from "../platform/validation/field-rules.js";
-import type { RawUsageEvent, UsageEvent } from "./usage.js";
+import type { RawUsageEvent, UsageEvent, UsageQuery } from "./usage.js";
 
 const ATTRIBUTES = FIELD_RULES.attributes;
 const EARLIEST = FIELD_RULES.earliestEventTime.getTime();
@@ -126,7 +126,7 @@ const DAY_MS = 86_400_000;
  * the window in order, and a window short enough for the granularity (about 400 days of
  * hours, 10 years of days) so one report stays bounded.
  */
-export function validateUsageQuery(catalog: PlanCatalog, query: RawUsageQuery): void {
+export function validateUsageQuery(catalog: PlanCatalog, query: RawUsageQuery): UsageQuery {
   const checks = createFieldChecks();
   checks.uuid("tenant_id", query.tenantId);
   if (query.resourceType !== "") {
@@ -158,4 +158,11 @@ export function validateUsageQuery(catalog: PlanCatalog, query: RawUsageQuery): 
     );
   }
   checks.throwIfAny();
+  return {
+    tenantId: query.tenantId.toLowerCase(),
+    resourceType: query.resourceType || undefined,
+    start: query.start as Date,
+    end: query.end as Date,
+    granularity: query.granularity === "hour" ? "hour" : "day",
+  };
 }

@@ -134,17 +134,7 @@ export function createUsageService(deps: UsageServiceDeps): UsageService {
     },
 
     async getUsage(query, budget) {
-      validateUsageQuery(catalog, query);
-      return store.report(
-        {
-          tenantId: query.tenantId.toLowerCase(),
-          resourceType: query.resourceType || undefined,
-          start: query.start as Date,
-          end: query.end as Date,
-          granularity: query.granularity === "hour" ? "hour" : "day",
-        },
-        budget.signal,
-      );
+      return store.report(validateUsageQuery(catalog, query), budget.signal);
     },
 
     stats: () => batcher.stats(),

@@ -6,7 +6,7 @@ import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { type ReadPools, runCancellableRead } from "../platform/db/cancellable-read.js";
 import { isDatabaseUnavailable } from "../platform/db/database.js";
-import type { UsageEvent, UsageReport } from "./usage.js";
+import type { UsageEvent, UsageQuery, UsageReport } from "./usage.js";
 
 /** Queries over `usage_events` and the counters they feed. */
 export interface UsageStore {
@@ -21,16 +21,7 @@ export interface UsageStore {
    * Totals and a series over a time range, on the report pool: bounded by its statement
    * timeout, and cancelled in PostgreSQL when `signal` aborts.
    */
-  report(
-    query: {
-      tenantId: string;
-      resourceType: string | undefined;
-      start: Date;
-      end: Date;
-      granularity: "hour" | "day";
-    },
-    signal?: AbortSignal,
-  ): Promise<UsageReport>;
+  report(query: UsageQuery, signal?: AbortSignal): Promise<UsageReport>;
 }
 
 /** The key that identifies an event for deduplication. */

@@ -57,3 +57,12 @@ export interface IngestStats {
   /** Events tracked per second over the last minute. */
   recentPerSecond: number;
 }
+
+/** A usage report's query, validated: one tenant, maybe one resource, a window, a bucket size. */
+export interface UsageQuery {
+  tenantId: string;
+  resourceType: string | undefined;
+  start: Date;
+  end: Date;
+  granularity: "hour" | "day";
+}
