@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Code, ConnectError } from "@connectrpc/connect";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { EntitlementService } from "../gen/tollgate/v1/entitlement_service_pb.js";
 import { queryRows } from "./support/app.js";
+import { grpcClient } from "./support/clients.js";
 import { useReplicas } from "./support/replicas.js";
 import type { ServerProcess } from "./support/server-process.js";
 import { startServerBehindProxy } from "./support/tcp-proxy.js";
@@ -16,9 +16,6 @@ import { startServerBehindProxy } from "./support/tcp-proxy.js";
  * idempotency and reservations interleaved, a database cut in the middle of batches, and
  * calls whose callers gave up recording nothing.
  */
-
-const entitlementClient = (baseUrl: string) =>
-  createClient(EntitlementService, createGrpcTransport({ baseUrl }));
 
 async function scalar(url: string, sql: string, params: unknown[]): Promise<string | null> {
   const [row] = await queryRows<{ v: string | null }>(url, sql, params);
@@ -64,7 +61,7 @@ describe("group-committed admissions", () => {
   it("should admit exactly 100 of 5,000 concurrent calls of one hot tenant, in shared batches", async () => {
     // given a FREE tenant (100 executions) and two replicas
     const tenantId = randomUUID();
-    const clients = suite.servers.map((s) => entitlementClient(s.baseUrl));
+    const clients = suite.servers.map((s) => grpcClient(EntitlementService, s.baseUrl));
     const before = await Promise.all(
       suite.servers.map(async (s) => ({
         calls: await admissionStat(s.baseUrl, "calls"),
@@ -94,7 +91,7 @@ describe("group-committed admissions", () => {
   it("should stay exact with quantities, reservations and idempotent retries interleaved", async () => {
     // given a FREE tenant (100 executions) and two replicas
     const tenantId = randomUUID();
-    const clients = suite.servers.map((s) => entitlementClient(s.baseUrl));
+    const clients = suite.servers.map((s) => grpcClient(EntitlementService, s.baseUrl));
     const client = (i: number) => clients[i % 2] as (typeof clients)[number];
 
     // when 150 keyed CheckAndRecord calls of 1-3 (each sent twice, once to each replica) race
@@ -175,7 +172,7 @@ describe("group-committed admissions", () => {
     const locker = new pg.Client({ connectionString: suite.db.url });
     await locker.connect();
     try {
-      const client = entitlementClient(server.baseUrl);
+      const client = grpcClient(EntitlementService, server.baseUrl);
       const tenantId = randomUUID();
       const call = (key: string) =>
         client.checkAndRecord({
@@ -260,9 +257,9 @@ describe("group-committed admissions", () => {
       const expired = Array.from({ length: 20 }, () => call(0));
       const hurried = Array.from({ length: 100 }, (_, i) => call(1, i === 0 ? "late" : ""));
       // (and 20 more with a 1 ms deadline over gRPC, which grpc-js serves)
-      const grpcClient = entitlementClient(server.baseUrl);
+      const overGrpc = grpcClient(EntitlementService, server.baseUrl);
       const hurriedGrpc = Array.from({ length: 20 }, () =>
-        grpcClient
+        overGrpc
           .checkAndRecord({ tenantId, resourceType: "tokens", quantity: "1" }, { timeoutMs: 1 })
           .then(
             () => "answered",
@@ -320,7 +317,7 @@ describe("admissions with a statement per tenant (ADMISSION_STATEMENT_PER_TENANT
   it("should admit exactly each tenant's limit when 40 tenants race on two replicas", async () => {
     // given 40 FREE tenants (100 executions each) and two replicas
     const tenants = Array.from({ length: 40 }, () => randomUUID());
-    const clients = suite.servers.map((s) => entitlementClient(s.baseUrl));
+    const clients = suite.servers.map((s) => grpcClient(EntitlementService, s.baseUrl));
 
     // when 120 calls of 1 per tenant race, interleaved across tenants and replicas
     const results = await Promise.all(

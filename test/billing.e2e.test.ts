@@ -1,15 +1,17 @@
 import { randomUUID } from "node:crypto";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  BillingService,
   ProrationBehavior,
   type Subscription,
   SubscriptionState,
 } from "../gen/tollgate/v1/billing_service_pb.js";
 import { BillingProviderError } from "../src/billing/provider.js";
 import { createManualClock } from "../src/platform/clock/clock.js";
-import { billingClient, countRows, queryRows, startTestApp, type TestApp } from "./support/app.js";
+import { countRows, queryRows, startTestApp, type TestApp } from "./support/app.js";
+import { errorOf, grpcClient } from "./support/clients.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 
 const DAY = 86_400_000;
@@ -20,7 +22,7 @@ describe("BillingService over gRPC on PostgreSQL", () => {
   let failure: BillingProviderError | undefined;
   let db: TestDatabase;
   let server: TestApp;
-  let billing: ReturnType<typeof billingClient>;
+  let billing: Client<typeof BillingService>;
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -46,7 +48,7 @@ describe("BillingService over gRPC on PostgreSQL", () => {
       // The rate limit has its own test; here it must not get in the way.
       { BILLING_SWEEP_INTERVAL_SECONDS: "0.2", BILLING_RATE_LIMIT_BURST: "100000" },
     );
-    billing = billingClient(server.baseUrl);
+    billing = grpcClient(BillingService, server.baseUrl);
   });
 
   afterAll(async () => {
@@ -307,7 +309,7 @@ describe("BillingService over gRPC on PostgreSQL", () => {
       // given a second replica
       const replica = await startTestApp(db.url, { clock }, { BILLING_RATE_LIMIT_BURST: "100000" });
       try {
-        const other = billingClient(replica.baseUrl);
+        const other = grpcClient(BillingService, replica.baseUrl);
         const { tenantId, customerId } = await newCustomer();
 
         // when both replicas receive concurrent subscribes
@@ -606,10 +608,7 @@ function fields(sub: Subscription) {
 }
 
 async function expectCode(call: Promise<unknown>, code: Code): Promise<ConnectError> {
-  const error = await call.then(
-    () => undefined,
-    (e: unknown) => ConnectError.from(e),
-  );
+  const error = await errorOf(call);
   expect(error, `expected ${Code[code]}`).toBeInstanceOf(ConnectError);
   expect(Code[error!.code]).toBe(Code[code]);
   return error!;

@@ -2,12 +2,11 @@ import { randomUUID } from "node:crypto";
 import http2 from "node:http2";
 import net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BillingService } from "../gen/tollgate/v1/billing_service_pb.js";
 import { UsageService } from "../gen/tollgate/v1/usage_service_pb.js";
 import { runH2Load } from "./bench/h2load.js";
+import { grpcClient } from "./support/clients.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 import { type ServerProcess, startServerProcess } from "./support/server-process.js";
 
@@ -66,7 +65,7 @@ describe("connection hygiene on the one port", () => {
 
   it("should close 50 silent and 50 half-header sockets within the timeout while serving others", async () => {
     // given a healthy client calling every 50 ms, noting when each call is answered
-    const billing = createClient(BillingService, createGrpcTransport({ baseUrl: server.baseUrl }));
+    const billing = grpcClient(BillingService, server.baseUrl);
     const answered: number[] = [];
     let running = true;
     const calls = (async () => {
@@ -211,7 +210,7 @@ describe("connection hygiene on the one port", () => {
   it("should keep a slow but healthy stream open past the idle timeout", async () => {
     // given a client stream that sends a message every 300 ms for 3 s (longer than the 2 s
     // idle timeout; its pings are answered)
-    const usage = createClient(UsageService, createGrpcTransport({ baseUrl: server.baseUrl }));
+    const usage = grpcClient(UsageService, server.baseUrl);
     const tenantId = randomUUID();
 
     // when it runs to its end

@@ -2,13 +2,13 @@ import { randomUUID } from "node:crypto";
 import { get, type IncomingMessage } from "node:http";
 import { gunzipSync } from "node:zlib";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Code, type createClient } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BillingService, SubscriptionState } from "../gen/tollgate/v1/billing_service_pb.js";
-import { EntitlementService } from "../gen/tollgate/v1/entitlement_service_pb.js";
-import { UsageService } from "../gen/tollgate/v1/usage_service_pb.js";
+import { type BillingService, SubscriptionState } from "../gen/tollgate/v1/billing_service_pb.js";
+import type { EntitlementService } from "../gen/tollgate/v1/entitlement_service_pb.js";
+import type { UsageService } from "../gen/tollgate/v1/usage_service_pb.js";
 import { startTestApp, type TestApp } from "./support/app.js";
+import { errorOf, grpcTransport, tollgateClients } from "./support/clients.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 
 /** The admin RPCs the console needs, and how the server hands out the console itself. */
@@ -29,10 +29,8 @@ describe("console API and assets", () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     server = await startTestApp(db.url, {}, { BILLING_RATE_LIMIT_BURST: "100000" });
-    const transport = createGrpcTransport({ baseUrl: server.baseUrl });
-    billing = createClient(BillingService, transport);
-    entitlements = createClient(EntitlementService, transport);
-    usage = createClient(UsageService, transport);
+    const transport = grpcTransport(server.baseUrl);
+    ({ billing, entitlements, usage } = tollgateClients(transport));
     // given four customers: on pro, trialing team, canceled, and never subscribed
     for (const [name, tenantId] of Object.entries(tenants)) {
       const { customer } = await billing.createCustomer({
@@ -64,10 +62,7 @@ describe("console API and assets", () => {
   });
 
   const invalid = async (call: Promise<unknown>) => {
-    const error = await call.then(
-      () => undefined,
-      (e: unknown) => ConnectError.from(e),
-    );
+    const error = await errorOf(call);
     expect(error?.code).toBe(Code.InvalidArgument);
     return error!.rawMessage;
   };

@@ -1,13 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { type Client, createClient, type Transport } from "@connectrpc/connect";
+import type { Client, Transport } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import type { Browser, ConsoleMessage, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BillingService } from "../gen/tollgate/v1/billing_service_pb.js";
-import { EntitlementService } from "../gen/tollgate/v1/entitlement_service_pb.js";
-import { EventService } from "../gen/tollgate/v1/event_service_pb.js";
-import { UsageService } from "../gen/tollgate/v1/usage_service_pb.js";
+import type { BillingService } from "../gen/tollgate/v1/billing_service_pb.js";
+import type { EntitlementService } from "../gen/tollgate/v1/entitlement_service_pb.js";
+import type { UsageService } from "../gen/tollgate/v1/usage_service_pb.js";
 import { startTestApp, type TestApp } from "./support/app.js";
 import {
   hasChromium,
@@ -17,6 +16,7 @@ import {
   warnWithoutChromium,
 } from "./support/browser.js";
 import { createKeyWithCli } from "./support/cli.js";
+import { tollgateClients } from "./support/clients.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 import { startWebhookReceiver, type WebhookReceiver } from "./support/webhook-receiver.js";
 
@@ -72,10 +72,8 @@ describe.skipIf(!hasChromium)("operator console in Chromium", () => {
     );
     tenantKey = await createKeyWithCli(db.url, tenantId);
     const transport = adminTransport(server.baseUrl);
-    billing = createClient(BillingService, transport);
-    entitlements = createClient(EntitlementService, transport);
-    usage = createClient(UsageService, transport);
-    await createClient(EventService, transport).createWebhookEndpoint({
+    ({ billing, entitlements, usage } = tollgateClients(transport));
+    await tollgateClients(transport).events.createWebhookEndpoint({
       url: receiver.url,
       description: "support desk",
     });

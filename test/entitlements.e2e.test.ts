@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { type Client, Code } from "@connectrpc/connect";
 import { Decimal } from "decimal.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BillingService } from "../gen/tollgate/v1/billing_service_pb.js";
@@ -11,22 +10,12 @@ import {
 } from "../gen/tollgate/v1/entitlement_service_pb.js";
 import { createManualClock } from "../src/platform/clock/clock.js";
 import { countRows, startTestApp, type TestApp } from "./support/app.js";
+import { codeOf, errorOf, grpcClient } from "./support/clients.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 import { useReplicas } from "./support/replicas.js";
 
 const DAY = 86_400_000;
 const COUNTED = ["usage_counters", "reservations", "entitlement_requests"];
-const entitlementClient = (baseUrl: string) =>
-  createClient(EntitlementService, createGrpcTransport({ baseUrl }));
-const billingClient = (baseUrl: string) =>
-  createClient(BillingService, createGrpcTransport({ baseUrl }));
-
-async function codeOf(call: Promise<unknown>): Promise<Code | "ok"> {
-  return call.then(
-    () => "ok" as const,
-    (error: unknown) => ConnectError.from(error).code,
-  );
-}
 
 describe("EntitlementService across two server processes", () => {
   const suite = useReplicas(2);
@@ -34,7 +23,7 @@ describe("EntitlementService across two server processes", () => {
   it("should admit exactly 100 of 500 concurrent CheckAndRecord(1) for a FREE tenant", async () => {
     // given a FREE tenant (100 executions) and two replicas
     const tenantId = randomUUID();
-    const clients = suite.servers.map((s) => entitlementClient(s.baseUrl));
+    const clients = suite.servers.map((s) => grpcClient(EntitlementService, s.baseUrl));
 
     // when 500 calls race, split across the replicas
     const results = await Promise.all(
@@ -60,7 +49,7 @@ describe("EntitlementService across two server processes", () => {
   it("should never go over the limit with mixed quantities and interleaved reservations", async () => {
     // given a FREE tenant and a mix of admissions and holds, committed or released at random
     const tenantId = randomUUID();
-    const clients = suite.servers.map((s) => entitlementClient(s.baseUrl));
+    const clients = suite.servers.map((s) => grpcClient(EntitlementService, s.baseUrl));
     const quantities = ["0.5", "1", "2.25", "3", "5", "0.0001"];
     let recorded = new Decimal(0);
     let denied = 0;
@@ -113,18 +102,18 @@ describe("EntitlementService across two server processes", () => {
     };
     const answers = await Promise.all(
       [0, 1, 0, 1, 0, 1].map((i) =>
-        entitlementClient(suite.servers[i]!.baseUrl).checkAndRecord(request),
+        grpcClient(EntitlementService, suite.servers[i]!.baseUrl).checkAndRecord(request),
       ),
     );
     for (const answer of answers) expect(answer).toEqual(answers[0]);
     expect(answers[0]?.entitlement?.used).toBe("1500");
-    const again = await entitlementClient(suite.servers[0]!.baseUrl).recordUsage({
+    const again = await grpcClient(EntitlementService, suite.servers[0]!.baseUrl).recordUsage({
       tenantId,
       resourceType: "tokens",
       quantity: "10",
       idempotencyKey: "usage-7",
     });
-    const retried = await entitlementClient(suite.servers[1]!.baseUrl).recordUsage({
+    const retried = await grpcClient(EntitlementService, suite.servers[1]!.baseUrl).recordUsage({
       tenantId,
       resourceType: "tokens",
       quantity: "10",
@@ -134,7 +123,10 @@ describe("EntitlementService across two server processes", () => {
     expect(retried.entitlement?.used).toBe("1510");
     expect(
       await codeOf(
-        entitlementClient(suite.servers[0]!.baseUrl).checkAndRecord({ ...request, quantity: "2" }),
+        grpcClient(EntitlementService, suite.servers[0]!.baseUrl).checkAndRecord({
+          ...request,
+          quantity: "2",
+        }),
       ),
     ).toBe(Code.InvalidArgument);
   });
@@ -145,8 +137,8 @@ describe("EntitlementService with a test clock", () => {
   let db: TestDatabase;
   let app: TestApp;
   let replica: TestApp;
-  let entitlements: ReturnType<typeof entitlementClient>;
-  let billing: ReturnType<typeof billingClient>;
+  let entitlements: Client<typeof EntitlementService>;
+  let billing: Client<typeof BillingService>;
 
   const used = async (tenantId: string, resourceType: string, client = entitlements) =>
     (await client.getEntitlements({ tenantId })).entitlements.find(
@@ -157,8 +149,8 @@ describe("EntitlementService with a test clock", () => {
     db = await createTestDatabase();
     app = await startTestApp(db.url, { clock }, { BILLING_RATE_LIMIT_BURST: "100000" });
     replica = await startTestApp(db.url, { clock }, { BILLING_RATE_LIMIT_BURST: "100000" });
-    entitlements = entitlementClient(app.baseUrl);
-    billing = billingClient(app.baseUrl);
+    entitlements = grpcClient(EntitlementService, app.baseUrl);
+    billing = grpcClient(BillingService, app.baseUrl);
   });
 
   afterAll(async () => {
@@ -203,7 +195,7 @@ describe("EntitlementService with a test clock", () => {
     // given a FREE tenant at its execution limit mid-month, watched from a second replica
     clock.advance(3_600_000);
     const tenantId = randomUUID();
-    const other = entitlementClient(replica.baseUrl);
+    const other = grpcClient(EntitlementService, replica.baseUrl);
     await entitlements.recordUsage({ tenantId, resourceType: "executions", quantity: "100" });
     expect((await other.check({ tenantId, resourceType: "executions" })).allowed).toBe(false);
 
@@ -450,10 +442,7 @@ describe("EntitlementService with a test clock", () => {
 
     it.each(cases)("should refuse %s and record nothing", async (_name, call, code, message) => {
       const before = await countRows(db.url, COUNTED);
-      const error = await call().then(
-        () => undefined,
-        (e: unknown) => ConnectError.from(e),
-      );
+      const error = await errorOf(call());
       expect(error?.code).toBe(code);
       expect(error?.rawMessage).toContain(message);
       expect(await countRows(db.url, COUNTED)).toEqual(before);

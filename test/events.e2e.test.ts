@@ -1,13 +1,13 @@
 import { randomUUID } from "node:crypto";
 import type { DescService } from "@bufbuild/protobuf";
-import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { EntitlementService } from "../gen/tollgate/v1/entitlement_service_pb.js";
 import { type Event, EventService } from "../gen/tollgate/v1/event_service_pb.js";
 import { UsageService } from "../gen/tollgate/v1/usage_service_pb.js";
 import { queryRows } from "./support/app.js";
 import { createKeyWithCli } from "./support/cli.js";
+import { grpcClient } from "./support/clients.js";
 import { useReplicas } from "./support/replicas.js";
 import { startServerProcess } from "./support/server-process.js";
 
@@ -15,18 +15,7 @@ const ADMIN_KEY = "tg_evadmin1_EventsAdminSecretEventsAdminSecret7";
 
 /** A client of `service` on `baseUrl` that sends `key` as its bearer token. */
 function clientOf<T extends DescService>(service: T, baseUrl: string, key = ADMIN_KEY): Client<T> {
-  return createClient(
-    service,
-    createGrpcTransport({
-      baseUrl,
-      interceptors: [
-        (next) => (req) => {
-          req.header.set("authorization", `Bearer ${key}`);
-          return next(req);
-        },
-      ],
-    }),
-  );
+  return grpcClient(service, baseUrl, key);
 }
 
 /** Reads a stream until `count` events arrived, then cancels it. */

@@ -1,21 +1,16 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Code, ConnectError } from "@connectrpc/connect";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EntitlementService } from "../gen/tollgate/v1/entitlement_service_pb.js";
 import { UsageService } from "../gen/tollgate/v1/usage_service_pb.js";
 import type { UsageStore } from "../src/usage/store.js";
 import { queryRows, startTestApp } from "./support/app.js";
+import { grpcClient } from "./support/clients.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 import { startServerProcess } from "./support/server-process.js";
 import { startServerBehindProxy } from "./support/tcp-proxy.js";
-
-const usageClient = (baseUrl: string) =>
-  createClient(UsageService, createGrpcTransport({ baseUrl }));
-const entitlementClient = (baseUrl: string) =>
-  createClient(EntitlementService, createGrpcTransport({ baseUrl }));
 
 /** Times a call; a failure is returned as its Connect code rather than thrown. */
 async function timed<T>(call: () => Promise<T>) {
@@ -75,7 +70,7 @@ describe("fault isolation", () => {
       { USAGE_TRACKER_FLUSH_INTERVAL: "0.3", USAGE_TRACKER_BATCH_SIZE: "100000" },
     );
     try {
-      const client = usageClient(app.baseUrl);
+      const client = grpcClient(UsageService, app.baseUrl);
       const tenants = Array.from({ length: 50 }, () => randomUUID());
       const poisonTenant = randomUUID();
       const events = (tenantId: string, prefix: string) =>
@@ -158,7 +153,7 @@ describe("fault isolation", () => {
     // given a replica with 10 pooled connections and a tenant whose plan nobody looked up yet
     const server = await startServerProcess({ DATABASE_URL: db.url, DATABASE_POOL_MAX: "10" });
     try {
-      const client = entitlementClient(server.baseUrl);
+      const client = grpcClient(EntitlementService, server.baseUrl);
       const tenantId = randomUUID();
       const bystander = randomUUID();
       await client.checkAndRecord({ tenantId: bystander, resourceType: "executions" });
@@ -219,7 +214,7 @@ describe("fault isolation", () => {
     const locker = new pg.Client({ connectionString: db.url });
     await locker.connect();
     try {
-      const client = entitlementClient(server.baseUrl);
+      const client = grpcClient(EntitlementService, server.baseUrl);
       const tenantId = randomUUID();
       await client.checkAndRecord({ tenantId, resourceType: "executions" });
       await locker.query("begin");
@@ -256,8 +251,8 @@ describe("fault isolation", () => {
       DATABASE_POOL_WAIT_SECONDS: "1",
     });
     try {
-      const usage = usageClient(server.baseUrl);
-      const entitlements = entitlementClient(server.baseUrl);
+      const usage = grpcClient(UsageService, server.baseUrl);
+      const entitlements = grpcClient(EntitlementService, server.baseUrl);
       const streamTenant = randomUUID();
       const callTenant = randomUUID();
       await entitlements.checkAndRecord({ tenantId: streamTenant, resourceType: "tokens" });

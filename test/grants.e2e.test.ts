@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Code, ConnectError, type createClient } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BillingService } from "../gen/tollgate/v1/billing_service_pb.js";
 import {
@@ -12,6 +11,7 @@ import {
 import { UsageService } from "../gen/tollgate/v1/usage_service_pb.js";
 import { createManualClock } from "../src/platform/clock/clock.js";
 import { countRows, queryRows, startTestApp, type TestApp } from "./support/app.js";
+import { grpcClient } from "./support/clients.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 
 const DAY = 86_400_000;
@@ -25,10 +25,7 @@ describe("credit grants and overrides", () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     server = await startTestApp(db.url, { clock }, { BILLING_RATE_LIMIT_BURST: "100000" });
-    entitlements = createClient(
-      EntitlementService,
-      createGrpcTransport({ baseUrl: server.baseUrl }),
-    );
+    entitlements = grpcClient(EntitlementService, server.baseUrl);
   });
 
   afterAll(async () => {
@@ -295,7 +292,7 @@ describe("credit grants and overrides", () => {
   it("should draw grants before overage on a soft limit, and not bill what grants cover", async () => {
     // given a PRO tenant (10,000 executions included, overage beyond) with a grant of 100
     const tenantId = randomUUID();
-    const billing = createClient(BillingService, createGrpcTransport({ baseUrl: server.baseUrl }));
+    const billing = grpcClient(BillingService, server.baseUrl);
     const { customer } = await billing.createCustomer({ tenantId, email: "soft@example.com" });
     await billing.createSubscription({ customerId: customer!.id, priceId: "price_pro_monthly" });
     await grant(tenantId, "100");
@@ -318,7 +315,7 @@ describe("credit grants and overrides", () => {
   it("should draw grants for usage that arrives through StreamUsage", async () => {
     const tenantId = randomUUID();
     await grant(tenantId, "30");
-    const usage = createClient(UsageService, createGrpcTransport({ baseUrl: server.baseUrl }));
+    const usage = grpcClient(UsageService, server.baseUrl);
     await usage.trackUsage({
       events: Array.from({ length: 12 }, (_, i) => ({
         eventId: `e${i}`,

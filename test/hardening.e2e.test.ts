@@ -4,8 +4,7 @@ import http from "node:http";
 import http2 from "node:http2";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BillingService } from "../gen/tollgate/v1/billing_service_pb.js";
 import {
@@ -17,6 +16,7 @@ import { UsageService } from "../gen/tollgate/v1/usage_service_pb.js";
 import { runH2Load } from "./bench/h2load.js";
 import { queryRows, startTestApp } from "./support/app.js";
 import { createKeyWithCli } from "./support/cli.js";
+import { errorOf, grpcClient, grpcTransport, tollgateClients } from "./support/clients.js";
 import { serveOnFreshDatabase } from "./support/database.js";
 import { type FakeStripe, startFakeStripe } from "./support/fake-stripe.js";
 import { startServerProcess } from "./support/server-process.js";
@@ -46,10 +46,7 @@ describe("hardening: one tenant cannot freeze the server", () => {
     // given: the default buffer of 50,000 events, which the third call does not fit beside
     // what one finished flush leaves held
     const tenantId = randomUUID();
-    const usage = createClient(
-      UsageService,
-      createGrpcTransport({ baseUrl: fresh.server.baseUrl }),
-    );
+    const usage = grpcClient(UsageService, fresh.server.baseUrl);
     const call = (n: number) =>
       usage.trackUsage(
         {
@@ -165,10 +162,7 @@ describe("hardening: the Stripe side", () => {
   it("should create one Stripe subscription when the first create outlives the billing lease", async () => {
     // given: a customer, and Stripe answering the next subscription create after 4 s, four
     // times the 1 s lease
-    const billing = createClient(
-      BillingService,
-      createGrpcTransport({ baseUrl: fresh.server.baseUrl }),
-    );
+    const billing = grpcClient(BillingService, fresh.server.baseUrl);
     const tenantId = randomUUID();
     const { customer } = await billing.createCustomer({ tenantId, email: "slow@example.com" });
     stripe.fail("/v1/subscriptions", { delayMs: 4_000 });
@@ -340,9 +334,7 @@ describe("hardening: refusals are the right ones", () => {
 
   it("should answer another tenant's subscription and reservations NotFound, exactly as ids that do not exist", async () => {
     // given: tenant A's subscription and reservation, and tenant B's key
-    const transport = createGrpcTransport({ baseUrl: fresh.server.baseUrl });
-    const billing = createClient(BillingService, transport);
-    const entitlements = createClient(EntitlementService, transport);
+    const { billing, entitlements } = tollgateClients(grpcTransport(fresh.server.baseUrl));
     const { customer } = await billing.createCustomer(
       { tenantId: tenantA, email: "a@example.com" },
       admin,
@@ -357,10 +349,7 @@ describe("hardening: refusals are the right ones", () => {
     );
     const asB = { headers: { authorization: `Bearer ${keyB}` } };
     const failure = async (call: Promise<unknown>) => {
-      const error = await call.then(
-        () => undefined,
-        (e: unknown) => ConnectError.from(e),
-      );
+      const error = await errorOf(call);
       return {
         code: error?.code,
         message: error?.rawMessage.replaceAll(/[0-9a-f-]{36}|sub_\w+/g, "<id>"),
@@ -443,14 +432,8 @@ describe("hardening: refusals are the right ones", () => {
   });
 
   it("should answer forged page tokens InvalidArgument, whatever the cursor id's type", async () => {
-    const billing = createClient(
-      BillingService,
-      createGrpcTransport({ baseUrl: fresh.server.baseUrl }),
-    );
-    const events = createClient(
-      EventService,
-      createGrpcTransport({ baseUrl: fresh.server.baseUrl }),
-    );
+    const billing = grpcClient(BillingService, fresh.server.baseUrl);
+    const events = grpcClient(EventService, fresh.server.baseUrl);
     const forge = (scope: string, id: unknown) =>
       Buffer.from(JSON.stringify({ s: scope, t: new Date().toISOString(), i: id })).toString(
         "base64url",
@@ -527,11 +510,10 @@ describe("hardening: fairness between tenants", () => {
     const tenantB = randomUUID();
     const keyA = await createKeyWithCli(fresh.db.url, tenantA);
     const keyB = await createKeyWithCli(fresh.db.url, tenantB);
-    const transport = createGrpcTransport({ baseUrl: fresh.server.baseUrl });
+    const transport = grpcTransport(fresh.server.baseUrl);
     const asA = { headers: { authorization: `Bearer ${keyA}` } };
     const asB = { headers: { authorization: `Bearer ${keyB}` } };
-    const events = createClient(EventService, transport);
-    const entitlements = createClient(EntitlementService, transport);
+    const { events, entitlements } = tollgateClients(transport);
 
     // when: A opens 2,000 event streams and keeps 16 GetUsage calls over 3,699 days in flight (twice its read cap)
     const abort = new AbortController();
@@ -621,10 +603,7 @@ describe("hardening: per-key limits and bounded reads", () => {
     const tenantA = randomUUID();
     const keyA = await createKeyWithCli(fresh.db.url, tenantA);
     const keyB = await createKeyWithCli(fresh.db.url, randomUUID());
-    const billing = createClient(
-      BillingService,
-      createGrpcTransport({ baseUrl: fresh.server.baseUrl }),
-    );
+    const billing = grpcClient(BillingService, fresh.server.baseUrl);
 
     // when: A makes 8 calls at once
     const answers = await Promise.all(
@@ -645,23 +624,17 @@ describe("hardening: per-key limits and bounded reads", () => {
   });
 
   it("should stop a GetUsage that outlives the read statement timeout and answer ResourceExhausted", async () => {
-    const usage = createClient(
-      UsageService,
-      createGrpcTransport({ baseUrl: fresh.server.baseUrl }),
-    );
-    const error = await usage
-      .getUsage(
+    const usage = grpcClient(UsageService, fresh.server.baseUrl);
+    const error = await errorOf(
+      usage.getUsage(
         {
           tenantId: randomUUID(),
           startTime: timestampFromDate(new Date(Date.now() - 3_699 * 86_400_000)),
           endTime: timestampFromDate(new Date()),
         },
         { headers: { authorization: `Bearer ${BOOTSTRAP_KEY}` } },
-      )
-      .then(
-        () => undefined,
-        (e: unknown) => ConnectError.from(e),
-      );
+      ),
+    );
     expect(error?.code).toBe(Code.ResourceExhausted);
     expect(error?.rawMessage).toMatch(/shorter range/);
   });
@@ -675,10 +648,7 @@ describe("hardening: one clock for business time", () => {
 
   it("should expire reservations by the database's clock on a replica whose clock is 10 minutes fast", async () => {
     // given: a reservation held for 60 s through the fast replica
-    const entitlements = createClient(
-      EntitlementService,
-      createGrpcTransport({ baseUrl: fresh.server.baseUrl }),
-    );
+    const entitlements = grpcClient(EntitlementService, fresh.server.baseUrl);
     const held = await entitlements.reserve({
       tenantId: randomUUID(),
       resourceType: "executions",

@@ -3,9 +3,11 @@ import { Decimal } from "decimal.js";
 import knex, { type Knex } from "knex";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { UsageService } from "../gen/tollgate/v1/usage_service_pb.js";
 import { createUsageStore } from "../src/usage/store.js";
 import type { UsageEvent } from "../src/usage/usage.js";
 import { queryRows } from "./support/app.js";
+import { grpcClient } from "./support/clients.js";
 import { createMigratedDatabase, type TestDatabase } from "./support/database.js";
 import { startServerProcess } from "./support/server-process.js";
 import { startTcpProxy } from "./support/tcp-proxy.js";
@@ -15,7 +17,6 @@ import {
   makeEvents,
   storedTotals,
   stream,
-  usageClient,
 } from "./support/usage-events.js";
 import { waitFor } from "./support/wait.js";
 
@@ -227,7 +228,7 @@ describe("usage flushes killed between their steps", () => {
     const open = new Promise<void>((resolve) => {
       close = resolve;
     });
-    const call = usageClient(first.baseUrl).streamUsage(
+    const call = grpcClient(UsageService, first.baseUrl).streamUsage(
       (async function* () {
         yield { events };
         await open;

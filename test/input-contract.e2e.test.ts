@@ -2,17 +2,17 @@ import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { TimestampSchema, timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Code, type createClient } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  BillingService,
+  type BillingService,
   ListAuditEventsRequestSchema,
 } from "../gen/tollgate/v1/billing_service_pb.js";
-import { EntitlementService } from "../gen/tollgate/v1/entitlement_service_pb.js";
-import { UsageService } from "../gen/tollgate/v1/usage_service_pb.js";
+import type { EntitlementService } from "../gen/tollgate/v1/entitlement_service_pb.js";
+import type { UsageService } from "../gen/tollgate/v1/usage_service_pb.js";
 import { countRows, startTestApp, type TestApp } from "./support/app.js";
 import { createKeyWithCli } from "./support/cli.js";
+import { errorOf, grpcTransport, tollgateClients } from "./support/clients.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 
 const ADMIN_KEY = "tg_c0ntr4ct_AdminSecretAdminSecretAdminSecret42";
@@ -37,10 +37,8 @@ describe("the input contract", () => {
       { TOLLGATE_BOOTSTRAP_ADMIN_KEY: ADMIN_KEY, BILLING_RATE_LIMIT_BURST: "1000" },
     );
     tenantKey = await createKeyWithCli(db.url, tenantId);
-    const grpc = createGrpcTransport({ baseUrl: app.baseUrl });
-    billing = createClient(BillingService, grpc);
-    entitlements = createClient(EntitlementService, grpc);
-    usage = createClient(UsageService, grpc);
+    const grpc = grpcTransport(app.baseUrl);
+    ({ billing, entitlements, usage } = tollgateClients(grpc));
     await billing.createCustomer({ tenantId, email: "c@example.com" }, admin);
   });
 
@@ -180,10 +178,7 @@ describe("the input contract", () => {
     // when each is sent
     const outcomes = [];
     for (const [name, call, field] of cases) {
-      const error = await call().then(
-        () => undefined,
-        (e: unknown) => ConnectError.from(e),
-      );
+      const error = await errorOf(call());
       outcomes.push({ name, code: error?.code, namesField: error?.rawMessage.includes(field) });
     }
 

@@ -4,13 +4,12 @@ import http2 from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/health/v1/health_pb.js";
 import { EntitlementService } from "../gen/tollgate/v1/entitlement_service_pb.js";
 import { migrationSource } from "../src/platform/db/migrations/index.js";
+import { grpcClient } from "./support/clients.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 import { startServerProcess } from "./support/server-process.js";
 import { waitFor } from "./support/wait.js";
@@ -36,7 +35,7 @@ describe("server lifecycle", () => {
     const goaway = new Promise<number>((resolve) =>
       session.once("goaway", (code) => resolve(code)),
     );
-    const health = createClient(Health, createGrpcTransport({ baseUrl: server.baseUrl }));
+    const health = grpcClient(Health, server.baseUrl);
     const statuses: HealthCheckResponse_ServingStatus[] = [];
     const watching = (async () => {
       for await (const res of health.watch({ service: "" })) statuses.push(res.status);
@@ -63,10 +62,7 @@ describe("server lifecycle", () => {
   it("should let a gRPC call that waits for its batch finish while the server drains", async () => {
     // given a gRPC call (served by grpc-js) waiting behind a counter row locked from outside
     const server = await startServerProcess({ DATABASE_URL: db.url });
-    const entitlements = createClient(
-      EntitlementService,
-      createGrpcTransport({ baseUrl: server.baseUrl }),
-    );
+    const entitlements = grpcClient(EntitlementService, server.baseUrl);
     const admit = { tenantId: randomUUID(), resourceType: "tokens", quantity: "1" };
     expect((await entitlements.checkAndRecord(admit)).allowed).toBe(true);
     const locker = new pg.Client({ connectionString: db.url });

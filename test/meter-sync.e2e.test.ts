@@ -1,11 +1,8 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { BillingService } from "../gen/tollgate/v1/billing_service_pb.js";
-import { EntitlementService } from "../gen/tollgate/v1/entitlement_service_pb.js";
 import { queryRows } from "./support/app.js";
+import { grpcTransport, tollgateClients } from "./support/clients.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 import { type FakeStripe, startFakeStripe } from "./support/fake-stripe.js";
 import { type ServerProcess, startReplicas, startServerProcess } from "./support/server-process.js";
@@ -30,11 +27,7 @@ const METERED = {
 };
 
 const clients = (baseUrl: string) => {
-  const transport = createGrpcTransport({ baseUrl });
-  return {
-    billing: createClient(BillingService, transport),
-    entitlements: createClient(EntitlementService, transport),
-  };
+  return tollgateClients(grpcTransport(baseUrl));
 };
 
 /** Every meter-event request the fake received, as (identifier, value) pairs. */

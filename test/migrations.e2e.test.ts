@@ -1,25 +1,18 @@
 import { randomUUID } from "node:crypto";
-import { createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BillingService } from "../gen/tollgate/v1/billing_service_pb.js";
-import { EntitlementService } from "../gen/tollgate/v1/entitlement_service_pb.js";
-import { EventService } from "../gen/tollgate/v1/event_service_pb.js";
-import { UsageService } from "../gen/tollgate/v1/usage_service_pb.js";
 import { DATABASE_FUNCTIONS } from "../src/app/database-functions.js";
 import { createDatabase } from "../src/platform/db/database.js";
 import { migrationSource } from "../src/platform/db/migrations/index.js";
 import { queryRows, startTestApp, tableNames } from "./support/app.js";
 import { runCli } from "./support/cli.js";
+import { grpcTransport, tollgateClients } from "./support/clients.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 
 /** Uses every table: a subscriber with admissions, a reservation, usage, a grant and a webhook. */
 async function populate(url: string): Promise<string> {
   const app = await startTestApp(url);
   try {
-    const transport = createGrpcTransport({ baseUrl: app.baseUrl });
-    const billing = createClient(BillingService, transport);
-    const entitlements = createClient(EntitlementService, transport);
+    const { billing, entitlements, usage, events } = tollgateClients(grpcTransport(app.baseUrl));
     const tenantId = randomUUID();
     const { customer } = await billing.createCustomer({ tenantId, email: "m@example.com" });
     await billing.createSubscription({ customerId: customer!.id, priceId: "price_pro_monthly" });
@@ -30,10 +23,10 @@ async function populate(url: string): Promise<string> {
     });
     await entitlements.reserve({ tenantId, resourceType: "executions", quantity: "2" });
     await entitlements.grantCredits({ tenantId, resourceType: "executions", quantity: "10" });
-    await createClient(UsageService, transport).trackUsage({
+    await usage.trackUsage({
       events: [{ eventId: "e1", tenantId, resourceType: "tokens", quantity: "5" }],
     });
-    await createClient(EventService, transport).createWebhookEndpoint({
+    await events.createWebhookEndpoint({
       url: "http://127.0.0.1:9/hooks",
       types: ["entitlement.denied"],
     });

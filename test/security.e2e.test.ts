@@ -1,8 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BillingService } from "../gen/tollgate/v1/billing_service_pb.js";
 import { EntitlementService } from "../gen/tollgate/v1/entitlement_service_pb.js";
@@ -10,6 +9,7 @@ import { EventService } from "../gen/tollgate/v1/event_service_pb.js";
 import { UsageService } from "../gen/tollgate/v1/usage_service_pb.js";
 import { countRows, queryRows, startTestApp, type TestApp, tableNames } from "./support/app.js";
 import { createKeyWithCli, runCli } from "./support/cli.js";
+import { errorOf, grpcClient } from "./support/clients.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 import { startServerProcess } from "./support/server-process.js";
 
@@ -54,7 +54,7 @@ describe("security", () => {
     headers.set("own tenant", bearer(keyA));
     headers.set("admin", bearer(BOOTSTRAP_KEY));
 
-    const billing = createClient(BillingService, createGrpcTransport({ baseUrl: server.baseUrl }));
+    const billing = grpcClient(BillingService, server.baseUrl);
     const admin = { headers: headers.get("admin") };
     const { customer } = await billing.createCustomer(
       { tenantId: tenantA, email: "a@example.com" },
@@ -66,10 +66,7 @@ describe("security", () => {
       admin,
     );
     subscriptionA = subscription!.id;
-    const entitlements = createClient(
-      EntitlementService,
-      createGrpcTransport({ baseUrl: server.baseUrl }),
-    );
+    const entitlements = grpcClient(EntitlementService, server.baseUrl);
     reservations = [];
     for (let i = 0; i < 2; i++) {
       const held = await entitlements.reserve(
@@ -83,7 +80,7 @@ describe("security", () => {
       admin,
     );
     grantId = grant!.id;
-    const events = createClient(EventService, createGrpcTransport({ baseUrl: server.baseUrl }));
+    const events = grpcClient(EventService, server.baseUrl);
     const endpoints = [];
     for (let i = 0; i < 2; i++) {
       const { endpoint } = await events.createWebhookEndpoint(
@@ -280,7 +277,7 @@ describe("security", () => {
 
   it("should reject, one by one, streamed events that name another tenant", async () => {
     // given tenant B's key streaming events for B and, wrongly, for A
-    const usage = createClient(UsageService, createGrpcTransport({ baseUrl: server.baseUrl }));
+    const usage = grpcClient(UsageService, server.baseUrl);
     const before = await queryRows(
       db.url,
       "select count(*)::int as n from usage_events where tenant_id = $1",
@@ -312,7 +309,7 @@ describe("security", () => {
   });
 
   it("should audit key creation and revocation with the operator as actor", async () => {
-    const billing = createClient(BillingService, createGrpcTransport({ baseUrl: server.baseUrl }));
+    const billing = grpcClient(BillingService, server.baseUrl);
     const { auditEvents } = await billing.listAuditEvents(
       { tenantId: tenantA, pageSize: 100 },
       { headers: headers.get("admin") },
@@ -334,7 +331,7 @@ describe("security", () => {
   });
 
   it("should page the audit trail with opaque tokens", async () => {
-    const billing = createClient(BillingService, createGrpcTransport({ baseUrl: server.baseUrl }));
+    const billing = grpcClient(BillingService, server.baseUrl);
     const admin = { headers: headers.get("admin") };
     const everything = await billing.listAuditEvents({ tenantId: tenantA, pageSize: 100 }, admin);
     const ids: string[] = [];
@@ -360,20 +357,14 @@ describe("security", () => {
     );
     try {
       const key = await createKeyWithCli(db.url);
-      const billing = createClient(
-        BillingService,
-        createGrpcTransport({ baseUrl: limited.baseUrl }),
-      );
+      const billing = grpcClient(BillingService, limited.baseUrl);
       const options = { headers: { authorization: `Bearer ${key}` } };
       const mutate = () =>
         billing.createCustomer({ tenantId: randomUUID(), email: "r@example.com" }, options);
 
       // when a fourth mutation follows three at once
       for (let i = 0; i < 3; i++) await mutate();
-      const error = await mutate().then(
-        () => undefined,
-        (e: unknown) => ConnectError.from(e),
-      );
+      const error = await errorOf(mutate());
 
       // then it is refused with a retry hint, reads are not limited, and it recovers
       expect(error?.code).toBe(Code.ResourceExhausted);
@@ -476,7 +467,7 @@ async function call(
   request: unknown,
   headers: Record<string, string>,
 ): Promise<Expected> {
-  const client = createClient(service, createGrpcTransport({ baseUrl })) as unknown as Record<
+  const client = grpcClient(service, baseUrl) as unknown as Record<
     string,
     (input: unknown, options: { headers: Record<string, string> }) => Promise<unknown>
   >;

@@ -5,11 +5,7 @@ import http2 from "node:http2";
 import { promisify } from "node:util";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import {
-  createConnectTransport,
-  createGrpcTransport,
-  createGrpcWebTransport,
-} from "@connectrpc/connect-node";
+import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { status as GrpcStatus, Metadata } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -22,6 +18,7 @@ import {
   BillingService,
   CreateCustomerRequestSchema,
 } from "../gen/tollgate/v1/billing_service_pb.js";
+import { grpcClient, grpcTransport } from "./support/clients.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 import { callUnary, createGrpcJsClient } from "./support/grpc-js.js";
 import { type ServerProcess, startServerProcess } from "./support/server-process.js";
@@ -78,7 +75,7 @@ describe("the server process on PostgreSQL", () => {
         "Connect binary over h2c",
         () => createConnectTransport({ baseUrl: server.baseUrl, httpVersion: "2" }),
       ],
-      ["gRPC over h2c (Connect client)", () => createGrpcTransport({ baseUrl: server.baseUrl })],
+      ["gRPC over h2c (Connect client)", () => grpcTransport(server.baseUrl)],
     ])("should answer %s", async (_name, transport) => {
       const billing = createClient(BillingService, transport());
       const { plans } = await billing.listPlans({});
@@ -259,7 +256,7 @@ describe("the server process on PostgreSQL", () => {
 
   describe("deadlines", () => {
     it("should end a call that outlives its deadline with deadline_exceeded", async () => {
-      const health = createClient(Health, createGrpcTransport({ baseUrl: server.baseUrl }));
+      const health = grpcClient(Health, server.baseUrl);
       const started = Date.now();
       const error = await (async () => {
         for await (const _ of health.watch({ service: "" }, { timeoutMs: 300 })) {
@@ -333,10 +330,7 @@ describe("the server process on PostgreSQL", () => {
         false,
       );
       // StreamEventsRequest{from_start: true}, with one event stored to replay
-      const billing = createClient(
-        BillingService,
-        createGrpcTransport({ baseUrl: server.baseUrl }),
-      );
+      const billing = grpcClient(BillingService, server.baseUrl);
       const { customer } = await billing.createCustomer({
         tenantId: randomUUID(),
         email: "c@x.io",

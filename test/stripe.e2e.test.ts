@@ -1,12 +1,12 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Code, ConnectError, type createClient } from "@connectrpc/connect";
 import Stripe from "stripe";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { BillingService, SubscriptionState } from "../gen/tollgate/v1/billing_service_pb.js";
 import { EntitlementService } from "../gen/tollgate/v1/entitlement_service_pb.js";
 import { queryRows } from "./support/app.js";
+import { errorOf, grpcClient } from "./support/clients.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 import { type FakeStripe, startFakeStripe } from "./support/fake-stripe.js";
 import { type ServerProcess, startServerProcess } from "./support/server-process.js";
@@ -31,7 +31,7 @@ describe("the Stripe provider against a fake Stripe", () => {
       STRIPE_API_URL: stripe.url,
       BILLING_RATE_LIMIT_BURST: "1000",
     });
-    billing = createClient(BillingService, createGrpcTransport({ baseUrl: server.baseUrl }));
+    billing = grpcClient(BillingService, server.baseUrl);
   });
 
   afterAll(async () => {
@@ -192,12 +192,9 @@ describe("the Stripe provider against a fake Stripe", () => {
     const { customer } = await billing.createCustomer({ tenantId, email: "e@example.com" });
     // The SDK retries 429 and 5xx itself (maxNetworkRetries 2), so every attempt fails.
     stripe.fail("/v1/subscriptions", failure, 3);
-    const error = await billing
-      .createSubscription({ customerId: customer!.id, priceId: "price_pro_monthly" })
-      .then(
-        () => undefined,
-        (e: unknown) => ConnectError.from(e),
-      );
+    const error = await errorOf(
+      billing.createSubscription({ customerId: customer!.id, priceId: "price_pro_monthly" }),
+    );
     expect(error?.code).toBe(code);
     expect(error?.metadata.get("tollgate-error-reason")).toBe("BILLING_PROVIDER");
     expect(error?.rawMessage).toContain(failure.error.message);
@@ -322,10 +319,7 @@ describe("the Stripe provider against a fake Stripe", () => {
       expect(await second.json()).toEqual({ received: true, duplicate: true });
       expect(await state(subscriptionId)).toBe(SubscriptionState.PAST_DUE);
       expect(await syncRows(subscriptionId)).toHaveLength(1);
-      const entitlements = createClient(
-        EntitlementService,
-        createGrpcTransport({ baseUrl: server.baseUrl }),
-      );
+      const entitlements = grpcClient(EntitlementService, server.baseUrl);
       expect((await entitlements.getEntitlements({ tenantId })).planId).toBe("pro");
     });
 
@@ -366,10 +360,7 @@ describe("the Stripe provider against a fake Stripe", () => {
 
       // then the subscription stays canceled and the tenant on FREE
       expect(await state(subscriptionId)).toBe(SubscriptionState.CANCELED);
-      const entitlements = createClient(
-        EntitlementService,
-        createGrpcTransport({ baseUrl: server.baseUrl }),
-      );
+      const entitlements = grpcClient(EntitlementService, server.baseUrl);
       expect((await entitlements.getEntitlements({ tenantId })).planId).toBe("free");
     });
 

@@ -1,22 +1,15 @@
 import { randomUUID } from "node:crypto";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { beforeAll, describe, expect, it } from "vitest";
-import { BillingService } from "../gen/tollgate/v1/billing_service_pb.js";
-import { DenialReason, EntitlementService } from "../gen/tollgate/v1/entitlement_service_pb.js";
-import { UsageService } from "../gen/tollgate/v1/usage_service_pb.js";
+import { DenialReason } from "../gen/tollgate/v1/entitlement_service_pb.js";
 import { queryRows } from "./support/app.js";
+import { grpcTransport, tollgateClients } from "./support/clients.js";
 import { useReplicas } from "./support/replicas.js";
 import type { ServerProcess } from "./support/server-process.js";
 
 const clients = (baseUrl: string) => {
-  const transport = createGrpcTransport({ baseUrl });
-  return {
-    billing: createClient(BillingService, transport),
-    entitlements: createClient(EntitlementService, transport),
-    usage: createClient(UsageService, transport),
-  };
+  return tollgateClients(grpcTransport(baseUrl));
 };
 
 describe("usage-based billing on the mock provider", () => {

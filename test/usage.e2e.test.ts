@@ -1,13 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import type { Client } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { Decimal } from "decimal.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EntitlementService } from "../gen/tollgate/v1/entitlement_service_pb.js";
-import { Granularity } from "../gen/tollgate/v1/usage_service_pb.js";
+import { Granularity, UsageService } from "../gen/tollgate/v1/usage_service_pb.js";
 import { queryRows } from "./support/app.js";
+import { errorOf, grpcClient } from "./support/clients.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 import { type ServerProcess, startServerProcess } from "./support/server-process.js";
 import { startServerBehindProxy } from "./support/tcp-proxy.js";
@@ -19,7 +20,6 @@ import {
   makeEvents,
   storedTotals,
   stream,
-  usageClient,
 } from "./support/usage-events.js";
 
 describe("UsageService ingestion (server as a child process)", () => {
@@ -100,7 +100,7 @@ describe("UsageService ingestion (server as a child process)", () => {
     });
     try {
       const tenantId = randomUUID();
-      const client = usageClient(server.baseUrl);
+      const client = grpcClient(UsageService, server.baseUrl);
       await client.trackUsage({
         events: [{ eventId: "warm", tenantId, resourceType: "tokens", quantity: "1" }],
       });
@@ -113,10 +113,7 @@ describe("UsageService ingestion (server as a child process)", () => {
 
       // when the database becomes unreachable
       proxy.cut();
-      const error = await client.trackUsage({ events: batch }).then(
-        () => undefined,
-        (e: unknown) => ConnectError.from(e),
-      );
+      const error = await errorOf(client.trackUsage({ events: batch }));
 
       // then the caller is told to retry
       expect(error?.code).toBe(Code.Unavailable);
@@ -147,7 +144,7 @@ describe("UsageService ingestion (server as a child process)", () => {
     });
     try {
       const tenantId = randomUUID();
-      const client = usageClient(server.baseUrl);
+      const client = grpcClient(UsageService, server.baseUrl);
       const events = (prefix: string, n: number) =>
         Array.from({ length: n }, (_, i) => ({
           eventId: `${prefix}-${i}`,
@@ -163,10 +160,7 @@ describe("UsageService ingestion (server as a child process)", () => {
       const filling = client.trackUsage({ events: events("fill", 100) });
       await sleep(200);
       const started = Date.now();
-      const overflow = await client.trackUsage({ events: events("over", 50) }).then(
-        () => undefined,
-        (e: unknown) => ConnectError.from(e),
-      );
+      const overflow = await errorOf(client.trackUsage({ events: events("over", 50) }));
 
       // then the extra call waited briefly and was refused with a retry hint, within the bound
       expect(overflow?.code).toBe(Code.ResourceExhausted);
@@ -224,12 +218,12 @@ describe("UsageService ingestion (server as a child process)", () => {
 describe("UsageService semantics", () => {
   let db: TestDatabase;
   let server: ServerProcess;
-  let usage: ReturnType<typeof usageClient>;
+  let usage: Client<typeof UsageService>;
 
   beforeAll(async () => {
     db = await createTestDatabase();
     server = await startServerProcess({ DATABASE_URL: db.url });
-    usage = usageClient(server.baseUrl);
+    usage = grpcClient(UsageService, server.baseUrl);
   });
 
   afterAll(async () => {
@@ -296,7 +290,7 @@ describe("UsageService semantics", () => {
     ];
 
     // when they are tracked, then tracked again
-    const client = usageClient(server.baseUrl);
+    const client = grpcClient(UsageService, server.baseUrl);
     const first = await client.trackUsage({ events });
     const again = await client.trackUsage({ events });
 
@@ -322,10 +316,7 @@ describe("UsageService semantics", () => {
       quantity: "1",
     }));
     await stream(server.baseUrl, events, 30);
-    const entitlements = createClient(
-      EntitlementService,
-      createGrpcTransport({ baseUrl: server.baseUrl }),
-    );
+    const entitlements = grpcClient(EntitlementService, server.baseUrl);
     const check = await entitlements.checkAndRecord({ tenantId, resourceType: "executions" });
     expect(check.allowed).toBe(false);
     expect(check.entitlement?.used).toBe("100");
@@ -401,12 +392,9 @@ describe("UsageService semantics", () => {
   });
 
   it("should refuse a bad usage query with every problem listed", async () => {
-    const error = await usage
-      .getUsage({ tenantId: "x", resourceType: "gpus", granularity: 7 as Granularity })
-      .then(
-        () => undefined,
-        (e: unknown) => ConnectError.from(e),
-      );
+    const error = await errorOf(
+      usage.getUsage({ tenantId: "x", resourceType: "gpus", granularity: 7 as Granularity }),
+    );
     expect(error?.code).toBe(Code.InvalidArgument);
     expect(error?.rawMessage).toMatch(
       /tenant_id.*resource_type.*granularity.*start_time.*end_time/,

@@ -1,12 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Code, ConnectError, type createClient } from "@connectrpc/connect";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BillingService } from "../gen/tollgate/v1/billing_service_pb.js";
 import { EntitlementService } from "../gen/tollgate/v1/entitlement_service_pb.js";
 import { DeliveryState, EventService } from "../gen/tollgate/v1/event_service_pb.js";
 import { queryRows, startTestApp, type TestApp } from "./support/app.js";
+import { grpcClient } from "./support/clients.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 import { startServerProcess } from "./support/server-process.js";
 import { startWebhookReceiver, type WebhookReceiver } from "./support/webhook-receiver.js";
@@ -21,15 +21,14 @@ describe("webhooks", () => {
   let db: TestDatabase;
   let server: TestApp;
   const receivers: WebhookReceiver[] = [];
-  const grpc = (baseUrl: string) => createGrpcTransport({ baseUrl });
   let events: ReturnType<typeof createClient<typeof EventService>>;
   let entitlements: ReturnType<typeof createClient<typeof EntitlementService>>;
 
   beforeAll(async () => {
     db = await createTestDatabase();
     server = await startTestApp(db.url, {}, FAST);
-    events = createClient(EventService, grpc(server.baseUrl));
-    entitlements = createClient(EntitlementService, grpc(server.baseUrl));
+    events = grpcClient(EventService, server.baseUrl);
+    entitlements = grpcClient(EntitlementService, server.baseUrl);
   });
 
   afterAll(async () => {
@@ -66,7 +65,7 @@ describe("webhooks", () => {
 
     // when a subscription is created, upgraded and canceled
     const tenantId = randomUUID();
-    const billing = createClient(BillingService, grpc(server.baseUrl));
+    const billing = grpcClient(BillingService, server.baseUrl);
     const { customer } = await billing.createCustomer({ tenantId, email: "hooks@example.com" });
     const { subscription } = await billing.createSubscription({
       customerId: customer!.id,
@@ -105,7 +104,7 @@ describe("webhooks", () => {
   it("should record every subscription lifecycle event once, whichever path changed it", async () => {
     // given a subscription with a two-day trial, changed by RPCs
     const tenantId = randomUUID();
-    const billing = createClient(BillingService, grpc(server.baseUrl));
+    const billing = grpcClient(BillingService, server.baseUrl);
     const { customer } = await billing.createCustomer({ tenantId, email: "life@example.com" });
     const { subscription } = await billing.createSubscription({
       customerId: customer!.id,
@@ -285,7 +284,7 @@ describe("webhooks", () => {
       const { endpoint } = await endpointFor(hooks.url);
 
       // when 40 events are emitted through both replicas
-      const second = createClient(EntitlementService, grpc(other.baseUrl));
+      const second = grpcClient(EntitlementService, other.baseUrl);
       await Promise.all(
         Array.from({ length: 40 }, (_, i) =>
           (i % 2 === 0 ? entitlements : second).checkAndRecord({
@@ -322,11 +321,11 @@ describe("webhooks", () => {
     const first = await startServerProcess(env);
     let restarted: Awaited<ReturnType<typeof startServerProcess>> | undefined;
     try {
-      const { endpoint } = await createClient(
-        EventService,
-        grpc(first.baseUrl),
-      ).createWebhookEndpoint({ url: hooks.url, types: ["entitlement.denied"] });
-      await createClient(EntitlementService, grpc(first.baseUrl)).checkAndRecord({
+      const { endpoint } = await grpcClient(EventService, first.baseUrl).createWebhookEndpoint({
+        url: hooks.url,
+        types: ["entitlement.denied"],
+      });
+      await grpcClient(EntitlementService, first.baseUrl).checkAndRecord({
         tenantId: randomUUID(),
         resourceType: "agents",
         quantity: "3",
@@ -342,7 +341,7 @@ describe("webhooks", () => {
       expect(hooks.received[1]?.headers["webhook-id"]).toBe(
         hooks.received[0]?.headers["webhook-id"],
       );
-      const restartedEvents = createClient(EventService, grpc(restarted.baseUrl));
+      const restartedEvents = grpcClient(EventService, restarted.baseUrl);
       await expect
         .poll(
           async () =>
@@ -360,8 +359,8 @@ describe("webhooks", () => {
       await first.stop("SIGKILL").catch(() => undefined);
       await restarted?.stop();
       server = await startTestApp(db.url, {}, FAST);
-      events = createClient(EventService, grpc(server.baseUrl));
-      entitlements = createClient(EntitlementService, grpc(server.baseUrl));
+      events = grpcClient(EventService, server.baseUrl);
+      entitlements = grpcClient(EntitlementService, server.baseUrl);
     }
   });
 
@@ -373,7 +372,7 @@ describe("webhooks", () => {
       { ENVIRONMENT: "staging", WEBHOOK_ALLOW_PRIVATE_NETWORKS: "true" },
     );
     try {
-      const strict = createClient(EventService, grpc(staging.baseUrl));
+      const strict = grpcClient(EventService, staging.baseUrl);
       const codeOf = (url: string, client = strict) =>
         client.createWebhookEndpoint({ url }).then(
           () => "ok",
@@ -385,7 +384,7 @@ describe("webhooks", () => {
       expect(await codeOf("https://[::ffff:10.0.0.1]/x")).toMatch(/InvalidArgument/);
       expect(await codeOf("https://169.254.169.254/latest")).toMatch(/InvalidArgument/);
       expect(await codeOf("ftp://example.com/x")).toMatch(/InvalidArgument/);
-      const relaxed = createClient(EventService, grpc(allowed.baseUrl));
+      const relaxed = grpcClient(EventService, allowed.baseUrl);
       expect(await codeOf("https://127.0.0.1/x", relaxed)).toBe("ok");
       expect(await codeOf("http://127.0.0.1/x", relaxed)).toMatch(/InvalidArgument.*https/);
     } finally {

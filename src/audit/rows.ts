@@ -18,11 +18,15 @@ export interface AuditEventRow {
   after: Record<string, unknown> | null;
 }
 
-/** What an insert gives: the database makes the id; jsonb goes in as text. */
-type NewAuditEventRow = Omit<AuditEventRow, "id" | "before" | "after"> & {
-  before: string | null;
-  after: string | null;
-};
+/**
+ * What an insert gives: the database makes the id and defaults the rest but the actor and the
+ * action; jsonb goes in as text.
+ */
+type NewAuditEventRow = Pick<AuditEventRow, "actor" | "action"> &
+  Partial<Pick<AuditEventRow, "tenant_id" | "target" | "request_id" | "create_time">> & {
+    before?: string | null;
+    after?: string | null;
+  };
 
 declare module "knex/types/tables.js" {
   interface Tables {

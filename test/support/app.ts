@@ -1,7 +1,4 @@
-import { createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import pg from "pg";
-import { BillingService } from "../../gen/tollgate/v1/billing_service_pb.js";
 import { type App, startApp } from "../../src/app/app.js";
 import type { AppOverrides } from "../../src/app/overrides.js";
 import { loadConfig } from "../../src/platform/config/config.js";
@@ -37,23 +34,6 @@ export async function startTestApp(
     baseUrl: `http://127.0.0.1:${app.address.port}`,
     stop: () => app.stop(),
   };
-}
-
-/** A gRPC client of BillingService for a test server, optionally with an API key. */
-export function billingClient(baseUrl: string, apiKey?: string) {
-  const headers: Record<string, string> = apiKey ? { authorization: `Bearer ${apiKey}` } : {};
-  return createClient(
-    BillingService,
-    createGrpcTransport({
-      baseUrl,
-      interceptors: [
-        (next) => (req) => {
-          for (const [name, value] of Object.entries(headers)) req.header.set(name, value);
-          return next(req);
-        },
-      ],
-    }),
-  );
 }
 
 /** Runs one query against the test database and returns its rows. */

@@ -1,11 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Decimal } from "decimal.js";
 import { UsageService } from "../../gen/tollgate/v1/usage_service_pb.js";
 import { queryRows } from "./app.js";
+import { grpcClient } from "./clients.js";
 
 /* Usage events for ingestion tests: generated with exact expected totals, streamed, and read back. */
 
@@ -46,9 +45,6 @@ export function chunk<T>(items: T[], size: number): T[][] {
   );
 }
 
-export const usageClient = (baseUrl: string) =>
-  createClient(UsageService, createGrpcTransport({ baseUrl }));
-
 /** Streams `events` in messages of `perMessage`, pausing `pauseMs` between messages. */
 export function stream(baseUrl: string, events: Event[], perMessage = 250, pauseMs = 0) {
   async function* messages() {
@@ -57,7 +53,7 @@ export function stream(baseUrl: string, events: Event[], perMessage = 250, pause
       if (pauseMs > 0) await sleep(pauseMs);
     }
   }
-  return usageClient(baseUrl).streamUsage(messages());
+  return grpcClient(UsageService, baseUrl).streamUsage(messages());
 }
 
 export async function storedTotals(url: string, tenants: string[]): Promise<Map<string, string>> {
