@@ -1,13 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { Decimal } from "decimal.js";
+import type { Decimal } from "decimal.js";
 import type { Knex } from "knex";
-import {
-  ceilingOf,
-  DEFAULT_ALERT_THRESHOLDS,
-  type PlanCatalog,
-  type PlanLimit,
-} from "../catalog/catalog.js";
-import { ALLOCATION_PERIOD } from "../catalog/periods.js";
+import { ceilingOf, type PlanCatalog } from "../catalog/catalog.js";
 import type { CreditStore } from "../credits/store.js";
 import type { Actor } from "../platform/calls/actor.js";
 import { assertLive, type CallBudget, deadlineExceeded } from "../platform/calls/budget.js";
@@ -48,13 +42,12 @@ import {
   validateReservationId,
   validateResourceRequest,
 } from "./inputs.js";
+import { createLimitRules } from "./limits.js";
 import type { PlanCache } from "./plan-cache.js";
 import {
   type AdmissionOutcome,
   type Counter,
-  type CounterKey,
   type EntitlementStore,
-  type LimitInfo,
   ZERO_COUNTER,
 } from "./store.js";
 
@@ -126,106 +119,16 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
     [...catalog.resourceKinds].filter(([, kind]) => kind === "allocation").map(([type]) => type),
   );
 
-  // The limit in force: the override's allowance in place of the plan's while it lasts (on
-  // the plan's terms otherwise: overage, thresholds), else the plan's; undefined when neither
-  // has the resource.
-  const limitOf = (
-    tenantPlan: TenantPlan,
-    resourceType: string,
-  ): { limit: PlanLimit | undefined; source: "plan" | "override" } => {
-    const planLimit = tenantPlan.plan.limits.find((l) => l.resourceType === resourceType);
-    const override = tenantPlan.adjustments.overrides.get(resourceType);
-    if (override === undefined || (override.expireTime && override.expireTime <= clock.now())) {
-      return { limit: planLimit, source: "plan" };
-    }
-    return {
-      limit: {
-        resourceType,
-        kind: catalog.resourceKinds.get(resourceType) ?? "consumable",
-        overage: planLimit?.overage,
-        alertThresholds: planLimit?.alertThresholds ?? [...DEFAULT_ALERT_THRESHOLDS],
-        limit: override.limit,
-      },
-      source: "override",
-    };
-  };
-
-  // Every resource the tenant has a limit for: its plan's, and those only an override adds.
-  const resourcesOf = (tenantPlan: TenantPlan) => [
-    ...new Set([
-      ...tenantPlan.plan.limits.map((l) => l.resourceType),
-      ...[...tenantPlan.adjustments.overrides.keys()].filter(
-        (r) => limitOf(tenantPlan, r).source === "override",
-      ),
-    ]),
-  ];
+  const { limitOf, resourcesOf, counterKeyOf, entitlementOf, limitInfoOf } = createLimitRules(
+    catalog,
+    () => clock.now(),
+  );
 
   // What active grants add per resource, read only for resources that have some.
   const roomsOf = async (tenantPlan: TenantPlan, tenantId: string, resourceTypes: string[]) =>
     resourceTypes.some((r) => tenantPlan.adjustments.grantResources.has(r))
       ? credits.grantRooms(knex, tenantId, allocations, clock.now())
       : new Map<string, Decimal>();
-
-  const keyOf = (tenantPlan: TenantPlan, req: Omit<ResourceRequest, "quantity">): CounterKey => ({
-    tenantId: req.tenantId,
-    resourceType: req.resourceType,
-    periodStart:
-      catalog.resourceKinds.get(req.resourceType) === "allocation"
-        ? ALLOCATION_PERIOD
-        : tenantPlan.periodStart,
-  });
-
-  // A resource the plan does not have reads as a hard limit of zero. `room` is what remains
-  // of active grants.
-  const view = (
-    tenantPlan: TenantPlan,
-    resourceType: string,
-    counter: Counter,
-    room = new Decimal(0),
-  ): Entitlement => {
-    const { limit, source } = limitOf(tenantPlan, resourceType);
-    const kind = catalog.resourceKinds.get(resourceType) ?? "consumable";
-    const included = limit ? limit.limit : new Decimal(0);
-    const limited = included !== undefined && limit !== undefined;
-    const granted = !limited
-      ? new Decimal(0)
-      : kind === "allocation"
-        ? room
-        : counter.granted.plus(room);
-    return {
-      resourceType,
-      kind,
-      limit: (limit ? ceilingOf(limit) : included)?.plus(granted),
-      included,
-      granted,
-      grantRemaining: limited ? room : new Decimal(0),
-      limitSource: source,
-      overageUnitAmount: limit?.overage?.unitAmount,
-      currency: tenantPlan.plan.currency,
-      used: counter.used,
-      reserved: counter.reserved,
-      periodStart: tenantPlan.periodStart,
-      periodEnd: tenantPlan.periodEnd,
-      planId: tenantPlan.plan.id,
-    };
-  };
-
-  // What the batch needs to know of a limit; undefined when nothing limits the resource.
-  const limitInfoOf = (
-    tenantPlan: TenantPlan,
-    limit: PlanLimit | undefined,
-  ): LimitInfo | undefined => {
-    if (limit?.limit === undefined) return undefined;
-    return {
-      allowance: limit.limit,
-      cap: limit.overage?.cap,
-      hard: limit.overage === undefined,
-      grants: tenantPlan.adjustments.grantResources.has(limit.resourceType),
-      allocation: limit.kind === "allocation",
-      thresholds: limit.alertThresholds,
-      planId: tenantPlan.plan.id,
-    };
-  };
 
   // Resolves the plan and the resource's place in it, for every check-style call, before
   // anything is queued or a transaction opens.
@@ -239,7 +142,7 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
     const limits = limitInfoOf(tenantPlan, limit);
     return {
       tenantPlan,
-      key: keyOf(tenantPlan, req),
+      key: counterKeyOf(tenantPlan, req),
       // Not in the plan: nothing is recorded; no ceiling, or an allocation's release: no check.
       kind: limit === undefined ? "read" : ceiling === undefined || release ? "add" : "admit",
       limits,
@@ -258,7 +161,7 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
     }
     let template = byResource.get(resourceType);
     if (template === undefined) {
-      template = storedEntitlement(view(tenantPlan, resourceType, ZERO_COUNTER));
+      template = storedEntitlement(entitlementOf(tenantPlan, resourceType, ZERO_COUNTER));
       byResource.set(resourceType, template);
     }
     return template;
@@ -342,7 +245,7 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
     const now = { ...(counter as Counter), granted: stored.granted };
     return {
       reservation: done,
-      entitlement: view(tenantPlan, done.resourceType, now, rooms.get(done.resourceType)),
+      entitlement: entitlementOf(tenantPlan, done.resourceType, now, rooms.get(done.resourceType)),
     };
   };
 
@@ -369,7 +272,7 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
       }
       const verdict = kind === "read" ? "not_in_plan" : fits ? "allowed" : "denied";
       return describeCheck(
-        view(tenantPlan, req.resourceType, counter, room),
+        entitlementOf(tenantPlan, req.resourceType, counter, room),
         req.quantity,
         verdict,
       );
@@ -419,7 +322,9 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
       const tenantId = validateTenantId(rawTenantId);
       const tenantPlan = await plans.resolve(tenantId);
       const resources = resourcesOf(tenantPlan);
-      const keys = resources.map((resourceType) => keyOf(tenantPlan, { tenantId, resourceType }));
+      const keys = resources.map((resourceType) =>
+        counterKeyOf(tenantPlan, { tenantId, resourceType }),
+      );
       const [counters, rooms] = await Promise.all([
         store.readMany(knex, tenantId, keys),
         roomsOf(tenantPlan, tenantId, resources),
@@ -427,7 +332,7 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
       return {
         planId: tenantPlan.plan.id,
         entitlements: resources.map((r) =>
-          view(tenantPlan, r, counters.get(r) ?? ZERO_COUNTER, rooms.get(r)),
+          entitlementOf(tenantPlan, r, counters.get(r) ?? ZERO_COUNTER, rooms.get(r)),
         ),
       };
     },

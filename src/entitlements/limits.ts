@@ -1,0 +1,130 @@
+import { Decimal } from "decimal.js";
+import {
+  ceilingOf,
+  DEFAULT_ALERT_THRESHOLDS,
+  type PlanCatalog,
+  type PlanLimit,
+} from "../catalog/catalog.js";
+import { ALLOCATION_PERIOD } from "../catalog/periods.js";
+import type { LimitInfo } from "./admission-wire.js";
+import type { Entitlement, ResourceRequest, TenantPlan } from "./entitlements.js";
+import type { Counter, CounterKey } from "./store.js";
+
+/** The limit of a resource in force for a tenant, and where it comes from. */
+export interface LimitInForce {
+  /** Undefined when neither the plan nor an override has the resource. */
+  limit: PlanLimit | undefined;
+  source: "plan" | "override";
+}
+
+/** The rules that turn a tenant's plan, overrides and grants into limits; pure but for `now`. */
+export interface LimitRules {
+  /**
+   * The limit in force: the override's allowance in place of the plan's while it lasts (on
+   * the plan's terms otherwise: overage, thresholds), else the plan's.
+   */
+  limitOf(tenantPlan: TenantPlan, resourceType: string): LimitInForce;
+  /** Every resource the tenant has a limit for: its plan's, and those only an override adds. */
+  resourcesOf(tenantPlan: TenantPlan): string[];
+  /** The counter a request counts on: the current period, or the one period of allocations. */
+  counterKeyOf(tenantPlan: TenantPlan, req: Omit<ResourceRequest, "quantity">): CounterKey;
+  /**
+   * A resource's entitlement as callers see it, from its counter and `room`, what remains of
+   * active grants. A resource the plan does not have reads as a hard limit of zero.
+   */
+  entitlementOf(
+    tenantPlan: TenantPlan,
+    resourceType: string,
+    counter: Counter,
+    room?: Decimal,
+  ): Entitlement;
+  /** What the admission batch needs to know of a limit; undefined when nothing limits it. */
+  limitInfoOf(tenantPlan: TenantPlan, limit: PlanLimit | undefined): LimitInfo | undefined;
+}
+
+/** Creates the limit rules over a catalog; `now` decides whether an override has expired. */
+export function createLimitRules(catalog: PlanCatalog, now: () => Date): LimitRules {
+  const kindOf = (resourceType: string) => catalog.resourceKinds.get(resourceType) ?? "consumable";
+
+  const limitOf = (tenantPlan: TenantPlan, resourceType: string): LimitInForce => {
+    const planLimit = tenantPlan.plan.limits.find((l) => l.resourceType === resourceType);
+    const override = tenantPlan.adjustments.overrides.get(resourceType);
+    if (override === undefined || (override.expireTime && override.expireTime <= now())) {
+      return { limit: planLimit, source: "plan" };
+    }
+    return {
+      limit: {
+        resourceType,
+        kind: kindOf(resourceType),
+        overage: planLimit?.overage,
+        alertThresholds: planLimit?.alertThresholds ?? [...DEFAULT_ALERT_THRESHOLDS],
+        limit: override.limit,
+      },
+      source: "override",
+    };
+  };
+
+  return {
+    limitOf,
+
+    resourcesOf: (tenantPlan) => [
+      ...new Set([
+        ...tenantPlan.plan.limits.map((l) => l.resourceType),
+        ...[...tenantPlan.adjustments.overrides.keys()].filter(
+          (r) => limitOf(tenantPlan, r).source === "override",
+        ),
+      ]),
+    ],
+
+    counterKeyOf: (tenantPlan, req) => ({
+      tenantId: req.tenantId,
+      resourceType: req.resourceType,
+      periodStart:
+        catalog.resourceKinds.get(req.resourceType) === "allocation"
+          ? ALLOCATION_PERIOD
+          : tenantPlan.periodStart,
+    }),
+
+    entitlementOf(tenantPlan, resourceType, counter, room = new Decimal(0)) {
+      const { limit, source } = limitOf(tenantPlan, resourceType);
+      const kind = kindOf(resourceType);
+      const included = limit ? limit.limit : new Decimal(0);
+      const limited = included !== undefined && limit !== undefined;
+      // An allocation's grants are whole; a consumable's are what the counter drew plus the rest.
+      const granted = !limited
+        ? new Decimal(0)
+        : kind === "allocation"
+          ? room
+          : counter.granted.plus(room);
+      return {
+        resourceType,
+        kind,
+        limit: (limit ? ceilingOf(limit) : included)?.plus(granted),
+        included,
+        granted,
+        grantRemaining: limited ? room : new Decimal(0),
+        limitSource: source,
+        overageUnitAmount: limit?.overage?.unitAmount,
+        currency: tenantPlan.plan.currency,
+        used: counter.used,
+        reserved: counter.reserved,
+        periodStart: tenantPlan.periodStart,
+        periodEnd: tenantPlan.periodEnd,
+        planId: tenantPlan.plan.id,
+      };
+    },
+
+    limitInfoOf(tenantPlan, limit) {
+      if (limit?.limit === undefined) return undefined;
+      return {
+        allowance: limit.limit,
+        cap: limit.overage?.cap,
+        hard: limit.overage === undefined,
+        grants: tenantPlan.adjustments.grantResources.has(limit.resourceType),
+        allocation: limit.kind === "allocation",
+        thresholds: limit.alertThresholds,
+        planId: tenantPlan.plan.id,
+      };
+    },
+  };
+}
