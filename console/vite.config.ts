@@ -1,6 +1,6 @@
 import { defineConfig } from "vite";
 
-// Built into dist/console, which the server serves under /console (src/server/console-assets.ts).
+// Built into dist/console, which the server serves under /console (src/platform/server/console-assets.ts).
 // Preact's automatic JSX runtime; no plugin needed for a page without hot reload in production.
 export default defineConfig({
   root: import.meta.dirname,

@@ -1,5 +1,5 @@
 // Copies the SQL function files (src/**/sql/*.sql) beside the compiled modules in dist/src,
-// where the function installer (src/db/functions.ts) reads them relative to itself.
+// where the function set (src/app/database-functions.ts) names them relative to itself.
 import { cpSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 

@@ -1,6 +1,6 @@
-import { fetchPage, MAX_PAGE_SIZE, type Page } from "../platform/pagination/page-token.js";
-import { createFieldChecks } from "../platform/validation/field-checks.js";
+import { fetchPage, type Page } from "../platform/pagination/page-token.js";
 import type { Customer, Subscription } from "./billing.js";
+import { validateCustomerSearch } from "./inputs.js";
 import type { BillingStore, CustomerCount } from "./store.js";
 
 /** A listed customer with its latest subscription, if it ever subscribed. */
@@ -22,17 +22,11 @@ export interface CustomerDirectory {
   countCustomers(): Promise<CustomerCount[]>;
 }
 
-// Long enough for any email address someone would paste; short enough to keep ILIKE cheap.
-const MAX_QUERY_LENGTH = 200;
-
 /** Creates the directory over a billing store (the lookup pool's). */
 export function createCustomerDirectory(store: BillingStore): CustomerDirectory {
   return {
     async listCustomers(raw) {
-      const checks = createFieldChecks();
-      checks.text("query", raw.query, { max: MAX_QUERY_LENGTH });
-      checks.intRange("page_size", raw.pageSize, 0, MAX_PAGE_SIZE);
-      checks.throwIfAny();
+      validateCustomerSearch(raw);
       // Pasted ids often carry spaces; tenant ids compare in lower case.
       const query = raw.query.trim();
       const page = await fetchPage({

@@ -87,3 +87,14 @@ export function validateSubscriptionPage(tenantId: string, pageSize: number): st
   checks.throwIfAny();
   return tenantId.toLowerCase();
 }
+
+// Long enough for any email address someone would paste; short enough to keep ILIKE cheap.
+const MAX_QUERY_LENGTH = 200;
+
+/** ListCustomers: the search text and the page size. */
+export function validateCustomerSearch(raw: { query: string; pageSize: number }): void {
+  const checks = createFieldChecks();
+  checks.text("query", raw.query, { max: MAX_QUERY_LENGTH });
+  checks.intRange("page_size", raw.pageSize, 0, MAX_PAGE_SIZE);
+  checks.throwIfAny();
+}

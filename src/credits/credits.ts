@@ -40,13 +40,6 @@ export interface TenantAdjustments {
   validUntil: Date | undefined;
 }
 
-/** No overrides and no grants. */
-export const NO_ADJUSTMENTS: TenantAdjustments = {
-  overrides: new Map(),
-  grantResources: new Set(),
-  validUntil: undefined,
-};
-
 /** The state of a grant at `now`. */
 export function grantState(grant: Grant, now: Date): GrantState {
   if (grant.voidTime !== undefined) return "voided";

@@ -4,7 +4,7 @@ import type { ReservationState } from "./entitlements.js";
 /*
  * The admission batch's wire form, declared once. Each list below names the fields of one
  * PostgreSQL composite type in order, with their SQL types: the function installer creates
- * the types from these lists (`src/db/functions.ts`), `admit.sql` reads the fields by these
+ * the types from these lists (`src/platform/db/functions.ts`), `admit.sql` reads the fields by these
  * names, and the store encodes ops and decodes decisions through them. A field added here is
  * added on both sides.
  */

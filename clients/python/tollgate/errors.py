@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import grpc
 
-# Wire names shared with the server (src/protocol/error-reasons.ts).
+# Wire names shared with the server (src/platform/errors/error-reasons.ts).
 ERROR_REASON_KEY = "tollgate-error-reason"
 BILLING_PROVIDER_REASON = "BILLING_PROVIDER"
 

@@ -1,6 +1,6 @@
 /*
  * Wire-level names this client shares with the server (the server's copy is
- * src/protocol/error-reasons.ts; test/contract.test.ts checks they agree), so a caller can
+ * src/platform/errors/error-reasons.ts; test/contract.test.ts checks they agree), so a caller can
  * tell which failure it got without parsing messages. Copied rather than imported: the client
  * package carries no server code.
  */

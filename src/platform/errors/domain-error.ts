@@ -1,6 +1,6 @@
 /**
  * Transport-neutral errors thrown by domain code. They say what went wrong in business terms;
- * `src/server/error-interceptor.ts` is the one place that turns them into Connect codes, so
+ * `src/platform/server/error-interceptor.ts` is the one place that turns them into Connect codes, so
  * services never import anything from the transport.
  */
 

@@ -27,7 +27,7 @@ import type { Knex } from "knex";
  * draws, settling, the admission batch) and the subscription event trigger. They now live in
  * `.sql` files beside their domains (`src/events/sql/emit.sql`, `src/credits/sql/grants.sql`,
  * `src/entitlements/sql/settle.sql` and `admit.sql`, `src/billing/sql/subscription-events.sql`),
- * installed after the migrations on every start (`src/db/functions.ts`).
+ * installed after the migrations on every start (`src/platform/db/functions.ts`).
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable("entitlement_overrides", (t) => {

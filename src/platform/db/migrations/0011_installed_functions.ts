@@ -2,7 +2,7 @@ import type { Knex } from "knex";
 
 /**
  * Which version of Tollgate's SQL functions the database holds (one row): the function
- * installer (`src/db/functions.ts`) reads it to install its set once, and to leave a newer
+ * installer (`src/platform/db/functions.ts`) reads it to install its set once, and to leave a newer
  * replica's set alone. From here on the functions live in `.sql` files beside their domains.
  */
 export async function up(knex: Knex): Promise<void> {
