@@ -6,16 +6,7 @@ import type { CreditStore } from "../credits/store.js";
 import type { Actor } from "../platform/calls/actor.js";
 import { assertLive, type CallBudget, deadlineExceeded } from "../platform/calls/budget.js";
 import type { Clock } from "../platform/clock/clock.js";
-import {
-  assertSameRequest,
-  fingerprintRequest,
-  type RequestFingerprint,
-} from "../platform/crypto/request-fingerprint.js";
-import {
-  FailedPreconditionError,
-  NotFoundError,
-  UnavailableError,
-} from "../platform/errors/domain-error.js";
+import { FailedPreconditionError, NotFoundError } from "../platform/errors/domain-error.js";
 import { validateTenantId } from "../platform/validation/field-rules.js";
 import type { AdmissionQueue } from "./admissions.js";
 import {
@@ -43,13 +34,9 @@ import {
   validateResourceRequest,
 } from "./inputs.js";
 import { createLimitRules } from "./limits.js";
+import { answerOf, claimOf } from "./outcomes.js";
 import type { PlanCache } from "./plan-cache.js";
-import {
-  type AdmissionOutcome,
-  type Counter,
-  type EntitlementStore,
-  ZERO_COUNTER,
-} from "./store.js";
+import { type Counter, type EntitlementStore, ZERO_COUNTER } from "./store.js";
 
 const DEFAULT_TTL_SECONDS = 300;
 
@@ -165,37 +152,6 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
       byResource.set(resourceType, template);
     }
     return template;
-  };
-
-  // The request behind an idempotency key, fingerprinted only when there is a key.
-  const claimOf = (idempotencyKey: string, operation: string, input: unknown) =>
-    idempotencyKey === ""
-      ? undefined
-      : { key: idempotencyKey, ...fingerprintRequest(operation, input) };
-
-  // The answer of a queued call: its own, or the first answer of its idempotency key.
-  const answerOf = <T>(
-    outcome: AdmissionOutcome,
-    claim: RequestFingerprint | undefined,
-    revive: (stored: unknown) => T,
-  ): T => {
-    const answer = outcome.answer as Record<string, unknown>;
-    switch (outcome.outcome) {
-      case "replay":
-        // Only a keyed call can replay, so the claim is there.
-        assertSameRequest(
-          "idempotency_key",
-          answer as unknown as RequestFingerprint,
-          claim as RequestFingerprint,
-        );
-        return revive(answer.response);
-      case "busy":
-        throw new UnavailableError("the first call with this idempotency_key is still running");
-      case "deadline":
-        throw deadlineExceeded();
-      default:
-        return revive(answer);
-    }
   };
 
   // Ends a reservation through the batch: read first, so the op names its counter (and its
