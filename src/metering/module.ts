@@ -6,7 +6,7 @@ import type { Database } from "../platform/db/database.js";
 import type { Logger } from "../platform/observability/logger.js";
 import type { Module } from "../platform/server/module.js";
 import { startPeriodicTask } from "../platform/tasks/periodic.js";
-import { createMeterSync } from "./service.js";
+import { createMeterService } from "./service.js";
 import { createMeterStore } from "./store.js";
 
 /** Creates the metering domain: usage reported to the provider's meters, exactly once. */
@@ -19,7 +19,7 @@ export function createMeteringModule(deps: {
   logger: Logger;
 }): Module {
   const { config, database, logger } = deps;
-  const sync = createMeterSync({
+  const sync = createMeterService({
     store: createMeterStore(database.knex),
     provider: deps.provider,
     catalog: deps.catalog,

@@ -19,7 +19,7 @@ const RESEND_WINDOW_MS = 20 * 3_600_000;
 const MAX_BACKOFF_MS = 10 * 60_000;
 
 /** Reports usage to the billing provider's meters, exactly once per delta. */
-export interface MeterSync {
+export interface MeterService {
   /** Plans new deltas and sends up to `limit` due ones; returns how many were handled. */
   run(limit: number): Promise<number>;
   /** Totals since start (sent, retried, failed) and the outbox now (pending, lag_seconds). */
@@ -27,7 +27,7 @@ export interface MeterSync {
 }
 
 /** What the meter sync is built from. */
-export interface MeterSyncDeps {
+export interface MeterServiceDeps {
   store: MeterStore;
   provider: BillingProvider;
   catalog: PlanCatalog;
@@ -60,7 +60,7 @@ export interface MeterSyncDeps {
  *    Calls are paced, and a failure backs off (that delta, and this replica's sending) before
  *    the next try; a refusal that no retry can fix marks the delta failed.
  */
-export function createMeterSync(deps: MeterSyncDeps): MeterSync {
+export function createMeterService(deps: MeterServiceDeps): MeterService {
   const { store, provider, catalog, clock, logger } = deps;
   const totals = { sent: 0, retried: 0, failed: 0 };
   let outbox = { pending: 0, lagSeconds: 0 };
