@@ -248,7 +248,7 @@ runBenchmark(
 function benchCatalog(): string {
   const catalog = JSON.parse(
     readFileSync(
-      fileURLToPath(new URL("../../src/billing/default-plans.json", import.meta.url)),
+      fileURLToPath(new URL("../../src/catalog/default-plans.json", import.meta.url)),
       "utf8",
     ),
   ) as { plans: { id: string; limits: Record<string, { limit?: string }> }[] };
