@@ -84,19 +84,20 @@ export function createEntitlementsModule(deps: {
       work: (limit) => service.settleQueued(limit),
       logger,
     }),
+    // Other replicas announce subscription and credit changes with NOTIFY; PGlite has no
+    // other replicas.
+    ...(config.databaseUrl === undefined
+      ? []
+      : [
+          startNotificationListener({
+            url: config.databaseUrl,
+            channel: SUBSCRIPTION_CHANNEL,
+            onNotify: (tenantId) => plans.invalidate(tenantId),
+            onGap: () => plans.clear(),
+            logger,
+          }),
+        ]),
   ];
-  // Other replicas announce their subscription and credit changes with NOTIFY; PGlite has no
-  // other replicas.
-  if (config.databaseUrl !== undefined) {
-    const listener = startNotificationListener({
-      url: config.databaseUrl,
-      channel: SUBSCRIPTION_CHANNEL,
-      onNotify: (tenantId) => plans.invalidate(tenantId),
-      onGap: () => plans.clear(),
-      logger,
-    });
-    tasks.push({ stop: () => listener.close() });
-  }
   return {
     name: "entitlements",
     plans,

@@ -45,17 +45,19 @@ export function createEventsModule(deps: {
       work: (limit) => store.announceTrialEnds(clock.now(), TRIAL_NOTICE_MS, limit),
       logger,
     }),
+    // Other replicas' events ring the wakeup too; PGlite has no other replicas.
+    ...(config.databaseUrl === undefined
+      ? []
+      : [
+          startNotificationListener({
+            url: config.databaseUrl,
+            channel: EVENTS_CHANNEL,
+            onNotify: () => wakeup.notify(),
+            onGap: () => wakeup.notify(),
+            logger,
+          }),
+        ]),
   ];
-  if (config.databaseUrl !== undefined) {
-    const listener = startNotificationListener({
-      url: config.databaseUrl,
-      channel: EVENTS_CHANNEL,
-      onNotify: () => wakeup.notify(),
-      onGap: () => wakeup.notify(),
-      logger,
-    });
-    tasks.push({ stop: () => listener.close() });
-  }
   return {
     name: "events",
     wakeup,

@@ -2,9 +2,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
 import type { Logger } from "../observability/logger.js";
 
-/** A running LISTEN connection. */
+/** A running LISTEN connection; `stop` closes it (a module's background task). */
 export interface NotificationListener {
-  close(): Promise<void>;
+  stop(): Promise<void>;
 }
 
 /** Options of {@link startNotificationListener}. */
@@ -61,7 +61,7 @@ export function startNotificationListener(
   };
   const running = run();
   return {
-    async close() {
+    async stop() {
       closed = true;
       stop.abort();
       await client?.end().catch(() => undefined);
