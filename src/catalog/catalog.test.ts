@@ -1,9 +1,10 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Decimal } from "decimal.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError } from "../platform/config/config.js";
-import { loadPlanCatalog } from "./catalog.js";
+import { ceilingOf, loadPlanCatalog, type PlanLimit } from "./catalog.js";
 
 describe(loadPlanCatalog.name, () => {
   let dir: string;
@@ -358,3 +359,27 @@ function hobbyPlan(limits: string[]): string {
     ...limits.map((line) => `      ${line}`),
   ].join("\n");
 }
+
+describe(ceilingOf.name, () => {
+  const limit = (allowance: string | undefined, overage?: { cap?: string }): PlanLimit => ({
+    resourceType: "executions",
+    kind: "consumable",
+    limit: allowance === undefined ? undefined : new Decimal(allowance),
+    overage: overage && {
+      unitAmount: new Decimal("0.01"),
+      cap: overage.cap === undefined ? undefined : new Decimal(overage.cap),
+      meter: undefined,
+    },
+    alertThresholds: [],
+  });
+
+  it("should deny past a hard limit's allowance, and past a soft limit's allowance plus its cap", () => {
+    expect(ceilingOf(limit("100"))).toEqual(new Decimal(100));
+    expect(ceilingOf(limit("10000", { cap: "25000" }))).toEqual(new Decimal(35_000));
+  });
+
+  it("should never deny an unlimited resource or a soft limit without a cap", () => {
+    expect(ceilingOf(limit(undefined))).toBeUndefined();
+    expect(ceilingOf(limit("10000", {}))).toBeUndefined();
+  });
+});
