@@ -81,6 +81,7 @@ export async function startApp(
         port: server.address.port,
         database: database.kind,
         authentication: modules.auth.open ? "open" : "api-keys",
+        modules: modules.all.map((m) => m.name),
       },
       "tollgate is serving Connect, gRPC and gRPC-Web on one port (HTTP/1.1 and h2c)",
     );

@@ -41,7 +41,7 @@ export interface StatsSource {
  * shutdown stops their tasks in the reverse of the order the modules were listed.
  */
 export interface Module {
-  /** The domain's name, for logs. */
+  /** The domain's name: the start-up log lists the modules wired. */
   name: string;
   rpc?: readonly ServiceHandlers[];
   /** Interceptors every RPC passes, after logging and error mapping, in list order. */
