@@ -6,6 +6,7 @@ import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { type ReadPools, runCancellableRead } from "../platform/db/cancellable-read.js";
 import { isDatabaseUnavailable } from "../platform/db/database.js";
+import type { UsageEventRow } from "./rows.js";
 import type { UsageEvent, UsageQuery, UsageReport } from "./usage.js";
 
 /** Queries over `usage_events` and the counters they feed. */
@@ -224,10 +225,8 @@ export function createUsageStore(
   };
 }
 
-interface DuplicateRow {
-  tenant_id: string;
-  event_id: string;
-}
+/** An event a flush found stored before: its key. */
+type DuplicateRow = Pick<UsageEventRow, "tenant_id" | "event_id">;
 
 /** `committed`, `aborted`, `in progress`, or null when the transaction is too old to know. */
 async function commitStatus(knex: Knex, xid: string): Promise<string | null> {
