@@ -24,8 +24,8 @@ export interface AdmissionQueue {
   stats(): AdmissionStats;
 }
 
-/** What {@link AdmissionQueue.stats} reports. */
-export interface AdmissionStats {
+/** What {@link AdmissionQueue.stats} reports (a type alias, so it exports to `/metrics` as is). */
+export type AdmissionStats = {
   calls: number;
   batches: number;
   /** Calls dropped unstarted because their caller had given up. */
@@ -33,7 +33,7 @@ export interface AdmissionStats {
   /** Calls answered Unavailable after waiting `maxWaitMs` for a batch slot. */
   overdue: number;
   waiting: number;
-}
+};
 
 /** Options of {@link createAdmissionQueue}. */
 export interface AdmissionQueueOptions {

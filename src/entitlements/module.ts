@@ -116,7 +116,7 @@ export function createEntitlementsModule(deps: {
       {
         name: "tollgate_admissions",
         help: "Admission group commit (totals since start): calls queued, batches run (bisected halves included), calls shed because their caller had given up, calls answered Unavailable after waiting too long for a batch slot; waiting: calls queued now.",
-        read: () => ({ ...admissions.stats() }),
+        read: () => admissions.stats(),
       },
     ],
     tasks,

@@ -1,5 +1,14 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
+/** Statistics exported as gauges on `/metrics`, one per key of what `read` returns. */
+export interface StatsSource {
+  /** The metric name (`tollgate_…`); keys become its `stat` label. */
+  name: string;
+  /** What the figures mean, for the metric's HELP line. */
+  help: string;
+  read(): Readonly<Record<string, number>>;
+}
+
 /** The Prometheus instruments the server records into, on a registry of its own. */
 export interface Metrics {
   registry: Registry;
@@ -7,10 +16,10 @@ export interface Metrics {
   rpcDuration: Histogram<"service" | "method" | "code">;
   rejectedRequests: Counter<"path" | "status">;
   /**
-   * Exports a component's statistics as the gauge `name{stat=…}`, read at each scrape: the
-   * usage batcher's (`tollgate_usage_ingest`) and the admission queue's (`tollgate_admissions`).
+   * Exports a component's statistics as the gauge `name{stat=…}`, read at each scrape (the
+   * modules' sources: the usage batcher's, the admission queue's, …).
    */
-  observeStats(name: string, help: string, read: () => Record<string, number>): void;
+  observeStats(source: StatsSource): void;
 }
 
 /**
@@ -41,14 +50,14 @@ export function createMetrics(): Metrics {
       labelNames: ["path", "status"],
       registers: [registry],
     }),
-    observeStats(name, help, read) {
+    observeStats(source) {
       new Gauge({
-        name,
-        help,
+        name: source.name,
+        help: source.help,
         labelNames: ["stat"],
         registers: [registry],
         collect() {
-          for (const [stat, value] of Object.entries(read())) this.set({ stat }, value);
+          for (const [stat, value] of Object.entries(source.read())) this.set({ stat }, value);
         },
       });
     },

@@ -1,5 +1,6 @@
 import type { DescService } from "@bufbuild/protobuf";
 import type { Interceptor, ServiceImpl } from "@connectrpc/connect";
+import type { StatsSource } from "../observability/metrics.js";
 import type { HttpEndpoint } from "./http-handler.js";
 
 /**
@@ -24,15 +25,6 @@ export function handlersOf<S extends DescService>(
 export interface BackgroundTask {
   /** Finishes or abandons the work in hand and stops; the database is still open. */
   stop(): Promise<void>;
-}
-
-/** Statistics exported as gauges on `/metrics`, one per key of what `read` returns. */
-export interface StatsSource {
-  /** The metric name (`tollgate_…`); keys become its `stat` label. */
-  name: string;
-  /** What the figures mean, for the metric's HELP line. */
-  help: string;
-  read(): Readonly<Record<string, number>>;
 }
 
 /**

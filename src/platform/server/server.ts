@@ -53,9 +53,7 @@ export interface Server {
 export async function startServer(options: ServerOptions): Promise<Server> {
   const { config, logger, modules } = options;
   const metrics = createMetrics();
-  for (const source of modules.flatMap((m) => m.stats ?? [])) {
-    metrics.observeStats(source.name, source.help, () => ({ ...source.read() }));
-  }
+  for (const source of modules.flatMap((m) => m.stats ?? [])) metrics.observeStats(source);
   const health = createHealthState(TOLLGATE_SERVICES.map((s) => s.typeName));
   const shutdown = new AbortController();
   // Every call in flight links its own signal to this one until it ends (Connect removes the
