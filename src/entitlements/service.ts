@@ -129,6 +129,7 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
     const limits = limitInfoOf(tenantPlan, limit);
     return {
       tenantPlan,
+      ceiling,
       key: counterKeyOf(tenantPlan, req),
       // Not in the plan: nothing is recorded; no ceiling, or an allocation's release: no check.
       kind: limit === undefined ? "read" : ceiling === undefined || release ? "add" : "admit",
@@ -208,15 +209,13 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
   return {
     async check(_actor, raw) {
       const req = validateResourceRequest(catalog, raw, "check");
-      const { tenantPlan, key, kind } = await prepare(req);
+      const { tenantPlan, ceiling: planCeiling, key, kind } = await prepare(req);
       const rooms = await roomsOf(tenantPlan, req.tenantId, [req.resourceType]);
       const room = rooms.get(req.resourceType);
       // The ceiling the batch would apply (the entitlement's limit: a consumable's grants
       // drawn this period are on the counter row); whether the call fits is the database's
       // rule, the one the batch applies.
-      const { limit } = limitOf(tenantPlan, req.resourceType);
-      const base =
-        kind === "admit" && limit !== undefined ? ceilingOf(limit)?.plus(room ?? 0) : undefined;
+      const base = kind === "admit" ? planCeiling?.plus(room ?? 0) : undefined;
       const ceiling = base && {
         base,
         plusDrawn: catalog.resourceKinds.get(req.resourceType) !== "allocation",
