@@ -15,8 +15,6 @@ import { type Json, renderAnswer, renderStored } from "./answers.js";
 import type { Reservation } from "./entitlements.js";
 import type { CounterRow, ReservationRow, SettleQueueRow } from "./rows.js";
 
-export type { IdempotencyClaim, LimitInfo } from "./admission-wire.js";
-
 /** Which counter row: one per tenant, resource and period. */
 export interface CounterKey {
   tenantId: string;
