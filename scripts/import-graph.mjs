@@ -39,12 +39,12 @@ export const LAYERS = [
     folders: [
       "audit",
       "auth",
+      "events",
       "billing",
       "credits",
       "entitlements",
       "usage",
       "metering",
-      "events",
       "webhooks",
     ],
   },

@@ -66,7 +66,16 @@ export async function startApp(
           })
         : undefined;
     const clock: Clock = overrides.clock ?? (databaseClock as DatabaseClock);
-    modules = await createModules({ config, database, catalog, clock, logger, overrides });
+    const distributed = await database.distributed();
+    modules = await createModules({
+      config,
+      database,
+      catalog,
+      clock,
+      logger,
+      overrides,
+      distributed,
+    });
     const server = await startServer({
       config,
       logger,

@@ -34,16 +34,20 @@ export async function createModules(options: {
   clock: Clock;
   logger: Logger;
   overrides: AppOverrides;
+  /** Whether the database is distributed (Citus): then every statement names one tenant. */
+  distributed: boolean;
 }): Promise<Modules> {
-  const { config, database, catalog, clock, logger, overrides } = options;
+  const { config, database, catalog, clock, logger, overrides, distributed } = options;
   const shared = { config, database, catalog, clock, logger };
   let entitlements: EntitlementsModule | undefined;
   const limitsChanged = (tenantId: string) => entitlements?.plans.invalidate(tenantId);
   const audit = createAuditModule({ knex: database.knex });
   const auth = await createAuthModule({ ...shared, audit: audit.store });
+  const events = createEventsModule({ ...shared, distributed });
   const billing = createBillingModule({
     ...shared,
     audit: audit.store,
+    events: events.log,
     readUsage: (tenantId, start, types) => {
       if (entitlements === undefined) throw new Error("entitlements are not wired yet");
       return entitlements.readUsage(tenantId, start, types);
@@ -58,17 +62,22 @@ export async function createModules(options: {
     billingStore: billing.store,
     onLimitsChanged: limitsChanged,
   });
-  entitlements = createEntitlementsModule({ ...shared, billing: billing.service, credits });
+  entitlements = createEntitlementsModule({
+    ...shared,
+    billing: billing.service,
+    credits,
+    events: events.log,
+    distributed,
+  });
   const usage = createUsageModule({
     ...shared,
     plans: entitlements.plans,
     wrapStore: overrides.wrapUsageStore,
   });
   const metering = createMeteringModule({ ...shared, provider: billing.provider });
-  const events = createEventsModule(shared);
   const webhooks = createWebhooksModule({ ...shared, events });
   return {
     auth,
-    all: [audit, auth, billing, credits, entitlements, usage, metering, events, webhooks],
+    all: [audit, auth, events, billing, credits, entitlements, usage, metering, webhooks],
   };
 }

@@ -10,7 +10,7 @@ export interface AuditEventRow {
   id: string;
   actor: string;
   action: string;
-  tenant_id: string | null;
+  tenant_id: string;
   target: string;
   request_id: string;
   create_time: Date;

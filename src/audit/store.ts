@@ -16,6 +16,13 @@ export interface AuditStore {
   ): Promise<AuditEvent[]>;
 }
 
+/**
+ * The tenant under which admin actions (those about no tenant: API keys, webhook endpoints)
+ * are recorded: every audit row names a tenant, so the trail is one table distributed by
+ * tenant, and the operator's own rows live together on one shard. Reads show it as none.
+ */
+export const OPERATOR_TENANT = "00000000-0000-0000-0000-000000000000";
+
 /** Creates the audit store over the given connection. */
 export function createAuditStore(knex: Knex): AuditStore {
   return {
@@ -23,7 +30,7 @@ export function createAuditStore(knex: Knex): AuditStore {
       await trx("audit_events").insert({
         actor: event.actor,
         action: event.action,
-        tenant_id: event.tenantId ?? null,
+        tenant_id: event.tenantId ?? OPERATOR_TENANT,
         target: event.target,
         request_id: event.requestId,
         create_time: event.createTime,
@@ -44,7 +51,7 @@ function fromDbAuditEvent(row: AuditEventRow): AuditEvent {
     id: row.id,
     actor: row.actor,
     action: row.action,
-    tenantId: row.tenant_id ?? undefined,
+    tenantId: row.tenant_id === OPERATOR_TENANT ? undefined : row.tenant_id,
     target: row.target,
     requestId: row.request_id,
     createTime: row.create_time,

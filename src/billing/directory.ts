@@ -36,7 +36,7 @@ export function createCustomerDirectory(store: BillingStore): CustomerDirectory 
         fetch: (limit, after) => store.searchCustomers(query, limit, after),
         cursorOf: (customer) => ({ time: customer.createTime, id: customer.id }),
       });
-      const latest = await store.latestSubscriptions(page.items.map((c) => c.id));
+      const latest = await store.latestSubscriptions(page.items);
       const byCustomer = new Map(latest.map((s) => [s.customerId, s]));
       return {
         nextPageToken: page.nextPageToken,

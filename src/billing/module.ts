@@ -1,6 +1,7 @@
 import type Stripe from "stripe";
 import type { AuditStore } from "../audit/store.js";
 import type { PlanCatalog } from "../catalog/catalog.js";
+import type { EventLog } from "../events/log.js";
 import type { Clock } from "../platform/clock/clock.js";
 import type { Config } from "../platform/config/config.js";
 import type { Database } from "../platform/db/database.js";
@@ -23,6 +24,8 @@ export interface BillingModuleDeps {
   config: Config;
   database: Database;
   audit: AuditStore;
+  /** Where subscription lifecycle events are written, in the transaction of each change. */
+  events: EventLog;
   catalog: PlanCatalog;
   clock: Clock;
   logger: Logger;
@@ -45,7 +48,8 @@ export interface BillingModule extends Module {
 
 /**
  * Creates the billing domain: picks the provider (Stripe or the mock), serves the Stripe
- * webhook endpoint, and sweeps due trial ends, rollovers and scheduled cancellations.
+ * webhook endpoint, sweeps due trial ends, rollovers and scheduled cancellations, and announces
+ * trials about to end.
  */
 export function createBillingModule(deps: BillingModuleDeps): BillingModule {
   const { config, database, catalog, clock, logger } = deps;
@@ -58,8 +62,8 @@ export function createBillingModule(deps: BillingModuleDeps): BillingModule {
       )
     : createMockBillingProvider(database.knex, clock, catalog, deps.readUsage);
   const provider = deps.wrapProvider?.(configured) ?? configured;
-  const store = createBillingStore(database.knex);
-  const lookups = createBillingStore(database.lookups);
+  const store = createBillingStore(database.knex, deps.events);
+  const lookups = createBillingStore(database.lookups, deps.events);
   const lease = createMutationLease(store, clock, logger, {
     leaseTtlMs: config.billingLeaseSeconds * 1000,
   });
@@ -82,6 +86,13 @@ export function createBillingModule(deps: BillingModuleDeps): BillingModule {
     work: (limit) => service.advanceDue(limit),
     logger,
   });
+  const trialNotices = startPeriodicTask({
+    name: "trial-will-end",
+    intervalMs: config.billingSweepIntervalSeconds * 1000,
+    batch: 100,
+    work: (limit) => service.announceTrialEnds(limit),
+    logger,
+  });
   const webhook = createStripeWebhookEndpoint(
     stripe && {
       stripe,
@@ -99,7 +110,7 @@ export function createBillingModule(deps: BillingModuleDeps): BillingModule {
     provider,
     rpc: [createBillingRpc(service, createCustomerDirectory(lookups))],
     http: [webhook],
-    tasks: [sweep],
+    tasks: [sweep, trialNotices],
   };
 }
 

@@ -57,6 +57,12 @@ export interface BillingService {
   /** Applies due time-based transitions to up to `limit` subscriptions; returns how many. */
   advanceDue(limit: number): Promise<number>;
   /**
+   * Announces `subscription.trial_will_end` for trials ending within three days (Stripe's
+   * notice), once per subscription and trial end, each in a transaction of its own tenant;
+   * returns how many it announced.
+   */
+  announceTrialEnds(limit: number): Promise<number>;
+  /**
    * Makes the stored subscription match the provider's current one (after a webhook): fetched
    * fresh under the tenant's lease, so events arriving out of order still leave the newest
    * state. Returns what happened, for the log.
@@ -86,6 +92,9 @@ export interface BillingServiceDeps {
 }
 
 const SYSTEM: Actor = { id: "system", tenantId: undefined };
+
+/** Stripe's notice before a trial ends, which `subscription.trial_will_end` mirrors. */
+const TRIAL_NOTICE_MS = 3 * 86_400_000;
 
 /**
  * Creates the billing service. Mutations run under the mutation lease (once per request id,
@@ -130,15 +139,16 @@ export function createBillingService(deps: BillingServiceDeps): BillingService {
       changed(next.tenantId);
       return withoutVersion(next);
     }
-    const reloaded = await via.findSubscription(stored.id);
+    const reloaded = await via.findSubscription(stored.id, stored.tenantId);
     if (reloaded === undefined) throw new NotFoundError(`subscription ${stored.id} not found`);
     return refresh(reloaded, via);
   };
 
   // A subscription the caller may not see is answered exactly as one that does not exist,
   // and before anything is done to it, so ids of other tenants cannot be probed.
-  const loadSubscription = async (subscriptionId: string, actor?: Actor) => {
-    const stored = await store.findSubscription(subscriptionId);
+  // A tenant key names its tenant, so its lookups go to that tenant's shard alone.
+  const loadSubscription = async (subscriptionId: string, actor?: Actor, tenantId?: string) => {
+    const stored = await store.findSubscription(subscriptionId, tenantId ?? actor?.tenantId);
     if (stored === undefined || (actor !== undefined && !mayAccessTenant(actor, stored.tenantId))) {
       throw new NotFoundError(`subscription ${subscriptionId} not found`);
     }
@@ -170,7 +180,7 @@ export function createBillingService(deps: BillingServiceDeps): BillingService {
     input: { subscriptionId: string; requestId: string },
     call: (before: Subscription, idempotencyKey: string) => Promise<ProviderSubscription>,
   ): Promise<Subscription> => {
-    const initial = await loadSubscription(input.subscriptionId);
+    const initial = await loadSubscription(input.subscriptionId, actor);
     return lease.run({
       tenantId: initial.tenantId,
       requestId: input.requestId,
@@ -178,7 +188,7 @@ export function createBillingService(deps: BillingServiceDeps): BillingService {
       input,
       revive: reviveSubscription,
       work: async (idempotencyKey, remember) => {
-        const before = await loadSubscription(input.subscriptionId);
+        const before = await loadSubscription(input.subscriptionId, actor, initial.tenantId);
         assertChangeable(before);
         const after = fromProvider(await call(before, idempotencyKey), before.tenantId);
         await store.transaction(async (trx) => {
@@ -335,7 +345,7 @@ export function createBillingService(deps: BillingServiceDeps): BillingService {
         work: async () => {
           const fetched = await provider.retrieveSubscription(subscriptionId);
           if (catalog.planByPriceId(fetched.priceId) === undefined) return "unknown price";
-          const before = await store.findSubscription(subscriptionId);
+          const before = await store.findSubscription(subscriptionId, tenantId);
           const after = {
             ...fromProvider(fetched, tenantId),
             prorationBehavior: fetched.prorationBehavior ?? before?.prorationBehavior,
@@ -365,6 +375,16 @@ export function createBillingService(deps: BillingServiceDeps): BillingService {
       const due = await store.listDueSubscriptions(clock.now(), limit);
       for (const subscription of due) await refresh(subscription);
       return due.length;
+    },
+
+    async announceTrialEnds(limit) {
+      const now = clock.now();
+      const until = new Date(now.getTime() + TRIAL_NOTICE_MS);
+      let announced = 0;
+      for (const trial of await store.listEndingTrials(now, until, limit)) {
+        if (await store.announceTrialEnd(trial)) announced++;
+      }
+      return announced;
     },
   };
 }

@@ -1,6 +1,8 @@
 import type { Knex } from "knex";
 import { LIVE_STATES, type SubscriptionState } from "../catalog/lifecycle.js";
+import type { EventLog } from "../events/log.js";
 import type { RequestFingerprint } from "../platform/crypto/request-fingerprint.js";
+import { notifyAfterCommit } from "../platform/db/notify.js";
 import { AlreadyExistsError, FailedPreconditionError } from "../platform/errors/domain-error.js";
 import { newestFirst } from "../platform/pagination/keyset.js";
 import type { Cursor } from "../platform/pagination/page-token.js";
@@ -25,16 +27,33 @@ export interface BillingStore {
   findCustomer(id: string): Promise<Customer | undefined>;
   /** Fails with AlreadyExists when the tenant already has a customer. */
   insertCustomer(trx: Knex.Transaction, customer: Customer): Promise<void>;
-  findSubscription(id: string): Promise<StoredSubscription | undefined>;
+  /**
+   * A subscription by id: within `tenantId` when the caller knows it (a routed lookup), else
+   * on every shard (admin calls that name only the id).
+   */
+  findSubscription(id: string, tenantId?: string): Promise<StoredSubscription | undefined>;
   findLiveSubscription(tenantId: string): Promise<StoredSubscription | undefined>;
   listSubscriptions(tenantId: string, limit: number, after?: Cursor): Promise<StoredSubscription[]>;
   /** Live subscriptions whose current period ended at or before `now`. */
   listDueSubscriptions(now: Date, limit: number): Promise<StoredSubscription[]>;
-  /** Fails with FailedPrecondition when the tenant already has a live subscription. */
+  /**
+   * Trials ending in (`now`, `until`] not yet announced: a read over every tenant, each then
+   * announced by {@link announceTrialEnd} in a transaction of its tenant alone.
+   */
+  listEndingTrials(now: Date, until: Date, limit: number): Promise<StoredSubscription[]>;
+  /** Writes `subscription.trial_will_end` once per subscription and trial end. */
+  announceTrialEnd(subscription: StoredSubscription): Promise<boolean>;
+  /**
+   * Fails with FailedPrecondition when the tenant already has a live subscription. Writes
+   * `subscription.created` in the same transaction.
+   */
   insertSubscription(trx: Knex.Transaction, subscription: Subscription): Promise<void>;
   /**
    * Overwrites a subscription and bumps its version. With `expectedVersion`, writes only if
-   * the row is still at that version and says whether it did (optimistic concurrency).
+   * the row is still at that version and says whether it did (optimistic concurrency). Writes
+   * the lifecycle event the change is (canceled, past due, updated; none when nothing but the
+   * version changed) in the same transaction, and re-arms the tenant's counters' watch levels,
+   * since their allowances may have changed.
    */
   saveSubscription(
     trx: Knex.Transaction,
@@ -42,8 +61,8 @@ export interface BillingStore {
     expectedVersion?: number,
   ): Promise<boolean>;
   /**
-   * Tells every replica, when `trx` commits, that a tenant's subscription changed, so their
-   * plan caches drop it (PostgreSQL NOTIFY is delivered on commit, and never on rollback).
+   * Tells every replica, once `trx` commits, that a tenant's subscription changed, so their
+   * plan caches drop it (nothing is sent if it rolls back).
    */
   notifySubscriptionChanged(trx: Knex.Transaction, tenantId: string): Promise<void>;
   findRequest(tenantId: string, requestId: string): Promise<StoredRequest | undefined>;
@@ -69,7 +88,9 @@ export interface BillingStore {
    */
   searchCustomers(search: string, limit: number, after?: Cursor): Promise<Customer[]>;
   /** The latest subscription of each of the given customers that has one. */
-  latestSubscriptions(customerIds: readonly string[]): Promise<StoredSubscription[]>;
+  latestSubscriptions(
+    customers: readonly Pick<Customer, "id" | "tenantId">[],
+  ): Promise<StoredSubscription[]>;
   /** Customers by current plan (`free` without a live subscription) and latest state. */
   countCustomers(): Promise<CustomerCount[]>;
 }
@@ -87,8 +108,28 @@ const UNIQUE_VIOLATION = "23505";
 /** The NOTIFY channel on which subscription changes are announced, with the tenant id. */
 export const SUBSCRIPTION_CHANNEL = "tollgate_subscription_changed";
 
-/** Creates the billing store over the given connection. */
-export function createBillingStore(knex: Knex): BillingStore {
+/** Creates the billing store over the given connection; `events` records lifecycle events. */
+export function createBillingStore(knex: Knex, events: EventLog): BillingStore {
+  // The lifecycle event of a change from `before` (undefined: created), as the subscription
+  // stands in `trx` after it, like Stripe's `customer.subscription.*`.
+  const recordChange = async (
+    trx: Knex.Transaction,
+    subscription: Subscription,
+    before: Record<string, unknown> | undefined,
+  ) => {
+    const key = { tenant_id: subscription.tenantId, id: subscription.id };
+    const after = await rowAsJson(trx, key);
+    const type = after && changeType(before, after);
+    if (after === undefined || type === undefined) return;
+    const { version: _v, proration_behavior: _p, ...data } = after;
+    // Counters first, then the event: every transaction takes a tenant's counters before its
+    // event head, as admission batches do, so none waits for the other in a cycle.
+    await trx("usage_counters")
+      .where({ tenant_id: subscription.tenantId })
+      .whereRaw("watch_from is distinct from 0")
+      .update({ watch_from: "0" });
+    await events.emit(trx, { tenantId: subscription.tenantId, type, data });
+  };
   return {
     transaction: (work) => knex.transaction(work),
 
@@ -111,8 +152,10 @@ export function createBillingStore(knex: Knex): BillingStore {
       }
     },
 
-    async findSubscription(id) {
-      const row = await knex("subscriptions").where({ id }).first();
+    async findSubscription(id, tenantId) {
+      const query = knex("subscriptions").where({ id });
+      if (tenantId !== undefined) query.where({ tenant_id: tenantId });
+      const row = await query.first();
       return row && fromDbSubscription(row);
     },
     async findLiveSubscription(tenantId) {
@@ -134,9 +177,41 @@ export function createBillingStore(knex: Knex): BillingStore {
         .limit(limit);
       return rows.map(fromDbSubscription);
     },
+    async listEndingTrials(now, until, limit) {
+      const rows = await knex("subscriptions")
+        .where({ state: "trialing" })
+        .where("trial_end_time", ">", now)
+        .where("trial_end_time", "<=", until)
+        .whereNotExists((q) =>
+          q
+            .from("events as e")
+            .whereRaw("e.tenant_id = subscriptions.tenant_id")
+            .whereRaw(`e.dedupe_key = ${TRIAL_KEY}`),
+        )
+        .orderBy("trial_end_time")
+        .limit(limit);
+      return rows.map(fromDbSubscription);
+    },
+    async announceTrialEnd(subscription) {
+      return knex.transaction(async (trx) => {
+        const key = { tenant_id: subscription.tenantId, id: subscription.id };
+        const row = await rowAsJson(trx, key);
+        if (row === undefined) return false;
+        const { version: _v, proration_behavior: _p, ...data } = row;
+        const trialEnd = subscription.trialEndTime?.getTime() ?? 0;
+        const id = await events.emit(trx, {
+          tenantId: subscription.tenantId,
+          type: "subscription.trial_will_end",
+          data,
+          dedupeKey: `subscription.trial_will_end/${subscription.id}/${Math.floor(trialEnd / 1000)}`,
+        });
+        return id !== undefined;
+      });
+    },
     async insertSubscription(trx, subscription) {
       try {
         await trx("subscriptions").insert(toDbSubscription(subscription));
+        await recordChange(trx, subscription, undefined);
       } catch (error) {
         if (isUniqueViolation(error, "subscriptions_one_live_per_tenant")) {
           throw new FailedPreconditionError(
@@ -147,12 +222,18 @@ export function createBillingStore(knex: Knex): BillingStore {
       }
     },
     async saveSubscription(trx, subscription, expectedVersion) {
-      const query = trx("subscriptions")
-        .where({ id: subscription.id })
-        .update({ ...toDbSubscription(subscription), version: trx.raw("version + 1") });
-      if (expectedVersion !== undefined) query.where({ version: expectedVersion });
+      const key = { tenant_id: subscription.tenantId, id: subscription.id };
+      // The key columns are never written: one of them places the row on its shard.
+      const { tenant_id: _t, id: _i, ...columns } = toDbSubscription(subscription);
       try {
-        return (await query) === 1;
+        const before = await rowAsJson(trx, key, true);
+        if (expectedVersion !== undefined && before?.version !== expectedVersion) return false;
+        const saved = await trx("subscriptions")
+          .where(key)
+          .update({ ...columns, version: trx.raw("version + 1") });
+        if (saved !== 1) return false;
+        await recordChange(trx, subscription, before);
+        return true;
       } catch (error) {
         if (isUniqueViolation(error, "subscriptions_one_live_per_tenant")) {
           throw new FailedPreconditionError(
@@ -164,7 +245,7 @@ export function createBillingStore(knex: Knex): BillingStore {
     },
 
     async notifySubscriptionChanged(trx, tenantId) {
-      await trx.raw("select pg_notify(?, ?)", [SUBSCRIPTION_CHANNEL, tenantId]);
+      notifyAfterCommit(knex, trx, SUBSCRIPTION_CHANNEL, tenantId);
     },
     async findRequest(tenantId, requestId) {
       const row = await knex("billing_requests")
@@ -236,12 +317,16 @@ export function createBillingStore(knex: Knex): BillingStore {
       }
       return (await query).map(fromDbCustomer);
     },
-    async latestSubscriptions(customerIds) {
-      if (customerIds.length === 0) return [];
+    async latestSubscriptions(customers) {
+      if (customers.length === 0) return [];
       const rows = await knex("subscriptions")
-        .distinctOn("customer_id")
-        .whereIn("customer_id", customerIds)
+        .distinctOn("tenant_id", "customer_id")
+        .whereIn(
+          ["tenant_id", "customer_id"],
+          customers.map((c) => [c.tenantId, c.id]),
+        )
         .orderBy([
+          { column: "tenant_id" },
           { column: "customer_id" },
           { column: "create_time", order: "desc" },
           { column: "id", order: "desc" },
@@ -258,7 +343,8 @@ export function createBillingStore(knex: Knex): BillingStore {
            from customers c
            left join lateral (
              select plan_id, state from subscriptions
-              where customer_id = c.id order by create_time desc, id desc limit 1) s on true
+              where tenant_id = c.tenant_id and customer_id = c.id
+              order by create_time desc, id desc limit 1) s on true
           group by 1, 2 order by 1, 2`,
         [...LIVE_STATES],
       );
@@ -269,6 +355,38 @@ export function createBillingStore(knex: Knex): BillingStore {
       }));
     },
   };
+}
+
+// The dedupe key of a subscription's trial notice, as SQL over `subscriptions`.
+const TRIAL_KEY = `'subscription.trial_will_end/' || subscriptions.id || '/'
+  || extract(epoch from subscriptions.trial_end_time)::bigint`;
+
+/** A subscription row as JSON, as its events carry it; with `lock`, locked until commit. */
+async function rowAsJson(
+  trx: Knex.Transaction,
+  key: { tenant_id: string; id: string },
+  lock = false,
+): Promise<Record<string, unknown> | undefined> {
+  const result = await trx.raw<{ rows: { row: Record<string, unknown> }[] }>(
+    `select to_jsonb(s) as row from subscriptions s where s.tenant_id = ? and s.id = ?${
+      lock ? " for update" : ""
+    }`,
+    [key.tenant_id, key.id],
+  );
+  return result.rows[0]?.row;
+}
+
+/** Which lifecycle event a change is; undefined when only the version changed. */
+function changeType(
+  before: Record<string, unknown> | undefined,
+  after: Record<string, unknown>,
+): string | undefined {
+  if (before === undefined) return "subscription.created";
+  if (before.state !== after.state && after.state === "canceled") return "subscription.canceled";
+  if (before.state !== after.state && after.state === "past_due") return "subscription.past_due";
+  const { version: _b, ...was } = before;
+  const { version: _a, ...is } = after;
+  return JSON.stringify(was) === JSON.stringify(is) ? undefined : "subscription.updated";
 }
 
 function isUniqueViolation(error: unknown, constraint: string): boolean {

@@ -146,7 +146,8 @@ export function createCreditService(deps: CreditServiceDeps): CreditService {
 
     async voidGrant(actor, raw) {
       validateGrantRef(raw);
-      const tenantId = await store.grantTenant(raw.grantId);
+      // A tenant key names the grant's shard; an admin's id alone is looked up on every one.
+      const tenantId = await store.grantTenant(raw.grantId, actor.tenantId);
       if (tenantId === undefined) throw new NotFoundError(`grant ${raw.grantId} not found`);
       return once<Grant>({
         actor,
@@ -156,11 +157,11 @@ export function createCreditService(deps: CreditServiceDeps): CreditService {
         input: raw.grantId,
         revive: reviveGrant,
         work: async (trx, now) => {
-          const before = (await store.lockGrant(trx, raw.grantId)) as Grant;
+          const before = (await store.lockGrant(trx, tenantId, raw.grantId)) as Grant;
           if (before.voidTime !== undefined) {
             throw new FailedPreconditionError(`grant ${raw.grantId} is already voided`);
           }
-          await store.voidGrant(trx, raw.grantId, now);
+          await store.voidGrant(trx, tenantId, raw.grantId, now);
           const after = { ...before, voidTime: now };
           return { result: after, target: before.id, before, after };
         },

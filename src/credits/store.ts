@@ -8,11 +8,14 @@ export interface CreditStore {
   /** Overrides in force and resources with active grants at `now`. */
   adjustments(tenantId: string, now: Date): Promise<TenantAdjustments>;
   insertGrant(trx: Knex.Transaction, grant: Grant): Promise<void>;
-  /** The tenant a grant belongs to; undefined when there is no such grant. */
-  grantTenant(id: string): Promise<string | undefined>;
+  /**
+   * The tenant a grant belongs to; undefined when there is no such grant (or it is not
+   * `tenantId`'s, when given: then the lookup goes to that tenant's shard alone).
+   */
+  grantTenant(id: string, tenantId?: string): Promise<string | undefined>;
   /** Locks the grant until commit; undefined when there is none. */
-  lockGrant(trx: Knex.Transaction, id: string): Promise<Grant | undefined>;
-  voidGrant(trx: Knex.Transaction, id: string, now: Date): Promise<void>;
+  lockGrant(trx: Knex.Transaction, tenantId: string, id: string): Promise<Grant | undefined>;
+  voidGrant(trx: Knex.Transaction, tenantId: string, id: string, now: Date): Promise<void>;
   listGrants(tenantId: string, activeAt: Date | undefined): Promise<Grant[]>;
   /** What active grants add per resource: remaining for consumables, quantity for allocations. */
   grantRooms(
@@ -73,16 +76,18 @@ export function createCreditStore(knex: Knex): CreditStore {
         create_time: grant.createTime,
       });
     },
-    async grantTenant(id) {
-      const row = await knex("credit_grants").where({ id }).first("tenant_id");
+    async grantTenant(id, tenantId) {
+      const query = knex("credit_grants").where({ id });
+      if (tenantId !== undefined) query.where({ tenant_id: tenantId });
+      const row = await query.first("tenant_id");
       return row?.tenant_id;
     },
-    async lockGrant(trx, id) {
-      const row = await trx("credit_grants").where({ id }).forUpdate().first();
+    async lockGrant(trx, tenantId, id) {
+      const row = await trx("credit_grants").where({ tenant_id: tenantId, id }).forUpdate().first();
       return row && fromDbGrant(row);
     },
-    async voidGrant(trx, id, now) {
-      await trx("credit_grants").where({ id }).update({ void_time: now });
+    async voidGrant(trx, tenantId, id, now) {
+      await trx("credit_grants").where({ tenant_id: tenantId, id }).update({ void_time: now });
     },
     async listGrants(tenantId, activeAt) {
       const query = knex("credit_grants")

@@ -101,6 +101,8 @@ export interface WireDecision {
   reservation_state: ReservationState | null;
   committed_quantity: string | null;
   replay: { operation: string; fingerprint: string; response: unknown } | null;
+  /** True on every decision of a tenant share that may have written events. */
+  emitted: boolean;
 }
 
 /** The decision's fields, for its type; the store reads the columns by these names. */
@@ -116,6 +118,7 @@ export const ADMISSION_DECISION_FIELDS: readonly (readonly [keyof WireDecision, 
   ["reservation_state", "text"],
   ["committed_quantity", "numeric"],
   ["replay", "jsonb"],
+  ["emitted", "boolean"],
 ];
 
 /** A counter's limits as the settle sweep passes them (`tollgate_counter_limits`). */

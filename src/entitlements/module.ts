@@ -3,6 +3,7 @@ import type { BillingService } from "../billing/service.js";
 import { SUBSCRIPTION_CHANNEL } from "../billing/store.js";
 import type { PlanCatalog } from "../catalog/catalog.js";
 import type { CreditsModule } from "../credits/module.js";
+import type { EventLog } from "../events/log.js";
 import type { Clock } from "../platform/clock/clock.js";
 import type { Config } from "../platform/config/config.js";
 import type { Database } from "../platform/db/database.js";
@@ -39,9 +40,13 @@ export function createEntitlementsModule(deps: {
   logger: Logger;
   billing: BillingService;
   credits: CreditsModule;
+  /** Woken after batches and settles that wrote threshold or denial events. */
+  events: EventLog;
+  /** On a distributed database each tenant's share of a batch is a statement of its own. */
+  distributed: boolean;
 }): EntitlementsModule {
   const { config, database, catalog, clock, logger } = deps;
-  const store = createEntitlementStore(database.knex, database.kind);
+  const store = createEntitlementStore(database.knex, database.kind, deps.events);
   const plans = createPlanCache({
     liveSubscription: (tenantId) => deps.billing.liveSubscription(tenantId),
     adjustments: (tenantId, now) => deps.credits.lookups.adjustments(tenantId, now),
@@ -57,7 +62,7 @@ export function createEntitlementsModule(deps: {
     maxInFlight:
       database.kind === "pglite" ? 1 : Math.max(1, Math.min(4, config.databasePoolMax >> 2)),
     maxWaitMs: config.databasePoolWaitSeconds * 1000,
-    statementPerTenant: config.admissionStatementPerTenant,
+    statementPerTenant: config.admissionStatementPerTenant || deps.distributed,
   });
   const service = createEntitlementService({
     knex: database.knex,

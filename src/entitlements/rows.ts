@@ -38,7 +38,7 @@ export interface ReservationRow {
 
 /** A row of `counter_settle_queue`: a counter changed by a call that did not know its limits. */
 export interface SettleQueueRow {
-  /** A bigint, as an exact string. */
+  /** A random UUID: the queue has no order, so no sequence numbers it. */
   id: string;
   tenant_id: string;
   resource_type: string;

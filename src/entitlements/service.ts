@@ -36,7 +36,7 @@ import {
 import { createLimitRules } from "./limits.js";
 import { answerOf, claimOf } from "./outcomes.js";
 import type { PlanCache } from "./plan-cache.js";
-import { type Counter, type EntitlementStore, ZERO_COUNTER } from "./store.js";
+import { type Counter, type CounterKey, type EntitlementStore, ZERO_COUNTER } from "./store.js";
 
 const DEFAULT_TTL_SECONDS = 300;
 
@@ -165,7 +165,8 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
     quantity: Decimal | undefined,
     budget: CallBudget,
   ): Promise<ReservationResult> => {
-    const found = await store.findReservation(knex, reservationId);
+    // A tenant key's lookup goes to its tenant's shard alone.
+    const found = await store.findReservation(knex, reservationId, actor.tenantId);
     if (
       found === undefined ||
       (actor.tenantId !== undefined && actor.tenantId !== found.tenantId)
@@ -345,7 +346,16 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
       return endReservation(actor, raw.reservationId, "release", undefined, budget);
     },
 
-    expireDue: (limit) => store.expireHeld(knex, clock.now(), undefined, limit),
+    // Each tenant's holds in a transaction of its own: no statement locks several tenants.
+    async expireDue(limit) {
+      const now = clock.now();
+      let expired = 0;
+      for (const tenantId of await store.tenantsWithExpiredHolds(now, limit)) {
+        expired += await store.expireHeld(knex, now, { tenantId }, limit - expired);
+        if (expired >= limit) break;
+      }
+      return expired;
+    },
 
     // Limits are resolved before the transaction opens: on single-connection PGlite the plan
     // lookup could not run while the settle transaction holds the connection.
@@ -356,14 +366,17 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
       const resolved = new Map(
         await Promise.all(tenants.map(async (t) => [t, await plans.resolve(t)] as const)),
       );
-      return store.settleQueued(
-        queued.map((q) => q.id),
-        (key) => {
-          const tenantPlan = resolved.get(key.tenantId) as TenantPlan;
-          return limitInfoOf(tenantPlan, limitOf(tenantPlan, key.resourceType).limit);
-        },
-        clock.now(),
-      );
+      const limitsOf = (key: CounterKey) => {
+        const tenantPlan = resolved.get(key.tenantId) as TenantPlan;
+        return limitInfoOf(tenantPlan, limitOf(tenantPlan, key.resourceType).limit);
+      };
+      // One tenant per transaction, in tenant order, as admission batches lock.
+      let settled = 0;
+      for (const tenantId of tenants.sort()) {
+        const ids = queued.filter((q) => q.tenantId === tenantId).map((q) => q.id);
+        settled += await store.settleQueued(tenantId, ids, limitsOf, clock.now());
+      }
+      return settled;
     },
   };
 }

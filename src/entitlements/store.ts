@@ -1,13 +1,13 @@
 import { Decimal } from "decimal.js";
 import type { Knex } from "knex";
 import type pg from "pg";
+import type { EventLog } from "../events/log.js";
 import {
   ADMISSION_OP_FIELDS,
   COUNTER_LIMITS_FIELDS,
   encodeComposites,
   type IdempotencyClaim,
   type LimitInfo,
-  type WireCounterLimits,
   type WireDecision,
   type WireOp,
 } from "./admission-wire.js";
@@ -112,30 +112,43 @@ export interface EntitlementStore {
     ceiling: { base: Decimal; plusDrawn: boolean } | undefined,
   ): Promise<{ counter: Counter; fits: boolean }>;
   /** A reservation as stored, or undefined. */
-  findReservation(db: Knex, id: string): Promise<Reservation | undefined>;
+  /**
+   * A reservation by id: within `tenantId` when the caller names it (routed to its shard),
+   * else looked up on every shard.
+   */
+  findReservation(db: Knex, id: string, tenantId?: string): Promise<Reservation | undefined>;
   /** Several counters of one tenant in one query, keyed by resource type. */
   readMany(
     db: Knex,
     tenantId: string,
     keys: Omit<CounterKey, "tenantId">[],
   ): Promise<Map<string, Counter>>;
-  /** Up to `limit` counters queued for settling, oldest first, with their queue ids. */
+  /**
+   * Up to `limit` counters queued for settling, with their queue ids: a read over every
+   * tenant, each tenant's then settled on its own by {@link settleQueued}.
+   */
   queuedCounters(limit: number): Promise<(CounterKey & { id: string })[]>;
   /**
-   * Takes the queue entries `ids` that no other transaction holds and settles their counters
-   * with the limits `limitsOf` gives (undefined: nothing limits the resource), in one
-   * transaction; returns how many counters were settled.
+   * Takes one tenant's queue entries `ids` that no other transaction holds and settles their
+   * counters with the limits `limitsOf` gives (undefined: nothing limits the resource), in a
+   * transaction of that tenant alone; returns how many counters were settled.
    */
   settleQueued(
+    tenantId: string,
     ids: readonly string[],
     limitsOf: (key: CounterKey) => LimitInfo | undefined,
     now: Date,
   ): Promise<number>;
-  /** Expires held reservations due at `now` (of one counter, when given); returns how many. */
+  /** Up to `limit` tenants with held reservations due at `now`: a read over every tenant. */
+  tenantsWithExpiredHolds(now: Date, limit: number): Promise<string[]>;
+  /**
+   * Expires one tenant's held reservations due at `now` (of one resource, when given), up to
+   * `limit`; returns how many.
+   */
   expireHeld(
     db: Knex,
     now: Date,
-    scope?: { tenantId: string; resourceType: string },
+    scope: { tenantId: string; resourceType?: string },
     limit?: number,
   ): Promise<number>;
 }
@@ -157,7 +170,11 @@ export const ZERO_COUNTER: Counter = {
 };
 
 /** Creates the entitlement store over the given connection. */
-export function createEntitlementStore(knex: Knex, kind: "postgres" | "pglite"): EntitlementStore {
+export function createEntitlementStore(
+  knex: Knex,
+  kind: "postgres" | "pglite",
+  events: Pick<EventLog, "announce">,
+): EntitlementStore {
   // On PostgreSQL the two admission statements are prepared once per connection (named), so
   // a batch costs neither a parse nor a plan; PGlite goes through knex.
   const run = async (
@@ -193,6 +210,8 @@ export function createEntitlementStore(knex: Knex, kind: "postgres" | "pglite"):
               encoded,
               now,
             ]);
+      // The batch has committed: if it wrote events, wake the streams.
+      if (rows.some((row) => row.emitted)) void events.announce();
       const outcomes: AdmissionOutcome[] = new Array(ops.length);
       for (const row of rows) {
         const index = row.position - 1;
@@ -234,8 +253,10 @@ export function createEntitlementStore(knex: Knex, kind: "postgres" | "pglite"):
       return { counter: row ? fromDbCounter(row) : ZERO_COUNTER, fits: row?.fits === true };
     },
 
-    async findReservation(db, id) {
-      const row = await db("reservations").where({ id }).first();
+    async findReservation(db, id, tenantId) {
+      const query = db("reservations").where({ id });
+      if (tenantId !== undefined) query.where({ tenant_id: tenantId });
+      const row = await query.first();
       return row ? fromDbReservation(row) : undefined;
     },
 
@@ -255,7 +276,6 @@ export function createEntitlementStore(knex: Knex, kind: "postgres" | "pglite"):
 
     async queuedCounters(limit) {
       const rows = await knex("counter_settle_queue")
-        .orderBy("id")
         .limit(limit)
         .select("id", "tenant_id", "resource_type", "period_start");
       return rows.map((row) => ({
@@ -266,63 +286,68 @@ export function createEntitlementStore(knex: Knex, kind: "postgres" | "pglite"):
       }));
     },
 
-    settleQueued(ids, limitsOf, now) {
+    settleQueued(tenantId, ids, limitsOf, now) {
       return knex.transaction(async (trx) => {
         const taken = await trx.raw<{ rows: Omit<SettleQueueRow, "id">[] }>(
-          `delete from counter_settle_queue where id in (
-             select id from counter_settle_queue where id = any(?::bigint[])
+          `delete from counter_settle_queue where tenant_id = ? and id in (
+             select id from counter_settle_queue where tenant_id = ? and id = any(?::uuid[])
              for update skip locked)
            returning tenant_id, resource_type, period_start`,
-          [[...ids]],
+          [tenantId, tenantId, [...ids]],
         );
         const keys = new Map<string, CounterKey>();
         for (const row of taken.rows) {
-          const key = {
-            tenantId: row.tenant_id,
-            resourceType: row.resource_type,
-            periodStart: row.period_start,
-          };
-          keys.set(`${key.tenantId}/${key.resourceType}/${key.periodStart.getTime()}`, key);
+          const key = { tenantId, resourceType: row.resource_type, periodStart: row.period_start };
+          keys.set(`${key.resourceType}/${key.periodStart.getTime()}`, key);
         }
         if (keys.size === 0) return 0;
-        // One call per tenant, in tenant order, as admission batches lock.
-        const tenants = new Map<string, WireCounterLimits[]>();
-        for (const key of [...keys.values()].sort(compareKeys)) {
+        const rows = [...keys.values()].sort(compareKeys).map((key) => {
           const limits = limitsOf(key);
-          const rows = tenants.get(key.tenantId) ?? [];
-          rows.push({
+          return {
             resourceType: key.resourceType,
             periodStart: key.periodStart,
             allowance: limits?.allowance,
             allocation: limits?.allocation ?? false,
             thresholds: limits?.thresholds ?? [],
             planId: limits?.planId ?? "",
-          });
-          tenants.set(key.tenantId, rows);
-        }
-        let settled = 0;
-        for (const [tenantId, rows] of tenants) {
-          const result = await trx.raw<{ rows: { n: number }[] }>(
-            "select tollgate_settle(?, ?::tollgate_counter_limits[], ?) as n",
-            [tenantId, encodeComposites(COUNTER_LIMITS_FIELDS, rows), now],
+          };
+        });
+        const result = await trx.raw<{ rows: { n: number }[] }>(
+          "select tollgate_settle(?, ?::tollgate_counter_limits[], ?) as n",
+          [tenantId, encodeComposites(COUNTER_LIMITS_FIELDS, rows), now],
+        );
+        const settled = result.rows[0]?.n ?? 0;
+        // Settling may cross thresholds: wake the streams once this commits.
+        if (settled > 0)
+          trx.executionPromise.then(
+            () => events.announce(),
+            () => undefined,
           );
-          settled += result.rows[0]?.n ?? 0;
-        }
         return settled;
       });
+    },
+
+    async tenantsWithExpiredHolds(now, limit) {
+      const rows = await knex("reservations")
+        .distinct("tenant_id")
+        .where({ state: "held" })
+        .where("expire_time", "<=", now)
+        .limit(limit);
+      return rows.map((row) => row.tenant_id);
     },
 
     // Skips reservations another transaction holds, and locks the counters it frees in key
     // order, as admission batches do, so the sweep never deadlocks with them.
     async expireHeld(db, now, scope, limit = 1000) {
-      const filter = scope ? "and tenant_id = ? and resource_type = ?" : "";
+      const resource = scope.resourceType === undefined ? "" : "and resource_type = ?";
       const result = await db.raw<{ rows: { n: number }[] }>(
         `with due as (
            select id from reservations
-           where state = 'held' and expire_time <= ? ${filter}
+           where tenant_id = ? and state = 'held' and expire_time <= ? ${resource}
            order by expire_time limit ? for update skip locked
          ), expired as (
-           update reservations r set state = 'expired' from due where r.id = due.id
+           update reservations r set state = 'expired' from due
+           where r.tenant_id = ? and r.id = due.id
            returning r.tenant_id, r.resource_type, r.period_start, r.quantity
          ), freed as (
            select tenant_id, resource_type, period_start, sum(quantity) as quantity
@@ -330,16 +355,25 @@ export function createEntitlementStore(knex: Knex, kind: "postgres" | "pglite"):
          ), locked as (
            select c.tenant_id, c.resource_type, c.period_start, f.quantity
            from usage_counters c join freed f using (tenant_id, resource_type, period_start)
+           where c.tenant_id = ?
            order by c.tenant_id, c.resource_type, c.period_start
            for update of c
          ), counters as (
            update usage_counters c set reserved = greatest(c.reserved - l.quantity, 0)
            from locked l
-           where c.tenant_id = l.tenant_id and c.resource_type = l.resource_type
-             and c.period_start = l.period_start
+           where c.tenant_id = ? and c.tenant_id = l.tenant_id
+             and c.resource_type = l.resource_type and c.period_start = l.period_start
          )
          select count(*)::int as n from expired`,
-        [now, ...(scope ? [scope.tenantId, scope.resourceType] : []), limit],
+        [
+          scope.tenantId,
+          now,
+          ...(scope.resourceType === undefined ? [] : [scope.resourceType]),
+          limit,
+          scope.tenantId,
+          scope.tenantId,
+          scope.tenantId,
+        ],
       );
       return result.rows[0]?.n ?? 0;
     },

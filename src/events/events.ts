@@ -12,13 +12,15 @@ export const EVENT_TYPES = [
 /** One entry of the event log. */
 export interface TollgateEvent {
   id: string;
-  /** Commit order: every event with a lower `seq` was committed before this one. */
+  /** Commit order within the tenant: each of its events with a lower `seq` committed first. */
   seq: string;
+  /** `createTime` in exact microseconds: the cross-tenant order is (micros, tenant, seq). */
+  micros: string;
   type: string;
-  tenantId: string | undefined;
+  tenantId: string;
   data: Record<string, unknown>;
   createTime: Date;
 }
 
-/** The channel on which `tollgate_emit` announces new events to every replica. */
+/** The channel on which writers announce new events to every replica, after commit. */
 export const EVENTS_CHANNEL = "tollgate_events";

@@ -9,8 +9,11 @@ export interface RawEventQuery {
   types: readonly string[];
 }
 
-/** An event's `seq` as a cursor: a bigint, so at most 18 digits stay within its range. */
-export const SEQ_PATTERN = /^[0-9]{1,18}$/;
+/**
+ * An event's position as a page cursor, `micros.tenant.seq` (see `EventPosition`): bigints of
+ * at most 18 digits, so they stay within their range, and a UUID.
+ */
+export const POSITION_PATTERN = /^[0-9]{1,18}\.[0-9a-f-]{36}\.[0-9]{1,18}$/;
 
 /** Checks event types against the known ones, reporting each unknown one. */
 export function checkEventTypes(checks: FieldChecks, field: string, types: readonly string[]) {

@@ -9,7 +9,7 @@ import type { Knex } from "knex";
 export interface EventRow {
   id: string;
   seq: string;
-  tenant_id: string | null;
+  tenant_id: string;
   type: string;
   data: Record<string, unknown>;
   dedupe_key: string | null;
@@ -20,5 +20,7 @@ declare module "knex/types/tables.js" {
   interface Tables {
     // Events are written by `tollgate_emit` in SQL only; the store reads them.
     events: Knex.CompositeTableType<EventRow, never, never>;
+    // A tenant's latest event number, advanced by `tollgate_emit`.
+    event_heads: Knex.CompositeTableType<{ tenant_id: string; seq: string }, never, never>;
   }
 }

@@ -3,12 +3,12 @@ import { NotFoundError } from "../platform/errors/domain-error.js";
 import { fetchPage, type Page } from "../platform/pagination/page-token.js";
 import type { TollgateEvent } from "./events.js";
 import {
+  POSITION_PATTERN,
   type RawEventQuery,
-  SEQ_PATTERN,
   validateEventPage,
   validateEventStream,
 } from "./inputs.js";
-import type { EventStore } from "./store.js";
+import { type EventFilter, type EventPosition, type EventStore, LOG_START } from "./store.js";
 import type { EventWakeup } from "./wakeup.js";
 
 /** Reads and follows the event log. */
@@ -26,6 +26,8 @@ export interface EventService {
 }
 
 const STREAM_PAGE = 200;
+/** How soon a cross-tenant stream looks again while events wait above its watermark. */
+const WATERMARK_RETRY_MS = 50;
 
 /** Creates the event reader; `pollMs` bounds how long a stream waits without a notification. */
 export function createEventService(deps: {
@@ -35,6 +37,22 @@ export function createEventService(deps: {
 }): EventService {
   const { store, wakeup, pollMs } = deps;
 
+  // Where a stream starts: the log's start, after a named event (another tenant's is as
+  // unknown to a tenant's stream as one that does not exist), or after what is already there.
+  const startOf = async (
+    filter: EventFilter,
+    raw: { afterEventId: string; fromStart: boolean },
+  ): Promise<EventPosition> => {
+    if (raw.fromStart) return LOG_START;
+    if (raw.afterEventId !== "") {
+      const found = await store.find(raw.afterEventId, filter.tenantId);
+      if (found === undefined) throw new NotFoundError(`event ${raw.afterEventId} not found`);
+      return found;
+    }
+    if (filter.tenantId !== undefined) return store.latest(filter.tenantId);
+    return { ...LOG_START, micros: await store.watermark() };
+  };
+
   return {
     async list(raw) {
       const filter = validateEventPage(raw);
@@ -42,38 +60,42 @@ export function createEventService(deps: {
         scope: `events/${filter.tenantId ?? "*"}/${filter.types.join(",")}`,
         pageSize: raw.pageSize,
         pageToken: raw.pageToken,
-        idPattern: SEQ_PATTERN,
-        fetch: (limit, after) => store.list(filter, limit, after?.id),
-        cursorOf: (event) => ({ time: event.createTime, id: event.seq }),
+        idPattern: POSITION_PATTERN,
+        fetch: (limit, after) => store.list(filter, limit, after && positionOf(after.id)),
+        cursorOf: (event) => ({
+          time: event.createTime,
+          id: `${event.micros}.${event.tenantId}.${event.seq}`,
+        }),
       });
     },
 
+    /*
+     * A tenant's stream follows its `seq`, which is its commit order. A stream of every tenant
+     * merges them by (time, tenant, seq), reading only below the watermark, the start of the
+     * oldest transaction still open: every event below it has committed, so a stream resumed
+     * after any event misses none and repeats none, and no writer ever waits for a reader.
+     */
     async *stream(_actor, raw, signal) {
       const filter = validateEventStream(raw);
-      let cursor: string;
-      if (raw.fromStart) {
-        cursor = "0";
-      } else if (raw.afterEventId === "") {
-        cursor = await store.latestSeq();
-      } else {
-        const found = await store.find(raw.afterEventId);
-        // Another tenant's event is as unknown to this stream as one that does not exist.
-        if (
-          found === undefined ||
-          (filter.tenantId !== undefined && found.tenantId !== filter.tenantId)
-        ) {
-          throw new NotFoundError(`event ${raw.afterEventId} not found`);
-        }
-        cursor = found.seq;
-      }
+      let cursor = await startOf(filter, raw);
+      const merged = filter.tenantId === undefined;
       while (!signal.aborted) {
-        const events = await store.after(filter, cursor, STREAM_PAGE);
+        const below = merged ? await store.watermark() : undefined;
+        const events = await store.after(filter, cursor, STREAM_PAGE, below);
         for (const event of events) {
           yield event;
-          cursor = event.seq;
+          cursor = { micros: event.micros, tenantId: event.tenantId, seq: event.seq };
         }
-        if (events.length < STREAM_PAGE) await wakeup.wait(pollMs, signal);
+        if (events.length === STREAM_PAGE) continue;
+        // Events written above the watermark are found once their transactions have ended.
+        const waiting = merged && (await store.after(filter, cursor, 1, undefined)).length > 0;
+        await wakeup.wait(waiting ? WATERMARK_RETRY_MS : pollMs, signal);
       }
     },
   };
+}
+
+function positionOf(id: string): EventPosition {
+  const [micros = "0", tenantId = "", seq = "0"] = id.split(".");
+  return { micros, tenantId, seq };
 }

@@ -8,72 +8,150 @@ export interface EventFilter {
   types: readonly string[];
 }
 
-/** Queries over the event log. Events are written only by `tollgate_emit` (migration 0009). */
-export interface EventStore {
-  /** Newest first, strictly before `beforeSeq` when given. */
-  list(filter: EventFilter, limit: number, beforeSeq: string | undefined): Promise<TollgateEvent[]>;
-  /** Oldest first, strictly after `afterSeq`. */
-  after(filter: EventFilter, afterSeq: string, limit: number): Promise<TollgateEvent[]>;
-  /** The position of an event and its tenant; undefined when there is no such event. */
-  find(eventId: string): Promise<{ seq: string; tenantId: string | undefined } | undefined>;
-  /** The position of the newest committed event; "0" when there is none. */
-  latestSeq(): Promise<string>;
-  /**
-   * Announces `subscription.trial_will_end` for trials ending within `horizonMs` of `now`,
-   * once per subscription and trial end; returns how many were announced.
-   */
-  announceTrialEnds(now: Date, horizonMs: number, limit: number): Promise<number>;
+/**
+ * A place in the event log. Within a tenant, `seq` alone orders events (commit order). Across
+ * tenants the log is merged by (`time`, `tenantId`, `seq`): `time` is the start of the
+ * transaction that wrote the event, and the merge reads only below the watermark (see
+ * {@link EventStore.watermark}), where no event can still appear.
+ */
+export interface EventPosition {
+  /** Microseconds since the Unix epoch, exact (a JavaScript date keeps only milliseconds). */
+  micros: string;
+  tenantId: string;
+  seq: string;
 }
 
-/** Creates the event store. */
-export function createEventStore(knex: Knex): EventStore {
+/**
+ * Queries over the event log. Events are written by `tollgate_emit` through the domains'
+ * transactions (`log.ts`); this store reads them.
+ */
+export interface EventStore {
+  /** Newest first, strictly before `before` when given. */
+  list(
+    filter: EventFilter,
+    limit: number,
+    before: EventPosition | undefined,
+  ): Promise<TollgateEvent[]>;
+  /**
+   * Oldest first, strictly after `after`: one tenant's by `seq`; every tenant's merged by
+   * time, and only those older than `below`.
+   */
+  after(
+    filter: EventFilter,
+    after: EventPosition,
+    limit: number,
+    below: string | undefined,
+  ): Promise<TollgateEvent[]>;
+  /**
+   * An event's position; undefined when there is no such event. With a tenant the lookup goes
+   * to that tenant's shard; without one (an admin's cross-tenant stream) it asks every shard.
+   */
+  find(eventId: string, tenantId: string | undefined): Promise<EventPosition | undefined>;
+  /** The position of a tenant's newest event; seq "0" when it has none. */
+  latest(tenantId: string): Promise<EventPosition>;
+  /**
+   * The time below which no event can still be committed: the start of the oldest transaction
+   * open on any node (an event's time is its transaction's start), or now when none is. It is
+   * read in a statement of its own, before the events it bounds, so a transaction that ends
+   * between the two is seen by the second.
+   */
+  watermark(): Promise<string>;
+}
+
+/** The position before every event. */
+export const LOG_START: EventPosition = {
+  micros: "0",
+  tenantId: "00000000-0000-0000-0000-000000000000",
+  seq: "0",
+};
+
+// An event's time in exact microseconds, and such a number back as a time.
+const MICROS = "(extract(epoch from create_time) * 1000000)::bigint::text";
+const AT_MICROS = "(timestamptz 'epoch' + ?::bigint * interval '1 microsecond')";
+
+/** Creates the event store; `distributed` reads the watermark from every node (Citus). */
+export function createEventStore(knex: Knex, options: { distributed: boolean }): EventStore {
   const filtered = (filter: EventFilter) => {
-    const query = knex("events");
+    const query = knex("events").select("*", knex.raw(`${MICROS} as micros`));
     if (filter.tenantId !== undefined) query.where({ tenant_id: filter.tenantId });
     if (filter.types.length > 0) query.whereIn("type", [...filter.types]);
     return query;
   };
+  const activity = options.distributed ? "citus_stat_activity" : "pg_stat_activity";
   return {
-    async list(filter, limit, beforeSeq) {
-      const query = filtered(filter).orderBy("seq", "desc").limit(limit);
-      if (beforeSeq !== undefined) query.where("seq", "<", beforeSeq);
+    async list(filter, limit, before) {
+      const query = filtered(filter).limit(limit);
+      if (filter.tenantId !== undefined) {
+        query.orderBy("seq", "desc");
+        if (before !== undefined) query.where("seq", "<", before.seq);
+      } else {
+        query.orderBy([
+          { column: "create_time", order: "desc" },
+          { column: "tenant_id", order: "desc" },
+          { column: "seq", order: "desc" },
+        ]);
+        if (before !== undefined) {
+          query.whereRaw(`(create_time, tenant_id, seq) < (${AT_MICROS}, ?::uuid, ?)`, [
+            before.micros,
+            before.tenantId,
+            before.seq,
+          ]);
+        }
+      }
       return (await query).map(fromDbEvent);
     },
-    async after(filter, afterSeq, limit) {
-      const rows = await filtered(filter).where("seq", ">", afterSeq).orderBy("seq").limit(limit);
-      return rows.map(fromDbEvent);
+    async after(filter, after, limit, below) {
+      const query = filtered(filter).limit(limit);
+      if (filter.tenantId !== undefined) {
+        query.where("seq", ">", after.seq).orderBy("seq");
+      } else {
+        query
+          .whereRaw(`(create_time, tenant_id, seq) > (${AT_MICROS}, ?::uuid, ?)`, [
+            after.micros,
+            after.tenantId,
+            after.seq,
+          ])
+          .orderBy(["create_time", "tenant_id", "seq"]);
+        if (below !== undefined) query.whereRaw(`create_time < ${AT_MICROS}`, [below]);
+      }
+      return (await query).map(fromDbEvent);
     },
-    async find(eventId) {
-      const row = await knex("events").where({ id: eventId }).first("seq", "tenant_id");
-      return row && { seq: String(row.seq), tenantId: row.tenant_id ?? undefined };
-    },
-    async latestSeq() {
-      const row = await knex("events").max<{ seq: string | null }>("seq as seq").first();
-      return String(row?.seq ?? 0);
-    },
-    async announceTrialEnds(now, horizonMs, limit) {
-      const result = await knex.raw<{ rows: { id: string | null }[] }>(
-        `select tollgate_emit(x.tenant_id, 'subscription.trial_will_end',
-           tollgate_subscription_data(x), d.key) as id
-         from subscriptions x
-         cross join lateral (select 'subscription.trial_will_end/' || x.id || '/'
-           || extract(epoch from x.trial_end_time)::bigint as key) d
-         where x.state = 'trialing' and x.trial_end_time > ? and x.trial_end_time <= ?
-           and not exists (select 1 from events e where e.dedupe_key = d.key)
-         limit ?`,
-        [now, new Date(now.getTime() + horizonMs), limit],
+    async find(eventId, tenantId) {
+      const query = knex("events").where({ id: eventId });
+      if (tenantId !== undefined) query.where({ tenant_id: tenantId });
+      const row = await query.first<{ micros: string; tenant_id: string; seq: string }>(
+        knex.raw(`${MICROS} as micros`),
+        "tenant_id",
+        "seq",
       );
-      return result.rows.filter((r) => r.id !== null).length;
+      return row && { micros: row.micros, tenantId: row.tenant_id, seq: String(row.seq) };
+    },
+    async latest(tenantId) {
+      const row = await knex("event_heads").where({ tenant_id: tenantId }).first("seq");
+      return { micros: "0", tenantId, seq: String(row?.seq ?? 0) };
+    },
+    async watermark() {
+      // Client backends only: autovacuum and Citus's own daemons hold transactions too, but
+      // never write events. This reader's own statement counts, which caps it at now.
+      const result = await knex.raw<{ rows: { micros: string }[] }>(
+        `select (extract(epoch from coalesce(min(xact_start), statement_timestamp())) * 1000000)
+           ::bigint::text as micros
+         from ${activity}
+         where datname = current_database() and backend_type = 'client backend'
+           and xact_start is not null`,
+      );
+      return result.rows[0]?.micros ?? "0";
     },
   };
 }
 
-function fromDbEvent(row: EventRow): TollgateEvent {
+function fromDbEvent(row: EventRow & { micros: string }): TollgateEvent {
   return {
     id: row.id,
     seq: String(row.seq),
+    micros: row.micros,
     type: row.type,
-    tenantId: row.tenant_id ?? undefined,
+    tenantId: row.tenant_id,
     data: row.data,
     createTime: row.create_time,
   };

@@ -128,11 +128,17 @@ export function createMeterService(deps: MeterServiceDeps): MeterService {
       limit,
     );
     if (candidates.length === 0) return 0;
+    // Candidates come in tenant order; each tenant's positions are locked by a statement of
+    // their own, in that order.
     return store.transaction(async (trx) => {
-      const locked = await store.lockPositions(trx, candidates);
-      const reports = locked.flatMap(
-        ({ key, reported, used }) => deltaOf(key, reported, used, now) ?? [],
-      );
+      const reports: NewMeterReport[] = [];
+      for (const tenantId of [...new Set(candidates.map((c) => c.tenantId))]) {
+        const own = candidates.filter((c) => c.tenantId === tenantId);
+        for (const { key, reported, used } of await store.lockPositions(trx, tenantId, own)) {
+          const delta = deltaOf(key, reported, used, now);
+          if (delta) reports.push(delta);
+        }
+      }
       await store.insertReports(trx, reports, now);
       return reports.length;
     });
@@ -147,7 +153,7 @@ export function createMeterService(deps: MeterServiceDeps): MeterService {
       await pace();
       try {
         await provider.reportMeterEvents(chunk);
-        await store.markSent(db, ids, clock.now());
+        await store.markSent(db, chunk, clock.now());
         totals.sent += chunk.length;
         handled += chunk.length;
       } catch (error) {
@@ -157,7 +163,7 @@ export function createMeterService(deps: MeterServiceDeps): MeterService {
         const delay = backoffMs(attempts);
         await store.markFailed(
           db,
-          ids,
+          chunk,
           clock.now(),
           message,
           retryable ? new Date(clock.now().getTime() + delay) : undefined,
@@ -197,7 +203,7 @@ export function createMeterService(deps: MeterServiceDeps): MeterService {
         const ids = stale.map((r) => r.identifier);
         await store.markFailed(
           db,
-          ids,
+          stale,
           now,
           "unconfirmed after 20 hours: the provider may hold it, so it is not re-sent; reconcile by hand",
           undefined,

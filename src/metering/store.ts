@@ -1,7 +1,7 @@
 import { Decimal } from "decimal.js";
 import type { Knex } from "knex";
 import type { MeterEvent } from "../billing/provider.js";
-import type { PositionRow } from "./rows.js";
+import type { PositionRow, ReportRow } from "./rows.js";
 
 /** A counter with usage not yet handed to the outbox, and whom it bills. */
 export interface MeterCandidate {
@@ -45,11 +45,13 @@ export interface MeterStore {
     limit: number,
   ): Promise<MeterCandidate[]>;
   /**
-   * Locks the positions of `keys` that no other transaction holds (creating missing ones at
-   * zero), and returns them with their counter's usage, skipping keys with a pending delta.
+   * Locks the positions of one tenant's `keys` that no other transaction holds (creating
+   * missing ones at zero), and returns them with their counter's usage, skipping keys with a
+   * pending delta.
    */
   lockPositions(
     trx: Knex.Transaction,
+    tenantId: string,
     keys: readonly MeterCandidate[],
   ): Promise<{ key: MeterCandidate; reported: Decimal; used: Decimal }[]>;
   /** Writes deltas and advances their positions, in the caller's transaction. */
@@ -58,13 +60,17 @@ export interface MeterStore {
     reports: readonly NewMeterReport[],
     now: Date,
   ): Promise<void>;
-  /** Locks up to `limit` due pending deltas that no other transaction holds, oldest first. */
+  /**
+   * Locks up to `limit` due pending deltas that no other transaction holds: the tenants with
+   * due deltas are read first, then each tenant's deltas are locked by a statement of its own,
+   * in tenant order, oldest first within a tenant.
+   */
   lockDue(db: Knex, now: Date, limit: number): Promise<MeterReport[]>;
-  markSent(db: Knex, identifiers: readonly string[], now: Date): Promise<void>;
+  markSent(db: Knex, reports: readonly MeterReport[], now: Date): Promise<void>;
   /** Records a failed attempt; `retryAt` undefined gives the delta up (state `failed`). */
   markFailed(
     db: Knex,
-    identifiers: readonly string[],
+    reports: readonly MeterReport[],
     now: Date,
     error: string,
     retryAt: Date | undefined,
@@ -92,6 +98,13 @@ interface CandidateRow {
   period_end: Date;
   customer_id: string;
   plan_id: string;
+}
+
+/** Items grouped by tenant, tenants in id order: every job locks one tenant's rows at a time. */
+function byTenant<T extends { tenantId: string }>(items: readonly T[]): [string, T[]][] {
+  const groups = new Map<string, T[]>();
+  for (const item of items) groups.set(item.tenantId, [...(groups.get(item.tenantId) ?? []), item]);
+  return [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /** Creates the meter outbox store. */
@@ -138,34 +151,35 @@ export function createMeterStore(knex: Knex): MeterStore {
       }));
     },
 
-    async lockPositions(trx, keys) {
+    async lockPositions(trx, tenantId, keys) {
       if (keys.length === 0) return [];
-      const { t, r, p } = keyRows(keys);
+      const { r, p } = keyRows(keys);
       // Sorted inserts and locks: replicas planning at once never deadlock.
       await trx.raw(
         `insert into meter_positions ${KEY_COLUMNS}
-         select * from unnest(?::uuid[], ?::text[], ?::timestamptz[]) as k(t, r, p)
-         order by 1, 2, 3
+         select ?::uuid, k.r, k.p from unnest(?::text[], ?::timestamptz[]) as k(r, p)
+         order by 2, 3
          on conflict do nothing`,
-        [t, r, p],
+        [tenantId, r, p],
       );
       const result = await trx.raw<{ rows: (PositionRow & { used: string })[] }>(
         `with locked as (
            select mp.* from meter_positions mp
-           join unnest(?::uuid[], ?::text[], ?::timestamptz[]) as k(t, r, p)
-             on mp.tenant_id = k.t and mp.resource_type = k.r and mp.period_start = k.p
-           order by mp.tenant_id, mp.resource_type, mp.period_start
+           join unnest(?::text[], ?::timestamptz[]) as k(r, p)
+             on mp.resource_type = k.r and mp.period_start = k.p
+           where mp.tenant_id = ?
+           order by mp.resource_type, mp.period_start
            for update of mp skip locked)
          select l.tenant_id, l.resource_type, l.period_start, l.reported,
            c.used - c.granted as used
          from locked l
-         join usage_counters c on c.tenant_id = l.tenant_id
+         join usage_counters c on c.tenant_id = ? and c.tenant_id = l.tenant_id
            and c.resource_type = l.resource_type and c.period_start = l.period_start
          where not exists (
            select 1 from meter_reports r where r.state = 'pending'
-             and r.tenant_id = l.tenant_id and r.resource_type = l.resource_type
+             and r.tenant_id = ? and r.resource_type = l.resource_type
              and r.period_start = l.period_start)`,
-        [t, r, p],
+        [r, p, tenantId, tenantId, tenantId],
       );
       const byKey = new Map(
         keys.map((k) => [`${k.tenantId}/${k.resourceType}/${k.periodStart.getTime()}`, k]),
@@ -202,27 +216,41 @@ export function createMeterStore(knex: Knex): MeterStore {
           create_time: now,
         })),
       );
-      await trx.raw(
-        `update meter_positions mp set reported = u.total
-         from unnest(?::uuid[], ?::text[], ?::timestamptz[], ?::numeric[]) as u(t, r, p, total)
-         where mp.tenant_id = u.t and mp.resource_type = u.r and mp.period_start = u.p`,
-        [
-          reports.map((x) => x.tenantId),
-          reports.map((x) => x.resourceType),
-          reports.map((x) => x.periodStart),
-          reports.map((x) => x.reportedTotal.toFixed()),
-        ],
-      );
+      for (const [tenantId, own] of byTenant(reports)) {
+        await trx.raw(
+          `update meter_positions mp set reported = u.total
+           from unnest(?::text[], ?::timestamptz[], ?::numeric[]) as u(r, p, total)
+           where mp.tenant_id = ? and mp.resource_type = u.r and mp.period_start = u.p`,
+          [
+            own.map((x) => x.resourceType),
+            own.map((x) => x.periodStart),
+            own.map((x) => x.reportedTotal.toFixed()),
+            tenantId,
+          ],
+        );
+      }
     },
 
     async lockDue(db, now, limit) {
-      const rows = await db("meter_reports")
+      const tenants = await db("meter_reports")
+        .distinct("tenant_id")
         .where({ state: "pending" })
         .andWhere("next_attempt_time", "<=", now)
-        .orderBy([{ column: "next_attempt_time" }, { column: "identifier" }])
-        .limit(limit)
-        .forUpdate()
-        .skipLocked();
+        .orderBy("tenant_id")
+        .limit(limit);
+      const rows: ReportRow[] = [];
+      for (const { tenant_id } of tenants) {
+        if (rows.length >= limit) break;
+        rows.push(
+          ...(await db("meter_reports")
+            .where({ tenant_id, state: "pending" })
+            .andWhere("next_attempt_time", "<=", now)
+            .orderBy([{ column: "next_attempt_time" }, { column: "identifier" }])
+            .limit(limit - rows.length)
+            .forUpdate()
+            .skipLocked()),
+        );
+      }
       return rows.map((row) => ({
         identifier: row.identifier,
         tenantId: row.tenant_id,
@@ -238,28 +266,40 @@ export function createMeterStore(knex: Knex): MeterStore {
       }));
     },
 
-    async markSent(db, identifiers, now) {
-      await db("meter_reports")
-        .whereIn("identifier", identifiers)
-        .update({
-          state: "sent",
-          sent_time: now,
-          attempts: db.raw("attempts + 1"),
-          first_attempt_time: db.raw("coalesce(first_attempt_time, ?)", [now]),
-          last_error: null,
-        });
+    async markSent(db, reports, now) {
+      for (const [tenantId, own] of byTenant(reports)) {
+        await db("meter_reports")
+          .where({ tenant_id: tenantId })
+          .whereIn(
+            "identifier",
+            own.map((r) => r.identifier),
+          )
+          .update({
+            state: "sent",
+            sent_time: now,
+            attempts: db.raw("attempts + 1"),
+            first_attempt_time: db.raw("coalesce(first_attempt_time, ?)", [now]),
+            last_error: null,
+          });
+      }
     },
 
-    async markFailed(db, identifiers, now, error, retryAt) {
-      await db("meter_reports")
-        .whereIn("identifier", identifiers)
-        .update({
-          state: retryAt === undefined ? "failed" : "pending",
-          attempts: db.raw("attempts + 1"),
-          first_attempt_time: db.raw("coalesce(first_attempt_time, ?)", [now]),
-          next_attempt_time: retryAt ?? now,
-          last_error: error.slice(0, 1000),
-        });
+    async markFailed(db, reports, now, error, retryAt) {
+      for (const [tenantId, own] of byTenant(reports)) {
+        await db("meter_reports")
+          .where({ tenant_id: tenantId })
+          .whereIn(
+            "identifier",
+            own.map((r) => r.identifier),
+          )
+          .update({
+            state: retryAt === undefined ? "failed" : "pending",
+            attempts: db.raw("attempts + 1"),
+            first_attempt_time: db.raw("coalesce(first_attempt_time, ?)", [now]),
+            next_attempt_time: retryAt ?? now,
+            last_error: error.slice(0, 1000),
+          });
+      }
     },
 
     async pending() {

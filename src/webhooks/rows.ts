@@ -24,6 +24,7 @@ export interface EndpointRow {
 
 /** A row of `webhook_deliveries`: one event to one endpoint. */
 export interface DeliveryRow {
+  tenant_id: string;
   id: string;
   endpoint_id: string;
   event_id: string;
@@ -40,6 +41,7 @@ export interface DeliveryRow {
 
 /** A row of `webhook_attempts`: one try of a delivery. */
 export interface AttemptRow {
+  tenant_id: string;
   delivery_id: string;
   attempt: number;
   status_code: number | null;

@@ -46,7 +46,9 @@ export interface WebhookStore {
   retryDelivery(id: string): Promise<Delivery | undefined>;
   /**
    * Claims up to `limit` due deliveries of enabled endpoints that no other replica holds,
-   * counting the attempt and leasing them for `leaseMs`, so no attempt is made twice.
+   * counting the attempt and leasing them for `leaseMs`, so no attempt is made twice. Finds
+   * the tenants with due deliveries first, then claims each tenant's in a statement of its own:
+   * no statement locks the rows of several tenants.
    */
   claimDue(limit: number, leaseMs: number): Promise<ClaimedDelivery[]>;
   /** Records an attempt's outcome, unless the lease was lost (another replica took over). */
@@ -63,8 +65,8 @@ export function createWebhookStore(knex: Knex): WebhookStore {
     if (rows.length === 0) return [];
     const attempts = await knex("webhook_attempts")
       .whereIn(
-        "delivery_id",
-        rows.map((r) => r.id),
+        ["tenant_id", "delivery_id"],
+        rows.map((r) => [r.tenant_id, r.id]),
       )
       .orderBy(["delivery_id", "attempt"]);
     return rows.map((row) => ({
@@ -89,10 +91,39 @@ export function createWebhookStore(knex: Knex): WebhookStore {
         })),
     }));
   };
+  // Joined on the tenant too, so each shard joins its own rows.
   const deliveries = () =>
     knex("webhook_deliveries as d")
-      .join("events as ev", "ev.id", "d.event_id")
+      .join("events as ev", (on) =>
+        on.on("ev.tenant_id", "d.tenant_id").andOn("ev.id", "d.event_id"),
+      )
       .select<ListedDeliveryRow[]>("d.*", "ev.type as event_type");
+  const claimTenant = async (tenantId: string, limit: number, leaseMs: number) => {
+    const result = await knex.raw<{ rows: ClaimedRow[] }>(
+      `with due as (
+         select d.id from webhook_deliveries d
+         join webhook_endpoints e on e.id = d.endpoint_id and e.enabled
+         where d.tenant_id = ? and d.state = 'pending' and d.next_attempt_time <= now()
+           and (d.lease_until is null or d.lease_until < now())
+         order by d.next_attempt_time
+         limit ?
+         for update of d skip locked
+       ), claimed as (
+         update webhook_deliveries d
+         set attempts = d.attempts + 1, lease_until = now() + ? * interval '1 millisecond',
+           update_time = now()
+         from due where d.tenant_id = ? and d.id = due.id
+         returning d.tenant_id, d.id, d.attempts, d.event_id, d.endpoint_id
+       )
+       select c.*, ev.type, ev.data, ev.create_time, e.url, e.secret, e.previous_secret,
+         e.previous_secret_expire_time > now() as previous_valid
+       from claimed c
+       join events ev on ev.tenant_id = ? and ev.id = c.event_id
+       join webhook_endpoints e on e.id = c.endpoint_id`,
+      [tenantId, limit, leaseMs, tenantId, tenantId],
+    );
+    return result.rows;
+  };
   return {
     async insertEndpoint(endpoint) {
       await knex("webhook_endpoints").insert({
@@ -162,41 +193,38 @@ export function createWebhookStore(knex: Knex): WebhookStore {
       return withAttempts(await query);
     },
     async retryDelivery(id) {
-      const updated = await knex("webhook_deliveries").where({ id }).update({
+      // The id alone names no tenant: found on every shard, then changed on its own.
+      const found = await knex("webhook_deliveries").where({ id }).first("tenant_id");
+      if (found === undefined) return undefined;
+      const key = { tenant_id: found.tenant_id, id };
+      const updated = await knex("webhook_deliveries").where(key).update({
         state: "pending",
         next_attempt_time: knex.fn.now(),
         lease_until: null,
         update_time: knex.fn.now(),
       });
       if (updated === 0) return undefined;
-      return (await withAttempts(await deliveries().where("d.id", id)))[0];
+      return (
+        await withAttempts(await deliveries().where("d.tenant_id", key.tenant_id).where("d.id", id))
+      )[0];
     },
     async claimDue(limit, leaseMs) {
-      const result = await knex.raw<{ rows: ClaimedRow[] }>(
-        `with due as (
-           select d.id from webhook_deliveries d
-           join webhook_endpoints e on e.id = d.endpoint_id and e.enabled
-           where d.state = 'pending' and d.next_attempt_time <= now()
-             and (d.lease_until is null or d.lease_until < now())
-           order by d.next_attempt_time
-           limit ?
-           for update of d skip locked
-         ), claimed as (
-           update webhook_deliveries d
-           set attempts = d.attempts + 1, lease_until = now() + ? * interval '1 millisecond',
-             update_time = now()
-           from due where d.id = due.id
-           returning d.id, d.attempts, d.event_id, d.endpoint_id
-         )
-         select c.*, ev.type, ev.data, ev.create_time, e.url, e.secret, e.previous_secret,
-           e.previous_secret_expire_time > now() as previous_valid
-         from claimed c
-         join events ev on ev.id = c.event_id
-         join webhook_endpoints e on e.id = c.endpoint_id`,
-        [limit, leaseMs],
-      );
-      return result.rows.map((row) => ({
+      const tenants = await knex("webhook_deliveries as d")
+        .join("webhook_endpoints as e", "e.id", "d.endpoint_id")
+        .where("e.enabled", true)
+        .where("d.state", "pending")
+        .whereRaw("d.next_attempt_time <= now()")
+        .whereRaw("(d.lease_until is null or d.lease_until < now())")
+        .distinct("d.tenant_id")
+        .limit(limit);
+      const rows: ClaimedRow[] = [];
+      for (const { tenant_id } of tenants) {
+        if (rows.length >= limit) break;
+        rows.push(...(await claimTenant(tenant_id, limit - rows.length, leaseMs)));
+      }
+      return rows.map((row) => ({
         id: row.id,
+        tenantId: row.tenant_id,
         attempt: row.attempts,
         eventId: row.event_id,
         eventType: row.type,
@@ -215,7 +243,7 @@ export function createWebhookStore(knex: Knex): WebhookStore {
     async recordAttempt(delivery, outcome) {
       await knex.transaction(async (trx) => {
         const updated = await trx("webhook_deliveries")
-          .where({ id: delivery.id, attempts: delivery.attempt })
+          .where({ tenant_id: delivery.tenantId, id: delivery.id, attempts: delivery.attempt })
           .update({
             state: outcome.state,
             next_attempt_time:
@@ -229,6 +257,7 @@ export function createWebhookStore(knex: Knex): WebhookStore {
           });
         if (updated === 0) return;
         await trx("webhook_attempts").insert({
+          tenant_id: delivery.tenantId,
           delivery_id: delivery.id,
           attempt: outcome.attempt.attempt,
           status_code: outcome.attempt.statusCode ?? null,
@@ -258,7 +287,7 @@ export function createWebhookStore(knex: Knex): WebhookStore {
     },
     async release(delivery) {
       await knex("webhook_deliveries")
-        .where({ id: delivery.id, attempts: delivery.attempt })
+        .where({ tenant_id: delivery.tenantId, id: delivery.id, attempts: delivery.attempt })
         .update({ attempts: delivery.attempt - 1, lease_until: null });
     },
   };
@@ -280,7 +309,7 @@ const ENDPOINT_COLUMNS = [
 type ListedDeliveryRow = DeliveryRow & { event_type: string };
 
 /** A delivery as `claimDue` returns it: with its event and its endpoint's address and secrets. */
-type ClaimedRow = Pick<DeliveryRow, "id" | "attempts" | "event_id" | "endpoint_id"> &
+type ClaimedRow = Pick<DeliveryRow, "tenant_id" | "id" | "attempts" | "event_id" | "endpoint_id"> &
   Pick<EventRow, "type" | "data" | "create_time"> &
   Pick<EndpointRow, "url" | "secret" | "previous_secret"> & { previous_valid: boolean | null };
 

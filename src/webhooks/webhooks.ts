@@ -42,6 +42,8 @@ export interface Delivery {
 /** A delivery claimed for one attempt, with what sending it needs. */
 export interface ClaimedDelivery {
   id: string;
+  /** The tenant of its event: where the delivery's row lives. */
+  tenantId: string;
   attempt: number;
   eventId: string;
   eventType: string;

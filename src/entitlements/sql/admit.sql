@@ -97,7 +97,8 @@ begin
       and c.ctid = t.row_id and t.quantity <> 0
   )
   select d.tenant_id, row(d.position, 'done', case when d.kind = 'admit' then true end,
-      d.used_after, d.reserved, null, null, null, null, null, null)::tollgate_admission_decision
+      d.used_after, d.reserved, null, null, null, null, null, null,
+      false)::tollgate_admission_decision
   from decided d where d.taken;
 end
 $fn$;
@@ -118,7 +119,8 @@ $fn$;
 --    each counter's calls (one step for a counter with one call), which also writes each
 --    touched counter once, the new holds, the ended reservations and the keys' answers.
 -- 6. Settles the counters that reached their watch level (grant draws, threshold events) and
---    announces the period's first denial of a counter; both are rare.
+--    announces the period's first denial of a counter; both are rare. The decisions say
+--    whether events may have been written (`emitted`), for the caller to wake the streams.
 --
 -- Expects each reservation to be named by at most one commit or release of the batch (the
 -- queue keeps a second one for the next batch) and every op's counter to be its tenant's.
@@ -442,7 +444,7 @@ begin
   select
     array_agg(row(a.position, a.outcome, a.admitted, a.used, a.reserved, a.granted,
       a.grant_remaining, a.ceiling, a.reservation_state, a.committed_quantity,
-      a.replay)::tollgate_admission_decision order by a.position),
+      a.replay, false)::tollgate_admission_decision order by a.position),
     (select array_agg(row(c.resource_type, c.period_start, l.allowance, l.allocation,
         l.thresholds, l.plan_id)::tollgate_counter_limits order by c.resource_type,
         c.period_start)
@@ -489,7 +491,11 @@ begin
         || extract(epoch from (v_denial ->> 'period_start_time')::timestamptz)::bigint);
   end loop;
 
-  return query select * from unnest(v_decisions);
+  -- Whether events may have been written, so the caller wakes the streams after commit.
+  return query select d.position, d.outcome, d.admitted, d.used, d.reserved, d.granted,
+    d.grant_remaining, d.ceiling, d.reservation_state, d.committed_quantity, d.replay,
+    cardinality(coalesce(v_due, '{}')) + cardinality(coalesce(v_denials, '{}')) > 0
+  from unnest(v_decisions) d;
 end
 $fn$;
 

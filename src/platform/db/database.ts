@@ -7,6 +7,7 @@ import { PGlite, types } from "@electric-sql/pglite";
 import knex, { type Knex } from "knex";
 import ClientPGLite from "knex-pglite";
 import { type DataDirLock, lockDataDir } from "./data-dir-lock.js";
+import { type Distribution, distribute, isDistributed } from "./distribution.js";
 import { dropFunctions, type FunctionSet, installFunctions } from "./functions.js";
 import { migrationSource } from "./migrations/index.js";
 
@@ -53,10 +54,18 @@ export interface Database {
   /** Which back-end is in use; PGlite is single-connection, so callers may size work for it. */
   kind: "postgres" | "pglite";
   /**
-   * Brings the schema up to date, then installs the SQL functions (`functions.ts`); safe when
+   * Whether the database is distributed (the `citus` extension is installed): then every
+   * statement must be routable to one tenant's node (`distribution.ts`).
+   */
+  distributed(): Promise<boolean>;
+  /**
+   * Brings the schema up to date, then installs the SQL functions (`functions.ts`) and, on a
+   * distributed database, places new tables and functions (`distribution.ts`); safe when
    * several replicas start at once.
    */
   migrate(): Promise<string[]>;
+  /** What the last `migrate` placed on a distributed database; undefined on one node. */
+  lastDistribution(): Distribution | undefined;
   /**
    * Undoes the newest applied migration, or every one with `all`; returns what was undone,
    * newest first. Each migration's `down` leaves the schema its predecessor created. The SQL
@@ -90,11 +99,19 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
     options.url === undefined
       ? instance
       : pool(REPORT_POOL_MAX, options.reportStatementTimeoutMs ?? 10_000);
+  let distributed: Promise<boolean> | undefined;
+  let placed: Distribution | undefined;
   return {
     knex: instance,
     lookups,
     reports,
     kind,
+    distributed() {
+      if (kind === "pglite") return Promise.resolve(false);
+      distributed ??= isDistributed(lookups);
+      return distributed;
+    },
+    lastDistribution: () => placed,
     async migrate() {
       const latest = async () => {
         const [, applied] = await instance.migrate.latest({ migrationSource });
@@ -113,8 +130,10 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
       return lookups.transaction(async (trx) => {
         await trx.raw("select pg_advisory_xact_lock(?)", [MIGRATION_LOCK_KEY]);
         const applied = await latest();
-        // The functions are installed under the same lock, after the tables they use.
+        // The functions are installed under the same lock, after the tables they use, and
+        // both are placed on a distributed database's nodes.
         await installFunctions(trx, options.functions);
+        if (await isDistributed(trx)) placed = await distribute(trx);
         return applied;
       });
     },

@@ -10,6 +10,7 @@ import * as meterReports from "./0008_meter_reports.js";
 import * as grantsEvents from "./0009_grants_events.js";
 import * as customerDirectory from "./0010_customer_directory.js";
 import * as installedFunctions from "./0011_installed_functions.js";
+import * as tenantKeys from "./0012_tenant_keys.js";
 
 /** A schema change, applied once in name order and recorded in `knex_migrations`. */
 export interface Migration {
@@ -29,6 +30,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0009_grants_events": grantsEvents,
   "0010_customer_directory": customerDirectory,
   "0011_installed_functions": installedFunctions,
+  "0012_tenant_keys": tenantKeys,
 };
 
 /**
