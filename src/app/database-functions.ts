@@ -7,13 +7,12 @@ import type { FunctionSet } from "../platform/db/functions.js";
  * what the ones before it define. Raise `version` with every change to a file or a wire type.
  */
 export const DATABASE_FUNCTIONS: FunctionSet = {
-  version: 3,
+  version: 4,
   files: [
     new URL("../events/sql/emit.sql", import.meta.url),
     new URL("../credits/sql/grants.sql", import.meta.url),
     new URL("../entitlements/sql/settle.sql", import.meta.url),
     new URL("../entitlements/sql/admit.sql", import.meta.url),
-    new URL("../billing/sql/subscription-events.sql", import.meta.url),
   ],
   types: WIRE_TYPES,
 };
