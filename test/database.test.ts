@@ -106,12 +106,13 @@ describe("createDatabase", () => {
     });
 
     it("should keep rows in its data directory across a reopen", async () => {
+      const TENANT = "7b0c3f4e-8a2d-4c1e-9f6a-2d5e8b1c0a93";
       // given a migrated database with one audit row
       db = await createDatabase({ url: undefined, dataDir, functions: DATABASE_FUNCTIONS });
       expect(await db.migrate()).toEqual(await migrationSource.getMigrations([]));
       await db
         .knex("audit_events")
-        .insert({ actor: "test", action: "persist.check", target: "t1" });
+        .insert({ actor: "test", action: "persist.check", tenant_id: TENANT, target: "t1" });
       await db.close();
 
       // when it is opened again

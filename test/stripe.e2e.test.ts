@@ -5,6 +5,7 @@ import Stripe from "stripe";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { BillingService, SubscriptionState } from "../gen/tollgate/v1/billing_service_pb.js";
 import { EntitlementService } from "../gen/tollgate/v1/entitlement_service_pb.js";
+import { EventService } from "../gen/tollgate/v1/event_service_pb.js";
 import { queryRows } from "./support/app.js";
 import { errorOf, grpcClient } from "./support/clients.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
@@ -321,6 +322,16 @@ describe("the Stripe provider against a fake Stripe", () => {
       expect(await syncRows(subscriptionId)).toHaveLength(1);
       const entitlements = grpcClient(EntitlementService, server.baseUrl);
       expect((await entitlements.getEntitlements({ tenantId })).planId).toBe("pro");
+      // and the sync wrote the lifecycle event once, in its own transaction
+      const { events: log } = await grpcClient(EventService, server.baseUrl).listEvents({
+        tenantId,
+        pageSize: 100,
+      });
+      expect(log.map((e) => e.type).reverse()).toEqual([
+        "subscription.created",
+        "subscription.past_due",
+      ]);
+      expect(log.every((e) => e.data?.id === subscriptionId)).toBe(true);
     });
 
     it("should refuse tampered, wrongly signed and stale deliveries and change nothing", async () => {

@@ -120,12 +120,8 @@ describe("webhooks", () => {
         { timeout: 10_000 },
       )
       .toBe(1);
-    // a provider webhook marks it past due (the sync path writes the same row)
-    await queryRows(
-      db.url,
-      "update subscriptions set state = 'past_due', version = version + 1 where id = $1",
-      [subscription!.id],
-    );
+    // (a provider webhook's past due, the sync path, is followed in stripe.e2e.test.ts: a
+    // change written by SQL outside Tollgate is no event, since no trigger writes events)
     await billing.cancelSubscription({ subscriptionId: subscription!.id, immediate: true });
     await new Promise((resolve) => setTimeout(resolve, 600));
 
@@ -134,7 +130,6 @@ describe("webhooks", () => {
     expect(log.map((e) => e.type).reverse()).toEqual([
       "subscription.created",
       "subscription.trial_will_end",
-      "subscription.past_due",
       "subscription.canceled",
     ]);
     expect(log.every((e) => e.data?.id === subscription!.id)).toBe(true);

@@ -22,20 +22,24 @@ export interface RateLimitOptions {
  */
 export function createRateLimitInterceptor(knex: Knex, options: RateLimitOptions): Interceptor {
   const perSecond = options.perMinute / 60;
-  const refilled =
-    "least(?::numeric, b.tokens + extract(epoch from now() - b.update_time) * ?::numeric)";
+  // The refill up to `at`. The upsert's time is the one it proposes to insert (`excluded`):
+  // a distributed database copies the bucket table to every node and applies each change there,
+  // so the change may name no clock of its own.
+  const refilled = (at: string) =>
+    `least(?::numeric, b.tokens + extract(epoch from ${at} - b.update_time) * ?::numeric)`;
   const take = async (key: string): Promise<number | undefined> => {
     const result = await knex.raw<{ rows: { tokens: string }[] }>(
       `insert into rate_limit_buckets as b (key, tokens, update_time)
        values (?, ?::numeric - 1, now())
-       on conflict (key) do update set tokens = ${refilled} - 1, update_time = now()
-         where ${refilled} >= 1
+       on conflict (key) do update
+         set tokens = ${refilled("excluded.update_time")} - 1, update_time = excluded.update_time
+         where ${refilled("excluded.update_time")} >= 1
        returning tokens`,
       [key, options.burst, options.burst, perSecond, options.burst, perSecond],
     );
     if (result.rows.length === 1) return undefined;
     const available = await knex.raw<{ rows: { available: string }[] }>(
-      `select ${refilled} as available from rate_limit_buckets b where key = ?`,
+      `select ${refilled("now()")} as available from rate_limit_buckets b where key = ?`,
       [options.burst, perSecond, key],
     );
     const tokens = Number(available.rows[0]?.available ?? 0);

@@ -281,14 +281,18 @@ export function createBillingStore(knex: Knex, events: EventLog): BillingStore {
     async tryAcquireLease(tenantId, holder, ttlMs) {
       // Lease expiry is infrastructure time, so it uses the database's clock, on which every
       // replica agrees, and never the business clock that tests move.
+      // The held lease has expired when the proposed one ends more than a ttl after it: the
+      // upsert compares with the time it proposes (`excluded`), since a distributed database
+      // refuses a clock read, or any non-immutable operator, in the conflict clause.
       const result = await knex.raw<{ rows: { holder: string }[] }>(
         `insert into billing_leases (tenant_id, holder, expire_time)
          values (?, ?, clock_timestamp() + ? * interval '1 millisecond')
          on conflict (tenant_id) do update
            set holder = excluded.holder, expire_time = excluded.expire_time
-           where billing_leases.expire_time < clock_timestamp()
+           where extract(epoch from excluded.expire_time - billing_leases.expire_time) * 1000
+             > ?
          returning holder`,
-        [tenantId, holder, ttlMs],
+        [tenantId, holder, ttlMs, ttlMs],
       );
       return result.rows.length === 1;
     },

@@ -46,7 +46,7 @@ export function createEntitlementsModule(deps: {
   distributed: boolean;
 }): EntitlementsModule {
   const { config, database, catalog, clock, logger } = deps;
-  const store = createEntitlementStore(database.knex, database.kind, deps.events);
+  const store = createEntitlementStore(database.knex, database.kind, deps.events, deps.distributed);
   const plans = createPlanCache({
     liveSubscription: (tenantId) => deps.billing.liveSubscription(tenantId),
     adjustments: (tenantId, now) => deps.credits.lookups.adjustments(tenantId, now),

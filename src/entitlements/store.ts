@@ -174,6 +174,7 @@ export function createEntitlementStore(
   knex: Knex,
   kind: "postgres" | "pglite",
   events: Pick<EventLog, "announce">,
+  distributed: boolean,
 ): EntitlementStore {
   // On PostgreSQL the two admission statements are prepared once per connection (named), so
   // a batch costs neither a parse nor a plan; PGlite goes through knex.
@@ -198,11 +199,12 @@ export function createEntitlementStore(
       const order = groups.flatMap((g) => g.indexes);
       const wire = order.map((i) => toWireOp(ops[i] as AdmissionOp, i, budgetsMs[i]));
       const encoded = encodeComposites(ADMISSION_OP_FIELDS, wire);
-      // One tenant: the call a distributed database routes to its shard; several: one
-      // statement for all of them on a single node.
+      // A distributed database gets one tenant's share per statement, which it runs on the
+      // tenant's node (`tollgate_admit`, a distributed function); a single node gets every
+      // share in one statement, whose fast path takes the simple ones together.
       const [only] = groups;
       const rows =
-        groups.length === 1 && only
+        distributed && groups.length === 1 && only
           ? await run(ADMIT_TENANT, [only.tenantId, encoded, now])
           : await run(ADMIT_BATCH, [
               groups.map((g) => g.tenantId),

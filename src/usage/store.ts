@@ -35,19 +35,23 @@ const COLUMNS =
 
 // Adds each counter's sum (`sums`: tenant_id, resource_type, period_start, quantity) in key
 // order, so concurrent flushes on several replicas lock counters in one order and cannot
-// deadlock; `used` never goes below zero. Counters that reached their watch level are queued
-// for the settle sweep (grant draws, thresholds), in the same transaction.
+// deadlock. A sum below zero (allocations given back) lowers its counter apart, never below
+// zero: the upsert adds what it inserts (`excluded`), which a distributed database can run on
+// each shard as it is. Counters that reached their watch level are queued for the settle
+// sweep (grant draws, thresholds), in the same transaction.
 const countSums = (sums: string) => `
 with sums as (${sums}), counted as (
   insert into usage_counters as c (tenant_id, resource_type, period_start, used, reserved)
-  select tenant_id, resource_type, period_start, greatest(quantity, 0), 0
-  from sums order by tenant_id, resource_type, period_start
+  select tenant_id, resource_type, period_start, quantity, 0
+  from sums where quantity >= 0 order by tenant_id, resource_type, period_start
   on conflict (tenant_id, resource_type, period_start) do update
-    set used = greatest(c.used + (
-      select s.quantity from sums s
-      where s.tenant_id = excluded.tenant_id and s.resource_type = excluded.resource_type
-        and s.period_start = excluded.period_start), 0)
+    set used = c.used + excluded.used
   returning c.tenant_id, c.resource_type, c.period_start, c.used, c.watch_from
+), lowered as (
+  update usage_counters c set used = greatest(c.used + s.quantity, 0)
+  from sums s
+  where s.quantity < 0 and c.tenant_id = s.tenant_id and c.resource_type = s.resource_type
+    and c.period_start = s.period_start
 ), queued as (
   insert into counter_settle_queue (tenant_id, resource_type, period_start)
   select tenant_id, resource_type, period_start from counted where used >= watch_from
@@ -98,6 +102,20 @@ const DEDUPE_STAGED_SQL = dedupeFrom(`select ${COLUMNS} from usage_staging`);
 const UNIQUE_VIOLATION = "23505";
 
 /**
+ * Whether a refused COPY met an event stored before. A distributed database reports the
+ * violation on a shard (`usage_events_pkey_102008`) as an internal error of its COPY.
+ */
+function isStoredBefore(error: unknown): boolean {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  return (
+    code === UNIQUE_VIOLATION ||
+    (code === "XX000" &&
+      typeof message === "string" &&
+      /^duplicate key value violates unique constraint "usage_events_pkey(_\d+)?"$/.test(message))
+  );
+}
+
+/**
  * What a flush whose COMMIT got no answer left behind: its transaction id, and the
  * duplicates it would have reported. The retry of the same batch asks PostgreSQL whether that
  * transaction committed before doing anything.
@@ -140,7 +158,7 @@ export function createUsageStore(
       await connection.query(COUNT_BATCH_SQL, sumsOf(events));
       return [];
     } catch (error) {
-      if ((error as { code?: unknown }).code !== UNIQUE_VIOLATION) throw error;
+      if (!isStoredBefore(error)) throw error;
       await connection.query("rollback to savepoint batch");
     }
     await connection.query(STAGING_DDL);

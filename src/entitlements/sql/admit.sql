@@ -36,8 +36,9 @@ $fn$;
 -- on resources without grants; it is taken here when, with its counters locked (in key
 -- order), every admit fits in turn, no caller has stopped waiting and no counter reaches its
 -- watch level. Each taken call is answered from its counter's running total, and each counter
--- is written once. Shares not taken are left untouched, for tollgate_admit_general. Every
--- statement on a table is filtered by the tenants given (one, from tollgate_admit).
+-- is written once. Shares not taken are left untouched, for tollgate_admit. Every
+-- statement on a table is filtered by the tenants given. A single node's path only: a
+-- distributed database runs each tenant's share through tollgate_admit on its node.
 create or replace function tollgate_admit_simple(p_tenants uuid[], p_first int[], p_last int[],
   p_ops tollgate_admission_op[], p_now timestamptz)
 returns table (tenant_id uuid, decision tollgate_admission_decision)
@@ -103,8 +104,11 @@ begin
 end
 $fn$;
 
--- tollgate_admit_general(tenant, ops, now): decides one tenant's calls of a batch, whatever
--- they are, and answers one decision per call.
+-- tollgate_admit(tenant, ops, now): decides one tenant's calls of a batch, whatever they are,
+-- and answers one decision per call. It is the distributed function a distributed database
+-- runs on the tenant's node, each tenant's share of a batch a statement of its own; on a
+-- single node the batch goes through tollgate_admit_batch, which sends it only the shares
+-- that tollgate_admit_simple did not take.
 --
 -- 1. Claims the calls' idempotency keys, in key order. A key stored before replays its answer
 --    (`replay`), or is `busy` while its first call has none; a key repeated in the batch is
@@ -116,15 +120,18 @@ $fn$;
 -- 4. Frees expired holds of a counter whose calls might not fit otherwise: an expired hold
 --    never causes a denial. Reads what active grants hold where the tenant has grants.
 -- 5. Decides every call in arrival order per counter in one statement: a recursive fold over
---    each counter's calls (one step for a counter with one call), which also writes each
---    touched counter once, the new holds, the ended reservations and the keys' answers.
+--    each counter's calls (one step for a counter with one call). Then writes each touched
+--    counter once, the new holds, the ended reservations and the keys' answers.
 -- 6. Settles the counters that reached their watch level (grant draws, threshold events) and
 --    announces the period's first denial of a counter; both are rare. The decisions say
 --    whether events may have been written (`emitted`), for the caller to wake the streams.
 --
+-- Rows are gathered as `row(t.*)::table`, never as the bare alias: on a distributed database's
+-- node the alias has the type of the shard the statement ran on, not of the table.
+--
 -- Expects each reservation to be named by at most one commit or release of the batch (the
 -- queue keeps a second one for the next batch) and every op's counter to be its tenant's.
-create or replace function tollgate_admit_general(p_tenant uuid, p_ops tollgate_admission_op[],
+create or replace function tollgate_admit(p_tenant uuid, p_ops tollgate_admission_op[],
   p_now timestamptz)
 returns setof tollgate_admission_decision
 language plpgsql set plan_cache_mode = force_generic_plan as $fn$
@@ -143,6 +150,11 @@ declare
   v_due tollgate_counter_limits[];
   v_queued tollgate_counter_limits[];
   v_denials jsonb[];
+  v_counters_out jsonb;
+  v_holds jsonb;
+  v_endings jsonb;
+  v_answers jsonb;
+  v_freed text[];
   v_limits tollgate_counter_limits;
   v_denial jsonb;
 begin
@@ -165,7 +177,7 @@ begin
       returning e.idempotency_key)
     select coalesce(array_agg(c.idempotency_key), '{}') into v_claimed from claimed c;
 
-    select coalesce(array_agg(e), '{}') into v_prior
+    select coalesce(array_agg(row(e.*)::entitlement_requests), '{}') into v_prior
     from entitlement_requests e
     where e.tenant_id = p_tenant
       and e.idempotency_key in (select o.idempotency_key from unnest(p_ops) o)
@@ -181,7 +193,7 @@ begin
         group by 1 having count(*) > 1 limit 1);
     end if;
     select coalesce(array_agg(r.r order by (r.r).id), '{}') into v_reservations
-    from (select r from reservations r
+    from (select row(r.*)::reservations as r from reservations r
           where r.tenant_id = p_tenant and r.id in (
             select o.reservation_id from unnest(p_ops) o where o.kind in ('commit', 'release'))
           order by r.id
@@ -196,7 +208,7 @@ begin
     from (select distinct o.resource_type, o.period_start from unnest(p_ops) o
           order by 1, 2) w
     left join lateral (
-      select c from usage_counters c
+      select row(c.*)::usage_counters as c from usage_counters c
       where c.tenant_id = p_tenant and c.resource_type = w.resource_type
         and c.period_start = w.period_start
       for update) c on true;
@@ -248,16 +260,18 @@ begin
     from freed f
     where c.tenant_id = p_tenant and c.resource_type = f.resource_type
       and c.period_start = f.period_start;
-    select array_agg(c order by c.resource_type, c.period_start) into v_counters
+    select array_agg(row(c.*)::usage_counters order by c.resource_type, c.period_start)
+    into v_counters
     from usage_counters c
     join unnest(v_counters) k using (resource_type, period_start)
     where c.tenant_id = p_tenant;
-    select coalesce(array_agg(r order by r.id), '{}') into v_reservations
+    select coalesce(array_agg(row(r.*)::reservations order by r.id), '{}') into v_reservations
     from reservations r join unnest(v_reservations) k using (id)
     where r.tenant_id = p_tenant;
   end if;
 
-  -- 5. Decide and write.
+  -- 5. Decide, in one statement over the values gathered (no table: a distributed database
+  -- would refuse its recursive fold beside writes), then write what it decided.
   with recursive
   ops as (
     select o.*,
@@ -384,41 +398,6 @@ begin
     from decided d
     where d.idempotency_key is not null
   ),
-  counters_written as (
-    update usage_counters c
-    set used = f.used, reserved = f.reserved, denied = c.denied or f.denial
-    from final f
-    where c.tenant_id = p_tenant and c.resource_type = f.resource_type
-      and c.period_start = f.period_start
-      and (c.used <> f.used or c.reserved <> f.reserved or (f.denial and not c.denied))
-  ),
-  holds_written as (
-    insert into reservations
-      (id, tenant_id, resource_type, period_start, quantity, state, expire_time, create_time)
-    select o.reservation_id, p_tenant, o.resource_type, o.period_start, o.quantity, 'held',
-      o.hold_expire_time, o.hold_create_time
-    from calls o join decided d on d.position = o.position
-    where o.kind = 'hold' and d.admitted
-  ),
-  endings_written as (
-    update reservations r
-    set state = e.ended_state,
-      committed_quantity = case when e.ended_state = 'committed' then e.amount
-        else r.committed_quantity end
-    from endings e
-    where e.outcome = 'done' and r.tenant_id = p_tenant and r.id = e.reservation_id
-  ),
-  answers_written as (
-    update entitlement_requests e set response = s.response
-    from stored s
-    where e.tenant_id = p_tenant and e.idempotency_key = s.idempotency_key
-  ),
-  keys_freed as (
-    delete from entitlement_requests e
-    using calls o
-    where o.status = 'deadline' and o.idempotency_key is not null
-      and e.tenant_id = p_tenant and e.idempotency_key = o.idempotency_key
-  ),
   answered as (
     select o.position,
       case o.status
@@ -468,9 +447,64 @@ begin
              on c.resource_type = s.resource_type and c.period_start = s.period_start
            join calls o on o.position = s.position
            where not c.denied
-           order by s.resource_type, s.period_start, s.position) d)
-  into v_decisions, v_due, v_denials
+           order by s.resource_type, s.period_start, s.position) d),
+    (select jsonb_agg(jsonb_build_object('resource_type', f.resource_type,
+        'period_start', f.period_start, 'used', f.used, 'reserved', f.reserved,
+        'denial', f.denial))
+     from final f
+     join unnest(v_counters) c using (resource_type, period_start)
+     where c.used <> f.used or c.reserved <> f.reserved or (f.denial and not c.denied)),
+    (select jsonb_agg(jsonb_build_object('id', o.reservation_id,
+        'resource_type', o.resource_type, 'period_start', o.period_start,
+        'quantity', o.quantity, 'expire_time', o.hold_expire_time,
+        'create_time', o.hold_create_time))
+     from calls o join decided d on d.position = o.position
+     where o.kind = 'hold' and d.admitted),
+    (select jsonb_agg(jsonb_build_object('id', e.reservation_id, 'state', e.ended_state,
+        'amount', e.amount))
+     from endings e where e.outcome = 'done'),
+    (select jsonb_agg(jsonb_build_object('key', s.idempotency_key, 'response', s.response))
+     from stored s),
+    (select array_agg(o.idempotency_key) from calls o
+     where o.status = 'deadline' and o.idempotency_key is not null)
+  into v_decisions, v_due, v_denials, v_counters_out, v_holds, v_endings, v_answers, v_freed
   from answered a;
+
+  -- The writes the decisions make, each a statement on one of the tenant's tables.
+  if v_counters_out is not null then
+    update usage_counters c
+    set used = f.used, reserved = f.reserved, denied = c.denied or f.denial
+    from jsonb_to_recordset(v_counters_out) as f(resource_type text, period_start timestamptz,
+      used numeric, reserved numeric, denial boolean)
+    where c.tenant_id = p_tenant and c.resource_type = f.resource_type
+      and c.period_start = f.period_start;
+  end if;
+  if v_holds is not null then
+    insert into reservations
+      (id, tenant_id, resource_type, period_start, quantity, state, expire_time, create_time)
+    select h.id, p_tenant, h.resource_type, h.period_start, h.quantity, 'held', h.expire_time,
+      h.create_time
+    from jsonb_to_recordset(v_holds) as h(id uuid, resource_type text,
+      period_start timestamptz, quantity numeric, expire_time timestamptz,
+      create_time timestamptz);
+  end if;
+  if v_endings is not null then
+    update reservations r
+    set state = e.state,
+      committed_quantity = case when e.state = 'committed' then e.amount
+        else r.committed_quantity end
+    from jsonb_to_recordset(v_endings) as e(id uuid, state text, amount numeric)
+    where r.tenant_id = p_tenant and r.id = e.id;
+  end if;
+  if v_answers is not null then
+    update entitlement_requests e set response = a.response
+    from jsonb_to_recordset(v_answers) as a(key text, response jsonb)
+    where e.tenant_id = p_tenant and e.idempotency_key = a.key;
+  end if;
+  if v_freed is not null then
+    delete from entitlement_requests e
+    where e.tenant_id = p_tenant and e.idempotency_key = any(v_freed);
+  end if;
 
   -- 6. Settles and first denials (thresholds crossed come before the denial they lead to).
   foreach v_limits in array coalesce(v_due, '{}') loop
@@ -499,26 +533,6 @@ begin
 end
 $fn$;
 
--- tollgate_admit(tenant, ops, now): one tenant's share of a batch, as its own statement: the
--- call a distributed database routes to the tenant's shard (ADMISSION_STATEMENT_PER_TENANT).
-create or replace function tollgate_admit(p_tenant uuid, p_ops tollgate_admission_op[],
-  p_now timestamptz)
-returns setof tollgate_admission_decision
-language plpgsql set plan_cache_mode = force_generic_plan as $fn$
-declare
-  v_decisions tollgate_admission_decision[];
-begin
-  select array_agg(s.decision) into v_decisions
-  from tollgate_admit_simple(array[p_tenant], array[1], array[cardinality(p_ops)], p_ops,
-    p_now) s;
-  if v_decisions is not null then
-    return query select * from unnest(v_decisions);
-  else
-    return query select * from tollgate_admit_general(p_tenant, p_ops, p_now);
-  end if;
-end
-$fn$;
-
 -- tollgate_admit_batch(tenants, first, last, ops, now): a whole batch on a single node, in one
 -- statement and one commit (`ops[first[i]:last[i]]` is `tenants[i]`'s share, tenants in id
 -- order). Takes the simple shares together, locking every counter of the batch in key order,
@@ -540,7 +554,7 @@ begin
     where g.tenant_id <> all(coalesce(v_taken, '{}'))
     order by g.tenant_id
   loop
-    return query select * from tollgate_admit_general(v_share.tenant_id,
+    return query select * from tollgate_admit(v_share.tenant_id,
       p_ops[v_share.first_op:v_share.last_op], p_now);
   end loop;
 end

@@ -12,7 +12,8 @@ import type { Knex } from "knex";
  *   statements may join it where they run;
  * - knex's own bookkeeping (`knex_migrations*`) stays on the coordinator, where migrations run;
  * - a function whose first parameter is `p_tenant uuid` is a distributed function on that
- *   argument: called on its own, it runs on the tenant's node, next to its rows.
+ *   argument: called on its own, it runs on the tenant's node, next to its rows (functions
+ *   over several tenants, `p_tenants uuid[]`, are a single node's batches and are not used).
  *
  * The rules that make this possible hold on plain PostgreSQL too, and a test reads them from
  * the catalog after migrating (`test/schema-rules.e2e.test.ts`).
@@ -72,6 +73,12 @@ export async function distribute(db: Knex | Knex.Transaction): Promise<Distribut
     await db.raw<{ rows: { name: string; tenant: boolean }[] }>(TABLE_KINDS_SQL, [LOCAL_TABLES])
   ).rows;
   const reference = kinds.filter((k) => !k.tenant && !placed.has(k.name)).map((k) => k.name);
+  // A foreign key from a table still local to one becoming a reference table makes Citus
+  // convert the local side first; such keys are set aside and added back once both are placed.
+  const crossing = await keysInto(db, reference);
+  for (const key of crossing) {
+    await db.raw(`alter table ${key.child} drop constraint ${key.name}`);
+  }
   for (const name of reference) {
     await db.raw("select create_reference_table(?)", [name]);
   }
@@ -84,6 +91,9 @@ export async function distribute(db: Knex | Knex.Transaction): Promise<Distribut
   const distributed = tenantTables.filter((name) => !placed.has(name));
   for (const name of distributed) {
     await db.raw("select create_distributed_table(?, 'tenant_id')", [name]);
+  }
+  for (const key of crossing) {
+    await db.raw(`alter table ${key.child} add constraint ${key.name} ${key.definition}`);
   }
   const [anchor] = tenantTables;
   const functions: string[] = [];
@@ -100,9 +110,26 @@ export async function distribute(db: Knex | Knex.Transaction): Promise<Distribut
       signature,
       anchor,
     ]);
+    // A node routes a statement to the tenant's shard by the tenant's value, which a generic
+    // plan does not know: a function forced onto generic plans for speed on one node plans
+    // each statement for its values here.
+    await db.raw(`alter function ${signature} reset plan_cache_mode`);
     functions.push(signature);
   }
   return { reference, distributed, functions };
+}
+
+/** The foreign keys of other tables that reference one of `tables`, with their definitions. */
+async function keysInto(db: Knex | Knex.Transaction, tables: string[]) {
+  const result = await db.raw<{ rows: { child: string; name: string; definition: string }[] }>(
+    `select conrelid::regclass::text as child, conname as name,
+       pg_get_constraintdef(oid) as definition
+     from pg_constraint
+     where contype = 'f' and connamespace = current_schema()::regnamespace
+       and confrelid::regclass::text = any(?) and conrelid <> confrelid`,
+    [tables],
+  );
+  return result.rows;
 }
 
 /** Tenant tables ordered so that a table comes after every table its foreign keys name. */

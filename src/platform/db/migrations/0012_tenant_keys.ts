@@ -153,6 +153,7 @@ export async function down(knex: Knex): Promise<void> {
     where e.id = n.id`);
   await knex.raw("alter table events drop column seq");
   await knex.raw("alter table events rename column global_seq to seq");
+  await knex.raw("alter table events alter column seq set not null");
   await knex.raw(`
     alter table events alter column seq add generated always as identity,
       add primary key (id), add constraint events_seq_unique unique (seq),
