@@ -58,6 +58,12 @@ export interface EventStore {
   watermark(): Promise<string>;
 }
 
+/**
+ * How far apart the clocks of a distributed database's nodes may be (NTP keeps them within
+ * milliseconds): the cross-tenant stream lags by this much there, and nothing on one node.
+ */
+const CLOCK_ALLOWANCE_MS = 1_000;
+
 /** The position before every event. */
 export const LOG_START: EventPosition = {
   micros: "0",
@@ -78,6 +84,8 @@ export function createEventStore(knex: Knex, options: { distributed: boolean }):
     return query;
   };
   const activity = options.distributed ? "citus_stat_activity" : "pg_stat_activity";
+  // Nodes stamp events by their own clocks: the watermark stays below by what they may differ.
+  const allowanceMs = options.distributed ? CLOCK_ALLOWANCE_MS : 0;
   return {
     async list(filter, limit, before) {
       const query = filtered(filter).limit(limit);
@@ -134,11 +142,12 @@ export function createEventStore(knex: Knex, options: { distributed: boolean }):
       // Client backends only: autovacuum and Citus's own daemons hold transactions too, but
       // never write events. This reader's own statement counts, which caps it at now.
       const result = await knex.raw<{ rows: { micros: string }[] }>(
-        `select (extract(epoch from coalesce(min(xact_start), statement_timestamp())) * 1000000)
-           ::bigint::text as micros
+        `select ((extract(epoch from coalesce(min(xact_start), statement_timestamp())) * 1000
+           - ?) * 1000)::bigint::text as micros
          from ${activity}
          where datname = current_database() and backend_type = 'client backend'
            and xact_start is not null`,
+        [allowanceMs],
       );
       return result.rows[0]?.micros ?? "0";
     },

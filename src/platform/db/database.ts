@@ -146,6 +146,12 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
         return undone as string[];
       };
       if (kind === "pglite") return undo();
+      // Keys that lack the tenant, as older migrations had them, cannot exist on shards.
+      if (await isDistributed(lookups)) {
+        throw new Error(
+          "migrations cannot be undone on a distributed database (Citus): restore a backup, or undistribute the tables first",
+        );
+      }
       return lookups.transaction(async (trx) => {
         await trx.raw("select pg_advisory_xact_lock(?)", [MIGRATION_LOCK_KEY]);
         return undo();
