@@ -31,6 +31,12 @@ const migrate = program
       process.stdout.write(
         applied.length ? `applied: ${applied.join(", ")}\n` : "schema already up to date\n",
       );
+      const placed = database.lastDistribution();
+      if (placed !== undefined) {
+        process.stdout.write(
+          `distributed database (Citus): placed ${placed.distributed.length} tenant tables, ${placed.reference.length} reference tables and ${placed.functions.length} functions now\n`,
+        );
+      }
     }),
   );
 
