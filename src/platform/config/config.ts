@@ -84,8 +84,8 @@ export interface Config {
   /** How often each replica settles counters that ingestion and commits queued. */
   settleSweepIntervalSeconds: number;
   /**
-   * Send each tenant's share of an admission batch as a statement of its own (for a
-   * distributed database, which routes it to the tenant's shard) instead of one for all.
+   * Send each tenant's share of an admission batch as a statement of its own instead of one
+   * for all (a distributed database always gets one per tenant, whatever this says).
    */
   admissionStatementPerTenant: boolean;
 }
