@@ -107,6 +107,29 @@ function byTenant<T extends { tenantId: string }>(items: readonly T[]): [string,
   return [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
+/** Counts an attempt of `reports` with its outcome, one tenant's rows per statement. */
+async function recordAttempt(
+  db: Knex,
+  reports: readonly MeterReport[],
+  now: Date,
+  outcome: Pick<ReportRow, "state" | "last_error"> &
+    Partial<Pick<ReportRow, "sent_time" | "next_attempt_time">>,
+): Promise<void> {
+  for (const [tenantId, own] of byTenant(reports)) {
+    await db("meter_reports")
+      .where({ tenant_id: tenantId })
+      .whereIn(
+        "identifier",
+        own.map((r) => r.identifier),
+      )
+      .update({
+        ...outcome,
+        attempts: db.raw("attempts + 1"),
+        first_attempt_time: db.raw("coalesce(first_attempt_time, ?)", [now]),
+      });
+  }
+}
+
 /** Creates the meter outbox store. */
 export function createMeterStore(knex: Knex): MeterStore {
   return {
@@ -267,39 +290,15 @@ export function createMeterStore(knex: Knex): MeterStore {
     },
 
     async markSent(db, reports, now) {
-      for (const [tenantId, own] of byTenant(reports)) {
-        await db("meter_reports")
-          .where({ tenant_id: tenantId })
-          .whereIn(
-            "identifier",
-            own.map((r) => r.identifier),
-          )
-          .update({
-            state: "sent",
-            sent_time: now,
-            attempts: db.raw("attempts + 1"),
-            first_attempt_time: db.raw("coalesce(first_attempt_time, ?)", [now]),
-            last_error: null,
-          });
-      }
+      await recordAttempt(db, reports, now, { state: "sent", sent_time: now, last_error: null });
     },
 
     async markFailed(db, reports, now, error, retryAt) {
-      for (const [tenantId, own] of byTenant(reports)) {
-        await db("meter_reports")
-          .where({ tenant_id: tenantId })
-          .whereIn(
-            "identifier",
-            own.map((r) => r.identifier),
-          )
-          .update({
-            state: retryAt === undefined ? "failed" : "pending",
-            attempts: db.raw("attempts + 1"),
-            first_attempt_time: db.raw("coalesce(first_attempt_time, ?)", [now]),
-            next_attempt_time: retryAt ?? now,
-            last_error: error.slice(0, 1000),
-          });
-      }
+      await recordAttempt(db, reports, now, {
+        state: retryAt === undefined ? "failed" : "pending",
+        next_attempt_time: retryAt ?? now,
+        last_error: error.slice(0, 1000),
+      });
     },
 
     async pending() {

@@ -1,5 +1,6 @@
-import pg from "pg";
+import type pg from "pg";
 import { LOCAL_TABLES, TABLE_KINDS_SQL } from "../../src/platform/db/distribution.js";
+import { withClient } from "./scratch-database.js";
 
 /*
  * The rules that let a database distributed by tenant (Citus) hold Tollgate's schema, read from
@@ -129,16 +130,6 @@ async function tableKinds(client: pg.Client) {
     LOCAL_TABLES,
   ]);
   return result.rows;
-}
-
-async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
 }
 
 /** knex's `?` placeholders as node-postgres's `$n`. */

@@ -20,7 +20,7 @@ export async function createScratchDatabase(
   const name = `${prefix}_${randomBytes(6).toString("hex")}`;
   const workers = citusWorkers(adminUrl);
   for (const server of [adminUrl, ...workers]) {
-    await withAdmin(server, async (client) => {
+    await withClient(server, async (client) => {
       await client.query(`create database ${name}`);
     });
   }
@@ -31,7 +31,7 @@ export async function createScratchDatabase(
     url: url.toString(),
     drop: async () => {
       for (const server of [adminUrl, ...workers]) {
-        await withAdmin(server, async (client) => {
+        await withClient(server, async (client) => {
           await client.query(`drop database if exists ${name} with (force)`);
         });
       }
@@ -57,9 +57,9 @@ async function makeCoordinator(url: URL, workers: string[]): Promise<void> {
   for (const worker of workers) {
     const own = new URL(worker);
     own.pathname = url.pathname;
-    await withAdmin(own.toString(), (client) => client.query("create extension citus"));
+    await withClient(own.toString(), (client) => client.query("create extension citus"));
   }
-  await withAdmin(url.toString(), async (client) => {
+  await withClient(url.toString(), async (client) => {
     await client.query("create extension citus");
     await client.query(`alter database ${url.pathname.slice(1)} set citus.shard_count = 4`);
     await client.query("select citus_set_coordinator_host($1, $2)", [
@@ -73,7 +73,11 @@ async function makeCoordinator(url: URL, workers: string[]): Promise<void> {
   });
 }
 
-async function withAdmin<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+/** Runs `work` on a connection of its own to `url`, closed afterwards. */
+export async function withClient<T>(
+  url: string,
+  work: (client: pg.Client) => Promise<T>,
+): Promise<T> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {

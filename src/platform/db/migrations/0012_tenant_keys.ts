@@ -23,6 +23,13 @@ const NIL_TENANT = "00000000-0000-0000-0000-000000000000";
  * event ids, the mock provider's objects, the installed function set) keep their keys: on a
  * distributed database they are reference tables, copied to every node.
  */
+// Tables whose own id was their key: (tenant, id) now.
+const REKEYED = [
+  ["reservations", "id"],
+  ["credit_grants", "id"],
+  ["meter_reports", "identifier"],
+] as const;
+
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`update audit_events set tenant_id = '${NIL_TENANT}' where tenant_id is null`);
   await knex.raw(`
@@ -42,11 +49,7 @@ export async function up(knex: Knex): Promise<void> {
     create index subscriptions_customer_time_idx
       on subscriptions (tenant_id, customer_id, create_time desc, id desc)`);
 
-  for (const [table, id] of [
-    ["reservations", "id"],
-    ["credit_grants", "id"],
-    ["meter_reports", "identifier"],
-  ] as const) {
+  for (const [table, id] of REKEYED) {
     await knex.raw(`
       alter table ${table} drop constraint ${table}_pkey, add primary key (tenant_id, ${id})`);
   }
@@ -170,13 +173,8 @@ export async function down(knex: Knex): Promise<void> {
     alter table counter_settle_queue drop constraint counter_settle_queue_pkey, drop column id`);
   await knex.raw("alter table counter_settle_queue add column id bigserial primary key");
 
-  for (const [table, id] of [
-    ["reservations", "id"],
-    ["credit_grants", "id"],
-    ["meter_reports", "identifier"],
-  ] as const) {
-    await knex.raw(`
-      alter table ${table} drop constraint ${table}_pkey, add primary key (${id})`);
+  for (const [table, id] of REKEYED) {
+    await knex.raw(`alter table ${table} drop constraint ${table}_pkey, add primary key (${id})`);
   }
 
   await knex.raw("drop index subscriptions_customer_time_idx");
