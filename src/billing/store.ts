@@ -203,7 +203,8 @@ export function createBillingStore(knex: Knex, events: EventLog): BillingStore {
           tenantId: subscription.tenantId,
           type: "subscription.trial_will_end",
           data,
-          dedupeKey: `subscription.trial_will_end/${subscription.id}/${Math.floor(trialEnd / 1000)}`,
+          // Whole seconds rounded, as TRIAL_KEY's cast to bigint rounds them.
+          dedupeKey: `subscription.trial_will_end/${subscription.id}/${Math.round(trialEnd / 1000)}`,
         });
         return id !== undefined;
       });

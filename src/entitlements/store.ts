@@ -111,10 +111,9 @@ export interface EntitlementStore {
     quantity: Decimal,
     ceiling: { base: Decimal; plusDrawn: boolean } | undefined,
   ): Promise<{ counter: Counter; fits: boolean }>;
-  /** A reservation as stored, or undefined. */
   /**
-   * A reservation by id: within `tenantId` when the caller names it (routed to its shard),
-   * else looked up on every shard.
+   * A reservation as stored, or undefined: within `tenantId` when the caller names it (routed
+   * to its shard), else looked up on every shard.
    */
   findReservation(db: Knex, id: string, tenantId?: string): Promise<Reservation | undefined>;
   /** Several counters of one tenant in one query, keyed by resource type. */
