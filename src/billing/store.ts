@@ -281,13 +281,14 @@ export function createBillingStore(knex: Knex, events: EventLog): BillingStore {
 
     async tryAcquireLease(tenantId, holder, ttlMs) {
       // Lease expiry is infrastructure time, so it uses the database's clock, on which every
-      // replica agrees, and never the business clock that tests move.
-      // The held lease has expired when the proposed one ends more than a ttl after it: the
-      // upsert compares with the time it proposes (`excluded`), since a distributed database
-      // refuses a clock read, or any non-immutable operator, in the conflict clause.
+      // replica agrees, and never the business clock that tests move: `now()`, the statement's
+      // start, which a distributed database reads once on the coordinator (it refuses a
+      // volatile clock in a change). The held lease has expired when the proposed one ends
+      // more than a ttl after it: the conflict clause compares with the proposed row
+      // (`excluded`), since there even `now()` is refused.
       const result = await knex.raw<{ rows: { holder: string }[] }>(
         `insert into billing_leases (tenant_id, holder, expire_time)
-         values (?, ?, clock_timestamp() + ? * interval '1 millisecond')
+         values (?, ?, now() + ? * interval '1 millisecond')
          on conflict (tenant_id) do update
            set holder = excluded.holder, expire_time = excluded.expire_time
            where extract(epoch from excluded.expire_time - billing_leases.expire_time) * 1000
@@ -301,7 +302,7 @@ export function createBillingStore(knex: Knex, events: EventLog): BillingStore {
       const renewed = await knex("billing_leases")
         .where({ tenant_id: tenantId, holder })
         .update({
-          expire_time: knex.raw("clock_timestamp() + ? * interval '1 millisecond'", [ttlMs]),
+          expire_time: knex.raw("now() + ? * interval '1 millisecond'", [ttlMs]),
         });
       return renewed === 1;
     },
