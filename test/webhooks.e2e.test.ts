@@ -297,7 +297,8 @@ describe("webhooks", () => {
       expect(hooks.received).toHaveLength(40);
       const attempts = await queryRows(
         db.url,
-        `select count(*)::int as n from webhook_attempts a join webhook_deliveries d on d.id = a.delivery_id
+        `select count(*)::int as n from webhook_attempts a
+         join webhook_deliveries d on d.tenant_id = a.tenant_id and d.id = a.delivery_id
          where d.endpoint_id = $1`,
         [endpoint!.id],
       );
