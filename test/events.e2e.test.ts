@@ -221,6 +221,67 @@ describe("events and threshold alerts on two replicas", () => {
     });
   });
 
+  it("should resume a stream of every tenant without gaps or repeats while tenants write on both replicas", async () => {
+    // given twelve tenants, each about to cross 80 % and 100 % of FREE's executions and be
+    // denied (three events each), through both replicas at once
+    const tenants = Array.from({ length: 12 }, () => randomUUID());
+    const ours = new Set<string>(tenants);
+    const [urlA, urlB] = replicas() as [string, string];
+    const collect = async (stream: AsyncIterable<{ event?: Event }>, count: number) => {
+      const events: Event[] = [];
+      let last: Event | undefined;
+      for await (const message of stream) {
+        last = message.event as Event;
+        if (ours.has(last.tenantId)) events.push(last);
+        if (events.length === count) break;
+      }
+      return { events, last };
+    };
+    const firstStop = new AbortController();
+    const first = collect(
+      clientOf(EventService, urlA).streamEvents({ fromStart: true }, { signal: firstStop.signal }),
+      14,
+    );
+    const writes = Promise.all(
+      tenants.map(async (tenantId, i) => {
+        const client = clientOf(EntitlementService, i % 2 === 0 ? urlA : urlB);
+        await client.checkAndRecord({ tenantId, resourceType: "executions", quantity: "80" });
+        await client.checkAndRecord({ tenantId, resourceType: "executions", quantity: "20" });
+        await client.checkAndRecord({ tenantId, resourceType: "executions", quantity: "1" });
+      }),
+    );
+
+    // when the stream stops after 14 of them and resumes on the other replica after the last
+    // event it received, while the writes go on
+    const received = await first;
+    firstStop.abort();
+    const secondStop = new AbortController();
+    const rest = await collect(
+      clientOf(EventService, urlB).streamEvents(
+        { afterEventId: received.last?.id ?? "" },
+        { signal: secondStop.signal },
+      ),
+      36 - 14,
+    );
+    secondStop.abort();
+    await writes;
+
+    // then the two parts hold every event of these tenants once, each tenant's in its order
+    const stored = await queryRows<{ id: string; tenant_id: string }>(
+      suite.db.url,
+      "select id, tenant_id from events where tenant_id = any($1) order by tenant_id, seq",
+      [tenants],
+    );
+    expect(stored).toHaveLength(36);
+    const streamed = [...received.events, ...rest.events];
+    expect(new Set(streamed.map((e) => e.id)).size).toBe(36);
+    for (const tenantId of tenants) {
+      expect(streamed.filter((e) => e.tenantId === tenantId).map((e) => e.id)).toEqual(
+        stored.filter((e) => e.tenant_id === tenantId).map((e) => e.id),
+      );
+    }
+  });
+
   it("should keep tenants' events apart", async () => {
     // given tenant keys for A and B, and events of both
     const tenantA = randomUUID();
