@@ -35,7 +35,8 @@ export async function runCancellableRead<T>(
         );
         const pid = rows[0]?.pid ?? 0;
         const cancel = () => {
-          pools.canceller.raw("select pg_cancel_backend(?)", [pid]).catch(() => undefined);
+          // Typed: a distributed database adds pg_cancel_backend(bigint) for its global ids.
+          pools.canceller.raw("select pg_cancel_backend(?::int)", [pid]).catch(() => undefined);
         };
         if (signal.aborted) cancel();
         signal.addEventListener("abort", cancel, { once: true });
