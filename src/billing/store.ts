@@ -397,7 +397,12 @@ function changeType(
 
 function isUniqueViolation(error: unknown, constraint: string): boolean {
   const { code, constraint: name } = error as { code?: string; constraint?: string };
-  return code === UNIQUE_VIOLATION && name === constraint;
+  // On a distributed database the index is a shard's, named with the shard's number.
+  return (
+    code === UNIQUE_VIOLATION &&
+    name !== undefined &&
+    (name === constraint || new RegExp(`^${constraint}_\\d+$`).test(name))
+  );
 }
 
 function toDbCustomer(customer: Customer) {
