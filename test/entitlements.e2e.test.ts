@@ -353,6 +353,47 @@ describe("EntitlementService with a test clock", () => {
     ).toBe(ReservationState.EXPIRED);
   });
 
+  it("should end a reservation that names its tenant, and answer one naming another NotFound", async () => {
+    // given a hold of one tenant
+    const tenantId = randomUUID();
+    const held = await entitlements.reserve({
+      tenantId,
+      resourceType: "executions",
+      quantity: "10",
+      ttlSeconds: 60,
+    });
+
+    // when a release names another tenant, then the hold is not found and stays held
+    expect(
+      await codeOf(
+        entitlements.releaseReservation({
+          reservationId: held.reservationId,
+          tenantId: randomUUID(),
+        }),
+      ),
+    ).toBe(Code.NotFound);
+    // and a tenant that is no UUID is refused, naming the field
+    const bad = await errorOf(
+      entitlements.commitReservation({ reservationId: held.reservationId, tenantId: "nope" }),
+    );
+    expect(bad.code).toBe(Code.InvalidArgument);
+    expect(bad.rawMessage).toContain("tenant_id");
+
+    // when a commit names its own tenant (in upper case, as a UUID may be written)
+    const committed = await entitlements.commitReservation({
+      reservationId: held.reservationId,
+      tenantId: tenantId.toUpperCase(),
+      actualQuantity: "4",
+    });
+
+    // then it commits what was used, and nothing stays held
+    expect(committed.reservation).toMatchObject({
+      state: ReservationState.COMMITTED,
+      committedQuantity: "4",
+    });
+    expect(committed.entitlement).toMatchObject({ used: "4", reserved: "0" });
+  });
+
   describe("invalid requests", () => {
     const tenantId = randomUUID();
     const cases: [string, () => Promise<unknown>, Code, string][] = [

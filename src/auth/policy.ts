@@ -42,6 +42,15 @@ export const BILLING_MUTATIONS = new Set([
 ]);
 
 /**
+ * RPCs whose `tenant_id` is optional: left empty, the tenant is the object's (a reservation's),
+ * which the service checks once it is known, so a tenant key may leave it out.
+ */
+const OPTIONAL_TENANT = new Set([
+  "tollgate.v1.EntitlementService/CommitReservation",
+  "tollgate.v1.EntitlementService/ReleaseReservation",
+]);
+
+/**
  * Decides whether a principal may make a call, before any handler runs. A tenant key may only
  * name its own tenant in a request's `tenant_id`; RPCs that name objects by id (subscriptions,
  * reservations) and streams of events are checked by their services with
@@ -54,7 +63,9 @@ export function authorizeCall(principal: Principal, procedure: string, message: 
     throw new PermissionDeniedError(`${procedure} needs an admin key`);
   }
   const tenantId = (message as { tenantId?: unknown } | undefined)?.tenantId;
-  if (typeof tenantId === "string") assertTenantAccess(principal, tenantId);
+  if (typeof tenantId !== "string") return;
+  if (tenantId === "" && OPTIONAL_TENANT.has(procedure)) return;
+  assertTenantAccess(principal, tenantId);
 }
 
 /** Whether the principal may read and record for `tenantId` (admins: any tenant). */

@@ -60,20 +60,33 @@ export function validateKeyedRequest(
 export function validateCommit(raw: {
   reservationId: string;
   actualQuantity: string;
-}): Decimal | undefined {
+  tenantId: string;
+}): { quantity: Decimal | undefined; tenantId: string | undefined } {
   const checks = createFieldChecks();
   checks.uuid("reservation_id", raw.reservationId);
+  const tenantId = optionalTenant(checks, raw.tenantId);
   const quantity =
     raw.actualQuantity === ""
       ? undefined
       : parseQuantity(checks, "actual_quantity", raw.actualQuantity, "non-negative");
   checks.throwIfAny();
-  return quantity;
+  return { quantity, tenantId };
 }
 
-/** ReleaseReservation's reservation id. */
-export function validateReservationId(reservationId: string): void {
+/** ReleaseReservation's reservation id, and its tenant when the caller names it. */
+export function validateRelease(raw: { reservationId: string; tenantId: string }): {
+  tenantId: string | undefined;
+} {
   const checks = createFieldChecks();
-  checks.uuid("reservation_id", reservationId);
+  checks.uuid("reservation_id", raw.reservationId);
+  const tenantId = optionalTenant(checks, raw.tenantId);
   checks.throwIfAny();
+  return { tenantId };
+}
+
+// A reservation's tenant as a caller may name it: empty for none, else a UUID (lower case).
+function optionalTenant(checks: FieldChecks, tenantId: string): string | undefined {
+  if (tenantId === "") return undefined;
+  checks.uuid("tenant_id", tenantId);
+  return tenantId.toLowerCase();
 }

@@ -30,7 +30,7 @@ import {
   type RawResourceRequest,
   validateCommit,
   validateKeyedRequest,
-  validateReservationId,
+  validateRelease,
   validateResourceRequest,
 } from "./inputs.js";
 import { createLimitRules } from "./limits.js";
@@ -65,12 +65,12 @@ export interface EntitlementService {
   ): Promise<ReserveResult>;
   commitReservation(
     actor: Actor,
-    raw: { reservationId: string; actualQuantity: string },
+    raw: { reservationId: string; actualQuantity: string; tenantId: string },
     budget: CallBudget,
   ): Promise<ReservationResult>;
   releaseReservation(
     actor: Actor,
-    raw: { reservationId: string },
+    raw: { reservationId: string; tenantId: string },
     budget: CallBudget,
   ): Promise<ReservationResult>;
   /** Frees up to `limit` expired holds; returns how many. */
@@ -164,9 +164,11 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
     kind: "commit" | "release",
     quantity: Decimal | undefined,
     budget: CallBudget,
+    named: string | undefined,
   ): Promise<ReservationResult> => {
-    // A tenant key's lookup goes to its tenant's shard alone.
-    const found = await store.findReservation(knex, reservationId, actor.tenantId);
+    // A tenant key's tenant, or the one the caller named, sends the lookup to that tenant's
+    // rows alone (its shard); an admin call naming only the id looks on every shard.
+    const found = await store.findReservation(knex, reservationId, actor.tenantId ?? named);
     if (
       found === undefined ||
       (actor.tenantId !== undefined && actor.tenantId !== found.tenantId)
@@ -336,14 +338,14 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
 
     async commitReservation(actor, raw, budget) {
       assertLive(budget);
-      const quantity = validateCommit(raw);
-      return endReservation(actor, raw.reservationId, "commit", quantity, budget);
+      const { quantity, tenantId } = validateCommit(raw);
+      return endReservation(actor, raw.reservationId, "commit", quantity, budget, tenantId);
     },
 
     async releaseReservation(actor, raw, budget) {
       assertLive(budget);
-      validateReservationId(raw.reservationId);
-      return endReservation(actor, raw.reservationId, "release", undefined, budget);
+      const { tenantId } = validateRelease(raw);
+      return endReservation(actor, raw.reservationId, "release", undefined, budget, tenantId);
     },
 
     // Each tenant's holds in a transaction of its own: no statement locks several tenants.

@@ -73,12 +73,14 @@ class CheckResponse(_message.Message):
     def __init__(self, allowed: bool = ..., reason: _Optional[str] = ..., denial_reason: _Optional[_Union[DenialReason, str]] = ..., entitlement: _Optional[_Union[Entitlement, _Mapping]] = ...) -> None: ...
 
 class CommitReservationRequest(_message.Message):
-    __slots__ = ["actual_quantity", "reservation_id"]
+    __slots__ = ["actual_quantity", "reservation_id", "tenant_id"]
     ACTUAL_QUANTITY_FIELD_NUMBER: _ClassVar[int]
     RESERVATION_ID_FIELD_NUMBER: _ClassVar[int]
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     actual_quantity: str
     reservation_id: str
-    def __init__(self, reservation_id: _Optional[str] = ..., actual_quantity: _Optional[str] = ...) -> None: ...
+    tenant_id: str
+    def __init__(self, reservation_id: _Optional[str] = ..., actual_quantity: _Optional[str] = ..., tenant_id: _Optional[str] = ...) -> None: ...
 
 class CommitReservationResponse(_message.Message):
     __slots__ = ["entitlement", "reservation"]
@@ -271,10 +273,12 @@ class RecordUsageResponse(_message.Message):
     def __init__(self, entitlement: _Optional[_Union[Entitlement, _Mapping]] = ...) -> None: ...
 
 class ReleaseReservationRequest(_message.Message):
-    __slots__ = ["reservation_id"]
+    __slots__ = ["reservation_id", "tenant_id"]
     RESERVATION_ID_FIELD_NUMBER: _ClassVar[int]
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     reservation_id: str
-    def __init__(self, reservation_id: _Optional[str] = ...) -> None: ...
+    tenant_id: str
+    def __init__(self, reservation_id: _Optional[str] = ..., tenant_id: _Optional[str] = ...) -> None: ...
 
 class ReleaseReservationResponse(_message.Message):
     __slots__ = ["entitlement", "reservation"]
