@@ -7,6 +7,7 @@ import {
   createDatabase,
   type Database,
   isDatabaseUnavailable,
+  isUniqueViolation,
 } from "../src/platform/db/database.js";
 import { migrationSource } from "../src/platform/db/migrations/index.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
@@ -139,5 +140,46 @@ describe(isDatabaseUnavailable.name, () => {
       wrong.map(() => false),
     );
     expect(isDatabaseUnavailable(new Error("Connection terminated unexpectedly"))).toBe(true);
+  });
+});
+
+describe(isUniqueViolation.name, () => {
+  const error = (fields: Record<string, string>) => Object.assign(new Error("x"), fields);
+
+  it("should know a constraint by its name, its shard's name, or a distributed COPY's message", () => {
+    expect(
+      isUniqueViolation(
+        error({ code: "23505", constraint: "usage_events_pkey" }),
+        "usage_events_pkey",
+      ),
+    ).toBe(true);
+    expect(
+      isUniqueViolation(
+        error({ code: "23505", constraint: "usage_events_pkey_102008" }),
+        "usage_events_pkey",
+      ),
+    ).toBe(true);
+    const copied = error({ code: "XX000" });
+    copied.message = 'duplicate key value violates unique constraint "usage_events_pkey_102525"';
+    expect(isUniqueViolation(copied, "usage_events_pkey")).toBe(true);
+    // and not another constraint, another shard-like suffix, or another error
+    expect(
+      isUniqueViolation(
+        error({ code: "23505", constraint: "usage_events_other" }),
+        "usage_events_pkey",
+      ),
+    ).toBe(false);
+    expect(
+      isUniqueViolation(
+        error({ code: "23505", constraint: "usage_events_pkey_x1" }),
+        "usage_events_pkey",
+      ),
+    ).toBe(false);
+    expect(
+      isUniqueViolation(
+        error({ code: "23503", constraint: "usage_events_pkey" }),
+        "usage_events_pkey",
+      ),
+    ).toBe(false);
   });
 });

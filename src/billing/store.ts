@@ -2,6 +2,7 @@ import type { Knex } from "knex";
 import { LIVE_STATES, type SubscriptionState } from "../catalog/lifecycle.js";
 import type { EventLog } from "../events/log.js";
 import type { RequestFingerprint } from "../platform/crypto/request-fingerprint.js";
+import { isUniqueViolation } from "../platform/db/database.js";
 import { notifyAfterCommit } from "../platform/db/notify.js";
 import { AlreadyExistsError, FailedPreconditionError } from "../platform/errors/domain-error.js";
 import { newestFirst } from "../platform/pagination/keyset.js";
@@ -102,8 +103,6 @@ export interface CustomerCount {
   state: Subscription["state"] | undefined;
   count: number;
 }
-
-const UNIQUE_VIOLATION = "23505";
 
 /** The NOTIFY channel on which subscription changes are announced, with the tenant id. */
 export const SUBSCRIPTION_CHANNEL = "tollgate_subscription_changed";
@@ -393,16 +392,6 @@ function changeType(
   const { version: _b, ...was } = before;
   const { version: _a, ...is } = after;
   return JSON.stringify(was) === JSON.stringify(is) ? undefined : "subscription.updated";
-}
-
-function isUniqueViolation(error: unknown, constraint: string): boolean {
-  const { code, constraint: name } = error as { code?: string; constraint?: string };
-  // On a distributed database the index is a shard's, named with the shard's number.
-  return (
-    code === UNIQUE_VIOLATION &&
-    name !== undefined &&
-    (name === constraint || new RegExp(`^${constraint}_\\d+$`).test(name))
-  );
 }
 
 function toDbCustomer(customer: Customer) {

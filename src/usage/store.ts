@@ -5,7 +5,7 @@ import type { Knex } from "knex";
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { type ReadPools, runCancellableRead } from "../platform/db/cancellable-read.js";
-import { isDatabaseUnavailable } from "../platform/db/database.js";
+import { isDatabaseUnavailable, isUniqueViolation } from "../platform/db/database.js";
 import type { UsageEventRow } from "./rows.js";
 import type { UsageEvent, UsageQuery, UsageReport } from "./usage.js";
 
@@ -98,23 +98,6 @@ create temporary table if not exists usage_staging (
 const COPY_STAGING_SQL = `copy usage_staging (${COLUMNS}) from stdin`;
 const DEDUPE_STAGED_SQL = dedupeFrom(`select ${COLUMNS} from usage_staging`);
 
-/** A unique violation: the COPY met an event already stored (or being stored). */
-const UNIQUE_VIOLATION = "23505";
-
-/**
- * Whether a refused COPY met an event stored before. A distributed database reports the
- * violation on a shard (`usage_events_pkey_102008`) as an internal error of its COPY.
- */
-function isStoredBefore(error: unknown): boolean {
-  const { code, message } = error as { code?: unknown; message?: unknown };
-  return (
-    code === UNIQUE_VIOLATION ||
-    (code === "XX000" &&
-      typeof message === "string" &&
-      /^duplicate key value violates unique constraint "usage_events_pkey(_\d+)?"$/.test(message))
-  );
-}
-
 /**
  * What a flush whose COMMIT got no answer left behind: its transaction id, and the
  * duplicates it would have reported. The retry of the same batch asks PostgreSQL whether that
@@ -158,7 +141,8 @@ export function createUsageStore(
       await connection.query(COUNT_BATCH_SQL, sumsOf(events));
       return [];
     } catch (error) {
-      if (!isStoredBefore(error)) throw error;
+      // The COPY met an event stored before (or being stored by a concurrent flush).
+      if (!isUniqueViolation(error, "usage_events_pkey")) throw error;
       await connection.query("rollback to savepoint batch");
     }
     await connection.query(STAGING_DDL);

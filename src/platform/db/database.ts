@@ -263,3 +263,32 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     )
   );
 }
+
+/**
+ * Whether an error is a unique violation of `constraint`. On a distributed database the index
+ * is a shard's, named with the shard's number (`usage_events_pkey_102008`), and a COPY reports
+ * the violation as an internal error (XX000) that names it only in its message.
+ */
+export function isUniqueViolation(error: unknown, constraint: string): boolean {
+  const {
+    code,
+    constraint: name,
+    message,
+  } = error as {
+    code?: unknown;
+    constraint?: unknown;
+    message?: unknown;
+  };
+  const violated =
+    code === "23505"
+      ? name
+      : code === "XX000" && typeof message === "string"
+        ? /^duplicate key value violates unique constraint "([^"]+)"$/.exec(message)?.[1]
+        : undefined;
+  if (typeof violated !== "string") return false;
+  const shard = violated.slice(constraint.length + 1);
+  return (
+    violated === constraint ||
+    (violated.startsWith(`${constraint}_`) && shard !== "" && /^\d+$/.test(shard))
+  );
+}
