@@ -6,6 +6,7 @@ import type { CreditStore } from "../credits/store.js";
 import type { Actor } from "../platform/calls/actor.js";
 import { assertLive, type CallBudget, deadlineExceeded } from "../platform/calls/budget.js";
 import type { Clock } from "../platform/clock/clock.js";
+import { groupByTenant } from "../platform/db/tenants.js";
 import { FailedPreconditionError, NotFoundError } from "../platform/errors/domain-error.js";
 import { validateTenantId } from "../platform/validation/field-rules.js";
 import type { AdmissionQueue } from "./admissions.js";
@@ -364,9 +365,9 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
     async settleQueued(limit) {
       const queued = await store.queuedCounters(limit);
       if (queued.length === 0) return 0;
-      const tenants = [...new Set(queued.map((q) => q.tenantId))];
+      const groups = groupByTenant(queued);
       const resolved = new Map(
-        await Promise.all(tenants.map(async (t) => [t, await plans.resolve(t)] as const)),
+        await Promise.all(groups.map(async ([t]) => [t, await plans.resolve(t)] as const)),
       );
       const limitsOf = (key: CounterKey) => {
         const tenantPlan = resolved.get(key.tenantId) as TenantPlan;
@@ -374,8 +375,8 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
       };
       // One tenant per transaction, in tenant order, as admission batches lock.
       let settled = 0;
-      for (const tenantId of tenants.sort()) {
-        const ids = queued.filter((q) => q.tenantId === tenantId).map((q) => q.id);
+      for (const [tenantId, own] of groups) {
+        const ids = own.map((q) => q.id);
         settled += await store.settleQueued(tenantId, ids, limitsOf, clock.now());
       }
       return settled;

@@ -172,7 +172,7 @@ export const ZERO_COUNTER: Counter = {
 export function createEntitlementStore(
   knex: Knex,
   kind: "postgres" | "pglite",
-  events: Pick<EventLog, "announce">,
+  events: Pick<EventLog, "announce" | "announceAfterCommit">,
   distributed: boolean,
 ): EntitlementStore {
   // On PostgreSQL the two admission statements are prepared once per connection (named), so
@@ -319,11 +319,7 @@ export function createEntitlementStore(
         );
         const settled = result.rows[0]?.n ?? 0;
         // Settling may cross thresholds: wake the streams once this commits.
-        if (settled > 0)
-          trx.executionPromise.then(
-            () => events.announce(),
-            () => undefined,
-          );
+        if (settled > 0) events.announceAfterCommit(trx);
         return settled;
       });
     },

@@ -1,5 +1,5 @@
 import type { Knex } from "knex";
-import { notify, notifyAfterCommit } from "../platform/db/notify.js";
+import { notify } from "../platform/db/notify.js";
 import { EVENTS_CHANNEL } from "./events.js";
 import type { EventWakeup } from "./wakeup.js";
 
@@ -23,10 +23,19 @@ export interface EventLog {
   emit(trx: Knex.Transaction, event: NewEvent): Promise<string | undefined>;
   /** Wakes readers after a committed statement that wrote events itself (admission batches). */
   announce(): Promise<void>;
+  /** Wakes readers once `trx`, which may have written events in SQL, commits; not if it fails. */
+  announceAfterCommit(trx: Knex.Transaction): void;
 }
 
 /** Creates the event log's writer; `wakeup` is this replica's, rung without a round trip. */
 export function createEventLog(knex: Knex, wakeup: EventWakeup): EventLog {
+  const announce = async () => {
+    wakeup.notify();
+    await notify(knex, EVENTS_CHANNEL, "");
+  };
+  const announceAfterCommit = (trx: Knex.Transaction) => {
+    trx.executionPromise.then(announce, () => undefined);
+  };
   return {
     async emit(trx, event) {
       const result = await trx.raw<{ rows: { id: string | null }[] }>(
@@ -34,18 +43,10 @@ export function createEventLog(knex: Knex, wakeup: EventWakeup): EventLog {
         [event.tenantId, event.type, JSON.stringify(event.data), event.dedupeKey ?? null],
       );
       const id = result.rows[0]?.id ?? undefined;
-      if (id !== undefined) {
-        notifyAfterCommit(knex, trx, EVENTS_CHANNEL, id);
-        trx.executionPromise.then(
-          () => wakeup.notify(),
-          () => undefined,
-        );
-      }
+      if (id !== undefined) announceAfterCommit(trx);
       return id;
     },
-    async announce() {
-      wakeup.notify();
-      await notify(knex, EVENTS_CHANNEL, "");
-    },
+    announce,
+    announceAfterCommit,
   };
 }

@@ -80,16 +80,18 @@ export function createEventService(deps: {
       let cursor = await startOf(filter, raw);
       const merged = filter.tenantId === undefined;
       while (!signal.aborted) {
-        const below = merged ? await store.watermark() : undefined;
-        const events = await store.after(filter, cursor, STREAM_PAGE, below);
-        for (const event of events) {
+        // Read before the events, in a statement of its own (see `EventStore.watermark`).
+        const below = merged ? BigInt(await store.watermark()) : undefined;
+        const found = await store.after(filter, cursor, STREAM_PAGE);
+        // Merged events are in time order: those below the watermark are a prefix.
+        const ready = below === undefined ? found : found.filter((e) => BigInt(e.micros) < below);
+        for (const event of ready) {
           yield event;
           cursor = { micros: event.micros, tenantId: event.tenantId, seq: event.seq };
         }
-        if (events.length === STREAM_PAGE) continue;
-        // Events written above the watermark are found once their transactions have ended.
-        const waiting = merged && (await store.after(filter, cursor, 1, undefined)).length > 0;
-        await wakeup.wait(waiting ? WATERMARK_RETRY_MS : pollMs, signal);
+        if (ready.length === STREAM_PAGE) continue;
+        // Events found above the watermark are delivered once their transactions have ended.
+        await wakeup.wait(ready.length < found.length ? WATERMARK_RETRY_MS : pollMs, signal);
       }
     },
   };

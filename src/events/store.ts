@@ -32,16 +32,8 @@ export interface EventStore {
     limit: number,
     before: EventPosition | undefined,
   ): Promise<TollgateEvent[]>;
-  /**
-   * Oldest first, strictly after `after`: one tenant's by `seq`; every tenant's merged by
-   * time, and only those older than `below`.
-   */
-  after(
-    filter: EventFilter,
-    after: EventPosition,
-    limit: number,
-    below: string | undefined,
-  ): Promise<TollgateEvent[]>;
+  /** Oldest first, strictly after `after`: one tenant's by `seq`; every tenant's merged by time. */
+  after(filter: EventFilter, after: EventPosition, limit: number): Promise<TollgateEvent[]>;
   /**
    * An event's position; undefined when there is no such event. With a tenant the lookup goes
    * to that tenant's shard; without one (an admin's cross-tenant stream) it asks every shard.
@@ -108,7 +100,7 @@ export function createEventStore(knex: Knex, options: { distributed: boolean }):
       }
       return (await query).map(fromDbEvent);
     },
-    async after(filter, after, limit, below) {
+    async after(filter, after, limit) {
       const query = filtered(filter).limit(limit);
       if (filter.tenantId !== undefined) {
         query.where("seq", ">", after.seq).orderBy("seq");
@@ -120,7 +112,6 @@ export function createEventStore(knex: Knex, options: { distributed: boolean }):
             after.seq,
           ])
           .orderBy(["create_time", "tenant_id", "seq"]);
-        if (below !== undefined) query.whereRaw(`create_time < ${AT_MICROS}`, [below]);
       }
       return (await query).map(fromDbEvent);
     },

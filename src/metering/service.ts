@@ -5,6 +5,7 @@ import type { Knex } from "knex";
 import { type BillingProvider, BillingProviderError } from "../billing/provider.js";
 import type { PlanCatalog } from "../catalog/catalog.js";
 import type { Clock } from "../platform/clock/clock.js";
+import { groupByTenant } from "../platform/db/tenants.js";
 import type { Logger } from "../platform/observability/logger.js";
 import type { MeterCandidate, MeterReport, MeterStore, NewMeterReport } from "./store.js";
 
@@ -132,8 +133,7 @@ export function createMeterService(deps: MeterServiceDeps): MeterService {
     // their own, in that order.
     return store.transaction(async (trx) => {
       const reports: NewMeterReport[] = [];
-      for (const tenantId of [...new Set(candidates.map((c) => c.tenantId))]) {
-        const own = candidates.filter((c) => c.tenantId === tenantId);
+      for (const [tenantId, own] of groupByTenant(candidates)) {
         for (const { key, reported, used } of await store.lockPositions(trx, tenantId, own)) {
           const delta = deltaOf(key, reported, used, now);
           if (delta) reports.push(delta);

@@ -1,6 +1,7 @@
 import { Decimal } from "decimal.js";
 import type { Knex } from "knex";
 import type { MeterEvent } from "../billing/provider.js";
+import { groupByTenant } from "../platform/db/tenants.js";
 import type { PositionRow, ReportRow } from "./rows.js";
 
 /** A counter with usage not yet handed to the outbox, and whom it bills. */
@@ -85,7 +86,6 @@ export interface MeterStore {
 const KEY_COLUMNS = "(tenant_id, resource_type, period_start)";
 
 const keyRows = (keys: readonly MeterCandidate[]) => ({
-  t: keys.map((k) => k.tenantId),
   r: keys.map((k) => k.resourceType),
   p: keys.map((k) => k.periodStart),
 });
@@ -100,13 +100,6 @@ interface CandidateRow {
   plan_id: string;
 }
 
-/** Items grouped by tenant, tenants in id order: every job locks one tenant's rows at a time. */
-function byTenant<T extends { tenantId: string }>(items: readonly T[]): [string, T[]][] {
-  const groups = new Map<string, T[]>();
-  for (const item of items) groups.set(item.tenantId, [...(groups.get(item.tenantId) ?? []), item]);
-  return [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-}
-
 /** Counts an attempt of `reports` with its outcome, one tenant's rows per statement. */
 async function recordAttempt(
   db: Knex,
@@ -115,7 +108,7 @@ async function recordAttempt(
   outcome: Pick<ReportRow, "state" | "last_error"> &
     Partial<Pick<ReportRow, "sent_time" | "next_attempt_time">>,
 ): Promise<void> {
-  for (const [tenantId, own] of byTenant(reports)) {
+  for (const [tenantId, own] of groupByTenant(reports)) {
     await db("meter_reports")
       .where({ tenant_id: tenantId })
       .whereIn(
@@ -239,7 +232,7 @@ export function createMeterStore(knex: Knex): MeterStore {
           create_time: now,
         })),
       );
-      for (const [tenantId, own] of byTenant(reports)) {
+      for (const [tenantId, own] of groupByTenant(reports)) {
         await trx.raw(
           `update meter_positions mp set reported = u.total
            from unnest(?::text[], ?::timestamptz[], ?::numeric[]) as u(r, p, total)
