@@ -7,7 +7,7 @@ import type { FunctionSet } from "../platform/db/functions.js";
  * what the ones before it define. Raise `version` with every change to a file or a wire type.
  */
 export const DATABASE_FUNCTIONS: FunctionSet = {
-  version: 4,
+  version: 5,
   files: [
     new URL("../events/sql/emit.sql", import.meta.url),
     new URL("../credits/sql/grants.sql", import.meta.url),

@@ -7,6 +7,7 @@ import { ConfigError } from "../platform/config/config.js";
 import { UNSIGNED_DECIMAL_PATTERN } from "../platform/validation/decimal.js";
 import type { FieldChecks } from "../platform/validation/field-checks.js";
 import defaultCatalogFile from "./default-plans.json" with { type: "json" };
+import { counterName, type Meter } from "./meters.js";
 
 /** Consumables accumulate per billing period; allocations are a level that goes up and down. */
 export type ResourceKind = "consumable" | "allocation";
@@ -38,6 +39,13 @@ export interface PlanLimit {
    * announced once per period as `entitlement.threshold_crossed`, ascending.
    */
   alertThresholds: Decimal[];
+  /**
+   * The usage this limit holds for: empty for the resource's total, else the dimension values
+   * a usage must carry (`{ model: "gpt-4" }`) to count against it.
+   */
+  dimensions: Readonly<Record<string, string>>;
+  /** The limits per dimension values under a total; empty on a dimension limit itself. */
+  dimensionLimits: PlanLimit[];
 }
 
 /** Thresholds of a limit that names none: 80 % and 100 %. */
@@ -54,6 +62,8 @@ export interface Plan {
   currency: string;
   interval: "month" | "year";
   limits: PlanLimit[];
+  /** Every limit of the plan, totals and dimension limits, by counter name (`counterName`). */
+  limitsByCounter: ReadonlyMap<string, PlanLimit>;
 }
 
 /** The plans a deployment sells, and what a tenant without a live subscription gets. */
@@ -65,8 +75,10 @@ export interface PlanCatalog {
   resourceKinds: ReadonlyMap<string, ResourceKind>;
   planById(id: string): Plan | undefined;
   planByPriceId(priceId: string): Plan | undefined;
-  /** The resource whose usage a metered price bills, with the plan that sells it. */
+  /** The resource (or dimension limit) whose usage a metered price bills, with its plan. */
   meteredPrice(priceId: string): { plan: Plan; limit: PlanLimit } | undefined;
+  /** The resource's meter: its own `meters` entry, or `sum` without dimensions. */
+  meterOf(resourceType: string): Meter;
 }
 
 /**
@@ -85,35 +97,74 @@ const STRIPE_ID = z
   .string()
   .regex(/^[A-Za-z0-9_]{1,255}$/, "must be a Stripe id such as price_123");
 
+const DIMENSION_VALUE = z.string().min(1).max(200);
+
+const limitFields = {
+  limit: z
+    .string()
+    .regex(UNSIGNED_DECIMAL_PATTERN, 'must be a non-negative decimal string such as "100"'),
+  overage_unit_amount: z
+    .string()
+    .regex(UNSIGNED_DECIMAL_PATTERN, 'must be a decimal string such as "0.002"')
+    .optional(),
+  overage_cap: z
+    .string()
+    .regex(UNSIGNED_DECIMAL_PATTERN, 'must be a non-negative decimal string such as "5000"')
+    .optional(),
+  meter_event_name: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,100}$/, "must be 1 to 100 letters, digits or _ . : -")
+    .optional(),
+  metered_price_id: STRIPE_ID.optional(),
+  alert_thresholds: z
+    .array(z.number().gt(0, "must be above 0").max(10, "must be at most 10"))
+    .max(10)
+    .optional(),
+};
+
+const dimensionLimitSchema = z.strictObject({
+  dimensions: z.record(
+    z.string().regex(IDENTIFIER, "dimensions are lower-case identifiers"),
+    DIMENSION_VALUE,
+  ),
+  ...limitFields,
+});
+
+const dimensionLimitsSchema = z.array(dimensionLimitSchema).max(100).optional();
+
 const limitSchema = z.union([
   z.strictObject({
     kind: z.enum(["consumable", "allocation"]),
-    limit: z
-      .string()
-      .regex(UNSIGNED_DECIMAL_PATTERN, 'must be a non-negative decimal string such as "100"'),
-    overage_unit_amount: z
-      .string()
-      .regex(UNSIGNED_DECIMAL_PATTERN, 'must be a decimal string such as "0.002"')
-      .optional(),
-    overage_cap: z
-      .string()
-      .regex(UNSIGNED_DECIMAL_PATTERN, 'must be a non-negative decimal string such as "5000"')
-      .optional(),
-    meter_event_name: z
-      .string()
-      .regex(/^[A-Za-z0-9_.:-]{1,100}$/, "must be 1 to 100 letters, digits or _ . : -")
-      .optional(),
-    metered_price_id: STRIPE_ID.optional(),
-    alert_thresholds: z
-      .array(z.number().gt(0, "must be above 0").max(10, "must be at most 10"))
-      .max(10)
-      .optional(),
+    ...limitFields,
+    dimension_limits: dimensionLimitsSchema,
   }),
-  z.strictObject({ kind: z.enum(["consumable", "allocation"]), unlimited: z.literal(true) }),
+  z.strictObject({
+    kind: z.enum(["consumable", "allocation"]),
+    unlimited: z.literal(true),
+    dimension_limits: dimensionLimitsSchema,
+  }),
 ]);
+
+const meterSchema = z.strictObject({
+  aggregation: z.enum(["sum", "count", "unique_count", "max", "latest"]),
+  dimensions: z
+    .array(z.string().regex(IDENTIFIER, "dimensions are lower-case identifiers"))
+    .max(8)
+    .optional(),
+  unique_key: z
+    .string()
+    .regex(IDENTIFIER, "must be a lower-case identifier such as user_id")
+    .optional(),
+});
 
 const catalogSchema = z.strictObject({
   default_plan: z.string(),
+  meters: z
+    .record(
+      z.string().regex(IDENTIFIER, "resource types must be lower-case identifiers"),
+      meterSchema,
+    )
+    .optional(),
   plans: z
     .array(
       z.strictObject({
@@ -179,9 +230,41 @@ export function createPlanCatalog(data: unknown, label: string): PlanCatalog {
   const byId = new Map<string, Plan>();
   const byPrice = new Map<string, Plan>();
   const byMeteredPrice = new Map<string, { plan: Plan; limit: PlanLimit }>();
-  const meterOfResource = new Map<string, string>();
-  const resourceOfMeter = new Map<string, string>();
+  const meterOfCounter = new Map<string, string>();
+  const counterOfMeter = new Map<string, string>();
+  const meters = metersOf(parsed.data.meters ?? {});
+  problems.push(...meterProblems(label, parsed.data.meters ?? {}));
+  const meterOf = (resourceType: string): Meter =>
+    meters.get(resourceType) ?? {
+      resourceType,
+      aggregation: "sum",
+      dimensions: [],
+      uniqueKey: undefined,
+      selectors: [],
+    };
+  // One counter feeds one Stripe meter, and one meter is fed by one counter.
+  const checkMeter = (at: string, counter: string, eventName: string | undefined) => {
+    if (eventName === undefined) return;
+    const known = meterOfCounter.get(counter) ?? eventName;
+    if (known !== eventName) {
+      problems.push(
+        `${at}.meter_event_name: "${eventName}" differs from "${known}" in an earlier plan; one resource feeds one meter`,
+      );
+    }
+    const owner = counterOfMeter.get(eventName) ?? counter;
+    if (owner !== counter) {
+      problems.push(`${at}.meter_event_name: "${eventName}" already meters ${owner}`);
+    }
+    meterOfCounter.set(counter, known);
+    counterOfMeter.set(eventName, owner);
+  };
   for (const [index, raw] of parsed.data.plans.entries()) {
+    const limits = Object.entries(raw.limits).map(([resourceType, limit]) => ({
+      ...limitOf(resourceType, limit.kind, limit, {}),
+      dimensionLimits: (limit.dimension_limits ?? []).map((d) =>
+        limitOf(resourceType, limit.kind, d, d.dimensions),
+      ),
+    }));
     const plan: Plan = {
       id: raw.id,
       displayName: raw.display_name,
@@ -189,40 +272,49 @@ export function createPlanCatalog(data: unknown, label: string): PlanCatalog {
       unitAmount: raw.unit_amount === undefined ? undefined : new Decimal(raw.unit_amount),
       currency: raw.currency,
       interval: raw.interval,
-      limits: Object.entries(raw.limits).map(([resourceType, limit]) => ({
-        resourceType,
-        kind: limit.kind,
-        limit: "limit" in limit ? new Decimal(limit.limit) : undefined,
-        overage: "limit" in limit ? overageOf(limit) : undefined,
-        alertThresholds: thresholdsOf("limit" in limit ? limit.alert_thresholds : []),
-      })),
+      limits,
+      limitsByCounter: new Map(
+        limits
+          .flatMap((l) => [l, ...l.dimensionLimits])
+          .map((l) => [counterName(l.resourceType, l.dimensions), l]),
+      ),
     };
     for (const [resourceType, limit] of Object.entries(raw.limits)) {
-      if (!("limit" in limit)) continue;
       const at = `${label}: plans[${index}].limits.${resourceType}`;
-      problems.push(...overageProblems(at, limit));
-      const eventName = limit.meter_event_name;
-      const priceId = limit.metered_price_id;
-      if (eventName !== undefined) {
-        const known = meterOfResource.get(resourceType) ?? eventName;
-        if (known !== eventName) {
-          problems.push(
-            `${at}.meter_event_name: "${eventName}" differs from "${known}" in an earlier plan; one resource feeds one meter`,
-          );
-        }
-        const owner = resourceOfMeter.get(eventName) ?? resourceType;
-        if (owner !== resourceType) {
-          problems.push(`${at}.meter_event_name: "${eventName}" already meters ${owner}`);
-        }
-        meterOfResource.set(resourceType, known);
-        resourceOfMeter.set(eventName, owner);
+      const meter = meterOf(resourceType);
+      if (limit.kind === "allocation" && meter.aggregation !== "sum") {
+        problems.push(
+          `${at}.kind: an allocation is a level that goes up and down; its meter must be sum, not ${meter.aggregation}`,
+        );
       }
-      if (priceId !== undefined) {
-        if (byMeteredPrice.has(priceId)) {
-          problems.push(`${at}.metered_price_id: "${priceId}" repeats`);
-        }
-        const planLimit = plan.limits.find((l) => l.resourceType === resourceType) as PlanLimit;
-        byMeteredPrice.set(priceId, { plan, limit: planLimit });
+      const planLimit = plan.limits.find((l) => l.resourceType === resourceType) as PlanLimit;
+      const priced: [string, RawLimit, PlanLimit][] =
+        "limit" in limit ? [[at, { ...limit, kind: limit.kind }, planLimit]] : [];
+      const seen = new Set<string>();
+      for (const [d, dimensionLimit] of (limit.dimension_limits ?? []).entries()) {
+        const dat = `${at}.dimension_limits[${d}]`;
+        problems.push(...selectorProblems(dat, meter, dimensionLimit.dimensions));
+        const name = counterName(resourceType, dimensionLimit.dimensions);
+        if (seen.has(name)) problems.push(`${dat}.dimensions: repeats an earlier dimension limit`);
+        seen.add(name);
+        priced.push([
+          dat,
+          { ...dimensionLimit, kind: limit.kind },
+          planLimit.dimensionLimits[d] as PlanLimit,
+        ]);
+      }
+      for (const [where, rawLimit, parsedLimit] of priced) {
+        problems.push(...overageProblems(where, rawLimit));
+        checkMeter(
+          where,
+          counterName(resourceType, parsedLimit.dimensions),
+          rawLimit.meter_event_name,
+        );
+        const priceId = rawLimit.metered_price_id;
+        if (priceId === undefined) continue;
+        if (byMeteredPrice.has(priceId))
+          problems.push(`${where}.metered_price_id: "${priceId}" repeats`);
+        byMeteredPrice.set(priceId, { plan, limit: parsedLimit });
       }
     }
     if (byId.has(plan.id)) problems.push(`${label}: plans[${index}].id: "${plan.id}" repeats`);
@@ -243,6 +335,11 @@ export function createPlanCatalog(data: unknown, label: string): PlanCatalog {
       resourceKinds.set(resourceType, known ?? kind);
     }
   }
+  for (const resourceType of meters.keys()) {
+    if (!resourceKinds.has(resourceType)) {
+      problems.push(`${label}: meters.${resourceType}: no plan has this resource`);
+    }
+  }
   const defaultPlan = byId.get(parsed.data.default_plan);
   if (defaultPlan === undefined) {
     problems.push(`${label}: default_plan: "${parsed.data.default_plan}" is not a plan id`);
@@ -255,6 +352,19 @@ export function createPlanCatalog(data: unknown, label: string): PlanCatalog {
     }
   }
   if (problems.length > 0 || defaultPlan === undefined) throw new ConfigError(problems);
+  // Every dimension limit of every plan is a counter of its meter.
+  for (const plan of byId.values()) {
+    for (const limit of plan.limits) {
+      const meter = meters.get(limit.resourceType);
+      if (meter === undefined) continue;
+      const names = new Set(meter.selectors.map((s) => counterName(limit.resourceType, s)));
+      for (const { dimensions } of limit.dimensionLimits) {
+        const name = counterName(limit.resourceType, dimensions);
+        if (!names.has(name)) (meter.selectors as Record<string, string>[]).push(dimensions);
+        names.add(name);
+      }
+    }
+  }
   return {
     plans: [...byId.values()],
     defaultPlan,
@@ -262,6 +372,79 @@ export function createPlanCatalog(data: unknown, label: string): PlanCatalog {
     planById: (id) => byId.get(id),
     planByPriceId: (priceId) => byPrice.get(priceId),
     meteredPrice: (priceId) => byMeteredPrice.get(priceId),
+    meterOf,
+  };
+}
+
+type RawMeter = z.infer<typeof meterSchema>;
+
+function metersOf(raw: Record<string, RawMeter>): Map<string, Meter> {
+  return new Map(
+    Object.entries(raw).map(([resourceType, m]) => [
+      resourceType,
+      {
+        resourceType,
+        aggregation: m.aggregation,
+        dimensions: m.dimensions ?? [],
+        uniqueKey: m.unique_key,
+        selectors: [],
+      },
+    ]),
+  );
+}
+
+// A unique_count names its member attribute, and only it does; the member is not a dimension.
+function meterProblems(label: string, raw: Record<string, RawMeter>): string[] {
+  const problems: string[] = [];
+  for (const [resourceType, m] of Object.entries(raw)) {
+    const at = `${label}: meters.${resourceType}`;
+    if (m.aggregation === "unique_count" && m.unique_key === undefined) {
+      problems.push(
+        `${at}.unique_key: required for a unique_count meter (the attribute naming the member)`,
+      );
+    }
+    if (m.aggregation !== "unique_count" && m.unique_key !== undefined) {
+      problems.push(`${at}.unique_key: only a unique_count meter has one, not ${m.aggregation}`);
+    }
+    const dimensions = m.dimensions ?? [];
+    if (new Set(dimensions).size !== dimensions.length) {
+      problems.push(`${at}.dimensions: names a dimension twice`);
+    }
+    if (m.unique_key !== undefined && dimensions.includes(m.unique_key)) {
+      problems.push(`${at}.dimensions: "${m.unique_key}" is the unique_key, not a dimension`);
+    }
+  }
+  return problems;
+}
+
+// A dimension limit names at least one dimension, and only those its meter declares.
+function selectorProblems(at: string, meter: Meter, dimensions: Record<string, string>): string[] {
+  const names = Object.keys(dimensions);
+  if (names.length === 0)
+    return [`${at}.dimensions: names no dimension; the resource's own limit is the total`];
+  return names
+    .filter((name) => !meter.dimensions.includes(name))
+    .map(
+      (name) =>
+        `${at}.dimensions.${name}: is not a dimension of the ${meter.resourceType} meter (declared: ${meter.dimensions.join(", ") || "none"})`,
+    );
+}
+
+function limitOf(
+  resourceType: string,
+  kind: ResourceKind,
+  raw: Partial<RawLimit> & { alert_thresholds?: number[] | undefined },
+  dimensions: Record<string, string>,
+): PlanLimit {
+  const limited = raw.limit !== undefined;
+  return {
+    resourceType,
+    kind,
+    limit: limited ? new Decimal(raw.limit as string) : undefined,
+    overage: limited ? overageOf({ ...(raw as RawLimit), kind }) : undefined,
+    alertThresholds: thresholdsOf(limited ? raw.alert_thresholds : []),
+    dimensions,
+    dimensionLimits: [],
   };
 }
 

@@ -56,6 +56,15 @@ export interface WireOp {
   hold: { expireTime: Date; createTime: Date } | undefined;
   /** How long the caller still waits, in milliseconds; undefined: no deadline. */
   budgetMs: number | undefined;
+  /** How the counter aggregates (`Aggregation`). */
+  aggregation: string;
+  /** The member a `unique_count` call counts; undefined for the other meters. */
+  member: string | undefined;
+  /**
+   * 0 for a call's first op, which carries its key, answer and hold; 1, 2, … for the other
+   * counters it counts on (its dimension limits), decided with it.
+   */
+  part: number;
 }
 
 export const ADMISSION_OP_FIELDS: readonly WireField<WireOp>[] = [
@@ -79,6 +88,9 @@ export const ADMISSION_OP_FIELDS: readonly WireField<WireOp>[] = [
   { name: "hold_expire_time", sqlType: "timestamptz", value: (o) => o.hold?.expireTime ?? null },
   { name: "hold_create_time", sqlType: "timestamptz", value: (o) => o.hold?.createTime ?? null },
   { name: "budget_ms", sqlType: "int", value: (o) => o.budgetMs ?? null },
+  { name: "aggregation", sqlType: "text", value: (o) => o.aggregation },
+  { name: "member", sqlType: "text", value: (o) => o.member ?? null },
+  { name: "part", sqlType: "int", value: (o) => o.part },
 ];
 
 /**
@@ -157,6 +169,40 @@ export const WIRE_TYPES: readonly {
   {
     name: "tollgate_counter_limits",
     fields: COUNTER_LIMITS_FIELDS.map((f) => [f.name, f.sqlType] as const),
+  },
+  // Internal to admit.sql: one call's step on one of its counters, and the fold's row after it.
+  {
+    name: "tollgate_fold_step",
+    fields: [
+      ["position", "int"],
+      ["part", "int"],
+      ["kind", "text"],
+      ["resource_type", "text"],
+      ["period_start", "timestamptz"],
+      ["quantity", "numeric"],
+      ["ceiling", "numeric"],
+      ["outcome", "text"],
+      ["held", "numeric"],
+      ["amount", "numeric"],
+      ["aggregation", "text"],
+      ["member", "text"],
+    ],
+  },
+  {
+    name: "tollgate_fold_row",
+    fields: [
+      ["resource_type", "text"],
+      ["period_start", "timestamptz"],
+      ["step", "bigint"],
+      ["used", "numeric"],
+      ["reserved", "numeric"],
+      ["admitted", "boolean"],
+      ["position", "int"],
+      ["part", "int"],
+      ["blocked", "boolean"],
+      ["member_added", "text"],
+      ["stamped", "boolean"],
+    ],
   },
   // Internal to admit.sql: what active grants hold per counter of a batch.
   {

@@ -1,3 +1,4 @@
+import { resourceOfCounter } from "../catalog/meters.js";
 import {
   type CallBudget,
   deadlineExceeded,
@@ -217,7 +218,9 @@ export function createAdmissionQueue(options: AdmissionQueueOptions): AdmissionQ
           op,
           budget,
           enqueued: Date.now(),
-          counter: `${key.tenantId}/${key.resourceType}/${key.periodStart.getTime()}`,
+          // The resource, not the counter: a call counts on the total and its dimension
+          // limits, so calls of one resource are decided in one batch at a time.
+          counter: `${key.tenantId}/${resourceOfCounter(key.resourceType)}/${key.periodStart.getTime()}`,
           reservation: endsReservation(op) ? op.reservation.id : undefined,
           resolve,
           reject,

@@ -71,6 +71,8 @@ export function renderStored(response: unknown): unknown {
 export function storedEntitlement(entitlement: Omit<Entitlement, "used" | "reserved">): Json {
   return {
     resourceType: entitlement.resourceType,
+    dimensions: entitlement.dimensions,
+    aggregation: entitlement.aggregation,
     kind: entitlement.kind,
     limit: entitlement.limit?.toFixed(),
     included: entitlement.included?.toFixed(),
@@ -106,6 +108,8 @@ export function reviveEntitlement(stored: unknown): Entitlement {
   const hardBefore = !("included" in e);
   return {
     ...(e as unknown as Entitlement),
+    dimensions: (e.dimensions as Record<string, string> | undefined) ?? {},
+    aggregation: (e.aggregation as Entitlement["aggregation"] | undefined) ?? "sum",
     limit: decimal(e.limit),
     included: hardBefore ? decimal(e.limit) : decimal(e.included),
     granted: new Decimal((e.granted as string | undefined) ?? 0),

@@ -1,5 +1,6 @@
 import type { Decimal } from "decimal.js";
 import type { Plan, ResourceKind } from "../catalog/catalog.js";
+import type { Aggregation } from "../catalog/meters.js";
 import type { BillingCycle } from "../catalog/periods.js";
 import type { TenantAdjustments } from "../credits/credits.js";
 
@@ -13,9 +14,15 @@ export interface TenantPlan extends BillingCycle {
   adjustments: TenantAdjustments;
 }
 
-/** One resource of a tenant's plan with its limit and usage. */
+/**
+ * One resource of a tenant's plan with its limit and usage: its total, or the usage carrying
+ * some dimension values (`dimensions`) under a dimension limit.
+ */
 export interface Entitlement {
   resourceType: string;
+  /** Empty for the resource's total; else the values of the dimension limit. */
+  dimensions: Record<string, string>;
+  aggregation: Aggregation;
   kind: ResourceKind;
   /**
    * The most that may be used before calls are denied: `included` plus `granted` for a hard
@@ -90,4 +97,8 @@ export interface ResourceRequest {
   tenantId: string;
   resourceType: string;
   quantity: Decimal;
+  /** The dimension values the usage carries (the meter's declared dimensions only). */
+  dimensions: Record<string, string>;
+  /** The member a `unique_count` call counts (the request's `dimensions[unique_key]`). */
+  member: string | undefined;
 }

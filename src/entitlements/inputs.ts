@@ -1,5 +1,6 @@
 import type { Decimal } from "decimal.js";
 import { checkResourceType, type PlanCatalog } from "../catalog/catalog.js";
+import { checkDimensions } from "../catalog/dimensions.js";
 import { parseQuantity, type QuantitySign } from "../platform/validation/decimal.js";
 import { createFieldChecks, type FieldChecks } from "../platform/validation/field-checks.js";
 import { checkRequestId } from "../platform/validation/field-rules.js";
@@ -13,6 +14,8 @@ export interface RawResourceRequest {
   tenantId: string;
   resourceType: string;
   quantity: string;
+  /** The usage's dimension values, and a `unique_count` call's member under its unique_key. */
+  dimensions: Record<string, string>;
 }
 
 /** How a call treats the quantity's sign. */
@@ -35,11 +38,25 @@ export function validateResourceRequest(
   const kind = catalog.resourceKinds.get(raw.resourceType);
   const sign: QuantitySign = kind === "allocation" && use !== "hold" ? "non-zero" : "positive";
   const quantity = parseQuantity(checks, "quantity", raw.quantity, sign);
+  const known = catalog.resourceKinds.has(raw.resourceType);
+  const meter = catalog.meterOf(raw.resourceType);
+  const { dimensions, member } = known
+    ? checkDimensions(checks, meter, raw.dimensions, "dimensions")
+    : { dimensions: {}, member: undefined };
+  if (known && use === "hold" && !["sum", "count"].includes(meter.aggregation)) {
+    checks.check(
+      false,
+      "resource_type",
+      `is a ${meter.aggregation} meter; a reservation holds a quantity of a sum or count meter`,
+    );
+  }
   checks.throwIfAny();
   return {
     tenantId: raw.tenantId.toLowerCase(),
     resourceType: raw.resourceType,
     quantity: quantity as Decimal,
+    dimensions,
+    member,
   };
 }
 

@@ -5,12 +5,16 @@ import {
   type PlanCatalog,
   type PlanLimit,
 } from "../catalog/catalog.js";
+import { counterName, parseCounterName } from "../catalog/meters.js";
 import { ALLOCATION_PERIOD } from "../catalog/periods.js";
 import type { LimitInfo } from "./admission-wire.js";
 import type { Entitlement, ResourceRequest, TenantPlan } from "./entitlements.js";
 import type { Counter, CounterKey } from "./store.js";
 
-/** The limit of a resource in force for a tenant, and where it comes from. */
+/**
+ * The limit of a counter (a resource's total, or one of its dimension limits: `counterName`)
+ * in force for a tenant, and where it comes from.
+ */
 export interface LimitInForce {
   /** Undefined when neither the plan nor an override has the resource. */
   limit: PlanLimit | undefined;
@@ -23,19 +27,25 @@ export interface LimitRules {
    * The limit in force: the override's allowance in place of the plan's while it lasts (on
    * the plan's terms otherwise: overage, thresholds), else the plan's.
    */
-  limitOf(tenantPlan: TenantPlan, resourceType: string): LimitInForce;
-  /** Every resource the tenant has a limit for: its plan's, and those only an override adds. */
+  limitOf(tenantPlan: TenantPlan, counter: string): LimitInForce;
+  /**
+   * Every counter the tenant has a limit for: its plan's totals and dimension limits, and
+   * those only an override adds.
+   */
   resourcesOf(tenantPlan: TenantPlan): string[];
   /** The counter a request counts on: the current period, or the one period of allocations. */
-  counterKeyOf(tenantPlan: TenantPlan, req: Omit<ResourceRequest, "quantity">): CounterKey;
+  counterKeyOf(
+    tenantPlan: TenantPlan,
+    req: Pick<ResourceRequest, "tenantId" | "resourceType">,
+  ): CounterKey;
   /**
-   * A resource's entitlement as callers see it, from its counter and `room`, what remains of
+   * A counter's entitlement as callers see it, from its values and `room`, what remains of
    * active grants. A resource the plan does not have reads as a hard limit of zero.
    */
   entitlementOf(
     tenantPlan: TenantPlan,
-    resourceType: string,
-    counter: Counter,
+    counter: string,
+    values: Counter,
     room?: Decimal,
   ): Entitlement;
   /** What the admission batch needs to know of a limit; undefined when nothing limits it. */
@@ -44,21 +54,25 @@ export interface LimitRules {
 
 /** Creates the limit rules over a catalog; `now` decides whether an override has expired. */
 export function createLimitRules(catalog: PlanCatalog, now: () => Date): LimitRules {
-  const kindOf = (resourceType: string) => catalog.resourceKinds.get(resourceType) ?? "consumable";
+  const kindOf = (counter: string) =>
+    catalog.resourceKinds.get(parseCounterName(counter).resourceType) ?? "consumable";
 
-  const limitOf = (tenantPlan: TenantPlan, resourceType: string): LimitInForce => {
-    const planLimit = tenantPlan.plan.limits.find((l) => l.resourceType === resourceType);
-    const override = tenantPlan.adjustments.overrides.get(resourceType);
+  const limitOf = (tenantPlan: TenantPlan, counter: string): LimitInForce => {
+    const planLimit = tenantPlan.plan.limitsByCounter.get(counter);
+    const override = tenantPlan.adjustments.overrides.get(counter);
     if (override === undefined || (override.expireTime && override.expireTime <= now())) {
       return { limit: planLimit, source: "plan" };
     }
+    const { resourceType, dimensions } = parseCounterName(counter);
     return {
       limit: {
         resourceType,
-        kind: kindOf(resourceType),
+        kind: kindOf(counter),
         overage: planLimit?.overage,
         alertThresholds: planLimit?.alertThresholds ?? [...DEFAULT_ALERT_THRESHOLDS],
         limit: override.limit,
+        dimensions,
+        dimensionLimits: planLimit?.dimensionLimits ?? [],
       },
       source: "override",
     };
@@ -69,7 +83,7 @@ export function createLimitRules(catalog: PlanCatalog, now: () => Date): LimitRu
 
     resourcesOf: (tenantPlan) => [
       ...new Set([
-        ...tenantPlan.plan.limits.map((l) => l.resourceType),
+        ...tenantPlan.plan.limitsByCounter.keys(),
         ...[...tenantPlan.adjustments.overrides.keys()].filter(
           (r) => limitOf(tenantPlan, r).source === "override",
         ),
@@ -80,14 +94,13 @@ export function createLimitRules(catalog: PlanCatalog, now: () => Date): LimitRu
       tenantId: req.tenantId,
       resourceType: req.resourceType,
       periodStart:
-        catalog.resourceKinds.get(req.resourceType) === "allocation"
-          ? ALLOCATION_PERIOD
-          : tenantPlan.periodStart,
+        kindOf(req.resourceType) === "allocation" ? ALLOCATION_PERIOD : tenantPlan.periodStart,
     }),
 
-    entitlementOf(tenantPlan, resourceType, counter, room = new Decimal(0)) {
-      const { limit, source } = limitOf(tenantPlan, resourceType);
-      const kind = kindOf(resourceType);
+    entitlementOf(tenantPlan, name, counter, room = new Decimal(0)) {
+      const { limit, source } = limitOf(tenantPlan, name);
+      const kind = kindOf(name);
+      const { resourceType, dimensions } = parseCounterName(name);
       const included = limit ? limit.limit : new Decimal(0);
       const limited = included !== undefined && limit !== undefined;
       // An allocation's grants are whole; a consumable's are what the counter drew plus the rest.
@@ -98,6 +111,8 @@ export function createLimitRules(catalog: PlanCatalog, now: () => Date): LimitRu
           : counter.granted.plus(room);
       return {
         resourceType,
+        dimensions,
+        aggregation: catalog.meterOf(resourceType).aggregation,
         kind,
         limit: (limit ? ceilingOf(limit) : included)?.plus(granted),
         included,
@@ -120,7 +135,9 @@ export function createLimitRules(catalog: PlanCatalog, now: () => Date): LimitRu
         allowance: limit.limit,
         cap: limit.overage?.cap,
         hard: limit.overage === undefined,
-        grants: tenantPlan.adjustments.grantResources.has(limit.resourceType),
+        grants: tenantPlan.adjustments.grantResources.has(
+          counterName(limit.resourceType, limit.dimensions),
+        ),
         allocation: limit.kind === "allocation",
         thresholds: limit.alertThresholds,
         planId: tenantPlan.plan.id,

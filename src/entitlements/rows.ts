@@ -21,6 +21,19 @@ export interface CounterRow {
   alerted: string;
   denied: boolean;
   watch_from: string | null;
+  /** How the counter aggregates (`sum`, `count`, `unique_count`, `max`, `latest`). */
+  aggregation: string;
+  /** A `latest` counter's usage time and key (event id) of the value it holds. */
+  latest_time: Date | null;
+  latest_key: string | null;
+}
+
+/** A row of `meter_members`: a member a `unique_count` counter has counted in a period. */
+export interface MemberRow {
+  tenant_id: string;
+  resource_type: string;
+  period_start: Date;
+  member: string;
 }
 
 /** A row of `reservations`: a hold on a counter until it is committed, released or expires. */
@@ -49,6 +62,7 @@ declare module "knex/types/tables.js" {
   interface Tables {
     usage_counters: CounterRow;
     reservations: ReservationRow;
+    meter_members: MemberRow;
     counter_settle_queue: Knex.CompositeTableType<SettleQueueRow, Omit<SettleQueueRow, "id">>;
   }
 }

@@ -6,12 +6,14 @@ import {
   EntitlementSchema,
   EntitlementService as EntitlementServiceDesc,
   LimitSource,
+  Aggregation as ProtoAggregation,
   DenialReason as ProtoDenialReason,
   ReservationState as ProtoReservationState,
   type Reservation as ReservationMessage,
   ReservationSchema,
 } from "../../gen/tollgate/v1/entitlement_service_pb.js";
 import { ResourceKind } from "../../gen/tollgate/v1/resource_pb.js";
+import type { Aggregation } from "../catalog/meters.js";
 import { overageOf } from "../catalog/overage.js";
 import { handlersOf, type ServiceHandlers } from "../platform/server/module.js";
 import { actorOf, budgetOf } from "../platform/server/request-context.js";
@@ -28,6 +30,14 @@ const DENIAL_TO_PROTO: Record<DenialReason, ProtoDenialReason> = {
   limit_exceeded: ProtoDenialReason.LIMIT_EXCEEDED,
   overage_cap_reached: ProtoDenialReason.OVERAGE_CAP_REACHED,
   resource_not_in_plan: ProtoDenialReason.RESOURCE_NOT_IN_PLAN,
+};
+
+const AGGREGATION_TO_PROTO: Record<Aggregation, ProtoAggregation> = {
+  sum: ProtoAggregation.SUM,
+  count: ProtoAggregation.COUNT,
+  unique_count: ProtoAggregation.UNIQUE_COUNT,
+  max: ProtoAggregation.MAX,
+  latest: ProtoAggregation.LATEST,
 };
 
 const RESERVATION_STATE_TO_PROTO: Record<ReservationState, ProtoReservationState> = {
@@ -119,6 +129,8 @@ function toProtoEntitlement(entitlement: Entitlement): EntitlementMessage {
     granted: entitlement.granted.toFixed(),
     grantRemaining: entitlement.grantRemaining.toFixed(),
     limitSource: entitlement.limitSource === "override" ? LimitSource.OVERRIDE : LimitSource.PLAN,
+    dimensions: entitlement.dimensions,
+    aggregation: AGGREGATION_TO_PROTO[entitlement.aggregation],
   });
 }
 

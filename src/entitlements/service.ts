@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
-import type { Decimal } from "decimal.js";
+import { Decimal } from "decimal.js";
 import type { Knex } from "knex";
 import { ceilingOf, type PlanCatalog } from "../catalog/catalog.js";
+import { countersOf } from "../catalog/meters.js";
 import type { CreditStore } from "../credits/store.js";
 import type { Actor } from "../platform/calls/actor.js";
 import { assertLive, type CallBudget, deadlineExceeded } from "../platform/calls/budget.js";
@@ -45,6 +46,16 @@ const DEFAULT_TTL_SECONDS = 300;
 const NOT_IN_PLAN = { allowed: false, denialReason: "resource_not_in_plan" } as const;
 
 type KeyedRequest = RawResourceRequest & { idempotencyKey: string };
+
+/**
+ * What an idempotency key's fingerprint covers: the request, with its dimensions only when it
+ * has some, so keys stored before meters existed still match their retries.
+ */
+function claimInput({ dimensions, member, ...rest }: ResourceRequest) {
+  return Object.keys(dimensions).length > 0 || member !== undefined
+    ? { ...rest, dimensions, member }
+    : rest;
+}
 
 /**
  * Answers "may this tenant do this now?" and records usage within the plan's limits. Every
@@ -119,23 +130,51 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
       : new Map<string, Decimal>();
 
   // Resolves the plan and the resource's place in it, for every check-style call, before
-  // anything is queued or a transaction opens.
+  // anything is queued or a transaction opens. A call counts on its resource's total and on
+  // each dimension limit its values select; the answer shows the most specific limit in
+  // force (a dimension limit, else the total), and the call fits only where all of them let it.
   const prepare = async (req: ResourceRequest) => {
     const tenantPlan = await plans.resolve(req.tenantId);
-    const { limit } = limitOf(tenantPlan, req.resourceType);
+    const meter = catalog.meterOf(req.resourceType);
     const release =
       catalog.resourceKinds.get(req.resourceType) === "allocation" && req.quantity.isNegative();
-    // A soft limit admits up to its cap, so the cap, not the allowance, is what denies.
-    const ceiling = limit && ceilingOf(limit);
-    const limits = limitInfoOf(tenantPlan, limit);
+    const inPlan = limitOf(tenantPlan, req.resourceType).limit !== undefined;
+    const counters = (inPlan ? countersOf(meter, req.dimensions) : [req.resourceType]).map(
+      (name) => {
+        const { limit } = limitOf(tenantPlan, name);
+        // A soft limit admits up to its cap, so the cap, not the allowance, is what denies.
+        const ceiling = limit && ceilingOf(limit);
+        return { name, limit, ceiling, limits: limitInfoOf(tenantPlan, limit) };
+      },
+    );
+    const limited = counters.filter((c) => c.ceiling !== undefined);
+    const first =
+      [...counters.slice(1)].reverse().find((c) => c.limit?.limit !== undefined) ??
+      (counters[0] as (typeof counters)[number]);
+    // A count counts each call once, a unique_count its member once.
+    const quantity =
+      meter.aggregation === "count" || meter.aggregation === "unique_count"
+        ? new Decimal(1)
+        : req.quantity;
     return {
       tenantPlan,
-      ceiling,
-      key: counterKeyOf(tenantPlan, req),
+      counters,
+      quantity,
+      key: counterKeyOf(tenantPlan, { tenantId: req.tenantId, resourceType: first.name }),
       // Not in the plan: nothing is recorded; no ceiling, or an allocation's release: no check.
-      kind: limit === undefined ? "read" : ceiling === undefined || release ? "add" : "admit",
-      limits,
-      entitlement: entitlementTemplate(tenantPlan, req.resourceType),
+      kind: !inPlan ? "read" : limited.length === 0 || release ? "add" : "admit",
+      limits: first.limits,
+      meter:
+        meter.aggregation === "sum" && counters.length === 1
+          ? undefined
+          : {
+              aggregation: meter.aggregation,
+              member: req.member,
+              parts: counters
+                .filter((c) => c !== first)
+                .map((c) => ({ resourceType: c.name, limits: c.limits })),
+            },
+      entitlement: entitlementTemplate(tenantPlan, first.name),
     } as const;
   };
 
@@ -213,25 +252,36 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
   return {
     async check(_actor, raw) {
       const req = validateResourceRequest(catalog, raw, "check");
-      const { tenantPlan, ceiling: planCeiling, key, kind } = await prepare(req);
-      const rooms = await roomsOf(tenantPlan, req.tenantId, [req.resourceType]);
-      const room = rooms.get(req.resourceType);
-      // The ceiling the batch would apply (the entitlement's limit: a consumable's grants
-      // drawn this period are on the counter row); whether the call fits is the database's
-      // rule, the one the batch applies.
-      const base = kind === "admit" ? planCeiling?.plus(room ?? 0) : undefined;
-      const ceiling = base && {
-        base,
-        plusDrawn: catalog.resourceKinds.get(req.resourceType) !== "allocation",
+      const { tenantPlan, counters, quantity, key, kind } = await prepare(req);
+      const names = counters.map((c) => c.name);
+      const rooms = await roomsOf(tenantPlan, req.tenantId, names);
+      const fit = {
+        aggregation: catalog.meterOf(req.resourceType).aggregation,
+        member: req.member,
       };
-      const readFit = () => store.readFit(knex, key, req.quantity, ceiling);
-      let { counter, fits } = await readFit();
-      if (!fits && (await store.expireHeld(knex, clock.now(), key)) > 0) {
-        ({ counter, fits } = await readFit());
+      let fitsAll = true;
+      let shown = ZERO_COUNTER;
+      for (const { name, ceiling: planCeiling } of counters) {
+        const at = { ...key, resourceType: name };
+        // The ceiling the batch would apply (the entitlement's limit: a consumable's grants
+        // drawn this period are on the counter row); whether the call fits is the database's
+        // rule, the one the batch applies.
+        const base = kind === "admit" ? planCeiling?.plus(rooms.get(name) ?? 0) : undefined;
+        const ceiling = base && {
+          base,
+          plusDrawn: catalog.resourceKinds.get(req.resourceType) !== "allocation",
+        };
+        const readFit = () => store.readFit(knex, at, quantity, ceiling, fit);
+        let { counter, fits } = await readFit();
+        if (!fits && (await store.expireHeld(knex, clock.now(), at)) > 0) {
+          ({ counter, fits } = await readFit());
+        }
+        if (name === key.resourceType) shown = counter;
+        fitsAll &&= fits;
       }
-      const verdict = kind === "read" ? "not_in_plan" : fits ? "allowed" : "denied";
+      const verdict = kind === "read" ? "not_in_plan" : fitsAll ? "allowed" : "denied";
       return describeCheck(
-        entitlementOf(tenantPlan, req.resourceType, counter, room),
+        entitlementOf(tenantPlan, key.resourceType, shown, rooms.get(key.resourceType)),
         req.quantity,
         verdict,
       );
@@ -240,18 +290,19 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
     async checkAndRecord(_actor, raw, budget) {
       assertLive(budget);
       const req = validateKeyedRequest(catalog, raw, "record");
-      const { key, kind, limits, entitlement } = await prepare(req);
-      const claim = claimOf(raw.idempotencyKey, "check_and_record", req);
+      const { key, kind, limits, entitlement, quantity, meter } = await prepare(req);
+      const claim = claimOf(raw.idempotencyKey, "check_and_record", claimInput(req));
       const answer =
         kind === "read" ? { ...NOT_IN_PLAN, entitlement } : { allowed: true, entitlement };
       const outcome = await admissions.submit(
         {
           kind,
           key,
-          quantity: req.quantity,
+          quantity,
           limits,
           idempotency: claim,
           answer,
+          meter,
         },
         budget,
       );
@@ -261,14 +312,15 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
     async recordUsage(_actor, raw, budget) {
       assertLive(budget);
       const req = validateKeyedRequest(catalog, raw, "record");
-      const { key, limits, entitlement } = await prepare(req);
-      const claim = claimOf(raw.idempotencyKey, "record_usage", req);
+      const { key, kind, limits, entitlement, quantity, meter } = await prepare(req);
+      const claim = claimOf(raw.idempotencyKey, "record_usage", claimInput(req));
       const outcome = await admissions.submit(
         {
-          kind: "add",
+          kind: kind === "read" ? "read" : "add",
           key,
-          quantity: req.quantity,
+          quantity,
           limits,
+          meter,
           idempotency: claim,
           answer: entitlement,
         },
@@ -299,14 +351,22 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
     async reserve(_actor, raw, budget) {
       assertLive(budget);
       const req = validateKeyedRequest(catalog, raw, "hold", raw.ttlSeconds);
-      const { key, kind, limits, entitlement } = await prepare(req);
-      const claim = claimOf(raw.idempotencyKey, "reserve", { ...req, ttl: raw.ttlSeconds });
+      const { key, kind, limits, entitlement, quantity, meter } = await prepare(req);
+      if (kind !== "read" && (meter?.parts.length ?? 0) > 0) {
+        throw new FailedPreconditionError(
+          `${req.resourceType} has dimension limits for these dimensions; a reservation holds on one counter, so use CheckAndRecord for this usage`,
+        );
+      }
+      const claim = claimOf(raw.idempotencyKey, "reserve", {
+        ...claimInput(req),
+        ttl: raw.ttlSeconds,
+      });
       const now = clock.now();
       const hold: Reservation = {
         id: randomUUID(),
         tenantId: req.tenantId,
         resourceType: req.resourceType,
-        quantity: req.quantity,
+        quantity,
         state: "held",
         expireTime: new Date(now.getTime() + (raw.ttlSeconds || DEFAULT_TTL_SECONDS) * 1000),
         committedQuantity: undefined,
@@ -326,8 +386,9 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
           : {
               kind: "hold",
               key,
-              quantity: req.quantity,
+              quantity,
               limits,
+              meter,
               idempotency: claim,
               answer: { allowed: true, entitlement, reservation: storedReservation(hold) },
               hold,

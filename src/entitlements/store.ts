@@ -50,6 +50,16 @@ export interface CounterOp {
    */
   answer: Record<string, unknown>;
   hold?: { id: string; expireTime: Date; createTime: Date };
+  /**
+   * The resource's meter: how the counter aggregates, the member a `unique_count` call
+   * counts, and the other counters (same period) the call counts on and must fit on too:
+   * its total and dimension limits besides `key`'s. Undefined: a plain sum on one counter.
+   */
+  meter?: {
+    aggregation: string;
+    member: string | undefined;
+    parts: { resourceType: string; limits: LimitInfo | undefined }[];
+  };
 }
 
 /**
@@ -110,6 +120,7 @@ export interface EntitlementStore {
     key: CounterKey,
     quantity: Decimal,
     ceiling: { base: Decimal; plusDrawn: boolean } | undefined,
+    meter?: { aggregation: string; member: string | undefined },
   ): Promise<{ counter: Counter; fits: boolean }>;
   /**
    * A reservation as stored, or undefined: within `tenantId` when the caller names it (routed
@@ -196,7 +207,7 @@ export function createEntitlementStore(
     async admitBatch(ops, budgetsMs, now) {
       const groups = byTenant(ops);
       const order = groups.flatMap((g) => g.indexes);
-      const wire = order.map((i) => toWireOp(ops[i] as AdmissionOp, i, budgetsMs[i]));
+      const wire = order.flatMap((i) => toWireOps(ops[i] as AdmissionOp, i, budgetsMs[i]));
       const encoded = encodeComposites(ADMISSION_OP_FIELDS, wire);
       // A distributed database gets one tenant's share per statement, which it runs on the
       // tenant's node (`tollgate_admit`, a distributed function); a single node gets every
@@ -232,22 +243,38 @@ export function createEntitlementStore(
       return row ? fromDbCounter(row) : ZERO_COUNTER;
     },
 
-    async readFit(db, key, quantity, ceiling) {
+    // As the batch decides (tollgate_meter_fold): a member counted before always fits, and
+    // a maximum or latest value fits when it is itself within the ceiling.
+    async readFit(db, key, quantity, ceiling, meter) {
       const result = await db.raw<{ rows: (CounterFields & { fits: boolean | null })[] }>(
         `select coalesce(c.used, 0) as used, coalesce(c.reserved, 0) as reserved,
            coalesce(c.granted, 0) as granted,
-           tollgate_fits(coalesce(c.used, 0), coalesce(c.reserved, 0), ?::numeric,
-             ?::numeric + case when ? then coalesce(c.granted, 0) else 0 end) as fits
+           case
+             when m.member is not null then true
+             when ?::text in ('max', 'latest') then tollgate_fits(0, 0, ?::numeric,
+               ?::numeric + case when ? then coalesce(c.granted, 0) else 0 end)
+             else tollgate_fits(coalesce(c.used, 0), coalesce(c.reserved, 0), ?::numeric,
+               ?::numeric + case when ? then coalesce(c.granted, 0) else 0 end)
+           end as fits
          from (select 1) one
          left join usage_counters c
-           on c.tenant_id = ? and c.resource_type = ? and c.period_start = ?`,
+           on c.tenant_id = ? and c.resource_type = ? and c.period_start = ?
+         left join meter_members m
+           on m.tenant_id = ? and m.resource_type = ? and m.period_start = ? and m.member = ?`,
         [
-          quantity.toFixed(),
-          ceiling?.base.toFixed() ?? null,
-          ceiling?.plusDrawn ?? false,
+          meter?.aggregation ?? "sum",
+          ...[1, 2].flatMap(() => [
+            quantity.toFixed(),
+            ceiling?.base.toFixed() ?? null,
+            ceiling?.plusDrawn ?? false,
+          ]),
           key.tenantId,
           key.resourceType,
           key.periodStart,
+          key.tenantId,
+          key.resourceType,
+          key.periodStart,
+          meter?.member ?? null,
         ],
       );
       const [row] = result.rows;
@@ -409,9 +436,10 @@ function compareKeys(a: CounterKey, b: CounterKey): number {
   return a.periodStart.getTime() - b.periodStart.getTime();
 }
 
-// The op as `tollgate_admit` reads it (`admission-wire.ts`). Only a keyed call sends its
-// answer template: the batch stores it with the decision; every other answer is rendered here.
-function toWireOp(op: AdmissionOp, index: number, budgetMs: number | undefined): WireOp {
+// The op as `tollgate_admit` reads it (`admission-wire.ts`): one wire op per counter the call
+// counts on, its first carrying the key, answer and hold. Only a keyed call sends its answer
+// template: the batch stores it with the decision; every other answer is rendered here.
+function toWireOps(op: AdmissionOp, index: number, budgetMs: number | undefined): WireOp[] {
   const budget = budgetMs === undefined ? undefined : Math.max(0, Math.floor(budgetMs));
   const common = {
     position: index + 1,
@@ -420,25 +448,45 @@ function toWireOp(op: AdmissionOp, index: number, budgetMs: number | undefined):
     periodStart: op.key.periodStart,
     quantity: op.quantity,
     budgetMs: budget,
+    part: 0,
   };
   if (endsReservation(op)) {
-    return {
-      ...common,
-      limits: undefined,
-      idempotency: undefined,
-      answerTemplate: undefined,
-      reservationId: op.reservation.id,
-      hold: undefined,
-    };
+    return [
+      {
+        ...common,
+        limits: undefined,
+        idempotency: undefined,
+        answerTemplate: undefined,
+        reservationId: op.reservation.id,
+        hold: undefined,
+        aggregation: "sum",
+        member: undefined,
+      },
+    ];
   }
-  return {
+  const first: WireOp = {
     ...common,
     limits: op.limits,
     idempotency: op.idempotency,
     answerTemplate: op.idempotency ? op.answer : undefined,
     reservationId: op.hold?.id,
     hold: op.hold,
+    aggregation: op.meter?.aggregation ?? "sum",
+    member: op.meter?.member,
   };
+  const parts = (op.meter?.parts ?? []).map(
+    (part, i): WireOp => ({
+      ...first,
+      resourceType: part.resourceType,
+      limits: part.limits,
+      idempotency: undefined,
+      answerTemplate: undefined,
+      reservationId: undefined,
+      hold: undefined,
+      part: i + 1,
+    }),
+  );
+  return [first, ...parts];
 }
 
 function outcomeOf(op: AdmissionOp, row: WireDecision): AdmissionOutcome {

@@ -32,6 +32,9 @@ export function wireOp(
     reservationId: undefined,
     hold: undefined,
     budgetMs: undefined,
+    aggregation: "sum",
+    member: undefined,
+    part: 0,
     ...fields,
   };
 }

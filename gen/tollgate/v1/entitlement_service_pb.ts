@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tollgate/v1/entitlement_service.proto.
  */
 export const file_tollgate_v1_entitlement_service: GenFile = /*@__PURE__*/
-  fileDesc("CiV0b2xsZ2F0ZS92MS9lbnRpdGxlbWVudF9zZXJ2aWNlLnByb3RvEgt0b2xsZ2F0ZS52MSKrAgoFR3JhbnQSCgoCaWQYASABKAkSEQoJdGVuYW50X2lkGAIgASgJEhUKDXJlc291cmNlX3R5cGUYAyABKAkSEAoIcXVhbnRpdHkYBCABKAkSEQoJcmVtYWluaW5nGAUgASgJEi8KC2V4cGlyZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtjcmVhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGcmVhc29uGAggASgJEi0KCXZvaWRfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoFc3RhdGUYCiABKA4yFy50b2xsZ2F0ZS52MS5HcmFudFN0YXRlIukBCghPdmVycmlkZRIRCgl0ZW5hbnRfaWQYASABKAkSFQoNcmVzb3VyY2VfdHlwZRgCIAEoCRINCgVsaW1pdBgDIAEoCRIRCgl1bmxpbWl0ZWQYBCABKAgSLwoLZXhwaXJlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAisAEKHVNldEVudGl0bGVtZW50T3ZlcnJpZGVSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIVCg1yZXNvdXJjZV90eXBlGAIgASgJEg0KBWxpbWl0GAMgASgJEhEKCXVubGltaXRlZBgEIAEoCBIvCgtleHBpcmVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKcmVxdWVzdF9pZBgGIAEoCSJJCh5TZXRFbnRpdGxlbWVudE92ZXJyaWRlUmVzcG9uc2USJwoIb3ZlcnJpZGUYASABKAsyFS50b2xsZ2F0ZS52MS5PdmVycmlkZSJgCiBEZWxldGVFbnRpdGxlbWVudE92ZXJyaWRlUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSFQoNcmVzb3VyY2VfdHlwZRgCIAEoCRISCgpyZXF1ZXN0X2lkGAMgASgJIkwKIURlbGV0ZUVudGl0bGVtZW50T3ZlcnJpZGVSZXNwb25zZRInCghvdmVycmlkZRgBIAEoCzIVLnRvbGxnYXRlLnYxLk92ZXJyaWRlIqYBChNHcmFudENyZWRpdHNSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIVCg1yZXNvdXJjZV90eXBlGAIgASgJEhAKCHF1YW50aXR5GAMgASgJEi8KC2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZyZWFzb24YBSABKAkSEgoKcmVxdWVzdF9pZBgGIAEoCSI5ChRHcmFudENyZWRpdHNSZXNwb25zZRIhCgVncmFudBgBIAEoCzISLnRvbGxnYXRlLnYxLkdyYW50Ij8KEUxpc3RHcmFudHNSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIXCg9pbmNsdWRlX2V4cGlyZWQYAiABKAgiOAoSTGlzdEdyYW50c1Jlc3BvbnNlEiIKBmdyYW50cxgBIAMoCzISLnRvbGxnYXRlLnYxLkdyYW50IjgKEFZvaWRHcmFudFJlcXVlc3QSEAoIZ3JhbnRfaWQYASABKAkSEgoKcmVxdWVzdF9pZBgCIAEoCSI2ChFWb2lkR3JhbnRSZXNwb25zZRIhCgVncmFudBgBIAEoCzISLnRvbGxnYXRlLnYxLkdyYW50Ik0KH0xpc3RFbnRpdGxlbWVudE92ZXJyaWRlc1JlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhcKD2luY2x1ZGVfZXhwaXJlZBgCIAEoCCJMCiBMaXN0RW50aXRsZW1lbnRPdmVycmlkZXNSZXNwb25zZRIoCglvdmVycmlkZXMYASADKAsyFS50b2xsZ2F0ZS52MS5PdmVycmlkZSLxAwoLRW50aXRsZW1lbnQSFQoNcmVzb3VyY2VfdHlwZRgBIAEoCRInCgRraW5kGAIgASgOMhkudG9sbGdhdGUudjEuUmVzb3VyY2VLaW5kEg0KBWxpbWl0GAMgASgJEhEKCXVubGltaXRlZBgEIAEoCBIMCgR1c2VkGAUgASgJEhEKCXJlbWFpbmluZxgGIAEoCRI1ChFwZXJpb2Rfc3RhcnRfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMwoPcGVyaW9kX2VuZF90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdwbGFuX2lkGAkgASgJEhAKCHJlc2VydmVkGAogASgJEhAKCGluY2x1ZGVkGAsgASgJEg8KB292ZXJhZ2UYDCABKAkSFgoOb3ZlcmFnZV9hbW91bnQYDSABKAkSDAoEaGFyZBgOIAEoCBIbChNvdmVyYWdlX3VuaXRfYW1vdW50GA8gASgJEhAKCGN1cnJlbmN5GBAgASgJEg8KB2dyYW50ZWQYESABKAkSFwoPZ3JhbnRfcmVtYWluaW5nGBIgASgJEi4KDGxpbWl0X3NvdXJjZRgTIAEoDjIYLnRvbGxnYXRlLnYxLkxpbWl0U291cmNlIoECCgtSZXNlcnZhdGlvbhIKCgJpZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSFQoNcmVzb3VyY2VfdHlwZRgDIAEoCRIQCghxdWFudGl0eRgEIAEoCRIsCgVzdGF0ZRgFIAEoDjIdLnRvbGxnYXRlLnYxLlJlc2VydmF0aW9uU3RhdGUSLwoLZXhwaXJlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhoKEmNvbW1pdHRlZF9xdWFudGl0eRgHIAEoCRIvCgtjcmVhdGVfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiSgoMQ2hlY2tSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIVCg1yZXNvdXJjZV90eXBlGAIgASgJEhAKCHF1YW50aXR5GAMgASgJIpEBCg1DaGVja1Jlc3BvbnNlEg8KB2FsbG93ZWQYASABKAgSDgoGcmVhc29uGAIgASgJEjAKDWRlbmlhbF9yZWFzb24YAyABKA4yGS50b2xsZ2F0ZS52MS5EZW5pYWxSZWFzb24SLQoLZW50aXRsZW1lbnQYBCABKAsyGC50b2xsZ2F0ZS52MS5FbnRpdGxlbWVudCJsChVDaGVja0FuZFJlY29yZFJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhUKDXJlc291cmNlX3R5cGUYAiABKAkSEAoIcXVhbnRpdHkYAyABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAQgASgJIpoBChZDaGVja0FuZFJlY29yZFJlc3BvbnNlEg8KB2FsbG93ZWQYASABKAgSDgoGcmVhc29uGAIgASgJEjAKDWRlbmlhbF9yZWFzb24YAyABKA4yGS50b2xsZ2F0ZS52MS5EZW5pYWxSZWFzb24SLQoLZW50aXRsZW1lbnQYBCABKAsyGC50b2xsZ2F0ZS52MS5FbnRpdGxlbWVudCJpChJSZWNvcmRVc2FnZVJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhUKDXJlc291cmNlX3R5cGUYAiABKAkSEAoIcXVhbnRpdHkYAyABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAQgASgJIkQKE1JlY29yZFVzYWdlUmVzcG9uc2USLQoLZW50aXRsZW1lbnQYASABKAsyGC50b2xsZ2F0ZS52MS5FbnRpdGxlbWVudCIrChZHZXRFbnRpdGxlbWVudHNSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCSJaChdHZXRFbnRpdGxlbWVudHNSZXNwb25zZRIPCgdwbGFuX2lkGAEgASgJEi4KDGVudGl0bGVtZW50cxgCIAMoCzIYLnRvbGxnYXRlLnYxLkVudGl0bGVtZW50InoKDlJlc2VydmVSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIVCg1yZXNvdXJjZV90eXBlGAIgASgJEhAKCHF1YW50aXR5GAMgASgJEhMKC3R0bF9zZWNvbmRzGAQgASgFEhcKD2lkZW1wb3RlbmN5X2tleRgFIAEoCSLcAQoPUmVzZXJ2ZVJlc3BvbnNlEg8KB2FsbG93ZWQYASABKAgSDgoGcmVhc29uGAIgASgJEjAKDWRlbmlhbF9yZWFzb24YAyABKA4yGS50b2xsZ2F0ZS52MS5EZW5pYWxSZWFzb24SLQoLZW50aXRsZW1lbnQYBCABKAsyGC50b2xsZ2F0ZS52MS5FbnRpdGxlbWVudBIWCg5yZXNlcnZhdGlvbl9pZBgFIAEoCRIvCgtleHBpcmVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiXgoYQ29tbWl0UmVzZXJ2YXRpb25SZXF1ZXN0EhYKDnJlc2VydmF0aW9uX2lkGAEgASgJEhcKD2FjdHVhbF9xdWFudGl0eRgCIAEoCRIRCgl0ZW5hbnRfaWQYAyABKAkieQoZQ29tbWl0UmVzZXJ2YXRpb25SZXNwb25zZRItCgtyZXNlcnZhdGlvbhgBIAEoCzIYLnRvbGxnYXRlLnYxLlJlc2VydmF0aW9uEi0KC2VudGl0bGVtZW50GAIgASgLMhgudG9sbGdhdGUudjEuRW50aXRsZW1lbnQiRgoZUmVsZWFzZVJlc2VydmF0aW9uUmVxdWVzdBIWCg5yZXNlcnZhdGlvbl9pZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkiegoaUmVsZWFzZVJlc2VydmF0aW9uUmVzcG9uc2USLQoLcmVzZXJ2YXRpb24YASABKAsyGC50b2xsZ2F0ZS52MS5SZXNlcnZhdGlvbhItCgtlbnRpdGxlbWVudBgCIAEoCzIYLnRvbGxnYXRlLnYxLkVudGl0bGVtZW50Kl0KC0xpbWl0U291cmNlEhwKGExJTUlUX1NPVVJDRV9VTlNQRUNJRklFRBAAEhUKEUxJTUlUX1NPVVJDRV9QTEFOEAESGQoVTElNSVRfU09VUkNFX09WRVJSSURFEAIqiwEKCkdyYW50U3RhdGUSGwoXR1JBTlRfU1RBVEVfVU5TUEVDSUZJRUQQABIWChJHUkFOVF9TVEFURV9BQ1RJVkUQARIXChNHUkFOVF9TVEFURV9FWFBJUkVEEAISFgoSR1JBTlRfU1RBVEVfVk9JREVEEAMSFwoTR1JBTlRfU1RBVEVfVVNFRF9VUBAEKscBCgxEZW5pYWxSZWFzb24SHQoZREVOSUFMX1JFQVNPTl9VTlNQRUNJRklFRBAAEiAKHERFTklBTF9SRUFTT05fTElNSVRfRVhDRUVERUQQARImCiJERU5JQUxfUkVBU09OX1JFU09VUkNFX05PVF9JTl9QTEFOEAISJwojREVOSUFMX1JFQVNPTl9TVUJTQ1JJUFRJT05fSU5BQ1RJVkUQAxIlCiFERU5JQUxfUkVBU09OX09WRVJBR0VfQ0FQX1JFQUNIRUQQBCqxAQoQUmVzZXJ2YXRpb25TdGF0ZRIhCh1SRVNFUlZBVElPTl9TVEFURV9VTlNQRUNJRklFRBAAEhoKFlJFU0VSVkFUSU9OX1NUQVRFX0hFTEQQARIfChtSRVNFUlZBVElPTl9TVEFURV9DT01NSVRURUQQAhIeChpSRVNFUlZBVElPTl9TVEFURV9SRUxFQVNFRBADEh0KGVJFU0VSVkFUSU9OX1NUQVRFX0VYUElSRUQQBDLICQoSRW50aXRsZW1lbnRTZXJ2aWNlEj4KBUNoZWNrEhkudG9sbGdhdGUudjEuQ2hlY2tSZXF1ZXN0GhoudG9sbGdhdGUudjEuQ2hlY2tSZXNwb25zZRJZCg5DaGVja0FuZFJlY29yZBIiLnRvbGxnYXRlLnYxLkNoZWNrQW5kUmVjb3JkUmVxdWVzdBojLnRvbGxnYXRlLnYxLkNoZWNrQW5kUmVjb3JkUmVzcG9uc2USUAoLUmVjb3JkVXNhZ2USHy50b2xsZ2F0ZS52MS5SZWNvcmRVc2FnZVJlcXVlc3QaIC50b2xsZ2F0ZS52MS5SZWNvcmRVc2FnZVJlc3BvbnNlElwKD0dldEVudGl0bGVtZW50cxIjLnRvbGxnYXRlLnYxLkdldEVudGl0bGVtZW50c1JlcXVlc3QaJC50b2xsZ2F0ZS52MS5HZXRFbnRpdGxlbWVudHNSZXNwb25zZRJECgdSZXNlcnZlEhsudG9sbGdhdGUudjEuUmVzZXJ2ZVJlcXVlc3QaHC50b2xsZ2F0ZS52MS5SZXNlcnZlUmVzcG9uc2USYgoRQ29tbWl0UmVzZXJ2YXRpb24SJS50b2xsZ2F0ZS52MS5Db21taXRSZXNlcnZhdGlvblJlcXVlc3QaJi50b2xsZ2F0ZS52MS5Db21taXRSZXNlcnZhdGlvblJlc3BvbnNlEmUKElJlbGVhc2VSZXNlcnZhdGlvbhImLnRvbGxnYXRlLnYxLlJlbGVhc2VSZXNlcnZhdGlvblJlcXVlc3QaJy50b2xsZ2F0ZS52MS5SZWxlYXNlUmVzZXJ2YXRpb25SZXNwb25zZRJxChZTZXRFbnRpdGxlbWVudE92ZXJyaWRlEioudG9sbGdhdGUudjEuU2V0RW50aXRsZW1lbnRPdmVycmlkZVJlcXVlc3QaKy50b2xsZ2F0ZS52MS5TZXRFbnRpdGxlbWVudE92ZXJyaWRlUmVzcG9uc2USegoZRGVsZXRlRW50aXRsZW1lbnRPdmVycmlkZRItLnRvbGxnYXRlLnYxLkRlbGV0ZUVudGl0bGVtZW50T3ZlcnJpZGVSZXF1ZXN0Gi4udG9sbGdhdGUudjEuRGVsZXRlRW50aXRsZW1lbnRPdmVycmlkZVJlc3BvbnNlElMKDEdyYW50Q3JlZGl0cxIgLnRvbGxnYXRlLnYxLkdyYW50Q3JlZGl0c1JlcXVlc3QaIS50b2xsZ2F0ZS52MS5HcmFudENyZWRpdHNSZXNwb25zZRJNCgpMaXN0R3JhbnRzEh4udG9sbGdhdGUudjEuTGlzdEdyYW50c1JlcXVlc3QaHy50b2xsZ2F0ZS52MS5MaXN0R3JhbnRzUmVzcG9uc2USSgoJVm9pZEdyYW50Eh0udG9sbGdhdGUudjEuVm9pZEdyYW50UmVxdWVzdBoeLnRvbGxnYXRlLnYxLlZvaWRHcmFudFJlc3BvbnNlEncKGExpc3RFbnRpdGxlbWVudE92ZXJyaWRlcxIsLnRvbGxnYXRlLnYxLkxpc3RFbnRpdGxlbWVudE92ZXJyaWRlc1JlcXVlc3QaLS50b2xsZ2F0ZS52MS5MaXN0RW50aXRsZW1lbnRPdmVycmlkZXNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_tollgate_v1_resource]);
+  fileDesc("CiV0b2xsZ2F0ZS92MS9lbnRpdGxlbWVudF9zZXJ2aWNlLnByb3RvEgt0b2xsZ2F0ZS52MSKWAwoFR3JhbnQSCgoCaWQYASABKAkSEQoJdGVuYW50X2lkGAIgASgJEhUKDXJlc291cmNlX3R5cGUYAyABKAkSEAoIcXVhbnRpdHkYBCABKAkSEQoJcmVtYWluaW5nGAUgASgJEi8KC2V4cGlyZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtjcmVhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGcmVhc29uGAggASgJEi0KCXZvaWRfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoFc3RhdGUYCiABKA4yFy50b2xsZ2F0ZS52MS5HcmFudFN0YXRlEjYKCmRpbWVuc2lvbnMYCyADKAsyIi50b2xsZ2F0ZS52MS5HcmFudC5EaW1lbnNpb25zRW50cnkaMQoPRGltZW5zaW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEi1wIKCE92ZXJyaWRlEhEKCXRlbmFudF9pZBgBIAEoCRIVCg1yZXNvdXJjZV90eXBlGAIgASgJEg0KBWxpbWl0GAMgASgJEhEKCXVubGltaXRlZBgEIAEoCBIvCgtleHBpcmVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLY3JlYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI5CgpkaW1lbnNpb25zGAggAygLMiUudG9sbGdhdGUudjEuT3ZlcnJpZGUuRGltZW5zaW9uc0VudHJ5GjEKD0RpbWVuc2lvbnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIrMCCh1TZXRFbnRpdGxlbWVudE92ZXJyaWRlUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSFQoNcmVzb3VyY2VfdHlwZRgCIAEoCRINCgVsaW1pdBgDIAEoCRIRCgl1bmxpbWl0ZWQYBCABKAgSLwoLZXhwaXJlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnJlcXVlc3RfaWQYBiABKAkSTgoKZGltZW5zaW9ucxgHIAMoCzI6LnRvbGxnYXRlLnYxLlNldEVudGl0bGVtZW50T3ZlcnJpZGVSZXF1ZXN0LkRpbWVuc2lvbnNFbnRyeRoxCg9EaW1lbnNpb25zRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJJCh5TZXRFbnRpdGxlbWVudE92ZXJyaWRlUmVzcG9uc2USJwoIb3ZlcnJpZGUYASABKAsyFS50b2xsZ2F0ZS52MS5PdmVycmlkZSLmAQogRGVsZXRlRW50aXRsZW1lbnRPdmVycmlkZVJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhUKDXJlc291cmNlX3R5cGUYAiABKAkSEgoKcmVxdWVzdF9pZBgDIAEoCRJRCgpkaW1lbnNpb25zGAQgAygLMj0udG9sbGdhdGUudjEuRGVsZXRlRW50aXRsZW1lbnRPdmVycmlkZVJlcXVlc3QuRGltZW5zaW9uc0VudHJ5GjEKD0RpbWVuc2lvbnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIkwKIURlbGV0ZUVudGl0bGVtZW50T3ZlcnJpZGVSZXNwb25zZRInCghvdmVycmlkZRgBIAEoCzIVLnRvbGxnYXRlLnYxLk92ZXJyaWRlIp8CChNHcmFudENyZWRpdHNSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIVCg1yZXNvdXJjZV90eXBlGAIgASgJEhAKCHF1YW50aXR5GAMgASgJEi8KC2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZyZWFzb24YBSABKAkSEgoKcmVxdWVzdF9pZBgGIAEoCRJECgpkaW1lbnNpb25zGAcgAygLMjAudG9sbGdhdGUudjEuR3JhbnRDcmVkaXRzUmVxdWVzdC5EaW1lbnNpb25zRW50cnkaMQoPRGltZW5zaW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiOQoUR3JhbnRDcmVkaXRzUmVzcG9uc2USIQoFZ3JhbnQYASABKAsyEi50b2xsZ2F0ZS52MS5HcmFudCI/ChFMaXN0R3JhbnRzUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSFwoPaW5jbHVkZV9leHBpcmVkGAIgASgIIjgKEkxpc3RHcmFudHNSZXNwb25zZRIiCgZncmFudHMYASADKAsyEi50b2xsZ2F0ZS52MS5HcmFudCI4ChBWb2lkR3JhbnRSZXF1ZXN0EhAKCGdyYW50X2lkGAEgASgJEhIKCnJlcXVlc3RfaWQYAiABKAkiNgoRVm9pZEdyYW50UmVzcG9uc2USIQoFZ3JhbnQYASABKAsyEi50b2xsZ2F0ZS52MS5HcmFudCJNCh9MaXN0RW50aXRsZW1lbnRPdmVycmlkZXNSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIXCg9pbmNsdWRlX2V4cGlyZWQYAiABKAgiTAogTGlzdEVudGl0bGVtZW50T3ZlcnJpZGVzUmVzcG9uc2USKAoJb3ZlcnJpZGVzGAEgAygLMhUudG9sbGdhdGUudjEuT3ZlcnJpZGUikQUKC0VudGl0bGVtZW50EhUKDXJlc291cmNlX3R5cGUYASABKAkSJwoEa2luZBgCIAEoDjIZLnRvbGxnYXRlLnYxLlJlc291cmNlS2luZBINCgVsaW1pdBgDIAEoCRIRCgl1bmxpbWl0ZWQYBCABKAgSDAoEdXNlZBgFIAEoCRIRCglyZW1haW5pbmcYBiABKAkSNQoRcGVyaW9kX3N0YXJ0X3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjMKD3BlcmlvZF9lbmRfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHcGxhbl9pZBgJIAEoCRIQCghyZXNlcnZlZBgKIAEoCRIQCghpbmNsdWRlZBgLIAEoCRIPCgdvdmVyYWdlGAwgASgJEhYKDm92ZXJhZ2VfYW1vdW50GA0gASgJEgwKBGhhcmQYDiABKAgSGwoTb3ZlcmFnZV91bml0X2Ftb3VudBgPIAEoCRIQCghjdXJyZW5jeRgQIAEoCRIPCgdncmFudGVkGBEgASgJEhcKD2dyYW50X3JlbWFpbmluZxgSIAEoCRIuCgxsaW1pdF9zb3VyY2UYEyABKA4yGC50b2xsZ2F0ZS52MS5MaW1pdFNvdXJjZRI8CgpkaW1lbnNpb25zGBQgAygLMigudG9sbGdhdGUudjEuRW50aXRsZW1lbnQuRGltZW5zaW9uc0VudHJ5Ei0KC2FnZ3JlZ2F0aW9uGBUgASgOMhgudG9sbGdhdGUudjEuQWdncmVnYXRpb24aMQoPRGltZW5zaW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEigQIKC1Jlc2VydmF0aW9uEgoKAmlkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRIVCg1yZXNvdXJjZV90eXBlGAMgASgJEhAKCHF1YW50aXR5GAQgASgJEiwKBXN0YXRlGAUgASgOMh0udG9sbGdhdGUudjEuUmVzZXJ2YXRpb25TdGF0ZRIvCgtleHBpcmVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGgoSY29tbWl0dGVkX3F1YW50aXR5GAcgASgJEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCK8AQoMQ2hlY2tSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIVCg1yZXNvdXJjZV90eXBlGAIgASgJEhAKCHF1YW50aXR5GAMgASgJEj0KCmRpbWVuc2lvbnMYBCADKAsyKS50b2xsZ2F0ZS52MS5DaGVja1JlcXVlc3QuRGltZW5zaW9uc0VudHJ5GjEKD0RpbWVuc2lvbnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIpEBCg1DaGVja1Jlc3BvbnNlEg8KB2FsbG93ZWQYASABKAgSDgoGcmVhc29uGAIgASgJEjAKDWRlbmlhbF9yZWFzb24YAyABKA4yGS50b2xsZ2F0ZS52MS5EZW5pYWxSZWFzb24SLQoLZW50aXRsZW1lbnQYBCABKAsyGC50b2xsZ2F0ZS52MS5FbnRpdGxlbWVudCLnAQoVQ2hlY2tBbmRSZWNvcmRSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIVCg1yZXNvdXJjZV90eXBlGAIgASgJEhAKCHF1YW50aXR5GAMgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgEIAEoCRJGCgpkaW1lbnNpb25zGAUgAygLMjIudG9sbGdhdGUudjEuQ2hlY2tBbmRSZWNvcmRSZXF1ZXN0LkRpbWVuc2lvbnNFbnRyeRoxCg9EaW1lbnNpb25zRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKaAQoWQ2hlY2tBbmRSZWNvcmRSZXNwb25zZRIPCgdhbGxvd2VkGAEgASgIEg4KBnJlYXNvbhgCIAEoCRIwCg1kZW5pYWxfcmVhc29uGAMgASgOMhkudG9sbGdhdGUudjEuRGVuaWFsUmVhc29uEi0KC2VudGl0bGVtZW50GAQgASgLMhgudG9sbGdhdGUudjEuRW50aXRsZW1lbnQi4QEKElJlY29yZFVzYWdlUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSFQoNcmVzb3VyY2VfdHlwZRgCIAEoCRIQCghxdWFudGl0eRgDIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYBCABKAkSQwoKZGltZW5zaW9ucxgFIAMoCzIvLnRvbGxnYXRlLnYxLlJlY29yZFVzYWdlUmVxdWVzdC5EaW1lbnNpb25zRW50cnkaMQoPRGltZW5zaW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiRAoTUmVjb3JkVXNhZ2VSZXNwb25zZRItCgtlbnRpdGxlbWVudBgBIAEoCzIYLnRvbGxnYXRlLnYxLkVudGl0bGVtZW50IisKFkdldEVudGl0bGVtZW50c1JlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJIloKF0dldEVudGl0bGVtZW50c1Jlc3BvbnNlEg8KB3BsYW5faWQYASABKAkSLgoMZW50aXRsZW1lbnRzGAIgAygLMhgudG9sbGdhdGUudjEuRW50aXRsZW1lbnQi7gEKDlJlc2VydmVSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIVCg1yZXNvdXJjZV90eXBlGAIgASgJEhAKCHF1YW50aXR5GAMgASgJEhMKC3R0bF9zZWNvbmRzGAQgASgFEhcKD2lkZW1wb3RlbmN5X2tleRgFIAEoCRI/CgpkaW1lbnNpb25zGAYgAygLMisudG9sbGdhdGUudjEuUmVzZXJ2ZVJlcXVlc3QuRGltZW5zaW9uc0VudHJ5GjEKD0RpbWVuc2lvbnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBItwBCg9SZXNlcnZlUmVzcG9uc2USDwoHYWxsb3dlZBgBIAEoCBIOCgZyZWFzb24YAiABKAkSMAoNZGVuaWFsX3JlYXNvbhgDIAEoDjIZLnRvbGxnYXRlLnYxLkRlbmlhbFJlYXNvbhItCgtlbnRpdGxlbWVudBgEIAEoCzIYLnRvbGxnYXRlLnYxLkVudGl0bGVtZW50EhYKDnJlc2VydmF0aW9uX2lkGAUgASgJEi8KC2V4cGlyZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJeChhDb21taXRSZXNlcnZhdGlvblJlcXVlc3QSFgoOcmVzZXJ2YXRpb25faWQYASABKAkSFwoPYWN0dWFsX3F1YW50aXR5GAIgASgJEhEKCXRlbmFudF9pZBgDIAEoCSJ5ChlDb21taXRSZXNlcnZhdGlvblJlc3BvbnNlEi0KC3Jlc2VydmF0aW9uGAEgASgLMhgudG9sbGdhdGUudjEuUmVzZXJ2YXRpb24SLQoLZW50aXRsZW1lbnQYAiABKAsyGC50b2xsZ2F0ZS52MS5FbnRpdGxlbWVudCJGChlSZWxlYXNlUmVzZXJ2YXRpb25SZXF1ZXN0EhYKDnJlc2VydmF0aW9uX2lkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCSJ6ChpSZWxlYXNlUmVzZXJ2YXRpb25SZXNwb25zZRItCgtyZXNlcnZhdGlvbhgBIAEoCzIYLnRvbGxnYXRlLnYxLlJlc2VydmF0aW9uEi0KC2VudGl0bGVtZW50GAIgASgLMhgudG9sbGdhdGUudjEuRW50aXRsZW1lbnQqXQoLTGltaXRTb3VyY2USHAoYTElNSVRfU09VUkNFX1VOU1BFQ0lGSUVEEAASFQoRTElNSVRfU09VUkNFX1BMQU4QARIZChVMSU1JVF9TT1VSQ0VfT1ZFUlJJREUQAiqLAQoKR3JhbnRTdGF0ZRIbChdHUkFOVF9TVEFURV9VTlNQRUNJRklFRBAAEhYKEkdSQU5UX1NUQVRFX0FDVElWRRABEhcKE0dSQU5UX1NUQVRFX0VYUElSRUQQAhIWChJHUkFOVF9TVEFURV9WT0lERUQQAxIXChNHUkFOVF9TVEFURV9VU0VEX1VQEAQqxwEKDERlbmlhbFJlYXNvbhIdChlERU5JQUxfUkVBU09OX1VOU1BFQ0lGSUVEEAASIAocREVOSUFMX1JFQVNPTl9MSU1JVF9FWENFRURFRBABEiYKIkRFTklBTF9SRUFTT05fUkVTT1VSQ0VfTk9UX0lOX1BMQU4QAhInCiNERU5JQUxfUkVBU09OX1NVQlNDUklQVElPTl9JTkFDVElWRRADEiUKIURFTklBTF9SRUFTT05fT1ZFUkFHRV9DQVBfUkVBQ0hFRBAEKrEBChBSZXNlcnZhdGlvblN0YXRlEiEKHVJFU0VSVkFUSU9OX1NUQVRFX1VOU1BFQ0lGSUVEEAASGgoWUkVTRVJWQVRJT05fU1RBVEVfSEVMRBABEh8KG1JFU0VSVkFUSU9OX1NUQVRFX0NPTU1JVFRFRBACEh4KGlJFU0VSVkFUSU9OX1NUQVRFX1JFTEVBU0VEEAMSHQoZUkVTRVJWQVRJT05fU1RBVEVfRVhQSVJFRBAEKqEBCgtBZ2dyZWdhdGlvbhIbChdBR0dSRUdBVElPTl9VTlNQRUNJRklFRBAAEhMKD0FHR1JFR0FUSU9OX1NVTRABEhUKEUFHR1JFR0FUSU9OX0NPVU5UEAISHAoYQUdHUkVHQVRJT05fVU5JUVVFX0NPVU5UEAMSEwoPQUdHUkVHQVRJT05fTUFYEAQSFgoSQUdHUkVHQVRJT05fTEFURVNUEAUyyAkKEkVudGl0bGVtZW50U2VydmljZRI+CgVDaGVjaxIZLnRvbGxnYXRlLnYxLkNoZWNrUmVxdWVzdBoaLnRvbGxnYXRlLnYxLkNoZWNrUmVzcG9uc2USWQoOQ2hlY2tBbmRSZWNvcmQSIi50b2xsZ2F0ZS52MS5DaGVja0FuZFJlY29yZFJlcXVlc3QaIy50b2xsZ2F0ZS52MS5DaGVja0FuZFJlY29yZFJlc3BvbnNlElAKC1JlY29yZFVzYWdlEh8udG9sbGdhdGUudjEuUmVjb3JkVXNhZ2VSZXF1ZXN0GiAudG9sbGdhdGUudjEuUmVjb3JkVXNhZ2VSZXNwb25zZRJcCg9HZXRFbnRpdGxlbWVudHMSIy50b2xsZ2F0ZS52MS5HZXRFbnRpdGxlbWVudHNSZXF1ZXN0GiQudG9sbGdhdGUudjEuR2V0RW50aXRsZW1lbnRzUmVzcG9uc2USRAoHUmVzZXJ2ZRIbLnRvbGxnYXRlLnYxLlJlc2VydmVSZXF1ZXN0GhwudG9sbGdhdGUudjEuUmVzZXJ2ZVJlc3BvbnNlEmIKEUNvbW1pdFJlc2VydmF0aW9uEiUudG9sbGdhdGUudjEuQ29tbWl0UmVzZXJ2YXRpb25SZXF1ZXN0GiYudG9sbGdhdGUudjEuQ29tbWl0UmVzZXJ2YXRpb25SZXNwb25zZRJlChJSZWxlYXNlUmVzZXJ2YXRpb24SJi50b2xsZ2F0ZS52MS5SZWxlYXNlUmVzZXJ2YXRpb25SZXF1ZXN0GicudG9sbGdhdGUudjEuUmVsZWFzZVJlc2VydmF0aW9uUmVzcG9uc2UScQoWU2V0RW50aXRsZW1lbnRPdmVycmlkZRIqLnRvbGxnYXRlLnYxLlNldEVudGl0bGVtZW50T3ZlcnJpZGVSZXF1ZXN0GisudG9sbGdhdGUudjEuU2V0RW50aXRsZW1lbnRPdmVycmlkZVJlc3BvbnNlEnoKGURlbGV0ZUVudGl0bGVtZW50T3ZlcnJpZGUSLS50b2xsZ2F0ZS52MS5EZWxldGVFbnRpdGxlbWVudE92ZXJyaWRlUmVxdWVzdBouLnRvbGxnYXRlLnYxLkRlbGV0ZUVudGl0bGVtZW50T3ZlcnJpZGVSZXNwb25zZRJTCgxHcmFudENyZWRpdHMSIC50b2xsZ2F0ZS52MS5HcmFudENyZWRpdHNSZXF1ZXN0GiEudG9sbGdhdGUudjEuR3JhbnRDcmVkaXRzUmVzcG9uc2USTQoKTGlzdEdyYW50cxIeLnRvbGxnYXRlLnYxLkxpc3RHcmFudHNSZXF1ZXN0Gh8udG9sbGdhdGUudjEuTGlzdEdyYW50c1Jlc3BvbnNlEkoKCVZvaWRHcmFudBIdLnRvbGxnYXRlLnYxLlZvaWRHcmFudFJlcXVlc3QaHi50b2xsZ2F0ZS52MS5Wb2lkR3JhbnRSZXNwb25zZRJ3ChhMaXN0RW50aXRsZW1lbnRPdmVycmlkZXMSLC50b2xsZ2F0ZS52MS5MaXN0RW50aXRsZW1lbnRPdmVycmlkZXNSZXF1ZXN0Gi0udG9sbGdhdGUudjEuTGlzdEVudGl0bGVtZW50T3ZlcnJpZGVzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_tollgate_v1_resource]);
 
 /**
  * Grant is extra quantity of one resource given to one tenant.
@@ -91,6 +91,14 @@ export type Grant = Message<"tollgate.v1.Grant"> & {
    * @generated from field: tollgate.v1.GrantState state = 10;
    */
   state: GrantState;
+
+  /**
+   * The dimension limit the grant applies to (its dimension values); empty for the resource's
+   * total.
+   *
+   * @generated from field: map<string, string> dimensions = 11;
+   */
+  dimensions: { [key: string]: string };
 };
 
 /**
@@ -154,6 +162,14 @@ export type Override = Message<"tollgate.v1.Override"> & {
    * @generated from field: google.protobuf.Timestamp update_time = 7;
    */
   updateTime?: Timestamp | undefined;
+
+  /**
+   * The dimension limit the override applies to (its dimension values); empty for the resource's
+   * total.
+   *
+   * @generated from field: map<string, string> dimensions = 8;
+   */
+  dimensions: { [key: string]: string };
 };
 
 /**
@@ -210,6 +226,14 @@ export type SetEntitlementOverrideRequest = Message<"tollgate.v1.SetEntitlementO
    * @generated from field: string request_id = 6;
    */
   requestId: string;
+
+  /**
+   * The dimension limit the override applies to (its dimension values); empty for the resource's
+   * total.
+   *
+   * @generated from field: map<string, string> dimensions = 7;
+   */
+  dimensions: { [key: string]: string };
 };
 
 /**
@@ -266,6 +290,14 @@ export type DeleteEntitlementOverrideRequest = Message<"tollgate.v1.DeleteEntitl
    * @generated from field: string request_id = 3;
    */
   requestId: string;
+
+  /**
+   * The dimension limit the override applies to (its dimension values); empty for the resource's
+   * total.
+   *
+   * @generated from field: map<string, string> dimensions = 4;
+   */
+  dimensions: { [key: string]: string };
 };
 
 /**
@@ -344,6 +376,14 @@ export type GrantCreditsRequest = Message<"tollgate.v1.GrantCreditsRequest"> & {
    * @generated from field: string request_id = 6;
    */
   requestId: string;
+
+  /**
+   * The dimension limit the grant applies to (its dimension values); empty for the resource's
+   * total.
+   *
+   * @generated from field: map<string, string> dimensions = 7;
+   */
+  dimensions: { [key: string]: string };
 };
 
 /**
@@ -672,6 +712,21 @@ export type Entitlement = Message<"tollgate.v1.Entitlement"> & {
    * @generated from field: tollgate.v1.LimitSource limit_source = 19;
    */
   limitSource: LimitSource;
+
+  /**
+   * Empty for the resource's total; else the dimension values of a dimension limit (for
+   * example `model: gpt-4`), whose usage this entry counts.
+   *
+   * @generated from field: map<string, string> dimensions = 20;
+   */
+  dimensions: { [key: string]: string };
+
+  /**
+   * How the resource's usage aggregates over the period.
+   *
+   * @generated from field: tollgate.v1.Aggregation aggregation = 21;
+   */
+  aggregation: Aggregation;
 };
 
 /**
@@ -778,6 +833,16 @@ export type CheckRequest = Message<"tollgate.v1.CheckRequest"> & {
    * @generated from field: string quantity = 3;
    */
   quantity: string;
+
+  /**
+   * The usage's dimension values, each a dimension the resource's meter declares (for
+   * example `model: gpt-4`), plus a unique_count meter's `unique_key` naming the member.
+   * A dimension limit holds for usage carrying its values; the resource's own limit holds for
+   * the total. Any other key is INVALID_ARGUMENT.
+   *
+   * @generated from field: map<string, string> dimensions = 4;
+   */
+  dimensions: { [key: string]: string };
 };
 
 /**
@@ -864,6 +929,16 @@ export type CheckAndRecordRequest = Message<"tollgate.v1.CheckAndRecordRequest">
    * @generated from field: string idempotency_key = 4;
    */
   idempotencyKey: string;
+
+  /**
+   * The usage's dimension values, each a dimension the resource's meter declares (for
+   * example `model: gpt-4`), plus a unique_count meter's `unique_key` naming the member.
+   * A dimension limit holds for usage carrying its values; the resource's own limit holds for
+   * the total. Any other key is INVALID_ARGUMENT.
+   *
+   * @generated from field: map<string, string> dimensions = 5;
+   */
+  dimensions: { [key: string]: string };
 };
 
 /**
@@ -950,6 +1025,16 @@ export type RecordUsageRequest = Message<"tollgate.v1.RecordUsageRequest"> & {
    * @generated from field: string idempotency_key = 4;
    */
   idempotencyKey: string;
+
+  /**
+   * The usage's dimension values, each a dimension the resource's meter declares (for
+   * example `model: gpt-4`), plus a unique_count meter's `unique_key` naming the member.
+   * A dimension limit holds for usage carrying its values; the resource's own limit holds for
+   * the total. Any other key is INVALID_ARGUMENT.
+   *
+   * @generated from field: map<string, string> dimensions = 5;
+   */
+  dimensions: { [key: string]: string };
 };
 
 /**
@@ -1071,6 +1156,16 @@ export type ReserveRequest = Message<"tollgate.v1.ReserveRequest"> & {
    * @generated from field: string idempotency_key = 5;
    */
   idempotencyKey: string;
+
+  /**
+   * The usage's dimension values, each a dimension the resource's meter declares (for
+   * example `model: gpt-4`), plus a unique_count meter's `unique_key` naming the member.
+   * A dimension limit holds for usage carrying its values; the resource's own limit holds for
+   * the total. Any other key is INVALID_ARGUMENT.
+   *
+   * @generated from field: map<string, string> dimensions = 6;
+   */
+  dimensions: { [key: string]: string };
 };
 
 /**
@@ -1435,6 +1530,61 @@ export enum ReservationState {
  */
 export const ReservationStateSchema: GenEnum<ReservationState> = /*@__PURE__*/
   enumDesc(file_tollgate_v1_entitlement_service, 3);
+
+/**
+ * Aggregation is how a meter turns a period's usage into one number.
+ *
+ * @generated from enum tollgate.v1.Aggregation
+ */
+export enum Aggregation {
+  /**
+   * Not set; read as AGGREGATION_SUM.
+   *
+   * @generated from enum value: AGGREGATION_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The quantities add up.
+   *
+   * @generated from enum value: AGGREGATION_SUM = 1;
+   */
+  SUM = 1,
+
+  /**
+   * Each event or admission counts 1, whatever its quantity.
+   *
+   * @generated from enum value: AGGREGATION_COUNT = 2;
+   */
+  COUNT = 2,
+
+  /**
+   * The number of distinct values of the meter's unique_key attribute.
+   *
+   * @generated from enum value: AGGREGATION_UNIQUE_COUNT = 3;
+   */
+  UNIQUE_COUNT = 3,
+
+  /**
+   * The largest quantity reported.
+   *
+   * @generated from enum value: AGGREGATION_MAX = 4;
+   */
+  MAX = 4,
+
+  /**
+   * The quantity with the latest occur_time (ties broken by event id).
+   *
+   * @generated from enum value: AGGREGATION_LATEST = 5;
+   */
+  LATEST = 5,
+}
+
+/**
+ * Describes the enum tollgate.v1.Aggregation.
+ */
+export const AggregationSchema: GenEnum<Aggregation> = /*@__PURE__*/
+  enumDesc(file_tollgate_v1_entitlement_service, 4);
 
 /**
  * EntitlementService answers "may this tenant do this now?" against the limits of the

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tollgate/v1/usage_service.proto.
  */
 export const file_tollgate_v1_usage_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch90b2xsZ2F0ZS92MS91c2FnZV9zZXJ2aWNlLnByb3RvEgt0b2xsZ2F0ZS52MSL6AQoKVXNhZ2VFdmVudBIQCghldmVudF9pZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSFQoNcmVzb3VyY2VfdHlwZRgDIAEoCRIQCghxdWFudGl0eRgEIAEoCRIuCgpvY2N1cl90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI7CgphdHRyaWJ1dGVzGAYgAygLMicudG9sbGdhdGUudjEuVXNhZ2VFdmVudC5BdHRyaWJ1dGVzRW50cnkaMQoPQXR0cmlidXRlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiRgoNUmVqZWN0ZWRFdmVudBIQCghldmVudF9pZBgBIAEoCRITCgtldmVudF9pbmRleBgCIAEoBRIOCgZyZWFzb24YAyABKAkiPQoSU3RyZWFtVXNhZ2VSZXF1ZXN0EicKBmV2ZW50cxgBIAMoCzIXLnRvbGxnYXRlLnYxLlVzYWdlRXZlbnQikwEKE1N0cmVhbVVzYWdlUmVzcG9uc2USFgoOYWNjZXB0ZWRfY291bnQYASABKAMSFwoPZHVwbGljYXRlX2NvdW50GAIgASgDEhYKDnJlamVjdGVkX2NvdW50GAMgASgDEjMKD3JlamVjdGVkX2V2ZW50cxgEIAMoCzIaLnRvbGxnYXRlLnYxLlJlamVjdGVkRXZlbnQiPAoRVHJhY2tVc2FnZVJlcXVlc3QSJwoGZXZlbnRzGAEgAygLMhcudG9sbGdhdGUudjEuVXNhZ2VFdmVudCKSAQoSVHJhY2tVc2FnZVJlc3BvbnNlEhYKDmFjY2VwdGVkX2NvdW50GAEgASgDEhcKD2R1cGxpY2F0ZV9jb3VudBgCIAEoAxIWCg5yZWplY3RlZF9jb3VudBgDIAEoAxIzCg9yZWplY3RlZF9ldmVudHMYBCADKAsyGi50b2xsZ2F0ZS52MS5SZWplY3RlZEV2ZW50IjUKClVzYWdlVG90YWwSFQoNcmVzb3VyY2VfdHlwZRgBIAEoCRIQCghxdWFudGl0eRgCIAEoCSJmCgtVc2FnZUJ1Y2tldBIuCgpzdGFydF90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1yZXNvdXJjZV90eXBlGAIgASgJEhAKCHF1YW50aXR5GAMgASgJIsgBCg9HZXRVc2FnZVJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhUKDXJlc291cmNlX3R5cGUYAiABKAkSLgoKc3RhcnRfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KC2dyYW51bGFyaXR5GAUgASgOMhgudG9sbGdhdGUudjEuR3JhbnVsYXJpdHkiZQoQR2V0VXNhZ2VSZXNwb25zZRInCgZ0b3RhbHMYASADKAsyFy50b2xsZ2F0ZS52MS5Vc2FnZVRvdGFsEigKBnNlcmllcxgCIAMoCzIYLnRvbGxnYXRlLnYxLlVzYWdlQnVja2V0IhcKFUdldEluZ2VzdFN0YXRzUmVxdWVzdCKNAgoWR2V0SW5nZXN0U3RhdHNSZXNwb25zZRIVCg10cmFja2VkX2NvdW50GAEgASgDEhUKDWZsdXNoZWRfY291bnQYAiABKAMSFwoPZHVwbGljYXRlX2NvdW50GAMgASgDEhYKDnJlamVjdGVkX2NvdW50GAQgASgDEhMKC2Vycm9yX2NvdW50GAUgASgDEhMKC2JhdGNoX2NvdW50GAYgASgDEhMKC2J1ZmZlcl9zaXplGAcgASgDEjMKD2xhc3RfZmx1c2hfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASIAoYcmVjZW50X2V2ZW50c19wZXJfc2Vjb25kGAkgASgBKlUKC0dyYW51bGFyaXR5EhsKF0dSQU5VTEFSSVRZX1VOU1BFQ0lGSUVEEAASFAoQR1JBTlVMQVJJVFlfSE9VUhABEhMKD0dSQU5VTEFSSVRZX0RBWRACMtUCCgxVc2FnZVNlcnZpY2USUgoLU3RyZWFtVXNhZ2USHy50b2xsZ2F0ZS52MS5TdHJlYW1Vc2FnZVJlcXVlc3QaIC50b2xsZ2F0ZS52MS5TdHJlYW1Vc2FnZVJlc3BvbnNlKAESTQoKVHJhY2tVc2FnZRIeLnRvbGxnYXRlLnYxLlRyYWNrVXNhZ2VSZXF1ZXN0Gh8udG9sbGdhdGUudjEuVHJhY2tVc2FnZVJlc3BvbnNlEkcKCEdldFVzYWdlEhwudG9sbGdhdGUudjEuR2V0VXNhZ2VSZXF1ZXN0Gh0udG9sbGdhdGUudjEuR2V0VXNhZ2VSZXNwb25zZRJZCg5HZXRJbmdlc3RTdGF0cxIiLnRvbGxnYXRlLnYxLkdldEluZ2VzdFN0YXRzUmVxdWVzdBojLnRvbGxnYXRlLnYxLkdldEluZ2VzdFN0YXRzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("Ch90b2xsZ2F0ZS92MS91c2FnZV9zZXJ2aWNlLnByb3RvEgt0b2xsZ2F0ZS52MSL6AQoKVXNhZ2VFdmVudBIQCghldmVudF9pZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSFQoNcmVzb3VyY2VfdHlwZRgDIAEoCRIQCghxdWFudGl0eRgEIAEoCRIuCgpvY2N1cl90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI7CgphdHRyaWJ1dGVzGAYgAygLMicudG9sbGdhdGUudjEuVXNhZ2VFdmVudC5BdHRyaWJ1dGVzRW50cnkaMQoPQXR0cmlidXRlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiRgoNUmVqZWN0ZWRFdmVudBIQCghldmVudF9pZBgBIAEoCRITCgtldmVudF9pbmRleBgCIAEoBRIOCgZyZWFzb24YAyABKAkiPQoSU3RyZWFtVXNhZ2VSZXF1ZXN0EicKBmV2ZW50cxgBIAMoCzIXLnRvbGxnYXRlLnYxLlVzYWdlRXZlbnQikwEKE1N0cmVhbVVzYWdlUmVzcG9uc2USFgoOYWNjZXB0ZWRfY291bnQYASABKAMSFwoPZHVwbGljYXRlX2NvdW50GAIgASgDEhYKDnJlamVjdGVkX2NvdW50GAMgASgDEjMKD3JlamVjdGVkX2V2ZW50cxgEIAMoCzIaLnRvbGxnYXRlLnYxLlJlamVjdGVkRXZlbnQiPAoRVHJhY2tVc2FnZVJlcXVlc3QSJwoGZXZlbnRzGAEgAygLMhcudG9sbGdhdGUudjEuVXNhZ2VFdmVudCKSAQoSVHJhY2tVc2FnZVJlc3BvbnNlEhYKDmFjY2VwdGVkX2NvdW50GAEgASgDEhcKD2R1cGxpY2F0ZV9jb3VudBgCIAEoAxIWCg5yZWplY3RlZF9jb3VudBgDIAEoAxIzCg9yZWplY3RlZF9ldmVudHMYBCADKAsyGi50b2xsZ2F0ZS52MS5SZWplY3RlZEV2ZW50IqUBCgpVc2FnZVRvdGFsEhUKDXJlc291cmNlX3R5cGUYASABKAkSEAoIcXVhbnRpdHkYAiABKAkSOwoKZGltZW5zaW9ucxgDIAMoCzInLnRvbGxnYXRlLnYxLlVzYWdlVG90YWwuRGltZW5zaW9uc0VudHJ5GjEKD0RpbWVuc2lvbnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBItcBCgtVc2FnZUJ1Y2tldBIuCgpzdGFydF90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1yZXNvdXJjZV90eXBlGAIgASgJEhAKCHF1YW50aXR5GAMgASgJEjwKCmRpbWVuc2lvbnMYBCADKAsyKC50b2xsZ2F0ZS52MS5Vc2FnZUJ1Y2tldC5EaW1lbnNpb25zRW50cnkaMQoPRGltZW5zaW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEi1gIKD0dldFVzYWdlUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSFQoNcmVzb3VyY2VfdHlwZRgCIAEoCRIuCgpzdGFydF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoLZ3JhbnVsYXJpdHkYBSABKA4yGC50b2xsZ2F0ZS52MS5HcmFudWxhcml0eRIQCghncm91cF9ieRgGIAMoCRI4CgZmaWx0ZXIYByADKAsyKC50b2xsZ2F0ZS52MS5HZXRVc2FnZVJlcXVlc3QuRmlsdGVyRW50cnkSEQoJdGltZV96b25lGAggASgJGi0KC0ZpbHRlckVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiZQoQR2V0VXNhZ2VSZXNwb25zZRInCgZ0b3RhbHMYASADKAsyFy50b2xsZ2F0ZS52MS5Vc2FnZVRvdGFsEigKBnNlcmllcxgCIAMoCzIYLnRvbGxnYXRlLnYxLlVzYWdlQnVja2V0IhcKFUdldEluZ2VzdFN0YXRzUmVxdWVzdCKNAgoWR2V0SW5nZXN0U3RhdHNSZXNwb25zZRIVCg10cmFja2VkX2NvdW50GAEgASgDEhUKDWZsdXNoZWRfY291bnQYAiABKAMSFwoPZHVwbGljYXRlX2NvdW50GAMgASgDEhYKDnJlamVjdGVkX2NvdW50GAQgASgDEhMKC2Vycm9yX2NvdW50GAUgASgDEhMKC2JhdGNoX2NvdW50GAYgASgDEhMKC2J1ZmZlcl9zaXplGAcgASgDEjMKD2xhc3RfZmx1c2hfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASIAoYcmVjZW50X2V2ZW50c19wZXJfc2Vjb25kGAkgASgBKmwKC0dyYW51bGFyaXR5EhsKF0dSQU5VTEFSSVRZX1VOU1BFQ0lGSUVEEAASFAoQR1JBTlVMQVJJVFlfSE9VUhABEhMKD0dSQU5VTEFSSVRZX0RBWRACEhUKEUdSQU5VTEFSSVRZX01PTlRIEAMy1QIKDFVzYWdlU2VydmljZRJSCgtTdHJlYW1Vc2FnZRIfLnRvbGxnYXRlLnYxLlN0cmVhbVVzYWdlUmVxdWVzdBogLnRvbGxnYXRlLnYxLlN0cmVhbVVzYWdlUmVzcG9uc2UoARJNCgpUcmFja1VzYWdlEh4udG9sbGdhdGUudjEuVHJhY2tVc2FnZVJlcXVlc3QaHy50b2xsZ2F0ZS52MS5UcmFja1VzYWdlUmVzcG9uc2USRwoIR2V0VXNhZ2USHC50b2xsZ2F0ZS52MS5HZXRVc2FnZVJlcXVlc3QaHS50b2xsZ2F0ZS52MS5HZXRVc2FnZVJlc3BvbnNlElkKDkdldEluZ2VzdFN0YXRzEiIudG9sbGdhdGUudjEuR2V0SW5nZXN0U3RhdHNSZXF1ZXN0GiMudG9sbGdhdGUudjEuR2V0SW5nZXN0U3RhdHNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * UsageEvent is one unit of reported consumption.
@@ -253,11 +253,21 @@ export type UsageTotal = Message<"tollgate.v1.UsageTotal"> & {
   resourceType: string;
 
   /**
-   * The sum of the quantities of the events in the range, as a decimal string.
+   * The resource's aggregation over the events of the range (the sum of their quantities
+   * for a sum meter, their number for count, distinct members for unique_count, the largest
+   * quantity for max, the latest for latest), as a decimal string.
    *
    * @generated from field: string quantity = 2;
    */
   quantity: string;
+
+  /**
+   * The group's values of the request's `group_by` attributes; an event without one of them
+   * is in the group whose value is empty.
+   *
+   * @generated from field: map<string, string> dimensions = 3;
+   */
+  dimensions: { [key: string]: string };
 };
 
 /**
@@ -274,7 +284,8 @@ export const UsageTotalSchema: GenMessage<UsageTotal> = /*@__PURE__*/
  */
 export type UsageBucket = Message<"tollgate.v1.UsageBucket"> & {
   /**
-   * The start of the bucket (inclusive), aligned to the UTC hour or day.
+   * The start of the bucket (inclusive), aligned to the hour, day or month of the request's
+   * time zone.
    *
    * @generated from field: google.protobuf.Timestamp start_time = 1;
    */
@@ -288,11 +299,19 @@ export type UsageBucket = Message<"tollgate.v1.UsageBucket"> & {
   resourceType: string;
 
   /**
-   * The sum of the quantities of the events in the bucket, as a decimal string.
+   * The resource's aggregation over the events of the bucket, as a decimal string: a bucket
+   * aggregates on its own (a month's unique_count is not the sum of its days').
    *
    * @generated from field: string quantity = 3;
    */
   quantity: string;
+
+  /**
+   * The group's values of the request's `group_by` attributes.
+   *
+   * @generated from field: map<string, string> dimensions = 4;
+   */
+  dimensions: { [key: string]: string };
 };
 
 /**
@@ -342,6 +361,30 @@ export type GetUsageRequest = Message<"tollgate.v1.GetUsageRequest"> & {
    * @generated from field: tollgate.v1.Granularity granularity = 5;
    */
   granularity: Granularity;
+
+  /**
+   * Attributes to group the totals and the series by (at most 4, no repeats); empty groups
+   * nothing.
+   *
+   * @generated from field: repeated string group_by = 6;
+   */
+  groupBy: string[];
+
+  /**
+   * Only events whose attributes have these values (several are ANDed); empty filters
+   * nothing.
+   *
+   * @generated from field: map<string, string> filter = 7;
+   */
+  filter: { [key: string]: string };
+
+  /**
+   * The IANA time zone buckets align in, for example `Asia/Kolkata`; empty means UTC. Days and
+   * months follow the zone's clock across daylight-saving changes.
+   *
+   * @generated from field: string time_zone = 8;
+   */
+  timeZone: string;
 };
 
 /**
@@ -358,14 +401,15 @@ export const GetUsageRequestSchema: GenMessage<GetUsageRequest> = /*@__PURE__*/
  */
 export type GetUsageResponse = Message<"tollgate.v1.GetUsageResponse"> & {
   /**
-   * The total of each resource over the range.
+   * The total of each resource (and group) over the range.
    *
    * @generated from field: repeated tollgate.v1.UsageTotal totals = 1;
    */
   totals: UsageTotal[];
 
   /**
-   * The non-empty buckets, ordered by start time then resource; they sum to the totals.
+   * The non-empty buckets, ordered by start time, resource, then group; for sum and count
+   * meters they sum to the totals.
    *
    * @generated from field: repeated tollgate.v1.UsageBucket series = 2;
    */
@@ -485,18 +529,25 @@ export enum Granularity {
   UNSPECIFIED = 0,
 
   /**
-   * One bucket per UTC hour.
+   * One bucket per hour of the request's time zone.
    *
    * @generated from enum value: GRANULARITY_HOUR = 1;
    */
   HOUR = 1,
 
   /**
-   * One bucket per UTC day.
+   * One bucket per day of the request's time zone.
    *
    * @generated from enum value: GRANULARITY_DAY = 2;
    */
   DAY = 2,
+
+  /**
+   * One bucket per calendar month of the request's time zone.
+   *
+   * @generated from enum value: GRANULARITY_MONTH = 3;
+   */
+  MONTH = 3,
 }
 
 /**

@@ -79,6 +79,7 @@ begin
           o.period_start order by o.position) as used_after,
         c.row_id is not null and c.granted = 0 and o.kind in ('admit', 'add')
           and o.quantity >= 0 and o.idempotency_key is null and not o.has_grants
+          and o.part = 0 and o.member is null and o.aggregation in ('sum', 'count')
           and (o.budget_ms is null
             or extract(epoch from clock_timestamp() - statement_timestamp()) * 1000
               <= o.budget_ms) as simple
@@ -102,6 +103,107 @@ begin
       false)::tollgate_admission_decision
   from decided d where d.taken;
 end
+$fn$;
+
+-- tollgate_meter_fold(counters, steps, members): the fold of a share whose calls need more
+-- than one counter's running total: a call on a resource with dimension limits counts on its
+-- total and on each dimension limit its values select (`part` 0, 1, …), and is admitted only
+-- when it fits on every one of them; a `unique_count` call counts its member once per counter
+-- and period (`p_members`: the members stored before, as `tollgate_member_key`); a `max`
+-- counter keeps the largest quantity and a `latest` one the last, each admitted when the
+-- quantity itself is within the ceiling. Calls are taken in arrival order, each call's parts
+-- together. Answers the same rows as tollgate_admit's fold, and for each counted member the
+-- member (`member_added`); reads no table.
+create or replace function tollgate_meter_fold(p_counters usage_counters[],
+  p_steps tollgate_fold_step[], p_members text[])
+returns setof tollgate_fold_row
+language plpgsql immutable as $fn$
+declare
+  v_names text[] := array(select c.resource_type || '/' || c.period_start::text
+    from unnest(p_counters) c);
+  v_used numeric[] := array(select c.used from unnest(p_counters) c);
+  v_reserved numeric[] := array(select c.reserved from unnest(p_counters) c);
+  v_step bigint[] := array_fill(0::bigint, array[cardinality(p_counters)]);
+  v_members text[] := coalesce(p_members, '{}');
+  v_call tollgate_fold_step[] := '{}';
+  v_fits boolean[];
+  v_known boolean[];
+  v_admitted boolean;
+  v_next tollgate_fold_step;
+  v_s tollgate_fold_step;
+  v_k int;
+  v_q numeric;
+  v_added text;
+begin
+  return query select c.resource_type, c.period_start, 0::bigint, c.used, c.reserved,
+    null::boolean, null::int, null::int, false, null::text, false
+  from unnest(p_counters) c;
+  -- A call is decided once all its parts are gathered: the steps come ordered by call and
+  -- part, and a last empty step closes the last call.
+  for v_next in
+    select (x.s).* from (
+      select s, s.position, s.part from unnest(p_steps) s
+      union all select null::tollgate_fold_step, null::int, null::int) x
+    order by x.position nulls last, x.part
+  loop
+    if cardinality(v_call) > 0 and v_next.position is distinct from (v_call[1]).position then
+      v_fits := '{}';
+      v_known := '{}';
+      v_admitted := true;
+      foreach v_s in array v_call loop
+        v_k := array_position(v_names, v_s.resource_type || '/' || v_s.period_start::text);
+        v_known := v_known || (v_s.member is not null and tollgate_member_key(v_s.resource_type,
+          v_s.period_start, v_s.member) = any(v_members));
+        v_fits := v_fits || case
+          when v_s.kind not in ('admit', 'hold') or v_known[cardinality(v_known)] then true
+          when v_s.aggregation in ('max', 'latest')
+            then tollgate_fits(0, 0, v_s.quantity, v_s.ceiling)
+          when v_s.member is not null then tollgate_fits(v_used[v_k], v_reserved[v_k], 1, v_s.ceiling)
+          else tollgate_fits(v_used[v_k], v_reserved[v_k], v_s.quantity, v_s.ceiling)
+        end;
+        v_admitted := v_admitted and v_fits[cardinality(v_fits)];
+      end loop;
+      for i in 1..cardinality(v_call) loop
+        v_s := v_call[i];
+        v_k := array_position(v_names, v_s.resource_type || '/' || v_s.period_start::text);
+        v_q := case when v_s.member is null then v_s.quantity
+          when v_known[i] then 0 else 1 end;
+        v_added := null;
+        if v_s.kind = 'add' or (v_s.kind = 'admit' and v_admitted) then
+          v_used[v_k] := case v_s.aggregation
+            when 'max' then greatest(v_used[v_k], v_q)
+            when 'latest' then v_q
+            else greatest(v_used[v_k] + v_q, 0) end;
+          if v_s.member is not null and not v_known[i] then
+            v_added := v_s.member;
+            v_members := v_members
+              || tollgate_member_key(v_s.resource_type, v_s.period_start, v_s.member);
+          end if;
+        elsif v_s.kind = 'hold' and v_admitted then
+          v_reserved[v_k] := v_reserved[v_k] + v_q;
+        elsif v_s.outcome = 'done' then
+          if v_s.kind = 'commit' then v_used[v_k] := v_used[v_k] + v_s.amount; end if;
+          v_reserved[v_k] := greatest(v_reserved[v_k] - v_s.held, 0);
+        end if;
+        v_step[v_k] := v_step[v_k] + 1;
+        return query select v_s.resource_type, v_s.period_start, v_step[v_k], v_used[v_k],
+          v_reserved[v_k], case when v_s.kind in ('admit', 'hold') then v_admitted end,
+          v_s.position, v_s.part, not v_fits[i], v_added,
+          v_s.aggregation = 'latest' and (v_s.kind = 'add' or (v_s.kind = 'admit' and v_admitted));
+      end loop;
+      v_call := '{}';
+    end if;
+    v_call := v_call || v_next;
+  end loop;
+end
+$fn$;
+
+-- tollgate_member_key(counter, period, member): a counted member as tollgate_meter_fold
+-- looks it up.
+create or replace function tollgate_member_key(p_resource_type text, p_period_start timestamptz,
+  p_member text)
+returns text language sql immutable as $fn$
+  select p_resource_type || '/' || extract(epoch from p_period_start)::text || '/' || p_member
 $fn$;
 
 -- tollgate_admit(tenant, ops, now): decides one tenant's calls of a batch, whatever they are,
@@ -137,6 +239,8 @@ returns setof tollgate_admission_decision
 language plpgsql set plan_cache_mode = force_generic_plan as $fn$
 declare
   v_keyed boolean;
+  v_meter boolean;
+  v_members text[];
   v_ends_reservations boolean;
   v_grants boolean;
   v_claimed text[] := '{}';
@@ -154,13 +258,16 @@ declare
   v_holds jsonb;
   v_endings jsonb;
   v_answers jsonb;
+  v_counted jsonb;
   v_freed text[];
   v_limits tollgate_counter_limits;
   v_denial jsonb;
 begin
   select coalesce(bool_or(o.idempotency_key is not null), false),
-    coalesce(bool_or(o.kind in ('commit', 'release')), false), coalesce(bool_or(o.has_grants), false)
-  into v_keyed, v_ends_reservations, v_grants
+    coalesce(bool_or(o.kind in ('commit', 'release')), false), coalesce(bool_or(o.has_grants), false),
+    coalesce(bool_or(o.part > 0 or o.member is not null or o.aggregation in ('max', 'latest')),
+      false)
+  into v_keyed, v_ends_reservations, v_grants, v_meter
   from unnest(p_ops) o;
 
   -- 1. Idempotency keys.
@@ -213,11 +320,26 @@ begin
         and c.period_start = w.period_start
       for update) c on true;
     exit when v_missing = 0;
-    insert into usage_counters (tenant_id, resource_type, period_start, used, reserved)
-    select distinct p_tenant, o.resource_type, o.period_start, 0, 0 from unnest(p_ops) o
-    order by 2, 3
+    insert into usage_counters
+      (tenant_id, resource_type, period_start, used, reserved, aggregation)
+    select distinct on (o.resource_type, o.period_start) p_tenant, o.resource_type,
+      o.period_start, 0, 0, o.aggregation
+    from unnest(p_ops) o
+    order by o.resource_type, o.period_start
     on conflict do nothing;
   end loop;
+
+  -- The members counted before, of the counters whose calls name one (the counters are
+  -- locked: no other transaction adds one meanwhile).
+  if v_meter then
+    select coalesce(array_agg(tollgate_member_key(m.resource_type, m.period_start, m.member)),
+      '{}')
+    into v_members
+    from meter_members m
+    join (select distinct o.resource_type, o.period_start, o.member from unnest(p_ops) o
+          where o.member is not null) o using (resource_type, period_start, member)
+    where m.tenant_id = p_tenant;
+  end if;
 
   -- 3. How long the locks took, against each caller's remaining patience.
   v_elapsed_ms := extract(epoch from clock_timestamp() - statement_timestamp()) * 1000;
@@ -280,14 +402,18 @@ begin
   ),
   -- Which calls run: `live`, `prior` (key stored before), `repeat` (key owned by an earlier
   -- call of the batch) or `deadline`.
+  -- A call's other parts (its dimension limits' counters) follow its first.
   calls as (
-    select o.*, case
-        when o.idempotency_key is not null and o.idempotency_key <> all(v_claimed) then 'prior'
-        when o.idempotency_key is not null and o.key_rank > 1 then 'repeat'
-        when o.budget_ms is not null and v_elapsed_ms > o.budget_ms then 'deadline'
-        else 'live'
-      end as status
+    select o.*, p.status
     from ops o
+    join (select o.position, case
+            when o.idempotency_key is not null and o.idempotency_key <> all(v_claimed)
+              then 'prior'
+            when o.idempotency_key is not null and o.key_rank > 1 then 'repeat'
+            when o.budget_ms is not null and v_elapsed_ms > o.budget_ms then 'deadline'
+            else 'live'
+          end as status
+          from ops o where o.part = 0) p using (position)
   ),
   -- Commits and releases against their reservation's state: `done` ends it.
   endings as (
@@ -309,27 +435,38 @@ begin
       end as ended_state,
       r.state as stored_state, r.committed_quantity as stored_committed
     from calls o left join unnest(v_reservations) r on r.id = o.reservation_id
-    where o.status = 'live' and o.kind in ('commit', 'release')
+    where o.status = 'live' and o.kind in ('commit', 'release') and o.part = 0
   ),
   -- The live calls as steps of their counter's fold, with their ceilings.
   steps as (
-    select o.position, o.kind, o.resource_type, o.period_start, o.quantity, e.outcome,
-      e.held, e.amount,
+    select o.position, o.part, o.kind, o.resource_type, o.period_start, o.quantity,
+      e.outcome, e.held, e.amount,
       tollgate_ceiling(o.allowance, o.hard_limit, o.overage_cap, c.granted, g.room) as ceiling,
+      o.aggregation, o.member,
       row_number() over (partition by o.resource_type, o.period_start order by o.position)
         as step
     from calls o
     join unnest(v_counters) c using (resource_type, period_start)
     left join unnest(v_rooms) g using (resource_type, period_start)
-    left join endings e using (position)
+    left join endings e on e.position = o.position and o.part = 0
     where o.status = 'live'
   ),
   -- Each counter's calls in arrival order: an admit or hold that fits is recorded, one that
-  -- does not records nothing; additions never take `used` below zero.
+  -- does not records nothing; additions never take `used` below zero. A share with calls on
+  -- several counters at once, members or maxima takes tollgate_meter_fold instead.
   fold as (
     select c.resource_type, c.period_start, 0::bigint as step, c.used, c.reserved,
-      null::boolean as admitted, null::int as position
+      null::boolean as admitted, null::int as position, null::int as part, false as blocked,
+      null::text as member_added, false as stamped
     from unnest(v_counters) c
+    where not v_meter
+    union all
+    select m.*
+    from (select where v_meter) meter
+    cross join lateral tollgate_meter_fold(v_counters,
+      array(select row(s.position, s.part, s.kind, s.resource_type, s.period_start,
+              s.quantity, s.ceiling, s.outcome, s.held, s.amount, s.aggregation,
+              s.member)::tollgate_fold_step from steps s), v_members) m
     union all
     select f.resource_type, f.period_start, s.step,
       case
@@ -349,16 +486,19 @@ begin
         when s.kind in ('admit', 'hold')
           then tollgate_fits(f.used, f.reserved, s.quantity, s.ceiling)
       end,
-      s.position
+      s.position, s.part,
+      s.kind in ('admit', 'hold') and not tollgate_fits(f.used, f.reserved, s.quantity, s.ceiling),
+      null::text, false
     from fold f
     join steps s on s.resource_type = f.resource_type and s.period_start = f.period_start
       and s.step = f.step + 1
+    where not v_meter
   ),
   final as (
     select distinct on (f.resource_type, f.period_start) f.resource_type, f.period_start,
       f.used, f.reserved,
-      coalesce(bool_or(f.admitted = false) over (partition by f.resource_type, f.period_start),
-        false) as denial
+      bool_or(f.blocked) over (partition by f.resource_type, f.period_start) as denial,
+      bool_or(f.stamped) over (partition by f.resource_type, f.period_start) as stamped
     from fold f
     order by f.resource_type, f.period_start, f.step desc
   ),
@@ -382,13 +522,13 @@ begin
         else e.stored_committed end as committed_quantity,
       coalesce(e.outcome, 'done') as outcome
     from calls o
-    join fold f on f.position = o.position
+    join fold f on f.position = o.position and f.part = 0
     join unnest(v_counters) c
       on c.resource_type = o.resource_type and c.period_start = o.period_start
     left join unnest(v_rooms) g
       on g.resource_type = o.resource_type and g.period_start = o.period_start
     left join endings e on e.position = o.position
-    where o.status = 'live'
+    where o.status = 'live' and o.part = 0
   ),
   stored as (
     select d.*, jsonb_build_object('template', d.answer_template, 'decision', jsonb_strip_nulls(
@@ -419,6 +559,7 @@ begin
     left join unnest(v_prior) p
       on o.status = 'prior' and p.idempotency_key = o.idempotency_key
     left join stored s on o.status = 'repeat' and s.idempotency_key = o.idempotency_key
+    where o.part = 0
   )
   select
     array_agg(row(a.position, a.outcome, a.admitted, a.used, a.reserved, a.granted,
@@ -442,42 +583,56 @@ begin
      from (select distinct on (s.resource_type, s.period_start) s.resource_type,
              s.period_start, s.quantity, f.used, f.reserved, s.ceiling, o.plan_id
            from steps s
-           join fold f on f.position = s.position and f.admitted = false
+           join fold f on f.position = s.position and f.part = s.part and f.blocked
            join unnest(v_counters) c
              on c.resource_type = s.resource_type and c.period_start = s.period_start
-           join calls o on o.position = s.position
+           join calls o on o.position = s.position and o.part = s.part
            where not c.denied
            order by s.resource_type, s.period_start, s.position) d),
     (select jsonb_agg(jsonb_build_object('resource_type', f.resource_type,
         'period_start', f.period_start, 'used', f.used, 'reserved', f.reserved,
-        'denial', f.denial))
+        'denial', f.denial, 'stamped', f.stamped))
      from final f
      join unnest(v_counters) c using (resource_type, period_start)
-     where c.used <> f.used or c.reserved <> f.reserved or (f.denial and not c.denied)),
+     where c.used <> f.used or c.reserved <> f.reserved or (f.denial and not c.denied)
+       or f.stamped),
     (select jsonb_agg(jsonb_build_object('id', o.reservation_id,
         'resource_type', o.resource_type, 'period_start', o.period_start,
         'quantity', o.quantity, 'expire_time', o.hold_expire_time,
         'create_time', o.hold_create_time))
      from calls o join decided d on d.position = o.position
-     where o.kind = 'hold' and d.admitted),
+     where o.kind = 'hold' and o.part = 0 and d.admitted),
     (select jsonb_agg(jsonb_build_object('id', e.reservation_id, 'state', e.ended_state,
         'amount', e.amount))
      from endings e where e.outcome = 'done'),
     (select jsonb_agg(jsonb_build_object('key', s.idempotency_key, 'response', s.response))
      from stored s),
     (select array_agg(o.idempotency_key) from calls o
-     where o.status = 'deadline' and o.idempotency_key is not null)
-  into v_decisions, v_due, v_denials, v_counters_out, v_holds, v_endings, v_answers, v_freed
+     where o.status = 'deadline' and o.idempotency_key is not null),
+    (select jsonb_agg(jsonb_build_object('resource_type', f.resource_type,
+        'period_start', f.period_start, 'member', f.member_added))
+     from fold f where f.member_added is not null)
+  into v_decisions, v_due, v_denials, v_counters_out, v_holds, v_endings, v_answers, v_freed,
+    v_counted
   from answered a;
 
   -- The writes the decisions make, each a statement on one of the tenant's tables.
   if v_counters_out is not null then
     update usage_counters c
-    set used = f.used, reserved = f.reserved, denied = c.denied or f.denial
+    set used = f.used, reserved = f.reserved, denied = c.denied or f.denial,
+      latest_time = case when f.stamped then p_now else c.latest_time end,
+      latest_key = case when f.stamped then '' else c.latest_key end
     from jsonb_to_recordset(v_counters_out) as f(resource_type text, period_start timestamptz,
-      used numeric, reserved numeric, denial boolean)
+      used numeric, reserved numeric, denial boolean, stamped boolean)
     where c.tenant_id = p_tenant and c.resource_type = f.resource_type
       and c.period_start = f.period_start;
+  end if;
+  if v_counted is not null then
+    insert into meter_members (tenant_id, resource_type, period_start, member)
+    select p_tenant, m.resource_type, m.period_start, m.member
+    from jsonb_to_recordset(v_counted) as m(resource_type text, period_start timestamptz,
+      member text)
+    order by 2, 3, 4;
   end if;
   if v_holds is not null then
     insert into reservations

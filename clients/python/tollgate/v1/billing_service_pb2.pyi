@@ -209,18 +209,27 @@ class Invoice(_message.Message):
     def __init__(self, tenant_id: _Optional[str] = ..., subscription_id: _Optional[str] = ..., plan_id: _Optional[str] = ..., period_start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., period_end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., currency: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[InvoiceLine, _Mapping]]] = ..., subtotal: _Optional[str] = ..., total: _Optional[str] = ...) -> None: ...
 
 class InvoiceLine(_message.Message):
-    __slots__ = ["amount", "description", "quantity", "resource_type", "unit_amount"]
+    __slots__ = ["amount", "description", "dimensions", "quantity", "resource_type", "unit_amount"]
+    class DimensionsEntry(_message.Message):
+        __slots__ = ["key", "value"]
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     AMOUNT_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    DIMENSIONS_FIELD_NUMBER: _ClassVar[int]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
     RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
     UNIT_AMOUNT_FIELD_NUMBER: _ClassVar[int]
     amount: str
     description: str
+    dimensions: _containers.ScalarMap[str, str]
     quantity: str
     resource_type: str
     unit_amount: str
-    def __init__(self, description: _Optional[str] = ..., resource_type: _Optional[str] = ..., quantity: _Optional[str] = ..., unit_amount: _Optional[str] = ..., amount: _Optional[str] = ...) -> None: ...
+    def __init__(self, description: _Optional[str] = ..., resource_type: _Optional[str] = ..., quantity: _Optional[str] = ..., unit_amount: _Optional[str] = ..., amount: _Optional[str] = ..., dimensions: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class ListAuditEventsRequest(_message.Message):
     __slots__ = ["page_size", "page_token", "tenant_id"]

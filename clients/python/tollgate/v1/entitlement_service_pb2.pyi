@@ -6,6 +6,12 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
 
+AGGREGATION_COUNT: Aggregation
+AGGREGATION_LATEST: Aggregation
+AGGREGATION_MAX: Aggregation
+AGGREGATION_SUM: Aggregation
+AGGREGATION_UNIQUE_COUNT: Aggregation
+AGGREGATION_UNSPECIFIED: Aggregation
 DENIAL_REASON_LIMIT_EXCEEDED: DenialReason
 DENIAL_REASON_OVERAGE_CAP_REACHED: DenialReason
 DENIAL_REASON_RESOURCE_NOT_IN_PLAN: DenialReason
@@ -27,16 +33,25 @@ RESERVATION_STATE_RELEASED: ReservationState
 RESERVATION_STATE_UNSPECIFIED: ReservationState
 
 class CheckAndRecordRequest(_message.Message):
-    __slots__ = ["idempotency_key", "quantity", "resource_type", "tenant_id"]
+    __slots__ = ["dimensions", "idempotency_key", "quantity", "resource_type", "tenant_id"]
+    class DimensionsEntry(_message.Message):
+        __slots__ = ["key", "value"]
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    DIMENSIONS_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
     RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    dimensions: _containers.ScalarMap[str, str]
     idempotency_key: str
     quantity: str
     resource_type: str
     tenant_id: str
-    def __init__(self, tenant_id: _Optional[str] = ..., resource_type: _Optional[str] = ..., quantity: _Optional[str] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+    def __init__(self, tenant_id: _Optional[str] = ..., resource_type: _Optional[str] = ..., quantity: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., dimensions: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class CheckAndRecordResponse(_message.Message):
     __slots__ = ["allowed", "denial_reason", "entitlement", "reason"]
@@ -51,14 +66,23 @@ class CheckAndRecordResponse(_message.Message):
     def __init__(self, allowed: bool = ..., reason: _Optional[str] = ..., denial_reason: _Optional[_Union[DenialReason, str]] = ..., entitlement: _Optional[_Union[Entitlement, _Mapping]] = ...) -> None: ...
 
 class CheckRequest(_message.Message):
-    __slots__ = ["quantity", "resource_type", "tenant_id"]
+    __slots__ = ["dimensions", "quantity", "resource_type", "tenant_id"]
+    class DimensionsEntry(_message.Message):
+        __slots__ = ["key", "value"]
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    DIMENSIONS_FIELD_NUMBER: _ClassVar[int]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
     RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    dimensions: _containers.ScalarMap[str, str]
     quantity: str
     resource_type: str
     tenant_id: str
-    def __init__(self, tenant_id: _Optional[str] = ..., resource_type: _Optional[str] = ..., quantity: _Optional[str] = ...) -> None: ...
+    def __init__(self, tenant_id: _Optional[str] = ..., resource_type: _Optional[str] = ..., quantity: _Optional[str] = ..., dimensions: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class CheckResponse(_message.Message):
     __slots__ = ["allowed", "denial_reason", "entitlement", "reason"]
@@ -91,14 +115,23 @@ class CommitReservationResponse(_message.Message):
     def __init__(self, reservation: _Optional[_Union[Reservation, _Mapping]] = ..., entitlement: _Optional[_Union[Entitlement, _Mapping]] = ...) -> None: ...
 
 class DeleteEntitlementOverrideRequest(_message.Message):
-    __slots__ = ["request_id", "resource_type", "tenant_id"]
+    __slots__ = ["dimensions", "request_id", "resource_type", "tenant_id"]
+    class DimensionsEntry(_message.Message):
+        __slots__ = ["key", "value"]
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    DIMENSIONS_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    dimensions: _containers.ScalarMap[str, str]
     request_id: str
     resource_type: str
     tenant_id: str
-    def __init__(self, tenant_id: _Optional[str] = ..., resource_type: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, tenant_id: _Optional[str] = ..., resource_type: _Optional[str] = ..., request_id: _Optional[str] = ..., dimensions: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class DeleteEntitlementOverrideResponse(_message.Message):
     __slots__ = ["override"]
@@ -107,8 +140,17 @@ class DeleteEntitlementOverrideResponse(_message.Message):
     def __init__(self, override: _Optional[_Union[Override, _Mapping]] = ...) -> None: ...
 
 class Entitlement(_message.Message):
-    __slots__ = ["currency", "grant_remaining", "granted", "hard", "included", "kind", "limit", "limit_source", "overage", "overage_amount", "overage_unit_amount", "period_end_time", "period_start_time", "plan_id", "remaining", "reserved", "resource_type", "unlimited", "used"]
+    __slots__ = ["aggregation", "currency", "dimensions", "grant_remaining", "granted", "hard", "included", "kind", "limit", "limit_source", "overage", "overage_amount", "overage_unit_amount", "period_end_time", "period_start_time", "plan_id", "remaining", "reserved", "resource_type", "unlimited", "used"]
+    class DimensionsEntry(_message.Message):
+        __slots__ = ["key", "value"]
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    AGGREGATION_FIELD_NUMBER: _ClassVar[int]
     CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    DIMENSIONS_FIELD_NUMBER: _ClassVar[int]
     GRANTED_FIELD_NUMBER: _ClassVar[int]
     GRANT_REMAINING_FIELD_NUMBER: _ClassVar[int]
     HARD_FIELD_NUMBER: _ClassVar[int]
@@ -127,7 +169,9 @@ class Entitlement(_message.Message):
     RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
     UNLIMITED_FIELD_NUMBER: _ClassVar[int]
     USED_FIELD_NUMBER: _ClassVar[int]
+    aggregation: Aggregation
     currency: str
+    dimensions: _containers.ScalarMap[str, str]
     grant_remaining: str
     granted: str
     hard: bool
@@ -146,7 +190,7 @@ class Entitlement(_message.Message):
     resource_type: str
     unlimited: bool
     used: str
-    def __init__(self, resource_type: _Optional[str] = ..., kind: _Optional[_Union[_resource_pb2.ResourceKind, str]] = ..., limit: _Optional[str] = ..., unlimited: bool = ..., used: _Optional[str] = ..., remaining: _Optional[str] = ..., period_start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., period_end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., plan_id: _Optional[str] = ..., reserved: _Optional[str] = ..., included: _Optional[str] = ..., overage: _Optional[str] = ..., overage_amount: _Optional[str] = ..., hard: bool = ..., overage_unit_amount: _Optional[str] = ..., currency: _Optional[str] = ..., granted: _Optional[str] = ..., grant_remaining: _Optional[str] = ..., limit_source: _Optional[_Union[LimitSource, str]] = ...) -> None: ...
+    def __init__(self, resource_type: _Optional[str] = ..., kind: _Optional[_Union[_resource_pb2.ResourceKind, str]] = ..., limit: _Optional[str] = ..., unlimited: bool = ..., used: _Optional[str] = ..., remaining: _Optional[str] = ..., period_start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., period_end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., plan_id: _Optional[str] = ..., reserved: _Optional[str] = ..., included: _Optional[str] = ..., overage: _Optional[str] = ..., overage_amount: _Optional[str] = ..., hard: bool = ..., overage_unit_amount: _Optional[str] = ..., currency: _Optional[str] = ..., granted: _Optional[str] = ..., grant_remaining: _Optional[str] = ..., limit_source: _Optional[_Union[LimitSource, str]] = ..., dimensions: _Optional[_Mapping[str, str]] = ..., aggregation: _Optional[_Union[Aggregation, str]] = ...) -> None: ...
 
 class GetEntitlementsRequest(_message.Message):
     __slots__ = ["tenant_id"]
@@ -163,8 +207,16 @@ class GetEntitlementsResponse(_message.Message):
     def __init__(self, plan_id: _Optional[str] = ..., entitlements: _Optional[_Iterable[_Union[Entitlement, _Mapping]]] = ...) -> None: ...
 
 class Grant(_message.Message):
-    __slots__ = ["create_time", "expire_time", "id", "quantity", "reason", "remaining", "resource_type", "state", "tenant_id", "void_time"]
+    __slots__ = ["create_time", "dimensions", "expire_time", "id", "quantity", "reason", "remaining", "resource_type", "state", "tenant_id", "void_time"]
+    class DimensionsEntry(_message.Message):
+        __slots__ = ["key", "value"]
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    DIMENSIONS_FIELD_NUMBER: _ClassVar[int]
     EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
@@ -175,6 +227,7 @@ class Grant(_message.Message):
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     VOID_TIME_FIELD_NUMBER: _ClassVar[int]
     create_time: _timestamp_pb2.Timestamp
+    dimensions: _containers.ScalarMap[str, str]
     expire_time: _timestamp_pb2.Timestamp
     id: str
     quantity: str
@@ -184,23 +237,32 @@ class Grant(_message.Message):
     state: GrantState
     tenant_id: str
     void_time: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., resource_type: _Optional[str] = ..., quantity: _Optional[str] = ..., remaining: _Optional[str] = ..., expire_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[str] = ..., void_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., state: _Optional[_Union[GrantState, str]] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., resource_type: _Optional[str] = ..., quantity: _Optional[str] = ..., remaining: _Optional[str] = ..., expire_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[str] = ..., void_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., state: _Optional[_Union[GrantState, str]] = ..., dimensions: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class GrantCreditsRequest(_message.Message):
-    __slots__ = ["expire_time", "quantity", "reason", "request_id", "resource_type", "tenant_id"]
+    __slots__ = ["dimensions", "expire_time", "quantity", "reason", "request_id", "resource_type", "tenant_id"]
+    class DimensionsEntry(_message.Message):
+        __slots__ = ["key", "value"]
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    DIMENSIONS_FIELD_NUMBER: _ClassVar[int]
     EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    dimensions: _containers.ScalarMap[str, str]
     expire_time: _timestamp_pb2.Timestamp
     quantity: str
     reason: str
     request_id: str
     resource_type: str
     tenant_id: str
-    def __init__(self, tenant_id: _Optional[str] = ..., resource_type: _Optional[str] = ..., quantity: _Optional[str] = ..., expire_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, tenant_id: _Optional[str] = ..., resource_type: _Optional[str] = ..., quantity: _Optional[str] = ..., expire_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[str] = ..., request_id: _Optional[str] = ..., dimensions: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class GrantCreditsResponse(_message.Message):
     __slots__ = ["grant"]
@@ -237,8 +299,16 @@ class ListGrantsResponse(_message.Message):
     def __init__(self, grants: _Optional[_Iterable[_Union[Grant, _Mapping]]] = ...) -> None: ...
 
 class Override(_message.Message):
-    __slots__ = ["create_time", "expire_time", "limit", "resource_type", "tenant_id", "unlimited", "update_time"]
+    __slots__ = ["create_time", "dimensions", "expire_time", "limit", "resource_type", "tenant_id", "unlimited", "update_time"]
+    class DimensionsEntry(_message.Message):
+        __slots__ = ["key", "value"]
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    DIMENSIONS_FIELD_NUMBER: _ClassVar[int]
     EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -246,25 +316,35 @@ class Override(_message.Message):
     UNLIMITED_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     create_time: _timestamp_pb2.Timestamp
+    dimensions: _containers.ScalarMap[str, str]
     expire_time: _timestamp_pb2.Timestamp
     limit: str
     resource_type: str
     tenant_id: str
     unlimited: bool
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, tenant_id: _Optional[str] = ..., resource_type: _Optional[str] = ..., limit: _Optional[str] = ..., unlimited: bool = ..., expire_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, tenant_id: _Optional[str] = ..., resource_type: _Optional[str] = ..., limit: _Optional[str] = ..., unlimited: bool = ..., expire_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., dimensions: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class RecordUsageRequest(_message.Message):
-    __slots__ = ["idempotency_key", "quantity", "resource_type", "tenant_id"]
+    __slots__ = ["dimensions", "idempotency_key", "quantity", "resource_type", "tenant_id"]
+    class DimensionsEntry(_message.Message):
+        __slots__ = ["key", "value"]
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    DIMENSIONS_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
     RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    dimensions: _containers.ScalarMap[str, str]
     idempotency_key: str
     quantity: str
     resource_type: str
     tenant_id: str
-    def __init__(self, tenant_id: _Optional[str] = ..., resource_type: _Optional[str] = ..., quantity: _Optional[str] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+    def __init__(self, tenant_id: _Optional[str] = ..., resource_type: _Optional[str] = ..., quantity: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., dimensions: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class RecordUsageResponse(_message.Message):
     __slots__ = ["entitlement"]
@@ -309,18 +389,27 @@ class Reservation(_message.Message):
     def __init__(self, id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., resource_type: _Optional[str] = ..., quantity: _Optional[str] = ..., state: _Optional[_Union[ReservationState, str]] = ..., expire_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., committed_quantity: _Optional[str] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ReserveRequest(_message.Message):
-    __slots__ = ["idempotency_key", "quantity", "resource_type", "tenant_id", "ttl_seconds"]
+    __slots__ = ["dimensions", "idempotency_key", "quantity", "resource_type", "tenant_id", "ttl_seconds"]
+    class DimensionsEntry(_message.Message):
+        __slots__ = ["key", "value"]
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    DIMENSIONS_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
     RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     TTL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    dimensions: _containers.ScalarMap[str, str]
     idempotency_key: str
     quantity: str
     resource_type: str
     tenant_id: str
     ttl_seconds: int
-    def __init__(self, tenant_id: _Optional[str] = ..., resource_type: _Optional[str] = ..., quantity: _Optional[str] = ..., ttl_seconds: _Optional[int] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+    def __init__(self, tenant_id: _Optional[str] = ..., resource_type: _Optional[str] = ..., quantity: _Optional[str] = ..., ttl_seconds: _Optional[int] = ..., idempotency_key: _Optional[str] = ..., dimensions: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class ReserveResponse(_message.Message):
     __slots__ = ["allowed", "denial_reason", "entitlement", "expire_time", "reason", "reservation_id"]
@@ -339,20 +428,29 @@ class ReserveResponse(_message.Message):
     def __init__(self, allowed: bool = ..., reason: _Optional[str] = ..., denial_reason: _Optional[_Union[DenialReason, str]] = ..., entitlement: _Optional[_Union[Entitlement, _Mapping]] = ..., reservation_id: _Optional[str] = ..., expire_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class SetEntitlementOverrideRequest(_message.Message):
-    __slots__ = ["expire_time", "limit", "request_id", "resource_type", "tenant_id", "unlimited"]
+    __slots__ = ["dimensions", "expire_time", "limit", "request_id", "resource_type", "tenant_id", "unlimited"]
+    class DimensionsEntry(_message.Message):
+        __slots__ = ["key", "value"]
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    DIMENSIONS_FIELD_NUMBER: _ClassVar[int]
     EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     UNLIMITED_FIELD_NUMBER: _ClassVar[int]
+    dimensions: _containers.ScalarMap[str, str]
     expire_time: _timestamp_pb2.Timestamp
     limit: str
     request_id: str
     resource_type: str
     tenant_id: str
     unlimited: bool
-    def __init__(self, tenant_id: _Optional[str] = ..., resource_type: _Optional[str] = ..., limit: _Optional[str] = ..., unlimited: bool = ..., expire_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, tenant_id: _Optional[str] = ..., resource_type: _Optional[str] = ..., limit: _Optional[str] = ..., unlimited: bool = ..., expire_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ..., dimensions: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class SetEntitlementOverrideResponse(_message.Message):
     __slots__ = ["override"]
@@ -384,4 +482,7 @@ class DenialReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []
 
 class ReservationState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class Aggregation(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []

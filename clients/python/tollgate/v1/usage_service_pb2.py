@@ -14,7 +14,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ftollgate/v1/usage_service.proto\x12\x0btollgate.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc8\x02\n\nUsageEvent\x12\x19\n\x08\x65vent_id\x18\x01 \x01(\tR\x07\x65ventId\x12\x1b\n\ttenant_id\x18\x02 \x01(\tR\x08tenantId\x12#\n\rresource_type\x18\x03 \x01(\tR\x0cresourceType\x12\x1a\n\x08quantity\x18\x04 \x01(\tR\x08quantity\x12\x39\n\noccur_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\toccurTime\x12G\n\nattributes\x18\x06 \x03(\x0b\x32\'.tollgate.v1.UsageEvent.AttributesEntryR\nattributes\x1a=\n\x0f\x41ttributesEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"c\n\rRejectedEvent\x12\x19\n\x08\x65vent_id\x18\x01 \x01(\tR\x07\x65ventId\x12\x1f\n\x0b\x65vent_index\x18\x02 \x01(\x05R\neventIndex\x12\x16\n\x06reason\x18\x03 \x01(\tR\x06reason\"E\n\x12StreamUsageRequest\x12/\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x17.tollgate.v1.UsageEventR\x06\x65vents\"\xd1\x01\n\x13StreamUsageResponse\x12%\n\x0e\x61\x63\x63\x65pted_count\x18\x01 \x01(\x03R\racceptedCount\x12\'\n\x0f\x64uplicate_count\x18\x02 \x01(\x03R\x0e\x64uplicateCount\x12%\n\x0erejected_count\x18\x03 \x01(\x03R\rrejectedCount\x12\x43\n\x0frejected_events\x18\x04 \x03(\x0b\x32\x1a.tollgate.v1.RejectedEventR\x0erejectedEvents\"D\n\x11TrackUsageRequest\x12/\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x17.tollgate.v1.UsageEventR\x06\x65vents\"\xd0\x01\n\x12TrackUsageResponse\x12%\n\x0e\x61\x63\x63\x65pted_count\x18\x01 \x01(\x03R\racceptedCount\x12\'\n\x0f\x64uplicate_count\x18\x02 \x01(\x03R\x0e\x64uplicateCount\x12%\n\x0erejected_count\x18\x03 \x01(\x03R\rrejectedCount\x12\x43\n\x0frejected_events\x18\x04 \x03(\x0b\x32\x1a.tollgate.v1.RejectedEventR\x0erejectedEvents\"M\n\nUsageTotal\x12#\n\rresource_type\x18\x01 \x01(\tR\x0cresourceType\x12\x1a\n\x08quantity\x18\x02 \x01(\tR\x08quantity\"\x89\x01\n\x0bUsageBucket\x12\x39\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12#\n\rresource_type\x18\x02 \x01(\tR\x0cresourceType\x12\x1a\n\x08quantity\x18\x03 \x01(\tR\x08quantity\"\x81\x02\n\x0fGetUsageRequest\x12\x1b\n\ttenant_id\x18\x01 \x01(\tR\x08tenantId\x12#\n\rresource_type\x18\x02 \x01(\tR\x0cresourceType\x12\x39\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12\x35\n\x08\x65nd_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x07\x65ndTime\x12:\n\x0bgranularity\x18\x05 \x01(\x0e\x32\x18.tollgate.v1.GranularityR\x0bgranularity\"u\n\x10GetUsageResponse\x12/\n\x06totals\x18\x01 \x03(\x0b\x32\x17.tollgate.v1.UsageTotalR\x06totals\x12\x30\n\x06series\x18\x02 \x03(\x0b\x32\x18.tollgate.v1.UsageBucketR\x06series\"\x17\n\x15GetIngestStatsRequest\"\x92\x03\n\x16GetIngestStatsResponse\x12#\n\rtracked_count\x18\x01 \x01(\x03R\x0ctrackedCount\x12#\n\rflushed_count\x18\x02 \x01(\x03R\x0c\x66lushedCount\x12\'\n\x0f\x64uplicate_count\x18\x03 \x01(\x03R\x0e\x64uplicateCount\x12%\n\x0erejected_count\x18\x04 \x01(\x03R\rrejectedCount\x12\x1f\n\x0b\x65rror_count\x18\x05 \x01(\x03R\nerrorCount\x12\x1f\n\x0b\x62\x61tch_count\x18\x06 \x01(\x03R\nbatchCount\x12\x1f\n\x0b\x62uffer_size\x18\x07 \x01(\x03R\nbufferSize\x12\x42\n\x0flast_flush_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\rlastFlushTime\x12\x37\n\x18recent_events_per_second\x18\t \x01(\x01R\x15recentEventsPerSecond*U\n\x0bGranularity\x12\x1b\n\x17GRANULARITY_UNSPECIFIED\x10\x00\x12\x14\n\x10GRANULARITY_HOUR\x10\x01\x12\x13\n\x0fGRANULARITY_DAY\x10\x02\x32\xd5\x02\n\x0cUsageService\x12R\n\x0bStreamUsage\x12\x1f.tollgate.v1.StreamUsageRequest\x1a .tollgate.v1.StreamUsageResponse(\x01\x12M\n\nTrackUsage\x12\x1e.tollgate.v1.TrackUsageRequest\x1a\x1f.tollgate.v1.TrackUsageResponse\x12G\n\x08GetUsage\x12\x1c.tollgate.v1.GetUsageRequest\x1a\x1d.tollgate.v1.GetUsageResponse\x12Y\n\x0eGetIngestStats\x12\".tollgate.v1.GetIngestStatsRequest\x1a#.tollgate.v1.GetIngestStatsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ftollgate/v1/usage_service.proto\x12\x0btollgate.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc8\x02\n\nUsageEvent\x12\x19\n\x08\x65vent_id\x18\x01 \x01(\tR\x07\x65ventId\x12\x1b\n\ttenant_id\x18\x02 \x01(\tR\x08tenantId\x12#\n\rresource_type\x18\x03 \x01(\tR\x0cresourceType\x12\x1a\n\x08quantity\x18\x04 \x01(\tR\x08quantity\x12\x39\n\noccur_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\toccurTime\x12G\n\nattributes\x18\x06 \x03(\x0b\x32\'.tollgate.v1.UsageEvent.AttributesEntryR\nattributes\x1a=\n\x0f\x41ttributesEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"c\n\rRejectedEvent\x12\x19\n\x08\x65vent_id\x18\x01 \x01(\tR\x07\x65ventId\x12\x1f\n\x0b\x65vent_index\x18\x02 \x01(\x05R\neventIndex\x12\x16\n\x06reason\x18\x03 \x01(\tR\x06reason\"E\n\x12StreamUsageRequest\x12/\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x17.tollgate.v1.UsageEventR\x06\x65vents\"\xd1\x01\n\x13StreamUsageResponse\x12%\n\x0e\x61\x63\x63\x65pted_count\x18\x01 \x01(\x03R\racceptedCount\x12\'\n\x0f\x64uplicate_count\x18\x02 \x01(\x03R\x0e\x64uplicateCount\x12%\n\x0erejected_count\x18\x03 \x01(\x03R\rrejectedCount\x12\x43\n\x0frejected_events\x18\x04 \x03(\x0b\x32\x1a.tollgate.v1.RejectedEventR\x0erejectedEvents\"D\n\x11TrackUsageRequest\x12/\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x17.tollgate.v1.UsageEventR\x06\x65vents\"\xd0\x01\n\x12TrackUsageResponse\x12%\n\x0e\x61\x63\x63\x65pted_count\x18\x01 \x01(\x03R\racceptedCount\x12\'\n\x0f\x64uplicate_count\x18\x02 \x01(\x03R\x0e\x64uplicateCount\x12%\n\x0erejected_count\x18\x03 \x01(\x03R\rrejectedCount\x12\x43\n\x0frejected_events\x18\x04 \x03(\x0b\x32\x1a.tollgate.v1.RejectedEventR\x0erejectedEvents\"\xd5\x01\n\nUsageTotal\x12#\n\rresource_type\x18\x01 \x01(\tR\x0cresourceType\x12\x1a\n\x08quantity\x18\x02 \x01(\tR\x08quantity\x12G\n\ndimensions\x18\x03 \x03(\x0b\x32\'.tollgate.v1.UsageTotal.DimensionsEntryR\ndimensions\x1a=\n\x0f\x44imensionsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"\x92\x02\n\x0bUsageBucket\x12\x39\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12#\n\rresource_type\x18\x02 \x01(\tR\x0cresourceType\x12\x1a\n\x08quantity\x18\x03 \x01(\tR\x08quantity\x12H\n\ndimensions\x18\x04 \x03(\x0b\x32(.tollgate.v1.UsageBucket.DimensionsEntryR\ndimensions\x1a=\n\x0f\x44imensionsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"\xb6\x03\n\x0fGetUsageRequest\x12\x1b\n\ttenant_id\x18\x01 \x01(\tR\x08tenantId\x12#\n\rresource_type\x18\x02 \x01(\tR\x0cresourceType\x12\x39\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12\x35\n\x08\x65nd_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x07\x65ndTime\x12:\n\x0bgranularity\x18\x05 \x01(\x0e\x32\x18.tollgate.v1.GranularityR\x0bgranularity\x12\x19\n\x08group_by\x18\x06 \x03(\tR\x07groupBy\x12@\n\x06\x66ilter\x18\x07 \x03(\x0b\x32(.tollgate.v1.GetUsageRequest.FilterEntryR\x06\x66ilter\x12\x1b\n\ttime_zone\x18\x08 \x01(\tR\x08timeZone\x1a\x39\n\x0b\x46ilterEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"u\n\x10GetUsageResponse\x12/\n\x06totals\x18\x01 \x03(\x0b\x32\x17.tollgate.v1.UsageTotalR\x06totals\x12\x30\n\x06series\x18\x02 \x03(\x0b\x32\x18.tollgate.v1.UsageBucketR\x06series\"\x17\n\x15GetIngestStatsRequest\"\x92\x03\n\x16GetIngestStatsResponse\x12#\n\rtracked_count\x18\x01 \x01(\x03R\x0ctrackedCount\x12#\n\rflushed_count\x18\x02 \x01(\x03R\x0c\x66lushedCount\x12\'\n\x0f\x64uplicate_count\x18\x03 \x01(\x03R\x0e\x64uplicateCount\x12%\n\x0erejected_count\x18\x04 \x01(\x03R\rrejectedCount\x12\x1f\n\x0b\x65rror_count\x18\x05 \x01(\x03R\nerrorCount\x12\x1f\n\x0b\x62\x61tch_count\x18\x06 \x01(\x03R\nbatchCount\x12\x1f\n\x0b\x62uffer_size\x18\x07 \x01(\x03R\nbufferSize\x12\x42\n\x0flast_flush_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\rlastFlushTime\x12\x37\n\x18recent_events_per_second\x18\t \x01(\x01R\x15recentEventsPerSecond*l\n\x0bGranularity\x12\x1b\n\x17GRANULARITY_UNSPECIFIED\x10\x00\x12\x14\n\x10GRANULARITY_HOUR\x10\x01\x12\x13\n\x0fGRANULARITY_DAY\x10\x02\x12\x15\n\x11GRANULARITY_MONTH\x10\x03\x32\xd5\x02\n\x0cUsageService\x12R\n\x0bStreamUsage\x12\x1f.tollgate.v1.StreamUsageRequest\x1a .tollgate.v1.StreamUsageResponse(\x01\x12M\n\nTrackUsage\x12\x1e.tollgate.v1.TrackUsageRequest\x1a\x1f.tollgate.v1.TrackUsageResponse\x12G\n\x08GetUsage\x12\x1c.tollgate.v1.GetUsageRequest\x1a\x1d.tollgate.v1.GetUsageResponse\x12Y\n\x0eGetIngestStats\x12\".tollgate.v1.GetIngestStatsRequest\x1a#.tollgate.v1.GetIngestStatsResponseb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tollgate.v1.usage_service_pb2', globals())
@@ -23,8 +23,14 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   DESCRIPTOR._options = None
   _USAGEEVENT_ATTRIBUTESENTRY._options = None
   _USAGEEVENT_ATTRIBUTESENTRY._serialized_options = b'8\001'
-  _GRANULARITY._serialized_start=2105
-  _GRANULARITY._serialized_end=2190
+  _USAGETOTAL_DIMENSIONSENTRY._options = None
+  _USAGETOTAL_DIMENSIONSENTRY._serialized_options = b'8\001'
+  _USAGEBUCKET_DIMENSIONSENTRY._options = None
+  _USAGEBUCKET_DIMENSIONSENTRY._serialized_options = b'8\001'
+  _GETUSAGEREQUEST_FILTERENTRY._options = None
+  _GETUSAGEREQUEST_FILTERENTRY._serialized_options = b'8\001'
+  _GRANULARITY._serialized_start=2560
+  _GRANULARITY._serialized_end=2668
   _USAGEEVENT._serialized_start=82
   _USAGEEVENT._serialized_end=410
   _USAGEEVENT_ATTRIBUTESENTRY._serialized_start=349
@@ -39,18 +45,24 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _TRACKUSAGEREQUEST._serialized_end=864
   _TRACKUSAGERESPONSE._serialized_start=867
   _TRACKUSAGERESPONSE._serialized_end=1075
-  _USAGETOTAL._serialized_start=1077
-  _USAGETOTAL._serialized_end=1154
-  _USAGEBUCKET._serialized_start=1157
-  _USAGEBUCKET._serialized_end=1294
-  _GETUSAGEREQUEST._serialized_start=1297
-  _GETUSAGEREQUEST._serialized_end=1554
-  _GETUSAGERESPONSE._serialized_start=1556
-  _GETUSAGERESPONSE._serialized_end=1673
-  _GETINGESTSTATSREQUEST._serialized_start=1675
-  _GETINGESTSTATSREQUEST._serialized_end=1698
-  _GETINGESTSTATSRESPONSE._serialized_start=1701
-  _GETINGESTSTATSRESPONSE._serialized_end=2103
-  _USAGESERVICE._serialized_start=2193
-  _USAGESERVICE._serialized_end=2534
+  _USAGETOTAL._serialized_start=1078
+  _USAGETOTAL._serialized_end=1291
+  _USAGETOTAL_DIMENSIONSENTRY._serialized_start=1230
+  _USAGETOTAL_DIMENSIONSENTRY._serialized_end=1291
+  _USAGEBUCKET._serialized_start=1294
+  _USAGEBUCKET._serialized_end=1568
+  _USAGEBUCKET_DIMENSIONSENTRY._serialized_start=1230
+  _USAGEBUCKET_DIMENSIONSENTRY._serialized_end=1291
+  _GETUSAGEREQUEST._serialized_start=1571
+  _GETUSAGEREQUEST._serialized_end=2009
+  _GETUSAGEREQUEST_FILTERENTRY._serialized_start=1952
+  _GETUSAGEREQUEST_FILTERENTRY._serialized_end=2009
+  _GETUSAGERESPONSE._serialized_start=2011
+  _GETUSAGERESPONSE._serialized_end=2128
+  _GETINGESTSTATSREQUEST._serialized_start=2130
+  _GETINGESTSTATSREQUEST._serialized_end=2153
+  _GETINGESTSTATSRESPONSE._serialized_start=2156
+  _GETINGESTSTATSRESPONSE._serialized_end=2558
+  _USAGESERVICE._serialized_start=2671
+  _USAGESERVICE._serialized_end=3012
 # @@protoc_insertion_point(module_scope)

@@ -8,6 +8,7 @@ from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Map
 DESCRIPTOR: _descriptor.FileDescriptor
 GRANULARITY_DAY: Granularity
 GRANULARITY_HOUR: Granularity
+GRANULARITY_MONTH: Granularity
 GRANULARITY_UNSPECIFIED: Granularity
 
 class GetIngestStatsRequest(_message.Message):
@@ -37,18 +38,31 @@ class GetIngestStatsResponse(_message.Message):
     def __init__(self, tracked_count: _Optional[int] = ..., flushed_count: _Optional[int] = ..., duplicate_count: _Optional[int] = ..., rejected_count: _Optional[int] = ..., error_count: _Optional[int] = ..., batch_count: _Optional[int] = ..., buffer_size: _Optional[int] = ..., last_flush_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., recent_events_per_second: _Optional[float] = ...) -> None: ...
 
 class GetUsageRequest(_message.Message):
-    __slots__ = ["end_time", "granularity", "resource_type", "start_time", "tenant_id"]
+    __slots__ = ["end_time", "filter", "granularity", "group_by", "resource_type", "start_time", "tenant_id", "time_zone"]
+    class FilterEntry(_message.Message):
+        __slots__ = ["key", "value"]
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     END_TIME_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
     GRANULARITY_FIELD_NUMBER: _ClassVar[int]
+    GROUP_BY_FIELD_NUMBER: _ClassVar[int]
     RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
     START_TIME_FIELD_NUMBER: _ClassVar[int]
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
     end_time: _timestamp_pb2.Timestamp
+    filter: _containers.ScalarMap[str, str]
     granularity: Granularity
+    group_by: _containers.RepeatedScalarFieldContainer[str]
     resource_type: str
     start_time: _timestamp_pb2.Timestamp
     tenant_id: str
-    def __init__(self, tenant_id: _Optional[str] = ..., resource_type: _Optional[str] = ..., start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., granularity: _Optional[_Union[Granularity, str]] = ...) -> None: ...
+    time_zone: str
+    def __init__(self, tenant_id: _Optional[str] = ..., resource_type: _Optional[str] = ..., start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., granularity: _Optional[_Union[Granularity, str]] = ..., group_by: _Optional[_Iterable[str]] = ..., filter: _Optional[_Mapping[str, str]] = ..., time_zone: _Optional[str] = ...) -> None: ...
 
 class GetUsageResponse(_message.Message):
     __slots__ = ["series", "totals"]
@@ -105,14 +119,23 @@ class TrackUsageResponse(_message.Message):
     def __init__(self, accepted_count: _Optional[int] = ..., duplicate_count: _Optional[int] = ..., rejected_count: _Optional[int] = ..., rejected_events: _Optional[_Iterable[_Union[RejectedEvent, _Mapping]]] = ...) -> None: ...
 
 class UsageBucket(_message.Message):
-    __slots__ = ["quantity", "resource_type", "start_time"]
+    __slots__ = ["dimensions", "quantity", "resource_type", "start_time"]
+    class DimensionsEntry(_message.Message):
+        __slots__ = ["key", "value"]
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    DIMENSIONS_FIELD_NUMBER: _ClassVar[int]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
     RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
     START_TIME_FIELD_NUMBER: _ClassVar[int]
+    dimensions: _containers.ScalarMap[str, str]
     quantity: str
     resource_type: str
     start_time: _timestamp_pb2.Timestamp
-    def __init__(self, start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., resource_type: _Optional[str] = ..., quantity: _Optional[str] = ...) -> None: ...
+    def __init__(self, start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., resource_type: _Optional[str] = ..., quantity: _Optional[str] = ..., dimensions: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class UsageEvent(_message.Message):
     __slots__ = ["attributes", "event_id", "occur_time", "quantity", "resource_type", "tenant_id"]
@@ -138,12 +161,21 @@ class UsageEvent(_message.Message):
     def __init__(self, event_id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., resource_type: _Optional[str] = ..., quantity: _Optional[str] = ..., occur_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., attributes: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class UsageTotal(_message.Message):
-    __slots__ = ["quantity", "resource_type"]
+    __slots__ = ["dimensions", "quantity", "resource_type"]
+    class DimensionsEntry(_message.Message):
+        __slots__ = ["key", "value"]
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    DIMENSIONS_FIELD_NUMBER: _ClassVar[int]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
     RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    dimensions: _containers.ScalarMap[str, str]
     quantity: str
     resource_type: str
-    def __init__(self, resource_type: _Optional[str] = ..., quantity: _Optional[str] = ...) -> None: ...
+    def __init__(self, resource_type: _Optional[str] = ..., quantity: _Optional[str] = ..., dimensions: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class Granularity(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []
