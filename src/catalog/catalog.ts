@@ -235,13 +235,7 @@ export function createPlanCatalog(data: unknown, label: string): PlanCatalog {
   const meters = metersOf(parsed.data.meters ?? {});
   problems.push(...meterProblems(label, parsed.data.meters ?? {}));
   const meterOf = (resourceType: string): Meter =>
-    meters.get(resourceType) ?? {
-      resourceType,
-      aggregation: "sum",
-      dimensions: [],
-      uniqueKey: undefined,
-      selectors: [],
-    };
+    meters.get(resourceType) ?? plainMeter(resourceType);
   // One counter feeds one Stripe meter, and one meter is fed by one counter.
   const checkMeter = (at: string, counter: string, eventName: string | undefined) => {
     if (eventName === undefined) return;
@@ -365,6 +359,10 @@ export function createPlanCatalog(data: unknown, label: string): PlanCatalog {
       }
     }
   }
+  // Every resource has its meter object, made once: ingestion looks one up per event.
+  for (const resourceType of resourceKinds.keys()) {
+    if (!meters.has(resourceType)) meters.set(resourceType, plainMeter(resourceType));
+  }
   return {
     plans: [...byId.values()],
     defaultPlan,
@@ -377,6 +375,11 @@ export function createPlanCatalog(data: unknown, label: string): PlanCatalog {
 }
 
 type RawMeter = z.infer<typeof meterSchema>;
+
+// The meter of a resource the catalog's `meters` does not name: a sum, without dimensions.
+function plainMeter(resourceType: string): Meter {
+  return { resourceType, aggregation: "sum", dimensions: [], uniqueKey: undefined, selectors: [] };
+}
 
 function metersOf(raw: Record<string, RawMeter>): Map<string, Meter> {
   return new Map(

@@ -1,5 +1,6 @@
 import type { Decimal } from "decimal.js";
 import { checkResourceType, type PlanCatalog } from "../catalog/catalog.js";
+import { counterName } from "../catalog/meters.js";
 import { parseQuantity } from "../platform/validation/decimal.js";
 import { createFieldChecks, type FieldChecks } from "../platform/validation/field-checks.js";
 import { checkRequestId, FIELD_RULES, WIRE_TIME } from "../platform/validation/field-rules.js";
@@ -8,6 +9,8 @@ import { checkRequestId, FIELD_RULES, WIRE_TIME } from "../platform/validation/f
 export interface RawGrant {
   tenantId: string;
   resourceType: string;
+  /** A dimension limit's values; empty for the resource's total. */
+  dimensions: Record<string, string>;
   quantity: string;
   expireTime: Date | undefined;
   reason: string;
@@ -18,6 +21,8 @@ export interface RawGrant {
 export interface RawOverride {
   tenantId: string;
   resourceType: string;
+  /** A dimension limit's values; empty for the resource's total. */
+  dimensions: Record<string, string>;
   limit: string;
   unlimited: boolean;
   expireTime: Date | undefined;
@@ -25,9 +30,10 @@ export interface RawOverride {
 }
 
 /** A grant, an override or its removal names a tenant and a resource, and may carry a request id. */
-interface RawTarget {
+export interface RawTarget {
   tenantId: string;
   resourceType: string;
+  dimensions: Record<string, string>;
   requestId: string;
 }
 
@@ -87,9 +93,25 @@ export function validateOverrideTarget(catalog: PlanCatalog, raw: RawTarget): st
 function targetChecks(catalog: PlanCatalog, raw: RawTarget): FieldChecks {
   const checks = createFieldChecks();
   checks.uuid("tenant_id", raw.tenantId);
-  checkResourceType(checks, catalog, raw.resourceType);
+  if (checkResourceType(checks, catalog, raw.resourceType)) {
+    const name = counterName(raw.resourceType, raw.dimensions);
+    const selectors = catalog.meterOf(raw.resourceType).selectors;
+    checks.check(
+      name === raw.resourceType || selectors.some((s) => counterName(raw.resourceType, s) === name),
+      "dimensions",
+      `must be the values of a dimension limit of ${raw.resourceType} in some plan, or empty for its total`,
+    );
+  }
   checkRequestId(checks, "request_id", raw.requestId);
   return checks;
+}
+
+/**
+ * The counter a grant or override targets: the resource's total, or the dimension limit its
+ * dimensions name (`counterName`), in place of the raw resource type.
+ */
+export function targetOf<T extends RawTarget>(raw: T): T {
+  return { ...raw, resourceType: counterName(raw.resourceType, raw.dimensions), dimensions: {} };
 }
 
 function checkExpiry(checks: FieldChecks, expireTime: Date | undefined, now: Date): void {

@@ -6,6 +6,7 @@ import {
   OverrideSchema,
   GrantState as ProtoGrantState,
 } from "../../gen/tollgate/v1/entitlement_service_pb.js";
+import { parseCounterName } from "../catalog/meters.js";
 import type { Clock } from "../platform/clock/clock.js";
 import { handlersOf, type ServiceHandlers } from "../platform/server/module.js";
 import { actorOf } from "../platform/server/request-context.js";
@@ -30,7 +31,7 @@ export function createCreditRpc(credits: CreditService, clock: Clock): ServiceHa
     create(GrantSchema, {
       id: grant.id,
       tenantId: grant.tenantId,
-      resourceType: grant.resourceType,
+      ...parseCounterName(grant.resourceType),
       quantity: grant.quantity.toFixed(),
       remaining: grant.remaining.toFixed(),
       expireTime: grant.expireTime && timestampFromDate(grant.expireTime),
@@ -74,7 +75,7 @@ export function createCreditRpc(credits: CreditService, clock: Clock): ServiceHa
 function toProtoOverride(override: Override) {
   return create(OverrideSchema, {
     tenantId: override.tenantId,
-    resourceType: override.resourceType,
+    ...parseCounterName(override.resourceType),
     limit: override.limit?.toFixed() ?? "",
     unlimited: override.limit === undefined,
     expireTime: override.expireTime && timestampFromDate(override.expireTime),

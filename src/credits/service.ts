@@ -12,6 +12,8 @@ import type { Grant, Override } from "./credits.js";
 import {
   type RawGrant,
   type RawOverride,
+  type RawTarget,
+  targetOf,
   validateGrant,
   validateGrantRef,
   validateOverride,
@@ -26,10 +28,7 @@ export interface CreditService {
   voidGrant(actor: Actor, raw: { grantId: string; requestId: string }): Promise<Grant>;
   setOverride(actor: Actor, raw: RawOverride): Promise<Override>;
   listOverrides(tenantId: string, includeExpired: boolean): Promise<Override[]>;
-  deleteOverride(
-    actor: Actor,
-    raw: { tenantId: string; resourceType: string; requestId: string },
-  ): Promise<Override>;
+  deleteOverride(actor: Actor, raw: RawTarget): Promise<Override>;
 }
 
 /** What the credit service is built from. */
@@ -100,8 +99,9 @@ export function createCreditService(deps: CreditServiceDeps): CreditService {
     });
 
   return {
-    async grantCredits(actor, raw) {
-      const { tenantId, quantity } = validateGrant(catalog, raw, clock.now());
+    async grantCredits(actor, wire) {
+      const { tenantId, quantity } = validateGrant(catalog, wire, clock.now());
+      const raw = targetOf(wire);
       const input = {
         tenantId,
         resourceType: raw.resourceType,
@@ -168,8 +168,9 @@ export function createCreditService(deps: CreditServiceDeps): CreditService {
       });
     },
 
-    async setOverride(actor, raw) {
-      const { tenantId, limit } = validateOverride(catalog, raw, clock.now());
+    async setOverride(actor, wire) {
+      const { tenantId, limit } = validateOverride(catalog, wire, clock.now());
+      const raw = targetOf(wire);
       return once<Override>({
         actor,
         tenantId,
@@ -199,8 +200,9 @@ export function createCreditService(deps: CreditServiceDeps): CreditService {
       });
     },
 
-    async deleteOverride(actor, raw) {
-      const tenantId = validateOverrideTarget(catalog, raw);
+    async deleteOverride(actor, wire) {
+      const tenantId = validateOverrideTarget(catalog, wire);
+      const raw = targetOf(wire);
       return once<Override>({
         actor,
         tenantId,

@@ -206,9 +206,11 @@ export function createEntitlementStore(
   return {
     async admitBatch(ops, budgetsMs, now) {
       const groups = byTenant(ops);
-      const order = groups.flatMap((g) => g.indexes);
-      const wire = order.flatMap((i) => toWireOps(ops[i] as AdmissionOp, i, budgetsMs[i]));
-      const encoded = encodeComposites(ADMISSION_OP_FIELDS, wire);
+      // Each group's wire ops: a call on several counters sends one op per counter.
+      const shares = groups.map((g) =>
+        g.indexes.flatMap((i) => toWireOps(ops[i] as AdmissionOp, i, budgetsMs[i])),
+      );
+      const encoded = encodeComposites(ADMISSION_OP_FIELDS, shares.flat());
       // A distributed database gets one tenant's share per statement, which it runs on the
       // tenant's node (`tollgate_admit`, a distributed function); a single node gets every
       // share in one statement, whose fast path takes the simple ones together.
@@ -218,7 +220,7 @@ export function createEntitlementStore(
           ? await run(ADMIT_TENANT, [only.tenantId, encoded, now])
           : await run(ADMIT_BATCH, [
               groups.map((g) => g.tenantId),
-              ...boundsOf(groups),
+              ...boundsOf(shares),
               encoded,
               now,
             ]);
@@ -417,14 +419,14 @@ function byTenant(ops: readonly AdmissionOp[]): { tenantId: string; indexes: num
     .map(([tenantId, indexes]) => ({ tenantId, indexes }));
 }
 
-// Each group's 1-based first and last position in the tenant-ordered op array.
-function boundsOf(groups: { indexes: number[] }[]): [number[], number[]] {
+// Each share's 1-based first and last index in the tenant-ordered wire op array.
+function boundsOf(shares: WireOp[][]): [number[], number[]] {
   const first: number[] = [];
   const last: number[] = [];
   let next = 1;
-  for (const g of groups) {
+  for (const share of shares) {
     first.push(next);
-    next += g.indexes.length;
+    next += share.length;
     last.push(next - 1);
   }
   return [first, last];

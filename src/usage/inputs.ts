@@ -33,11 +33,22 @@ export function checkEvent(
   // Ingestion runs this for every event, so well-formed events take an allocation-free path;
   // only an event that fails it is checked again field by field to say why.
   const checked = quickCheck(raw, catalog, now) ?? fullCheck(raw, catalog, now);
-  if (!checked.ok || mayAccessTenant(actor, checked.event.tenantId)) return checked;
-  return {
-    ok: false,
-    reason: `permission denied: this API key may not record for tenant ${checked.event.tenantId}`,
-  };
+  if (!checked.ok) return checked;
+  if (!mayAccessTenant(actor, checked.event.tenantId)) {
+    return {
+      ok: false,
+      reason: `permission denied: this API key may not record for tenant ${checked.event.tenantId}`,
+    };
+  }
+  // A unique_count event names its member, or there is nothing to count.
+  const { uniqueKey } = catalog.meterOf(raw.resourceType);
+  if (uniqueKey !== undefined && !raw.attributes[uniqueKey]) {
+    return {
+      ok: false,
+      reason: `attributes[${JSON.stringify(uniqueKey)}]: is required: ${raw.resourceType} counts distinct ${uniqueKey} values`,
+    };
+  }
+  return checked;
 }
 
 function fullCheck(raw: RawUsageEvent, catalog: PlanCatalog, now: Date): EventCheck {
@@ -115,9 +126,16 @@ export interface RawUsageQuery {
   resourceType: string;
   start: Date | undefined;
   end: Date | undefined;
-  /** `hour`, `day`, or empty for `day`. */
+  /** `hour`, `day`, `month`, or empty for `day`. */
   granularity: string;
+  groupBy: string[];
+  filter: Record<string, string>;
+  /** Empty for UTC. */
+  timeZone: string;
 }
+
+/** Attributes a report may group by at once. */
+const MAX_GROUP_BY = 4;
 
 const DAY_MS = 86_400_000;
 
@@ -137,9 +155,28 @@ export function validateUsageQuery(catalog: PlanCatalog, query: RawUsageQuery): 
     );
   }
   checks.check(
-    ["", "hour", "day"].includes(query.granularity),
+    ["", "hour", "day", "month"].includes(query.granularity),
     "granularity",
     "must be a Granularity value",
+  );
+  checks.check(
+    query.groupBy.length <= MAX_GROUP_BY,
+    "group_by",
+    `must name at most ${MAX_GROUP_BY} attributes`,
+  );
+  checks.check(
+    new Set(query.groupBy).size === query.groupBy.length,
+    "group_by",
+    "must not name an attribute twice",
+  );
+  for (const [i, name] of query.groupBy.entries()) {
+    checks.identifier(`group_by[${i}]`, name, { max: ATTRIBUTES.maxKey, required: true });
+  }
+  checks.stringMap("filter", query.filter, ATTRIBUTES);
+  checks.check(
+    query.timeZone === "" || isTimeZone(query.timeZone),
+    "time_zone",
+    "must be an IANA time zone such as Europe/Berlin, or empty for UTC",
   );
   const start =
     checks.check(query.start !== undefined, "start_time", "is required") &&
@@ -163,6 +200,22 @@ export function validateUsageQuery(catalog: PlanCatalog, query: RawUsageQuery): 
     resourceType: query.resourceType || undefined,
     start: query.start as Date,
     end: query.end as Date,
-    granularity: query.granularity === "hour" ? "hour" : "day",
+    granularity:
+      query.granularity === "" ? "day" : (query.granularity as UsageQuery["granularity"]),
+    groupBy: query.groupBy,
+    filter: query.filter,
+    timeZone: query.timeZone || "UTC",
   };
+}
+
+// Whether the runtime's time zone database knows the name (it is PostgreSQL's too: both
+// carry the IANA database).
+function isTimeZone(name: string): boolean {
+  if (name.length > 64) return false;
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
 }

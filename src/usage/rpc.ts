@@ -14,6 +14,7 @@ const GRANULARITIES: Record<number, string> = {
   [Granularity.UNSPECIFIED]: "",
   [Granularity.HOUR]: "hour",
   [Granularity.DAY]: "day",
+  [Granularity.MONTH]: "month",
 };
 
 /**
@@ -42,6 +43,9 @@ export function createUsageRpc(service: UsageService): ServiceHandlers {
           start: fromProtoTimestamp(req.startTime),
           end: fromProtoTimestamp(req.endTime),
           granularity: GRANULARITIES[req.granularity] ?? `unknown(${req.granularity})`,
+          groupBy: req.groupBy,
+          filter: req.filter,
+          timeZone: req.timeZone,
         },
         budgetOf(ctx),
       );

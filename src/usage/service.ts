@@ -89,7 +89,7 @@ export function createUsageService(deps: UsageServiceDeps): UsageService {
                   plans.peek(event.tenantId) ?? (await plans.resolve(event.tenantId)),
                   event.occurTime,
                 );
-          accepted.push({ ...event, periodStart });
+          accepted.push({ ...event, periodStart, meter: catalog.meterOf(event.resourceType) });
           positions.push(index);
         } else {
           reject(raw.eventId, index, checked.reason);
@@ -134,7 +134,14 @@ export function createUsageService(deps: UsageServiceDeps): UsageService {
     },
 
     async getUsage(query, budget) {
-      return store.report(validateUsageQuery(catalog, query), budget.signal);
+      const valid = validateUsageQuery(catalog, query);
+      const resources =
+        valid.resourceType === undefined ? [...catalog.resourceKinds.keys()] : [valid.resourceType];
+      return store.report(
+        valid,
+        resources.map((r) => catalog.meterOf(r)),
+        budget.signal,
+      );
     },
 
     stats: () => batcher.stats(),

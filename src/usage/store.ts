@@ -4,8 +4,10 @@ import { Decimal } from "decimal.js";
 import type { Knex } from "knex";
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
+import { countersOf, type Meter } from "../catalog/meters.js";
 import { type ReadPools, runCancellableRead } from "../platform/db/cancellable-read.js";
 import { isDatabaseUnavailable, isUniqueViolation } from "../platform/db/database.js";
+import { reportQuery, toReport } from "./report.js";
 import type { UsageEventRow } from "./rows.js";
 import type { UsageEvent, UsageQuery, UsageReport } from "./usage.js";
 
@@ -22,7 +24,7 @@ export interface UsageStore {
    * Totals and a series over a time range, on the report pool: bounded by its statement
    * timeout, and cancelled in PostgreSQL when `signal` aborts.
    */
-  report(query: UsageQuery, signal?: AbortSignal): Promise<UsageReport>;
+  report(query: UsageQuery, meters: Meter[], signal?: AbortSignal): Promise<UsageReport>;
 }
 
 /** The key that identifies an event for deduplication. */
@@ -33,19 +35,37 @@ export function eventKey(tenantId: string, eventId: string): string {
 const COLUMNS =
   "tenant_id, event_id, resource_type, quantity, occur_time, attributes, period_start";
 
-// Adds each counter's sum (`sums`: tenant_id, resource_type, period_start, quantity) in key
-// order, so concurrent flushes on several replicas lock counters in one order and cannot
-// deadlock. A sum below zero (allocations given back) lowers its counter apart, never below
-// zero: the upsert adds what it inserts (`excluded`), which a distributed database can run on
-// each shard as it is. Counters that reached their watch level are queued for the settle
-// sweep (grant draws, thresholds), in the same transaction.
-const countSums = (sums: string) => `
-with sums as (${sums}), counted as (
-  insert into usage_counters as c (tenant_id, resource_type, period_start, used, reserved)
-  select tenant_id, resource_type, period_start, quantity, 0
+// Counts a batch's share of each counter (`$1`…`$7`: tenant_id, resource_type (the counter),
+// period_start, aggregation, quantity, latest_time, latest_key), counters locked in key order,
+// so concurrent flushes and admission batches on several replicas lock in one order and cannot
+// deadlock: a sum or count adds its quantity, a max keeps the larger, a latest value replaces
+// the counter's when its time and key come later; a unique_count counter comes with quantity 0,
+// only to be locked before its members are added (MEMBERS_SQL). A share below zero
+// (allocations given back) lowers its counter apart, never below zero. The upsert reads the new
+// values from `excluded` only, which a distributed database can run on each shard as it is.
+// Counters that reached their watch level are queued for the settle sweep (grant draws,
+// thresholds), in the same transaction.
+const LATER = `(excluded.latest_time, excluded.latest_key)
+  > (coalesce(c.latest_time, '-infinity'), coalesce(c.latest_key, ''))`;
+const COUNT_BATCH_SQL = `
+with sums as (
+  select * from unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[], $5::numeric[],
+    $6::timestamptz[], $7::text[])
+    as s(tenant_id, resource_type, period_start, aggregation, quantity, latest_time, latest_key)
+), counted as (
+  insert into usage_counters as c
+    (tenant_id, resource_type, period_start, used, reserved, aggregation, latest_time, latest_key)
+  select tenant_id, resource_type, period_start, quantity, 0, aggregation, latest_time, latest_key
   from sums where quantity >= 0 order by tenant_id, resource_type, period_start
   on conflict (tenant_id, resource_type, period_start) do update
-    set used = c.used + excluded.used
+    set used = case excluded.aggregation
+        when 'max' then greatest(c.used, excluded.used)
+        when 'latest' then case when ${LATER} then excluded.used else c.used end
+        else c.used + excluded.used end,
+      latest_time = case when excluded.aggregation = 'latest' and ${LATER}
+        then excluded.latest_time else c.latest_time end,
+      latest_key = case when excluded.aggregation = 'latest' and ${LATER}
+        then excluded.latest_key else c.latest_key end
   returning c.tenant_id, c.resource_type, c.period_start, c.used, c.watch_from
 ), lowered as (
   update usage_counters c set used = greatest(c.used + s.quantity, 0)
@@ -55,27 +75,43 @@ with sums as (${sums}), counted as (
 ), queued as (
   insert into counter_settle_queue (tenant_id, resource_type, period_start)
   select tenant_id, resource_type, period_start from counted where used >= watch_from
-)`;
+)
+select count(*)::int as counters from counted`;
 
-// The fast path: the batch was COPYed straight into usage_events (every event new), and
-// its own sums, aggregated by the caller, are counted.
-const COUNT_BATCH_SQL = `${countSums(`
-  select * from unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::numeric[])
-    as s(tenant_id, resource_type, period_start, quantity)`)}
+// The members of a batch's unique_count events ($1…$4: tenant_id, counter, period_start,
+// member), after COUNT_BATCH_SQL has locked their counters: each member not counted before
+// (by an earlier event or an admission) is stored and adds 1 to its counter.
+const MEMBERS_SQL = `
+with added as (
+  insert into meter_members (tenant_id, resource_type, period_start, member)
+  select * from unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[])
+  order by 1, 2, 3, 4
+  on conflict do nothing
+  returning tenant_id, resource_type, period_start
+), counts as (
+  select tenant_id, resource_type, period_start, count(*) as n from added group by 1, 2, 3
+), counted as (
+  update usage_counters c set used = c.used + n.n
+  from counts n
+  where c.tenant_id = n.tenant_id and c.resource_type = n.resource_type
+    and c.period_start = n.period_start
+  returning c.tenant_id, c.resource_type, c.period_start, c.used, c.watch_from
+), queued as (
+  insert into counter_settle_queue (tenant_id, resource_type, period_start)
+  select tenant_id, resource_type, period_start from counted where used >= watch_from
+)
 select count(*)::int as counters from counted`;
 
 // The path of a batch that repeats stored events: inserts the new ones, skipping
-// `(tenant_id, event_id)` pairs stored before or by a concurrent flush, and counts only what
-// it inserted. Returns the incoming rows that were already stored.
+// `(tenant_id, event_id)` pairs stored before or by a concurrent flush, and returns the
+// incoming rows that were already stored; the caller counts the rest.
 const dedupeFrom = (incoming: string) => `
 with incoming as (${incoming}), inserted as (
   insert into usage_events (${COLUMNS})
   select ${COLUMNS} from incoming order by tenant_id, event_id
   on conflict (tenant_id, event_id) do nothing
-  returning tenant_id, event_id, resource_type, quantity, period_start
-), ${countSums(`
-  select tenant_id, resource_type, period_start, sum(quantity) as quantity
-  from inserted group by tenant_id, resource_type, period_start`).replace(/^\s*with /, "")}
+  returning tenant_id, event_id
+)
 select i.tenant_id, i.event_id from incoming i
 where not exists (
   select 1 from inserted x where x.tenant_id = i.tenant_id and x.event_id = i.event_id)`;
@@ -117,6 +153,17 @@ export function createUsageStore(
   kind: "postgres" | "pglite",
   reads: ReadPools,
 ): UsageStore {
+  // Counts events stored by this flush: their counters' shares, then their members.
+  const count = async (
+    query: (sql: string, values: unknown[]) => Promise<unknown>,
+    events: UsageEvent[],
+  ) => {
+    if (events.length === 0) return;
+    const { sums, members } = sharesOf(events);
+    await query(COUNT_BATCH_SQL, sums);
+    if (members[0].length > 0) await query(MEMBERS_SQL, members);
+  };
+
   const flushJson = async (events: UsageEvent[]) => {
     const rows = events.map((e) => ({
       tenant_id: e.tenantId,
@@ -127,18 +174,28 @@ export function createUsageStore(
       attributes: e.attributes,
       period_start: e.periodStart.toISOString(),
     }));
-    return (await knex.raw<{ rows: DuplicateRow[] }>(DEDUPE_JSON_SQL, [JSON.stringify(rows)])).rows;
+    return knex.transaction(async (trx) => {
+      const duplicates = (
+        await trx.raw<{ rows: DuplicateRow[] }>(DEDUPE_JSON_SQL, [JSON.stringify(rows)])
+      ).rows;
+      await count(
+        (sql, values) => trx.raw(sql.replace(/\$\d+/g, "?"), values as Knex.RawBinding[]),
+        storedOnly(events, duplicates),
+      );
+      return duplicates;
+    });
   };
 
   // In the flush's transaction, after `savepoint batch`: COPY the batch straight into
   // usage_events (the primary key refuses the whole COPY if any event was stored before, or is
-  // being stored by a concurrent flush, which it first waits for), then count the batch's own
-  // sums. When the COPY is refused, roll back to the savepoint and take the deduplicating path.
+  // being stored by a concurrent flush, which it first waits for), then count the batch. When
+  // the COPY is refused, roll back to the savepoint, store only the new events and count those.
   const writeBatch = async (connection: pg.ClientBase, events: UsageEvent[]) => {
     const lines = eventLines(events);
+    const query = (sql: string, values: unknown[]) => connection.query(sql, values);
     try {
       await copyLines(connection, COPY_EVENTS_SQL, lines);
-      await connection.query(COUNT_BATCH_SQL, sumsOf(events));
+      await count(query, events);
       return [];
     } catch (error) {
       // The COPY met an event stored before (or being stored by a concurrent flush).
@@ -147,7 +204,9 @@ export function createUsageStore(
     }
     await connection.query(STAGING_DDL);
     await copyLines(connection, COPY_STAGING_SQL, lines);
-    return (await connection.query<DuplicateRow>(DEDUPE_STAGED_SQL)).rows;
+    const duplicates = (await connection.query<DuplicateRow>(DEDUPE_STAGED_SQL)).rows;
+    await count(query, storedOnly(events, duplicates));
+    return duplicates;
   };
 
   // A batch is retried as the same array: the attempt whose COMMIT went unanswered is
@@ -191,38 +250,11 @@ export function createUsageStore(
       return new Set(rows.map((row) => eventKey(row.tenant_id, row.event_id)));
     },
 
-    async report(query, signal) {
+    async report(query, meters, signal) {
       const rows = await runCancellableRead(reads, signal, (trx) =>
-        trx("usage_events")
-          .where({ tenant_id: query.tenantId })
-          .where("occur_time", ">=", query.start)
-          .where("occur_time", "<", query.end)
-          .modify((q) => {
-            if (query.resourceType !== undefined) q.where({ resource_type: query.resourceType });
-          })
-          .select<{ resource_type: string; bucket: Date; quantity: string }[]>(
-            "resource_type",
-            trx.raw("date_trunc(?, occur_time, 'UTC') as bucket", [query.granularity]),
-            trx.raw("sum(quantity)::text as quantity"),
-          )
-          .groupBy("resource_type", "bucket")
-          .orderBy([{ column: "bucket" }, { column: "resource_type" }]),
+        reportQuery(trx, query, meters),
       );
-      const totals = new Map<string, Decimal>();
-      const series = rows.map((row) => {
-        totals.set(
-          row.resource_type,
-          (totals.get(row.resource_type) ?? new Decimal(0)).plus(row.quantity),
-        );
-        return { startTime: row.bucket, resourceType: row.resource_type, quantity: row.quantity };
-      });
-      return {
-        totals: [...totals].map(([resourceType, quantity]) => ({
-          resourceType,
-          quantity: quantity.toFixed(),
-        })),
-        series,
-      };
+      return toReport(rows, query, meters);
     },
   };
 }
@@ -243,22 +275,98 @@ async function copyLines(connection: pg.ClientBase, sql: string, lines: string[]
   await pipeline(Readable.from([lines.join("")]), connection.query(copyFrom(sql)));
 }
 
-// Each counter's sum of the batch, as the parallel arrays COUNT_BATCH_SQL takes.
-function sumsOf(events: UsageEvent[]): [string[], string[], Date[], string[]] {
-  const sums = new Map<string, { event: UsageEvent; quantity: Decimal }>();
+// The events of a batch that were not duplicates.
+function storedOnly(events: UsageEvent[], duplicates: DuplicateRow[]): UsageEvent[] {
+  if (duplicates.length === 0) return events;
+  const seen = new Set(duplicates.map((d) => eventKey(d.tenant_id, d.event_id)));
+  return events.filter((e) => !seen.has(eventKey(e.tenantId, e.eventId)));
+}
+
+/** One counter's share of a batch, aggregated exactly (decimal.js) before the flush. */
+interface Share {
+  tenantId: string;
+  counter: string;
+  periodStart: Date;
+  aggregation: string;
+  quantity: Decimal;
+  /** A latest counter's candidate: the latest event's time and id. */
+  latest: { time: Date; key: string } | undefined;
+}
+
+// Each counter's share of the batch and the unique_count members, as the parallel arrays
+// COUNT_BATCH_SQL and MEMBERS_SQL take. An event counts on its resource's total and on each
+// dimension limit its attributes select; a plain sum meter (most resources) takes the short way.
+function sharesOf(events: UsageEvent[]) {
+  const shares = new Map<string, Share>();
+  const members = new Map<string, [string, string, Date, string]>();
+  const add = (e: UsageEvent, counter: string, aggregation: string) => {
+    const key = `${e.tenantId}/${counter}/${e.periodStart.getTime()}`;
+    let share = shares.get(key);
+    if (share === undefined) {
+      share = {
+        tenantId: e.tenantId,
+        counter,
+        periodStart: e.periodStart,
+        aggregation,
+        quantity: new Decimal(0),
+        latest: undefined,
+      };
+      shares.set(key, share);
+    }
+    const quantity = new Decimal(e.quantity);
+    switch (aggregation) {
+      case "unique_count": {
+        const member = e.attributes[e.meter?.uniqueKey ?? ""] ?? "";
+        members.set(`${key}/${member}`, [e.tenantId, counter, e.periodStart, member]);
+        break;
+      }
+      case "count":
+        share.quantity = share.quantity.plus(1);
+        break;
+      case "max":
+        share.quantity = Decimal.max(share.quantity, quantity);
+        break;
+      case "latest":
+        if (
+          share.latest === undefined ||
+          e.occurTime > share.latest.time ||
+          (e.occurTime.getTime() === share.latest.time.getTime() && e.eventId > share.latest.key)
+        ) {
+          share.latest = { time: e.occurTime, key: e.eventId };
+          share.quantity = quantity;
+        }
+        break;
+      default:
+        share.quantity = share.quantity.plus(quantity);
+    }
+  };
   for (const e of events) {
-    const key = `${e.tenantId}/${e.resourceType}/${e.periodStart.getTime()}`;
-    const sum = sums.get(key);
-    if (sum) sum.quantity = sum.quantity.plus(e.quantity);
-    else sums.set(key, { event: e, quantity: new Decimal(e.quantity) });
+    const meter = e.meter;
+    if (meter === undefined || (meter.aggregation === "sum" && meter.selectors.length === 0)) {
+      add(e, e.resourceType, "sum");
+    } else {
+      for (const counter of countersOf(meter, e.attributes)) add(e, counter, meter.aggregation);
+    }
   }
-  const rows = [...sums.values()];
-  return [
-    rows.map((r) => r.event.tenantId),
-    rows.map((r) => r.event.resourceType),
-    rows.map((r) => r.event.periodStart),
-    rows.map((r) => r.quantity.toFixed()),
-  ];
+  const rows = [...shares.values()];
+  const memberRows = [...members.values()];
+  return {
+    sums: [
+      rows.map((r) => r.tenantId),
+      rows.map((r) => r.counter),
+      rows.map((r) => r.periodStart),
+      rows.map((r) => r.aggregation),
+      rows.map((r) => r.quantity.toFixed()),
+      rows.map((r) => r.latest?.time ?? null),
+      rows.map((r) => r.latest?.key ?? null),
+    ],
+    members: [
+      memberRows.map((m) => m[0]),
+      memberRows.map((m) => m[1]),
+      memberRows.map((m) => m[2]),
+      memberRows.map((m) => m[3]),
+    ] as [string[], string[], Date[], string[]],
+  };
 }
 
 // COPY's text format: tab-separated columns, one line a row, and backslash escapes for the

@@ -1,3 +1,5 @@
+import type { Meter } from "../catalog/meters.js";
+
 /** One usage event as it arrives, before validation. */
 export interface RawUsageEvent {
   eventId: string;
@@ -11,6 +13,11 @@ export interface RawUsageEvent {
 
 /** A validated event, ready to store: quantities stay decimal strings, never floats. */
 export interface UsageEvent {
+  /**
+   * The resource's meter: how the event counts and on which counters (its dimension limits'
+   * besides the total). Undefined: a sum on the resource's total.
+   */
+  meter?: Meter | undefined;
   tenantId: string;
   eventId: string;
   resourceType: string;
@@ -38,10 +45,15 @@ export interface IngestSummary {
   rejectedEvents: RejectedEvent[];
 }
 
-/** Totals and a time series of ingested usage. */
+/** Totals and a time series of ingested usage, each per resource and group. */
 export interface UsageReport {
-  totals: { resourceType: string; quantity: string }[];
-  series: { startTime: Date; resourceType: string; quantity: string }[];
+  totals: { resourceType: string; quantity: string; dimensions: Record<string, string> }[];
+  series: {
+    startTime: Date;
+    resourceType: string;
+    quantity: string;
+    dimensions: Record<string, string>;
+  }[];
 }
 
 /** The batcher's counters, as GetIngestStats and /metrics report them. */
@@ -58,11 +70,18 @@ export interface IngestStats {
   recentPerSecond: number;
 }
 
-/** A usage report's query, validated: one tenant, maybe one resource, a window, a bucket size. */
+/**
+ * A usage report's query, validated: one tenant, maybe one resource, a window, a bucket size
+ * in a time zone, the attributes to group by and the attribute values to keep.
+ */
 export interface UsageQuery {
   tenantId: string;
   resourceType: string | undefined;
   start: Date;
   end: Date;
-  granularity: "hour" | "day";
+  granularity: "hour" | "day" | "month";
+  groupBy: string[];
+  filter: Record<string, string>;
+  /** An IANA time zone; `UTC` when the caller named none. */
+  timeZone: string;
 }
