@@ -99,3 +99,54 @@ async function runUntil(script: string, marker: string): Promise<string> {
     });
   });
 }
+
+/** The README's meters walk-through, run as written against a server on the example catalog. */
+describe.skipIf(!hasJq)("the README's meters walk-through", () => {
+  let db: TestDatabase;
+  let server: ServerProcess;
+  let start: string;
+  let walk: string;
+
+  beforeAll(async () => {
+    [start = "", walk = ""] = await bashBlocks("Meters: usage by dimension");
+    const catalog = /PLAN_CATALOG_PATH=(\S+)/.exec(start)?.[1] ?? "";
+    db = await createTestDatabase();
+    server = await startServerProcess({
+      DATABASE_URL: db.url,
+      PLAN_CATALOG_PATH: `${ROOT}/${catalog}`,
+    });
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    await db?.drop();
+  });
+
+  it("should show a per-model limit, distinct users, and usage grouped by model", async () => {
+    // when the walk-through runs in bash, stopping at the first failing command
+    const { stdout } = await run(
+      "bash",
+      ["-c", `set -euo pipefail\n${walk.replaceAll(QUICK_START_URL, server.baseUrl)}`],
+      { cwd: ROOT, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp" } },
+    );
+
+    // then gpt-4 stops at its 1,000 while another model goes on, ann counts once, and the
+    // entitlements and the report show the total and gpt-4 apart
+    expect(stdout.trim().split("\n")).toEqual([
+      '{"allowed":true}',
+      '{"allowed":false,"denialReason":"DENIAL_REASON_LIMIT_EXCEEDED","limit":{"model":"gpt-4"}}',
+      '{"allowed":true}',
+      '{"allowed":true,"used":"1"}',
+      '{"allowed":true,"used":"1"}',
+      '{"allowed":true,"used":"2"}',
+      '{"resourceType":"tokens","dimensions":{},"aggregation":"AGGREGATION_SUM","used":"6000","limit":"100000"}',
+      '{"resourceType":"tokens","dimensions":{"model":"gpt-4"},"aggregation":"AGGREGATION_SUM","used":"1000","limit":"1000"}',
+      '{"resourceType":"api_calls","dimensions":{},"aggregation":"AGGREGATION_COUNT","used":"0","limit":"1000"}',
+      '{"resourceType":"api_calls","dimensions":{"endpoint":"/v1/embeddings"},"aggregation":"AGGREGATION_COUNT","used":"0","limit":"100"}',
+      '{"resourceType":"active_users","dimensions":{},"aggregation":"AGGREGATION_UNIQUE_COUNT","used":"2","limit":"100"}',
+      '{"resourceType":"peak_agents","dimensions":{},"aggregation":"AGGREGATION_MAX","used":"0","limit":"3"}',
+      '{"resourceType":"seats","dimensions":{},"aggregation":"AGGREGATION_LATEST","used":"0","limit":"5"}',
+      '{"resourceType":"tokens","quantity":"100","dimensions":{"model":"gpt-4"}}',
+    ]);
+  });
+});

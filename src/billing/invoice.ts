@@ -1,12 +1,17 @@
 import { Decimal } from "decimal.js";
-import type { Plan } from "../catalog/catalog.js";
+import type { Plan, PlanLimit } from "../catalog/catalog.js";
+import { counterName } from "../catalog/meters.js";
 import { overageOf } from "../catalog/overage.js";
 import type { Subscription } from "./billing.js";
 
-/** One charge of an invoice; `resourceType` is empty for the plan's fee. */
+/**
+ * One charge of an invoice; `resourceType` is empty for the plan's fee, `dimensions` set for
+ * a dimension limit's own overage.
+ */
 export interface InvoiceLine {
   description: string;
   resourceType: string;
+  dimensions: Record<string, string>;
   quantity: Decimal;
   unitAmount: Decimal;
   /** Rounded once to the currency's minor unit. */
@@ -46,7 +51,11 @@ function roundToMinorUnit(amount: Decimal, currency: string): Decimal {
 
 /**
  * Prices a subscription's current period from the catalog and the period's usage: the plan's
- * fee, then one line per soft-limited resource for its units beyond the allowance. The plan in
+ * fee, then one line per soft-limited resource for its units beyond the allowance. A
+ * dimension limit with its own price bills its own units beyond its allowance on a line of its
+ * own; the resource's line bills the rest of the resource's overage (its units beyond the
+ * total's allowance less those the dimension lines billed, never below zero), so no unit is
+ * billed twice. The plan in
  * force now prices the whole period, even after a change within it, so the preview matches the
  * limits the tenant was admitted under at the end. During a trial every line is priced at zero:
  * the quantities still show what was used. Each line is rounded once, half-up, to the
@@ -55,7 +64,7 @@ function roundToMinorUnit(amount: Decimal, currency: string): Decimal {
 export function priceInvoice(input: {
   subscription: Subscription;
   plan: Plan;
-  /** The period's usage of each resource, zero when absent. */
+  /** The period's usage of each counter (`counterName`), zero when absent. */
   usage: ReadonlyMap<string, Decimal>;
 }): Invoice {
   const { subscription, plan, usage } = input;
@@ -66,11 +75,13 @@ export function priceInvoice(input: {
     resourceType: string,
     quantity: Decimal,
     unitAmount: Decimal,
+    dimensions: Record<string, string> = {},
   ): InvoiceLine => {
     const unit = trial ? new Decimal(0) : unitAmount;
     return {
       description: `${description}${suffix}`,
       resourceType,
+      dimensions,
       quantity,
       unitAmount: unit,
       amount: roundToMinorUnit(quantity.times(unit), plan.currency),
@@ -84,21 +95,42 @@ export function priceInvoice(input: {
       plan.unitAmount ?? new Decimal(0),
     ),
   ];
+  const unitsBeyond = (limit: PlanLimit) =>
+    limit.overage === undefined || limit.limit === undefined
+      ? new Decimal(0)
+      : overageOf({
+          kind: limit.kind,
+          included: limit.limit,
+          overageUnitAmount: limit.overage.unitAmount,
+          used: usage.get(counterName(limit.resourceType, limit.dimensions)) ?? new Decimal(0),
+          granted: new Decimal(0),
+          grantRemaining: new Decimal(0),
+        }).units;
   for (const limit of plan.limits) {
+    let billed = new Decimal(0);
+    for (const d of limit.dimensionLimits) {
+      if (d.overage === undefined || d.limit === undefined) continue;
+      const units = unitsBeyond(d);
+      billed = billed.plus(units);
+      const values = Object.entries(d.dimensions)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(", ");
+      lines.push(
+        line(
+          `${limit.resourceType} (${values}) beyond the ${d.limit.toFixed()} included`,
+          limit.resourceType,
+          units,
+          d.overage.unitAmount,
+          d.dimensions,
+        ),
+      );
+    }
     if (limit.overage === undefined || limit.limit === undefined) continue;
-    const { units } = overageOf({
-      kind: limit.kind,
-      included: limit.limit,
-      overageUnitAmount: limit.overage.unitAmount,
-      used: usage.get(limit.resourceType) ?? new Decimal(0),
-      granted: new Decimal(0),
-      grantRemaining: new Decimal(0),
-    });
     lines.push(
       line(
         `${limit.resourceType} beyond the ${limit.limit.toFixed()} included`,
         limit.resourceType,
-        units,
+        Decimal.max(0, unitsBeyond(limit).minus(billed)),
         limit.overage.unitAmount,
       ),
     );

@@ -159,7 +159,9 @@ export function createMockBillingProvider(
       if (plan === undefined) {
         throw new BillingProviderError(`No such plan: '${subscription.planId}'`, false);
       }
-      const resources = plan.limits.filter((l) => l.overage).map((l) => l.resourceType);
+      const resources = [...plan.limitsByCounter]
+        .filter(([, l]) => l.overage || l.dimensionLimits.some((d) => d.overage))
+        .map(([counter]) => counter);
       const usage = await readUsage(
         subscription.tenantId,
         subscription.currentPeriodStartTime,

@@ -142,6 +142,7 @@ function toProtoInvoice(invoice: Invoice): InvoiceMessage {
     lines: invoice.lines.map((line) => ({
       description: line.description,
       resourceType: line.resourceType,
+      dimensions: line.dimensions,
       quantity: line.quantity.toFixed(),
       unitAmount: line.unitAmount.toFixed(),
       amount: money(line.amount),

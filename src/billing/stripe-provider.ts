@@ -2,6 +2,7 @@ import { Decimal } from "decimal.js";
 import Stripe from "stripe";
 import type { Plan, PlanCatalog } from "../catalog/catalog.js";
 import type { SubscriptionState } from "../catalog/lifecycle.js";
+import { counterName } from "../catalog/meters.js";
 import type { ProrationBehavior, Subscription } from "./billing.js";
 import { type Invoice, minorUnitDigits } from "./invoice.js";
 import {
@@ -63,11 +64,14 @@ export interface StripeMeterOptions {
 // A session token is renewed this long before Stripe says it expires.
 const SESSION_MARGIN_MS = 60_000;
 
-/** The metered prices a plan's subscription carries, one per metered resource. */
+/**
+ * The metered prices a plan's subscription carries, one per metered counter (a resource's
+ * total, or a dimension limit with a price of its own), by counter name.
+ */
 function meteredPrices(plan: Plan | undefined): Map<string, string> {
   const prices = new Map<string, string>();
-  for (const limit of plan?.limits ?? []) {
-    if (limit.overage?.meter) prices.set(limit.resourceType, limit.overage.meter.meteredPriceId);
+  for (const [counter, limit] of plan?.limitsByCounter ?? []) {
+    if (limit.overage?.meter) prices.set(counter, limit.overage.meter.meteredPriceId);
   }
   return prices;
 }
@@ -147,7 +151,8 @@ export function createStripeBillingProvider(
         ];
         for (const other of current.items.data) {
           if (other === item) continue;
-          const resource = catalog.meteredPrice(other.price.id)?.limit.resourceType;
+          const metered = catalog.meteredPrice(other.price.id)?.limit;
+          const resource = metered && counterName(metered.resourceType, metered.dimensions);
           const price = resource === undefined ? undefined : wanted.get(resource);
           if (resource !== undefined) wanted.delete(resource);
           items.push(price ? { id: other.id, price } : { id: other.id, deleted: true });
@@ -299,9 +304,11 @@ export function fromStripeInvoice(
     lines: invoice.lines.data.map((line) => {
       const price = line.pricing?.price_details?.price;
       const priceId = typeof price === "string" ? price : price?.id;
+      const metered = priceId ? catalog.meteredPrice(priceId)?.limit : undefined;
       return {
         description: line.description ?? "",
-        resourceType: (priceId && catalog.meteredPrice(priceId)?.limit.resourceType) || "",
+        resourceType: metered?.resourceType ?? "",
+        dimensions: { ...metered?.dimensions },
         quantity: new Decimal(String(line.quantity_decimal ?? line.quantity ?? 0)),
         unitAmount: major(line.pricing?.unit_amount_decimal),
         amount: major(line.amount),

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Decimal } from "decimal.js";
@@ -231,6 +231,74 @@ describe(loadPlanCatalog.name, () => {
     ]);
   });
 
+  it("should report every problem of meters and dimension limits at once with its path", async () => {
+    const path = join(dir, "meters.json");
+    const plan = (limits: Record<string, unknown>) => ({
+      id: "a",
+      display_name: "A",
+      currency: "usd",
+      interval: "month",
+      limits,
+    });
+    await writeFile(
+      path,
+      JSON.stringify({
+        default_plan: "a",
+        meters: {
+          tokens: { aggregation: "sum", dimensions: ["model", "model"] },
+          users: { aggregation: "unique_count" },
+          agents: { aggregation: "max", unique_key: "agent_id" },
+          seats: { aggregation: "latest" },
+          calls: { aggregation: "median" },
+          ghosts: { aggregation: "count" },
+          members: { aggregation: "unique_count", unique_key: "user_id", dimensions: ["user_id"] },
+        },
+        plans: [
+          plan({
+            tokens: {
+              kind: "consumable",
+              limit: "10",
+              dimension_limits: [
+                { dimensions: { model: "gpt-4" }, limit: "5", overage_cap: "1" },
+                { dimensions: { region: "eu" }, limit: "5" },
+                { dimensions: {}, limit: "5" },
+                { dimensions: { model: "gpt-4" }, limit: "6" },
+              ],
+            },
+            users: { kind: "consumable", limit: "1" },
+            agents: { kind: "consumable", limit: "1" },
+            seats: { kind: "allocation", limit: "1" },
+            members: { kind: "consumable", limit: "1" },
+          }),
+        ],
+      }),
+    );
+    const problems = (await problemsOf(path)).map((p) =>
+      p.replace(`PLAN_CATALOG_PATH (${path}): `, ""),
+    );
+    expect(problems).toEqual([
+      'meters.calls.aggregation: Invalid option: expected one of "sum"|"count"|"unique_count"|"max"|"latest"',
+    ]);
+
+    // with the one shape problem fixed, every rule's problem shows at once
+    await writeFile(path, (await readFile(path, "utf8")).replace('"median"', '"count"'));
+    expect(
+      (await problemsOf(path)).map((p) => p.replace(`PLAN_CATALOG_PATH (${path}): `, "")),
+    ).toEqual([
+      "meters.tokens.dimensions: names a dimension twice",
+      "meters.users.unique_key: required for a unique_count meter (the attribute naming the member)",
+      "meters.agents.unique_key: only a unique_count meter has one, not max",
+      'meters.members.dimensions: "user_id" is the unique_key, not a dimension',
+      "plans[0].limits.tokens.dimension_limits[1].dimensions.region: is not a dimension of the tokens meter (declared: model, model)",
+      "plans[0].limits.tokens.dimension_limits[2].dimensions: names no dimension; the resource's own limit is the total",
+      "plans[0].limits.tokens.dimension_limits[3].dimensions: repeats an earlier dimension limit",
+      "plans[0].limits.tokens.dimension_limits[0].overage_cap: needs overage_unit_amount (only a soft limit has it)",
+      "plans[0].limits.seats.kind: an allocation is a level that goes up and down; its meter must be sum, not latest",
+      "meters.calls: no plan has this resource",
+      "meters.ghosts: no plan has this resource",
+    ]);
+  });
+
   it("should load an operator's YAML catalog", async () => {
     const path = join(dir, "plans.yaml");
     await writeFile(
@@ -371,6 +439,8 @@ describe(ceilingOf.name, () => {
       meter: undefined,
     },
     alertThresholds: [],
+    dimensions: {},
+    dimensionLimits: [],
   });
 
   it("should deny past a hard limit's allowance, and past a soft limit's allowance plus its cap", () => {

@@ -4,6 +4,7 @@ import { Decimal } from "decimal.js";
 import type { Knex } from "knex";
 import { type BillingProvider, BillingProviderError } from "../billing/provider.js";
 import type { PlanCatalog } from "../catalog/catalog.js";
+import { counterName } from "../catalog/meters.js";
 import type { Clock } from "../platform/clock/clock.js";
 import { groupByTenant } from "../platform/db/tenants.js";
 import type { Logger } from "../platform/observability/logger.js";
@@ -68,14 +69,29 @@ export function createMeterService(deps: MeterServiceDeps): MeterService {
   let pausedUntil = 0;
   let nextCallAt = 0;
 
+  // Each plan's metered counters: totals and dimension limits with a meter of their own.
   const eventNames = new Map<string, Map<string, string>>();
   for (const plan of catalog.plans) {
     const names = new Map<string, string>();
-    for (const limit of plan.limits) {
-      if (limit.overage?.meter) names.set(limit.resourceType, limit.overage.meter.eventName);
+    for (const [counter, limit] of plan.limitsByCounter) {
+      if (limit.overage?.meter) names.set(counter, limit.overage.meter.eventName);
     }
     eventNames.set(plan.id, names);
   }
+
+  // What a total reports leaves out the units its priced dimension limits bill beyond their
+  // own allowances (their own meters report those), so the provider bills no unit twice: the
+  // total's meter bills the rest of the resource's overage, as the invoice preview does.
+  const billedApart = (key: MeterCandidate, parts: ReadonlyMap<string, Decimal>) => {
+    const limit = catalog.planById(key.planId)?.limitsByCounter.get(key.resourceType);
+    let units = new Decimal(0);
+    for (const d of limit?.dimensionLimits ?? []) {
+      if (!d.overage?.meter || d.limit === undefined) continue;
+      const used = parts.get(counterName(d.resourceType, d.dimensions)) ?? new Decimal(0);
+      units = units.plus(Decimal.max(0, used.minus(d.limit)));
+    }
+    return units;
+  };
   const meteredResources = [
     ...new Set([...eventNames.values()].flatMap((names) => [...names.keys()])),
   ];
@@ -134,8 +150,12 @@ export function createMeterService(deps: MeterServiceDeps): MeterService {
     return store.transaction(async (trx) => {
       const reports: NewMeterReport[] = [];
       for (const [tenantId, own] of groupByTenant(candidates)) {
-        for (const { key, reported, used } of await store.lockPositions(trx, tenantId, own)) {
-          const delta = deltaOf(key, reported, used, now);
+        for (const { key, reported, used, parts } of await store.lockPositions(
+          trx,
+          tenantId,
+          own,
+        )) {
+          const delta = deltaOf(key, reported, used.minus(billedApart(key, parts)), now);
           if (delta) reports.push(delta);
         }
       }

@@ -54,7 +54,15 @@ export interface MeterStore {
     trx: Knex.Transaction,
     tenantId: string,
     keys: readonly MeterCandidate[],
-  ): Promise<{ key: MeterCandidate; reported: Decimal; used: Decimal }[]>;
+  ): Promise<
+    {
+      key: MeterCandidate;
+      reported: Decimal;
+      used: Decimal;
+      /** A total's dimension counters (by counter name), read with it. */
+      parts: ReadonlyMap<string, Decimal>;
+    }[]
+  >;
   /** Writes deltas and advances their positions, in the caller's transaction. */
   insertReports(
     trx: Knex.Transaction,
@@ -178,7 +186,11 @@ export function createMeterStore(knex: Knex): MeterStore {
          on conflict do nothing`,
         [tenantId, r, p],
       );
-      const result = await trx.raw<{ rows: (PositionRow & { used: string })[] }>(
+      // A total's dimension counters are read in the same statement: admissions and ingestion
+      // change a total and its dimension counters in one transaction, so the figures agree.
+      const result = await trx.raw<{
+        rows: (PositionRow & { used: string; parts: Record<string, string> })[];
+      }>(
         `with locked as (
            select mp.* from meter_positions mp
            join unnest(?::text[], ?::timestamptz[]) as k(r, p)
@@ -187,7 +199,12 @@ export function createMeterStore(knex: Knex): MeterStore {
            order by mp.resource_type, mp.period_start
            for update of mp skip locked)
          select l.tenant_id, l.resource_type, l.period_start, l.reported,
-           c.used - c.granted as used
+           c.used - c.granted as used,
+           (select coalesce(jsonb_object_agg(d.resource_type, (d.used - d.granted)::text), '{}')
+            from usage_counters d
+            where d.tenant_id = ? and d.period_start = l.period_start
+              and left(d.resource_type, length(l.resource_type) + 1) = l.resource_type || '{')
+             as parts
          from locked l
          join usage_counters c on c.tenant_id = ? and c.tenant_id = l.tenant_id
            and c.resource_type = l.resource_type and c.period_start = l.period_start
@@ -195,7 +212,7 @@ export function createMeterStore(knex: Knex): MeterStore {
            select 1 from meter_reports r where r.state = 'pending'
              and r.tenant_id = ? and r.resource_type = l.resource_type
              and r.period_start = l.period_start)`,
-        [r, p, tenantId, tenantId, tenantId],
+        [r, p, tenantId, tenantId, tenantId, tenantId],
       );
       const byKey = new Map(
         keys.map((k) => [`${k.tenantId}/${k.resourceType}/${k.periodStart.getTime()}`, k]),
@@ -210,6 +227,9 @@ export function createMeterStore(knex: Knex): MeterStore {
                 key,
                 reported: new Decimal(row.reported),
                 used: new Decimal(row.used),
+                parts: new Map(
+                  Object.entries(row.parts).map(([name, used]) => [name, new Decimal(used)]),
+                ),
               },
             ];
       });
