@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { once } from "node:events";
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import {
@@ -11,6 +12,7 @@ import {
   DenialReason,
   EntitlementEnforcementError,
   fromConnectError,
+  Granularity,
   requireEntitlement,
   toEntitlementHttpError,
   UsageBufferFullError,
@@ -183,6 +185,44 @@ describe("TypeScript SDK against the real server", () => {
         committedTokens: "17",
         tokensUsed: "17",
       });
+    });
+  });
+
+  describe("dimensions", () => {
+    it("should send dimensions on checks, and group usage reports by them", async () => {
+      // given the default catalog's tokens meter, which has a `model` dimension
+      const { baseUrl, tenantId } = context();
+      const client = createTollgateClient({ baseUrl, apiKey: ADMIN_KEY });
+      const enforcer = createEntitlementEnforcer(client);
+
+      // when a check names a model, another a dimension the meter lacks, and tokens are tracked
+      const allowed = await enforcer.checkAndRecord(tenantId, "tokens", 5, {
+        dimensions: { model: "gpt-4o" },
+      });
+      const refused = await enforcer
+        .checkOnly(tenantId, "tokens", 1, { dimensions: { region: "eu" } })
+        .catch((e: unknown) => ConnectError.from(e));
+      const tracker = new UsageTracker(client);
+      await tracker.trackTokens(tenantId, { tokens: 300, model: "gpt-4o" });
+      await tracker.trackTokens(tenantId, { tokens: 200, model: "gpt-4o-mini" });
+      await tracker.flush();
+
+      // then the check counts, the bad one is refused, and the report groups by model
+      expect(allowed.allowed).toBe(true);
+      expect((refused as ConnectError).code).toBe(Code.InvalidArgument);
+      const { totals } = await client.usage.getUsage({
+        tenantId,
+        resourceType: "tokens",
+        groupBy: ["model"],
+        timeZone: "America/New_York",
+        granularity: Granularity.MONTH,
+        startTime: timestampFromDate(new Date(Date.now() - 40 * 86_400_000)),
+        endTime: timestampFromDate(new Date(Date.now() + 86_400_000)),
+      });
+      expect(totals.map((t) => [t.dimensions.model, t.quantity])).toEqual([
+        ["gpt-4o", "300"],
+        ["gpt-4o-mini", "200"],
+      ]);
     });
   });
 

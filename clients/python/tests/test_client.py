@@ -152,3 +152,39 @@ async def test_overflow_reject_and_a_down_server(tenant: Tenant) -> None:
     # the events stay buffered with their ids, for a later flush
     assert tracker.get_stats()["buffer_size"] == 2
     assert tracker.get_stats()["errors"] >= 1 and errors
+
+
+async def test_dimensions_reach_checks_and_usage_reports_group_by_them(
+    client: TollgateClient, enforcer: EntitlementEnforcer, tenant: Tenant
+) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from tollgate.v1 import usage_service_pb2 as usage_pb
+
+    # the default catalog's tokens meter has a `model` dimension; `region` is not one
+    allowed = await enforcer.check_and_record(
+        tenant.id, "tokens", 5, dimensions={"model": "gpt-4o"}
+    )
+    assert allowed.allowed
+    with pytest.raises(TollgateError, match="region"):
+        await enforcer.check_only(tenant.id, "tokens", dimensions={"region": "eu"})
+
+    # track_tokens sends the model as an attribute; the report groups by it in a time zone
+    tracker = UsageTracker(client)
+    await tracker.track_tokens(tenant.id, tokens=300, model="gpt-4o")
+    await tracker.track_tokens(tenant.id, tokens=200, model="gpt-4o-mini")
+    await tracker.track_tokens(tenant.id, tokens=100, model="gpt-4o")
+    assert await tracker.flush() == 3
+    now = datetime.now(timezone.utc)
+    request = usage_pb.GetUsageRequest(
+        tenant_id=str(tenant.id),
+        resource_type="tokens",
+        group_by=["model"],
+        time_zone="Europe/Berlin",
+        granularity=usage_pb.GRANULARITY_MONTH,
+    )
+    request.start_time.FromDatetime(now - timedelta(days=40))
+    request.end_time.FromDatetime(now + timedelta(days=1))
+    report = await client.call(client.stubs().usage.GetUsage, request)
+    totals = {t.dimensions["model"]: t.quantity for t in report.totals}
+    assert totals == {"gpt-4o": "400", "gpt-4o-mini": "200"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -72,25 +73,36 @@ class EntitlementEnforcer:
         quantity: Quantity = Decimal("1"),
         *,
         idempotency_key: str = "",
+        dimensions: Mapping[str, str] | None = None,
     ) -> CheckResult:
-        """Checks the limit and records the quantity if it fits, atomically."""
+        """Checks the limit and records the quantity if it fits, atomically.
+
+        `dimensions` are the usage's dimension values (`{"model": "gpt-4"}`), plus a
+        unique_count meter's unique_key naming the member (`{"user_id": "u1"}`).
+        """
         answer: pb.CheckAndRecordResponse = await self._send(
             "CheckAndRecord",
             pb.CheckAndRecordRequest(idempotency_key=idempotency_key),
             tenant_id,
             resource_type,
             quantity,
+            dimensions,
         )
         return _result(
             answer.allowed, answer.reason, answer.denial_reason, answer.entitlement, resource_type
         )
 
     async def check_only(
-        self, tenant_id: UUID | str, resource_type: str, quantity: Quantity = Decimal("1")
+        self,
+        tenant_id: UUID | str,
+        resource_type: str,
+        quantity: Quantity = Decimal("1"),
+        *,
+        dimensions: Mapping[str, str] | None = None,
     ) -> CheckResult:
         """Whether the quantity would fit now; records nothing."""
         answer: pb.CheckResponse = await self._send(
-            "Check", pb.CheckRequest(), tenant_id, resource_type, quantity
+            "Check", pb.CheckRequest(), tenant_id, resource_type, quantity, dimensions
         )
         return _result(
             answer.allowed, answer.reason, answer.denial_reason, answer.entitlement, resource_type
@@ -103,6 +115,7 @@ class EntitlementEnforcer:
         quantity: Quantity = Decimal("1"),
         *,
         idempotency_key: str = "",
+        dimensions: Mapping[str, str] | None = None,
     ) -> CheckResult:
         """Records the quantity without a limit check (usage that already happened)."""
         answer: pb.RecordUsageResponse = await self._send(
@@ -111,6 +124,7 @@ class EntitlementEnforcer:
             tenant_id,
             resource_type,
             quantity,
+            dimensions,
         )
         return _result(
             True, "recorded", pb.DENIAL_REASON_UNSPECIFIED, answer.entitlement, resource_type
@@ -123,11 +137,13 @@ class EntitlementEnforcer:
         tenant_id: UUID | str,
         resource_type: str,
         quantity: Quantity,
+        dimensions: Mapping[str, str] | None,
     ) -> Any:
-        # The three calls share their tenant, resource and quantity fields.
+        # The three calls share their tenant, resource, quantity and dimension fields.
         request.tenant_id = str(tenant_id)
         request.resource_type = resource_type
         request.quantity = to_wire(quantity)
+        request.dimensions.update(dimensions or {})
         return await self.client.call(getattr(self.client.stubs().entitlements, method), request)
 
 

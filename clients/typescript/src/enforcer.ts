@@ -15,6 +15,13 @@ export type EntitlementCheck = Pick<
   "allowed" | "reason" | "denialReason" | "entitlement"
 >;
 
+/**
+ * The usage's dimension values (`{ model: "gpt-4" }`), each a dimension the resource's meter
+ * declares, plus a unique_count meter's `unique_key` naming the member (`{ user_id: "u1" }`).
+ * A dimension limit holds for usage carrying its values; the resource's limit for the total.
+ */
+export type Dimensions = Record<string, string>;
+
 /** The seed's enforcer: entitlement checks and usage records for one Tollgate server. */
 export interface EntitlementEnforcer {
   /** Checks and, only if allowed, records `quantity` (default 1) in one atomic step. */
@@ -22,23 +29,32 @@ export interface EntitlementEnforcer {
     tenantId: string,
     resourceType: string,
     quantity?: Quantity,
-    options?: { idempotencyKey?: string | undefined },
+    options?: { idempotencyKey?: string | undefined; dimensions?: Dimensions | undefined },
   ): Promise<EntitlementCheck>;
   /** Checks without recording ("check_only"). */
-  checkOnly(tenantId: string, resourceType: string, quantity?: Quantity): Promise<EntitlementCheck>;
+  checkOnly(
+    tenantId: string,
+    resourceType: string,
+    quantity?: Quantity,
+    options?: { dimensions?: Dimensions | undefined },
+  ): Promise<EntitlementCheck>;
   /** Records usage that already happened, without a limit check ("record_usage_only"). */
   recordUsageOnly(
     tenantId: string,
     resourceType: string,
     quantity?: Quantity,
-    options?: { idempotencyKey?: string | undefined },
+    options?: { idempotencyKey?: string | undefined; dimensions?: Dimensions | undefined },
   ): Promise<Entitlement | undefined>;
   /** Holds an estimate against the limit; commit the actual amount or release it later. */
   reserve(
     tenantId: string,
     resourceType: string,
     quantity: Quantity,
-    options?: { ttlSeconds?: number | undefined; idempotencyKey?: string | undefined },
+    options?: {
+      ttlSeconds?: number | undefined;
+      idempotencyKey?: string | undefined;
+      dimensions?: Dimensions | undefined;
+    },
   ): Promise<ReserveResponse>;
   /** Turns a reservation into usage of `actualQuantity` (default: the reserved amount). */
   commit(reservationId: string, actualQuantity?: Quantity): Promise<CommitReservationResponse>;
@@ -58,9 +74,15 @@ export function createEntitlementEnforcer(
         resourceType,
         quantity: toQuantityString(quantity),
         idempotencyKey: options.idempotencyKey ?? "",
+        dimensions: options.dimensions ?? {},
       }),
-    checkOnly: (tenantId, resourceType, quantity = 1) =>
-      api.check({ tenantId, resourceType, quantity: toQuantityString(quantity) }),
+    checkOnly: (tenantId, resourceType, quantity = 1, options = {}) =>
+      api.check({
+        tenantId,
+        resourceType,
+        quantity: toQuantityString(quantity),
+        dimensions: options.dimensions ?? {},
+      }),
     recordUsageOnly: async (tenantId, resourceType, quantity = 1, options = {}) =>
       (
         await api.recordUsage({
@@ -68,6 +90,7 @@ export function createEntitlementEnforcer(
           resourceType,
           quantity: toQuantityString(quantity),
           idempotencyKey: options.idempotencyKey ?? "",
+          dimensions: options.dimensions ?? {},
         })
       ).entitlement,
     reserve: (tenantId, resourceType, quantity, options = {}) =>
@@ -77,6 +100,7 @@ export function createEntitlementEnforcer(
         quantity: toQuantityString(quantity),
         ttlSeconds: options.ttlSeconds ?? 0,
         idempotencyKey: options.idempotencyKey ?? "",
+        dimensions: options.dimensions ?? {},
       }),
     commit: (reservationId, actualQuantity) =>
       api.commitReservation({

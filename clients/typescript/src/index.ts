@@ -7,6 +7,7 @@
 export {
   checkEntitlementOrRaise,
   createEntitlementEnforcer,
+  type Dimensions,
   type EntitlementCheck,
   type EntitlementEnforcer,
 } from "./enforcer.js";
