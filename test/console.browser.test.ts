@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { fileURLToPath } from "node:url";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { Client, Transport } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
@@ -21,6 +22,9 @@ import { createTestDatabase, type TestDatabase } from "./support/database.js";
 import { startWebhookReceiver, type WebhookReceiver } from "./support/webhook-receiver.js";
 
 const ADMIN_KEY = "tg_console1_ConsoleAdminSecretConsoleAdmin42";
+const EXAMPLE_CATALOG = fileURLToPath(
+  new URL("../examples/catalogs/llm-platform.json", import.meta.url),
+);
 const WIDE = { width: 1280, height: 900 };
 const NARROW = { width: 390, height: 844 };
 
@@ -207,6 +211,51 @@ describe.skipIf(!hasChromium)("operator console in Chromium", () => {
     expect(await chart.locator("details tbody tr").count()).toBe(2);
   });
 
+  it("should break a resource's usage down by a dimension as stacked bars", async () => {
+    // given tokens ingested for two models, and one event without a model
+    const { acceptedCount } = await usage.trackUsage({
+      events: [
+        ["m1", "gpt-4o", "300"],
+        ["m2", "gpt-4o-mini", "200"],
+        ["m3", "gpt-4o", "100"],
+        ["m4", "", "50"],
+      ].map(([eventId, model, quantity]) => ({
+        eventId: eventId as string,
+        tenantId,
+        resourceType: "tokens",
+        quantity: quantity as string,
+        attributes: model ? { model } : {},
+      })),
+    });
+    expect(acceptedCount).toBe(4n);
+    const chart = page.locator("#usage-chart");
+    await page.reload();
+    await chart.getByLabel("Resource").selectOption("tokens");
+    await chart.getByLabel("30 days, daily").check();
+
+    // when the operator breaks tokens down by model
+    await chart.getByLabel("Break down by").fill("model");
+    await chart.getByLabel("Break down by").press("Enter");
+
+    // then each model is a layer of its own, with the server's totals per group
+    const groups = () => chart.locator(".group-totals li").allTextContents();
+    await chart.getByText("Show the figures as a table").click();
+    await expect
+      .poll(groups)
+      .toEqual([
+        "(none): 50 over the range",
+        "gpt-4o: 400 over the range",
+        "gpt-4o-mini: 200 over the range",
+      ]);
+    expect(await chart.locator(".u-legend .u-label").allTextContents()).toEqual([
+      "UTC",
+      "gpt-4o-mini",
+      "gpt-4o",
+      "(none)",
+    ]);
+    expect(await chart.locator("details tbody tr").count()).toBe(3);
+  });
+
   it("should grant credits once on a double click and show the raised limit", async () => {
     expect(await row("executions").locator(".limit").textContent()).toBe("limit 35,000");
     await page.getByRole("button", { name: "Grant credits" }).click();
@@ -380,13 +429,13 @@ describe.skipIf(!hasChromium)("operator console in Chromium", () => {
     expect(policyViolations).toEqual([]);
   });
 
-  describe("in open mode", () => {
+  describe("in open mode, on the example catalog with meters", () => {
     let openDb: TestDatabase;
     let openServer: TestApp;
 
     beforeAll(async () => {
       openDb = await createTestDatabase();
-      openServer = await startTestApp(openDb.url);
+      openServer = await startTestApp(openDb.url, {}, { PLAN_CATALOG_PATH: EXAMPLE_CATALOG });
     });
 
     afterAll(async () => {
@@ -402,6 +451,40 @@ describe.skipIf(!hasChromium)("operator console in Chromium", () => {
       await openPage.getByRole("heading", { name: "Overview" }).waitFor();
       expect(await openPage.getByLabel("Admin API key").count()).toBe(0);
       await screenshot(openPage, "overview-open-mode");
+      await openPage.close();
+    });
+
+    it("should show a dimension limit's own bar beside its resource's total", async () => {
+      // given a tenant that used 600 of its 1,000 gpt-4 tokens and 100 active users' worth
+      const open = tollgateClients(createGrpcTransport({ baseUrl: openServer.baseUrl }));
+      const tenant = randomUUID();
+      await open.entitlements.recordUsage({
+        tenantId: tenant,
+        resourceType: "tokens",
+        quantity: "600",
+        dimensions: { model: "gpt-4" },
+      });
+      await open.entitlements.checkAndRecord({
+        tenantId: tenant,
+        resourceType: "active_users",
+        dimensions: { user_id: "ann" },
+      });
+
+      // when its page opens
+      const openPage = await browser.newPage({ viewport: WIDE });
+      await openPage.goto(`${openServer.baseUrl}/console#/tenants/${tenant}`);
+
+      // then the total and gpt-4 have bars of their own, and a distinct count says so
+      const gpt4 = openPage.locator('[data-resource="tokens"][data-dimensions="model=gpt-4"]');
+      await expect.poll(() => gpt4.locator(".used").textContent()).toBe("600");
+      expect(await gpt4.locator(".resource").textContent()).toBe("tokens · model=gpt-4");
+      expect(await gpt4.locator(".limit").textContent()).toBe("limit 1,000");
+      const total = openPage.locator('[data-resource="tokens"]:not([data-dimensions])');
+      expect(await total.locator(".limit").textContent()).toBe("limit 100,000");
+      expect(await openPage.locator('[data-resource="active_users"] .resource').textContent()).toBe(
+        "active_users (distinct members)",
+      );
+      await screenshot(openPage, "tenant-dimensions");
       await openPage.close();
     });
   });

@@ -1,7 +1,15 @@
 import type { Entitlement } from "../../../gen/tollgate/v1/entitlement_service_pb.js";
-import { LimitSource } from "../../../gen/tollgate/v1/entitlement_service_pb.js";
+import { Aggregation, LimitSource } from "../../../gen/tollgate/v1/entitlement_service_pb.js";
 import { ResourceKind } from "../../../gen/tollgate/v1/resource_pb.js";
 import { formatMoney, formatQuantity, share } from "../format.js";
+
+// How a meter counts, said where it is not a plain sum.
+const AGGREGATION_WORDS: Partial<Record<Aggregation, string>> = {
+  [Aggregation.COUNT]: "calls counted",
+  [Aggregation.UNIQUE_COUNT]: "distinct members",
+  [Aggregation.MAX]: "peak",
+  [Aggregation.LATEST]: "latest value",
+};
 
 /**
  * One resource of a tenant: a bar of used and reserved against the limit, with the plan's
@@ -34,11 +42,22 @@ export function UsageBar({ entitlement: e }: { entitlement: Entitlement }) {
   const withinShare = includedAt === undefined ? usedShare : Math.min(usedShare, includedAt);
   const overageShare = usedShare - withinShare;
   const full = !e.unlimited && e.limit !== "" && e.remaining === "0";
-  const summary = `${e.resourceType}: ${facts.join(", ")}; ${limitText}${full ? "; nothing remains" : ""}`;
+  // A dimension limit reads as its resource and values: `tokens · model=gpt-4`.
+  const values = Object.entries(e.dimensions).map(([k, v]) => `${k}=${v}`);
+  const name = values.length > 0 ? `${e.resourceType} · ${values.join(", ")}` : e.resourceType;
+  const counted = AGGREGATION_WORDS[e.aggregation];
+  const summary = `${name}: ${facts.join(", ")}; ${limitText}${full ? "; nothing remains" : ""}`;
   return (
-    <li class="usage-row" data-resource={e.resourceType}>
+    <li
+      class="usage-row"
+      data-resource={e.resourceType}
+      data-dimensions={values.length > 0 ? values.join(",") : undefined}
+    >
       <div class="usage-head">
-        <span class="resource">{e.resourceType}</span>
+        <span class="resource">
+          {name}
+          {counted && <span class="muted"> ({counted})</span>}
+        </span>
         <span class="muted">
           {kind} · {source}
           {e.hard ? " · hard limit" : e.unlimited ? "" : " · soft limit"}

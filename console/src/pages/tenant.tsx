@@ -47,7 +47,8 @@ export function TenantPage({ api, tenantId }: { api: Api; tenantId: string }) {
   const customer = d?.customer.ok ? d.customer.value.customer : undefined;
   const noCustomer = d !== undefined && !d.customer.ok && hasCode(d.customer.error, Code.NotFound);
   const entitlements = usage.data?.entitlements ?? [];
-  const resources = entitlements.map((e) => e.resourceType);
+  const resources = [...new Set(entitlements.map((e) => e.resourceType))];
+  const dimensions = [...new Set(entitlements.flatMap((e) => Object.keys(e.dimensions)))];
   return (
     <>
       <div class="page-head">
@@ -98,14 +99,22 @@ export function TenantPage({ api, tenantId }: { api: Api; tenantId: string }) {
       >
         <ul class="usage-list">
           {entitlements.map((entitlement) => (
-            <UsageBar key={entitlement.resourceType} entitlement={entitlement} />
+            <UsageBar
+              key={`${entitlement.resourceType}${JSON.stringify(entitlement.dimensions)}`}
+              entitlement={entitlement}
+            />
           ))}
         </ul>
         {usage.data && (
           <p class="hint">Updates every {USAGE_REFRESH_MS / 1000} s while this page is open.</p>
         )}
       </Section>
-      <TenantUsageChart api={api} tenantId={tenantId} resources={resources} />
+      <TenantUsageChart
+        api={api}
+        tenantId={tenantId}
+        resources={resources}
+        dimensions={dimensions}
+      />
       {d && <TenantInvoice invoice={d.invoice} />}
       {d && (
         <TenantGrants
