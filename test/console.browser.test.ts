@@ -224,7 +224,7 @@ describe.skipIf(!hasChromium)("operator console in Chromium", () => {
         tenantId,
         resourceType: "tokens",
         quantity: quantity as string,
-        attributes: model ? { model } : {},
+        attributes: (model ? { model } : {}) as Record<string, string>,
       })),
     });
     expect(acceptedCount).toBe(4n);

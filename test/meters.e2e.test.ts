@@ -354,6 +354,59 @@ describe("Meters across two server processes", () => {
     expect(bad.code).toBe(Code.InvalidArgument);
   });
 
+  it("should report the same figures from rollups and from events, retries counted once", async () => {
+    // given seats (latest), peak agents (max), api calls (count) and tokens in one hour,
+    // sent twice as a client's retry would
+    const tenantId = randomUUID();
+    const hour = Date.parse("2026-03-10T10:00:00Z");
+    const at = (minute: number) => timestampFromDate(new Date(hour + minute * 60_000));
+    const events = [
+      { eventId: "s1", resourceType: "seats", quantity: "7", occurTime: at(5) },
+      { eventId: "s2", resourceType: "seats", quantity: "4", occurTime: at(50) },
+      { eventId: "s3", resourceType: "seats", quantity: "9", occurTime: at(20) },
+      { eventId: "a1", resourceType: "peak_agents", quantity: "2", occurTime: at(1) },
+      { eventId: "a2", resourceType: "peak_agents", quantity: "6", occurTime: at(40) },
+      { eventId: "c1", resourceType: "api_calls", quantity: "30", occurTime: at(2) },
+      { eventId: "c2", resourceType: "api_calls", quantity: "1", occurTime: at(59) },
+      {
+        eventId: "t1",
+        resourceType: "tokens",
+        quantity: "0.5",
+        occurTime: at(3),
+        attributes: { model: "m" },
+      },
+      {
+        eventId: "t2",
+        resourceType: "tokens",
+        quantity: "1.25",
+        occurTime: at(33),
+        attributes: { model: "m" },
+      },
+    ].map((e) => ({ ...e, tenantId }));
+    await usage().trackUsage({ events });
+    const retry = await usage().trackUsage({ events });
+    expect(retry.duplicateCount).toBe(BigInt(events.length));
+
+    // when the hour is reported on quarter hours (rollups) and from a minute in (events)
+    const report = (startMs: number) =>
+      usage().getUsage({
+        tenantId,
+        startTime: timestampFromDate(new Date(startMs)),
+        endTime: timestampFromDate(new Date(hour + 3_600_000)),
+        granularity: Granularity.HOUR,
+      });
+    const show = (r: { totals: { resourceType: string; quantity: string }[] }) =>
+      r.totals.map((t) => `${t.resourceType}=${t.quantity}`);
+    const fromRollups = await report(hour);
+    const fromEvents = await report(hour - 60_000);
+
+    // then both say the same: the latest seat count, the peak, the number of calls, the sum
+    const expected = ["api_calls=2", "peak_agents=6", "seats=4", "tokens=1.75"];
+    expect(show(fromRollups)).toEqual(expected);
+    expect(show(fromEvents)).toEqual(expected);
+    expect(fromRollups.series.map((b) => b.quantity)).toEqual(["2", "6", "4", "1.75"]);
+  });
+
   it("should group usage by dimension, filter it, and bucket it in a time zone", async () => {
     const tenantId = randomUUID();
     // events around midnight in Kolkata (UTC+5:30) and across New York's DST change

@@ -16,8 +16,28 @@ export interface UsageEventRow {
   ingest_time: Date;
 }
 
+/**
+ * A row of `usage_rollups`: the events of one resource with the same attributes in one
+ * quarter hour, aggregated (`max`, and `latest` with the time and id of its event).
+ */
+export interface UsageRollupRow {
+  tenant_id: string;
+  resource_type: string;
+  bucket_start: Date;
+  attributes: Record<string, string>;
+  quantity: string;
+  events: string;
+  max: string;
+  latest: string;
+  latest_time: Date;
+  latest_key: string;
+  /** The attribute names `attributes` kept (the meter's dimensions); null: every one. */
+  kept: string[] | null;
+}
+
 declare module "knex/types/tables.js" {
   interface Tables {
     usage_events: UsageEventRow;
+    usage_rollups: UsageRollupRow;
   }
 }

@@ -7,7 +7,7 @@ import { from as copyFrom } from "pg-copy-streams";
 import { countersOf, type Meter } from "../catalog/meters.js";
 import { type ReadPools, runCancellableRead } from "../platform/db/cancellable-read.js";
 import { isDatabaseUnavailable, isUniqueViolation } from "../platform/db/database.js";
-import { reportQuery, toReport } from "./report.js";
+import { runReport } from "./report.js";
 import type { UsageEventRow } from "./rows.js";
 import type { UsageEvent, UsageQuery, UsageReport } from "./usage.js";
 
@@ -102,6 +102,31 @@ with added as (
 )
 select count(*)::int as counters from counted`;
 
+// Adds a batch's events to the report rollups (`$1`…`$11`: tenant_id, resource_type,
+// bucket_start, attributes, quantity, events, max, latest, latest_time, latest_key, and the
+// attribute names kept, comma-separated; one row per resource, quarter hour and dimension
+// values, aggregated exactly before the flush), in key order: a sum and a count add up, a
+// maximum keeps the larger, the latest value the later. A row merged with one that kept other
+// names keeps the names both kept.
+const ROLLUP_SQL = `
+insert into usage_rollups as r (tenant_id, resource_type, bucket_start, attributes, quantity,
+  events, max, latest, latest_time, latest_key, kept)
+select t, r, b, a, q, e, m, l, lt, lk, string_to_array(k, ',')
+from unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::jsonb[], $5::numeric[],
+  $6::bigint[], $7::numeric[], $8::numeric[], $9::timestamptz[], $10::text[], $11::text[])
+  as x(t, r, b, a, q, e, m, l, lt, lk, k)
+order by 1, 2, 3, 4
+on conflict (tenant_id, resource_type, bucket_start, attributes) do update
+  set quantity = r.quantity + excluded.quantity, events = r.events + excluded.events,
+    max = greatest(r.max, excluded.max),
+    latest = case when (excluded.latest_time, excluded.latest_key) > (r.latest_time, r.latest_key)
+      then excluded.latest else r.latest end,
+    latest_time = greatest(r.latest_time, excluded.latest_time),
+    latest_key = case when (excluded.latest_time, excluded.latest_key) > (r.latest_time, r.latest_key)
+      then excluded.latest_key else r.latest_key end,
+    kept = case when r.kept is null then excluded.kept
+      else array(select unnest(r.kept) intersect select unnest(excluded.kept) order by 1) end`;
+
 // The path of a batch that repeats stored events: inserts the new ones, skipping
 // `(tenant_id, event_id)` pairs stored before or by a concurrent flush, and returns the
 // incoming rows that were already stored; the caller counts the rest.
@@ -162,6 +187,8 @@ export function createUsageStore(
     const { sums, members } = sharesOf(events);
     await query(COUNT_BATCH_SQL, sums);
     if (members[0].length > 0) await query(MEMBERS_SQL, members);
+    const rollups = rollupsOf(events);
+    if (rollups.length > 0) await query(ROLLUP_SQL, columnsOf(rollups));
   };
 
   const flushJson = async (events: UsageEvent[]) => {
@@ -251,10 +278,7 @@ export function createUsageStore(
     },
 
     async report(query, meters, signal) {
-      const rows = await runCancellableRead(reads, signal, (trx) =>
-        reportQuery(trx, query, meters),
-      );
-      return toReport(rows, query, meters);
+      return runCancellableRead(reads, signal, (trx) => runReport(trx, query, meters));
     },
   };
 }
@@ -367,6 +391,86 @@ function sharesOf(events: UsageEvent[]) {
       memberRows.map((m) => m[3]),
     ] as [string[], string[], Date[], string[]],
   };
+}
+
+/** The events of one resource with the same attributes in one quarter hour. */
+interface Rollup {
+  tenantId: string;
+  resourceType: string;
+  bucketStart: Date;
+  attributes: string;
+  /** The attribute names kept: the meter's dimensions. */
+  kept: string;
+  quantity: Decimal;
+  events: number;
+  max: Decimal;
+  latest: { value: Decimal; time: Date; key: string };
+}
+
+const QUARTER_MS = 15 * 60_000;
+
+// Each rollup row's share of a batch. Of an event's attributes only its meter's dimensions are
+// kept, written with sorted keys, so equal dimension values are one row of the batch (as jsonb,
+// which orders keys, makes them one row of the table). unique_count resources are left out:
+// their reports count distinct members, which only the events hold.
+function rollupsOf(events: UsageEvent[]) {
+  const rows = new Map<string, Rollup>();
+  for (const e of events) {
+    if (e.meter?.aggregation === "unique_count") continue;
+    const bucketStart = new Date(Math.floor(e.occurTime.getTime() / QUARTER_MS) * QUARTER_MS);
+    const dimensions = e.meter?.dimensions ?? [];
+    const attributes = canonicalJson(e.attributes, dimensions);
+    const key = `${e.tenantId}/${e.resourceType}/${bucketStart.getTime()}/${attributes}`;
+    const quantity = new Decimal(e.quantity);
+    const row = rows.get(key);
+    if (row === undefined) {
+      rows.set(key, {
+        tenantId: e.tenantId,
+        resourceType: e.resourceType,
+        bucketStart,
+        attributes,
+        kept: [...dimensions].sort().join(","),
+        quantity,
+        events: 1,
+        max: quantity,
+        latest: { value: quantity, time: e.occurTime, key: e.eventId },
+      });
+      continue;
+    }
+    row.quantity = row.quantity.plus(quantity);
+    row.events += 1;
+    row.max = Decimal.max(row.max, quantity);
+    const { time, key: latestKey } = row.latest;
+    if (e.occurTime > time || (e.occurTime.getTime() === time.getTime() && e.eventId > latestKey)) {
+      row.latest = { value: quantity, time: e.occurTime, key: e.eventId };
+    }
+  }
+  return [...rows.values()];
+}
+
+// The rollup rows as the parallel arrays ROLLUP_SQL takes.
+function columnsOf(all: Rollup[]) {
+  return [
+    all.map((r) => r.tenantId),
+    all.map((r) => r.resourceType),
+    all.map((r) => r.bucketStart),
+    all.map((r) => r.attributes),
+    all.map((r) => r.quantity.toFixed()),
+    all.map((r) => r.events),
+    all.map((r) => r.max.toFixed()),
+    all.map((r) => r.latest.value.toFixed()),
+    all.map((r) => r.latest.time),
+    all.map((r) => r.latest.key),
+    all.map((r) => r.kept),
+  ];
+}
+
+// The attributes named in `names` that the event has, as JSON with sorted keys.
+function canonicalJson(attributes: Record<string, string>, names: readonly string[]): string {
+  const keys = names.filter((k) => attributes[k] !== undefined);
+  if (keys.length === 0) return "{}";
+  keys.sort();
+  return JSON.stringify(Object.fromEntries(keys.map((k) => [k, attributes[k]])));
 }
 
 // COPY's text format: tab-separated columns, one line a row, and backslash escapes for the

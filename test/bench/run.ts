@@ -4,7 +4,8 @@
  * nghttp2-client), which costs the shared cores far less than a Node client, except for the
  * 1,000-tenant figure: h2load sends one body per process, so a raw `node:http2` generator
  * sends it and its own CPU per call is printed. The database's own references come from
- * pgbench. Then the parts `bench:entitlements`, `bench:ingest` and `bench:tracker` run.
+ * pgbench. Then the parts `bench:entitlements`, `bench:ingest`, `bench:tracker` and
+ * `bench:report` run.
  * Exits non-zero when any count is inexact.
  *
  * Needs TEST_DATABASE_URL (a superuser URL; scratch databases are created and dropped), h2load
@@ -149,6 +150,20 @@ runBenchmark(
     };
     const overGrpc = await admissions(grpc, grpcFrame);
     const overConnect = await admissions(connect, (m) => m);
+    // A hot tenant whose every call names a model with a dimension limit: each call counts on
+    // the total and on gpt-4's counter, decided together.
+    const dimensionTenant = randomUUID();
+    tenants.push(dimensionTenant);
+    const dimensionCall = toBinary(
+      CheckAndRecordRequestSchema,
+      create(CheckAndRecordRequestSchema, {
+        tenantId: dimensionTenant,
+        resourceType: "tokens",
+        quantity: "1",
+        dimensions: { model: "gpt-4" },
+      }),
+    );
+    const dimensionHot = await load(path, grpc, grpcFrame(dimensionCall));
 
     const references = await pgbenchReferences(databaseUrl);
     for (const [protocol, runs, floor] of [
@@ -183,6 +198,11 @@ runBenchmark(
         target: "≤ 1.3×",
       });
     }
+    row("CheckAndRecord with a dimension limit (model=gpt-4), one hot tenant, gRPC", dimensionHot, {
+      reference: `pgbench hot row ${references.hot.toFixed(0)}/s`,
+      ratio: dimensionHot.ratePerSecond / references.hot,
+      target: "≥ 1.5×",
+    });
     const batchOf32 = await timeBatchOf32(databaseUrl, SECONDS, LIMIT).catch(() => undefined);
     rows.push({
       figure: "one batch of 32 calls of 32 tenants inside PostgreSQL (tollgate_admit_batch)",
@@ -230,6 +250,7 @@ runBenchmark(
       ["entitlements", "./entitlements.ts"],
       ["ingest", "./ingest.ts"],
       ["tracker", "./tracker.ts"],
+      ["report", "./usage-report.ts"],
     ] as const) {
       console.log(`\n--- ${name} (npm run bench:${name}) ---`);
       const output = await run(process.execPath, [
@@ -244,17 +265,21 @@ runBenchmark(
   },
 );
 
-/** The default plan catalog with FREE's token limit raised to {@link LIMIT}, as a temp file. */
+/**
+ * The default plan catalog with FREE's token limit raised to {@link LIMIT}, and a gpt-4
+ * dimension limit as high, as a temp file.
+ */
 function benchCatalog(): string {
   const catalog = JSON.parse(
     readFileSync(
       fileURLToPath(new URL("../../src/catalog/default-plans.json", import.meta.url)),
       "utf8",
     ),
-  ) as { plans: { id: string; limits: Record<string, { limit?: string }> }[] };
+  ) as { plans: { id: string; limits: Record<string, Record<string, unknown>> }[] };
   const tokens = catalog.plans.find((p) => p.id === "free")?.limits.tokens;
   if (!tokens) throw new Error("the default catalog has no FREE token limit");
   tokens.limit = String(LIMIT);
+  tokens.dimension_limits = [{ dimensions: { model: "gpt-4" }, limit: String(LIMIT) }];
   const path = join(mkdtempSync(join(tmpdir(), "tollgate-bench-plans-")), "plans.json");
   writeFileSync(path, JSON.stringify(catalog));
   return path;
