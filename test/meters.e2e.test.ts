@@ -8,6 +8,7 @@ import {
   DenialReason,
   EntitlementService,
 } from "../gen/tollgate/v1/entitlement_service_pb.js";
+import { EventService } from "../gen/tollgate/v1/event_service_pb.js";
 import { Granularity, UsageService } from "../gen/tollgate/v1/usage_service_pb.js";
 import { errorOf, grpcClient } from "./support/clients.js";
 import { useReplicas } from "./support/replicas.js";
@@ -54,6 +55,20 @@ describe("Meters across two server processes", () => {
       [{ model: "gpt-4" }, "1000", "1000", "0"],
     ]);
     expect(tokens[0]?.aggregation).toBe(Aggregation.SUM);
+
+    // and gpt-4's thresholds (80 %, 100 %) and its first denial were announced once each,
+    // naming the resource and the dimension limit's values
+    const { events } = await grpcClient(EventService, suite.servers[0]!.baseUrl).listEvents({
+      tenantId,
+      types: ["entitlement.threshold_crossed", "entitlement.denied"],
+    });
+    expect(
+      events.map((e) => [e.type, e.data?.resource_type, e.data?.dimensions, e.data?.threshold]),
+    ).toEqual([
+      ["entitlement.denied", "tokens", { model: "gpt-4" }, undefined],
+      ["entitlement.threshold_crossed", "tokens", { model: "gpt-4" }, "1"],
+      ["entitlement.threshold_crossed", "tokens", { model: "gpt-4" }, "0.8"],
+    ]);
   });
 
   it("should admit exactly 100 of 300 distinct members racing in 500 calls, and every call of an admitted one", async () => {

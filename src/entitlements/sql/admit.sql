@@ -198,6 +198,16 @@ begin
 end
 $fn$;
 
+-- tollgate_counter_fields(counter): how events name a counter: its resource, and the values
+-- of its dimension limit (empty for the total), from its name (`counterName`: the resource,
+-- then the values as JSON).
+create or replace function tollgate_counter_fields(p_counter text)
+returns jsonb language sql immutable as $fn$
+  select jsonb_build_object('resource_type', split_part(p_counter, '{', 1), 'dimensions',
+    case when strpos(p_counter, '{') > 0
+      then substr(p_counter, strpos(p_counter, '{'))::jsonb else '{}'::jsonb end)
+$fn$;
+
 -- tollgate_member_key(counter, period, member): a counted member as tollgate_meter_fold
 -- looks it up.
 create or replace function tollgate_member_key(p_resource_type text, p_period_start timestamptz,
@@ -579,7 +589,8 @@ begin
     (select array_agg(jsonb_build_object('tenant_id', p_tenant,
         'resource_type', d.resource_type, 'period_start_time', d.period_start,
         'quantity', d.quantity::text, 'used', d.used::text, 'reserved', d.reserved::text,
-        'limit', d.ceiling::text, 'plan_id', d.plan_id) order by d.resource_type, d.period_start)
+        'limit', d.ceiling::text, 'plan_id', d.plan_id) || tollgate_counter_fields(d.resource_type)
+        order by d.resource_type, d.period_start)
      from (select distinct on (s.resource_type, s.period_start) s.resource_type,
              s.period_start, s.quantity, f.used, f.reserved, s.ceiling, o.plan_id
            from steps s

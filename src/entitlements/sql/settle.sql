@@ -48,7 +48,8 @@ begin
         'tenant_id', p_tenant, 'resource_type', p_limits.resource_type,
         'period_start_time', p_limits.period_start, 'threshold', v_threshold::text,
         'used', p_used::text, 'limit', v_limit::text, 'included', v_allowance::text,
-        'granted', (o_granted + v_room)::text, 'plan_id', p_limits.plan_id),
+        'granted', (o_granted + v_room)::text, 'plan_id', p_limits.plan_id)
+        || tollgate_counter_fields(p_limits.resource_type),
         'entitlement.threshold_crossed/' || p_tenant || '/' || p_limits.resource_type || '/'
           || extract(epoch from p_limits.period_start)::bigint || '/' || v_threshold);
       o_alerted := v_threshold;
