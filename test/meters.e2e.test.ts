@@ -280,7 +280,7 @@ describe("Meters across two server processes", () => {
     expect([overSeats.allowed, overSeats.entitlement?.used]).toEqual([false, "2"]);
   });
 
-  it("should refuse undeclared dimensions, a missing unique_key and holds of other meters, all at once", async () => {
+  it("should refuse undeclared dimensions, a missing unique_key and holds of a max meter, all at once", async () => {
     const [client] = entitlements();
     const tenantId = randomUUID();
 
@@ -298,25 +298,98 @@ describe("Meters across two server processes", () => {
     );
     expect(both.message).toContain('dimensions["user_id"]: is required');
 
-    // a reservation of a max meter, and one across a dimension limit
+    // a reservation of a max meter
     const held = await errorOf(
       client!.reserve({ tenantId, resourceType: "peak_agents", quantity: "1" }),
     );
     expect(held.code).toBe(Code.InvalidArgument);
     expect(held.message).toContain("a reservation holds a quantity of a sum or count meter");
-    const across = await errorOf(
-      client!.reserve({
-        tenantId,
-        resourceType: "tokens",
-        quantity: "1",
-        dimensions: { model: "gpt-4" },
-      }),
-    );
-    expect(across.code).toBe(Code.FailedPrecondition);
 
     // nothing was recorded
     const { entitlements: all } = await client!.getEntitlements({ tenantId });
     for (const e of all) expect([e.resourceType, e.used]).toEqual([e.resourceType, "0"]);
+  });
+
+  it("should hold a reservation on the dimension limit and the total, and end it on both", async () => {
+    // given a FREE tenant: tokens 100,000, gpt-4 1,000
+    const tenantId = randomUUID();
+    const clients = entitlements();
+    const gpt4 = { model: "gpt-4" };
+    const tokens = async () =>
+      (await clients[0]!.getEntitlements({ tenantId })).entitlements
+        .filter((e) => e.resourceType === "tokens")
+        .map((e) => [e.dimensions, e.used, e.reserved]);
+
+    // when 200 holds of 10 gpt-4 tokens race on two replicas
+    const holds = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        clients[i % 2]!.reserve({
+          tenantId,
+          resourceType: "tokens",
+          quantity: "10",
+          dimensions: gpt4,
+        }),
+      ),
+    );
+
+    // then exactly 100 are held, on gpt-4 and on the total alike
+    const held = holds.filter((h) => h.allowed);
+    expect(held).toHaveLength(100);
+    expect(await tokens()).toEqual([
+      [{}, "0", "1000"],
+      [gpt4, "0", "1000"],
+    ]);
+
+    // and the total's room counts the holds: 99,000 more fit, one more does not
+    const other = (quantity: string) =>
+      clients[1]!.checkAndRecord({
+        tenantId,
+        resourceType: "tokens",
+        quantity,
+        dimensions: { model: "o3" },
+      });
+    expect((await other("99001")).allowed).toBe(false);
+    expect((await other("99000")).allowed).toBe(true);
+
+    // when half are committed at 4 tokens each and the rest released, on either replica
+    await Promise.all(
+      held.map((h, i) =>
+        i % 2
+          ? clients[i % 2]!.commitReservation({
+              reservationId: h.reservationId,
+              actualQuantity: "4",
+            })
+          : clients[i % 2]!.releaseReservation({ reservationId: h.reservationId }),
+      ),
+    );
+
+    // then both counters hold the 200 committed tokens and nothing reserved
+    expect(await tokens()).toEqual([
+      [{}, "99200", "0"],
+      [gpt4, "200", "0"],
+    ]);
+
+    // and an expired hold never denies: 800 held for a second, then 800 admitted after it
+    const short = await clients[0]!.reserve({
+      tenantId,
+      resourceType: "tokens",
+      quantity: "800",
+      ttlSeconds: 1,
+      dimensions: gpt4,
+    });
+    expect(short.allowed).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const after = await clients[1]!.checkAndRecord({
+      tenantId,
+      resourceType: "tokens",
+      quantity: "800",
+      dimensions: gpt4,
+    });
+    expect(after.allowed).toBe(true);
+    expect(await tokens()).toEqual([
+      [{}, "100000", "0"],
+      [gpt4, "1000", "0"],
+    ]);
   });
 
   it("should apply overrides and grants to a dimension limit", async () => {

@@ -98,6 +98,8 @@ export function storedReservation(reservation: Reservation): Json {
     expireTime: reservation.expireTime.toISOString(),
     createTime: reservation.createTime.toISOString(),
     periodStart: reservation.periodStart.toISOString(),
+    counter: reservation.counter,
+    parts: reservation.parts,
   };
 }
 
@@ -153,6 +155,9 @@ export function reviveReservation(stored: unknown): Reservation {
       r.committedQuantity == null ? undefined : new Decimal(r.committedQuantity as string),
     createTime: new Date(r.createTime as string),
     periodStart: new Date(r.periodStart as string),
+    // Holds stored before meters held on their resource's counter alone.
+    counter: (r.counter as string | undefined) ?? (r.resourceType as string),
+    parts: (r.parts as string[] | undefined) ?? [],
   };
 }
 

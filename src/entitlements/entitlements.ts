@@ -79,6 +79,12 @@ export interface Reservation {
   createTime: Date;
   /** The counter period the amount is held in, and where a commit records it. */
   periodStart: Date;
+  /**
+   * The counter the amount is held on (`counterName`: a dimension limit's, else the
+   * resource's), and the others it is held on too (the total and other dimension limits).
+   */
+  counter: string;
+  parts: string[];
 }
 
 /** The answer of Reserve: a check result plus the hold, when allowed. */

@@ -47,6 +47,8 @@ export interface ReservationRow {
   expire_time: Date;
   committed_quantity: string | null;
   create_time: Date;
+  /** The other counters (same period) the hold sits on: the resource's total, its dimension limits. */
+  parts: string[];
 }
 
 /** A row of `counter_settle_queue`: a counter changed by a call that did not know its limits. */

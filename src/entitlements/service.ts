@@ -217,7 +217,7 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
     }
     const key = {
       tenantId: found.tenantId,
-      resourceType: found.resourceType,
+      resourceType: found.counter,
       periodStart: found.periodStart,
     };
     const outcome = await admissions.submit({ kind, key, reservation: found, quantity }, budget);
@@ -239,13 +239,13 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
     const tenantPlan = await plans.resolve(done.tenantId);
     const [stored, rooms] = await Promise.all([
       store.read(knex, key),
-      roomsOf(tenantPlan, done.tenantId, [done.resourceType]),
+      roomsOf(tenantPlan, done.tenantId, [done.counter]),
     ]);
     // The batch's own figures for used and reserved; the row for what was drawn.
     const now = { ...(counter as Counter), granted: stored.granted };
     return {
       reservation: done,
-      entitlement: entitlementOf(tenantPlan, done.resourceType, now, rooms.get(done.resourceType)),
+      entitlement: entitlementOf(tenantPlan, done.counter, now, rooms.get(done.counter)),
     };
   };
 
@@ -352,11 +352,6 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
       assertLive(budget);
       const req = validateKeyedRequest(catalog, raw, "hold", raw.ttlSeconds);
       const { key, kind, limits, entitlement, quantity, meter } = await prepare(req);
-      if (kind !== "read" && (meter?.parts.length ?? 0) > 0) {
-        throw new FailedPreconditionError(
-          `${req.resourceType} has dimension limits for these dimensions; a reservation holds on one counter, so use CheckAndRecord for this usage`,
-        );
-      }
       const claim = claimOf(raw.idempotencyKey, "reserve", {
         ...claimInput(req),
         ttl: raw.ttlSeconds,
@@ -372,6 +367,8 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
         committedQuantity: undefined,
         createTime: now,
         periodStart: key.periodStart,
+        counter: key.resourceType,
+        parts: meter?.parts.map((p) => p.resourceType) ?? [],
       };
       const outcome = await admissions.submit(
         kind === "read"

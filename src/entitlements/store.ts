@@ -1,6 +1,7 @@
 import { Decimal } from "decimal.js";
 import type { Knex } from "knex";
 import type pg from "pg";
+import { resourceOfCounter } from "../catalog/meters.js";
 import type { EventLog } from "../events/log.js";
 import {
   ADMISSION_OP_FIELDS,
@@ -365,7 +366,8 @@ export function createEntitlementStore(
     // Skips reservations another transaction holds, and locks the counters it frees in key
     // order, as admission batches do, so the sweep never deadlocks with them.
     async expireHeld(db, now, scope, limit = 1000) {
-      const resource = scope.resourceType === undefined ? "" : "and resource_type = ?";
+      const resource =
+        scope.resourceType === undefined ? "" : "and (resource_type = ? or ? = any(parts))";
       const result = await db.raw<{ rows: { n: number }[] }>(
         `with due as (
            select id from reservations
@@ -374,10 +376,12 @@ export function createEntitlementStore(
          ), expired as (
            update reservations r set state = 'expired' from due
            where r.tenant_id = ? and r.id = due.id
-           returning r.tenant_id, r.resource_type, r.period_start, r.quantity
+           returning r.tenant_id, r.resource_type, r.parts, r.period_start, r.quantity
          ), freed as (
-           select tenant_id, resource_type, period_start, sum(quantity) as quantity
-           from expired group by tenant_id, resource_type, period_start
+           select e.tenant_id, n.name as resource_type, e.period_start,
+             sum(e.quantity) as quantity
+           from expired e cross join lateral unnest(array[e.resource_type] || e.parts) n(name)
+           group by 1, 2, 3
          ), locked as (
            select c.tenant_id, c.resource_type, c.period_start, f.quantity
            from usage_counters c join freed f using (tenant_id, resource_type, period_start)
@@ -394,7 +398,7 @@ export function createEntitlementStore(
         [
           scope.tenantId,
           now,
-          ...(scope.resourceType === undefined ? [] : [scope.resourceType]),
+          ...(scope.resourceType === undefined ? [] : [scope.resourceType, scope.resourceType]),
           limit,
           scope.tenantId,
           scope.tenantId,
@@ -453,17 +457,28 @@ function toWireOps(op: AdmissionOp, index: number, budgetMs: number | undefined)
     part: 0,
   };
   if (endsReservation(op)) {
+    // A hold on several counters ends on each of them: the first op finds the reservation,
+    // the others follow its outcome.
+    const first: WireOp = {
+      ...common,
+      limits: undefined,
+      idempotency: undefined,
+      answerTemplate: undefined,
+      reservationId: op.reservation.id,
+      hold: undefined,
+      aggregation: "sum",
+      member: undefined,
+    };
     return [
-      {
-        ...common,
-        limits: undefined,
-        idempotency: undefined,
-        answerTemplate: undefined,
-        reservationId: op.reservation.id,
-        hold: undefined,
-        aggregation: "sum",
-        member: undefined,
-      },
+      first,
+      ...op.reservation.parts.map(
+        (resourceType, i): WireOp => ({
+          ...first,
+          resourceType,
+          reservationId: undefined,
+          part: i + 1,
+        }),
+      ),
     ];
   }
   const first: WireOp = {
@@ -542,7 +557,9 @@ function fromDbReservation(row: ReservationRow): Reservation {
   return {
     id: row.id,
     tenantId: row.tenant_id,
-    resourceType: row.resource_type,
+    resourceType: resourceOfCounter(row.resource_type),
+    counter: row.resource_type,
+    parts: row.parts,
     quantity: new Decimal(row.quantity),
     state: row.state,
     expireTime: row.expire_time,

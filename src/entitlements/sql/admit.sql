@@ -375,18 +375,24 @@ begin
           group by 1, 2) d using (resource_type, period_start)
     where c.reserved > 0 and not tollgate_fits(c.used, c.reserved, d.demand, d.ceiling))
   then
+    -- A hold on several counters is freed here only when the batch holds them all (the
+    -- expiry sweep, which locks in key order, frees the others).
     with due as (
-      select x.id, x.resource_type, x.period_start, x.quantity
+      select x.id, x.resource_type, x.parts, x.period_start, x.quantity
       from reservations x
       join unnest(v_counters) c using (resource_type, period_start)
       where x.tenant_id = p_tenant and x.state = 'held' and x.expire_time <= p_now
+        and x.parts <@ array(select k.resource_type from unnest(v_counters) k
+                             where k.period_start = x.period_start)
       for update of x skip locked
     ), expired as (
       update reservations x set state = 'expired'
       from due where x.tenant_id = p_tenant and x.id = due.id
-      returning due.resource_type, due.period_start, due.quantity
+      returning due.resource_type, due.parts, due.period_start, due.quantity
     ), freed as (
-      select resource_type, period_start, sum(quantity) as quantity from expired group by 1, 2
+      select n.name as resource_type, e.period_start, sum(e.quantity) as quantity
+      from expired e cross join lateral unnest(array[e.resource_type] || e.parts) n(name)
+      group by 1, 2
     )
     update usage_counters c set reserved = greatest(c.reserved - f.quantity, 0)
     from freed f
@@ -458,7 +464,7 @@ begin
     from calls o
     join unnest(v_counters) c using (resource_type, period_start)
     left join unnest(v_rooms) g using (resource_type, period_start)
-    left join endings e on e.position = o.position and o.part = 0
+    left join endings e on e.position = o.position
     where o.status = 'live'
   ),
   -- Each counter's calls in arrival order: an admit or hold that fits is recorded, one that
@@ -610,7 +616,9 @@ begin
     (select jsonb_agg(jsonb_build_object('id', o.reservation_id,
         'resource_type', o.resource_type, 'period_start', o.period_start,
         'quantity', o.quantity, 'expire_time', o.hold_expire_time,
-        'create_time', o.hold_create_time))
+        'create_time', o.hold_create_time, 'parts', coalesce((
+          select jsonb_agg(p.resource_type order by p.part) from calls p
+          where p.position = o.position and p.part > 0), '[]'::jsonb)))
      from calls o join decided d on d.position = o.position
      where o.kind = 'hold' and o.part = 0 and d.admitted),
     (select jsonb_agg(jsonb_build_object('id', e.reservation_id, 'state', e.ended_state,
@@ -646,13 +654,13 @@ begin
     order by 2, 3, 4;
   end if;
   if v_holds is not null then
-    insert into reservations
-      (id, tenant_id, resource_type, period_start, quantity, state, expire_time, create_time)
+    insert into reservations (id, tenant_id, resource_type, period_start, quantity, state,
+      expire_time, create_time, parts)
     select h.id, p_tenant, h.resource_type, h.period_start, h.quantity, 'held', h.expire_time,
-      h.create_time
+      h.create_time, array(select jsonb_array_elements_text(h.parts))
     from jsonb_to_recordset(v_holds) as h(id uuid, resource_type text,
       period_start timestamptz, quantity numeric, expire_time timestamptz,
-      create_time timestamptz);
+      create_time timestamptz, parts jsonb);
   end if;
   if v_endings is not null then
     update reservations r

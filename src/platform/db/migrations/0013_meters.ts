@@ -6,7 +6,8 @@ import type { Knex } from "knex";
  * nothing), and a `unique_count` counter its members in `meter_members`, one row per distinct
  * member per counter and period, so a member is counted once however often it comes back. A
  * dimension limit's counter is a row of `usage_counters` like any other, named by the resource
- * and its dimension values (`counterName`).
+ * and its dimension values (`counterName`); a reservation of usage with dimension limits
+ * holds on each of them (`parts`: the counters besides its own).
  *
  * `usage_rollups` holds usage events aggregated per resource, quarter hour and dimension
  * values (sum, count, maximum, and the latest value with its time and event id), so usage
@@ -22,6 +23,7 @@ export async function up(knex: Knex): Promise<void> {
       add column aggregation text not null default 'sum',
       add column latest_time timestamptz,
       add column latest_key text`);
+  await knex.raw("alter table reservations add column parts text[] not null default '{}'");
   await knex.raw(`
     create table meter_members (
       tenant_id uuid not null,
@@ -58,6 +60,7 @@ export async function up(knex: Knex): Promise<void> {
 
 export async function down(knex: Knex): Promise<void> {
   await knex.schema.dropTable("usage_rollups");
+  await knex.raw("alter table reservations drop column parts");
   await knex.schema.dropTable("meter_members");
   await knex.raw(`
     alter table usage_counters
