@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { queryRows } from "./support/app.js";
 import { grpcTransport, tollgateClients } from "./support/clients.js";
@@ -95,6 +96,43 @@ describe("meter sync to Stripe, exactly once", () => {
     );
     return Number(row?.used ?? 0);
   };
+
+  it("should subscribe to a dimension limit's price and feed its meter apart from the total's", async () => {
+    // given the example catalog's PRO: tokens (llm_tokens) with gpt-4 priced apart
+    const server = await startServerProcess(
+      env({
+        PLAN_CATALOG_PATH: fileURLToPath(
+          new URL("../examples/catalogs/llm-platform.json", import.meta.url),
+        ),
+      }),
+    );
+    servers.push(server);
+    const api = clients(server.baseUrl);
+    const tenantId = randomUUID();
+    const { customer } = await api.billing.createCustomer({ tenantId, email: "d@example.com" });
+    await api.billing.createSubscription({
+      customerId: customer!.id,
+      priceId: "price_llm_pro_monthly",
+    });
+
+    // when 150,000 gpt-4 tokens and 10 others are used
+    await api.entitlements.recordUsage({
+      tenantId,
+      resourceType: "tokens",
+      quantity: "150000",
+      dimensions: { model: "gpt-4" },
+    });
+    await api.entitlements.recordUsage({ tenantId, resourceType: "tokens", quantity: "10" });
+
+    // then the subscription carries both metered prices, gpt-4's meter gets its 150,000 and
+    // the total's the rest of the usage (150,010 less gpt-4's 50,000 beyond its allowance)
+    const created = stripe.requests.find((r) => r.path === "/v1/subscriptions");
+    expect(Object.values(created?.params ?? {})).toEqual(
+      expect.arrayContaining(["price_llm_tokens", "price_llm_tokens_gpt_4"]),
+    );
+    await expect.poll(() => stripe.meterTotal(customer!.id, "llm_tokens_gpt_4")).toBe(150_000);
+    await expect.poll(() => stripe.meterTotal(customer!.id, "llm_tokens")).toBe(100_010);
+  });
 
   it("should send each delta with its identifier, value and customer, and Stripe's sums equal the usage", async () => {
     const server = await startServerProcess(env());
