@@ -351,15 +351,17 @@ describe("Meters across two server processes", () => {
     expect((await other("99001")).allowed).toBe(false);
     expect((await other("99000")).allowed).toBe(true);
 
-    // when half are committed at 4 tokens each and the rest released, on either replica
+    // when half are committed at 4 tokens each and the rest released, on either replica (the
+    // tenant named, so a distributed database looks on its node alone)
     await Promise.all(
       held.map((h, i) =>
         i % 2
           ? clients[i % 2]!.commitReservation({
+              tenantId,
               reservationId: h.reservationId,
               actualQuantity: "4",
             })
-          : clients[i % 2]!.releaseReservation({ reservationId: h.reservationId }),
+          : clients[i % 2]!.releaseReservation({ tenantId, reservationId: h.reservationId }),
       ),
     );
 

@@ -170,7 +170,17 @@ export const WIRE_TYPES: readonly {
     name: "tollgate_counter_limits",
     fields: COUNTER_LIMITS_FIELDS.map((f) => [f.name, f.sqlType] as const),
   },
-  // Internal to admit.sql: one call's step on one of its counters, and the fold's row after it.
+  // Internal to admit.sql: a counter as the meter fold starts from it, one call's step on one
+  // of its counters, and the fold's row after it.
+  {
+    name: "tollgate_fold_counter",
+    fields: [
+      ["resource_type", "text"],
+      ["period_start", "timestamptz"],
+      ["used", "numeric"],
+      ["reserved", "numeric"],
+    ],
+  },
   {
     name: "tollgate_fold_step",
     fields: [

@@ -114,7 +114,11 @@ $fn$;
 -- quantity itself is within the ceiling. Calls are taken in arrival order, each call's parts
 -- together. Answers the same rows as tollgate_admit's fold, and for each counted member the
 -- member (`member_added`); reads no table.
-create or replace function tollgate_meter_fold(p_counters usage_counters[],
+--
+-- It takes the counters as `tollgate_fold_counter`, not as rows of usage_counters: a function
+-- that names no table's type is created on every node of a distributed database with the
+-- rest of the set, whether or not the tables are distributed yet.
+create or replace function tollgate_meter_fold(p_counters tollgate_fold_counter[],
   p_steps tollgate_fold_step[], p_members text[])
 returns setof tollgate_fold_row
 language plpgsql immutable as $fn$
@@ -479,7 +483,9 @@ begin
     union all
     select m.*
     from (select where v_meter) meter
-    cross join lateral tollgate_meter_fold(v_counters,
+    cross join lateral tollgate_meter_fold(
+      array(select row(c.resource_type, c.period_start, c.used, c.reserved)::tollgate_fold_counter
+            from unnest(v_counters) c),
       array(select row(s.position, s.part, s.kind, s.resource_type, s.period_start,
               s.quantity, s.ceiling, s.outcome, s.held, s.amount, s.aggregation,
               s.member)::tollgate_fold_step from steps s), v_members) m
