@@ -101,6 +101,51 @@ describe("migrations: every step rolls back to a working schema", () => {
     expect(await tollgateFunctions(db.url)).toContain("tollgate_admit");
   });
 
+  it("should roll up the usage events stored before rollups existed, with every attribute", async () => {
+    // given a database migrated up to the step before meters, holding two tokens events
+    const fresh = await createTestDatabase();
+    try {
+      let step: string | undefined;
+      do step = await upOneStep(fresh.url);
+      while (step !== "0012_tenant_keys");
+      const tenantId = randomUUID();
+      await queryRows(
+        fresh.url,
+        `insert into usage_events
+           (tenant_id, event_id, resource_type, quantity, occur_time, attributes, period_start)
+         values ($1, 'a', 'tokens', 5, '2026-03-01T10:01:00Z', '{"model":"m","user":"u1"}', '2026-03-01'),
+           ($1, 'b', 'tokens', 7, '2026-03-01T10:14:00Z', '{"model":"m","user":"u1"}', '2026-03-01')`,
+        [tenantId],
+      );
+
+      // when meters' migration runs
+      expect(await upOneStep(fresh.url)).toBe("0013_meters");
+
+      // then both are one rollup row of their quarter hour, every attribute kept
+      expect(
+        await queryRows(
+          fresh.url,
+          `select bucket_start::text, attributes, quantity::text, events::text, max::text,
+             latest::text, latest_key, kept from usage_rollups where tenant_id = $1`,
+          [tenantId],
+        ),
+      ).toEqual([
+        {
+          bucket_start: "2026-03-01 10:00:00+00",
+          attributes: { model: "m", user: "u1" },
+          quantity: "12",
+          events: "2",
+          max: "7",
+          latest: "7",
+          latest_key: "b",
+          kept: null,
+        },
+      ]);
+    } finally {
+      await fresh.drop();
+    }
+  });
+
   it("should undo every migration at once with --all", async () => {
     await runCli(db.url, ["migrate"]);
     expect(await runCli(db.url, ["migrate", "down", "--all"])).toBe(
