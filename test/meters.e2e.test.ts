@@ -131,56 +131,27 @@ describe("Meters across two server processes", () => {
 
     // when events arrive by TrackUsage: gpt-4 tokens, two users (one twice), calls, agents, seats
     const at = (minutes: number) => timestampFromDate(new Date(Date.now() - minutes * 60_000));
+    const event = (
+      eventId: string,
+      resourceType: string,
+      quantity: string,
+      attributes: Record<string, string> = {},
+      minutesAgo = 0,
+    ) => ({ eventId, tenantId, resourceType, quantity, attributes, occurTime: at(minutesAgo) });
     const summary = await usage().trackUsage({
       events: [
-        {
-          eventId: "t1",
-          tenantId,
-          resourceType: "tokens",
-          quantity: "400",
-          attributes: { model: "gpt-4" },
-        },
-        {
-          eventId: "t2",
-          tenantId,
-          resourceType: "tokens",
-          quantity: "50",
-          attributes: { model: "gpt-4o-mini" },
-        },
-        {
-          eventId: "u1",
-          tenantId,
-          resourceType: "active_users",
-          quantity: "1",
-          attributes: { user_id: "ann" },
-        },
-        {
-          eventId: "u2",
-          tenantId,
-          resourceType: "active_users",
-          quantity: "1",
-          attributes: { user_id: "ann" },
-        },
-        {
-          eventId: "u3",
-          tenantId,
-          resourceType: "active_users",
-          quantity: "1",
-          attributes: { user_id: "bob" },
-        },
-        { eventId: "u4", tenantId, resourceType: "active_users", quantity: "1", attributes: {} },
-        {
-          eventId: "c1",
-          tenantId,
-          resourceType: "api_calls",
-          quantity: "7",
-          attributes: { endpoint: "/v1/embeddings" },
-        },
-        { eventId: "a1", tenantId, resourceType: "peak_agents", quantity: "2" },
-        { eventId: "a2", tenantId, resourceType: "peak_agents", quantity: "1" },
-        { eventId: "s1", tenantId, resourceType: "seats", quantity: "4", occurTime: at(10) },
-        { eventId: "s2", tenantId, resourceType: "seats", quantity: "3", occurTime: at(5) },
-        { eventId: "s3", tenantId, resourceType: "seats", quantity: "5", occurTime: at(20) },
+        event("t1", "tokens", "400", { model: "gpt-4" }),
+        event("t2", "tokens", "50", { model: "gpt-4o-mini" }),
+        event("u1", "active_users", "1", { user_id: "ann" }),
+        event("u2", "active_users", "1", { user_id: "ann" }),
+        event("u3", "active_users", "1", { user_id: "bob" }),
+        event("u4", "active_users", "1"),
+        event("c1", "api_calls", "7", { endpoint: "/v1/embeddings" }),
+        event("a1", "peak_agents", "2"),
+        event("a2", "peak_agents", "1"),
+        event("s1", "seats", "4", {}, 10),
+        event("s2", "seats", "3", {}, 5),
+        event("s3", "seats", "5", {}, 20),
       ],
     });
 
@@ -234,15 +205,9 @@ describe("Meters across two server processes", () => {
     // and a retried event changes nothing, an older seat count does not replace a newer one
     await usage().trackUsage({
       events: [
-        {
-          eventId: "u3",
-          tenantId,
-          resourceType: "active_users",
-          quantity: "1",
-          attributes: { user_id: "bob" },
-        },
-        { eventId: "s4", tenantId, resourceType: "seats", quantity: "1", occurTime: at(30) },
-        { eventId: "a3", tenantId, resourceType: "peak_agents", quantity: "3" },
+        event("u3", "active_users", "1", { user_id: "bob" }),
+        event("s4", "seats", "1", {}, 30),
+        event("a3", "peak_agents", "3"),
       ],
     });
     expect(await used()).toMatchObject({

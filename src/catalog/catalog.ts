@@ -7,7 +7,7 @@ import { ConfigError } from "../platform/config/config.js";
 import { UNSIGNED_DECIMAL_PATTERN } from "../platform/validation/decimal.js";
 import type { FieldChecks } from "../platform/validation/field-checks.js";
 import defaultCatalogFile from "./default-plans.json" with { type: "json" };
-import { counterName, type Meter } from "./meters.js";
+import { AGGREGATIONS, type Aggregation, counterName, type Meter } from "./meters.js";
 
 /** Consumables accumulate per billing period; allocations are a level that goes up and down. */
 export type ResourceKind = "consumable" | "allocation";
@@ -146,7 +146,8 @@ const limitSchema = z.union([
 ]);
 
 const meterSchema = z.strictObject({
-  aggregation: z.enum(["sum", "count", "unique_count", "max", "latest"]),
+  // Checked with the meter's other rules (meterProblems), so every problem shows at once.
+  aggregation: z.string(),
   dimensions: z
     .array(z.string().regex(IDENTIFIER, "dimensions are lower-case identifiers"))
     .max(8)
@@ -387,7 +388,7 @@ function metersOf(raw: Record<string, RawMeter>): Map<string, Meter> {
       resourceType,
       {
         resourceType,
-        aggregation: m.aggregation,
+        aggregation: m.aggregation as Aggregation,
         dimensions: m.dimensions ?? [],
         uniqueKey: m.unique_key,
         selectors: [],
@@ -401,6 +402,11 @@ function meterProblems(label: string, raw: Record<string, RawMeter>): string[] {
   const problems: string[] = [];
   for (const [resourceType, m] of Object.entries(raw)) {
     const at = `${label}: meters.${resourceType}`;
+    if (!(AGGREGATIONS as readonly string[]).includes(m.aggregation)) {
+      problems.push(
+        `${at}.aggregation: "${m.aggregation}" is not one of ${AGGREGATIONS.join(", ")}`,
+      );
+    }
     if (m.aggregation === "unique_count" && m.unique_key === undefined) {
       problems.push(
         `${at}.unique_key: required for a unique_count meter (the attribute naming the member)`,

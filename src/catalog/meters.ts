@@ -6,7 +6,8 @@
  */
 
 /** How a resource's usage aggregates over a period. */
-export type Aggregation = "sum" | "count" | "unique_count" | "max" | "latest";
+export const AGGREGATIONS = ["sum", "count", "unique_count", "max", "latest"] as const;
+export type Aggregation = (typeof AGGREGATIONS)[number];
 
 /**
  * How events of one resource aggregate, and which attributes are its dimensions. `selectors`
