@@ -44,9 +44,15 @@ const COLUMNS =
 // (allocations given back) lowers its counter apart, never below zero. The upsert reads the new
 // values from `excluded` only, which a distributed database can run on each shard as it is.
 // Counters that reached their watch level are queued for the settle sweep (grant draws,
-// thresholds), in the same transaction.
+// thresholds), in the same transaction. The same statement adds the batch to the report
+// rollups (`$8`…`$18`: tenant_id, resource_type, bucket_start, attributes, quantity, events,
+// max, latest, latest_time, latest_key, and the attribute names kept, comma-separated; one row
+// per resource, quarter hour and dimension values, aggregated exactly before the flush), in
+// key order: a sum and a count add up, a maximum keeps the larger, the latest value the later;
+// a row merged with one that kept other names keeps the names both kept.
 const LATER = `(excluded.latest_time, excluded.latest_key)
   > (coalesce(c.latest_time, '-infinity'), coalesce(c.latest_key, ''))`;
+const NEWER = "(excluded.latest_time, excluded.latest_key) > (r.latest_time, r.latest_key)";
 const COUNT_BATCH_SQL = `
 with sums as (
   select * from unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[], $5::numeric[],
@@ -75,6 +81,22 @@ with sums as (
 ), queued as (
   insert into counter_settle_queue (tenant_id, resource_type, period_start)
   select tenant_id, resource_type, period_start from counted where used >= watch_from
+), rolled as (
+  insert into usage_rollups as r (tenant_id, resource_type, bucket_start, attributes, quantity,
+    events, max, latest, latest_time, latest_key, kept)
+  select t, r, b, a, q, e, m, l, lt, lk, string_to_array(k, ',')
+  from unnest($8::uuid[], $9::text[], $10::timestamptz[], $11::jsonb[], $12::numeric[],
+    $13::bigint[], $14::numeric[], $15::numeric[], $16::timestamptz[], $17::text[], $18::text[])
+    as x(t, r, b, a, q, e, m, l, lt, lk, k)
+  order by 1, 2, 3, 4
+  on conflict (tenant_id, resource_type, bucket_start, attributes) do update
+    set quantity = r.quantity + excluded.quantity, events = r.events + excluded.events,
+      max = greatest(r.max, excluded.max),
+      latest = case when ${NEWER} then excluded.latest else r.latest end,
+      latest_time = greatest(r.latest_time, excluded.latest_time),
+      latest_key = case when ${NEWER} then excluded.latest_key else r.latest_key end,
+      kept = case when r.kept is null then excluded.kept
+        else array(select unnest(r.kept) intersect select unnest(excluded.kept) order by 1) end
 )
 select count(*)::int as counters from counted`;
 
@@ -101,31 +123,6 @@ with added as (
   select tenant_id, resource_type, period_start from counted where used >= watch_from
 )
 select count(*)::int as counters from counted`;
-
-// Adds a batch's events to the report rollups (`$1`…`$11`: tenant_id, resource_type,
-// bucket_start, attributes, quantity, events, max, latest, latest_time, latest_key, and the
-// attribute names kept, comma-separated; one row per resource, quarter hour and dimension
-// values, aggregated exactly before the flush), in key order: a sum and a count add up, a
-// maximum keeps the larger, the latest value the later. A row merged with one that kept other
-// names keeps the names both kept.
-const ROLLUP_SQL = `
-insert into usage_rollups as r (tenant_id, resource_type, bucket_start, attributes, quantity,
-  events, max, latest, latest_time, latest_key, kept)
-select t, r, b, a, q, e, m, l, lt, lk, string_to_array(k, ',')
-from unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::jsonb[], $5::numeric[],
-  $6::bigint[], $7::numeric[], $8::numeric[], $9::timestamptz[], $10::text[], $11::text[])
-  as x(t, r, b, a, q, e, m, l, lt, lk, k)
-order by 1, 2, 3, 4
-on conflict (tenant_id, resource_type, bucket_start, attributes) do update
-  set quantity = r.quantity + excluded.quantity, events = r.events + excluded.events,
-    max = greatest(r.max, excluded.max),
-    latest = case when (excluded.latest_time, excluded.latest_key) > (r.latest_time, r.latest_key)
-      then excluded.latest else r.latest end,
-    latest_time = greatest(r.latest_time, excluded.latest_time),
-    latest_key = case when (excluded.latest_time, excluded.latest_key) > (r.latest_time, r.latest_key)
-      then excluded.latest_key else r.latest_key end,
-    kept = case when r.kept is null then excluded.kept
-      else array(select unnest(r.kept) intersect select unnest(excluded.kept) order by 1) end`;
 
 // The path of a batch that repeats stored events: inserts the new ones, skipping
 // `(tenant_id, event_id)` pairs stored before or by a concurrent flush, and returns the
@@ -185,10 +182,8 @@ export function createUsageStore(
   ) => {
     if (events.length === 0) return;
     const { sums, members } = sharesOf(events);
-    await query(COUNT_BATCH_SQL, sums);
+    await query(COUNT_BATCH_SQL, [...sums, ...columnsOf(rollupsOf(events))]);
     if (members[0].length > 0) await query(MEMBERS_SQL, members);
-    const rollups = rollupsOf(events);
-    if (rollups.length > 0) await query(ROLLUP_SQL, columnsOf(rollups));
   };
 
   const flushJson = async (events: UsageEvent[]) => {
@@ -408,28 +403,29 @@ interface Rollup {
 }
 
 const QUARTER_MS = 15 * 60_000;
+const NO_DIMENSIONS: readonly string[] = [];
 
 // Each rollup row's share of a batch. Of an event's attributes only its meter's dimensions are
 // kept, written with sorted keys, so equal dimension values are one row of the batch (as jsonb,
 // which orders keys, makes them one row of the table). unique_count resources are left out:
 // their reports count distinct members, which only the events hold.
-function rollupsOf(events: UsageEvent[]) {
+function rollupsOf(events: UsageEvent[]): Rollup[] {
   const rows = new Map<string, Rollup>();
   for (const e of events) {
     if (e.meter?.aggregation === "unique_count") continue;
-    const bucketStart = new Date(Math.floor(e.occurTime.getTime() / QUARTER_MS) * QUARTER_MS);
-    const dimensions = e.meter?.dimensions ?? [];
-    const attributes = canonicalJson(e.attributes, dimensions);
-    const key = `${e.tenantId}/${e.resourceType}/${bucketStart.getTime()}/${attributes}`;
+    const dimensions = e.meter?.dimensions ?? NO_DIMENSIONS;
+    const attributes = dimensionsJson(e.attributes, dimensions);
+    const bucket = Math.floor(e.occurTime.getTime() / QUARTER_MS) * QUARTER_MS;
+    const key = `${e.tenantId}/${e.resourceType}/${bucket}/${attributes}`;
     const quantity = new Decimal(e.quantity);
     const row = rows.get(key);
     if (row === undefined) {
       rows.set(key, {
         tenantId: e.tenantId,
         resourceType: e.resourceType,
-        bucketStart,
+        bucketStart: new Date(bucket),
         attributes,
-        kept: [...dimensions].sort().join(","),
+        kept: keptOf(dimensions),
         quantity,
         events: 1,
         max: quantity,
@@ -439,7 +435,7 @@ function rollupsOf(events: UsageEvent[]) {
     }
     row.quantity = row.quantity.plus(quantity);
     row.events += 1;
-    row.max = Decimal.max(row.max, quantity);
+    if (quantity.gt(row.max)) row.max = quantity;
     const { time, key: latestKey } = row.latest;
     if (e.occurTime > time || (e.occurTime.getTime() === time.getTime() && e.eventId > latestKey)) {
       row.latest = { value: quantity, time: e.occurTime, key: e.eventId };
@@ -448,7 +444,7 @@ function rollupsOf(events: UsageEvent[]) {
   return [...rows.values()];
 }
 
-// The rollup rows as the parallel arrays ROLLUP_SQL takes.
+// The rollup rows as the parallel arrays COUNT_BATCH_SQL takes.
 function columnsOf(all: Rollup[]) {
   return [
     all.map((r) => r.tenantId),
@@ -465,13 +461,31 @@ function columnsOf(all: Rollup[]) {
   ];
 }
 
-// The attributes named in `names` that the event has, as JSON with sorted keys.
-function canonicalJson(attributes: Record<string, string>, names: readonly string[]): string {
-  const keys = names.filter((k) => attributes[k] !== undefined);
-  if (keys.length === 0) return "{}";
-  keys.sort();
-  return JSON.stringify(Object.fromEntries(keys.map((k) => [k, attributes[k]])));
+// The attributes named in `names` (a meter's dimensions) that the event has, as JSON with
+// sorted keys, written directly: ingestion runs this for every event.
+function dimensionsJson(attributes: Record<string, string>, names: readonly string[]): string {
+  let json = "";
+  for (const name of sortedNames(names)) {
+    const value = attributes[name];
+    if (value === undefined) continue;
+    json += `${json === "" ? "{" : ","}${JSON.stringify(name)}:${JSON.stringify(value)}`;
+  }
+  return json === "" ? "{}" : `${json}}`;
 }
+
+// Each meter's dimensions sorted, and joined as the rollup's `kept`, worked out once per list.
+const sortedLists = new WeakMap<readonly string[], { sorted: string[]; kept: string }>();
+function listOf(names: readonly string[]) {
+  let list = sortedLists.get(names);
+  if (list === undefined) {
+    const sorted = [...names].sort();
+    list = { sorted, kept: sorted.join(",") };
+    sortedLists.set(names, list);
+  }
+  return list;
+}
+const sortedNames = (names: readonly string[]) => listOf(names).sorted;
+const keptOf = (names: readonly string[]) => listOf(names).kept;
 
 // COPY's text format: tab-separated columns, one line a row, and backslash escapes for the
 // characters that would break that framing. Validation has already excluded NUL. Times are

@@ -42,7 +42,7 @@ runBenchmark({}, async ({ server, databaseUrl }) => {
        from generate_series(0, $3 - 1) i`,
       [tenantId, start, EVENTS, end, MODELS],
     );
-    // Rolled up as ingestion rolls them up (src/usage/store.ts, ROLLUP_SQL): by the tokens
+    // Rolled up as ingestion rolls them up (src/usage/store.ts, COUNT_BATCH_SQL): by the tokens
     // meter's one dimension, `model`, the user id left out.
     await db.query(
       `insert into usage_rollups (tenant_id, resource_type, bucket_start, attributes, quantity,
