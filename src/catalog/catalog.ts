@@ -300,6 +300,12 @@ export function createPlanCatalog(data: unknown, label: string): PlanCatalog {
       }
       for (const [where, rawLimit, parsedLimit] of priced) {
         problems.push(...overageProblems(where, rawLimit));
+        // A provider's meter adds up what it is sent; a latest value can go down.
+        if (rawLimit.meter_event_name !== undefined && meter.aggregation === "latest") {
+          problems.push(
+            `${where}.meter_event_name: a latest meter's value can go down, and the provider's meter only adds increments; bill it by the invoice instead`,
+          );
+        }
         checkMeter(
           where,
           counterName(resourceType, parsedLimit.dimensions),
