@@ -1,7 +1,7 @@
 import { Decimal } from "decimal.js";
 import type { Plan, PlanLimit } from "../catalog/catalog.js";
 import { counterName } from "../catalog/meters.js";
-import { overageOf } from "../catalog/overage.js";
+import { unitsBeyond } from "../catalog/overage.js";
 import type { Subscription } from "./billing.js";
 
 /**
@@ -95,22 +95,16 @@ export function priceInvoice(input: {
       plan.unitAmount ?? new Decimal(0),
     ),
   ];
-  const unitsBeyond = (limit: PlanLimit) =>
-    limit.overage === undefined || limit.limit === undefined
-      ? new Decimal(0)
-      : overageOf({
-          kind: limit.kind,
-          included: limit.limit,
-          overageUnitAmount: limit.overage.unitAmount,
-          used: usage.get(counterName(limit.resourceType, limit.dimensions)) ?? new Decimal(0),
-          granted: new Decimal(0),
-          grantRemaining: new Decimal(0),
-        }).units;
+  const beyond = (limit: PlanLimit) =>
+    unitsBeyond(
+      limit,
+      usage.get(counterName(limit.resourceType, limit.dimensions)) ?? new Decimal(0),
+    );
   for (const limit of plan.limits) {
     let billed = new Decimal(0);
     for (const d of limit.dimensionLimits) {
       if (d.overage === undefined || d.limit === undefined) continue;
-      const units = unitsBeyond(d);
+      const units = beyond(d);
       billed = billed.plus(units);
       const values = Object.entries(d.dimensions)
         .map(([k, v]) => `${k}=${v}`)
@@ -130,7 +124,7 @@ export function priceInvoice(input: {
       line(
         `${limit.resourceType} beyond the ${limit.limit.toFixed()} included`,
         limit.resourceType,
-        Decimal.max(0, unitsBeyond(limit).minus(billed)),
+        Decimal.max(0, beyond(limit).minus(billed)),
         limit.overage.unitAmount,
       ),
     );

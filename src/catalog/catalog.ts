@@ -233,7 +233,7 @@ export function createPlanCatalog(data: unknown, label: string): PlanCatalog {
   const byMeteredPrice = new Map<string, { plan: Plan; limit: PlanLimit }>();
   const meterOfCounter = new Map<string, string>();
   const counterOfMeter = new Map<string, string>();
-  const meters = metersOf(parsed.data.meters ?? {});
+  const meters = metersOf(parsed.data.meters ?? {}, parsed.data.plans);
   problems.push(...meterProblems(label, parsed.data.meters ?? {}));
   const meterOf = (resourceType: string): Meter =>
     meters.get(resourceType) ?? plainMeter(resourceType);
@@ -353,19 +353,6 @@ export function createPlanCatalog(data: unknown, label: string): PlanCatalog {
     }
   }
   if (problems.length > 0 || defaultPlan === undefined) throw new ConfigError(problems);
-  // Every dimension limit of every plan is a counter of its meter.
-  for (const plan of byId.values()) {
-    for (const limit of plan.limits) {
-      const meter = meters.get(limit.resourceType);
-      if (meter === undefined) continue;
-      const names = new Set(meter.selectors.map((s) => counterName(limit.resourceType, s)));
-      for (const { dimensions } of limit.dimensionLimits) {
-        const name = counterName(limit.resourceType, dimensions);
-        if (!names.has(name)) (meter.selectors as Record<string, string>[]).push(dimensions);
-        names.add(name);
-      }
-    }
-  }
   // Every resource has its meter object, made once: ingestion looks one up per event.
   for (const resourceType of resourceKinds.keys()) {
     if (!meters.has(resourceType)) meters.set(resourceType, plainMeter(resourceType));
@@ -388,18 +375,29 @@ function plainMeter(resourceType: string): Meter {
   return { resourceType, aggregation: "sum", dimensions: [], uniqueKey: undefined, selectors: [] };
 }
 
-function metersOf(raw: Record<string, RawMeter>): Map<string, Meter> {
+// Each meter with its selectors: the dimension values of every dimension limit of every plan,
+// each once, so a resource's dimension limits are counted whatever the tenant's plan.
+function metersOf(
+  raw: Record<string, RawMeter>,
+  plans: z.infer<typeof catalogSchema>["plans"],
+): Map<string, Meter> {
   return new Map(
-    Object.entries(raw).map(([resourceType, m]) => [
-      resourceType,
-      {
+    Object.entries(raw).map(([resourceType, m]) => {
+      const selectors = new Map<string, Record<string, string>>();
+      for (const plan of plans) {
+        for (const { dimensions } of plan.limits[resourceType]?.dimension_limits ?? []) {
+          selectors.set(counterName(resourceType, dimensions), dimensions);
+        }
+      }
+      const meter: Meter = {
         resourceType,
         aggregation: m.aggregation as Aggregation,
-        dimensions: m.dimensions ?? [],
+        dimensions: [...(m.dimensions ?? [])].sort(),
         uniqueKey: m.unique_key,
-        selectors: [],
-      },
-    ]),
+        selectors: [...selectors.values()],
+      };
+      return [resourceType, meter];
+    }),
   );
 }
 

@@ -17,6 +17,7 @@ export type Aggregation = (typeof AGGREGATIONS)[number];
 export interface Meter {
   resourceType: string;
   aggregation: Aggregation;
+  /** The attributes that are its dimensions, sorted. */
   dimensions: readonly string[];
   /** The attribute naming the member a `unique_count` counts; undefined for the others. */
   uniqueKey: string | undefined;
@@ -48,16 +49,16 @@ export function parseCounterName(name: string): {
   resourceType: string;
   dimensions: Record<string, string>;
 } {
-  const brace = name.indexOf("{");
-  if (brace < 0) return { resourceType: name, dimensions: {} };
+  const resourceType = resourceOfCounter(name);
+  if (resourceType === name) return { resourceType, dimensions: {} };
   return {
-    resourceType: name.slice(0, brace),
-    dimensions: JSON.parse(name.slice(brace)) as Record<string, string>,
+    resourceType,
+    dimensions: JSON.parse(name.slice(resourceType.length)) as Record<string, string>,
   };
 }
 
-/** Whether usage carrying `values` counts against a limit on `selector`. */
-export function selects(
+// Whether usage carrying `values` counts against a limit on `selector`.
+function selects(
   selector: Readonly<Record<string, string>>,
   values: Readonly<Record<string, string>>,
 ): boolean {
@@ -75,17 +76,4 @@ export function countersOf(meter: Meter, values: Readonly<Record<string, string>
     if (selects(selector, values)) names.push(counterName(meter.resourceType, selector));
   }
   return names;
-}
-
-/** The dimension values of `values`: the meter's dimensions it carries, nothing else. */
-export function dimensionsOf(
-  meter: Meter,
-  values: Readonly<Record<string, string>>,
-): Record<string, string> {
-  const dimensions: Record<string, string> = {};
-  for (const name of meter.dimensions) {
-    const value = values[name];
-    if (value !== undefined && value !== "") dimensions[name] = value;
-  }
-  return dimensions;
 }

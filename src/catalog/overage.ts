@@ -1,5 +1,5 @@
 import { Decimal } from "decimal.js";
-import type { ResourceKind } from "./catalog.js";
+import type { PlanLimit, ResourceKind } from "./catalog.js";
 
 /** Usage beyond a soft limit's allowance, and what it costs. */
 export interface OverageCharge {
@@ -35,4 +35,20 @@ export function overageOf(entitlement: MeteredResource): OverageCharge {
   // Usage drawn from grants is not billed.
   const units = Decimal.max(0, used.minus(included).minus(granted.minus(grantRemaining)));
   return { units, amount: units.times(overageUnitAmount) };
+}
+
+/**
+ * A priced limit's units beyond its allowance, from its counter's usage in a period: what its
+ * invoice line and its provider meter bill apart (zero for a hard or unlimited limit).
+ */
+export function unitsBeyond(limit: PlanLimit, used: Decimal): Decimal {
+  if (limit.overage === undefined || limit.limit === undefined) return NONE.units;
+  return overageOf({
+    kind: limit.kind,
+    included: limit.limit,
+    overageUnitAmount: limit.overage.unitAmount,
+    used,
+    granted: NONE.units,
+    grantRemaining: NONE.units,
+  }).units;
 }

@@ -38,7 +38,7 @@ export function validateResourceRequest(
   const kind = catalog.resourceKinds.get(raw.resourceType);
   const sign: QuantitySign = kind === "allocation" && use !== "hold" ? "non-zero" : "positive";
   const quantity = parseQuantity(checks, "quantity", raw.quantity, sign);
-  const known = catalog.resourceKinds.has(raw.resourceType);
+  const known = kind !== undefined;
   const meter = catalog.meterOf(raw.resourceType);
   const { dimensions, member } = known
     ? checkDimensions(checks, meter, raw.dimensions, "dimensions")

@@ -5,7 +5,7 @@ import {
   type PlanCatalog,
   type PlanLimit,
 } from "../catalog/catalog.js";
-import { counterName, parseCounterName } from "../catalog/meters.js";
+import { counterName, parseCounterName, resourceOfCounter } from "../catalog/meters.js";
 import { ALLOCATION_PERIOD } from "../catalog/periods.js";
 import type { LimitInfo } from "./admission-wire.js";
 import type { Entitlement, ResourceRequest, TenantPlan } from "./entitlements.js";
@@ -55,7 +55,7 @@ export interface LimitRules {
 /** Creates the limit rules over a catalog; `now` decides whether an override has expired. */
 export function createLimitRules(catalog: PlanCatalog, now: () => Date): LimitRules {
   const kindOf = (counter: string) =>
-    catalog.resourceKinds.get(parseCounterName(counter).resourceType) ?? "consumable";
+    catalog.resourceKinds.get(resourceOfCounter(counter)) ?? "consumable";
 
   const limitOf = (tenantPlan: TenantPlan, counter: string): LimitInForce => {
     const planLimit = tenantPlan.plan.limitsByCounter.get(counter);

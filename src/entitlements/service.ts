@@ -138,19 +138,22 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
     const meter = catalog.meterOf(req.resourceType);
     const release =
       catalog.resourceKinds.get(req.resourceType) === "allocation" && req.quantity.isNegative();
-    const inPlan = limitOf(tenantPlan, req.resourceType).limit !== undefined;
-    const counters = (inPlan ? countersOf(meter, req.dimensions) : [req.resourceType]).map(
-      (name) => {
-        const { limit } = limitOf(tenantPlan, name);
-        // A soft limit admits up to its cap, so the cap, not the allowance, is what denies.
-        const ceiling = limit && ceilingOf(limit);
-        return { name, limit, ceiling, limits: limitInfoOf(tenantPlan, limit) };
-      },
-    );
+    const all = countersOf(meter, req.dimensions).map((name) => {
+      const { limit } = limitOf(tenantPlan, name);
+      // A soft limit admits up to its cap, so the cap, not the allowance, is what denies.
+      const ceiling = limit && ceilingOf(limit);
+      return { name, limit, ceiling, limits: limitInfoOf(tenantPlan, limit) };
+    });
+    const total = all[0] as (typeof all)[number];
+    // A resource the plan does not have counts on nothing: its total is read alone.
+    const inPlan = total.limit !== undefined;
+    const counters = inPlan ? all : [total];
     const limited = counters.filter((c) => c.ceiling !== undefined);
     const first =
-      [...counters.slice(1)].reverse().find((c) => c.limit?.limit !== undefined) ??
-      (counters[0] as (typeof counters)[number]);
+      counters
+        .slice(1)
+        .reverse()
+        .find((c) => c.limit?.limit !== undefined) ?? total;
     // A count counts each call once, a unique_count its member once.
     const quantity =
       meter.aggregation === "count" || meter.aggregation === "unique_count"

@@ -249,35 +249,33 @@ export function createEntitlementStore(
     // As the batch decides (tollgate_meter_fold): a member counted before always fits, and
     // a maximum or latest value fits when it is itself within the ceiling.
     async readFit(db, key, quantity, ceiling, meter) {
+      // A member is stored only with its counter, so it is found through the counter's key.
       const result = await db.raw<{ rows: (CounterFields & { fits: boolean | null })[] }>(
         `select coalesce(c.used, 0) as used, coalesce(c.reserved, 0) as reserved,
            coalesce(c.granted, 0) as granted,
            case
              when m.member is not null then true
-             when ?::text in ('max', 'latest') then tollgate_fits(0, 0, ?::numeric,
-               ?::numeric + case when ? then coalesce(c.granted, 0) else 0 end)
-             else tollgate_fits(coalesce(c.used, 0), coalesce(c.reserved, 0), ?::numeric,
-               ?::numeric + case when ? then coalesce(c.granted, 0) else 0 end)
+             when k.aggregation in ('max', 'latest') then tollgate_fits(0, 0, k.quantity, k.ceiling)
+             else tollgate_fits(coalesce(c.used, 0), coalesce(c.reserved, 0), k.quantity,
+               k.ceiling)
            end as fits
          from (select 1) one
          left join usage_counters c
            on c.tenant_id = ? and c.resource_type = ? and c.period_start = ?
          left join meter_members m
-           on m.tenant_id = ? and m.resource_type = ? and m.period_start = ? and m.member = ?`,
+           on m.tenant_id = c.tenant_id and m.resource_type = c.resource_type
+             and m.period_start = c.period_start and m.member = ?
+         cross join lateral (select ?::text as aggregation, ?::numeric as quantity,
+           ?::numeric + case when ? then coalesce(c.granted, 0) else 0 end as ceiling) k`,
         [
-          meter?.aggregation ?? "sum",
-          ...[1, 2].flatMap(() => [
-            quantity.toFixed(),
-            ceiling?.base.toFixed() ?? null,
-            ceiling?.plusDrawn ?? false,
-          ]),
-          key.tenantId,
-          key.resourceType,
-          key.periodStart,
           key.tenantId,
           key.resourceType,
           key.periodStart,
           meter?.member ?? null,
+          meter?.aggregation ?? "sum",
+          quantity.toFixed(),
+          ceiling?.base.toFixed() ?? null,
+          ceiling?.plusDrawn ?? false,
         ],
       );
       const [row] = result.rows;
@@ -456,54 +454,52 @@ function toWireOps(op: AdmissionOp, index: number, budgetMs: number | undefined)
     budgetMs: budget,
     part: 0,
   };
-  if (endsReservation(op)) {
-    // A hold on several counters ends on each of them: the first op finds the reservation,
-    // the others follow its outcome.
-    const first: WireOp = {
-      ...common,
-      limits: undefined,
-      idempotency: undefined,
-      answerTemplate: undefined,
-      reservationId: op.reservation.id,
-      hold: undefined,
-      aggregation: "sum",
-      member: undefined,
-    };
-    return [
-      first,
-      ...op.reservation.parts.map(
-        (resourceType, i): WireOp => ({
-          ...first,
-          resourceType,
-          reservationId: undefined,
-          part: i + 1,
-        }),
-      ),
-    ];
-  }
-  const first: WireOp = {
-    ...common,
-    limits: op.limits,
-    idempotency: op.idempotency,
-    answerTemplate: op.idempotency ? op.answer : undefined,
-    reservationId: op.hold?.id,
-    hold: op.hold,
-    aggregation: op.meter?.aggregation ?? "sum",
-    member: op.meter?.member,
-  };
-  const parts = (op.meter?.parts ?? []).map(
-    (part, i): WireOp => ({
-      ...first,
-      resourceType: part.resourceType,
-      limits: part.limits,
-      idempotency: undefined,
-      answerTemplate: undefined,
-      reservationId: undefined,
-      hold: undefined,
-      part: i + 1,
-    }),
-  );
-  return [first, ...parts];
+  // A call on several counters sends its other parts after the first: a hold ending on each
+  // of its counters (the first finds the reservation, the others follow its outcome), or a
+  // call on its total and dimension limits.
+  const [first, parts]: [WireOp, { resourceType: string; limits: LimitInfo | undefined }[]] =
+    endsReservation(op)
+      ? [
+          {
+            ...common,
+            limits: undefined,
+            idempotency: undefined,
+            answerTemplate: undefined,
+            reservationId: op.reservation.id,
+            hold: undefined,
+            aggregation: "sum",
+            member: undefined,
+          },
+          op.reservation.parts.map((resourceType) => ({ resourceType, limits: undefined })),
+        ]
+      : [
+          {
+            ...common,
+            limits: op.limits,
+            idempotency: op.idempotency,
+            answerTemplate: op.idempotency ? op.answer : undefined,
+            reservationId: op.hold?.id,
+            hold: op.hold,
+            aggregation: op.meter?.aggregation ?? "sum",
+            member: op.meter?.member,
+          },
+          op.meter?.parts ?? [],
+        ];
+  return [
+    first,
+    ...parts.map(
+      (part, i): WireOp => ({
+        ...first,
+        resourceType: part.resourceType,
+        limits: part.limits,
+        idempotency: undefined,
+        answerTemplate: undefined,
+        reservationId: undefined,
+        hold: undefined,
+        part: i + 1,
+      }),
+    ),
+  ];
 }
 
 function outcomeOf(op: AdmissionOp, row: WireDecision): AdmissionOutcome {

@@ -5,6 +5,7 @@ import type { Knex } from "knex";
 import { type BillingProvider, BillingProviderError } from "../billing/provider.js";
 import type { PlanCatalog } from "../catalog/catalog.js";
 import { counterName } from "../catalog/meters.js";
+import { unitsBeyond } from "../catalog/overage.js";
 import type { Clock } from "../platform/clock/clock.js";
 import { groupByTenant } from "../platform/db/tenants.js";
 import type { Logger } from "../platform/observability/logger.js";
@@ -86,9 +87,9 @@ export function createMeterService(deps: MeterServiceDeps): MeterService {
     const limit = catalog.planById(key.planId)?.limitsByCounter.get(key.resourceType);
     let units = new Decimal(0);
     for (const d of limit?.dimensionLimits ?? []) {
-      if (!d.overage?.meter || d.limit === undefined) continue;
+      if (!d.overage?.meter) continue;
       const used = parts.get(counterName(d.resourceType, d.dimensions)) ?? new Decimal(0);
-      units = units.plus(Decimal.max(0, used.minus(d.limit)));
+      units = units.plus(unitsBeyond(d, used));
     }
     return units;
   };

@@ -332,7 +332,6 @@ function sharesOf(events: UsageEvent[]) {
       };
       shares.set(key, share);
     }
-    const quantity = new Decimal(e.quantity);
     switch (aggregation) {
       case "unique_count": {
         const member = e.attributes[e.meter?.uniqueKey ?? ""] ?? "";
@@ -343,20 +342,16 @@ function sharesOf(events: UsageEvent[]) {
         share.quantity = share.quantity.plus(1);
         break;
       case "max":
-        share.quantity = Decimal.max(share.quantity, quantity);
+        share.quantity = Decimal.max(share.quantity, e.quantity);
         break;
       case "latest":
-        if (
-          share.latest === undefined ||
-          e.occurTime > share.latest.time ||
-          (e.occurTime.getTime() === share.latest.time.getTime() && e.eventId > share.latest.key)
-        ) {
+        if (share.latest === undefined || isLater(e, share.latest)) {
           share.latest = { time: e.occurTime, key: e.eventId };
-          share.quantity = quantity;
+          share.quantity = new Decimal(e.quantity);
         }
         break;
       default:
-        share.quantity = share.quantity.plus(quantity);
+        share.quantity = share.quantity.plus(e.quantity);
     }
   };
   for (const e of events) {
@@ -425,7 +420,7 @@ function rollupsOf(events: UsageEvent[]): Rollup[] {
         resourceType: e.resourceType,
         bucketStart: new Date(bucket),
         attributes,
-        kept: keptOf(dimensions),
+        kept: dimensions.join(","),
         quantity,
         events: 1,
         max: quantity,
@@ -436,10 +431,7 @@ function rollupsOf(events: UsageEvent[]): Rollup[] {
     row.quantity = row.quantity.plus(quantity);
     row.events += 1;
     if (quantity.gt(row.max)) row.max = quantity;
-    const { time, key: latestKey } = row.latest;
-    if (e.occurTime > time || (e.occurTime.getTime() === time.getTime() && e.eventId > latestKey)) {
-      row.latest = { value: quantity, time: e.occurTime, key: e.eventId };
-    }
+    if (isLater(e, row.latest)) row.latest = { value: quantity, time: e.occurTime, key: e.eventId };
   }
   return [...rows.values()];
 }
@@ -461,31 +453,25 @@ function columnsOf(all: Rollup[]) {
   ];
 }
 
-// The attributes named in `names` (a meter's dimensions) that the event has, as JSON with
-// sorted keys, written directly: ingestion runs this for every event.
+// Whether an event comes after the one a latest value holds: a later time, or at the same time
+// a greater event id.
+function isLater(e: UsageEvent, latest: { time: Date; key: string }): boolean {
+  const at = e.occurTime.getTime();
+  const then = latest.time.getTime();
+  return at > then || (at === then && e.eventId > latest.key);
+}
+
+// The attributes named in `names` (a meter's dimensions, sorted) that the event has, as JSON
+// with sorted keys, written directly: ingestion runs this for every event.
 function dimensionsJson(attributes: Record<string, string>, names: readonly string[]): string {
   let json = "";
-  for (const name of sortedNames(names)) {
+  for (const name of names) {
     const value = attributes[name];
     if (value === undefined) continue;
     json += `${json === "" ? "{" : ","}${JSON.stringify(name)}:${JSON.stringify(value)}`;
   }
   return json === "" ? "{}" : `${json}}`;
 }
-
-// Each meter's dimensions sorted, and joined as the rollup's `kept`, worked out once per list.
-const sortedLists = new WeakMap<readonly string[], { sorted: string[]; kept: string }>();
-function listOf(names: readonly string[]) {
-  let list = sortedLists.get(names);
-  if (list === undefined) {
-    const sorted = [...names].sort();
-    list = { sorted, kept: sorted.join(",") };
-    sortedLists.set(names, list);
-  }
-  return list;
-}
-const sortedNames = (names: readonly string[]) => listOf(names).sorted;
-const keptOf = (names: readonly string[]) => listOf(names).kept;
 
 // COPY's text format: tab-separated columns, one line a row, and backslash escapes for the
 // characters that would break that framing. Validation has already excluded NUL. Times are

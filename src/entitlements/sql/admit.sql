@@ -132,6 +132,7 @@ declare
   v_call tollgate_fold_step[] := '{}';
   v_fits boolean[];
   v_known boolean[];
+  v_ks int[];
   v_admitted boolean;
   v_next tollgate_fold_step;
   v_s tollgate_fold_step;
@@ -151,27 +152,28 @@ begin
     order by x.position nulls last, x.part
   loop
     if cardinality(v_call) > 0 and v_next.position is distinct from (v_call[1]).position then
+      -- First whether every part fits (a member's quantity is 1), then what each records.
       v_fits := '{}';
       v_known := '{}';
+      v_ks := '{}';
       v_admitted := true;
       foreach v_s in array v_call loop
         v_k := array_position(v_names, v_s.resource_type || '/' || v_s.period_start::text);
+        v_ks := v_ks || v_k;
         v_known := v_known || (v_s.member is not null and tollgate_member_key(v_s.resource_type,
           v_s.period_start, v_s.member) = any(v_members));
         v_fits := v_fits || case
           when v_s.kind not in ('admit', 'hold') or v_known[cardinality(v_known)] then true
           when v_s.aggregation in ('max', 'latest')
             then tollgate_fits(0, 0, v_s.quantity, v_s.ceiling)
-          when v_s.member is not null then tollgate_fits(v_used[v_k], v_reserved[v_k], 1, v_s.ceiling)
           else tollgate_fits(v_used[v_k], v_reserved[v_k], v_s.quantity, v_s.ceiling)
         end;
         v_admitted := v_admitted and v_fits[cardinality(v_fits)];
       end loop;
       for i in 1..cardinality(v_call) loop
         v_s := v_call[i];
-        v_k := array_position(v_names, v_s.resource_type || '/' || v_s.period_start::text);
-        v_q := case when v_s.member is null then v_s.quantity
-          when v_known[i] then 0 else 1 end;
+        v_k := v_ks[i];
+        v_q := case when v_known[i] then 0 else v_s.quantity end;
         v_added := null;
         if v_s.kind = 'add' or (v_s.kind = 'admit' and v_admitted) then
           v_used[v_k] := case v_s.aggregation
