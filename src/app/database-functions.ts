@@ -7,12 +7,13 @@ import type { FunctionSet } from "../platform/db/functions.js";
  * what the ones before it define. Raise `version` with every change to a file or a wire type.
  */
 export const DATABASE_FUNCTIONS: FunctionSet = {
-  version: 5,
+  version: 6,
   files: [
     new URL("../events/sql/emit.sql", import.meta.url),
     new URL("../credits/sql/grants.sql", import.meta.url),
     new URL("../entitlements/sql/settle.sql", import.meta.url),
     new URL("../entitlements/sql/admit.sql", import.meta.url),
+    new URL("../corrections/sql/correct.sql", import.meta.url),
   ],
   types: WIRE_TYPES,
 };

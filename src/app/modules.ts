@@ -2,6 +2,7 @@ import { createAuditModule } from "../audit/module.js";
 import { type AuthModule, createAuthModule } from "../auth/module.js";
 import { createBillingModule } from "../billing/module.js";
 import type { PlanCatalog } from "../catalog/catalog.js";
+import { createCorrectionsModule } from "../corrections/module.js";
 import { createCreditsModule } from "../credits/module.js";
 import { createEntitlementsModule, type EntitlementsModule } from "../entitlements/module.js";
 import { createEventsModule } from "../events/module.js";
@@ -74,10 +75,28 @@ export async function createModules(options: {
     plans: entitlements.plans,
     wrapStore: overrides.wrapUsageStore,
   });
+  const corrections = createCorrectionsModule({
+    ...shared,
+    lease: billing.lease,
+    audit: audit.store,
+    events: events.log,
+    plans: entitlements.plans,
+  });
   const metering = createMeteringModule({ ...shared, provider: billing.provider });
   const webhooks = createWebhooksModule({ ...shared, events });
   return {
     auth,
-    all: [audit, auth, events, billing, credits, entitlements, usage, metering, webhooks],
+    all: [
+      audit,
+      auth,
+      events,
+      billing,
+      credits,
+      entitlements,
+      usage,
+      corrections,
+      metering,
+      webhooks,
+    ],
   };
 }

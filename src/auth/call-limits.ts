@@ -26,6 +26,7 @@ const STREAMS = new Set([
  */
 const HEAVY_READS = new Set([
   "tollgate.v1.UsageService/GetUsage",
+  "tollgate.v1.UsageService/ListUsageEvents",
   "tollgate.v1.BillingService/GetUpcomingInvoice",
   "tollgate.v1.BillingService/ListSubscriptions",
   "tollgate.v1.BillingService/ListAuditEvents",

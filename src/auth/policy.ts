@@ -14,6 +14,7 @@ const ADMIN_ONLY = new Set([
   "tollgate.v1.BillingService/ListCustomers",
   "tollgate.v1.BillingService/CountCustomers",
   "tollgate.v1.UsageService/GetIngestStats",
+  "tollgate.v1.UsageService/ReplaceUsage",
   "tollgate.v1.EntitlementService/SetEntitlementOverride",
   "tollgate.v1.EntitlementService/DeleteEntitlementOverride",
   "tollgate.v1.EntitlementService/GrantCredits",
@@ -39,6 +40,8 @@ export const BILLING_MUTATIONS = new Set([
   "tollgate.v1.EntitlementService/DeleteEntitlementOverride",
   "tollgate.v1.EntitlementService/GrantCredits",
   "tollgate.v1.EntitlementService/VoidGrant",
+  "tollgate.v1.UsageService/VoidUsage",
+  "tollgate.v1.UsageService/ReplaceUsage",
 ]);
 
 /**

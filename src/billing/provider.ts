@@ -64,7 +64,7 @@ export interface MeterEvent {
   identifier: string;
   eventName: string;
   customerId: string;
-  /** A positive whole number: Stripe's meters take no fractions. */
+  /** A whole number, never zero: Stripe's meters take no fractions; negative after a correction. */
   value: Decimal;
   /** When the usage happened, within the billing period it belongs to. */
   timestamp: Date;

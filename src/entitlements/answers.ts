@@ -35,7 +35,9 @@ export interface StoredDecision {
  * batch's decision: the counter's figures go into the entitlement, and an admit or hold that
  * did not fit becomes a denial without its hold.
  */
-export function renderAnswer(template: Json, decision: StoredDecision): Json {
+export function renderAnswer(stored: Json, decision: StoredDecision): Json {
+  // What the admission counted is kept for VoidUsage, not shown.
+  const { recorded: _recorded, ...template } = stored;
   const figures: Json = { used: decision.used, reserved: decision.reserved };
   if (decision.granted !== undefined) {
     figures.granted = decision.granted;

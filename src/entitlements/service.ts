@@ -178,6 +178,14 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
                 .map((c) => ({ resourceType: c.name, limits: c.limits })),
             },
       entitlement: entitlementTemplate(tenantPlan, first.name),
+      // What a keyed admission counted, stored with its answer so VoidUsage can undo it.
+      recorded: {
+        counters: counters.map((c) => c.name),
+        periodStart: counterKeyOf(tenantPlan, req).periodStart.toISOString(),
+        quantity: quantity.toFixed(),
+        aggregation: meter.aggregation,
+        member: req.member,
+      },
     } as const;
   };
 
@@ -293,10 +301,12 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
     async checkAndRecord(_actor, raw, budget) {
       assertLive(budget);
       const req = validateKeyedRequest(catalog, raw, "record");
-      const { key, kind, limits, entitlement, quantity, meter } = await prepare(req);
+      const { key, kind, limits, entitlement, quantity, meter, recorded } = await prepare(req);
       const claim = claimOf(raw.idempotencyKey, "check_and_record", claimInput(req));
       const answer =
-        kind === "read" ? { ...NOT_IN_PLAN, entitlement } : { allowed: true, entitlement };
+        kind === "read"
+          ? { ...NOT_IN_PLAN, entitlement }
+          : { allowed: true, entitlement, recorded };
       const outcome = await admissions.submit(
         {
           kind,
@@ -315,7 +325,7 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
     async recordUsage(_actor, raw, budget) {
       assertLive(budget);
       const req = validateKeyedRequest(catalog, raw, "record");
-      const { key, kind, limits, entitlement, quantity, meter } = await prepare(req);
+      const { key, kind, limits, entitlement, quantity, meter, recorded } = await prepare(req);
       const claim = claimOf(raw.idempotencyKey, "record_usage", claimInput(req));
       const outcome = await admissions.submit(
         {
@@ -325,7 +335,7 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
           limits,
           meter,
           idempotency: claim,
-          answer: entitlement,
+          answer: kind === "read" ? entitlement : { ...entitlement, recorded },
         },
         budget,
       );

@@ -1,6 +1,8 @@
 /** The event types Tollgate emits; filters and endpoints may name only these. */
 export const EVENT_TYPES = [
   "entitlement.threshold_crossed",
+  "entitlement.threshold_resolved",
+  "usage.corrected",
   "entitlement.denied",
   "subscription.created",
   "subscription.updated",

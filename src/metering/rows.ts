@@ -11,6 +11,8 @@ export interface PositionRow {
   resource_type: string;
   period_start: Date;
   reported: string;
+  /** Deltas written so far: numbers each delta, so its identifier is unique. */
+  reports: number;
 }
 
 /** A row of `meter_reports`: one meter event, sent once under its identifier. */

@@ -52,7 +52,9 @@ export interface MeterServiceDeps {
  * Creates the meter sync. Each run has two steps, each safe on any number of replicas:
  *
  * 1. Plan: for every counter of a metered resource billed by a subscription, the whole units
- *    beyond what was already handed out become one delta, written with its identifier and value
+ *    beyond what was already handed out become one delta (negative after a correction lowered
+ *    the counter: Stripe's meters take negative values at any age, where a meter event
+ *    adjustment could only cancel a whole event within 24 hours of sending it), written with its identifier and value
  *    to the outbox in the transaction that advances the counter's position (locked with `skip
  *    locked`, so one replica plans each counter). While the period is open only whole units are
  *    reported (Stripe's meters take no fractions); once it has ended, the last delta rounds the
@@ -108,22 +110,26 @@ export function createMeterService(deps: MeterServiceDeps): MeterService {
     return base * (0.8 + Math.random() * 0.4);
   };
 
+  // A delta's identifier is derived from its counter and its number among the counter's
+  // deltas, so a retry re-sends the same one and no two deltas share one (a correction can
+  // bring a position back to a value it had before).
   const deltaOf = (
     key: MeterCandidate,
     reported: Decimal,
+    reports: number,
     used: Decimal,
     now: Date,
   ): NewMeterReport | undefined => {
     const eventName = eventNames.get(key.planId)?.get(key.resourceType);
     if (eventName === undefined) return undefined;
-    const closed = key.periodEnd.getTime() <= now.getTime();
-    const total = closed ? used.toDecimalPlaces(0, Decimal.ROUND_HALF_UP) : used.floor();
+    const ended = key.periodEnd.getTime() <= now.getTime();
+    const total = ended ? used.toDecimalPlaces(0, Decimal.ROUND_HALF_UP) : used.floor();
     const value = total.minus(reported);
-    if (value.lte(0)) return undefined;
+    if (value.isZero()) return undefined;
     const last = Math.min(now.getTime(), key.periodEnd.getTime() - 1000);
     return {
       identifier: `tg_${createHash("sha256")
-        .update(`${key.tenantId}/${key.resourceType}/${key.periodStart.toISOString()}/${reported}`)
+        .update(`${key.tenantId}/${key.resourceType}/${key.periodStart.toISOString()}/#${reports}`)
         .digest("hex")
         .slice(0, 40)}`,
       tenantId: key.tenantId,
@@ -149,19 +155,19 @@ export function createMeterService(deps: MeterServiceDeps): MeterService {
     // Candidates come in tenant order; each tenant's positions are locked by a statement of
     // their own, in that order.
     return store.transaction(async (trx) => {
-      const reports: NewMeterReport[] = [];
+      const deltas: NewMeterReport[] = [];
       for (const [tenantId, own] of groupByTenant(candidates)) {
-        for (const { key, reported, used, parts } of await store.lockPositions(
+        for (const { key, reported, reports, used, parts } of await store.lockPositions(
           trx,
           tenantId,
           own,
         )) {
-          const delta = deltaOf(key, reported, used.minus(billedApart(key, parts)), now);
-          if (delta) reports.push(delta);
+          const delta = deltaOf(key, reported, reports, used.minus(billedApart(key, parts)), now);
+          if (delta) deltas.push(delta);
         }
       }
-      await store.insertReports(trx, reports, now);
-      return reports.length;
+      await store.insertReports(trx, deltas, now);
+      return deltas.length;
     });
   };
 

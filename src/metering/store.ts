@@ -36,8 +36,8 @@ export interface NewMeterReport extends Omit<MeterReport, "attempts" | "firstAtt
 export interface MeterStore {
   /**
    * Counters of metered resources, in a subscription's era (from its creation to its
-   * cancellation), whose whole billable units (usage not drawn from grants) exceed what was
-   * handed to the outbox, with no delta pending and no settle queued (its draws are not known
+   * cancellation), whose whole billable units (usage not drawn from grants) differ from what
+   * was handed to the outbox (more usage, or less after a correction), with no delta pending and no settle queued (its draws are not known
    * yet), and whose period ended at most `since` ago.
    */
   candidates(
@@ -58,6 +58,8 @@ export interface MeterStore {
     {
       key: MeterCandidate;
       reported: Decimal;
+      /** How many deltas the counter has had: the next one's number. */
+      reports: number;
       used: Decimal;
       /** A total's dimension counters (by counter name), read with it. */
       parts: ReadonlyMap<string, Decimal>;
@@ -151,7 +153,7 @@ export function createMeterStore(knex: Knex): MeterStore {
            left join meter_positions mp on mp.tenant_id = c.tenant_id
              and mp.resource_type = c.resource_type and mp.period_start = c.period_start
            where c.resource_type = any(?)
-             and round(c.used - c.granted) > coalesce(mp.reported, 0)
+             and round(c.used - c.granted) <> coalesce(mp.reported, 0)
              and not exists (
                select 1 from counter_settle_queue q where q.tenant_id = c.tenant_id
                  and q.resource_type = c.resource_type and q.period_start = c.period_start)
@@ -198,7 +200,7 @@ export function createMeterStore(knex: Knex): MeterStore {
            where mp.tenant_id = ?
            order by mp.resource_type, mp.period_start
            for update of mp skip locked)
-         select l.tenant_id, l.resource_type, l.period_start, l.reported,
+         select l.tenant_id, l.resource_type, l.period_start, l.reported, l.reports,
            c.used - c.granted as used,
            (select coalesce(jsonb_object_agg(d.resource_type, (d.used - d.granted)::text), '{}')
             from usage_counters d
@@ -226,6 +228,7 @@ export function createMeterStore(knex: Knex): MeterStore {
               {
                 key,
                 reported: new Decimal(row.reported),
+                reports: row.reports,
                 used: new Decimal(row.used),
                 parts: new Map(
                   Object.entries(row.parts).map(([name, used]) => [name, new Decimal(used)]),
@@ -254,7 +257,7 @@ export function createMeterStore(knex: Knex): MeterStore {
       );
       for (const [tenantId, own] of groupByTenant(reports)) {
         await trx.raw(
-          `update meter_positions mp set reported = u.total
+          `update meter_positions mp set reported = u.total, reports = mp.reports + 1
            from unnest(?::text[], ?::timestamptz[], ?::numeric[]) as u(r, p, total)
            where mp.tenant_id = ? and mp.resource_type = u.r and mp.period_start = u.p`,
           [

@@ -9,15 +9,15 @@ import {
   UUID_PATTERN,
 } from "../platform/validation/field-checks.js";
 import { eventTimeBounds, FIELD_RULES, WIRE_TIME } from "../platform/validation/field-rules.js";
-import type { RawUsageEvent, UsageEvent, UsageQuery } from "./usage.js";
+import type { RawUsageEvent, RejectionCode, UsageEvent, UsageQuery } from "./usage.js";
 
 const ATTRIBUTES = FIELD_RULES.attributes;
 const EARLIEST = FIELD_RULES.earliestEventTime.getTime();
 
-/** A valid event without its period yet, or the reason it is rejected. */
+/** A valid event without its period yet, or the reason it is rejected and its code. */
 export type EventCheck =
   | { ok: true; event: Omit<UsageEvent, "periodStart"> }
-  | { ok: false; reason: string };
+  | { ok: false; reason: string; code: RejectionCode };
 
 /**
  * Validates one event on its own: a bad event is rejected and reported, and never fails the
@@ -29,6 +29,7 @@ export function checkEvent(
   catalog: PlanCatalog,
   now: Date,
   actor: Pick<Actor, "tenantId">,
+  lateWindowMs: number,
 ): EventCheck {
   // Ingestion runs this for every event, so well-formed events take an allocation-free path;
   // only an event that fails it is checked again field by field to say why.
@@ -37,7 +38,15 @@ export function checkEvent(
   if (!mayAccessTenant(actor, checked.event.tenantId)) {
     return {
       ok: false,
+      code: "PERMISSION_DENIED",
       reason: `permission denied: this API key may not record for tenant ${checked.event.tenantId}`,
+    };
+  }
+  if (checked.event.occurTime.getTime() < now.getTime() - lateWindowMs) {
+    return {
+      ok: false,
+      code: "EVENT_TOO_OLD",
+      reason: `occur_time: is more than ${lateWindowMs / 3_600_000} hours old (USAGE_LATE_WINDOW_HOURS); usage that old can no longer be billed`,
     };
   }
   // A unique_count event names its member, or there is nothing to count.
@@ -45,6 +54,7 @@ export function checkEvent(
   if (uniqueKey !== undefined && !raw.attributes[uniqueKey]) {
     return {
       ok: false,
+      code: "INVALID_EVENT",
       reason: `attributes[${JSON.stringify(uniqueKey)}]: is required: ${raw.resourceType} counts distinct ${uniqueKey} values`,
     };
   }
@@ -68,7 +78,15 @@ function fullCheck(raw: RawUsageEvent, catalog: PlanCatalog, now: Date): EventCh
   checks.stringMap("attributes", raw.attributes, ATTRIBUTES);
   const violations = checks.violations();
   if (violations.length > 0) {
-    return { ok: false, reason: violations.map((v) => `${v.field}: ${v.description}`).join("; ") };
+    // An event whose only fault is being ahead of the clock says so in its code.
+    const ahead =
+      occurTime.getTime() > now.getTime() + FIELD_RULES.futureSkewMs &&
+      violations.every((v) => v.field === "occur_time");
+    return {
+      ok: false,
+      code: ahead ? "EVENT_IN_FUTURE" : "INVALID_EVENT",
+      reason: violations.map((v) => `${v.field}: ${v.description}`).join("; "),
+    };
   }
   return validEvent(raw, quantity?.toFixed() ?? "", occurTime);
 }

@@ -47,6 +47,8 @@ export function createUsageModule(deps: {
     plans: deps.plans,
     catalog: deps.catalog,
     clock,
+    lateWindowMs: config.usageLateWindowHours * 3_600_000,
+    graceMs: config.periodGraceHours * 3_600_000,
   });
   return {
     name: "usage",

@@ -100,6 +100,7 @@ function source(
               "e.event_id as latest_key",
             )
             .where("e.tenant_id", query.tenantId)
+            .whereNull("e.void_time")
             .where("e.occur_time", ">=", query.start)
             .where("e.occur_time", "<", query.end)
             .as("r"),

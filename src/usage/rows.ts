@@ -14,6 +14,12 @@ export interface UsageEventRow {
   /** The counter period the event counted in. */
   period_start: Date;
   ingest_time: Date;
+  /** When the event was voided (VoidUsage, ReplaceUsage); null while it counts. */
+  void_time: Date | null;
+  void_reason: string | null;
+  /** Who voided it: an API key prefix. */
+  voided_by: string | null;
+  void_request_id: string | null;
 }
 
 /**

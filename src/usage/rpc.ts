@@ -71,7 +71,8 @@ export function createUsageRpc(service: UsageService): ServiceHandlers {
   });
 }
 
-function fromProtoEvent(event: UsageEventMessage): RawUsageEvent {
+/** A wire event as ingestion takes it. */
+export function fromProtoEvent(event: UsageEventMessage): RawUsageEvent {
   return {
     eventId: event.eventId,
     tenantId: event.tenantId,

@@ -1,5 +1,5 @@
 import type { PlanCatalog } from "../catalog/catalog.js";
-import { ALLOCATION_PERIOD, periodStartFor } from "../catalog/periods.js";
+import { ALLOCATION_PERIOD, isPeriodClosed, periodFor } from "../catalog/periods.js";
 import type { PlanCache } from "../entitlements/plan-cache.js";
 import type { Actor } from "../platform/calls/actor.js";
 import { assertLive, type CallBudget } from "../platform/calls/budget.js";
@@ -11,6 +11,7 @@ import type {
   IngestStats,
   IngestSummary,
   RawUsageEvent,
+  RejectionCode,
   UsageEvent,
   UsageReport,
 } from "./usage.js";
@@ -41,6 +42,10 @@ export interface UsageServiceDeps {
   plans: PlanCache;
   catalog: PlanCatalog;
   clock: Clock;
+  /** How old an event may be: `USAGE_LATE_WINDOW_HOURS`. */
+  lateWindowMs: number;
+  /** How long a period stays open after its end: `PERIOD_GRACE_HOURS`. */
+  graceMs: number;
 }
 
 /**
@@ -67,10 +72,15 @@ export function createUsageService(deps: UsageServiceDeps): UsageService {
     const outstanding = createCountdown();
     let failure: unknown;
     let index = 0;
-    const reject = (eventId: string, eventIndex: number, reason: string) => {
+    const reject = (
+      eventId: string,
+      eventIndex: number,
+      reason: string,
+      reasonCode: RejectionCode,
+    ) => {
       summary.rejectedCount++;
       if (summary.rejectedEvents.length < MAX_LISTED_REJECTIONS) {
-        summary.rejectedEvents.push({ eventId, eventIndex, reason });
+        summary.rejectedEvents.push({ eventId, eventIndex, reason, reasonCode });
       }
     };
     for await (const raws of batches) {
@@ -79,21 +89,26 @@ export function createUsageService(deps: UsageServiceDeps): UsageService {
       const accepted: UsageEvent[] = [];
       const positions: number[] = [];
       for (const raw of raws) {
-        const checked = checkEvent(raw, catalog, now, actor);
-        if (checked.ok) {
-          const event = checked.event;
-          const periodStart =
-            catalog.resourceKinds.get(event.resourceType) === "allocation"
-              ? ALLOCATION_PERIOD
-              : periodStartFor(
-                  plans.peek(event.tenantId) ?? (await plans.resolve(event.tenantId)),
-                  event.occurTime,
-                );
-          accepted.push({ ...event, periodStart, meter: catalog.meterOf(event.resourceType) });
-          positions.push(index);
-        } else {
-          reject(raw.eventId, index, checked.reason);
+        const checked = checkEvent(raw, catalog, now, actor, deps.lateWindowMs);
+        if (!checked.ok) {
+          reject(raw.eventId, index, checked.reason, checked.code);
+          index++;
+          continue;
         }
+        const event = checked.event;
+        let periodStart = ALLOCATION_PERIOD;
+        if (catalog.resourceKinds.get(event.resourceType) !== "allocation") {
+          const cycle = plans.peek(event.tenantId) ?? (await plans.resolve(event.tenantId));
+          const period = periodFor(cycle, event.occurTime);
+          if (isPeriodClosed(period.end, now, deps.graceMs)) {
+            reject(raw.eventId, index, closedReason(period.end), "PERIOD_CLOSED");
+            index++;
+            continue;
+          }
+          periodStart = period.start;
+        }
+        accepted.push({ ...event, periodStart, meter: catalog.meterOf(event.resourceType) });
+        positions.push(index);
         index++;
       }
       batcher.countRejected(raws.length - accepted.length);
@@ -106,7 +121,14 @@ export function createUsageService(deps: UsageServiceDeps): UsageService {
             outcomes.forEach((outcome, i) => {
               if (outcome === "stored") summary.acceptedCount++;
               else if (outcome === "duplicate") summary.duplicateCount++;
-              else reject(accepted[i]?.eventId ?? "", positions[i] ?? -1, REFUSED_REASON);
+              else {
+                reject(
+                  accepted[i]?.eventId ?? "",
+                  positions[i] ?? -1,
+                  REFUSED_REASON,
+                  "STORAGE_REFUSED",
+                );
+              }
             }),
           (error: unknown) => {
             failure ??= error;
@@ -167,4 +189,9 @@ function createCountdown() {
             onZero = resolve;
           }),
   };
+}
+
+/** Why an event of a closed period is refused. */
+export function closedReason(end: Date): string {
+  return `its billing period ended ${end.toISOString()} and is closed (PERIOD_GRACE_HOURS passed): its figures are final`;
 }

@@ -27,6 +27,21 @@ export interface UsageStore {
   report(query: UsageQuery, meters: Meter[], signal?: AbortSignal): Promise<UsageReport>;
 }
 
+/** Runs one statement with `$n` parameters, in the caller's transaction. */
+export type Statement = (sql: string, values: unknown[]) => Promise<unknown>;
+
+/**
+ * Counts events just stored, in the transaction that stored them: their counters' shares
+ * (counters locked in key order), their rollups, then their members. Flushes and
+ * ReplaceUsage's replacement events go through it alike.
+ */
+export async function countEvents(query: Statement, events: UsageEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  const { sums, members } = sharesOf(events);
+  await query(COUNT_BATCH_SQL, [...sums, ...columnsOf(rollupsOf(events))]);
+  if (members[0].length > 0) await query(MEMBERS_SQL, members);
+}
+
 /** The key that identifies an event for deduplication. */
 export function eventKey(tenantId: string, eventId: string): string {
   return `${tenantId}\u0000${eventId}`;
@@ -49,7 +64,9 @@ const COLUMNS =
 // max, latest, latest_time, latest_key, and the attribute names kept, comma-separated; one row
 // per resource, quarter hour and dimension values, aggregated exactly before the flush), in
 // key order: a sum and a count add up, a maximum keeps the larger, the latest value the later;
-// a row merged with one that kept other names keeps the names both kept.
+// a row merged with one that kept other names keeps the names both kept. The rollups are
+// written only once the counters are locked (the `counted` condition), so a correction that
+// holds a counter and rebuilds the rollups of its quarter hours never misses a flush's rows.
 const LATER = `(excluded.latest_time, excluded.latest_key)
   > (coalesce(c.latest_time, '-infinity'), coalesce(c.latest_key, ''))`;
 const NEWER = "(excluded.latest_time, excluded.latest_key) > (r.latest_time, r.latest_key)";
@@ -88,6 +105,7 @@ with sums as (
   from unnest($8::uuid[], $9::text[], $10::timestamptz[], $11::jsonb[], $12::numeric[],
     $13::bigint[], $14::numeric[], $15::numeric[], $16::timestamptz[], $17::text[], $18::text[])
     as x(t, r, b, a, q, e, m, l, lt, lk, k)
+  where (select count(*) from counted) >= 0
   order by 1, 2, 3, 4
   on conflict (tenant_id, resource_type, bucket_start, attributes) do update
     set quantity = r.quantity + excluded.quantity, events = r.events + excluded.events,
@@ -175,17 +193,6 @@ export function createUsageStore(
   kind: "postgres" | "pglite",
   reads: ReadPools,
 ): UsageStore {
-  // Counts events stored by this flush: their counters' shares, then their members.
-  const count = async (
-    query: (sql: string, values: unknown[]) => Promise<unknown>,
-    events: UsageEvent[],
-  ) => {
-    if (events.length === 0) return;
-    const { sums, members } = sharesOf(events);
-    await query(COUNT_BATCH_SQL, [...sums, ...columnsOf(rollupsOf(events))]);
-    if (members[0].length > 0) await query(MEMBERS_SQL, members);
-  };
-
   const flushJson = async (events: UsageEvent[]) => {
     const rows = events.map((e) => ({
       tenant_id: e.tenantId,
@@ -200,7 +207,7 @@ export function createUsageStore(
       const duplicates = (
         await trx.raw<{ rows: DuplicateRow[] }>(DEDUPE_JSON_SQL, [JSON.stringify(rows)])
       ).rows;
-      await count(
+      await countEvents(
         (sql, values) => trx.raw(sql.replace(/\$\d+/g, "?"), values as Knex.RawBinding[]),
         storedOnly(events, duplicates),
       );
@@ -217,7 +224,7 @@ export function createUsageStore(
     const query = (sql: string, values: unknown[]) => connection.query(sql, values);
     try {
       await copyLines(connection, COPY_EVENTS_SQL, lines);
-      await count(query, events);
+      await countEvents(query, events);
       return [];
     } catch (error) {
       // The COPY met an event stored before (or being stored by a concurrent flush).
@@ -227,7 +234,7 @@ export function createUsageStore(
     await connection.query(STAGING_DDL);
     await copyLines(connection, COPY_STAGING_SQL, lines);
     const duplicates = (await connection.query<DuplicateRow>(DEDUPE_STAGED_SQL)).rows;
-    await count(query, storedOnly(events, duplicates));
+    await countEvents(query, storedOnly(events, duplicates));
     return duplicates;
   };
 
@@ -397,7 +404,14 @@ interface Rollup {
   latest: { value: Decimal; time: Date; key: string };
 }
 
-const QUARTER_MS = 15 * 60_000;
+/** The width of a rollup row's time bucket: a quarter hour. */
+export const ROLLUP_BUCKET_MS = 15 * 60_000;
+
+/** The start of the quarter hour whose rollup rows count an event at `time`. */
+export function rollupBucketOf(time: Date): Date {
+  return new Date(Math.floor(time.getTime() / ROLLUP_BUCKET_MS) * ROLLUP_BUCKET_MS);
+}
+
 const NO_DIMENSIONS: readonly string[] = [];
 
 // Each rollup row's share of a batch. Of an event's attributes only its meter's dimensions are
@@ -410,7 +424,7 @@ function rollupsOf(events: UsageEvent[]): Rollup[] {
     if (e.meter?.aggregation === "unique_count") continue;
     const dimensions = e.meter?.dimensions ?? NO_DIMENSIONS;
     const attributes = dimensionsJson(e.attributes, dimensions);
-    const bucket = Math.floor(e.occurTime.getTime() / QUARTER_MS) * QUARTER_MS;
+    const bucket = rollupBucketOf(e.occurTime).getTime();
     const key = `${e.tenantId}/${e.resourceType}/${bucket}/${attributes}`;
     const quantity = new Decimal(e.quantity);
     const row = rows.get(key);

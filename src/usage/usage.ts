@@ -29,12 +29,22 @@ export interface UsageEvent {
   periodStart: Date;
 }
 
+/** Why an event was not stored, for programs (`RejectedEvent.reason_code`). */
+export type RejectionCode =
+  | "INVALID_EVENT"
+  | "PERMISSION_DENIED"
+  | "EVENT_TOO_OLD"
+  | "EVENT_IN_FUTURE"
+  | "PERIOD_CLOSED"
+  | "STORAGE_REFUSED";
+
 /** An event that was not stored, and why. */
 export interface RejectedEvent {
   eventId: string;
   /** Position within its call, counting across all messages of a stream. */
   eventIndex: number;
   reason: string;
+  reasonCode: RejectionCode;
 }
 
 /** What happened to the events of one call. */

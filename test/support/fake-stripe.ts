@@ -146,13 +146,13 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
     send(res, status, reply);
   });
 
-  // Records one meter event as Stripe validates it: known customer, whole positive value,
-  // timestamp within the past 35 days and at most 5 minutes ahead, identifier not seen before.
+  // Records one meter event as Stripe validates it: known customer, whole non-zero value
+  // (negative values correct usage reported before, as Stripe's meter docs allow), timestamp within the past 35 days and at most 5 minutes ahead, identifier not seen before.
   const receiveMeterEvent = (event: Omit<ReceivedMeterEvent, "accepted">): string | undefined => {
     const now = Math.floor(Date.now() / 1000);
     let refused: string | undefined;
     if (!customers.has(event.customerId)) refused = `No such customer: '${event.customerId}'`;
-    else if (!/^[1-9][0-9]*$/.test(event.value)) refused = "value must be a whole number";
+    else if (!/^-?[1-9][0-9]*$/.test(event.value)) refused = "value must be a whole number";
     else if (event.timestamp < now - 35 * DAY || event.timestamp > now + 300) {
       refused = "timestamp must be within the past 35 days and at most 5 minutes ahead";
     } else if (meterEvents.some((e) => e.accepted && e.identifier === event.identifier)) {

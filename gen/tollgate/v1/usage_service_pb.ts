@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tollgate/v1/usage_service.proto.
  */
 export const file_tollgate_v1_usage_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch90b2xsZ2F0ZS92MS91c2FnZV9zZXJ2aWNlLnByb3RvEgt0b2xsZ2F0ZS52MSL6AQoKVXNhZ2VFdmVudBIQCghldmVudF9pZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSFQoNcmVzb3VyY2VfdHlwZRgDIAEoCRIQCghxdWFudGl0eRgEIAEoCRIuCgpvY2N1cl90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI7CgphdHRyaWJ1dGVzGAYgAygLMicudG9sbGdhdGUudjEuVXNhZ2VFdmVudC5BdHRyaWJ1dGVzRW50cnkaMQoPQXR0cmlidXRlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiRgoNUmVqZWN0ZWRFdmVudBIQCghldmVudF9pZBgBIAEoCRITCgtldmVudF9pbmRleBgCIAEoBRIOCgZyZWFzb24YAyABKAkiPQoSU3RyZWFtVXNhZ2VSZXF1ZXN0EicKBmV2ZW50cxgBIAMoCzIXLnRvbGxnYXRlLnYxLlVzYWdlRXZlbnQikwEKE1N0cmVhbVVzYWdlUmVzcG9uc2USFgoOYWNjZXB0ZWRfY291bnQYASABKAMSFwoPZHVwbGljYXRlX2NvdW50GAIgASgDEhYKDnJlamVjdGVkX2NvdW50GAMgASgDEjMKD3JlamVjdGVkX2V2ZW50cxgEIAMoCzIaLnRvbGxnYXRlLnYxLlJlamVjdGVkRXZlbnQiPAoRVHJhY2tVc2FnZVJlcXVlc3QSJwoGZXZlbnRzGAEgAygLMhcudG9sbGdhdGUudjEuVXNhZ2VFdmVudCKSAQoSVHJhY2tVc2FnZVJlc3BvbnNlEhYKDmFjY2VwdGVkX2NvdW50GAEgASgDEhcKD2R1cGxpY2F0ZV9jb3VudBgCIAEoAxIWCg5yZWplY3RlZF9jb3VudBgDIAEoAxIzCg9yZWplY3RlZF9ldmVudHMYBCADKAsyGi50b2xsZ2F0ZS52MS5SZWplY3RlZEV2ZW50IqUBCgpVc2FnZVRvdGFsEhUKDXJlc291cmNlX3R5cGUYASABKAkSEAoIcXVhbnRpdHkYAiABKAkSOwoKZGltZW5zaW9ucxgDIAMoCzInLnRvbGxnYXRlLnYxLlVzYWdlVG90YWwuRGltZW5zaW9uc0VudHJ5GjEKD0RpbWVuc2lvbnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBItcBCgtVc2FnZUJ1Y2tldBIuCgpzdGFydF90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1yZXNvdXJjZV90eXBlGAIgASgJEhAKCHF1YW50aXR5GAMgASgJEjwKCmRpbWVuc2lvbnMYBCADKAsyKC50b2xsZ2F0ZS52MS5Vc2FnZUJ1Y2tldC5EaW1lbnNpb25zRW50cnkaMQoPRGltZW5zaW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEi1gIKD0dldFVzYWdlUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSFQoNcmVzb3VyY2VfdHlwZRgCIAEoCRIuCgpzdGFydF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoLZ3JhbnVsYXJpdHkYBSABKA4yGC50b2xsZ2F0ZS52MS5HcmFudWxhcml0eRIQCghncm91cF9ieRgGIAMoCRI4CgZmaWx0ZXIYByADKAsyKC50b2xsZ2F0ZS52MS5HZXRVc2FnZVJlcXVlc3QuRmlsdGVyRW50cnkSEQoJdGltZV96b25lGAggASgJGi0KC0ZpbHRlckVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiZQoQR2V0VXNhZ2VSZXNwb25zZRInCgZ0b3RhbHMYASADKAsyFy50b2xsZ2F0ZS52MS5Vc2FnZVRvdGFsEigKBnNlcmllcxgCIAMoCzIYLnRvbGxnYXRlLnYxLlVzYWdlQnVja2V0IhcKFUdldEluZ2VzdFN0YXRzUmVxdWVzdCKNAgoWR2V0SW5nZXN0U3RhdHNSZXNwb25zZRIVCg10cmFja2VkX2NvdW50GAEgASgDEhUKDWZsdXNoZWRfY291bnQYAiABKAMSFwoPZHVwbGljYXRlX2NvdW50GAMgASgDEhYKDnJlamVjdGVkX2NvdW50GAQgASgDEhMKC2Vycm9yX2NvdW50GAUgASgDEhMKC2JhdGNoX2NvdW50GAYgASgDEhMKC2J1ZmZlcl9zaXplGAcgASgDEjMKD2xhc3RfZmx1c2hfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASIAoYcmVjZW50X2V2ZW50c19wZXJfc2Vjb25kGAkgASgBKmwKC0dyYW51bGFyaXR5EhsKF0dSQU5VTEFSSVRZX1VOU1BFQ0lGSUVEEAASFAoQR1JBTlVMQVJJVFlfSE9VUhABEhMKD0dSQU5VTEFSSVRZX0RBWRACEhUKEUdSQU5VTEFSSVRZX01PTlRIEAMy1QIKDFVzYWdlU2VydmljZRJSCgtTdHJlYW1Vc2FnZRIfLnRvbGxnYXRlLnYxLlN0cmVhbVVzYWdlUmVxdWVzdBogLnRvbGxnYXRlLnYxLlN0cmVhbVVzYWdlUmVzcG9uc2UoARJNCgpUcmFja1VzYWdlEh4udG9sbGdhdGUudjEuVHJhY2tVc2FnZVJlcXVlc3QaHy50b2xsZ2F0ZS52MS5UcmFja1VzYWdlUmVzcG9uc2USRwoIR2V0VXNhZ2USHC50b2xsZ2F0ZS52MS5HZXRVc2FnZVJlcXVlc3QaHS50b2xsZ2F0ZS52MS5HZXRVc2FnZVJlc3BvbnNlElkKDkdldEluZ2VzdFN0YXRzEiIudG9sbGdhdGUudjEuR2V0SW5nZXN0U3RhdHNSZXF1ZXN0GiMudG9sbGdhdGUudjEuR2V0SW5nZXN0U3RhdHNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("Ch90b2xsZ2F0ZS92MS91c2FnZV9zZXJ2aWNlLnByb3RvEgt0b2xsZ2F0ZS52MSL6AQoKVXNhZ2VFdmVudBIQCghldmVudF9pZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSFQoNcmVzb3VyY2VfdHlwZRgDIAEoCRIQCghxdWFudGl0eRgEIAEoCRIuCgpvY2N1cl90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI7CgphdHRyaWJ1dGVzGAYgAygLMicudG9sbGdhdGUudjEuVXNhZ2VFdmVudC5BdHRyaWJ1dGVzRW50cnkaMQoPQXR0cmlidXRlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiWwoNUmVqZWN0ZWRFdmVudBIQCghldmVudF9pZBgBIAEoCRITCgtldmVudF9pbmRleBgCIAEoBRIOCgZyZWFzb24YAyABKAkSEwoLcmVhc29uX2NvZGUYBCABKAkiPQoSU3RyZWFtVXNhZ2VSZXF1ZXN0EicKBmV2ZW50cxgBIAMoCzIXLnRvbGxnYXRlLnYxLlVzYWdlRXZlbnQikwEKE1N0cmVhbVVzYWdlUmVzcG9uc2USFgoOYWNjZXB0ZWRfY291bnQYASABKAMSFwoPZHVwbGljYXRlX2NvdW50GAIgASgDEhYKDnJlamVjdGVkX2NvdW50GAMgASgDEjMKD3JlamVjdGVkX2V2ZW50cxgEIAMoCzIaLnRvbGxnYXRlLnYxLlJlamVjdGVkRXZlbnQiPAoRVHJhY2tVc2FnZVJlcXVlc3QSJwoGZXZlbnRzGAEgAygLMhcudG9sbGdhdGUudjEuVXNhZ2VFdmVudCKSAQoSVHJhY2tVc2FnZVJlc3BvbnNlEhYKDmFjY2VwdGVkX2NvdW50GAEgASgDEhcKD2R1cGxpY2F0ZV9jb3VudBgCIAEoAxIWCg5yZWplY3RlZF9jb3VudBgDIAEoAxIzCg9yZWplY3RlZF9ldmVudHMYBCADKAsyGi50b2xsZ2F0ZS52MS5SZWplY3RlZEV2ZW50IqUBCgpVc2FnZVRvdGFsEhUKDXJlc291cmNlX3R5cGUYASABKAkSEAoIcXVhbnRpdHkYAiABKAkSOwoKZGltZW5zaW9ucxgDIAMoCzInLnRvbGxnYXRlLnYxLlVzYWdlVG90YWwuRGltZW5zaW9uc0VudHJ5GjEKD0RpbWVuc2lvbnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBItcBCgtVc2FnZUJ1Y2tldBIuCgpzdGFydF90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1yZXNvdXJjZV90eXBlGAIgASgJEhAKCHF1YW50aXR5GAMgASgJEjwKCmRpbWVuc2lvbnMYBCADKAsyKC50b2xsZ2F0ZS52MS5Vc2FnZUJ1Y2tldC5EaW1lbnNpb25zRW50cnkaMQoPRGltZW5zaW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEi1gIKD0dldFVzYWdlUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSFQoNcmVzb3VyY2VfdHlwZRgCIAEoCRIuCgpzdGFydF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoLZ3JhbnVsYXJpdHkYBSABKA4yGC50b2xsZ2F0ZS52MS5HcmFudWxhcml0eRIQCghncm91cF9ieRgGIAMoCRI4CgZmaWx0ZXIYByADKAsyKC50b2xsZ2F0ZS52MS5HZXRVc2FnZVJlcXVlc3QuRmlsdGVyRW50cnkSEQoJdGltZV96b25lGAggASgJGi0KC0ZpbHRlckVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiZQoQR2V0VXNhZ2VSZXNwb25zZRInCgZ0b3RhbHMYASADKAsyFy50b2xsZ2F0ZS52MS5Vc2FnZVRvdGFsEigKBnNlcmllcxgCIAMoCzIYLnRvbGxnYXRlLnYxLlVzYWdlQnVja2V0IhcKFUdldEluZ2VzdFN0YXRzUmVxdWVzdCKNAgoWR2V0SW5nZXN0U3RhdHNSZXNwb25zZRIVCg10cmFja2VkX2NvdW50GAEgASgDEhUKDWZsdXNoZWRfY291bnQYAiABKAMSFwoPZHVwbGljYXRlX2NvdW50GAMgASgDEhYKDnJlamVjdGVkX2NvdW50GAQgASgDEhMKC2Vycm9yX2NvdW50GAUgASgDEhMKC2JhdGNoX2NvdW50GAYgASgDEhMKC2J1ZmZlcl9zaXplGAcgASgDEjMKD2xhc3RfZmx1c2hfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASIAoYcmVjZW50X2V2ZW50c19wZXJfc2Vjb25kGAkgASgBInYKEFZvaWRVc2FnZVJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhEKCWV2ZW50X2lkcxgCIAMoCRIYChBpZGVtcG90ZW5jeV9rZXlzGAMgAygJEg4KBnJlYXNvbhgEIAEoCRISCgpyZXF1ZXN0X2lkGAUgASgJIloKEVZvaWRVc2FnZVJlc3BvbnNlEhQKDHZvaWRlZF9jb3VudBgBIAEoAxIcChRhbHJlYWR5X3ZvaWRlZF9jb3VudBgCIAEoAxIRCglub3RfZm91bmQYAyADKAki6gEKE1JlcGxhY2VVc2FnZVJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhUKDXJlc291cmNlX3R5cGUYAiABKAkSLgoKc3RhcnRfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEicKBmV2ZW50cxgFIAMoCzIXLnRvbGxnYXRlLnYxLlVzYWdlRXZlbnQSEgoKcmVxdWVzdF9pZBgGIAEoCRIOCgZyZWFzb24YByABKAkiRAoUUmVwbGFjZVVzYWdlUmVzcG9uc2USFAoMdm9pZGVkX2NvdW50GAEgASgDEhYKDmFjY2VwdGVkX2NvdW50GAIgASgDIs8CChZMaXN0VXNhZ2VFdmVudHNSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIVCg1yZXNvdXJjZV90eXBlGAIgASgJEi4KCnN0YXJ0X3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg5pbmNsdWRlX3ZvaWRlZBgFIAEoCBIRCglwYWdlX3NpemUYBiABKAUSEgoKcGFnZV90b2tlbhgHIAEoCRI/CgZmaWx0ZXIYCCADKAsyLy50b2xsZ2F0ZS52MS5MaXN0VXNhZ2VFdmVudHNSZXF1ZXN0LkZpbHRlckVudHJ5Gi0KC0ZpbHRlckVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEi2AEKEFN0b3JlZFVzYWdlRXZlbnQSJgoFZXZlbnQYASABKAsyFy50b2xsZ2F0ZS52MS5Vc2FnZUV2ZW50EjUKEXBlcmlvZF9zdGFydF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZ2b2lkZWQYAyABKAgSEwoLdm9pZF9yZWFzb24YBCABKAkSLQoJdm9pZF90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCgl2b2lkZWRfYnkYBiABKAkiYQoXTGlzdFVzYWdlRXZlbnRzUmVzcG9uc2USLQoGZXZlbnRzGAEgAygLMh0udG9sbGdhdGUudjEuU3RvcmVkVXNhZ2VFdmVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkqbAoLR3JhbnVsYXJpdHkSGwoXR1JBTlVMQVJJVFlfVU5TUEVDSUZJRUQQABIUChBHUkFOVUxBUklUWV9IT1VSEAESEwoPR1JBTlVMQVJJVFlfREFZEAISFQoRR1JBTlVMQVJJVFlfTU9OVEgQAzLUBAoMVXNhZ2VTZXJ2aWNlElIKC1N0cmVhbVVzYWdlEh8udG9sbGdhdGUudjEuU3RyZWFtVXNhZ2VSZXF1ZXN0GiAudG9sbGdhdGUudjEuU3RyZWFtVXNhZ2VSZXNwb25zZSgBEk0KClRyYWNrVXNhZ2USHi50b2xsZ2F0ZS52MS5UcmFja1VzYWdlUmVxdWVzdBofLnRvbGxnYXRlLnYxLlRyYWNrVXNhZ2VSZXNwb25zZRJHCghHZXRVc2FnZRIcLnRvbGxnYXRlLnYxLkdldFVzYWdlUmVxdWVzdBodLnRvbGxnYXRlLnYxLkdldFVzYWdlUmVzcG9uc2USWQoOR2V0SW5nZXN0U3RhdHMSIi50b2xsZ2F0ZS52MS5HZXRJbmdlc3RTdGF0c1JlcXVlc3QaIy50b2xsZ2F0ZS52MS5HZXRJbmdlc3RTdGF0c1Jlc3BvbnNlEkoKCVZvaWRVc2FnZRIdLnRvbGxnYXRlLnYxLlZvaWRVc2FnZVJlcXVlc3QaHi50b2xsZ2F0ZS52MS5Wb2lkVXNhZ2VSZXNwb25zZRJTCgxSZXBsYWNlVXNhZ2USIC50b2xsZ2F0ZS52MS5SZXBsYWNlVXNhZ2VSZXF1ZXN0GiEudG9sbGdhdGUudjEuUmVwbGFjZVVzYWdlUmVzcG9uc2USXAoPTGlzdFVzYWdlRXZlbnRzEiMudG9sbGdhdGUudjEuTGlzdFVzYWdlRXZlbnRzUmVxdWVzdBokLnRvbGxnYXRlLnYxLkxpc3RVc2FnZUV2ZW50c1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * UsageEvent is one unit of reported consumption.
@@ -102,6 +102,17 @@ export type RejectedEvent = Message<"tollgate.v1.RejectedEvent"> & {
    * @generated from field: string reason = 3;
    */
   reason: string;
+
+  /**
+   * What was wrong, for programs: `INVALID_EVENT` (a field failed validation),
+   * `PERMISSION_DENIED` (the key may not act for the event's tenant), `EVENT_TOO_OLD` (older
+   * than `USAGE_LATE_WINDOW_HOURS`), `EVENT_IN_FUTURE` (more than 5 minutes ahead of the
+   * server's clock), `PERIOD_CLOSED` (its billing period ended more than
+   * `PERIOD_GRACE_HOURS` ago), `STORAGE_REFUSED` (the database refused it).
+   *
+   * @generated from field: string reason_code = 4;
+   */
+  reasonCode: string;
 };
 
 /**
@@ -516,6 +527,339 @@ export const GetIngestStatsResponseSchema: GenMessage<GetIngestStatsResponse> = 
   messageDesc(file_tollgate_v1_usage_service, 11);
 
 /**
+ * VoidUsageRequest is the input of UsageService.VoidUsage.
+ *
+ * @generated from message tollgate.v1.VoidUsageRequest
+ */
+export type VoidUsageRequest = Message<"tollgate.v1.VoidUsageRequest"> & {
+  /**
+   * The tenant whose usage is voided, a UUID string. Required.
+   *
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * Ingested events to void, by event id (at most 1,000).
+   *
+   * @generated from field: repeated string event_ids = 2;
+   */
+  eventIds: string[];
+
+  /**
+   * Recorded admissions to void, by the idempotency key of their `CheckAndRecord` or
+   * `RecordUsage` (at most 1,000). An admission recorded without a key cannot be voided.
+   *
+   * @generated from field: repeated string idempotency_keys = 3;
+   */
+  idempotencyKeys: string[];
+
+  /**
+   * Why, for the audit trail and the `usage.corrected` event; 1 to 500 characters. Required.
+   *
+   * @generated from field: string reason = 4;
+   */
+  reason: string;
+
+  /**
+   * Makes the call safe to retry: a repeated id replays the first answer.
+   *
+   * @generated from field: string request_id = 5;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message tollgate.v1.VoidUsageRequest.
+ * Use `create(VoidUsageRequestSchema)` to create a new message.
+ */
+export const VoidUsageRequestSchema: GenMessage<VoidUsageRequest> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_usage_service, 12);
+
+/**
+ * VoidUsageResponse is the output of UsageService.VoidUsage.
+ *
+ * @generated from message tollgate.v1.VoidUsageResponse
+ */
+export type VoidUsageResponse = Message<"tollgate.v1.VoidUsageResponse"> & {
+  /**
+   * Items voided by this call.
+   *
+   * @generated from field: int64 voided_count = 1;
+   */
+  voidedCount: bigint;
+
+  /**
+   * Items that an earlier call had voided; they changed nothing.
+   *
+   * @generated from field: int64 already_voided_count = 2;
+   */
+  alreadyVoidedCount: bigint;
+
+  /**
+   * The ids and keys that matched nothing (a key of an admission that was denied or only
+   * read matches nothing either).
+   *
+   * @generated from field: repeated string not_found = 3;
+   */
+  notFound: string[];
+};
+
+/**
+ * Describes the message tollgate.v1.VoidUsageResponse.
+ * Use `create(VoidUsageResponseSchema)` to create a new message.
+ */
+export const VoidUsageResponseSchema: GenMessage<VoidUsageResponse> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_usage_service, 13);
+
+/**
+ * ReplaceUsageRequest is the input of UsageService.ReplaceUsage.
+ *
+ * @generated from message tollgate.v1.ReplaceUsageRequest
+ */
+export type ReplaceUsageRequest = Message<"tollgate.v1.ReplaceUsageRequest"> & {
+  /**
+   * The tenant, a UUID string. Required.
+   *
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * The resource whose events are replaced. Required.
+   *
+   * @generated from field: string resource_type = 2;
+   */
+  resourceType: string;
+
+  /**
+   * The start of the range (inclusive). Required.
+   *
+   * @generated from field: google.protobuf.Timestamp start_time = 3;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * The end of the range (exclusive), after `start_time`. Required.
+   *
+   * @generated from field: google.protobuf.Timestamp end_time = 4;
+   */
+  endTime?: Timestamp | undefined;
+
+  /**
+   * The events that replace the range's (at most 10,000), each of this tenant and resource,
+   * with an `occur_time` inside the range and a new event id; may be empty (the range is
+   * voided).
+   *
+   * @generated from field: repeated tollgate.v1.UsageEvent events = 5;
+   */
+  events: UsageEvent[];
+
+  /**
+   * Makes the call safe to retry: a repeated id replays the first answer.
+   *
+   * @generated from field: string request_id = 6;
+   */
+  requestId: string;
+
+  /**
+   * Why, for the audit trail; empty means `replaced`.
+   *
+   * @generated from field: string reason = 7;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message tollgate.v1.ReplaceUsageRequest.
+ * Use `create(ReplaceUsageRequestSchema)` to create a new message.
+ */
+export const ReplaceUsageRequestSchema: GenMessage<ReplaceUsageRequest> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_usage_service, 14);
+
+/**
+ * ReplaceUsageResponse is the output of UsageService.ReplaceUsage.
+ *
+ * @generated from message tollgate.v1.ReplaceUsageResponse
+ */
+export type ReplaceUsageResponse = Message<"tollgate.v1.ReplaceUsageResponse"> & {
+  /**
+   * Live events of the range that were voided.
+   *
+   * @generated from field: int64 voided_count = 1;
+   */
+  voidedCount: bigint;
+
+  /**
+   * Replacement events stored.
+   *
+   * @generated from field: int64 accepted_count = 2;
+   */
+  acceptedCount: bigint;
+};
+
+/**
+ * Describes the message tollgate.v1.ReplaceUsageResponse.
+ * Use `create(ReplaceUsageResponseSchema)` to create a new message.
+ */
+export const ReplaceUsageResponseSchema: GenMessage<ReplaceUsageResponse> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_usage_service, 15);
+
+/**
+ * ListUsageEventsRequest is the input of UsageService.ListUsageEvents.
+ *
+ * @generated from message tollgate.v1.ListUsageEventsRequest
+ */
+export type ListUsageEventsRequest = Message<"tollgate.v1.ListUsageEventsRequest"> & {
+  /**
+   * The tenant, a UUID string. Required.
+   *
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * Only this resource; empty lists every resource.
+   *
+   * @generated from field: string resource_type = 2;
+   */
+  resourceType: string;
+
+  /**
+   * Only events at or after this time; unset means no bound.
+   *
+   * @generated from field: google.protobuf.Timestamp start_time = 3;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * Only events before this time; unset means no bound.
+   *
+   * @generated from field: google.protobuf.Timestamp end_time = 4;
+   */
+  endTime?: Timestamp | undefined;
+
+  /**
+   * Whether voided events are listed too.
+   *
+   * @generated from field: bool include_voided = 5;
+   */
+  includeVoided: boolean;
+
+  /**
+   * At most this many events (1 to 1,000; 0 means 100).
+   *
+   * @generated from field: int32 page_size = 6;
+   */
+  pageSize: number;
+
+  /**
+   * The `next_page_token` of the previous page; empty for the first page.
+   *
+   * @generated from field: string page_token = 7;
+   */
+  pageToken: string;
+
+  /**
+   * Only events whose attributes have these values (several are ANDed).
+   *
+   * @generated from field: map<string, string> filter = 8;
+   */
+  filter: { [key: string]: string };
+};
+
+/**
+ * Describes the message tollgate.v1.ListUsageEventsRequest.
+ * Use `create(ListUsageEventsRequestSchema)` to create a new message.
+ */
+export const ListUsageEventsRequestSchema: GenMessage<ListUsageEventsRequest> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_usage_service, 16);
+
+/**
+ * StoredUsageEvent is an event as stored, with its void if it was voided.
+ *
+ * @generated from message tollgate.v1.StoredUsageEvent
+ */
+export type StoredUsageEvent = Message<"tollgate.v1.StoredUsageEvent"> & {
+  /**
+   * The event as ingested.
+   *
+   * @generated from field: tollgate.v1.UsageEvent event = 1;
+   */
+  event?: UsageEvent | undefined;
+
+  /**
+   * The counter period it counts in.
+   *
+   * @generated from field: google.protobuf.Timestamp period_start_time = 2;
+   */
+  periodStartTime?: Timestamp | undefined;
+
+  /**
+   * Whether it was voided; a voided event counts nowhere.
+   *
+   * @generated from field: bool voided = 3;
+   */
+  voided: boolean;
+
+  /**
+   * Why it was voided.
+   *
+   * @generated from field: string void_reason = 4;
+   */
+  voidReason: string;
+
+  /**
+   * When it was voided.
+   *
+   * @generated from field: google.protobuf.Timestamp void_time = 5;
+   */
+  voidTime?: Timestamp | undefined;
+
+  /**
+   * Who voided it: an API key prefix, or `open` without keys.
+   *
+   * @generated from field: string voided_by = 6;
+   */
+  voidedBy: string;
+};
+
+/**
+ * Describes the message tollgate.v1.StoredUsageEvent.
+ * Use `create(StoredUsageEventSchema)` to create a new message.
+ */
+export const StoredUsageEventSchema: GenMessage<StoredUsageEvent> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_usage_service, 17);
+
+/**
+ * ListUsageEventsResponse is the output of UsageService.ListUsageEvents.
+ *
+ * @generated from message tollgate.v1.ListUsageEventsResponse
+ */
+export type ListUsageEventsResponse = Message<"tollgate.v1.ListUsageEventsResponse"> & {
+  /**
+   * The events, latest `occur_time` first (then by event id, descending).
+   *
+   * @generated from field: repeated tollgate.v1.StoredUsageEvent events = 1;
+   */
+  events: StoredUsageEvent[];
+
+  /**
+   * The token of the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message tollgate.v1.ListUsageEventsResponse.
+ * Use `create(ListUsageEventsResponseSchema)` to create a new message.
+ */
+export const ListUsageEventsResponseSchema: GenMessage<ListUsageEventsResponse> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_usage_service, 18);
+
+/**
  * Granularity is the width of the buckets of a usage time series.
  *
  * @generated from enum tollgate.v1.Granularity
@@ -619,6 +963,49 @@ export const UsageService: GenService<{
     methodKind: "unary";
     input: typeof GetIngestStatsRequestSchema;
     output: typeof GetIngestStatsResponseSchema;
+  },
+  /**
+   * VoidUsage voids ingested events (by event id) and recorded admissions (by the
+   * idempotency key of their `CheckAndRecord` or `RecordUsage`): they stay stored, marked
+   * voided, and stop counting everywhere: counters (never below zero), `GetUsage`,
+   * `GetEntitlements`, grant draws (given back), the invoice preview and the provider's meters
+   * (a compensating report). An admission voided gives its quantity back to the limit.
+   * Admin keys may void any tenant's usage; a tenant key its own only when the server runs
+   * with `TENANT_SELF_SERVICE_CORRECTIONS=true`. Repeating a `request_id` replays the first
+   * answer. Errors: `INVALID_ARGUMENT` with every field problem; `FAILED_PRECONDITION`
+   * (reason `PERIOD_CLOSED`) when an item belongs to a closed period, and nothing is voided.
+   *
+   * @generated from rpc tollgate.v1.UsageService.VoidUsage
+   */
+  voidUsage: {
+    methodKind: "unary";
+    input: typeof VoidUsageRequestSchema;
+    output: typeof VoidUsageResponseSchema;
+  },
+  /**
+   * ReplaceUsage atomically voids every live event of one tenant and resource whose
+   * `occur_time` is in `[start_time, end_time)` and ingests `events` in their place. Admin
+   * only; idempotent by `request_id`. Errors: `INVALID_ARGUMENT` listing every event outside
+   * the range, of another tenant or resource, invalid, or whose id is already stored;
+   * `FAILED_PRECONDITION` (reason `PERIOD_CLOSED`) when the range reaches a closed period.
+   *
+   * @generated from rpc tollgate.v1.UsageService.ReplaceUsage
+   */
+  replaceUsage: {
+    methodKind: "unary";
+    input: typeof ReplaceUsageRequestSchema;
+    output: typeof ReplaceUsageResponseSchema;
+  },
+  /**
+   * ListUsageEvents returns a tenant's raw events, latest `occur_time` first, voided ones
+   * included on request with when, why and by whom they were voided.
+   *
+   * @generated from rpc tollgate.v1.UsageService.ListUsageEvents
+   */
+  listUsageEvents: {
+    methodKind: "unary";
+    input: typeof ListUsageEventsRequestSchema;
+    output: typeof ListUsageEventsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_tollgate_v1_usage_service, 0);

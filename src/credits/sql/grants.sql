@@ -36,3 +36,32 @@ begin
   where g.tenant_id = p_tenant and g.id = a.id and a.before < p_amount;
 end
 $fn$;
+
+-- tollgate_refill_grants(tenant, resource, amount, now): gives `amount` back to the tenant's
+-- active grants on the resource after a correction voided usage they paid for, in the reverse
+-- of the order draws take (the grant drawn last is refilled first), each up to its quantity.
+-- Returns what could not be given back (grants that expired or were voided since the draw).
+-- The caller has locked the grants through tollgate_grant_room.
+create or replace function tollgate_refill_grants(p_tenant uuid, p_resource text,
+  p_amount numeric, p_now timestamptz)
+returns numeric language plpgsql as $fn$
+declare
+  v_given numeric;
+begin
+  with drawn as (
+    select id, quantity - remaining as gap,
+      sum(quantity - remaining) over (
+        order by expire_time desc nulls first, create_time desc, id desc)
+        - (quantity - remaining) as before
+    from credit_grants
+    where tenant_id = p_tenant and resource_type = p_resource and void_time is null
+      and (expire_time is null or expire_time > p_now) and remaining < quantity),
+  given as (
+    update credit_grants g set remaining = g.remaining + least(d.gap, p_amount - d.before)
+    from drawn d
+    where g.tenant_id = p_tenant and g.id = d.id and d.before < p_amount
+    returning least(d.gap, p_amount - d.before) as amount)
+  select coalesce(sum(amount), 0) into v_given from given;
+  return p_amount - v_given;
+end
+$fn$;

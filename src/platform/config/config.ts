@@ -88,6 +88,12 @@ export interface Config {
    * for all (a distributed database always gets one per tenant, whatever this says).
    */
   admissionStatementPerTenant: boolean;
+  /** How old an event's `occur_time` may be (hours) before it is rejected `EVENT_TOO_OLD`. */
+  usageLateWindowHours: number;
+  /** How long after its end a period stays open to late events and corrections (hours). */
+  periodGraceHours: number;
+  /** Whether a tenant key may void its own tenant's usage (`VoidUsage`). */
+  tenantSelfServiceCorrections: boolean;
 }
 
 /**
@@ -107,6 +113,24 @@ const positiveInt = makeValidator<number>((input) => {
   if (!Number.isSafeInteger(value)) throw new Error("expected a positive whole number");
   return value;
 });
+
+/**
+ * Stripe takes meter events whose timestamp is at most 35 days old: a late event accepted
+ * beyond that could never be billed.
+ */
+const MAX_LATE_WINDOW_HOURS = 840;
+/** Stripe keeps an invoice in draft (open to usage) for at most 72 hours after its period. */
+const MAX_PERIOD_GRACE_HOURS = 72;
+
+// Whole hours from 0 to `max`.
+const hoursUpTo = (max: number) =>
+  makeValidator<number>((input) => {
+    const value = Number(input.trim());
+    if (!/^[0-9]+$/.test(input.trim()) || value > max) {
+      throw new Error(`expected whole hours from 0 to ${max}`);
+    }
+    return value;
+  });
 
 // Port 0 asks the OS for a free port; the server logs the one it got.
 const tcpPort = makeValidator<number>((input) => {
@@ -206,6 +230,9 @@ const SPECS = {
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: bool({ default: false }),
   SETTLE_SWEEP_INTERVAL_SECONDS: positiveSeconds({ default: 1 }),
   ADMISSION_STATEMENT_PER_TENANT: bool({ default: false }),
+  USAGE_LATE_WINDOW_HOURS: hoursUpTo(MAX_LATE_WINDOW_HOURS)({ default: 840 }),
+  PERIOD_GRACE_HOURS: hoursUpTo(MAX_PERIOD_GRACE_HOURS)({ default: 24 }),
+  TENANT_SELF_SERVICE_CORRECTIONS: bool({ default: false }),
 } as const;
 
 /**
@@ -286,6 +313,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webhookAllowPrivateNetworks: raw.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
     settleSweepIntervalSeconds: raw.SETTLE_SWEEP_INTERVAL_SECONDS,
     admissionStatementPerTenant: raw.ADMISSION_STATEMENT_PER_TENANT,
+    usageLateWindowHours: raw.USAGE_LATE_WINDOW_HOURS,
+    periodGraceHours: raw.PERIOD_GRACE_HOURS,
+    tenantSelfServiceCorrections: raw.TENANT_SELF_SERVICE_CORRECTIONS,
   };
 }
 

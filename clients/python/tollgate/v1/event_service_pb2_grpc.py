@@ -14,6 +14,14 @@ class EventServiceStub(object):
     per tenant, resource, period and threshold. `tenant_id`, `resource_type`,
     `period_start_time`, `threshold` (a fraction, "0.8"), `used`, `limit` (allowance plus
     grants), `included`, `granted`, `plan_id`.
+    After a correction that resolved it, the threshold re-arms: crossing it again is a new
+    event.
+    - `entitlement.threshold_resolved`: a correction brought usage back below a threshold that
+    was crossed, once per crossing. The same fields as `threshold_crossed`.
+    - `usage.corrected`: a `VoidUsage` or `ReplaceUsage` call changed a tenant's usage.
+    `tenant_id`, `kind` (`void` or `replace`), `request_id`, `reason`, `actor`, `event_ids`
+    and `idempotency_keys` voided (at most 1,000 each listed), `voided_count`,
+    `accepted_count` (a replacement's new events), `resource_types`.
     - `entitlement.denied`: the first denied call of a period for a tenant and resource.
     `tenant_id`, `resource_type`, `period_start_time`, `quantity`, `used`, `reserved`,
     `limit`, `plan_id`.
@@ -88,6 +96,14 @@ class EventServiceServicer(object):
     per tenant, resource, period and threshold. `tenant_id`, `resource_type`,
     `period_start_time`, `threshold` (a fraction, "0.8"), `used`, `limit` (allowance plus
     grants), `included`, `granted`, `plan_id`.
+    After a correction that resolved it, the threshold re-arms: crossing it again is a new
+    event.
+    - `entitlement.threshold_resolved`: a correction brought usage back below a threshold that
+    was crossed, once per crossing. The same fields as `threshold_crossed`.
+    - `usage.corrected`: a `VoidUsage` or `ReplaceUsage` call changed a tenant's usage.
+    `tenant_id`, `kind` (`void` or `replace`), `request_id`, `reason`, `actor`, `event_ids`
+    and `idempotency_keys` voided (at most 1,000 each listed), `voided_count`,
+    `accepted_count` (a replacement's new events), `resource_types`.
     - `entitlement.denied`: the first denied call of a period for a tenant and resource.
     `tenant_id`, `resource_type`, `period_start_time`, `quantity`, `used`, `reserved`,
     `limit`, `plan_id`.
@@ -235,6 +251,14 @@ class EventService(object):
     per tenant, resource, period and threshold. `tenant_id`, `resource_type`,
     `period_start_time`, `threshold` (a fraction, "0.8"), `used`, `limit` (allowance plus
     grants), `included`, `granted`, `plan_id`.
+    After a correction that resolved it, the threshold re-arms: crossing it again is a new
+    event.
+    - `entitlement.threshold_resolved`: a correction brought usage back below a threshold that
+    was crossed, once per crossing. The same fields as `threshold_crossed`.
+    - `usage.corrected`: a `VoidUsage` or `ReplaceUsage` call changed a tenant's usage.
+    `tenant_id`, `kind` (`void` or `replace`), `request_id`, `reason`, `actor`, `event_ids`
+    and `idempotency_keys` voided (at most 1,000 each listed), `voided_count`,
+    `accepted_count` (a replacement's new events), `resource_types`.
     - `entitlement.denied`: the first denied call of a period for a tenant and resource.
     `tenant_id`, `resource_type`, `period_start_time`, `quantity`, `used`, `reserved`,
     `limit`, `plan_id`.

@@ -14,7 +14,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ftollgate/v1/usage_service.proto\x12\x0btollgate.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc8\x02\n\nUsageEvent\x12\x19\n\x08\x65vent_id\x18\x01 \x01(\tR\x07\x65ventId\x12\x1b\n\ttenant_id\x18\x02 \x01(\tR\x08tenantId\x12#\n\rresource_type\x18\x03 \x01(\tR\x0cresourceType\x12\x1a\n\x08quantity\x18\x04 \x01(\tR\x08quantity\x12\x39\n\noccur_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\toccurTime\x12G\n\nattributes\x18\x06 \x03(\x0b\x32\'.tollgate.v1.UsageEvent.AttributesEntryR\nattributes\x1a=\n\x0f\x41ttributesEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"c\n\rRejectedEvent\x12\x19\n\x08\x65vent_id\x18\x01 \x01(\tR\x07\x65ventId\x12\x1f\n\x0b\x65vent_index\x18\x02 \x01(\x05R\neventIndex\x12\x16\n\x06reason\x18\x03 \x01(\tR\x06reason\"E\n\x12StreamUsageRequest\x12/\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x17.tollgate.v1.UsageEventR\x06\x65vents\"\xd1\x01\n\x13StreamUsageResponse\x12%\n\x0e\x61\x63\x63\x65pted_count\x18\x01 \x01(\x03R\racceptedCount\x12\'\n\x0f\x64uplicate_count\x18\x02 \x01(\x03R\x0e\x64uplicateCount\x12%\n\x0erejected_count\x18\x03 \x01(\x03R\rrejectedCount\x12\x43\n\x0frejected_events\x18\x04 \x03(\x0b\x32\x1a.tollgate.v1.RejectedEventR\x0erejectedEvents\"D\n\x11TrackUsageRequest\x12/\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x17.tollgate.v1.UsageEventR\x06\x65vents\"\xd0\x01\n\x12TrackUsageResponse\x12%\n\x0e\x61\x63\x63\x65pted_count\x18\x01 \x01(\x03R\racceptedCount\x12\'\n\x0f\x64uplicate_count\x18\x02 \x01(\x03R\x0e\x64uplicateCount\x12%\n\x0erejected_count\x18\x03 \x01(\x03R\rrejectedCount\x12\x43\n\x0frejected_events\x18\x04 \x03(\x0b\x32\x1a.tollgate.v1.RejectedEventR\x0erejectedEvents\"\xd5\x01\n\nUsageTotal\x12#\n\rresource_type\x18\x01 \x01(\tR\x0cresourceType\x12\x1a\n\x08quantity\x18\x02 \x01(\tR\x08quantity\x12G\n\ndimensions\x18\x03 \x03(\x0b\x32\'.tollgate.v1.UsageTotal.DimensionsEntryR\ndimensions\x1a=\n\x0f\x44imensionsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"\x92\x02\n\x0bUsageBucket\x12\x39\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12#\n\rresource_type\x18\x02 \x01(\tR\x0cresourceType\x12\x1a\n\x08quantity\x18\x03 \x01(\tR\x08quantity\x12H\n\ndimensions\x18\x04 \x03(\x0b\x32(.tollgate.v1.UsageBucket.DimensionsEntryR\ndimensions\x1a=\n\x0f\x44imensionsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"\xb6\x03\n\x0fGetUsageRequest\x12\x1b\n\ttenant_id\x18\x01 \x01(\tR\x08tenantId\x12#\n\rresource_type\x18\x02 \x01(\tR\x0cresourceType\x12\x39\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12\x35\n\x08\x65nd_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x07\x65ndTime\x12:\n\x0bgranularity\x18\x05 \x01(\x0e\x32\x18.tollgate.v1.GranularityR\x0bgranularity\x12\x19\n\x08group_by\x18\x06 \x03(\tR\x07groupBy\x12@\n\x06\x66ilter\x18\x07 \x03(\x0b\x32(.tollgate.v1.GetUsageRequest.FilterEntryR\x06\x66ilter\x12\x1b\n\ttime_zone\x18\x08 \x01(\tR\x08timeZone\x1a\x39\n\x0b\x46ilterEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"u\n\x10GetUsageResponse\x12/\n\x06totals\x18\x01 \x03(\x0b\x32\x17.tollgate.v1.UsageTotalR\x06totals\x12\x30\n\x06series\x18\x02 \x03(\x0b\x32\x18.tollgate.v1.UsageBucketR\x06series\"\x17\n\x15GetIngestStatsRequest\"\x92\x03\n\x16GetIngestStatsResponse\x12#\n\rtracked_count\x18\x01 \x01(\x03R\x0ctrackedCount\x12#\n\rflushed_count\x18\x02 \x01(\x03R\x0c\x66lushedCount\x12\'\n\x0f\x64uplicate_count\x18\x03 \x01(\x03R\x0e\x64uplicateCount\x12%\n\x0erejected_count\x18\x04 \x01(\x03R\rrejectedCount\x12\x1f\n\x0b\x65rror_count\x18\x05 \x01(\x03R\nerrorCount\x12\x1f\n\x0b\x62\x61tch_count\x18\x06 \x01(\x03R\nbatchCount\x12\x1f\n\x0b\x62uffer_size\x18\x07 \x01(\x03R\nbufferSize\x12\x42\n\x0flast_flush_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\rlastFlushTime\x12\x37\n\x18recent_events_per_second\x18\t \x01(\x01R\x15recentEventsPerSecond*l\n\x0bGranularity\x12\x1b\n\x17GRANULARITY_UNSPECIFIED\x10\x00\x12\x14\n\x10GRANULARITY_HOUR\x10\x01\x12\x13\n\x0fGRANULARITY_DAY\x10\x02\x12\x15\n\x11GRANULARITY_MONTH\x10\x03\x32\xd5\x02\n\x0cUsageService\x12R\n\x0bStreamUsage\x12\x1f.tollgate.v1.StreamUsageRequest\x1a .tollgate.v1.StreamUsageResponse(\x01\x12M\n\nTrackUsage\x12\x1e.tollgate.v1.TrackUsageRequest\x1a\x1f.tollgate.v1.TrackUsageResponse\x12G\n\x08GetUsage\x12\x1c.tollgate.v1.GetUsageRequest\x1a\x1d.tollgate.v1.GetUsageResponse\x12Y\n\x0eGetIngestStats\x12\".tollgate.v1.GetIngestStatsRequest\x1a#.tollgate.v1.GetIngestStatsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ftollgate/v1/usage_service.proto\x12\x0btollgate.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc8\x02\n\nUsageEvent\x12\x19\n\x08\x65vent_id\x18\x01 \x01(\tR\x07\x65ventId\x12\x1b\n\ttenant_id\x18\x02 \x01(\tR\x08tenantId\x12#\n\rresource_type\x18\x03 \x01(\tR\x0cresourceType\x12\x1a\n\x08quantity\x18\x04 \x01(\tR\x08quantity\x12\x39\n\noccur_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\toccurTime\x12G\n\nattributes\x18\x06 \x03(\x0b\x32\'.tollgate.v1.UsageEvent.AttributesEntryR\nattributes\x1a=\n\x0f\x41ttributesEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"\x84\x01\n\rRejectedEvent\x12\x19\n\x08\x65vent_id\x18\x01 \x01(\tR\x07\x65ventId\x12\x1f\n\x0b\x65vent_index\x18\x02 \x01(\x05R\neventIndex\x12\x16\n\x06reason\x18\x03 \x01(\tR\x06reason\x12\x1f\n\x0breason_code\x18\x04 \x01(\tR\nreasonCode\"E\n\x12StreamUsageRequest\x12/\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x17.tollgate.v1.UsageEventR\x06\x65vents\"\xd1\x01\n\x13StreamUsageResponse\x12%\n\x0e\x61\x63\x63\x65pted_count\x18\x01 \x01(\x03R\racceptedCount\x12\'\n\x0f\x64uplicate_count\x18\x02 \x01(\x03R\x0e\x64uplicateCount\x12%\n\x0erejected_count\x18\x03 \x01(\x03R\rrejectedCount\x12\x43\n\x0frejected_events\x18\x04 \x03(\x0b\x32\x1a.tollgate.v1.RejectedEventR\x0erejectedEvents\"D\n\x11TrackUsageRequest\x12/\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x17.tollgate.v1.UsageEventR\x06\x65vents\"\xd0\x01\n\x12TrackUsageResponse\x12%\n\x0e\x61\x63\x63\x65pted_count\x18\x01 \x01(\x03R\racceptedCount\x12\'\n\x0f\x64uplicate_count\x18\x02 \x01(\x03R\x0e\x64uplicateCount\x12%\n\x0erejected_count\x18\x03 \x01(\x03R\rrejectedCount\x12\x43\n\x0frejected_events\x18\x04 \x03(\x0b\x32\x1a.tollgate.v1.RejectedEventR\x0erejectedEvents\"\xd5\x01\n\nUsageTotal\x12#\n\rresource_type\x18\x01 \x01(\tR\x0cresourceType\x12\x1a\n\x08quantity\x18\x02 \x01(\tR\x08quantity\x12G\n\ndimensions\x18\x03 \x03(\x0b\x32\'.tollgate.v1.UsageTotal.DimensionsEntryR\ndimensions\x1a=\n\x0f\x44imensionsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"\x92\x02\n\x0bUsageBucket\x12\x39\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12#\n\rresource_type\x18\x02 \x01(\tR\x0cresourceType\x12\x1a\n\x08quantity\x18\x03 \x01(\tR\x08quantity\x12H\n\ndimensions\x18\x04 \x03(\x0b\x32(.tollgate.v1.UsageBucket.DimensionsEntryR\ndimensions\x1a=\n\x0f\x44imensionsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"\xb6\x03\n\x0fGetUsageRequest\x12\x1b\n\ttenant_id\x18\x01 \x01(\tR\x08tenantId\x12#\n\rresource_type\x18\x02 \x01(\tR\x0cresourceType\x12\x39\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12\x35\n\x08\x65nd_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x07\x65ndTime\x12:\n\x0bgranularity\x18\x05 \x01(\x0e\x32\x18.tollgate.v1.GranularityR\x0bgranularity\x12\x19\n\x08group_by\x18\x06 \x03(\tR\x07groupBy\x12@\n\x06\x66ilter\x18\x07 \x03(\x0b\x32(.tollgate.v1.GetUsageRequest.FilterEntryR\x06\x66ilter\x12\x1b\n\ttime_zone\x18\x08 \x01(\tR\x08timeZone\x1a\x39\n\x0b\x46ilterEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"u\n\x10GetUsageResponse\x12/\n\x06totals\x18\x01 \x03(\x0b\x32\x17.tollgate.v1.UsageTotalR\x06totals\x12\x30\n\x06series\x18\x02 \x03(\x0b\x32\x18.tollgate.v1.UsageBucketR\x06series\"\x17\n\x15GetIngestStatsRequest\"\x92\x03\n\x16GetIngestStatsResponse\x12#\n\rtracked_count\x18\x01 \x01(\x03R\x0ctrackedCount\x12#\n\rflushed_count\x18\x02 \x01(\x03R\x0c\x66lushedCount\x12\'\n\x0f\x64uplicate_count\x18\x03 \x01(\x03R\x0e\x64uplicateCount\x12%\n\x0erejected_count\x18\x04 \x01(\x03R\rrejectedCount\x12\x1f\n\x0b\x65rror_count\x18\x05 \x01(\x03R\nerrorCount\x12\x1f\n\x0b\x62\x61tch_count\x18\x06 \x01(\x03R\nbatchCount\x12\x1f\n\x0b\x62uffer_size\x18\x07 \x01(\x03R\nbufferSize\x12\x42\n\x0flast_flush_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\rlastFlushTime\x12\x37\n\x18recent_events_per_second\x18\t \x01(\x01R\x15recentEventsPerSecond\"\xae\x01\n\x10VoidUsageRequest\x12\x1b\n\ttenant_id\x18\x01 \x01(\tR\x08tenantId\x12\x1b\n\tevent_ids\x18\x02 \x03(\tR\x08\x65ventIds\x12)\n\x10idempotency_keys\x18\x03 \x03(\tR\x0fidempotencyKeys\x12\x16\n\x06reason\x18\x04 \x01(\tR\x06reason\x12\x1d\n\nrequest_id\x18\x05 \x01(\tR\trequestId\"\x85\x01\n\x11VoidUsageResponse\x12!\n\x0cvoided_count\x18\x01 \x01(\x03R\x0bvoidedCount\x12\x30\n\x14\x61lready_voided_count\x18\x02 \x01(\x03R\x12\x61lreadyVoidedCount\x12\x1b\n\tnot_found\x18\x03 \x03(\tR\x08notFound\"\xb1\x02\n\x13ReplaceUsageRequest\x12\x1b\n\ttenant_id\x18\x01 \x01(\tR\x08tenantId\x12#\n\rresource_type\x18\x02 \x01(\tR\x0cresourceType\x12\x39\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12\x35\n\x08\x65nd_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x07\x65ndTime\x12/\n\x06\x65vents\x18\x05 \x03(\x0b\x32\x17.tollgate.v1.UsageEventR\x06\x65vents\x12\x1d\n\nrequest_id\x18\x06 \x01(\tR\trequestId\x12\x16\n\x06reason\x18\x07 \x01(\tR\x06reason\"`\n\x14ReplaceUsageResponse\x12!\n\x0cvoided_count\x18\x01 \x01(\x03R\x0bvoidedCount\x12%\n\x0e\x61\x63\x63\x65pted_count\x18\x02 \x01(\x03R\racceptedCount\"\xb3\x03\n\x16ListUsageEventsRequest\x12\x1b\n\ttenant_id\x18\x01 \x01(\tR\x08tenantId\x12#\n\rresource_type\x18\x02 \x01(\tR\x0cresourceType\x12\x39\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12\x35\n\x08\x65nd_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x07\x65ndTime\x12%\n\x0einclude_voided\x18\x05 \x01(\x08R\rincludeVoided\x12\x1b\n\tpage_size\x18\x06 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x07 \x01(\tR\tpageToken\x12G\n\x06\x66ilter\x18\x08 \x03(\x0b\x32/.tollgate.v1.ListUsageEventsRequest.FilterEntryR\x06\x66ilter\x1a\x39\n\x0b\x46ilterEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"\x98\x02\n\x10StoredUsageEvent\x12-\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x17.tollgate.v1.UsageEventR\x05\x65vent\x12\x46\n\x11period_start_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0fperiodStartTime\x12\x16\n\x06voided\x18\x03 \x01(\x08R\x06voided\x12\x1f\n\x0bvoid_reason\x18\x04 \x01(\tR\nvoidReason\x12\x37\n\tvoid_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x08voidTime\x12\x1b\n\tvoided_by\x18\x06 \x01(\tR\x08voidedBy\"x\n\x17ListUsageEventsResponse\x12\x35\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x1d.tollgate.v1.StoredUsageEventR\x06\x65vents\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*l\n\x0bGranularity\x12\x1b\n\x17GRANULARITY_UNSPECIFIED\x10\x00\x12\x14\n\x10GRANULARITY_HOUR\x10\x01\x12\x13\n\x0fGRANULARITY_DAY\x10\x02\x12\x15\n\x11GRANULARITY_MONTH\x10\x03\x32\xd4\x04\n\x0cUsageService\x12R\n\x0bStreamUsage\x12\x1f.tollgate.v1.StreamUsageRequest\x1a .tollgate.v1.StreamUsageResponse(\x01\x12M\n\nTrackUsage\x12\x1e.tollgate.v1.TrackUsageRequest\x1a\x1f.tollgate.v1.TrackUsageResponse\x12G\n\x08GetUsage\x12\x1c.tollgate.v1.GetUsageRequest\x1a\x1d.tollgate.v1.GetUsageResponse\x12Y\n\x0eGetIngestStats\x12\".tollgate.v1.GetIngestStatsRequest\x1a#.tollgate.v1.GetIngestStatsResponse\x12J\n\tVoidUsage\x12\x1d.tollgate.v1.VoidUsageRequest\x1a\x1e.tollgate.v1.VoidUsageResponse\x12S\n\x0cReplaceUsage\x12 .tollgate.v1.ReplaceUsageRequest\x1a!.tollgate.v1.ReplaceUsageResponse\x12\\\n\x0fListUsageEvents\x12#.tollgate.v1.ListUsageEventsRequest\x1a$.tollgate.v1.ListUsageEventsResponseb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tollgate.v1.usage_service_pb2', globals())
@@ -29,40 +29,58 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _USAGEBUCKET_DIMENSIONSENTRY._serialized_options = b'8\001'
   _GETUSAGEREQUEST_FILTERENTRY._options = None
   _GETUSAGEREQUEST_FILTERENTRY._serialized_options = b'8\001'
-  _GRANULARITY._serialized_start=2560
-  _GRANULARITY._serialized_end=2668
+  _LISTUSAGEEVENTSREQUEST_FILTERENTRY._options = None
+  _LISTUSAGEEVENTSREQUEST_FILTERENTRY._serialized_options = b'8\001'
+  _GRANULARITY._serialized_start=4156
+  _GRANULARITY._serialized_end=4264
   _USAGEEVENT._serialized_start=82
   _USAGEEVENT._serialized_end=410
   _USAGEEVENT_ATTRIBUTESENTRY._serialized_start=349
   _USAGEEVENT_ATTRIBUTESENTRY._serialized_end=410
-  _REJECTEDEVENT._serialized_start=412
-  _REJECTEDEVENT._serialized_end=511
-  _STREAMUSAGEREQUEST._serialized_start=513
-  _STREAMUSAGEREQUEST._serialized_end=582
-  _STREAMUSAGERESPONSE._serialized_start=585
-  _STREAMUSAGERESPONSE._serialized_end=794
-  _TRACKUSAGEREQUEST._serialized_start=796
-  _TRACKUSAGEREQUEST._serialized_end=864
-  _TRACKUSAGERESPONSE._serialized_start=867
-  _TRACKUSAGERESPONSE._serialized_end=1075
-  _USAGETOTAL._serialized_start=1078
-  _USAGETOTAL._serialized_end=1291
-  _USAGETOTAL_DIMENSIONSENTRY._serialized_start=1230
-  _USAGETOTAL_DIMENSIONSENTRY._serialized_end=1291
-  _USAGEBUCKET._serialized_start=1294
-  _USAGEBUCKET._serialized_end=1568
-  _USAGEBUCKET_DIMENSIONSENTRY._serialized_start=1230
-  _USAGEBUCKET_DIMENSIONSENTRY._serialized_end=1291
-  _GETUSAGEREQUEST._serialized_start=1571
-  _GETUSAGEREQUEST._serialized_end=2009
-  _GETUSAGEREQUEST_FILTERENTRY._serialized_start=1952
-  _GETUSAGEREQUEST_FILTERENTRY._serialized_end=2009
-  _GETUSAGERESPONSE._serialized_start=2011
-  _GETUSAGERESPONSE._serialized_end=2128
-  _GETINGESTSTATSREQUEST._serialized_start=2130
-  _GETINGESTSTATSREQUEST._serialized_end=2153
-  _GETINGESTSTATSRESPONSE._serialized_start=2156
-  _GETINGESTSTATSRESPONSE._serialized_end=2558
-  _USAGESERVICE._serialized_start=2671
-  _USAGESERVICE._serialized_end=3012
+  _REJECTEDEVENT._serialized_start=413
+  _REJECTEDEVENT._serialized_end=545
+  _STREAMUSAGEREQUEST._serialized_start=547
+  _STREAMUSAGEREQUEST._serialized_end=616
+  _STREAMUSAGERESPONSE._serialized_start=619
+  _STREAMUSAGERESPONSE._serialized_end=828
+  _TRACKUSAGEREQUEST._serialized_start=830
+  _TRACKUSAGEREQUEST._serialized_end=898
+  _TRACKUSAGERESPONSE._serialized_start=901
+  _TRACKUSAGERESPONSE._serialized_end=1109
+  _USAGETOTAL._serialized_start=1112
+  _USAGETOTAL._serialized_end=1325
+  _USAGETOTAL_DIMENSIONSENTRY._serialized_start=1264
+  _USAGETOTAL_DIMENSIONSENTRY._serialized_end=1325
+  _USAGEBUCKET._serialized_start=1328
+  _USAGEBUCKET._serialized_end=1602
+  _USAGEBUCKET_DIMENSIONSENTRY._serialized_start=1264
+  _USAGEBUCKET_DIMENSIONSENTRY._serialized_end=1325
+  _GETUSAGEREQUEST._serialized_start=1605
+  _GETUSAGEREQUEST._serialized_end=2043
+  _GETUSAGEREQUEST_FILTERENTRY._serialized_start=1986
+  _GETUSAGEREQUEST_FILTERENTRY._serialized_end=2043
+  _GETUSAGERESPONSE._serialized_start=2045
+  _GETUSAGERESPONSE._serialized_end=2162
+  _GETINGESTSTATSREQUEST._serialized_start=2164
+  _GETINGESTSTATSREQUEST._serialized_end=2187
+  _GETINGESTSTATSRESPONSE._serialized_start=2190
+  _GETINGESTSTATSRESPONSE._serialized_end=2592
+  _VOIDUSAGEREQUEST._serialized_start=2595
+  _VOIDUSAGEREQUEST._serialized_end=2769
+  _VOIDUSAGERESPONSE._serialized_start=2772
+  _VOIDUSAGERESPONSE._serialized_end=2905
+  _REPLACEUSAGEREQUEST._serialized_start=2908
+  _REPLACEUSAGEREQUEST._serialized_end=3213
+  _REPLACEUSAGERESPONSE._serialized_start=3215
+  _REPLACEUSAGERESPONSE._serialized_end=3311
+  _LISTUSAGEEVENTSREQUEST._serialized_start=3314
+  _LISTUSAGEEVENTSREQUEST._serialized_end=3749
+  _LISTUSAGEEVENTSREQUEST_FILTERENTRY._serialized_start=1986
+  _LISTUSAGEEVENTSREQUEST_FILTERENTRY._serialized_end=2043
+  _STOREDUSAGEEVENT._serialized_start=3752
+  _STOREDUSAGEEVENT._serialized_end=4032
+  _LISTUSAGEEVENTSRESPONSE._serialized_start=4034
+  _LISTUSAGEEVENTSRESPONSE._serialized_end=4154
+  _USAGESERVICE._serialized_start=4267
+  _USAGESERVICE._serialized_end=4863
 # @@protoc_insertion_point(module_scope)

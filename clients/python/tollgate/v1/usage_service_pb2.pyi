@@ -72,15 +72,94 @@ class GetUsageResponse(_message.Message):
     totals: _containers.RepeatedCompositeFieldContainer[UsageTotal]
     def __init__(self, totals: _Optional[_Iterable[_Union[UsageTotal, _Mapping]]] = ..., series: _Optional[_Iterable[_Union[UsageBucket, _Mapping]]] = ...) -> None: ...
 
+class ListUsageEventsRequest(_message.Message):
+    __slots__ = ["end_time", "filter", "include_voided", "page_size", "page_token", "resource_type", "start_time", "tenant_id"]
+    class FilterEntry(_message.Message):
+        __slots__ = ["key", "value"]
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_VOIDED_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    end_time: _timestamp_pb2.Timestamp
+    filter: _containers.ScalarMap[str, str]
+    include_voided: bool
+    page_size: int
+    page_token: str
+    resource_type: str
+    start_time: _timestamp_pb2.Timestamp
+    tenant_id: str
+    def __init__(self, tenant_id: _Optional[str] = ..., resource_type: _Optional[str] = ..., start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., include_voided: bool = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., filter: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class ListUsageEventsResponse(_message.Message):
+    __slots__ = ["events", "next_page_token"]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[StoredUsageEvent]
+    next_page_token: str
+    def __init__(self, events: _Optional[_Iterable[_Union[StoredUsageEvent, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
 class RejectedEvent(_message.Message):
-    __slots__ = ["event_id", "event_index", "reason"]
+    __slots__ = ["event_id", "event_index", "reason", "reason_code"]
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     EVENT_INDEX_FIELD_NUMBER: _ClassVar[int]
+    REASON_CODE_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     event_index: int
     reason: str
-    def __init__(self, event_id: _Optional[str] = ..., event_index: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
+    reason_code: str
+    def __init__(self, event_id: _Optional[str] = ..., event_index: _Optional[int] = ..., reason: _Optional[str] = ..., reason_code: _Optional[str] = ...) -> None: ...
+
+class ReplaceUsageRequest(_message.Message):
+    __slots__ = ["end_time", "events", "reason", "request_id", "resource_type", "start_time", "tenant_id"]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    end_time: _timestamp_pb2.Timestamp
+    events: _containers.RepeatedCompositeFieldContainer[UsageEvent]
+    reason: str
+    request_id: str
+    resource_type: str
+    start_time: _timestamp_pb2.Timestamp
+    tenant_id: str
+    def __init__(self, tenant_id: _Optional[str] = ..., resource_type: _Optional[str] = ..., start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., events: _Optional[_Iterable[_Union[UsageEvent, _Mapping]]] = ..., request_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ReplaceUsageResponse(_message.Message):
+    __slots__ = ["accepted_count", "voided_count"]
+    ACCEPTED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    VOIDED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    accepted_count: int
+    voided_count: int
+    def __init__(self, voided_count: _Optional[int] = ..., accepted_count: _Optional[int] = ...) -> None: ...
+
+class StoredUsageEvent(_message.Message):
+    __slots__ = ["event", "period_start_time", "void_reason", "void_time", "voided", "voided_by"]
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_START_TIME_FIELD_NUMBER: _ClassVar[int]
+    VOIDED_BY_FIELD_NUMBER: _ClassVar[int]
+    VOIDED_FIELD_NUMBER: _ClassVar[int]
+    VOID_REASON_FIELD_NUMBER: _ClassVar[int]
+    VOID_TIME_FIELD_NUMBER: _ClassVar[int]
+    event: UsageEvent
+    period_start_time: _timestamp_pb2.Timestamp
+    void_reason: str
+    void_time: _timestamp_pb2.Timestamp
+    voided: bool
+    voided_by: str
+    def __init__(self, event: _Optional[_Union[UsageEvent, _Mapping]] = ..., period_start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., voided: bool = ..., void_reason: _Optional[str] = ..., void_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., voided_by: _Optional[str] = ...) -> None: ...
 
 class StreamUsageRequest(_message.Message):
     __slots__ = ["events"]
@@ -176,6 +255,30 @@ class UsageTotal(_message.Message):
     quantity: str
     resource_type: str
     def __init__(self, resource_type: _Optional[str] = ..., quantity: _Optional[str] = ..., dimensions: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class VoidUsageRequest(_message.Message):
+    __slots__ = ["event_ids", "idempotency_keys", "reason", "request_id", "tenant_id"]
+    EVENT_IDS_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEYS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    event_ids: _containers.RepeatedScalarFieldContainer[str]
+    idempotency_keys: _containers.RepeatedScalarFieldContainer[str]
+    reason: str
+    request_id: str
+    tenant_id: str
+    def __init__(self, tenant_id: _Optional[str] = ..., event_ids: _Optional[_Iterable[str]] = ..., idempotency_keys: _Optional[_Iterable[str]] = ..., reason: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class VoidUsageResponse(_message.Message):
+    __slots__ = ["already_voided_count", "not_found", "voided_count"]
+    ALREADY_VOIDED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    NOT_FOUND_FIELD_NUMBER: _ClassVar[int]
+    VOIDED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    already_voided_count: int
+    not_found: _containers.RepeatedScalarFieldContainer[str]
+    voided_count: int
+    def __init__(self, voided_count: _Optional[int] = ..., already_voided_count: _Optional[int] = ..., not_found: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Granularity(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []

@@ -46,6 +46,21 @@ class UsageServiceStub(object):
                 request_serializer=tollgate_dot_v1_dot_usage__service__pb2.GetIngestStatsRequest.SerializeToString,
                 response_deserializer=tollgate_dot_v1_dot_usage__service__pb2.GetIngestStatsResponse.FromString,
                 )
+        self.VoidUsage = channel.unary_unary(
+                '/tollgate.v1.UsageService/VoidUsage',
+                request_serializer=tollgate_dot_v1_dot_usage__service__pb2.VoidUsageRequest.SerializeToString,
+                response_deserializer=tollgate_dot_v1_dot_usage__service__pb2.VoidUsageResponse.FromString,
+                )
+        self.ReplaceUsage = channel.unary_unary(
+                '/tollgate.v1.UsageService/ReplaceUsage',
+                request_serializer=tollgate_dot_v1_dot_usage__service__pb2.ReplaceUsageRequest.SerializeToString,
+                response_deserializer=tollgate_dot_v1_dot_usage__service__pb2.ReplaceUsageResponse.FromString,
+                )
+        self.ListUsageEvents = channel.unary_unary(
+                '/tollgate.v1.UsageService/ListUsageEvents',
+                request_serializer=tollgate_dot_v1_dot_usage__service__pb2.ListUsageEventsRequest.SerializeToString,
+                response_deserializer=tollgate_dot_v1_dot_usage__service__pb2.ListUsageEventsResponse.FromString,
+                )
 
 
 class UsageServiceServicer(object):
@@ -98,6 +113,40 @@ class UsageServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def VoidUsage(self, request, context):
+        """VoidUsage voids ingested events (by event id) and recorded admissions (by the
+        idempotency key of their `CheckAndRecord` or `RecordUsage`): they stay stored, marked
+        voided, and stop counting everywhere: counters (never below zero), `GetUsage`,
+        `GetEntitlements`, grant draws (given back), the invoice preview and the provider's meters
+        (a compensating report). An admission voided gives its quantity back to the limit.
+        Admin keys may void any tenant's usage; a tenant key its own only when the server runs
+        with `TENANT_SELF_SERVICE_CORRECTIONS=true`. Repeating a `request_id` replays the first
+        answer. Errors: `INVALID_ARGUMENT` with every field problem; `FAILED_PRECONDITION`
+        (reason `PERIOD_CLOSED`) when an item belongs to a closed period, and nothing is voided.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReplaceUsage(self, request, context):
+        """ReplaceUsage atomically voids every live event of one tenant and resource whose
+        `occur_time` is in `[start_time, end_time)` and ingests `events` in their place. Admin
+        only; idempotent by `request_id`. Errors: `INVALID_ARGUMENT` listing every event outside
+        the range, of another tenant or resource, invalid, or whose id is already stored;
+        `FAILED_PRECONDITION` (reason `PERIOD_CLOSED`) when the range reaches a closed period.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListUsageEvents(self, request, context):
+        """ListUsageEvents returns a tenant's raw events, latest `occur_time` first, voided ones
+        included on request with when, why and by whom they were voided.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_UsageServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -120,6 +169,21 @@ def add_UsageServiceServicer_to_server(servicer, server):
                     servicer.GetIngestStats,
                     request_deserializer=tollgate_dot_v1_dot_usage__service__pb2.GetIngestStatsRequest.FromString,
                     response_serializer=tollgate_dot_v1_dot_usage__service__pb2.GetIngestStatsResponse.SerializeToString,
+            ),
+            'VoidUsage': grpc.unary_unary_rpc_method_handler(
+                    servicer.VoidUsage,
+                    request_deserializer=tollgate_dot_v1_dot_usage__service__pb2.VoidUsageRequest.FromString,
+                    response_serializer=tollgate_dot_v1_dot_usage__service__pb2.VoidUsageResponse.SerializeToString,
+            ),
+            'ReplaceUsage': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReplaceUsage,
+                    request_deserializer=tollgate_dot_v1_dot_usage__service__pb2.ReplaceUsageRequest.FromString,
+                    response_serializer=tollgate_dot_v1_dot_usage__service__pb2.ReplaceUsageResponse.SerializeToString,
+            ),
+            'ListUsageEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListUsageEvents,
+                    request_deserializer=tollgate_dot_v1_dot_usage__service__pb2.ListUsageEventsRequest.FromString,
+                    response_serializer=tollgate_dot_v1_dot_usage__service__pb2.ListUsageEventsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -208,5 +272,56 @@ class UsageService(object):
         return grpc.experimental.unary_unary(request, target, '/tollgate.v1.UsageService/GetIngestStats',
             tollgate_dot_v1_dot_usage__service__pb2.GetIngestStatsRequest.SerializeToString,
             tollgate_dot_v1_dot_usage__service__pb2.GetIngestStatsResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def VoidUsage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollgate.v1.UsageService/VoidUsage',
+            tollgate_dot_v1_dot_usage__service__pb2.VoidUsageRequest.SerializeToString,
+            tollgate_dot_v1_dot_usage__service__pb2.VoidUsageResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ReplaceUsage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollgate.v1.UsageService/ReplaceUsage',
+            tollgate_dot_v1_dot_usage__service__pb2.ReplaceUsageRequest.SerializeToString,
+            tollgate_dot_v1_dot_usage__service__pb2.ReplaceUsageResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ListUsageEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollgate.v1.UsageService/ListUsageEvents',
+            tollgate_dot_v1_dot_usage__service__pb2.ListUsageEventsRequest.SerializeToString,
+            tollgate_dot_v1_dot_usage__service__pb2.ListUsageEventsResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

@@ -12,6 +12,7 @@ import * as customerDirectory from "./0010_customer_directory.js";
 import * as installedFunctions from "./0011_installed_functions.js";
 import * as tenantKeys from "./0012_tenant_keys.js";
 import * as meters from "./0013_meters.js";
+import * as corrections from "./0014_corrections.js";
 
 /** A schema change, applied once in name order and recorded in `knex_migrations`. */
 export interface Migration {
@@ -33,6 +34,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0011_installed_functions": installedFunctions,
   "0012_tenant_keys": tenantKeys,
   "0013_meters": meters,
+  "0014_corrections": corrections,
 };
 
 /**
