@@ -25,7 +25,7 @@ begin
     r.response #>> '{template,recorded,member}'
   from entitlement_requests r
   where r.tenant_id = p_tenant and r.void_time is null
-    and r.response #> '{template,recorded,counters}' ? p_counter
+    and r.response #> '{template,recorded,counters}' @> jsonb_build_array(p_counter)
     and (r.response #>> '{template,recorded,periodStart}')::timestamptz = p_period
     and coalesce(r.response #>> '{decision,admitted}', 'true') <> 'false';
 end
