@@ -3,12 +3,14 @@ import { fileURLToPath } from "node:url";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
+import { BillingService } from "../gen/tollgate/v1/billing_service_pb.js";
 import { EntitlementService } from "../gen/tollgate/v1/entitlement_service_pb.js";
 import { EventService } from "../gen/tollgate/v1/event_service_pb.js";
 import { UsageService } from "../gen/tollgate/v1/usage_service_pb.js";
 import { queryRows } from "./support/app.js";
 import { errorOf, grpcClient } from "./support/clients.js";
 import { useReplicas } from "./support/replicas.js";
+import { startServerProcess } from "./support/server-process.js";
 
 const HOUR = 3_600_000;
 const LLM_CATALOG = fileURLToPath(new URL("../examples/catalogs/llm-platform.json", import.meta.url));
@@ -339,5 +341,196 @@ describe("Corrections across two server processes", () => {
     expect(outside.rawMessage).toContain("events[3]: tenant_id");
     expect(outside.rawMessage).not.toContain("events[0]");
     expect(await totalOf(tenantId, "api_calls")).toBe("3");
+  });
+
+  it("should replace a range atomically while a stream ingests into it: nothing lost or doubled", async () => {
+    // given a stream of 1,200 tokens events, every other one inside the last hour but one
+    const tenantId = randomUUID();
+    const start = new Date(Date.now() - 2 * HOUR);
+    const end = new Date(Date.now() - HOUR);
+    const streamed = Array.from({ length: 1_200 }, (_, i) => ({
+      eventId: `s-${i}`,
+      tenantId,
+      resourceType: "tokens",
+      quantity: String(1 + (i % 7)),
+      occurTime: timestampFromDate(
+        new Date((i % 2 === 0 ? start.getTime() + 60_000 : end.getTime() + 60_000) + i * 1_000),
+      ),
+      attributes: { model: i % 3 === 0 ? "gpt-4" : "gpt-4o-mini" },
+    }));
+    const stream = usage(0).streamUsage(
+      (async function* () {
+        for (let i = 0; i < streamed.length; i += 20) {
+          yield { events: streamed.slice(i, i + 20) };
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+      })(),
+    );
+
+    // when, mid-stream, the range is replaced on the other replica by 50 events of 2 tokens
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const replacement = Array.from({ length: 50 }, (_, i) => ({
+      eventId: `r-${i}`,
+      tenantId,
+      resourceType: "tokens",
+      quantity: "2",
+      occurTime: timestampFromDate(new Date(start.getTime() + i * 60_000)),
+      attributes: { model: "gpt-4" },
+    }));
+    const replaced = await usage(1).replaceUsage({
+      tenantId,
+      resourceType: "tokens",
+      startTime: timestampFromDate(start),
+      endTime: timestampFromDate(end),
+      events: replacement,
+      requestId: `replace-${tenantId}`,
+      reason: "backfill from the billing warehouse",
+    });
+    const summary = await stream;
+    expect(summary.acceptedCount).toBe(1_200n);
+    expect(replaced.acceptedCount).toBe(50n);
+
+    // then every streamed event is stored once, voided only if it is inside the range and was
+    // stored before the replacement, and the replacement is live
+    const all: { id: string; quantity: number; voided: boolean; model: string }[] = [];
+    let pageToken = "";
+    do {
+      const page = await usage().listUsageEvents({
+        tenantId,
+        includeVoided: true,
+        pageSize: 100,
+        pageToken,
+      });
+      for (const e of page.events) {
+        all.push({
+          id: e.event?.eventId ?? "",
+          quantity: Number(e.event?.quantity),
+          voided: e.voided,
+          model: e.event?.attributes.model ?? "",
+        });
+      }
+      pageToken = page.nextPageToken;
+    } while (pageToken !== "");
+    expect(all).toHaveLength(1_250);
+    expect(new Set(all.map((e) => e.id)).size).toBe(1_250);
+    const voided = all.filter((e) => e.voided);
+    expect(voided).toHaveLength(Number(replaced.voidedCount));
+    expect(voided.length).toBeGreaterThan(0);
+    expect(voided.every((e) => Number(e.id.slice(2)) % 2 === 0 && e.id.startsWith("s-"))).toBe(true);
+    expect(all.filter((e) => e.id.startsWith("r-")).every((e) => !e.voided)).toBe(true);
+
+    // and the counters, the dimension counter and the report equal the live events exactly
+    const live = all.filter((e) => !e.voided);
+    const sum = (xs: typeof all) => String(xs.reduce((n, e) => n + e.quantity, 0));
+    const { entitlements: tokens } = await entitlements(1).getEntitlements({ tenantId });
+    expect(tokens.filter((e) => e.resourceType === "tokens").map((e) => [e.dimensions, e.used])).toEqual([
+      [{}, sum(live)],
+      [{ model: "gpt-4" }, sum(live.filter((e) => e.model === "gpt-4"))],
+    ]);
+    expect(await totalOf(tenantId, "tokens")).toBe(sum(live));
+    const { totals } = await usage().getUsage({
+      tenantId,
+      resourceType: "tokens",
+      startTime: timestampFromDate(new Date(Math.floor(start.getTime() / HOUR) * HOUR)),
+      endTime: timestampFromDate(new Date(Math.ceil(Date.now() / HOUR) * HOUR + HOUR)),
+      groupBy: ["model"],
+    });
+    expect(Object.fromEntries(totals.map((t) => [t.dimensions.model, t.quantity]))).toEqual({
+      "gpt-4": sum(live.filter((e) => e.model === "gpt-4")),
+      "gpt-4o-mini": sum(live.filter((e) => e.model === "gpt-4o-mini")),
+    });
+  });
+});
+
+describe("Late events and closed periods", () => {
+  const suite = useReplicas(1, { PLAN_CATALOG_PATH: LLM_CATALOG });
+  const api = (i = 0) => ({
+    usage: grpcClient(UsageService, suite.servers[i]!.baseUrl),
+    billing: grpcClient(BillingService, suite.servers[i]!.baseUrl),
+    entitlements: grpcClient(EntitlementService, suite.servers[i]!.baseUrl),
+  });
+
+  it("should count late events in their open period, and refuse them by code once it closed", async () => {
+    // given a tenant that subscribed to PRO just now: its usage before that is in the period
+    // that ended when it subscribed, open for PERIOD_GRACE_HOURS (24)
+    const tenantId = randomUUID();
+    const { customer } = await api().billing.createCustomer({ tenantId, email: "l@example.com" });
+    await api().billing.createSubscription({
+      customerId: customer!.id,
+      priceId: "price_llm_pro_monthly",
+    });
+    const event = (eventId: string, at: Date) => ({
+      eventId,
+      tenantId,
+      resourceType: "tokens",
+      quantity: "5",
+      occurTime: timestampFromDate(at),
+      attributes: {},
+    });
+
+    // when an agent that was offline sends an event of an hour ago, one of 36 days ago and one
+    // 10 minutes ahead
+    const now = Date.now();
+    const answer = await api().usage.trackUsage({
+      events: [
+        event("late", new Date(now - HOUR)),
+        event("too-old", new Date(now - 36 * 24 * HOUR)),
+        event("ahead", new Date(now + 10 * 60_000)),
+        event("current", new Date(now)),
+      ],
+    });
+
+    // then the late one is counted in the period that just ended, the others are rejected
+    // with their codes
+    expect(answer.acceptedCount).toBe(2n);
+    expect(answer.rejectedEvents.map((r) => [r.eventIndex, r.reasonCode])).toEqual([
+      [1, "EVENT_TOO_OLD"],
+      [2, "EVENT_IN_FUTURE"],
+    ]);
+    const counters = await queryRows<{ period_start: Date; used: string }>(
+      suite.db.url,
+      `select period_start, used::text from usage_counters
+       where tenant_id = $1 and resource_type = 'tokens' order by period_start`,
+      [tenantId],
+    );
+    expect(counters.map((c) => c.used)).toEqual(["5", "5"]);
+    const listed = await api().usage.listUsageEvents({ tenantId, resourceType: "tokens" });
+    expect(listed.events.map((e) => [e.event?.eventId, e.periodStartTime?.seconds])).toEqual([
+      ["current", BigInt(Math.floor(counters[1]!.period_start.getTime() / 1000))],
+      ["late", BigInt(Math.floor(counters[0]!.period_start.getTime() / 1000))],
+    ]);
+
+    // when a replica without a grace window (PERIOD_GRACE_HOURS=0) takes over
+    const closed = await startServerProcess({
+      DATABASE_URL: suite.db.url,
+      PLAN_CATALOG_PATH: LLM_CATALOG,
+      PERIOD_GRACE_HOURS: "0",
+    });
+    try {
+      const usage = grpcClient(UsageService, closed.baseUrl);
+      // then an event for that period is refused PERIOD_CLOSED, one for the current is taken
+      const late = await usage.trackUsage({
+        events: [event("late-2", new Date(now - HOUR)), event("current-2", new Date())],
+      });
+      expect(late.acceptedCount).toBe(1n);
+      expect(late.rejectedEvents.map((r) => [r.eventId, r.reasonCode])).toEqual([
+        ["late-2", "PERIOD_CLOSED"],
+      ]);
+      // and a correction of it fails with FAILED_PRECONDITION and changes nothing
+      const error = await errorOf(
+        usage.voidUsage({ tenantId, eventIds: ["late", "current"], reason: "test" }),
+      );
+      expect(error.code).toBe(Code.FailedPrecondition);
+      expect(error.metadata.get("tollgate-error-reason")).toBe("PERIOD_CLOSED");
+      const still = await usage.listUsageEvents({ tenantId, resourceType: "tokens" });
+      expect(still.events.every((e) => !e.voided)).toBe(true);
+      expect(still.events).toHaveLength(3);
+    } finally {
+      await closed.stop();
+    }
+
+    // and while the period is open a correction of the late event goes through
+    const voided = await api().usage.voidUsage({ tenantId, eventIds: ["late"], reason: "dup" });
+    expect(voided.voidedCount).toBe(1n);
   });
 });

@@ -14,7 +14,7 @@ import type { Actor } from "../platform/calls/actor.js";
 import type { Clock } from "../platform/clock/clock.js";
 import { PermissionDeniedError, ValidationError } from "../platform/errors/domain-error.js";
 import { fetchPage, type Page } from "../platform/pagination/page-token.js";
-import { countEvents, ROLLUP_BUCKET_MS, rollupBucketOf } from "../usage/store.js";
+import { countEvents, ROLLUP_BUCKET_MS, rollupBucketOf, statementIn } from "../usage/store.js";
 import type { UsageEvent } from "../usage/usage.js";
 import {
   PeriodClosedError,
@@ -248,7 +248,7 @@ export function createCorrectionService(deps: CorrectionServiceDeps): Correction
     }
 
     await store.insertEvents(trx, added);
-    await countEvents((sql, values) => trx.raw(sql, values as Knex.RawBinding[]), added);
+    await countEvents(statementIn(trx), added);
     for (const { resourceType, buckets } of touched) {
       await store.rebuildRollups(
         trx,

@@ -42,6 +42,11 @@ export async function countEvents(query: Statement, events: UsageEvent[]): Promi
   if (members[0].length > 0) await query(MEMBERS_SQL, members);
 }
 
+/** Runs `$n`-numbered statements in a knex transaction (whose bindings are `?`). */
+export function statementIn(trx: Knex.Transaction): Statement {
+  return (sql, values) => trx.raw(sql.replace(/\$\d+/g, "?"), values as Knex.RawBinding[]);
+}
+
 /** The key that identifies an event for deduplication. */
 export function eventKey(tenantId: string, eventId: string): string {
   return `${tenantId}\u0000${eventId}`;
@@ -207,10 +212,7 @@ export function createUsageStore(
       const duplicates = (
         await trx.raw<{ rows: DuplicateRow[] }>(DEDUPE_JSON_SQL, [JSON.stringify(rows)])
       ).rows;
-      await countEvents(
-        (sql, values) => trx.raw(sql.replace(/\$\d+/g, "?"), values as Knex.RawBinding[]),
-        storedOnly(events, duplicates),
-      );
+      await countEvents(statementIn(trx), storedOnly(events, duplicates));
       return duplicates;
     });
   };
