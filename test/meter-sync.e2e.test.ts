@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { queryRows } from "./support/app.js";
 import { grpcTransport, tollgateClients } from "./support/clients.js";
@@ -342,5 +343,71 @@ describe("meter sync to Stripe, exactly once", () => {
     expect(stripe.meterEvents.every((e) => e.via === "v2" && e.accepted)).toBe(true);
     const sessions = stripe.requests.filter((r) => r.path === "/v2/billing/meter_event_session");
     expect(sessions).toHaveLength(1);
+  });
+
+  it("should report a void as one compensating delta, exact after a SIGKILL between the void and its report", async () => {
+    // given 100 executions reported to Stripe
+    const first = await startServerProcess(env());
+    servers.push(first);
+    const api = clients(first.baseUrl);
+    const { tenantId, customerId } = await subscribe(api);
+    // (after the subscription began: earlier usage is the default plan's)
+    const at = timestampFromDate(new Date());
+    await api.usage.trackUsage({
+      events: Array.from({ length: 100 }, (_, i) => ({
+        eventId: `ev-${i}`,
+        tenantId,
+        resourceType: "executions",
+        quantity: "1",
+        occurTime: at,
+        attributes: {},
+      })),
+    });
+    // (ingested usage is settled by the sweep before it is reported)
+    await expect
+      .poll(() => stripe.meterTotal(customerId, "tollgate_executions"), { timeout: 10_000 })
+      .toBe(100);
+    await first.stop();
+
+    // when a replica that will not sync before it dies voids 10 of them, and is killed
+    const quiet = await startServerProcess(env({ METER_SYNC_INTERVAL_SECONDS: "86400" }));
+    const voided = await clients(quiet.baseUrl).usage.voidUsage({
+      tenantId,
+      eventIds: Array.from({ length: 10 }, (_, i) => `ev-${i}`),
+      reason: "metered twice",
+      requestId: "void-1",
+    });
+    expect(voided.voidedCount).toBe(10n);
+    await quiet.stop("SIGKILL");
+    expect(stripe.meterTotal(customerId, "tollgate_executions")).toBe(100);
+
+    // and a replica starts again
+    const restarted = await startServerProcess(env());
+    servers.push(restarted);
+
+    // then Stripe's sum is exact: one compensating delta of -10, every identifier distinct
+    await expect
+      .poll(() => stripe.meterTotal(customerId, "tollgate_executions"), { timeout: 10_000 })
+      .toBe(90);
+    const reports = await queryRows<{ value: string; state: string }>(
+      db.url,
+      "select value::text, state from meter_reports where tenant_id = $1 order by create_time",
+      [tenantId],
+    );
+    expect(reports.map((r) => [r.value, r.state])).toEqual([
+      ["100", "sent"],
+      ["-10", "sent"],
+    ]);
+    expect(new Set(stripe.meterEvents.map((e) => e.identifier)).size).toBe(
+      stripe.meterEvents.length,
+    );
+    const { entitlements } = await clients(restarted.baseUrl).entitlements.getEntitlements({
+      tenantId,
+    });
+    expect(entitlements.find((e) => e.resourceType === "executions")?.used).toBe("90");
+
+    // and the invoice preview bills the corrected usage
+    const { invoice } = await clients(restarted.baseUrl).billing.getUpcomingInvoice({ tenantId });
+    expect(invoice?.lines.find((l) => l.resourceType === "executions")?.quantity).toBe("90");
   });
 });
