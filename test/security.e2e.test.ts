@@ -177,6 +177,25 @@ describe("security", () => {
         tenantScoped,
       ],
       [UsageService, "getIngestStats", {}, { ...adminOnly, admin: OK }],
+      // Tenant keys may void their own usage only with TENANT_SELF_SERVICE_CORRECTIONS=true.
+      [
+        UsageService,
+        "voidUsage",
+        { tenantId: tenantA, eventIds: ["e1"], reason: "matrix" },
+        { ...adminOnly, admin: OK },
+      ],
+      [
+        UsageService,
+        "replaceUsage",
+        {
+          tenantId: tenantA,
+          resourceType: "executions",
+          startTime: timestampFromDate(new Date(Date.now() + 86_400_000)),
+          endTime: timestampFromDate(new Date(Date.now() + 2 * 86_400_000)),
+        },
+        { ...adminOnly, admin: OK },
+      ],
+      [UsageService, "listUsageEvents", { tenantId: tenantA }, tenantScoped],
       [
         EntitlementService,
         "setEntitlementOverride",
@@ -405,6 +424,60 @@ describe("start-up modes", () => {
       const serving = server.logs().find((l) => typeof l.port === "number");
       expect(serving).toMatchObject({ host: "127.0.0.1", authentication: "open" });
       expect(server.logs().some((l) => String(l.msg).startsWith("NO API KEYS"))).toBe(true);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("should let a tenant key void its own usage only when self-service corrections are on", async () => {
+    // given a server with TENANT_SELF_SERVICE_CORRECTIONS=true and two tenants' keys
+    const server = await startServerProcess({
+      DATABASE_URL: db.url,
+      TOLLGATE_BOOTSTRAP_ADMIN_KEY: BOOTSTRAP_KEY,
+      TENANT_SELF_SERVICE_CORRECTIONS: "true",
+    });
+    const own = randomUUID();
+    const ownKey = { headers: { authorization: `Bearer ${await createKeyWithCli(db.url, own)}` } };
+    const otherKey = {
+      headers: { authorization: `Bearer ${await createKeyWithCli(db.url, randomUUID())}` },
+    };
+    try {
+      const usage = grpcClient(UsageService, server.baseUrl);
+      await usage.trackUsage(
+        { events: [{ eventId: "mine", tenantId: own, resourceType: "executions" }] },
+        ownKey,
+      );
+      // when the other tenant's key tries, and then the tenant's own
+      const foreign = await errorOf(
+        usage.voidUsage({ tenantId: own, eventIds: ["mine"], reason: "not yours" }, otherKey),
+      );
+      const mine = await usage.voidUsage(
+        { tenantId: own, eventIds: ["mine"], reason: "my job failed" },
+        ownKey,
+      );
+      // then only the owner's void goes through, and it is audited under its key
+      expect(foreign.code).toBe(Code.PermissionDenied);
+      expect(mine.voidedCount).toBe(1n);
+      const [audit] = await queryRows<{ actor: string; action: string }>(
+        db.url,
+        "select actor, action from audit_events where tenant_id = $1 and action like 'usage.%'",
+        [own],
+      );
+      expect(audit?.action).toBe("usage.void");
+      expect(ownKey.headers.authorization).toContain(audit?.actor);
+      // and ReplaceUsage stays admin only
+      const replace = await errorOf(
+        usage.replaceUsage(
+          {
+            tenantId: own,
+            resourceType: "executions",
+            startTime: timestampFromDate(new Date(Date.now() - 3_600_000)),
+            endTime: timestampFromDate(new Date()),
+          },
+          ownKey,
+        ),
+      );
+      expect(replace.code).toBe(Code.PermissionDenied);
     } finally {
       await server.stop();
     }

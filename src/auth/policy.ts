@@ -40,8 +40,6 @@ export const BILLING_MUTATIONS = new Set([
   "tollgate.v1.EntitlementService/DeleteEntitlementOverride",
   "tollgate.v1.EntitlementService/GrantCredits",
   "tollgate.v1.EntitlementService/VoidGrant",
-  "tollgate.v1.UsageService/VoidUsage",
-  "tollgate.v1.UsageService/ReplaceUsage",
 ]);
 
 /**
