@@ -13,14 +13,21 @@ import { useReplicas } from "./support/replicas.js";
 import { startServerProcess } from "./support/server-process.js";
 
 const HOUR = 3_600_000;
-const LLM_CATALOG = fileURLToPath(new URL("../examples/catalogs/llm-platform.json", import.meta.url));
+const LLM_CATALOG = fileURLToPath(
+  new URL("../examples/catalogs/llm-platform.json", import.meta.url),
+);
 
 /** `count` events of `resourceType` for a tenant, one unit each unless `quantity` says. */
 const eventsOf = (
   tenantId: string,
   resourceType: string,
   count: number,
-  options: { prefix?: string; quantity?: string; at?: Date; attributes?: Record<string, string> } = {},
+  options: {
+    prefix?: string;
+    quantity?: string;
+    at?: Date;
+    attributes?: Record<string, string>;
+  } = {},
 ) =>
   Array.from({ length: count }, (_, i) => ({
     eventId: `${options.prefix ?? "e"}-${i}`,
@@ -48,7 +55,9 @@ describe("Corrections across two server processes", () => {
   };
   const usedOf = async (tenantId: string, resourceType: string, i = 0) => {
     const { entitlements: all } = await entitlements(i).getEntitlements({ tenantId });
-    return all.find((e) => e.resourceType === resourceType && Object.keys(e.dimensions).length === 0);
+    return all.find(
+      (e) => e.resourceType === resourceType && Object.keys(e.dimensions).length === 0,
+    );
   };
 
   it("should void events exactly once through two replicas racing with retries of one request id", async () => {
@@ -71,7 +80,11 @@ describe("Corrections across two server processes", () => {
 
     // then every answer is the first one, and both replicas report 90
     for (const answer of answers) {
-      expect([answer.voidedCount, answer.alreadyVoidedCount, answer.notFound]).toEqual([10n, 0n, []]);
+      expect([answer.voidedCount, answer.alreadyVoidedCount, answer.notFound]).toEqual([
+        10n,
+        0n,
+        [],
+      ]);
     }
     expect(await totalOf(tenantId, "api_calls", 0)).toBe("90");
     expect(await totalOf(tenantId, "api_calls", 1)).toBe("90");
@@ -87,9 +100,15 @@ describe("Corrections across two server processes", () => {
     expect(listed.events).toHaveLength(100);
     const voided = listed.events.filter((e) => e.voided);
     expect(voided.map((e) => e.event?.eventId).sort()).toEqual([...request.eventIds].sort());
-    expect(voided.every((e) => e.voidReason === request.reason && e.voidedBy === "open")).toBe(true);
+    expect(voided.every((e) => e.voidReason === request.reason && e.voidedBy === "open")).toBe(
+      true,
+    );
     expect(voided.every((e) => e.voidTime !== undefined)).toBe(true);
-    const live = await usage().listUsageEvents({ tenantId, resourceType: "api_calls", pageSize: 100 });
+    const live = await usage().listUsageEvents({
+      tenantId,
+      resourceType: "api_calls",
+      pageSize: 100,
+    });
     expect(live.events).toHaveLength(90);
 
     // and one audit row and one usage.corrected event record it
@@ -114,7 +133,11 @@ describe("Corrections across two server processes", () => {
       eventIds: ["e-0", "e-1", "nope"],
       reason: "again",
     });
-    expect([again.voidedCount, again.alreadyVoidedCount, again.notFound]).toEqual([0n, 2n, ["nope"]]);
+    expect([again.voidedCount, again.alreadyVoidedCount, again.notFound]).toEqual([
+      0n,
+      2n,
+      ["nope"],
+    ]);
     expect(await totalOf(tenantId, "api_calls")).toBe("90");
   });
 
@@ -178,8 +201,18 @@ describe("Corrections across two server processes", () => {
     // when a correction brings it to 75,000, through both replicas at once
     const keys = Array.from({ length: 10 }, (_, i) => `x-${i}`);
     await Promise.all([
-      usage(0).voidUsage({ tenantId, idempotencyKeys: keys, reason: "over-counted", requestId: "r1" }),
-      usage(1).voidUsage({ tenantId, idempotencyKeys: keys, reason: "over-counted", requestId: "r1" }),
+      usage(0).voidUsage({
+        tenantId,
+        idempotencyKeys: keys,
+        reason: "over-counted",
+        requestId: "r1",
+      }),
+      usage(1).voidUsage({
+        tenantId,
+        idempotencyKeys: keys,
+        reason: "over-counted",
+        requestId: "r1",
+      }),
     ]);
 
     // then exactly one threshold_resolved is announced
@@ -283,8 +316,14 @@ describe("Corrections across two server processes", () => {
 
   it("should recompute a max and a latest meter when the usage that held them is voided", async () => {
     const tenantId = randomUUID();
-    const at = (minutesAgo: number) => timestampFromDate(new Date(Date.now() - minutesAgo * 60_000));
-    const event = (eventId: string, resourceType: string, quantity: string, minutesAgo: number) => ({
+    const at = (minutesAgo: number) =>
+      timestampFromDate(new Date(Date.now() - minutesAgo * 60_000));
+    const event = (
+      eventId: string,
+      resourceType: string,
+      quantity: string,
+      minutesAgo: number,
+    ) => ({
       eventId,
       tenantId,
       resourceType,
@@ -329,14 +368,22 @@ describe("Corrections across two server processes", () => {
         startTime: timestampFromDate(new Date(Date.now() - 2 * HOUR)),
         endTime: timestampFromDate(new Date(Date.now() - HOUR)),
         events: [
-          ...eventsOf(tenantId, "api_calls", 1, { prefix: "in", at: new Date(Date.now() - 90 * 60_000) }),
+          ...eventsOf(tenantId, "api_calls", 1, {
+            prefix: "in",
+            at: new Date(Date.now() - 90 * 60_000),
+          }),
           ...eventsOf(tenantId, "api_calls", 2, { prefix: "out" }),
-          ...eventsOf(randomUUID(), "api_calls", 1, { prefix: "other", at: new Date(Date.now() - 90 * 60_000) }),
+          ...eventsOf(randomUUID(), "api_calls", 1, {
+            prefix: "other",
+            at: new Date(Date.now() - 90 * 60_000),
+          }),
         ],
       }),
     );
     expect(outside.code).toBe(Code.InvalidArgument);
-    expect(outside.rawMessage).toContain("events[1]: occur_time: must be within [start_time, end_time)");
+    expect(outside.rawMessage).toContain(
+      "events[1]: occur_time: must be within [start_time, end_time)",
+    );
     expect(outside.rawMessage).toContain("events[2]: occur_time");
     expect(outside.rawMessage).toContain("events[3]: tenant_id");
     expect(outside.rawMessage).not.toContain("events[0]");
@@ -416,14 +463,18 @@ describe("Corrections across two server processes", () => {
     const voided = all.filter((e) => e.voided);
     expect(voided).toHaveLength(Number(replaced.voidedCount));
     expect(voided.length).toBeGreaterThan(0);
-    expect(voided.every((e) => Number(e.id.slice(2)) % 2 === 0 && e.id.startsWith("s-"))).toBe(true);
+    expect(voided.every((e) => Number(e.id.slice(2)) % 2 === 0 && e.id.startsWith("s-"))).toBe(
+      true,
+    );
     expect(all.filter((e) => e.id.startsWith("r-")).every((e) => !e.voided)).toBe(true);
 
     // and the counters, the dimension counter and the report equal the live events exactly
     const live = all.filter((e) => !e.voided);
     const sum = (xs: typeof all) => String(xs.reduce((n, e) => n + e.quantity, 0));
     const { entitlements: tokens } = await entitlements(1).getEntitlements({ tenantId });
-    expect(tokens.filter((e) => e.resourceType === "tokens").map((e) => [e.dimensions, e.used])).toEqual([
+    expect(
+      tokens.filter((e) => e.resourceType === "tokens").map((e) => [e.dimensions, e.used]),
+    ).toEqual([
       [{}, sum(live)],
       [{ model: "gpt-4" }, sum(live.filter((e) => e.model === "gpt-4"))],
     ]);

@@ -73,6 +73,7 @@ export async function createModules(options: {
   const usage = createUsageModule({
     ...shared,
     plans: entitlements.plans,
+    gate: auth.gate,
     wrapStore: overrides.wrapUsageStore,
   });
   const corrections = createCorrectionsModule({

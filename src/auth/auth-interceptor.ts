@@ -49,7 +49,11 @@ export function createAuthInterceptor(options: AuthInterceptorOptions): Intercep
   };
 }
 
-async function authenticate(
+/**
+ * The principal an `authorization` header names (null: none sent): open mode's admin without
+ * a key, else the key's holder; a malformed header or an unknown, revoked key is refused.
+ */
+export async function authenticate(
   options: AuthInterceptorOptions,
   header: string | null,
 ): Promise<Principal> {

@@ -1,8 +1,8 @@
 import type { Interceptor } from "@connectrpc/connect";
 import { ResourceExhaustedError } from "../platform/errors/domain-error.js";
-import { kPrincipal } from "../platform/server/request-context.js";
+import { kPrincipal, type Principal } from "../platform/server/request-context.js";
 
-/** Options of {@link createCallLimitInterceptor}; every limit is per API key and replica. */
+/** Options of {@link createCallLimits}; every limit is per API key and replica. */
 export interface CallLimitOptions {
   /** Token bucket refill: sustained calls per second. */
   perSecond: number;
@@ -58,7 +58,11 @@ const MAX_IDLE_BUCKETS = 10_000;
  * is not limited. Billing mutations keep their exact, shared limit
  * (`createRateLimitInterceptor`).
  */
-export function createCallLimitInterceptor(options: CallLimitOptions): Interceptor {
+export function createCallLimits(options: CallLimitOptions): {
+  interceptor: Interceptor;
+  /** Counts a call of `principal` made outside Connect (a plain-HTTP endpoint) against its rate. */
+  takeCall(principal: Principal): void;
+} {
   const buckets = new Map<string, Bucket>();
   const streams = new Map<string, number>();
   const reads = new Map<string, number>();
@@ -106,19 +110,24 @@ export function createCallLimitInterceptor(options: CallLimitOptions): Intercept
     };
   };
 
-  return (next) => async (req) => {
-    const principal = req.contextValues.get(kPrincipal);
-    if (principal.role === "open" || !req.service.typeName.startsWith("tollgate.")) {
-      return next(req);
-    }
-    const key = principal.actor;
-    const retryAfterMs = takeToken(key);
+  const takeCall = (principal: Principal) => {
+    if (principal.role === "open") return;
+    const retryAfterMs = takeToken(principal.actor);
     if (retryAfterMs !== undefined) {
       throw new ResourceExhaustedError(
         `rate limit reached for this API key (${options.perSecond} calls/s); retry in ${Math.ceil(retryAfterMs / 1000)}s`,
         retryAfterMs,
       );
     }
+  };
+
+  const interceptor: Interceptor = (next) => async (req) => {
+    const principal = req.contextValues.get(kPrincipal);
+    if (principal.role === "open" || !req.service.typeName.startsWith("tollgate.")) {
+      return next(req);
+    }
+    const key = principal.actor;
+    takeCall(principal);
     const procedure = `${req.service.typeName}/${req.method.name}`;
     const release = STREAMS.has(procedure)
       ? hold(streams, key, options.maxStreams, "streams")
@@ -138,6 +147,7 @@ export function createCallLimitInterceptor(options: CallLimitOptions): Intercept
       throw error;
     }
   };
+  return { interceptor, takeCall };
 }
 
 // Ends the hold when the response stream ends, fails, or is abandoned by its client.

@@ -1,12 +1,13 @@
 import type { AuditStore } from "../audit/store.js";
+import type { Actor } from "../platform/calls/actor.js";
 import type { Clock } from "../platform/clock/clock.js";
 import type { Config } from "../platform/config/config.js";
 import type { Database } from "../platform/db/database.js";
 import type { Logger } from "../platform/observability/logger.js";
 import type { Module } from "../platform/server/module.js";
 import { resolveAccessMode } from "./access-mode.js";
-import { createAuthInterceptor } from "./auth-interceptor.js";
-import { createCallLimitInterceptor } from "./call-limits.js";
+import { authenticate, createAuthInterceptor } from "./auth-interceptor.js";
+import { createCallLimits } from "./call-limits.js";
 import { createRateLimitInterceptor } from "./rate-limiter.js";
 import { createApiKeyService } from "./service.js";
 import { createApiKeyStore } from "./store.js";
@@ -17,6 +18,11 @@ export interface AuthModule extends Module {
   open: boolean;
   /** The address to bind: loopback when open. */
   host: string;
+  /**
+   * Authenticates a plain-HTTP request by its `authorization` header (undefined: none) and
+   * counts it against its key's rate, as the interceptors do for RPCs; the actor it acts as.
+   */
+  gate(authorization: string | undefined): Promise<Actor>;
 }
 
 /**
@@ -41,18 +47,25 @@ export async function createAuthModule(deps: {
     host: config.host,
     logger,
   });
+  const limits = createCallLimits({
+    perSecond: config.rateLimitPerSecond,
+    burst: config.rateLimitBurst,
+    maxStreams: config.maxStreamsPerKey,
+    maxReads: config.maxConcurrentReadsPerKey,
+  });
+  const checked = { keys, open: access.open };
   return {
     name: "auth",
     open: access.open,
     host: access.host,
+    async gate(authorization) {
+      const principal = await authenticate(checked, authorization ?? null);
+      limits.takeCall(principal);
+      return { id: principal.actor, tenantId: principal.tenantId };
+    },
     interceptors: [
-      createAuthInterceptor({ keys, open: access.open }),
-      createCallLimitInterceptor({
-        perSecond: config.rateLimitPerSecond,
-        burst: config.rateLimitBurst,
-        maxStreams: config.maxStreamsPerKey,
-        maxReads: config.maxConcurrentReadsPerKey,
-      }),
+      createAuthInterceptor(checked),
+      limits.interceptor,
       createRateLimitInterceptor(database.knex, {
         perMinute: config.billingRateLimitPerMinute,
         burst: config.billingRateLimitBurst,

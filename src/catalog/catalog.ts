@@ -7,7 +7,13 @@ import { ConfigError } from "../platform/config/config.js";
 import { UNSIGNED_DECIMAL_PATTERN } from "../platform/validation/decimal.js";
 import type { FieldChecks } from "../platform/validation/field-checks.js";
 import defaultCatalogFile from "./default-plans.json" with { type: "json" };
-import { AGGREGATIONS, type Aggregation, counterName, type Meter } from "./meters.js";
+import {
+  AGGREGATIONS,
+  type Aggregation,
+  counterName,
+  DEFAULT_VALUE_PROPERTY,
+  type Meter,
+} from "./meters.js";
 
 /** Consumables accumulate per billing period; allocations are a level that goes up and down. */
 export type ResourceKind = "consumable" | "allocation";
@@ -155,6 +161,11 @@ const meterSchema = z.strictObject({
   unique_key: z
     .string()
     .regex(IDENTIFIER, "must be a lower-case identifier such as user_id")
+    .optional(),
+  // The field of a CloudEvent's `data` that carries the quantity (`POST /v1/events`).
+  value_property: z
+    .string()
+    .regex(IDENTIFIER, "must be a lower-case identifier such as tokens")
     .optional(),
 });
 
@@ -372,7 +383,14 @@ type RawMeter = z.infer<typeof meterSchema>;
 
 // The meter of a resource the catalog's `meters` does not name: a sum, without dimensions.
 function plainMeter(resourceType: string): Meter {
-  return { resourceType, aggregation: "sum", dimensions: [], uniqueKey: undefined, selectors: [] };
+  return {
+    resourceType,
+    aggregation: "sum",
+    dimensions: [],
+    uniqueKey: undefined,
+    valueProperty: DEFAULT_VALUE_PROPERTY,
+    selectors: [],
+  };
 }
 
 // Each meter with its selectors: the dimension values of every dimension limit of every plan,
@@ -394,6 +412,7 @@ function metersOf(
         aggregation: m.aggregation as Aggregation,
         dimensions: [...(m.dimensions ?? [])].sort(),
         uniqueKey: m.unique_key,
+        valueProperty: m.value_property ?? DEFAULT_VALUE_PROPERTY,
         selectors: [...selectors.values()],
       };
       return [resourceType, meter];
@@ -425,6 +444,10 @@ function meterProblems(label: string, raw: Record<string, RawMeter>): string[] {
     }
     if (m.unique_key !== undefined && dimensions.includes(m.unique_key)) {
       problems.push(`${at}.dimensions: "${m.unique_key}" is the unique_key, not a dimension`);
+    }
+    const value = m.value_property;
+    if (value !== undefined && (dimensions.includes(value) || value === m.unique_key)) {
+      problems.push(`${at}.value_property: "${value}" carries the quantity, not an attribute`);
     }
   }
   return problems;

@@ -9,6 +9,9 @@
 export const AGGREGATIONS = ["sum", "count", "unique_count", "max", "latest"] as const;
 export type Aggregation = (typeof AGGREGATIONS)[number];
 
+/** The field of a CloudEvent's `data` that carries the quantity unless a meter names another. */
+export const DEFAULT_VALUE_PROPERTY = "quantity";
+
 /**
  * How events of one resource aggregate, and which attributes are its dimensions. `selectors`
  * are the dimension values that any plan limits (each a counter of its own, whatever the
@@ -21,6 +24,8 @@ export interface Meter {
   dimensions: readonly string[];
   /** The attribute naming the member a `unique_count` counts; undefined for the others. */
   uniqueKey: string | undefined;
+  /** The field of a CloudEvent's `data` that carries the quantity (`quantity` by default). */
+  valueProperty: string;
   selectors: readonly Readonly<Record<string, string>>[];
 }
 

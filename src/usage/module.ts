@@ -1,11 +1,13 @@
 import type { PlanCatalog } from "../catalog/catalog.js";
 import type { PlanCache } from "../entitlements/plan-cache.js";
+import type { Actor } from "../platform/calls/actor.js";
 import type { Clock } from "../platform/clock/clock.js";
 import type { Config } from "../platform/config/config.js";
 import type { Database } from "../platform/db/database.js";
 import type { Logger } from "../platform/observability/logger.js";
 import type { Module } from "../platform/server/module.js";
 import { createUsageBatcher } from "./batcher.js";
+import { createCloudEventsEndpoint } from "./cloudevents.js";
 import { createUsageRpc } from "./rpc.js";
 import { createUsageService } from "./service.js";
 import { createUsageStore, type UsageStore } from "./store.js";
@@ -21,6 +23,8 @@ export function createUsageModule(deps: {
   clock: Clock;
   logger: Logger;
   plans: PlanCache;
+  /** Authenticates a plain-HTTP request and counts it against its key's rate (auth's gate). */
+  gate(authorization: string | undefined): Promise<Actor>;
   /** Wraps the store (tests inject faults PostgreSQL would raise). */
   wrapStore?: (store: UsageStore) => UsageStore;
 }): Module {
@@ -53,6 +57,14 @@ export function createUsageModule(deps: {
   return {
     name: "usage",
     rpc: [createUsageRpc(service)],
+    http: [
+      createCloudEventsEndpoint({
+        service,
+        catalog: deps.catalog,
+        gate: deps.gate,
+        maxBodyBytes: config.maxMessageBytes,
+      }),
+    ],
     stats: [
       {
         name: "tollgate_usage_ingest",

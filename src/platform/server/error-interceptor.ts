@@ -1,4 +1,5 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { codeToHttpStatus } from "@connectrpc/connect/protocol-connect";
 import { isDatabaseUnavailable } from "../db/database.js";
 import {
   DomainError,
@@ -7,6 +8,7 @@ import {
 } from "../errors/domain-error.js";
 import { ERROR_REASON_HEADER } from "../errors/error-reasons.js";
 import type { Logger } from "../observability/logger.js";
+import type { HttpOutcome } from "./http-handler.js";
 
 const CODE_BY_KIND: Record<DomainErrorKind, Code> = {
   validation: Code.InvalidArgument,
@@ -80,6 +82,25 @@ export function fromDomainError(error: DomainError): ConnectError {
     metadata.set("retry-after", String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))));
   }
   return new ConnectError(error.message, CODE_BY_KIND[error.kind], metadata, undefined, error);
+}
+
+/**
+ * What a plain-HTTP endpoint answers for an error: a domain error with the HTTP status of its
+ * code (as the Connect protocol maps codes) and its message, an unreachable database 503;
+ * undefined for anything else, which the endpoint's caller logs and answers 500.
+ */
+export function httpOutcomeOf(error: unknown): HttpOutcome | undefined {
+  if (error instanceof DomainError) {
+    const code = CODE_BY_KIND[error.kind];
+    return {
+      status: codeToHttpStatus(code),
+      body: { error: error.message, code: Code[code], reason: error.reason },
+    };
+  }
+  if (isDatabaseUnavailable(error)) {
+    return { status: 503, body: { error: DATABASE_UNAVAILABLE_MESSAGE, code: "Unavailable" } };
+  }
+  return undefined;
 }
 
 function isPrematureClose(error: unknown): boolean {

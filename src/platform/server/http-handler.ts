@@ -32,8 +32,9 @@ export interface HttpOutcome {
 }
 
 /**
- * A POST endpoint beside the RPCs, gated by whatever its body carries (a signature) rather
- * than by API keys. Its body is read whole, up to `maxBodyBytes`; past that the answer is 413.
+ * A POST endpoint beside the RPCs, gated by the endpoint itself: by a signature its body
+ * carries (Stripe's webhook) or by the API keys through auth's gate (CloudEvents). Its body
+ * is read whole, up to `maxBodyBytes`; past that the answer is 413.
  */
 export interface HttpEndpoint {
   path: string;
@@ -134,7 +135,15 @@ async function serveEndpoint(
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
     if (size > endpoint.maxBodyBytes) {
-      writeJson(res, 413, { error: "payload too large" });
+      // The rest is never read: the connection closes once the answer is out, so a client
+      // still sending stops instead of waiting on a server that no longer reads.
+      // (HTTP/2 has no connection header: there only the stream is reset.)
+      res.once("finish", () => req.destroy());
+      res.writeHead(413, {
+        "content-type": "application/json",
+        ...(req.httpVersionMajor === 1 ? { connection: "close" } : {}),
+      });
+      res.end(JSON.stringify({ error: `payload too large: at most ${endpoint.maxBodyBytes} bytes` }));
       return;
     }
     chunks.push(chunk);
