@@ -487,5 +487,62 @@ describe.skipIf(!hasChromium)("operator console in Chromium", () => {
       await screenshot(openPage, "tenant-dimensions");
       await openPage.close();
     });
+
+    it("should explore a tenant's events by dimension and void one, which corrects its usage", async () => {
+      // given three tokens events: two on gpt-4 (400 and 200), one on gpt-4o-mini
+      const open = tollgateClients(createGrpcTransport({ baseUrl: openServer.baseUrl }));
+      const tenant = randomUUID();
+      const at = timestampFromDate(new Date(Date.now() - 60_000));
+      const event = (eventId: string, quantity: string, model: string) => ({
+        eventId,
+        tenantId: tenant,
+        resourceType: "tokens",
+        quantity,
+        occurTime: at,
+        attributes: { model },
+      });
+      await open.usage.trackUsage({
+        events: [
+          event("ev-a", "400", "gpt-4"),
+          event("ev-b", "200", "gpt-4"),
+          event("ev-c", "50", "gpt-4o-mini"),
+        ],
+      });
+      const openPage = await browser.newPage({ viewport: WIDE });
+      await openPage.goto(`${openServer.baseUrl}/console#/tenants/${tenant}`);
+      const events = openPage.locator("#usage-events");
+      const gpt4 = openPage.locator('[data-resource="tokens"][data-dimensions="model=gpt-4"]');
+      await expect.poll(() => gpt4.locator(".used").textContent()).toBe("600");
+
+      // when the operator filters by model=gpt-4, selects ev-a and voids it with a reason
+      await events.getByPlaceholder("model=gpt-4").fill("model=gpt-4");
+      await expect.poll(() => events.locator("tbody tr").count()).toBe(2);
+      await events.getByLabel("Select ev-a").check();
+      await openPage.getByRole("button", { name: "Void selected (1)" }).click();
+      await openPage
+        .getByRole("dialog")
+        .getByLabel(/Reason/)
+        .fill("job failed downstream");
+      await openPage.getByRole("dialog").getByRole("button", { name: "Void" }).dblclick();
+
+      // then only ev-b is listed, the gpt-4 bar drops to 200, and with voided events shown
+      // ev-a says who voided it and why
+      await expect.poll(() => events.locator("tbody tr").count()).toBe(1);
+      await expect.poll(() => gpt4.locator(".used").textContent()).toBe("200");
+      await events.getByLabel("Show voided").check();
+      const voided = events.locator('[data-event="ev-a"]');
+      await expect.poll(() => voided.getAttribute("data-voided")).toBe("true");
+      expect(await voided.textContent()).toContain("job failed downstream");
+      expect(await events.locator('[data-voided="true"]').count()).toBe(1);
+      const listed = await open.usage.listUsageEvents({ tenantId: tenant, includeVoided: true });
+      // and the correction is in the tenant's events, and the chart shows the corrected total
+      await expect
+        .poll(() => openPage.locator('#events [data-event-type="usage.corrected"]').textContent())
+        .toContain("Voided 1 usage item(s) by open: job failed downstream.");
+      await expect.poll(() => openPage.locator("#usage-chart").textContent()).toContain("250");
+      expect(listed.events.filter((e) => e.voided).map((e) => e.event?.eventId)).toEqual(["ev-a"]);
+      await screenshot(openPage, "tenant-events");
+      await openPage.close();
+    });
   });
 });

@@ -21,6 +21,12 @@ export function describeEvent(event: Event): string {
       return `Denied ${q("quantity")} ${resource}: ${q("used")} used + ${q("reserved")} reserved + ${q("quantity")} requested is over the limit of ${q("limit")} (plan ${field(data, "plan_id")}). Later denials this period are not repeated.`;
     case "entitlement.threshold_crossed":
       return `${resource} reached ${Number(field(data, "threshold")) * 100}% of its limit: ${q("used")} of ${q("limit")} (${q("included")} included, ${q("granted")} granted, plan ${field(data, "plan_id")}).`;
+    case "entitlement.threshold_resolved":
+      return `A correction brought ${resource} back below ${Number(field(data, "threshold")) * 100}% of its limit: ${q("used")} of ${q("limit")}. Crossing it again is announced again.`;
+    case "usage.corrected": {
+      const added = field(data, "accepted_count");
+      return `${field(data, "kind") === "replace" ? "Replaced" : "Voided"} ${field(data, "voided_count")} usage item(s)${added && added !== "0" ? `, ${added} added` : ""} by ${field(data, "actor")}: ${field(data, "reason")}.`;
+    }
     default: {
       const plan = field(data, "plan_id");
       const state = field(data, "state");

@@ -8,6 +8,8 @@ export function usePageTokens() {
     hasPrevious: tokens.length > 1,
     previous: () => setTokens((list) => list.slice(0, -1)),
     next: (token: string) => setTokens((list) => [...list, token]),
+    /** Back to the first page: the query changed. */
+    reset: () => setTokens([""]),
   };
 }
 

@@ -37,6 +37,8 @@ export function TenantUsageChart(props: {
   resources: string[];
   /** Attributes to offer for the breakdown: the dimensions the tenant's limits name. */
   dimensions: string[];
+  /** Changes when the page changed the tenant's usage (a void), so the chart loads again. */
+  revision: number;
 }) {
   const [range, setRange] = useState<RangeName>("days");
   const [picked, setPicked] = useState("");
@@ -63,7 +65,7 @@ export function TenantUsageChart(props: {
           }),
     ]);
     return { answer, byGroup, start };
-  }, [props.api, props.tenantId, range, breakdown]);
+  }, [props.api, props.tenantId, range, breakdown, props.revision]);
   const totals = new Map(usage.data?.answer.totals.map((t) => [t.resourceType, t.quantity]));
   const withData = props.resources.filter((type) => Number(totals.get(type) ?? "0") !== 0);
   const resource = picked || withData[0] || props.resources[0] || "";

@@ -1,8 +1,10 @@
 import { Code } from "@connectrpc/connect";
+import { useState } from "preact/hooks";
 import type { Api } from "../api.js";
 import { hasCode, settle } from "../api.js";
 import { Section } from "../components/section.js";
 import { TenantActivity } from "../components/tenant-activity.js";
+import { TenantEvents } from "../components/tenant-events.js";
 import { TenantGrants } from "../components/tenant-grants.js";
 import { TenantInvoice } from "../components/tenant-invoice.js";
 import { TenantOverrides } from "../components/tenant-overrides.js";
@@ -39,9 +41,12 @@ export function TenantPage({ api, tenantId }: { api: Api; tenantId: string }) {
     [api, tenantId],
     USAGE_REFRESH_MS,
   );
+  // Bumped by changes made on this page, so the parts that load on their own follow.
+  const [revision, setRevision] = useState(0);
   const reload = () => {
     details.reload();
     usage.reload();
+    setRevision((r) => r + 1);
   };
   const d = details.data;
   const customer = d?.customer.ok ? d.customer.value.customer : undefined;
@@ -114,7 +119,9 @@ export function TenantPage({ api, tenantId }: { api: Api; tenantId: string }) {
         tenantId={tenantId}
         resources={resources}
         dimensions={dimensions}
+        revision={revision}
       />
+      <TenantEvents api={api} tenantId={tenantId} resources={resources} onChanged={reload} />
       {d && <TenantInvoice invoice={d.invoice} />}
       {d && (
         <TenantGrants
