@@ -44,6 +44,7 @@ export const LAYERS = [
       "credits",
       "entitlements",
       "usage",
+      "corrections",
       "metering",
       "webhooks",
     ],

@@ -210,7 +210,11 @@ describe("the input contract", () => {
         occurTime: create(TimestampSchema, { seconds: 1_700_000_000n, nanos: 1_000_000_000 }),
       }),
       event("far-future", { occurTime: timestampFromDate(new Date(Date.now() + 3_600_000)) }),
-      event("good-2", { occurTime: at("2000-01-01T00:00:00Z"), attributes: { model: "✓ gpt" } }),
+      event("good-2", {
+        occurTime: timestampFromDate(new Date(Date.now() - 3_600_000)),
+        attributes: { model: "✓ gpt" },
+      }),
+      event("too-old", { occurTime: at("2000-01-01T00:00:00Z") }),
     ];
 
     // when they are tracked
@@ -218,14 +222,17 @@ describe("the input contract", () => {
 
     // then exactly the bad ones are rejected, each with its field named
     expect(summary.acceptedCount).toBe(2n);
-    expect(summary.rejectedEvents.map((r) => [r.eventIndex, r.reason.split(":")[0]])).toEqual([
-      [1, "event_id"],
-      [2, 'attributes["k\\u0000"]'],
-      [3, 'attributes["k"]'],
-      [4, "occur_time"],
-      [5, "occur_time"],
-      [6, "occur_time"],
-      [7, "occur_time"],
+    expect(
+      summary.rejectedEvents.map((r) => [r.eventIndex, r.reason.split(":")[0], r.reasonCode]),
+    ).toEqual([
+      [1, "event_id", "INVALID_EVENT"],
+      [2, 'attributes["k\\u0000"]', "INVALID_EVENT"],
+      [3, 'attributes["k"]', "INVALID_EVENT"],
+      [4, "occur_time", "INVALID_EVENT"],
+      [5, "occur_time", "INVALID_EVENT"],
+      [6, "occur_time", "INVALID_EVENT"],
+      [7, "occur_time", "EVENT_IN_FUTURE"],
+      [9, "occur_time", "EVENT_TOO_OLD"],
     ]);
   });
 

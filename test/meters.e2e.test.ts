@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   Aggregation,
   DenialReason,
@@ -10,7 +10,10 @@ import {
 } from "../gen/tollgate/v1/entitlement_service_pb.js";
 import { EventService } from "../gen/tollgate/v1/event_service_pb.js";
 import { Granularity, UsageService } from "../gen/tollgate/v1/usage_service_pb.js";
+import { createManualClock } from "../src/platform/clock/clock.js";
+import { startTestApp, type TestApp } from "./support/app.js";
 import { errorOf, grpcClient } from "./support/clients.js";
+import { createTestDatabase, type TestDatabase } from "./support/database.js";
 import { useReplicas } from "./support/replicas.js";
 
 // The example catalog of the README's walk-through: tokens by model (gpt-4 limited to 1000 on
@@ -413,7 +416,8 @@ describe("Meters across two server processes", () => {
     // given seats (latest), peak agents (max), api calls (count) and tokens in one hour,
     // sent twice as a client's retry would
     const tenantId = randomUUID();
-    const hour = Date.parse("2026-03-10T10:00:00Z");
+    // (two hours ago: within the late window, and its period still open)
+    const hour = (Math.floor(Date.now() / 3_600_000) - 2) * 3_600_000;
     const at = (minute: number) => timestampFromDate(new Date(hour + minute * 60_000));
     const events = [
       { eventId: "s1", resourceType: "seats", quantity: "7", occurTime: at(5) },
@@ -460,6 +464,29 @@ describe("Meters across two server processes", () => {
     expect(show(fromRollups)).toEqual(expected);
     expect(show(fromEvents)).toEqual(expected);
     expect(fromRollups.series.map((b) => b.quantity)).toEqual(["2", "6", "4", "1.75"]);
+  });
+});
+
+// Days around New York's change to daylight-saving time (2026-03-08) and Kolkata's midnight:
+// usage that old is past the late window today, so this server's business clock stands on
+// 2026-03-10, when it was recent.
+describe("Usage reports by group and time zone", () => {
+  let db: TestDatabase;
+  let app: TestApp;
+  const usage = () => grpcClient(UsageService, app.baseUrl);
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    app = await startTestApp(
+      db.url,
+      { clock: createManualClock(new Date("2026-03-10T12:00:00Z")) },
+      { PLAN_CATALOG_PATH: CATALOG },
+    );
+  });
+
+  afterAll(async () => {
+    await app?.stop();
+    await db?.drop();
   });
 
   it("should group usage by dimension, filter it, and bucket it in a time zone", async () => {

@@ -323,11 +323,12 @@ describe("UsageService semantics", () => {
   });
 
   it("should report totals and hourly and daily series that sum to them, late events included", async () => {
-    // given events spread over three hours of yesterday and one from last month
+    // given events spread over three hours of yesterday and one that arrives 20 hours late
+    // (in last month's period at the start of a month: a period stays open for 24 hours)
     const tenantId = randomUUID();
     const now = new Date();
     const yesterday = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - 1, 9);
-    const lastMonth = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 15));
+    const late = new Date(now.getTime() - 20 * 3_600_000);
     const events = [
       ...Array.from({ length: 30 }, (_, i) => ({
         eventId: `t-${i}`,
@@ -341,7 +342,7 @@ describe("UsageService semantics", () => {
         tenantId,
         resourceType: "tokens",
         quantity: "7",
-        occurTime: timestampFromDate(lastMonth),
+        occurTime: timestampFromDate(late),
       },
     ];
     await usage.trackUsage({ events });
@@ -379,16 +380,12 @@ describe("UsageService semantics", () => {
     expect(hourly.series.filter((b) => b.resourceType === "api_calls")).toHaveLength(3);
     expect(plain(tokensOnly.totals)).toEqual([["tokens", "194.5"]]);
 
-    // and the late event counted in last month's period, not this one
-    const periods = await queryRows<{ period_start: Date; used: string }>(
-      db.url,
-      "select period_start, used from usage_counters where tenant_id = $1 and resource_type = 'tokens' order by period_start",
-      [tenantId],
+    // and the late event counted in the period it happened in
+    const { events: stored } = await usage.listUsageEvents({ tenantId, pageSize: 100 });
+    const lateEvent = stored.find((e) => e.event?.eventId === "late");
+    expect(Number(lateEvent?.periodStartTime?.seconds) * 1000).toBe(
+      Date.UTC(late.getUTCFullYear(), late.getUTCMonth(), 1),
     );
-    expect(periods.map((p) => p.period_start.toISOString())[0]).toBe(
-      new Date(Date.UTC(lastMonth.getUTCFullYear(), lastMonth.getUTCMonth(), 1)).toISOString(),
-    );
-    expect(periods[0]?.used).toBe("7");
   });
 
   it("should refuse a bad usage query with every problem listed", async () => {

@@ -10,3 +10,9 @@ export const ERROR_REASON_HEADER = "tollgate-error-reason";
 
 /** The reason of billing provider (Stripe) failures: `Unavailable` or `FailedPrecondition`. */
 export const BILLING_PROVIDER_REASON = "BILLING_PROVIDER";
+
+/**
+ * The reason of a change refused because the billing period it touches is closed (its grace
+ * window after the period's end has passed): `FailedPrecondition`.
+ */
+export const PERIOD_CLOSED_REASON = "PERIOD_CLOSED";

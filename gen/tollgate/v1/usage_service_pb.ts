@@ -747,7 +747,7 @@ export type ListUsageEventsRequest = Message<"tollgate.v1.ListUsageEventsRequest
   includeVoided: boolean;
 
   /**
-   * At most this many events (1 to 1,000; 0 means 100).
+   * At most this many events (1 to 100; 0 means 20).
    *
    * @generated from field: int32 page_size = 6;
    */

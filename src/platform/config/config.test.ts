@@ -53,6 +53,9 @@ describe(loadConfig.name, () => {
       webhookAllowPrivateNetworks: false,
       settleSweepIntervalSeconds: 1,
       admissionStatementPerTenant: false,
+      usageLateWindowHours: 840,
+      periodGraceHours: 24,
+      tenantSelfServiceCorrections: false,
     });
   });
 
@@ -91,6 +94,9 @@ describe(loadConfig.name, () => {
       MAX_CONCURRENT_READS_PER_KEY: "2",
       INVOICE_PREVIEW_CACHE_SECONDS: "1.5",
       ADMISSION_STATEMENT_PER_TENANT: "true",
+      USAGE_LATE_WINDOW_HOURS: "168",
+      PERIOD_GRACE_HOURS: "48",
+      TENANT_SELF_SERVICE_CORRECTIONS: "true",
     });
     expect(config).toMatchObject({
       port: 9000,
@@ -108,6 +114,9 @@ describe(loadConfig.name, () => {
       shutdownTimeoutSeconds: 2.5,
       runMigrations: false,
       admissionStatementPerTenant: true,
+      usageLateWindowHours: 168,
+      periodGraceHours: 48,
+      tenantSelfServiceCorrections: true,
       databasePoolWaitSeconds: 0.5,
       usageBufferLimitBytes: 1_000_000,
       billingLeaseSeconds: 90,
@@ -151,6 +160,8 @@ describe(loadConfig.name, () => {
       LOG_LEVEL: "loud",
       MAX_MESSAGE_BYTES: "1.5",
       RUN_MIGRATIONS: "maybe",
+      USAGE_LATE_WINDOW_HOURS: "841",
+      PERIOD_GRACE_HOURS: "73",
     });
     const byName = Object.fromEntries(problems.map((p) => [p.split(":")[0], p]));
     expect(Object.keys(byName).sort()).toEqual([
@@ -159,11 +170,15 @@ describe(loadConfig.name, () => {
       "ENVIRONMENT",
       "LOG_LEVEL",
       "MAX_MESSAGE_BYTES",
+      "PERIOD_GRACE_HOURS",
       "PORT",
       "RUN_MIGRATIONS",
+      "USAGE_LATE_WINDOW_HOURS",
       "USAGE_TRACKER_BATCH_SIZE",
       "USAGE_TRACKER_FLUSH_INTERVAL",
     ]);
+    expect(byName.USAGE_LATE_WINDOW_HOURS).toContain("from 0 to 840");
+    expect(byName.PERIOD_GRACE_HOURS).toContain("from 0 to 72");
     expect(byName.ENVIRONMENT).toContain("accepted: development, test, staging, production");
     expect(byName.BILLING_PROVIDER).toContain("accepted: mock, stripe");
     expect(byName.LOG_LEVEL).toContain("accepted: fatal, error, warn, info, debug, trace, silent");
