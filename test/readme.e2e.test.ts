@@ -150,3 +150,44 @@ describe.skipIf(!hasJq)("the README's meters walk-through", () => {
     ]);
   });
 });
+
+/** The README's corrections walk-through, run as written against a server on the example catalog. */
+describe.skipIf(!hasJq)("the README's corrections walk-through", () => {
+  let db: TestDatabase;
+  let server: ServerProcess;
+  let walk: string;
+
+  beforeAll(async () => {
+    [walk = ""] = await bashBlocks("Corrections: void, replace, late events");
+    db = await createTestDatabase();
+    server = await startServerProcess({
+      DATABASE_URL: db.url,
+      PLAN_CATALOG_PATH: `${ROOT}/examples/catalogs/llm-platform.json`,
+    });
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    await db?.drop();
+  });
+
+  it("should reject a too-old event, void a duplicate, replace a range and take a CloudEvent", async () => {
+    // when the walk-through runs in bash, stopping at the first failing command
+    const { stdout } = await run(
+      "bash",
+      ["-c", `set -euo pipefail\n${walk.replaceAll(QUICK_START_URL, server.baseUrl)}`],
+      { cwd: ROOT, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp" } },
+    );
+
+    // then each step answers as the README says
+    expect(stdout.trim().split("\n")).toEqual([
+      '{"acceptedCount":"2","codes":["EVENT_TOO_OLD"]}',
+      '{"voidedCount":"1","alreadyVoidedCount":"0","notFound":[]}',
+      '{"dimensions":{},"used":"300"}',
+      '{"dimensions":{"model":"gpt-4"},"used":"300"}',
+      '{"voidedCount":"1","acceptedCount":"1"}',
+      '[{"id":"a-again","voided":true},{"id":"a","voided":true},{"id":"w1","voided":false}]',
+      '{"accepted_count":1,"duplicate_count":0,"rejected_count":0,"rejected_events":[]}',
+    ]);
+  });
+});
