@@ -143,7 +143,9 @@ async function serveEndpoint(
         "content-type": "application/json",
         ...(req.httpVersionMajor === 1 ? { connection: "close" } : {}),
       });
-      res.end(JSON.stringify({ error: `payload too large: at most ${endpoint.maxBodyBytes} bytes` }));
+      res.end(
+        JSON.stringify({ error: `payload too large: at most ${endpoint.maxBodyBytes} bytes` }),
+      );
       return;
     }
     chunks.push(chunk);
