@@ -3,7 +3,6 @@ import type { Knex } from "knex";
 import type { AuditStore } from "../audit/store.js";
 import type { MutationLease } from "../billing/mutation-lease.js";
 import type { PlanCatalog } from "../catalog/catalog.js";
-import { countersOf, resourceOfCounter } from "../catalog/meters.js";
 import { ALLOCATION_PERIOD, isPeriodClosed, periodFor } from "../catalog/periods.js";
 import type { WireCounterLimits } from "../entitlements/admission-wire.js";
 import type { TenantPlan } from "../entitlements/entitlements.js";
@@ -14,7 +13,7 @@ import type { Actor } from "../platform/calls/actor.js";
 import type { Clock } from "../platform/clock/clock.js";
 import { PermissionDeniedError, ValidationError } from "../platform/errors/domain-error.js";
 import { fetchPage, type Page } from "../platform/pagination/page-token.js";
-import { countEvents, ROLLUP_BUCKET_MS, rollupBucketOf, statementIn } from "../usage/store.js";
+import { countEvents, ROLLUP_BUCKET_MS, statementIn } from "../usage/store.js";
 import type { UsageEvent } from "../usage/usage.js";
 import {
   PeriodClosedError,
@@ -29,10 +28,12 @@ import { validateListing, validateReplace, validateVoid } from "./inputs.js";
 import {
   type CorrectionStore,
   type CounterRef,
+  type LockedCounter,
   type Recorded,
   refKey,
   type VoidMark,
 } from "./store.js";
+import { bucketsOf, type Voided, voidedAdmission, voidedEvent } from "./voided.js";
 
 /** Voids and replaces usage, and lists events as stored. */
 export interface CorrectionService {
@@ -60,20 +61,23 @@ export interface CorrectionServiceDeps {
   lateWindowMs: number;
 }
 
-/** One piece of usage a correction takes back: an event or a keyed admission. */
-interface Voided {
-  /** The counters it counted on, each in `periodStart`. */
-  counters: string[];
-  resourceType: string;
-  periodStart: Date;
-  aggregation: string;
-  /** What it added to a sum (a count adds 1), or the value it offered a max or latest. */
-  quantity: Decimal;
-  member: string | undefined;
-  /** The key a latest counter holds it by: the event id, or '' for an admission. */
-  key: string;
-  /** An event's time, for its rollups; undefined for an admission. */
-  occurTime: Date | undefined;
+/** One correction: what it voids and adds, and what its audit row and event say. */
+interface Change {
+  tenantId: string;
+  kind: "void" | "replace";
+  requestId: string;
+  reason: string;
+  /** The live events voided, by id. */
+  eventIds: string[];
+  /** The admissions voided, by idempotency key. */
+  keys: string[];
+  voided: Voided[];
+  added: UsageEvent[];
+  resourceTypes: string[];
+  /** The audit row's target. */
+  target: string;
+  /** The call's answer, audited with it. */
+  result: unknown;
 }
 
 /** Most ids `usage.corrected` lists of each kind; the counts are always whole. */
@@ -112,38 +116,6 @@ export function createCorrectionService(deps: CorrectionServiceDeps): Correction
     }
   };
 
-  const fromEvent = (row: {
-    event_id: string;
-    resource_type: string;
-    quantity: string;
-    occur_time: Date;
-    attributes: Record<string, string>;
-    period_start: Date;
-  }): Voided => {
-    const meter = catalog.meterOf(row.resource_type);
-    return {
-      counters: countersOf(meter, row.attributes),
-      resourceType: row.resource_type,
-      periodStart: new Date(row.period_start),
-      aggregation: meter.aggregation,
-      quantity: meter.aggregation === "count" ? new Decimal(1) : new Decimal(row.quantity),
-      member: meter.uniqueKey === undefined ? undefined : row.attributes[meter.uniqueKey],
-      key: row.event_id,
-      occurTime: new Date(row.occur_time),
-    };
-  };
-
-  const fromAdmission = (recorded: Recorded): Voided => ({
-    counters: recorded.counters,
-    resourceType: resourceOfCounter(recorded.counters[0] ?? ""),
-    periodStart: new Date(recorded.periodStart),
-    aggregation: recorded.aggregation,
-    quantity: new Decimal(recorded.quantity),
-    member: recorded.member,
-    key: "",
-    occurTime: undefined,
-  });
-
   // The total counters of every period a quarter hour of `resourceType` overlaps: a flush into
   // that quarter hour locks one of them before it writes the quarter hour's rollups.
   const bucketGuards = (tenantPlan: TenantPlan, resourceType: string, buckets: Date[]) =>
@@ -157,55 +129,39 @@ export function createCorrectionService(deps: CorrectionServiceDeps): Correction
           })),
         );
 
-  // The quarter hours of each resource whose rollups the voided and the new events touch.
-  const bucketsOf = (times: { resourceType: string; occurTime: Date | undefined }[]) => {
-    const buckets = new Map<string, Map<number, Date>>();
-    for (const { resourceType, occurTime } of times) {
-      if (occurTime === undefined) continue;
-      if (catalog.meterOf(resourceType).aggregation === "unique_count") continue;
-      const bucket = rollupBucketOf(occurTime);
-      let own = buckets.get(resourceType);
-      if (own === undefined) {
-        own = new Map();
-        buckets.set(resourceType, own);
-      }
-      own.set(bucket.getTime(), bucket);
-    }
-    return [...buckets].map(([resourceType, own]) => ({
-      resourceType,
-      buckets: [...own.values()],
-    }));
-  };
-
-  /**
-   * Voids `voided` (marked with `mark`) and stores `added` (new events, their periods given),
-   * correcting every derived figure. Returns how many events the settle-down wrote.
-   */
-  const correct = async (
-    trx: Knex.Transaction,
-    tenantPlan: TenantPlan,
-    tenantId: string,
-    voided: Voided[],
-    added: UsageEvent[],
-    mark: { eventIds: string[]; keys: string[]; mark: VoidMark },
-  ) => {
-    const now = clock.now();
-    const refs = new Map<string, CounterRef>();
-    const touch = (ref: CounterRef) => refs.set(refKey(ref), ref);
+  // The limits of every counter the voided usage counted on, once each, in key order.
+  const limitsOf = (tenantPlan: TenantPlan, voided: Voided[]): WireCounterLimits[] => {
+    const limits = new Map<string, WireCounterLimits>();
     for (const item of voided) {
       for (const counter of item.counters) {
-        touch({ counter, periodStart: item.periodStart, aggregation: item.aggregation });
+        const info = rules.limitInfoOf(tenantPlan, rules.limitOf(tenantPlan, counter).limit);
+        limits.set(refKey({ counter, periodStart: item.periodStart }), {
+          resourceType: counter,
+          periodStart: item.periodStart,
+          allowance: info?.allowance,
+          allocation: info?.allocation ?? false,
+          thresholds: info?.thresholds ?? [],
+          planId: info?.planId ?? tenantPlan.plan.id,
+        });
       }
     }
-    const touched = bucketsOf([...voided, ...added]);
-    for (const { resourceType, buckets } of touched) {
-      for (const guard of bucketGuards(tenantPlan, resourceType, buckets)) touch(guard);
-    }
-    const locked = await store.lockCounters(trx, tenantId, [...refs.values()]);
-    await store.markVoided(trx, tenantId, mark.eventIds, mark.keys, mark.mark);
+    return [...limits.values()].sort((a, b) =>
+      a.resourceType === b.resourceType
+        ? a.periodStart.getTime() - b.periodStart.getTime()
+        : a.resourceType < b.resourceType
+          ? -1
+          : 1,
+    );
+  };
 
-    // Sums and counts go down by what they added; a max or latest is recomputed where the
-    // voided usage could be what it holds; a member leaves where nothing live names it.
+  // Sums and counts go down by what the voided usage added; a max or latest is recomputed
+  // where the voided usage could be what it holds; a member leaves where nothing live names it.
+  const takeBack = async (
+    trx: Knex.Transaction,
+    tenantId: string,
+    voided: Voided[],
+    locked: Map<string, LockedCounter>,
+  ) => {
     const lowered = new Map<string, { ref: CounterRef; amount: Decimal }>();
     const recount = new Map<string, CounterRef>();
     const members = new Map<string, { ref: CounterRef; member: string }[]>();
@@ -246,6 +202,42 @@ export function createCorrectionService(deps: CorrectionServiceDeps): Correction
       const uniqueKey = catalog.meterOf(resourceType).uniqueKey ?? "";
       await store.forgetMembers(trx, tenantId, uniqueKey, own);
     }
+  };
+
+  /**
+   * Applies one correction in `trx`: voids `change.voided` (the events `eventIds` and the
+   * admissions `keys`) and stores `change.added` (new events, their periods given),
+   * correcting every derived figure, then writes its audit row and `usage.corrected` event.
+   */
+  const correct = async (
+    trx: Knex.Transaction,
+    actor: Actor,
+    tenantPlan: TenantPlan,
+    change: Change,
+  ) => {
+    const { tenantId, voided, added } = change;
+    const now = clock.now();
+    const mark: VoidMark = {
+      time: now,
+      reason: change.reason,
+      by: actor.id,
+      requestId: change.requestId,
+    };
+    const refs = new Map<string, CounterRef>();
+    const touch = (ref: CounterRef) => refs.set(refKey(ref), ref);
+    for (const item of voided) {
+      for (const counter of item.counters) {
+        touch({ counter, periodStart: item.periodStart, aggregation: item.aggregation });
+      }
+    }
+    const touched = bucketsOf(catalog, [...voided, ...added]);
+    for (const { resourceType, buckets } of touched) {
+      for (const guard of bucketGuards(tenantPlan, resourceType, buckets)) touch(guard);
+    }
+    const locked = await store.lockCounters(trx, tenantId, [...refs.values()]);
+    await store.markVoided(trx, tenantId, change.eventIds, change.keys, mark);
+
+    await takeBack(trx, tenantId, voided, locked);
 
     await store.insertEvents(trx, added);
     await countEvents(statementIn(trx), added);
@@ -261,53 +253,9 @@ export function createCorrectionService(deps: CorrectionServiceDeps): Correction
 
     // Grant draws given back and thresholds resolved, on every counter the voided usage
     // counted on.
-    const limits: WireCounterLimits[] = [];
-    for (const item of voided) {
-      for (const counter of item.counters) {
-        const info = rules.limitInfoOf(tenantPlan, rules.limitOf(tenantPlan, counter).limit);
-        limits.push({
-          resourceType: counter,
-          periodStart: item.periodStart,
-          allowance: info?.allowance,
-          allocation: info?.allocation ?? false,
-          thresholds: info?.thresholds ?? [],
-          planId: info?.planId ?? tenantPlan.plan.id,
-        });
-      }
+    if ((await store.unsettle(trx, tenantId, limitsOf(tenantPlan, voided), now)) > 0) {
+      events.announceAfterCommit(trx);
     }
-    const unique = new Map(limits.map((l) => [refKey({ counter: l.resourceType, ...l }), l]));
-    return store.unsettle(
-      trx,
-      tenantId,
-      [...unique.values()].sort((a, b) =>
-        a.resourceType === b.resourceType
-          ? a.periodStart.getTime() - b.periodStart.getTime()
-          : a.resourceType < b.resourceType
-            ? -1
-            : 1,
-      ),
-      now,
-    );
-  };
-
-  // The audit row and the `usage.corrected` event of a correction, in its transaction.
-  const record = async (
-    trx: Knex.Transaction,
-    actor: Actor,
-    change: {
-      tenantId: string;
-      kind: "void" | "replace";
-      requestId: string;
-      reason: string;
-      eventIds: string[];
-      keys: string[];
-      resourceTypes: string[];
-      accepted: number;
-      target: string;
-      result: unknown;
-    },
-  ) => {
-    const now = clock.now();
     await audit.insert(trx, {
       actor: actor.id,
       action: `usage.${change.kind}`,
@@ -335,7 +283,7 @@ export function createCorrectionService(deps: CorrectionServiceDeps): Correction
         event_ids: change.eventIds.slice(0, LISTED_IN_EVENT),
         idempotency_keys: change.keys.slice(0, LISTED_IN_EVENT),
         voided_count: change.eventIds.length + change.keys.length,
-        accepted_count: change.accepted,
+        accepted_count: added.length,
         resource_types: change.resourceTypes,
       },
       dedupeKey: change.requestId === "" ? undefined : `usage.corrected/${change.requestId}`,
@@ -380,9 +328,9 @@ export function createCorrectionService(deps: CorrectionServiceDeps): Correction
                 .map((a) => `k/${a.idempotency_key}`),
             ]);
             const voided = [
-              ...liveEvents.map(fromEvent),
+              ...liveEvents.map((e) => voidedEvent(catalog, e)),
               ...liveAdmissions.map((a) =>
-                fromAdmission(a.response?.template?.recorded as Recorded),
+                voidedAdmission(a.response?.template?.recorded as Recorded),
               ),
             ];
             assertOpen(
@@ -397,27 +345,16 @@ export function createCorrectionService(deps: CorrectionServiceDeps): Correction
                 ...input.idempotencyKeys.filter((key) => !known.has(`k/${key}`)),
               ],
             };
-            const eventIds = liveEvents.map((e) => e.event_id);
-            const keys = liveAdmissions.map((a) => a.idempotency_key);
-            await correct(trx, tenantPlan, tenantId, voided, [], {
-              eventIds,
-              keys,
-              mark: {
-                time: clock.now(),
-                reason: input.reason,
-                by: actor.id,
-                requestId: input.requestId,
-              },
-            });
-            await record(trx, actor, {
+            await correct(trx, actor, tenantPlan, {
               tenantId,
               kind: "void",
               requestId: input.requestId,
               reason: input.reason,
-              eventIds,
-              keys,
+              eventIds: liveEvents.map((e) => e.event_id),
+              keys: liveAdmissions.map((a) => a.idempotency_key),
+              voided,
+              added: [],
               resourceTypes: [...new Set(voided.map((v) => v.resourceType))].sort(),
-              accepted: 0,
               target: tenantId,
               result,
             });
@@ -485,7 +422,7 @@ export function createCorrectionService(deps: CorrectionServiceDeps): Correction
               input.start,
               input.end,
             );
-            const voided = range.map(fromEvent);
+            const voided = range.map((e) => voidedEvent(catalog, e));
             assertOpen(
               tenantPlan,
               voided.map((v) => v.periodStart),
@@ -494,26 +431,16 @@ export function createCorrectionService(deps: CorrectionServiceDeps): Correction
               voidedCount: range.length,
               acceptedCount: added.length,
             };
-            const eventIds = range.map((e) => e.event_id);
-            await correct(trx, tenantPlan, tenantId, voided, added, {
-              eventIds,
-              keys: [],
-              mark: {
-                time: clock.now(),
-                reason: input.reason,
-                by: actor.id,
-                requestId: input.requestId,
-              },
-            });
-            await record(trx, actor, {
+            await correct(trx, actor, tenantPlan, {
               tenantId,
               kind: "replace",
               requestId: input.requestId,
               reason: input.reason,
-              eventIds,
+              eventIds: range.map((e) => e.event_id),
               keys: [],
+              voided,
+              added,
               resourceTypes: [resourceType],
-              accepted: added.length,
               target: `${resourceType} ${input.start.toISOString()}..${input.end.toISOString()}`,
               result,
             });
