@@ -67,7 +67,11 @@ export function createHealthService(state: HealthState): ServiceImpl<typeof Heal
         }
       } catch (error) {
         // The call ended (client went away or the server is shutting down): end the stream.
+        // A deadline is the exception: ending cleanly would tell the client the watch
+        // finished with OK, so the deadline is the stream's status.
         if (!context.signal.aborted) throw error;
+        const reason: unknown = context.signal.reason;
+        if (reason instanceof ConnectError && reason.code === Code.DeadlineExceeded) throw reason;
       }
     },
     list() {
