@@ -2,8 +2,9 @@ import { Decimal } from "decimal.js";
 import { describe, expect, it } from "vitest";
 import { createPlanCatalog, type Plan } from "../catalog/catalog.js";
 import defaultPlans from "../catalog/default-plans.json" with { type: "json" };
+import { minorUnitDigits } from "../catalog/money.js";
 import type { Subscription } from "./billing.js";
-import { minorUnitDigits, priceInvoice } from "./invoice.js";
+import { priceInvoice } from "./invoice.js";
 
 const catalog = createPlanCatalog(defaultPlans, "default catalog");
 const pro = catalog.planById("pro") as Plan;

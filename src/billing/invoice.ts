@@ -1,21 +1,32 @@
 import { Decimal } from "decimal.js";
 import type { Plan, PlanLimit } from "../catalog/catalog.js";
 import { counterName } from "../catalog/meters.js";
-import { unitsBeyond } from "../catalog/overage.js";
+import { roundToMinorUnit } from "../catalog/money.js";
+import { lineCharge, unitsBeyond } from "../catalog/overage.js";
+import type { Pricing, PricingModel, TierCharge } from "../catalog/pricing.js";
 import type { Subscription } from "./billing.js";
 
+/** What an invoice line charges for. */
+export type InvoiceLineKind = "plan_fee" | "usage" | "minimum_true_up";
+
 /**
- * One charge of an invoice; `resourceType` is empty for the plan's fee, `dimensions` set for
- * a dimension limit's own overage.
+ * One charge of an invoice; `resourceType` is empty for the plan's fee and the minimum's
+ * true-up, `dimensions` set for a dimension limit's own usage line.
  */
 export interface InvoiceLine {
+  kind: InvoiceLineKind;
   description: string;
   resourceType: string;
   dimensions: Record<string, string>;
   quantity: Decimal;
+  /** The per-unit price (per_unit), the package's price (package); zero for tiered lines. */
   unitAmount: Decimal;
   /** Rounded once to the currency's minor unit. */
   amount: Decimal;
+  /** How a usage line is priced; undefined on other lines. */
+  pricingModel: PricingModel | undefined;
+  /** The tiers a tiered usage line reached, exact. */
+  tiers: TierCharge[];
 }
 
 /** What a subscription is charged for one period, in major units of `currency`. */
@@ -31,35 +42,21 @@ export interface Invoice {
   total: Decimal;
 }
 
-/**
- * Digits after the decimal point of a currency's minor unit (2 for usd, 0 for jpy, 3 for kwd),
- * from ICU's ISO 4217 data; 2 for a code ICU does not know.
- */
-export function minorUnitDigits(currency: string): number {
-  try {
-    return new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions()
-      .maximumFractionDigits as number;
-  } catch {
-    return 2;
-  }
-}
-
-/** Rounds an amount once, half-up (away from zero on a tie), to the currency's minor unit. */
-function roundToMinorUnit(amount: Decimal, currency: string): Decimal {
-  return amount.toDecimalPlaces(minorUnitDigits(currency), Decimal.ROUND_HALF_UP);
-}
+const ZERO = new Decimal(0);
 
 /**
  * Prices a subscription's current period from the catalog and the period's usage: the plan's
- * fee, then one line per soft-limited resource for its units beyond the allowance. A
- * dimension limit with its own price bills its own units beyond its allowance on a line of its
- * own; the resource's line bills the rest of the resource's overage (its units beyond the
- * total's allowance less those the dimension lines billed, never below zero), so no unit is
- * billed twice. The plan in
- * force now prices the whole period, even after a change within it, so the preview matches the
- * limits the tenant was admitted under at the end. During a trial every line is priced at zero:
- * the quantities still show what was used. Each line is rounded once, half-up, to the
- * currency's minor unit, and the total is the sum of the rounded lines.
+ * fee, then one usage line per priced resource, priced by its limit's `pricing` (per unit
+ * beyond the allowance, graduated or volume tiers, or packages). A dimension limit with its own
+ * price bills its usage on a line of its own, and the resource's line prices the resource's
+ * usage less the units those dimension lines billed beyond their allowances, so no unit is
+ * billed twice. When the usage lines come to less than the plan's minimum, a
+ * `minimum_true_up` line adds the difference. The plan in force now prices the whole period,
+ * even after a change within it, so the preview matches the limits the tenant was admitted
+ * under at the end (and Stripe, which prices a metered item's whole period at the price it
+ * carries when the invoice is made). During a trial every line is priced at zero: the
+ * quantities still show what was used. Each line is rounded once, half-up, to the currency's
+ * minor unit, and the total is the sum of the rounded lines.
  */
 export function priceInvoice(input: {
   subscription: Subscription;
@@ -70,66 +67,77 @@ export function priceInvoice(input: {
   const { subscription, plan, usage } = input;
   const trial = subscription.state === "trialing";
   const suffix = trial ? " (trial)" : "";
-  const line = (
-    description: string,
-    resourceType: string,
-    quantity: Decimal,
-    unitAmount: Decimal,
-    dimensions: Record<string, string> = {},
-  ): InvoiceLine => {
-    const unit = trial ? new Decimal(0) : unitAmount;
-    return {
-      description: `${description}${suffix}`,
-      resourceType,
-      dimensions,
-      quantity,
-      unitAmount: unit,
-      amount: roundToMinorUnit(quantity.times(unit), plan.currency),
-    };
-  };
-  const lines = [
-    line(
-      `${plan.displayName} (${plan.interval})`,
-      "",
-      new Decimal(1),
-      plan.unitAmount ?? new Decimal(0),
-    ),
+  const round = (amount: Decimal) => (trial ? ZERO : roundToMinorUnit(amount, plan.currency));
+  const lines: InvoiceLine[] = [
+    {
+      kind: "plan_fee",
+      description: `${plan.displayName} (${plan.interval})${suffix}`,
+      resourceType: "",
+      dimensions: {},
+      quantity: new Decimal(1),
+      unitAmount: trial ? ZERO : (plan.unitAmount ?? ZERO),
+      amount: round(plan.unitAmount ?? ZERO),
+      pricingModel: undefined,
+      tiers: [],
+    },
   ];
-  const beyond = (limit: PlanLimit) =>
-    unitsBeyond(
-      limit,
-      usage.get(counterName(limit.resourceType, limit.dimensions)) ?? new Decimal(0),
-    );
+  const usageLine = (limit: PlanLimit, pricing: Pricing, used: Decimal, label: string) => {
+    const charge = lineCharge(limit, pricing, used);
+    lines.push({
+      kind: "usage",
+      description: `${label}${suffix}`,
+      resourceType: limit.resourceType,
+      dimensions: limit.dimensions,
+      quantity: charge.quantity,
+      unitAmount: trial ? ZERO : unitAmountOf(pricing),
+      amount: round(charge.amount),
+      pricingModel: pricing.model,
+      tiers: trial ? [] : charge.tiers,
+    });
+  };
+  const usedOf = (limit: PlanLimit) =>
+    usage.get(counterName(limit.resourceType, limit.dimensions)) ?? ZERO;
   for (const limit of plan.limits) {
-    let billed = new Decimal(0);
+    let billedApart = ZERO;
     for (const d of limit.dimensionLimits) {
       if (d.overage === undefined || d.limit === undefined) continue;
-      const units = beyond(d);
-      billed = billed.plus(units);
+      billedApart = billedApart.plus(unitsBeyond(d, usedOf(d)));
       const values = Object.entries(d.dimensions)
         .map(([k, v]) => `${k}=${v}`)
         .join(", ");
-      lines.push(
-        line(
-          `${limit.resourceType} (${values}) beyond the ${d.limit.toFixed()} included`,
-          limit.resourceType,
-          units,
-          d.overage.unitAmount,
-          d.dimensions,
-        ),
+      usageLine(
+        d,
+        d.overage.pricing,
+        usedOf(d),
+        describe(`${limit.resourceType} (${values})`, d.limit, d.overage.pricing),
       );
     }
     if (limit.overage === undefined || limit.limit === undefined) continue;
-    lines.push(
-      line(
-        `${limit.resourceType} beyond the ${limit.limit.toFixed()} included`,
-        limit.resourceType,
-        Decimal.max(0, beyond(limit).minus(billed)),
-        limit.overage.unitAmount,
-      ),
+    usageLine(
+      limit,
+      limit.overage.pricing,
+      Decimal.max(0, usedOf(limit).minus(billedApart)),
+      describe(limit.resourceType, limit.limit, limit.overage.pricing),
     );
   }
-  const subtotal = lines.reduce((sum, l) => sum.plus(l.amount), new Decimal(0));
+  const usageCharges = lines
+    .filter((l) => l.kind === "usage")
+    .reduce((sum, l) => sum.plus(l.amount), ZERO);
+  const minimum = plan.minimumAmount;
+  if (minimum !== undefined && !trial && usageCharges.lt(minimum)) {
+    lines.push({
+      kind: "minimum_true_up",
+      description: `Minimum usage commitment of ${minimum.toFixed()} ${plan.currency} (usage came to ${usageCharges.toFixed()})`,
+      resourceType: "",
+      dimensions: {},
+      quantity: new Decimal(1),
+      unitAmount: minimum.minus(usageCharges),
+      amount: minimum.minus(usageCharges),
+      pricingModel: undefined,
+      tiers: [],
+    });
+  }
+  const subtotal = lines.reduce((sum, l) => sum.plus(l.amount), ZERO);
   return {
     tenantId: subscription.tenantId,
     subscriptionId: subscription.id,
@@ -141,4 +149,22 @@ export function priceInvoice(input: {
     subtotal,
     total: subtotal,
   };
+}
+
+function unitAmountOf(pricing: Pricing): Decimal {
+  if (pricing.model === "per_unit") return pricing.unitAmount;
+  if (pricing.model === "package") return pricing.packageAmount;
+  return ZERO;
+}
+
+// "tokens beyond the 1000 included", "tokens in graduated tiers", "tokens in packages of 100".
+function describe(subject: string, included: Decimal, pricing: Pricing): string {
+  switch (pricing.model) {
+    case "per_unit":
+      return `${subject} beyond the ${included.toFixed()} included`;
+    case "package":
+      return `${subject} in packages of ${pricing.packageSize.toFixed()} (partial packages rounded ${pricing.round})`;
+    default:
+      return `${subject} in ${pricing.model} tiers${pricing.tiersFrom === "included" ? ` beyond the ${included.toFixed()} included` : ""}`;
+  }
 }

@@ -6,6 +6,7 @@ import {
   BillingService as BillingServiceDesc,
   type Customer as CustomerMessage,
   CustomerSchema,
+  InvoiceLineKind,
   type Invoice as InvoiceMessage,
   InvoiceSchema,
   type Plan as PlanMessage,
@@ -18,11 +19,13 @@ import {
 import { ResourceKind } from "../../gen/tollgate/v1/resource_pb.js";
 import type { Plan } from "../catalog/catalog.js";
 import type { SubscriptionState } from "../catalog/lifecycle.js";
+import { minorUnitDigits } from "../catalog/money.js";
 import { handlersOf, type ServiceHandlers } from "../platform/server/module.js";
 import { actorOf } from "../platform/server/request-context.js";
 import type { Customer, ProrationBehavior, Subscription } from "./billing.js";
 import type { CustomerDirectory } from "./directory.js";
-import { type Invoice, minorUnitDigits } from "./invoice.js";
+import type { Invoice, InvoiceLineKind as LineKind } from "./invoice.js";
+import { PRICING_MODEL_TO_PROTO, toProtoPricing } from "./pricing-wire.js";
 import type { BillingService } from "./service.js";
 
 const STATE_TO_PROTO: Record<SubscriptionState, ProtoState> = {
@@ -31,6 +34,12 @@ const STATE_TO_PROTO: Record<SubscriptionState, ProtoState> = {
   past_due: ProtoState.PAST_DUE,
   canceled: ProtoState.CANCELED,
   incomplete: ProtoState.INCOMPLETE,
+};
+
+const LINE_KIND_TO_PROTO: Record<LineKind, InvoiceLineKind> = {
+  plan_fee: InvoiceLineKind.PLAN_FEE,
+  usage: InvoiceLineKind.USAGE,
+  minimum_true_up: InvoiceLineKind.MINIMUM_TRUE_UP,
 };
 
 const PRORATION_TO_PROTO: Record<ProrationBehavior, ProtoProration> = {
@@ -146,6 +155,15 @@ function toProtoInvoice(invoice: Invoice): InvoiceMessage {
       quantity: line.quantity.toFixed(),
       unitAmount: line.unitAmount.toFixed(),
       amount: money(line.amount),
+      kind: LINE_KIND_TO_PROTO[line.kind],
+      pricingModel: line.pricingModel && PRICING_MODEL_TO_PROTO[line.pricingModel],
+      tiers: line.tiers.map((tier) => ({
+        upTo: tier.upTo?.toFixed() ?? "",
+        quantity: tier.quantity.toFixed(),
+        unitAmount: tier.unitAmount.toFixed(),
+        flatAmount: tier.flatAmount.toFixed(),
+        amount: tier.amount.toFixed(),
+      })),
     })),
     subtotal: money(invoice.subtotal),
     total: money(invoice.total),
@@ -178,12 +196,17 @@ function toProtoPlan(plan: Plan): PlanMessage {
     unitAmount: plan.unitAmount?.toFixed(2) ?? "",
     currency: plan.currency,
     interval: plan.interval === "year" ? BillingInterval.YEAR : BillingInterval.MONTH,
+    minimumAmount: plan.minimumAmount?.toFixed(minorUnitDigits(plan.currency)) ?? "",
     limits: plan.limits.map((limit) => ({
       resourceType: limit.resourceType,
       kind: limit.kind === "consumable" ? ResourceKind.CONSUMABLE : ResourceKind.ALLOCATION,
       limit: limit.limit?.toFixed() ?? "",
       unlimited: limit.limit === undefined,
-      overageUnitAmount: limit.overage?.unitAmount.toFixed() ?? "",
+      overageUnitAmount:
+        limit.overage?.pricing.model === "per_unit"
+          ? limit.overage.pricing.unitAmount.toFixed()
+          : "",
+      pricing: limit.overage && toProtoPricing(limit.overage.pricing),
       overageCap: limit.overage?.cap?.toFixed() ?? "",
       meterEventName: limit.overage?.meter?.eventName ?? "",
       meteredPriceId: limit.overage?.meter?.meteredPriceId ?? "",

@@ -3,8 +3,9 @@ import Stripe from "stripe";
 import type { Plan, PlanCatalog } from "../catalog/catalog.js";
 import type { SubscriptionState } from "../catalog/lifecycle.js";
 import { counterName } from "../catalog/meters.js";
+import { minorUnitDigits } from "../catalog/money.js";
 import type { ProrationBehavior, Subscription } from "./billing.js";
-import { type Invoice, minorUnitDigits } from "./invoice.js";
+import type { Invoice } from "./invoice.js";
 import {
   type BillingProvider,
   BillingProviderError,
@@ -306,6 +307,9 @@ export function fromStripeInvoice(
       const priceId = typeof price === "string" ? price : price?.id;
       const metered = priceId ? catalog.meteredPrice(priceId)?.limit : undefined;
       return {
+        kind: metered ? ("usage" as const) : ("plan_fee" as const),
+        pricingModel: metered?.overage?.pricing.model,
+        tiers: [],
         description: line.description ?? "",
         resourceType: metered?.resourceType ?? "",
         dimensions: { ...metered?.dimensions },

@@ -109,7 +109,9 @@ describe(loadPlanCatalog.name, () => {
             .map((l) => [
               l.resourceType,
               [
-                l.overage?.unitAmount.toFixed(),
+                l.overage?.pricing.model === "per_unit"
+                  ? l.overage.pricing.unitAmount.toFixed()
+                  : l.overage?.pricing.model,
                 l.overage?.cap?.toFixed(),
                 l.overage?.meter?.eventName,
                 l.overage?.meter?.meteredPriceId,
@@ -222,7 +224,7 @@ describe(loadPlanCatalog.name, () => {
     );
     expect(problems).toEqual([
       "plans[0].limits.seats.overage_unit_amount: allocations cannot have overage; only consumables are billed per unit used",
-      "plans[0].limits.tokens.overage_cap: needs overage_unit_amount (only a soft limit has it)",
+      "plans[0].limits.tokens.overage_cap: needs pricing or overage_unit_amount (only a soft limit has it)",
       "plans[0].limits.calls.metered_price_id: required with meter_event_name",
       'plans[1].limits.executions.meter_event_name: "m_other" differs from "m_exec" in an earlier plan; one resource feeds one meter',
       'plans[1].limits.executions.metered_price_id: "price_exec" repeats',
@@ -293,7 +295,7 @@ describe(loadPlanCatalog.name, () => {
       "plans[0].limits.tokens.dimension_limits[1].dimensions.region: is not a dimension of the tokens meter (declared: model, model)",
       "plans[0].limits.tokens.dimension_limits[2].dimensions: names no dimension; the resource's own limit is the total",
       "plans[0].limits.tokens.dimension_limits[3].dimensions: repeats an earlier dimension limit",
-      "plans[0].limits.tokens.dimension_limits[0].overage_cap: needs overage_unit_amount (only a soft limit has it)",
+      "plans[0].limits.tokens.dimension_limits[0].overage_cap: needs pricing or overage_unit_amount (only a soft limit has it)",
       "plans[0].limits.seats.kind: an allocation is a level that goes up and down; its meter must be sum, not latest",
       "plans[0].limits.agents_latest.meter_event_name: a latest meter's value can go down, and the provider's meter only adds increments; bill it by the invoice instead",
       "meters.calls: no plan has this resource",

@@ -14,17 +14,20 @@ import {
   DEFAULT_VALUE_PROPERTY,
   type Meter,
 } from "./meters.js";
+import { minorUnitDigits, toMinorUnits } from "./money.js";
+import type { Pricing } from "./pricing.js";
+import { readPricing } from "./pricing-rules.js";
 
 /** Consumables accumulate per billing period; allocations are a level that goes up and down. */
 export type ResourceKind = "consumable" | "allocation";
 
 /**
- * What a soft limit charges beyond what the plan includes. Usage up to `limit + cap` is admitted
- * (all of it when `cap` is undefined); what lies beyond `limit` is billed at `unitAmount` each.
+ * What a soft limit charges. Usage up to `limit + cap` is admitted (all of it when `cap` is
+ * undefined), and priced by `pricing` (`pricing.ts`: per unit beyond the included quantity,
+ * tiers, or packages).
  */
 export interface Overage {
-  /** Price per unit beyond the included quantity, in major currency units. */
-  unitAmount: Decimal;
+  pricing: Pricing;
   /** Units beyond the included quantity after which calls are denied; undefined: none. */
   cap: Decimal | undefined;
   /** The Stripe meter that receives this resource's usage; undefined: not metered. */
@@ -67,6 +70,11 @@ export interface Plan {
   unitAmount: Decimal | undefined;
   currency: string;
   interval: "month" | "year";
+  /**
+   * The least a period's usage charges come to: below it, the invoice gets a `minimum_true_up`
+   * line for the difference. Undefined: no minimum.
+   */
+  minimumAmount: Decimal | undefined;
   limits: PlanLimit[];
   /** Every limit of the plan, totals and dimension limits, by counter name (`counterName`). */
   limitsByCounter: ReadonlyMap<string, PlanLimit>;
@@ -105,6 +113,25 @@ const STRIPE_ID = z
 
 const DIMENSION_VALUE = z.string().min(1).max(200);
 
+// The shape only; readPricing checks the values with the plan's currency, every problem at once.
+const pricingSchema = z.strictObject({
+  model: z.string(),
+  unit_amount: z.string().optional(),
+  tiers: z
+    .array(
+      z.strictObject({
+        up_to: z.string().nullable(),
+        unit_amount: z.string().optional(),
+        flat_amount: z.string().optional(),
+      }),
+    )
+    .optional(),
+  tiers_from: z.string().optional(),
+  package_size: z.string().optional(),
+  package_amount: z.string().optional(),
+  round: z.string().optional(),
+});
+
 const limitFields = {
   limit: z
     .string()
@@ -113,6 +140,7 @@ const limitFields = {
     .string()
     .regex(UNSIGNED_DECIMAL_PATTERN, 'must be a decimal string such as "0.002"')
     .optional(),
+  pricing: pricingSchema.optional(),
   overage_cap: z
     .string()
     .regex(UNSIGNED_DECIMAL_PATTERN, 'must be a non-negative decimal string such as "5000"')
@@ -189,6 +217,10 @@ const catalogSchema = z.strictObject({
           .optional(),
         currency: z.string().regex(/^[a-z]{3}$/, "must be an ISO 4217 code in lower case"),
         interval: z.enum(["month", "year"]),
+        minimum_amount: z
+          .string()
+          .regex(UNSIGNED_DECIMAL_PATTERN, 'must be a decimal string such as "100.00"')
+          .optional(),
         limits: z.record(
           z.string().regex(IDENTIFIER, "resource types must be lower-case identifiers"),
           limitSchema,
@@ -266,11 +298,17 @@ export function createPlanCatalog(data: unknown, label: string): PlanCatalog {
   };
   for (const [index, raw] of parsed.data.plans.entries()) {
     const limits = Object.entries(raw.limits).map(([resourceType, limit]) => ({
-      ...limitOf(resourceType, limit.kind, limit, {}),
+      ...limitOf(resourceType, limit.kind, limit, {}, raw.currency),
       dimensionLimits: (limit.dimension_limits ?? []).map((d) =>
-        limitOf(resourceType, limit.kind, d, d.dimensions),
+        limitOf(resourceType, limit.kind, d, d.dimensions, raw.currency),
       ),
     }));
+    const minimum = raw.minimum_amount === undefined ? undefined : new Decimal(raw.minimum_amount);
+    if (minimum !== undefined && !toMinorUnits(minimum, raw.currency).isInteger()) {
+      problems.push(
+        `${label}: plans[${index}].minimum_amount: must be a whole number of ${raw.currency}'s minor unit (${minorUnitDigits(raw.currency)} decimals)`,
+      );
+    }
     const plan: Plan = {
       id: raw.id,
       displayName: raw.display_name,
@@ -278,6 +316,7 @@ export function createPlanCatalog(data: unknown, label: string): PlanCatalog {
       unitAmount: raw.unit_amount === undefined ? undefined : new Decimal(raw.unit_amount),
       currency: raw.currency,
       interval: raw.interval,
+      minimumAmount: minimum,
       limits,
       limitsByCounter: new Map(
         limits
@@ -310,7 +349,7 @@ export function createPlanCatalog(data: unknown, label: string): PlanCatalog {
         ]);
       }
       for (const [where, rawLimit, parsedLimit] of priced) {
-        problems.push(...overageProblems(where, rawLimit));
+        problems.push(...overageProblems(where, rawLimit, raw.currency));
         // A provider's meter adds up what it is sent; a latest value can go down.
         if (rawLimit.meter_event_name !== undefined && meter.aggregation === "latest") {
           problems.push(
@@ -471,13 +510,14 @@ function limitOf(
   kind: ResourceKind,
   raw: Partial<RawLimit> & { alert_thresholds?: number[] | undefined },
   dimensions: Record<string, string>,
+  currency: string,
 ): PlanLimit {
   const limited = raw.limit !== undefined;
   return {
     resourceType,
     kind,
     limit: limited ? new Decimal(raw.limit as string) : undefined,
-    overage: limited ? overageOf({ ...(raw as RawLimit), kind }) : undefined,
+    overage: limited ? overageOf({ ...(raw as RawLimit), kind }, currency) : undefined,
     alertThresholds: thresholdsOf(limited ? raw.alert_thresholds : []),
     dimensions,
     dimensionLimits: [],
@@ -488,15 +528,24 @@ type RawLimit = {
   kind: ResourceKind;
   limit: string;
   overage_unit_amount?: string | undefined;
+  pricing?: z.infer<typeof pricingSchema> | undefined;
   overage_cap?: string | undefined;
   meter_event_name?: string | undefined;
   metered_price_id?: string | undefined;
 };
 
-function overageOf(raw: RawLimit): Overage | undefined {
+// `overage_unit_amount` is shorthand for a per_unit price.
+function pricingOf(raw: RawLimit, currency: string): Pricing | undefined {
+  if (raw.pricing !== undefined) return readPricing(raw.pricing, currency, "pricing").pricing;
   if (raw.overage_unit_amount === undefined) return undefined;
+  return { model: "per_unit", unitAmount: new Decimal(raw.overage_unit_amount) };
+}
+
+function overageOf(raw: RawLimit, currency: string): Overage | undefined {
+  const pricing = pricingOf(raw, currency);
+  if (pricing === undefined) return undefined;
   return {
-    unitAmount: new Decimal(raw.overage_unit_amount),
+    pricing,
     cap: raw.overage_cap === undefined ? undefined : new Decimal(raw.overage_cap),
     meter:
       raw.meter_event_name === undefined || raw.metered_price_id === undefined
@@ -507,17 +556,32 @@ function overageOf(raw: RawLimit): Overage | undefined {
 
 // Overage fields make sense only together: a cap or a meter needs a price, a meter needs both
 // its event name and its price, and allocations (a level, not a sum over the period) have none.
-function overageProblems(at: string, raw: RawLimit): string[] {
+function overageProblems(at: string, raw: RawLimit, currency: string): string[] {
   const problems: string[] = [];
-  const priced = raw.overage_unit_amount !== undefined;
+  const priced = raw.overage_unit_amount !== undefined || raw.pricing !== undefined;
+  const field = raw.pricing === undefined ? "overage_unit_amount" : "pricing";
+  if (raw.overage_unit_amount !== undefined && raw.pricing !== undefined) {
+    problems.push(
+      `${at}.overage_unit_amount: is shorthand for a per_unit pricing; give one or the other`,
+    );
+  }
+  if (raw.pricing !== undefined) {
+    problems.push(...readPricing(raw.pricing, currency, `${at}.pricing`).problems);
+  }
+  const pricing = pricingOf(raw, currency);
+  if (pricing !== undefined && raw.meter_event_name !== undefined) {
+    problems.push(...meteredPricingProblems(`${at}.pricing`, pricing, new Decimal(raw.limit)));
+  }
   if (priced && raw.kind === "allocation") {
     problems.push(
-      `${at}.overage_unit_amount: allocations cannot have overage; only consumables are billed per unit used`,
+      `${at}.${field}: allocations cannot have overage; only consumables are billed per unit used`,
     );
   }
   for (const field of ["overage_cap", "meter_event_name", "metered_price_id"] as const) {
     if (raw[field] !== undefined && !priced) {
-      problems.push(`${at}.${field}: needs overage_unit_amount (only a soft limit has it)`);
+      problems.push(
+        `${at}.${field}: needs pricing or overage_unit_amount (only a soft limit has it)`,
+      );
     }
   }
   if ((raw.meter_event_name === undefined) !== (raw.metered_price_id === undefined)) {
@@ -527,6 +591,25 @@ function overageProblems(at: string, raw: RawLimit): string[] {
     );
   }
   return problems;
+}
+
+// A provider meter is fed the whole usage, and its price must say the same as ours: the
+// included quantity becomes a free first tier, which Stripe bounds by a whole number, and a
+// volume price cannot leave the included units out of the tier the total falls in.
+function meteredPricingProblems(at: string, pricing: Pricing, included: Decimal): string[] {
+  const fromIncluded =
+    pricing.model === "per_unit" ||
+    ((pricing.model === "graduated" || pricing.model === "volume") &&
+      pricing.tiersFrom === "included");
+  if (pricing.model === "volume" && pricing.tiersFrom === "included") {
+    return [
+      `${at}.tiers_from: a metered volume price counts from zero (Stripe prices every unit at the tier the total falls in); add a free first tier instead`,
+    ];
+  }
+  if (fromIncluded && !included.isInteger()) {
+    return [`${at}: a metered price's included quantity (limit) must be a whole number`];
+  }
+  return [];
 }
 
 function formatPath(path: PropertyKey[]): string {

@@ -5,7 +5,7 @@ import { type MeteredResource, overageOf } from "./overage.js";
 const soft: MeteredResource = {
   kind: "consumable",
   included: new Decimal(1000),
-  overageUnitAmount: new Decimal("0.006"),
+  pricing: { model: "per_unit", unitAmount: new Decimal("0.006") },
   used: new Decimal(0),
   granted: new Decimal(0),
   grantRemaining: new Decimal(0),
@@ -34,7 +34,7 @@ describe(overageOf.name, () => {
   });
 
   it("should charge nothing for hard limits and allocations", () => {
-    expect(overageOf({ ...soft, overageUnitAmount: undefined, used: new Decimal(5000) })).toEqual({
+    expect(overageOf({ ...soft, pricing: undefined, used: new Decimal(5000) })).toEqual({
       units: new Decimal(0),
       amount: new Decimal(0),
     });

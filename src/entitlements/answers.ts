@@ -1,5 +1,7 @@
 import { Decimal } from "decimal.js";
 import { overageOf } from "../catalog/overage.js";
+import { type Pricing, pricingToJson } from "../catalog/pricing.js";
+import { type RawPricing, readPricing } from "../catalog/pricing-rules.js";
 import type { CheckResult, Entitlement, Reservation, ReserveResult } from "./entitlements.js";
 
 /*
@@ -81,7 +83,7 @@ export function storedEntitlement(entitlement: Omit<Entitlement, "used" | "reser
     granted: entitlement.granted.toFixed(),
     grantRemaining: entitlement.grantRemaining.toFixed(),
     limitSource: entitlement.limitSource,
-    overageUnitAmount: entitlement.overageUnitAmount?.toFixed(),
+    pricing: entitlement.pricing && pricingToJson(entitlement.pricing),
     currency: entitlement.currency,
     periodStart: entitlement.periodStart.toISOString(),
     periodEnd: entitlement.periodEnd.toISOString(),
@@ -119,7 +121,7 @@ export function reviveEntitlement(stored: unknown): Entitlement {
     granted: new Decimal((e.granted as string | undefined) ?? 0),
     grantRemaining: new Decimal((e.grantRemaining as string | undefined) ?? 0),
     limitSource: (e.limitSource as Entitlement["limitSource"] | undefined) ?? "plan",
-    overageUnitAmount: decimal(e.overageUnitAmount),
+    pricing: revivePricing(e, (e.currency as string | undefined) ?? ""),
     currency: (e.currency as string | undefined) ?? "",
     used: new Decimal(e.used as string),
     reserved: new Decimal(e.reserved as string),
@@ -193,7 +195,8 @@ export function describeCheck(
       entitlement,
     };
   }
-  const soft = entitlement.overageUnitAmount !== undefined;
+  const { pricing } = entitlement;
+  const soft = pricing !== undefined;
   let standing =
     included === undefined
       ? `${used} used, unlimited`
@@ -202,7 +205,11 @@ export function describeCheck(
     standing += `; ${entitlement.granted} granted, ${entitlement.grantRemaining} of it left`;
   }
   if (soft) {
-    standing += `; ${overageOf(entitlement).units} beyond the allowance billed at ${entitlement.overageUnitAmount} ${entitlement.currency} each`;
+    standing += `; ${overageOf(entitlement).units} beyond the allowance ${
+      pricing.model === "per_unit"
+        ? `billed at ${pricing.unitAmount} ${entitlement.currency} each`
+        : `priced by ${pricing.model === "package" ? "packages" : `${pricing.model} tiers`}`
+    }`;
     standing += limit === undefined ? ", no cap" : `, calls denied past ${limit}`;
   }
   return verdict === "denied"
@@ -218,4 +225,12 @@ export function describeCheck(
         denialReason: undefined,
         entitlement,
       };
+}
+
+// A stored entitlement's price: its `pricing`, or the per-unit price answers stored before
+// there were pricing models.
+function revivePricing(e: Json, currency: string): Pricing | undefined {
+  if (e.pricing != null) return readPricing(e.pricing as RawPricing, currency, "stored").pricing;
+  if (e.overageUnitAmount == null) return undefined;
+  return { model: "per_unit", unitAmount: new Decimal(e.overageUnitAmount as string) };
 }

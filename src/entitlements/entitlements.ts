@@ -2,6 +2,7 @@ import type { Decimal } from "decimal.js";
 import type { Plan, ResourceKind } from "../catalog/catalog.js";
 import type { Aggregation } from "../catalog/meters.js";
 import type { BillingCycle } from "../catalog/periods.js";
+import type { Pricing } from "../catalog/pricing.js";
 import type { TenantAdjustments } from "../credits/credits.js";
 
 /**
@@ -43,8 +44,8 @@ export interface Entitlement {
   grantRemaining: Decimal;
   /** Where `included` comes from. */
   limitSource: "plan" | "override";
-  /** The price per unit beyond `included`; undefined for a hard limit. */
-  overageUnitAmount: Decimal | undefined;
+  /** How the period's usage is priced (`pricing.ts`); undefined for a hard limit. */
+  pricing: Pricing | undefined;
   currency: string;
   used: Decimal;
   reserved: Decimal;

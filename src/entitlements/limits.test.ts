@@ -64,7 +64,10 @@ describe(createLimitRules.name, () => {
     const { limit, source } = rules.limitOf(live, "executions");
     expect(source).toBe("override");
     expect(limit?.limit).toEqual(new Decimal(50));
-    expect(limit?.overage?.unitAmount).toEqual(new Decimal("0.006"));
+    expect(limit?.overage?.pricing).toEqual({
+      model: "per_unit",
+      unitAmount: new Decimal("0.006"),
+    });
 
     const expired = tenantOn("pro", [
       { resourceType: "executions", limit: new Decimal(50), expireTime: NOW },
@@ -106,7 +109,7 @@ describe(createLimitRules.name, () => {
     const free = tenantOn("free");
     const hard = rules.entitlementOf(free, "executions", counter("40"));
     expect(hard.limit).toEqual(new Decimal(100));
-    expect(hard.overageUnitAmount).toBeUndefined();
+    expect(hard.pricing).toBeUndefined();
   });
 
   it("should count an allocation's grants whole, and read a resource outside the plan as zero", () => {

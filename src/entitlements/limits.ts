@@ -119,7 +119,7 @@ export function createLimitRules(catalog: PlanCatalog, now: () => Date): LimitRu
         granted,
         grantRemaining: limited ? room : new Decimal(0),
         limitSource: source,
-        overageUnitAmount: limit?.overage?.unitAmount,
+        pricing: limit?.overage?.pricing,
         currency: tenantPlan.plan.currency,
         used: counter.used,
         reserved: counter.reserved,

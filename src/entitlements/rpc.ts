@@ -13,8 +13,10 @@ import {
   ReservationSchema,
 } from "../../gen/tollgate/v1/entitlement_service_pb.js";
 import { ResourceKind } from "../../gen/tollgate/v1/resource_pb.js";
+import { toProtoPricing } from "../billing/pricing-wire.js";
 import type { Aggregation } from "../catalog/meters.js";
 import { overageOf } from "../catalog/overage.js";
+import { nextUnitAmount, pricedQuantity } from "../catalog/pricing.js";
 import { handlersOf, type ServiceHandlers } from "../platform/server/module.js";
 import { actorOf, budgetOf } from "../platform/server/request-context.js";
 import type {
@@ -107,8 +109,12 @@ function toProtoCheck(result: CheckResult) {
 }
 
 function toProtoEntitlement(entitlement: Entitlement): EntitlementMessage {
-  const { limit, included, overageUnitAmount, used, reserved } = entitlement;
+  const { limit, included, pricing, used, reserved } = entitlement;
   const overage = overageOf(entitlement);
+  const next =
+    pricing && included !== undefined
+      ? nextUnitAmount(pricing, pricedQuantity(pricing, included, used))
+      : undefined;
   return create(EntitlementSchema, {
     resourceType: entitlement.resourceType,
     kind: entitlement.kind === "consumable" ? ResourceKind.CONSUMABLE : ResourceKind.ALLOCATION,
@@ -117,8 +123,9 @@ function toProtoEntitlement(entitlement: Entitlement): EntitlementMessage {
     included: included?.toFixed() ?? "",
     overage: overage.units.toFixed(),
     overageAmount: overage.amount.toFixed(),
-    hard: included !== undefined && overageUnitAmount === undefined,
-    overageUnitAmount: overageUnitAmount?.toFixed() ?? "",
+    hard: included !== undefined && pricing === undefined,
+    overageUnitAmount: next?.toFixed() ?? "",
+    pricing: pricing && toProtoPricing(pricing),
     currency: entitlement.currency,
     used: used.toFixed(),
     remaining: limit ? Decimal.max(0, limit.minus(used).minus(reserved)).toFixed() : "",

@@ -6,7 +6,7 @@ import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobu
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_struct, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
-import type { ResourceKind } from "./resource_pb.js";
+import type { Pricing, PricingModel, ResourceKind } from "./resource_pb.js";
 import { file_tollgate_v1_resource } from "./resource_pb.js";
 import type { JsonObject, Message } from "@bufbuild/protobuf";
 
@@ -14,7 +14,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file tollgate/v1/billing_service.proto.
  */
 export const file_tollgate_v1_billing_service: GenFile = /*@__PURE__*/
-  fileDesc("CiF0b2xsZ2F0ZS92MS9iaWxsaW5nX3NlcnZpY2UucHJvdG8SC3RvbGxnYXRlLnYxIt8BCghDdXN0b21lchIKCgJpZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSDQoFZW1haWwYAyABKAkSDAoEbmFtZRgEIAEoCRI1CghtZXRhZGF0YRgFIAMoCzIjLnRvbGxnYXRlLnYxLkN1c3RvbWVyLk1ldGFkYXRhRW50cnkSLwoLY3JlYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLTAQoJUGxhbkxpbWl0EhUKDXJlc291cmNlX3R5cGUYASABKAkSJwoEa2luZBgCIAEoDjIZLnRvbGxnYXRlLnYxLlJlc291cmNlS2luZBINCgVsaW1pdBgDIAEoCRIRCgl1bmxpbWl0ZWQYBCABKAgSGwoTb3ZlcmFnZV91bml0X2Ftb3VudBgFIAEoCRITCgtvdmVyYWdlX2NhcBgGIAEoCRIYChBtZXRlcl9ldmVudF9uYW1lGAcgASgJEhgKEG1ldGVyZWRfcHJpY2VfaWQYCCABKAkiuQEKBFBsYW4SCgoCaWQYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJEhAKCHByaWNlX2lkGAMgASgJEhMKC3VuaXRfYW1vdW50GAQgASgJEhAKCGN1cnJlbmN5GAUgASgJEi4KCGludGVydmFsGAYgASgOMhwudG9sbGdhdGUudjEuQmlsbGluZ0ludGVydmFsEiYKBmxpbWl0cxgHIAMoCzIWLnRvbGxnYXRlLnYxLlBsYW5MaW1pdCKABAoMU3Vic2NyaXB0aW9uEgoKAmlkGAEgASgJEhMKC2N1c3RvbWVyX2lkGAIgASgJEhEKCXRlbmFudF9pZBgDIAEoCRIPCgdwbGFuX2lkGAQgASgJEhAKCHByaWNlX2lkGAUgASgJEi0KBXN0YXRlGAYgASgOMh4udG9sbGdhdGUudjEuU3Vic2NyaXB0aW9uU3RhdGUSMgoOdHJpYWxfZW5kX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEj0KGWN1cnJlbnRfcGVyaW9kX3N0YXJ0X3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjsKF2N1cnJlbnRfcGVyaW9kX2VuZF90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIcChRjYW5jZWxfYXRfcGVyaW9kX2VuZBgKIAEoCBIvCgtjYW5jZWxfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLY3JlYXRlX3RpbWUYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjoKEnByb3JhdGlvbl9iZWhhdmlvchgNIAEoDjIeLnRvbGxnYXRlLnYxLlByb3JhdGlvbkJlaGF2aW9yIvABCgpBdWRpdEV2ZW50EgoKAmlkGAEgASgJEg0KBWFjdG9yGAIgASgJEg4KBmFjdGlvbhgDIAEoCRIRCgl0ZW5hbnRfaWQYBCABKAkSDgoGdGFyZ2V0GAUgASgJEhIKCnJlcXVlc3RfaWQYBiABKAkSLwoLY3JlYXRlX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEicKBmJlZm9yZRgIIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSJgoFYWZ0ZXIYCSABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0ItABChVDcmVhdGVDdXN0b21lclJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEg0KBWVtYWlsGAIgASgJEgwKBG5hbWUYAyABKAkSQgoIbWV0YWRhdGEYBCADKAsyMC50b2xsZ2F0ZS52MS5DcmVhdGVDdXN0b21lclJlcXVlc3QuTWV0YWRhdGFFbnRyeRISCgpyZXF1ZXN0X2lkGAUgASgJGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJBChZDcmVhdGVDdXN0b21lclJlc3BvbnNlEicKCGN1c3RvbWVyGAEgASgLMhUudG9sbGdhdGUudjEuQ3VzdG9tZXIiJwoSR2V0Q3VzdG9tZXJSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCSI+ChNHZXRDdXN0b21lclJlc3BvbnNlEicKCGN1c3RvbWVyGAEgASgLMhUudG9sbGdhdGUudjEuQ3VzdG9tZXIiEgoQTGlzdFBsYW5zUmVxdWVzdCI1ChFMaXN0UGxhbnNSZXNwb25zZRIgCgVwbGFucxgBIAMoCzIRLnRvbGxnYXRlLnYxLlBsYW4iagoZQ3JlYXRlU3Vic2NyaXB0aW9uUmVxdWVzdBITCgtjdXN0b21lcl9pZBgBIAEoCRIQCghwcmljZV9pZBgCIAEoCRISCgp0cmlhbF9kYXlzGAMgASgFEhIKCnJlcXVlc3RfaWQYBCABKAkiTQoaQ3JlYXRlU3Vic2NyaXB0aW9uUmVzcG9uc2USLwoMc3Vic2NyaXB0aW9uGAEgASgLMhkudG9sbGdhdGUudjEuU3Vic2NyaXB0aW9uIpoBChlVcGRhdGVTdWJzY3JpcHRpb25SZXF1ZXN0EhcKD3N1YnNjcmlwdGlvbl9pZBgBIAEoCRIUCgxuZXdfcHJpY2VfaWQYAiABKAkSOgoScHJvcmF0aW9uX2JlaGF2aW9yGAMgASgOMh4udG9sbGdhdGUudjEuUHJvcmF0aW9uQmVoYXZpb3ISEgoKcmVxdWVzdF9pZBgEIAEoCSJNChpVcGRhdGVTdWJzY3JpcHRpb25SZXNwb25zZRIvCgxzdWJzY3JpcHRpb24YASABKAsyGS50b2xsZ2F0ZS52MS5TdWJzY3JpcHRpb24iWwoZQ2FuY2VsU3Vic2NyaXB0aW9uUmVxdWVzdBIXCg9zdWJzY3JpcHRpb25faWQYASABKAkSEQoJaW1tZWRpYXRlGAIgASgIEhIKCnJlcXVlc3RfaWQYAyABKAkiTQoaQ2FuY2VsU3Vic2NyaXB0aW9uUmVzcG9uc2USLwoMc3Vic2NyaXB0aW9uGAEgASgLMhkudG9sbGdhdGUudjEuU3Vic2NyaXB0aW9uIjEKFkdldFN1YnNjcmlwdGlvblJlcXVlc3QSFwoPc3Vic2NyaXB0aW9uX2lkGAEgASgJIkoKF0dldFN1YnNjcmlwdGlvblJlc3BvbnNlEi8KDHN1YnNjcmlwdGlvbhgBIAEoCzIZLnRvbGxnYXRlLnYxLlN1YnNjcmlwdGlvbiJUChhMaXN0U3Vic2NyaXB0aW9uc1JlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJImYKGUxpc3RTdWJzY3JpcHRpb25zUmVzcG9uc2USMAoNc3Vic2NyaXB0aW9ucxgBIAMoCzIZLnRvbGxnYXRlLnYxLlN1YnNjcmlwdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiUgoWTGlzdEF1ZGl0RXZlbnRzUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiYQoXTGlzdEF1ZGl0RXZlbnRzUmVzcG9uc2USLQoMYXVkaXRfZXZlbnRzGAEgAygLMhcudG9sbGdhdGUudjEuQXVkaXRFdmVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAki4QEKC0ludm9pY2VMaW5lEhMKC2Rlc2NyaXB0aW9uGAEgASgJEhUKDXJlc291cmNlX3R5cGUYAiABKAkSEAoIcXVhbnRpdHkYAyABKAkSEwoLdW5pdF9hbW91bnQYBCABKAkSDgoGYW1vdW50GAUgASgJEjwKCmRpbWVuc2lvbnMYBiADKAsyKC50b2xsZ2F0ZS52MS5JbnZvaWNlTGluZS5EaW1lbnNpb25zRW50cnkaMQoPRGltZW5zaW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEijgIKB0ludm9pY2USEQoJdGVuYW50X2lkGAEgASgJEhcKD3N1YnNjcmlwdGlvbl9pZBgCIAEoCRIPCgdwbGFuX2lkGAMgASgJEjUKEXBlcmlvZF9zdGFydF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIzCg9wZXJpb2RfZW5kX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGN1cnJlbmN5GAYgASgJEicKBWxpbmVzGAcgAygLMhgudG9sbGdhdGUudjEuSW52b2ljZUxpbmUSEAoIc3VidG90YWwYCCABKAkSDQoFdG90YWwYCSABKAkiLgoZR2V0VXBjb21pbmdJbnZvaWNlUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkiQwoaR2V0VXBjb21pbmdJbnZvaWNlUmVzcG9uc2USJQoHaW52b2ljZRgBIAEoCzIULnRvbGxnYXRlLnYxLkludm9pY2UiTAoUTGlzdEN1c3RvbWVyc1JlcXVlc3QSDQoFcXVlcnkYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkijAEKFUxpc3RDdXN0b21lcnNSZXNwb25zZRIoCgljdXN0b21lcnMYASADKAsyFS50b2xsZ2F0ZS52MS5DdXN0b21lchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSMAoNc3Vic2NyaXB0aW9ucxgDIAMoCzIZLnRvbGxnYXRlLnYxLlN1YnNjcmlwdGlvbiIXChVDb3VudEN1c3RvbWVyc1JlcXVlc3QiZwoNQ3VzdG9tZXJDb3VudBIPCgdwbGFuX2lkGAEgASgJEi0KBXN0YXRlGAIgASgOMh4udG9sbGdhdGUudjEuU3Vic2NyaXB0aW9uU3RhdGUSFgoOY3VzdG9tZXJfY291bnQYAyABKAMiXAoWQ291bnRDdXN0b21lcnNSZXNwb25zZRIqCgZjb3VudHMYASADKAsyGi50b2xsZ2F0ZS52MS5DdXN0b21lckNvdW50EhYKDmN1c3RvbWVyX2NvdW50GAIgASgDKtwBChFTdWJzY3JpcHRpb25TdGF0ZRIiCh5TVUJTQ1JJUFRJT05fU1RBVEVfVU5TUEVDSUZJRUQQABIfChtTVUJTQ1JJUFRJT05fU1RBVEVfVFJJQUxJTkcQARIdChlTVUJTQ1JJUFRJT05fU1RBVEVfQUNUSVZFEAISHwobU1VCU0NSSVBUSU9OX1NUQVRFX1BBU1RfRFVFEAMSHwobU1VCU0NSSVBUSU9OX1NUQVRFX0NBTkNFTEVEEAQSIQodU1VCU0NSSVBUSU9OX1NUQVRFX0lOQ09NUExFVEUQBSpqCg9CaWxsaW5nSW50ZXJ2YWwSIAocQklMTElOR19JTlRFUlZBTF9VTlNQRUNJRklFRBAAEhoKFkJJTExJTkdfSU5URVJWQUxfTU9OVEgQARIZChVCSUxMSU5HX0lOVEVSVkFMX1lFQVIQAiqlAQoRUHJvcmF0aW9uQmVoYXZpb3ISIgoeUFJPUkFUSU9OX0JFSEFWSU9SX1VOU1BFQ0lGSUVEEAASKAokUFJPUkFUSU9OX0JFSEFWSU9SX0NSRUFURV9QUk9SQVRJT05TEAESGwoXUFJPUkFUSU9OX0JFSEFWSU9SX05PTkUQAhIlCiFQUk9SQVRJT05fQkVIQVZJT1JfQUxXQVlTX0lOVk9JQ0UQAzL4CAoOQmlsbGluZ1NlcnZpY2USWQoOQ3JlYXRlQ3VzdG9tZXISIi50b2xsZ2F0ZS52MS5DcmVhdGVDdXN0b21lclJlcXVlc3QaIy50b2xsZ2F0ZS52MS5DcmVhdGVDdXN0b21lclJlc3BvbnNlElAKC0dldEN1c3RvbWVyEh8udG9sbGdhdGUudjEuR2V0Q3VzdG9tZXJSZXF1ZXN0GiAudG9sbGdhdGUudjEuR2V0Q3VzdG9tZXJSZXNwb25zZRJKCglMaXN0UGxhbnMSHS50b2xsZ2F0ZS52MS5MaXN0UGxhbnNSZXF1ZXN0Gh4udG9sbGdhdGUudjEuTGlzdFBsYW5zUmVzcG9uc2USZQoSQ3JlYXRlU3Vic2NyaXB0aW9uEiYudG9sbGdhdGUudjEuQ3JlYXRlU3Vic2NyaXB0aW9uUmVxdWVzdBonLnRvbGxnYXRlLnYxLkNyZWF0ZVN1YnNjcmlwdGlvblJlc3BvbnNlEmUKElVwZGF0ZVN1YnNjcmlwdGlvbhImLnRvbGxnYXRlLnYxLlVwZGF0ZVN1YnNjcmlwdGlvblJlcXVlc3QaJy50b2xsZ2F0ZS52MS5VcGRhdGVTdWJzY3JpcHRpb25SZXNwb25zZRJlChJDYW5jZWxTdWJzY3JpcHRpb24SJi50b2xsZ2F0ZS52MS5DYW5jZWxTdWJzY3JpcHRpb25SZXF1ZXN0GicudG9sbGdhdGUudjEuQ2FuY2VsU3Vic2NyaXB0aW9uUmVzcG9uc2USXAoPR2V0U3Vic2NyaXB0aW9uEiMudG9sbGdhdGUudjEuR2V0U3Vic2NyaXB0aW9uUmVxdWVzdBokLnRvbGxnYXRlLnYxLkdldFN1YnNjcmlwdGlvblJlc3BvbnNlEmIKEUxpc3RTdWJzY3JpcHRpb25zEiUudG9sbGdhdGUudjEuTGlzdFN1YnNjcmlwdGlvbnNSZXF1ZXN0GiYudG9sbGdhdGUudjEuTGlzdFN1YnNjcmlwdGlvbnNSZXNwb25zZRJcCg9MaXN0QXVkaXRFdmVudHMSIy50b2xsZ2F0ZS52MS5MaXN0QXVkaXRFdmVudHNSZXF1ZXN0GiQudG9sbGdhdGUudjEuTGlzdEF1ZGl0RXZlbnRzUmVzcG9uc2USZQoSR2V0VXBjb21pbmdJbnZvaWNlEiYudG9sbGdhdGUudjEuR2V0VXBjb21pbmdJbnZvaWNlUmVxdWVzdBonLnRvbGxnYXRlLnYxLkdldFVwY29taW5nSW52b2ljZVJlc3BvbnNlElYKDUxpc3RDdXN0b21lcnMSIS50b2xsZ2F0ZS52MS5MaXN0Q3VzdG9tZXJzUmVxdWVzdBoiLnRvbGxnYXRlLnYxLkxpc3RDdXN0b21lcnNSZXNwb25zZRJZCg5Db3VudEN1c3RvbWVycxIiLnRvbGxnYXRlLnYxLkNvdW50Q3VzdG9tZXJzUmVxdWVzdBojLnRvbGxnYXRlLnYxLkNvdW50Q3VzdG9tZXJzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_tollgate_v1_resource]);
+  fileDesc("CiF0b2xsZ2F0ZS92MS9iaWxsaW5nX3NlcnZpY2UucHJvdG8SC3RvbGxnYXRlLnYxIt8BCghDdXN0b21lchIKCgJpZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSDQoFZW1haWwYAyABKAkSDAoEbmFtZRgEIAEoCRI1CghtZXRhZGF0YRgFIAMoCzIjLnRvbGxnYXRlLnYxLkN1c3RvbWVyLk1ldGFkYXRhRW50cnkSLwoLY3JlYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASL6AQoJUGxhbkxpbWl0EhUKDXJlc291cmNlX3R5cGUYASABKAkSJwoEa2luZBgCIAEoDjIZLnRvbGxnYXRlLnYxLlJlc291cmNlS2luZBINCgVsaW1pdBgDIAEoCRIRCgl1bmxpbWl0ZWQYBCABKAgSGwoTb3ZlcmFnZV91bml0X2Ftb3VudBgFIAEoCRITCgtvdmVyYWdlX2NhcBgGIAEoCRIYChBtZXRlcl9ldmVudF9uYW1lGAcgASgJEhgKEG1ldGVyZWRfcHJpY2VfaWQYCCABKAkSJQoHcHJpY2luZxgJIAEoCzIULnRvbGxnYXRlLnYxLlByaWNpbmci0QEKBFBsYW4SCgoCaWQYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJEhAKCHByaWNlX2lkGAMgASgJEhMKC3VuaXRfYW1vdW50GAQgASgJEhAKCGN1cnJlbmN5GAUgASgJEi4KCGludGVydmFsGAYgASgOMhwudG9sbGdhdGUudjEuQmlsbGluZ0ludGVydmFsEiYKBmxpbWl0cxgHIAMoCzIWLnRvbGxnYXRlLnYxLlBsYW5MaW1pdBIWCg5taW5pbXVtX2Ftb3VudBgIIAEoCSKABAoMU3Vic2NyaXB0aW9uEgoKAmlkGAEgASgJEhMKC2N1c3RvbWVyX2lkGAIgASgJEhEKCXRlbmFudF9pZBgDIAEoCRIPCgdwbGFuX2lkGAQgASgJEhAKCHByaWNlX2lkGAUgASgJEi0KBXN0YXRlGAYgASgOMh4udG9sbGdhdGUudjEuU3Vic2NyaXB0aW9uU3RhdGUSMgoOdHJpYWxfZW5kX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEj0KGWN1cnJlbnRfcGVyaW9kX3N0YXJ0X3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjsKF2N1cnJlbnRfcGVyaW9kX2VuZF90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIcChRjYW5jZWxfYXRfcGVyaW9kX2VuZBgKIAEoCBIvCgtjYW5jZWxfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLY3JlYXRlX3RpbWUYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjoKEnByb3JhdGlvbl9iZWhhdmlvchgNIAEoDjIeLnRvbGxnYXRlLnYxLlByb3JhdGlvbkJlaGF2aW9yIvABCgpBdWRpdEV2ZW50EgoKAmlkGAEgASgJEg0KBWFjdG9yGAIgASgJEg4KBmFjdGlvbhgDIAEoCRIRCgl0ZW5hbnRfaWQYBCABKAkSDgoGdGFyZ2V0GAUgASgJEhIKCnJlcXVlc3RfaWQYBiABKAkSLwoLY3JlYXRlX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEicKBmJlZm9yZRgIIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSJgoFYWZ0ZXIYCSABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0ItABChVDcmVhdGVDdXN0b21lclJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEg0KBWVtYWlsGAIgASgJEgwKBG5hbWUYAyABKAkSQgoIbWV0YWRhdGEYBCADKAsyMC50b2xsZ2F0ZS52MS5DcmVhdGVDdXN0b21lclJlcXVlc3QuTWV0YWRhdGFFbnRyeRISCgpyZXF1ZXN0X2lkGAUgASgJGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJBChZDcmVhdGVDdXN0b21lclJlc3BvbnNlEicKCGN1c3RvbWVyGAEgASgLMhUudG9sbGdhdGUudjEuQ3VzdG9tZXIiJwoSR2V0Q3VzdG9tZXJSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCSI+ChNHZXRDdXN0b21lclJlc3BvbnNlEicKCGN1c3RvbWVyGAEgASgLMhUudG9sbGdhdGUudjEuQ3VzdG9tZXIiEgoQTGlzdFBsYW5zUmVxdWVzdCI1ChFMaXN0UGxhbnNSZXNwb25zZRIgCgVwbGFucxgBIAMoCzIRLnRvbGxnYXRlLnYxLlBsYW4iagoZQ3JlYXRlU3Vic2NyaXB0aW9uUmVxdWVzdBITCgtjdXN0b21lcl9pZBgBIAEoCRIQCghwcmljZV9pZBgCIAEoCRISCgp0cmlhbF9kYXlzGAMgASgFEhIKCnJlcXVlc3RfaWQYBCABKAkiTQoaQ3JlYXRlU3Vic2NyaXB0aW9uUmVzcG9uc2USLwoMc3Vic2NyaXB0aW9uGAEgASgLMhkudG9sbGdhdGUudjEuU3Vic2NyaXB0aW9uIpoBChlVcGRhdGVTdWJzY3JpcHRpb25SZXF1ZXN0EhcKD3N1YnNjcmlwdGlvbl9pZBgBIAEoCRIUCgxuZXdfcHJpY2VfaWQYAiABKAkSOgoScHJvcmF0aW9uX2JlaGF2aW9yGAMgASgOMh4udG9sbGdhdGUudjEuUHJvcmF0aW9uQmVoYXZpb3ISEgoKcmVxdWVzdF9pZBgEIAEoCSJNChpVcGRhdGVTdWJzY3JpcHRpb25SZXNwb25zZRIvCgxzdWJzY3JpcHRpb24YASABKAsyGS50b2xsZ2F0ZS52MS5TdWJzY3JpcHRpb24iWwoZQ2FuY2VsU3Vic2NyaXB0aW9uUmVxdWVzdBIXCg9zdWJzY3JpcHRpb25faWQYASABKAkSEQoJaW1tZWRpYXRlGAIgASgIEhIKCnJlcXVlc3RfaWQYAyABKAkiTQoaQ2FuY2VsU3Vic2NyaXB0aW9uUmVzcG9uc2USLwoMc3Vic2NyaXB0aW9uGAEgASgLMhkudG9sbGdhdGUudjEuU3Vic2NyaXB0aW9uIjEKFkdldFN1YnNjcmlwdGlvblJlcXVlc3QSFwoPc3Vic2NyaXB0aW9uX2lkGAEgASgJIkoKF0dldFN1YnNjcmlwdGlvblJlc3BvbnNlEi8KDHN1YnNjcmlwdGlvbhgBIAEoCzIZLnRvbGxnYXRlLnYxLlN1YnNjcmlwdGlvbiJUChhMaXN0U3Vic2NyaXB0aW9uc1JlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJImYKGUxpc3RTdWJzY3JpcHRpb25zUmVzcG9uc2USMAoNc3Vic2NyaXB0aW9ucxgBIAMoCzIZLnRvbGxnYXRlLnYxLlN1YnNjcmlwdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiUgoWTGlzdEF1ZGl0RXZlbnRzUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiYQoXTGlzdEF1ZGl0RXZlbnRzUmVzcG9uc2USLQoMYXVkaXRfZXZlbnRzGAEgAygLMhcudG9sbGdhdGUudjEuQXVkaXRFdmVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAki6AIKC0ludm9pY2VMaW5lEhMKC2Rlc2NyaXB0aW9uGAEgASgJEhUKDXJlc291cmNlX3R5cGUYAiABKAkSEAoIcXVhbnRpdHkYAyABKAkSEwoLdW5pdF9hbW91bnQYBCABKAkSDgoGYW1vdW50GAUgASgJEjwKCmRpbWVuc2lvbnMYBiADKAsyKC50b2xsZ2F0ZS52MS5JbnZvaWNlTGluZS5EaW1lbnNpb25zRW50cnkSKgoEa2luZBgHIAEoDjIcLnRvbGxnYXRlLnYxLkludm9pY2VMaW5lS2luZBIwCg1wcmljaW5nX21vZGVsGAggASgOMhkudG9sbGdhdGUudjEuUHJpY2luZ01vZGVsEicKBXRpZXJzGAkgAygLMhgudG9sbGdhdGUudjEuSW52b2ljZVRpZXIaMQoPRGltZW5zaW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiaAoLSW52b2ljZVRpZXISDQoFdXBfdG8YASABKAkSEAoIcXVhbnRpdHkYAiABKAkSEwoLdW5pdF9hbW91bnQYAyABKAkSEwoLZmxhdF9hbW91bnQYBCABKAkSDgoGYW1vdW50GAUgASgJIo4CCgdJbnZvaWNlEhEKCXRlbmFudF9pZBgBIAEoCRIXCg9zdWJzY3JpcHRpb25faWQYAiABKAkSDwoHcGxhbl9pZBgDIAEoCRI1ChFwZXJpb2Rfc3RhcnRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMwoPcGVyaW9kX2VuZF90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghjdXJyZW5jeRgGIAEoCRInCgVsaW5lcxgHIAMoCzIYLnRvbGxnYXRlLnYxLkludm9pY2VMaW5lEhAKCHN1YnRvdGFsGAggASgJEg0KBXRvdGFsGAkgASgJIi4KGUdldFVwY29taW5nSW52b2ljZVJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJIkMKGkdldFVwY29taW5nSW52b2ljZVJlc3BvbnNlEiUKB2ludm9pY2UYASABKAsyFC50b2xsZ2F0ZS52MS5JbnZvaWNlIkwKFExpc3RDdXN0b21lcnNSZXF1ZXN0Eg0KBXF1ZXJ5GAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIowBChVMaXN0Q3VzdG9tZXJzUmVzcG9uc2USKAoJY3VzdG9tZXJzGAEgAygLMhUudG9sbGdhdGUudjEuQ3VzdG9tZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEjAKDXN1YnNjcmlwdGlvbnMYAyADKAsyGS50b2xsZ2F0ZS52MS5TdWJzY3JpcHRpb24iFwoVQ291bnRDdXN0b21lcnNSZXF1ZXN0ImcKDUN1c3RvbWVyQ291bnQSDwoHcGxhbl9pZBgBIAEoCRItCgVzdGF0ZRgCIAEoDjIeLnRvbGxnYXRlLnYxLlN1YnNjcmlwdGlvblN0YXRlEhYKDmN1c3RvbWVyX2NvdW50GAMgASgDIlwKFkNvdW50Q3VzdG9tZXJzUmVzcG9uc2USKgoGY291bnRzGAEgAygLMhoudG9sbGdhdGUudjEuQ3VzdG9tZXJDb3VudBIWCg5jdXN0b21lcl9jb3VudBgCIAEoAyrcAQoRU3Vic2NyaXB0aW9uU3RhdGUSIgoeU1VCU0NSSVBUSU9OX1NUQVRFX1VOU1BFQ0lGSUVEEAASHwobU1VCU0NSSVBUSU9OX1NUQVRFX1RSSUFMSU5HEAESHQoZU1VCU0NSSVBUSU9OX1NUQVRFX0FDVElWRRACEh8KG1NVQlNDUklQVElPTl9TVEFURV9QQVNUX0RVRRADEh8KG1NVQlNDUklQVElPTl9TVEFURV9DQU5DRUxFRBAEEiEKHVNVQlNDUklQVElPTl9TVEFURV9JTkNPTVBMRVRFEAUqagoPQmlsbGluZ0ludGVydmFsEiAKHEJJTExJTkdfSU5URVJWQUxfVU5TUEVDSUZJRUQQABIaChZCSUxMSU5HX0lOVEVSVkFMX01PTlRIEAESGQoVQklMTElOR19JTlRFUlZBTF9ZRUFSEAIqpQEKEVByb3JhdGlvbkJlaGF2aW9yEiIKHlBST1JBVElPTl9CRUhBVklPUl9VTlNQRUNJRklFRBAAEigKJFBST1JBVElPTl9CRUhBVklPUl9DUkVBVEVfUFJPUkFUSU9OUxABEhsKF1BST1JBVElPTl9CRUhBVklPUl9OT05FEAISJQohUFJPUkFUSU9OX0JFSEFWSU9SX0FMV0FZU19JTlZPSUNFEAMqmAEKD0ludm9pY2VMaW5lS2luZBIhCh1JTlZPSUNFX0xJTkVfS0lORF9VTlNQRUNJRklFRBAAEh4KGklOVk9JQ0VfTElORV9LSU5EX1BMQU5fRkVFEAESGwoXSU5WT0lDRV9MSU5FX0tJTkRfVVNBR0UQAhIlCiFJTlZPSUNFX0xJTkVfS0lORF9NSU5JTVVNX1RSVUVfVVAQAzL4CAoOQmlsbGluZ1NlcnZpY2USWQoOQ3JlYXRlQ3VzdG9tZXISIi50b2xsZ2F0ZS52MS5DcmVhdGVDdXN0b21lclJlcXVlc3QaIy50b2xsZ2F0ZS52MS5DcmVhdGVDdXN0b21lclJlc3BvbnNlElAKC0dldEN1c3RvbWVyEh8udG9sbGdhdGUudjEuR2V0Q3VzdG9tZXJSZXF1ZXN0GiAudG9sbGdhdGUudjEuR2V0Q3VzdG9tZXJSZXNwb25zZRJKCglMaXN0UGxhbnMSHS50b2xsZ2F0ZS52MS5MaXN0UGxhbnNSZXF1ZXN0Gh4udG9sbGdhdGUudjEuTGlzdFBsYW5zUmVzcG9uc2USZQoSQ3JlYXRlU3Vic2NyaXB0aW9uEiYudG9sbGdhdGUudjEuQ3JlYXRlU3Vic2NyaXB0aW9uUmVxdWVzdBonLnRvbGxnYXRlLnYxLkNyZWF0ZVN1YnNjcmlwdGlvblJlc3BvbnNlEmUKElVwZGF0ZVN1YnNjcmlwdGlvbhImLnRvbGxnYXRlLnYxLlVwZGF0ZVN1YnNjcmlwdGlvblJlcXVlc3QaJy50b2xsZ2F0ZS52MS5VcGRhdGVTdWJzY3JpcHRpb25SZXNwb25zZRJlChJDYW5jZWxTdWJzY3JpcHRpb24SJi50b2xsZ2F0ZS52MS5DYW5jZWxTdWJzY3JpcHRpb25SZXF1ZXN0GicudG9sbGdhdGUudjEuQ2FuY2VsU3Vic2NyaXB0aW9uUmVzcG9uc2USXAoPR2V0U3Vic2NyaXB0aW9uEiMudG9sbGdhdGUudjEuR2V0U3Vic2NyaXB0aW9uUmVxdWVzdBokLnRvbGxnYXRlLnYxLkdldFN1YnNjcmlwdGlvblJlc3BvbnNlEmIKEUxpc3RTdWJzY3JpcHRpb25zEiUudG9sbGdhdGUudjEuTGlzdFN1YnNjcmlwdGlvbnNSZXF1ZXN0GiYudG9sbGdhdGUudjEuTGlzdFN1YnNjcmlwdGlvbnNSZXNwb25zZRJcCg9MaXN0QXVkaXRFdmVudHMSIy50b2xsZ2F0ZS52MS5MaXN0QXVkaXRFdmVudHNSZXF1ZXN0GiQudG9sbGdhdGUudjEuTGlzdEF1ZGl0RXZlbnRzUmVzcG9uc2USZQoSR2V0VXBjb21pbmdJbnZvaWNlEiYudG9sbGdhdGUudjEuR2V0VXBjb21pbmdJbnZvaWNlUmVxdWVzdBonLnRvbGxnYXRlLnYxLkdldFVwY29taW5nSW52b2ljZVJlc3BvbnNlElYKDUxpc3RDdXN0b21lcnMSIS50b2xsZ2F0ZS52MS5MaXN0Q3VzdG9tZXJzUmVxdWVzdBoiLnRvbGxnYXRlLnYxLkxpc3RDdXN0b21lcnNSZXNwb25zZRJZCg5Db3VudEN1c3RvbWVycxIiLnRvbGxnYXRlLnYxLkNvdW50Q3VzdG9tZXJzUmVxdWVzdBojLnRvbGxnYXRlLnYxLkNvdW50Q3VzdG9tZXJzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_tollgate_v1_resource]);
 
 /**
  * Customer is the billing identity of one tenant.
@@ -137,6 +137,14 @@ export type PlanLimit = Message<"tollgate.v1.PlanLimit"> & {
    * @generated from field: string metered_price_id = 8;
    */
   meteredPriceId: string;
+
+  /**
+   * How usage is priced; `overage_unit_amount` is set too when the model is PER_UNIT. Unset
+   * for a hard or unlimited limit.
+   *
+   * @generated from field: tollgate.v1.Pricing pricing = 9;
+   */
+  pricing?: Pricing | undefined;
 };
 
 /**
@@ -202,6 +210,14 @@ export type Plan = Message<"tollgate.v1.Plan"> & {
    * @generated from field: repeated tollgate.v1.PlanLimit limits = 7;
    */
   limits: PlanLimit[];
+
+  /**
+   * The least a period's usage charges come to, in major units; below it the invoice gets a
+   * MINIMUM_TRUE_UP line for the difference. Empty when the plan has no minimum.
+   *
+   * @generated from field: string minimum_amount = 8;
+   */
+  minimumAmount: string;
 };
 
 /**
@@ -959,6 +975,28 @@ export type InvoiceLine = Message<"tollgate.v1.InvoiceLine"> & {
    * @generated from field: map<string, string> dimensions = 6;
    */
   dimensions: { [key: string]: string };
+
+  /**
+   * What the line is: the plan's fee, a resource's usage, or the minimum's true-up.
+   *
+   * @generated from field: tollgate.v1.InvoiceLineKind kind = 7;
+   */
+  kind: InvoiceLineKind;
+
+  /**
+   * How a usage line is priced; UNSPECIFIED on other lines.
+   *
+   * @generated from field: tollgate.v1.PricingModel pricing_model = 8;
+   */
+  pricingModel: PricingModel;
+
+  /**
+   * GRADUATED: one entry per tier reached; VOLUME: the tier the quantity falls in. The line's
+   * `amount` is the sum of their amounts, rounded once.
+   *
+   * @generated from field: repeated tollgate.v1.InvoiceTier tiers = 9;
+   */
+  tiers: InvoiceTier[];
 };
 
 /**
@@ -967,6 +1005,52 @@ export type InvoiceLine = Message<"tollgate.v1.InvoiceLine"> & {
  */
 export const InvoiceLineSchema: GenMessage<InvoiceLine> = /*@__PURE__*/
   messageDesc(file_tollgate_v1_billing_service, 23);
+
+/**
+ * InvoiceTier is what one tier of a tiered price charges on an invoice line. Decimal strings;
+ * `amount` is exact (the line rounds once).
+ *
+ * @generated from message tollgate.v1.InvoiceTier
+ */
+export type InvoiceTier = Message<"tollgate.v1.InvoiceTier"> & {
+  /**
+   * The tier's last quantity; empty for the unbounded last tier.
+   *
+   * @generated from field: string up_to = 1;
+   */
+  upTo: string;
+
+  /**
+   * Units priced in this tier (graduated), or the whole quantity (volume).
+   *
+   * @generated from field: string quantity = 2;
+   */
+  quantity: string;
+
+  /**
+   * @generated from field: string unit_amount = 3;
+   */
+  unitAmount: string;
+
+  /**
+   * @generated from field: string flat_amount = 4;
+   */
+  flatAmount: string;
+
+  /**
+   * `quantity * unit_amount + flat_amount`.
+   *
+   * @generated from field: string amount = 5;
+   */
+  amount: string;
+};
+
+/**
+ * Describes the message tollgate.v1.InvoiceTier.
+ * Use `create(InvoiceTierSchema)` to create a new message.
+ */
+export const InvoiceTierSchema: GenMessage<InvoiceTier> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_billing_service, 24);
 
 /**
  * Invoice is what a subscription is charged for one billing period.
@@ -1044,7 +1128,7 @@ export type Invoice = Message<"tollgate.v1.Invoice"> & {
  * Use `create(InvoiceSchema)` to create a new message.
  */
 export const InvoiceSchema: GenMessage<Invoice> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 24);
+  messageDesc(file_tollgate_v1_billing_service, 25);
 
 /**
  * GetUpcomingInvoiceRequest is the input of BillingService.GetUpcomingInvoice.
@@ -1065,7 +1149,7 @@ export type GetUpcomingInvoiceRequest = Message<"tollgate.v1.GetUpcomingInvoiceR
  * Use `create(GetUpcomingInvoiceRequestSchema)` to create a new message.
  */
 export const GetUpcomingInvoiceRequestSchema: GenMessage<GetUpcomingInvoiceRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 25);
+  messageDesc(file_tollgate_v1_billing_service, 26);
 
 /**
  * GetUpcomingInvoiceResponse is the output of BillingService.GetUpcomingInvoice.
@@ -1086,7 +1170,7 @@ export type GetUpcomingInvoiceResponse = Message<"tollgate.v1.GetUpcomingInvoice
  * Use `create(GetUpcomingInvoiceResponseSchema)` to create a new message.
  */
 export const GetUpcomingInvoiceResponseSchema: GenMessage<GetUpcomingInvoiceResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 26);
+  messageDesc(file_tollgate_v1_billing_service, 27);
 
 /**
  * ListCustomersRequest is the input of BillingService.ListCustomers.
@@ -1122,7 +1206,7 @@ export type ListCustomersRequest = Message<"tollgate.v1.ListCustomersRequest"> &
  * Use `create(ListCustomersRequestSchema)` to create a new message.
  */
 export const ListCustomersRequestSchema: GenMessage<ListCustomersRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 27);
+  messageDesc(file_tollgate_v1_billing_service, 28);
 
 /**
  * ListCustomersResponse is the output of BillingService.ListCustomers.
@@ -1158,7 +1242,7 @@ export type ListCustomersResponse = Message<"tollgate.v1.ListCustomersResponse">
  * Use `create(ListCustomersResponseSchema)` to create a new message.
  */
 export const ListCustomersResponseSchema: GenMessage<ListCustomersResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 28);
+  messageDesc(file_tollgate_v1_billing_service, 29);
 
 /**
  * CountCustomersRequest is the input of BillingService.CountCustomers. It has no fields.
@@ -1173,7 +1257,7 @@ export type CountCustomersRequest = Message<"tollgate.v1.CountCustomersRequest">
  * Use `create(CountCustomersRequestSchema)` to create a new message.
  */
 export const CountCustomersRequestSchema: GenMessage<CountCustomersRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 29);
+  messageDesc(file_tollgate_v1_billing_service, 30);
 
 /**
  * CustomerCount is the number of customers on one plan whose latest subscription is in one
@@ -1209,7 +1293,7 @@ export type CustomerCount = Message<"tollgate.v1.CustomerCount"> & {
  * Use `create(CustomerCountSchema)` to create a new message.
  */
 export const CustomerCountSchema: GenMessage<CustomerCount> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 30);
+  messageDesc(file_tollgate_v1_billing_service, 31);
 
 /**
  * CountCustomersResponse is the output of BillingService.CountCustomers.
@@ -1237,7 +1321,7 @@ export type CountCustomersResponse = Message<"tollgate.v1.CountCustomersResponse
  * Use `create(CountCustomersResponseSchema)` to create a new message.
  */
 export const CountCustomersResponseSchema: GenMessage<CountCustomersResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 31);
+  messageDesc(file_tollgate_v1_billing_service, 32);
 
 /**
  * SubscriptionState is the lifecycle state of a subscription, mirroring Stripe's statuses.
@@ -1368,6 +1452,45 @@ export enum ProrationBehavior {
  */
 export const ProrationBehaviorSchema: GenEnum<ProrationBehavior> = /*@__PURE__*/
   enumDesc(file_tollgate_v1_billing_service, 2);
+
+/**
+ * InvoiceLineKind says what an invoice line charges for.
+ *
+ * @generated from enum tollgate.v1.InvoiceLineKind
+ */
+export enum InvoiceLineKind {
+  /**
+   * @generated from enum value: INVOICE_LINE_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The plan's fee for the period.
+   *
+   * @generated from enum value: INVOICE_LINE_KIND_PLAN_FEE = 1;
+   */
+  PLAN_FEE = 1,
+
+  /**
+   * A resource's usage, priced by its limit's pricing.
+   *
+   * @generated from enum value: INVOICE_LINE_KIND_USAGE = 2;
+   */
+  USAGE = 2,
+
+  /**
+   * The difference between the plan's `minimum_amount` and the period's usage charges.
+   *
+   * @generated from enum value: INVOICE_LINE_KIND_MINIMUM_TRUE_UP = 3;
+   */
+  MINIMUM_TRUE_UP = 3,
+}
+
+/**
+ * Describes the enum tollgate.v1.InvoiceLineKind.
+ */
+export const InvoiceLineKindSchema: GenEnum<InvoiceLineKind> = /*@__PURE__*/
+  enumDesc(file_tollgate_v1_billing_service, 3);
 
 /**
  * BillingService manages who the customer is, which plan they pay for and what state their

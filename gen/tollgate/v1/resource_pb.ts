@@ -2,14 +2,114 @@
 // @generated from file tollgate/v1/resource.proto (package tollgate.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenEnum, GenFile } from "@bufbuild/protobuf/codegenv2";
-import { enumDesc, fileDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file tollgate/v1/resource.proto.
  */
 export const file_tollgate_v1_resource: GenFile = /*@__PURE__*/
-  fileDesc("Chp0b2xsZ2F0ZS92MS9yZXNvdXJjZS5wcm90bxILdG9sbGdhdGUudjEqaQoMUmVzb3VyY2VLaW5kEh0KGVJFU09VUkNFX0tJTkRfVU5TUEVDSUZJRUQQABIcChhSRVNPVVJDRV9LSU5EX0NPTlNVTUFCTEUQARIcChhSRVNPVVJDRV9LSU5EX0FMTE9DQVRJT04QAmIGcHJvdG8z");
+  fileDesc("Chp0b2xsZ2F0ZS92MS9yZXNvdXJjZS5wcm90bxILdG9sbGdhdGUudjEiRAoJUHJpY2VUaWVyEg0KBXVwX3RvGAEgASgJEhMKC3VuaXRfYW1vdW50GAIgASgJEhMKC2ZsYXRfYW1vdW50GAMgASgJIsABCgdQcmljaW5nEigKBW1vZGVsGAEgASgOMhkudG9sbGdhdGUudjEuUHJpY2luZ01vZGVsEhMKC3VuaXRfYW1vdW50GAIgASgJEiUKBXRpZXJzGAMgAygLMhYudG9sbGdhdGUudjEuUHJpY2VUaWVyEhIKCnRpZXJzX2Zyb20YBCABKAkSFAoMcGFja2FnZV9zaXplGAUgASgJEhYKDnBhY2thZ2VfYW1vdW50GAYgASgJEg0KBXJvdW5kGAcgASgJKmkKDFJlc291cmNlS2luZBIdChlSRVNPVVJDRV9LSU5EX1VOU1BFQ0lGSUVEEAASHAoYUkVTT1VSQ0VfS0lORF9DT05TVU1BQkxFEAESHAoYUkVTT1VSQ0VfS0lORF9BTExPQ0FUSU9OEAIqmwEKDFByaWNpbmdNb2RlbBIdChlQUklDSU5HX01PREVMX1VOU1BFQ0lGSUVEEAASGgoWUFJJQ0lOR19NT0RFTF9QRVJfVU5JVBABEhsKF1BSSUNJTkdfTU9ERUxfR1JBRFVBVEVEEAISGAoUUFJJQ0lOR19NT0RFTF9WT0xVTUUQAxIZChVQUklDSU5HX01PREVMX1BBQ0tBR0UQBGIGcHJvdG8z");
+
+/**
+ * PriceTier is one tier of a graduated or volume price. Amounts are decimal strings in major
+ * units of the plan's currency.
+ *
+ * @generated from message tollgate.v1.PriceTier
+ */
+export type PriceTier = Message<"tollgate.v1.PriceTier"> & {
+  /**
+   * The last quantity the tier holds (inclusive), a whole number; empty on the last tier,
+   * which is unbounded.
+   *
+   * @generated from field: string up_to = 1;
+   */
+  upTo: string;
+
+  /**
+   * The price of each unit in the tier; empty means `"0"`.
+   *
+   * @generated from field: string unit_amount = 2;
+   */
+  unitAmount: string;
+
+  /**
+   * Charged once when the tier is reached, in whole minor units; empty means `"0"`.
+   *
+   * @generated from field: string flat_amount = 3;
+   */
+  flatAmount: string;
+};
+
+/**
+ * Describes the message tollgate.v1.PriceTier.
+ * Use `create(PriceTierSchema)` to create a new message.
+ */
+export const PriceTierSchema: GenMessage<PriceTier> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_resource, 0);
+
+/**
+ * Pricing is how a limit's usage is priced: the catalog's `pricing` object.
+ *
+ * @generated from message tollgate.v1.Pricing
+ */
+export type Pricing = Message<"tollgate.v1.Pricing"> & {
+  /**
+   * @generated from field: tollgate.v1.PricingModel model = 1;
+   */
+  model: PricingModel;
+
+  /**
+   * PER_UNIT: the price of each unit beyond the included quantity.
+   *
+   * @generated from field: string unit_amount = 2;
+   */
+  unitAmount: string;
+
+  /**
+   * GRADUATED and VOLUME: the tiers, ascending, the last one unbounded.
+   *
+   * @generated from field: repeated tollgate.v1.PriceTier tiers = 3;
+   */
+  tiers: PriceTier[];
+
+  /**
+   * GRADUATED and VOLUME: `zero` (the default: tiers count from no usage, the included
+   * quantity being a free first tier) or `included` (tiers count from the included quantity).
+   *
+   * @generated from field: string tiers_from = 4;
+   */
+  tiersFrom: string;
+
+  /**
+   * PACKAGE: the units of one package, a whole number above 0.
+   *
+   * @generated from field: string package_size = 5;
+   */
+  packageSize: string;
+
+  /**
+   * PACKAGE: what one package costs.
+   *
+   * @generated from field: string package_amount = 6;
+   */
+  packageAmount: string;
+
+  /**
+   * PACKAGE: `up` (the default) or `down`: how a partial package is counted.
+   *
+   * @generated from field: string round = 7;
+   */
+  round: string;
+};
+
+/**
+ * Describes the message tollgate.v1.Pricing.
+ * Use `create(PricingSchema)` to create a new message.
+ */
+export const PricingSchema: GenMessage<Pricing> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_resource, 1);
 
 /**
  * ResourceKind says how usage of a resource is counted. It is shared by the plan catalog
@@ -47,4 +147,53 @@ export enum ResourceKind {
  */
 export const ResourceKindSchema: GenEnum<ResourceKind> = /*@__PURE__*/
   enumDesc(file_tollgate_v1_resource, 0);
+
+/**
+ * PricingModel says how a limit's usage is priced.
+ *
+ * @generated from enum tollgate.v1.PricingModel
+ */
+export enum PricingModel {
+  /**
+   * Not priced (a hard or unlimited limit), or not set in a request.
+   *
+   * @generated from enum value: PRICING_MODEL_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * `unit_amount` per unit beyond the included quantity.
+   *
+   * @generated from enum value: PRICING_MODEL_PER_UNIT = 1;
+   */
+  PER_UNIT = 1,
+
+  /**
+   * Each unit at the tier it falls in, plus `flat_amount` once for each tier entered.
+   *
+   * @generated from enum value: PRICING_MODEL_GRADUATED = 2;
+   */
+  GRADUATED = 2,
+
+  /**
+   * Every unit at the tier the period's total falls in, plus that tier's `flat_amount`.
+   *
+   * @generated from enum value: PRICING_MODEL_VOLUME = 3;
+   */
+  VOLUME = 3,
+
+  /**
+   * `package_amount` per `package_size` units of the whole usage, a partial package rounded
+   * up (or down).
+   *
+   * @generated from enum value: PRICING_MODEL_PACKAGE = 4;
+   */
+  PACKAGE = 4,
+}
+
+/**
+ * Describes the enum tollgate.v1.PricingModel.
+ */
+export const PricingModelSchema: GenEnum<PricingModel> = /*@__PURE__*/
+  enumDesc(file_tollgate_v1_resource, 1);
 
