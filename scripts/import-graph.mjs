@@ -42,6 +42,7 @@ export const LAYERS = [
       "events",
       "billing",
       "credits",
+      "prices",
       "entitlements",
       "usage",
       "corrections",

@@ -1,5 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { Code } from "@connectrpc/connect";
 import { Decimal } from "decimal.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
@@ -11,7 +13,8 @@ import { type Pricing as PricingMessage, PricingModel } from "../gen/tollgate/v1
 import { stripePricingOf } from "../src/billing/stripe-prices.js";
 import { minorUnitDigits } from "../src/catalog/money.js";
 import type { Pricing } from "../src/catalog/pricing.js";
-import { grpcTransport, tollgateClients } from "./support/clients.js";
+import { queryRows } from "./support/app.js";
+import { errorOf, grpcTransport, tollgateClients } from "./support/clients.js";
 import { useReplicas } from "./support/replicas.js";
 import type { ServerProcess } from "./support/server-process.js";
 import { stripeLineAmount } from "./support/stripe-pricing.js";
@@ -198,5 +201,135 @@ describe("pricing models through the real server (mock provider)", () => {
     expect(
       stripeAmounts(invoice, plans.find((p) => p.id === "tokyo") as PlanMessage, used),
     ).toEqual([["tokens", "11"]]);
+  });
+
+  describe("a negotiated price for one tenant", () => {
+    const volume = {
+      model: PricingModel.VOLUME,
+      tiers: [
+        { upTo: "5000000", unitAmount: "0.000004" },
+        { upTo: "", unitAmount: "0.000002" },
+      ],
+    };
+
+    it("should refuse a bad price with every problem and its path, and change nothing", async () => {
+      const { tenantId } = await subscribed("price_growth_monthly", {});
+      const error = await errorOf(
+        api.billing.setPriceOverride({
+          tenantId,
+          resourceType: "tokens",
+          pricing: {
+            model: PricingModel.GRADUATED,
+            tiers: [
+              { upTo: "100", unitAmount: "-1" },
+              { upTo: "50", flatAmount: "0.001" },
+            ],
+          },
+          endTime: timestampFromDate(new Date(Date.now() - 1000)),
+        }),
+      );
+      expect(error.code).toBe(Code.InvalidArgument);
+      for (const part of [
+        "pricing.tiers[0].unit_amount",
+        "pricing.tiers[1].up_to: must be above the previous tier's 100",
+        "pricing.tiers[1].up_to: the last tier must be unbounded",
+        "pricing.tiers[1].flat_amount: must be a whole number of usd's minor unit",
+        "end_time: must be in the future",
+      ]) {
+        expect(error.message).toContain(part);
+      }
+      const hard = await errorOf(
+        api.billing.setPriceOverride({
+          tenantId,
+          resourceType: "storage",
+          pricing: { model: PricingModel.PER_UNIT, unitAmount: "1" },
+        }),
+      );
+      expect(hard.code).toBe(Code.InvalidArgument);
+      expect((await api.billing.listPriceOverrides({ tenantId })).priceOverrides).toEqual([]);
+    });
+
+    it("should price the whole period from an override starting mid-period, once per request id, audited", async () => {
+      // given a Growth tenant with 10,000,001 tokens, priced 72.00 by the plan's graduated tiers
+      const used = { tokens: "10000001" };
+      const { tenantId } = await subscribed("price_growth_monthly", used);
+
+      // when an admin negotiates volume tiers from tomorrow on, twice with one request id
+      const request = {
+        tenantId,
+        resourceType: "tokens",
+        pricing: volume,
+        startTime: timestampFromDate(new Date(Date.now() + 86_400_000)),
+        requestId: `negotiated-${tenantId}`,
+      };
+      const [first, again] = await Promise.all([
+        api.billing.setPriceOverride(request),
+        api.billing.setPriceOverride(request),
+      ]);
+      expect(again.priceOverride?.id).toBe(first.priceOverride?.id);
+      const id = first.priceOverride?.id ?? "";
+      expect(id).toMatch(/^pro_[0-9a-f]{24}$/);
+
+      // then the period is priced by it, since it is in force at the period's end:
+      // 10,000,001 falls in the unbounded tier: 10,000,001 × 0.000002 = 20.000002 → 20.00
+      const { invoice } = await api.billing.getUpcomingInvoice({ tenantId });
+      const tokens = invoice?.lines.find((l) => l.resourceType === "tokens");
+      expect([tokens?.amount, tokens?.pricingModel, tokens?.priceOverrideId]).toEqual([
+        "20.00",
+        PricingModel.VOLUME,
+        id,
+      ]);
+      expect(tokens?.description).toContain(`negotiated price ${id}`);
+      // the minimum of 50.00 now tops the usage up: 50.00 - 20.00 = 30.00
+      expect(invoice?.lines.at(-1)).toMatchObject({
+        kind: InvoiceLineKind.MINIMUM_TRUE_UP,
+        amount: "30.00",
+      });
+      const override = (await api.billing.listPriceOverrides({ tenantId })).priceOverrides[0];
+      const growth = plans.find((p) => p.id === "growth") as PlanMessage;
+      const negotiatedPlan = {
+        ...growth,
+        limits: growth.limits.map((l) =>
+          l.resourceType === "tokens" ? { ...l, pricing: override?.pricing } : l,
+        ),
+      } as PlanMessage;
+      expect(stripeAmounts(invoice as Invoice, negotiatedPlan, used)[0]).toEqual([
+        "tokens",
+        "20.00",
+      ]);
+      const { entitlements } = await api.entitlements.getEntitlements({ tenantId });
+      expect(entitlements.find((e) => e.resourceType === "tokens")).toMatchObject({
+        overageAmount: "20.000002",
+        overageUnitAmount: "0.000002",
+        priceOverrideId: id,
+      });
+      const audit = await queryRows<{ action: string }>(
+        suite.db.url,
+        "select action from audit_events where tenant_id = $1 and action like 'price_override%'",
+        [tenantId],
+      );
+      expect(audit.map((a) => a.action)).toEqual(["price_override.set"]);
+
+      // and an overlapping one is refused
+      const clash = await errorOf(
+        api.billing.setPriceOverride({ ...request, requestId: "", startTime: undefined }),
+      );
+      expect([clash.code, clash.message.includes(id)]).toEqual([Code.FailedPrecondition, true]);
+
+      // when it is deleted, the plan's price is back, and the override is kept as ended
+      const deleted = await api.billing.deletePriceOverride({ tenantId, id });
+      expect(deleted.priceOverride?.deleteTime).toBeDefined();
+      const after = await api.billing.getUpcomingInvoice({ tenantId });
+      expect(after.invoice?.lines.find((l) => l.resourceType === "tokens")?.amount).toBe("72.00");
+      expect((await api.billing.listPriceOverrides({ tenantId })).priceOverrides).toEqual([]);
+      expect(
+        (await api.billing.listPriceOverrides({ tenantId, includeEnded: true })).priceOverrides.map(
+          (o) => o.id,
+        ),
+      ).toEqual([id]);
+      expect((await errorOf(api.billing.deletePriceOverride({ tenantId, id }))).code).toBe(
+        Code.FailedPrecondition,
+      );
+    });
   });
 });

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BillingService } from "../gen/tollgate/v1/billing_service_pb.js";
 import { EntitlementService } from "../gen/tollgate/v1/entitlement_service_pb.js";
 import { EventService } from "../gen/tollgate/v1/event_service_pb.js";
+import { PricingModel } from "../gen/tollgate/v1/resource_pb.js";
 import { UsageService } from "../gen/tollgate/v1/usage_service_pb.js";
 import { countRows, queryRows, startTestApp, type TestApp, tableNames } from "./support/app.js";
 import { createKeyWithCli, runCli } from "./support/cli.js";
@@ -215,6 +216,23 @@ describe("security", () => {
         { ...adminOnly, admin: OK },
       ],
       [EntitlementService, "listGrants", { tenantId: tenantA }, { ...adminOnly, admin: OK }],
+      [
+        BillingService,
+        "setPriceOverride",
+        {
+          tenantId: tenantA,
+          resourceType: "executions",
+          pricing: { model: PricingModel.PER_UNIT, unitAmount: "0.004" },
+        },
+        { ...adminOnly, admin: OK },
+      ],
+      [BillingService, "listPriceOverrides", { tenantId: tenantA }, { ...adminOnly, admin: OK }],
+      [
+        BillingService,
+        "deletePriceOverride",
+        { tenantId: tenantA, id: `pro_${"0".repeat(24)}` },
+        { ...adminOnly, admin: Code.NotFound },
+      ],
       [
         EntitlementService,
         "listEntitlementOverrides",

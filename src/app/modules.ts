@@ -12,6 +12,7 @@ import type { Config } from "../platform/config/config.js";
 import type { Database } from "../platform/db/database.js";
 import type { Logger } from "../platform/observability/logger.js";
 import type { Module } from "../platform/server/module.js";
+import { createPricesModule, type PricesModule } from "../prices/module.js";
 import { createUsageModule } from "../usage/module.js";
 import { createWebhooksModule } from "../webhooks/module.js";
 import type { AppOverrides } from "./overrides.js";
@@ -41,6 +42,7 @@ export async function createModules(options: {
   const { config, database, catalog, clock, logger, overrides, distributed } = options;
   const shared = { config, database, catalog, clock, logger };
   let entitlements: EntitlementsModule | undefined;
+  let prices: PricesModule | undefined;
   const limitsChanged = (tenantId: string) => entitlements?.plans.invalidate(tenantId);
   const audit = createAuditModule({ knex: database.knex });
   const auth = await createAuthModule({ ...shared, audit: audit.store });
@@ -53,6 +55,10 @@ export async function createModules(options: {
       if (entitlements === undefined) throw new Error("entitlements are not wired yet");
       return entitlements.readUsage(tenantId, start, types);
     },
+    readPrices: (tenantId, at) => {
+      if (prices === undefined) throw new Error("prices are not wired yet");
+      return prices.lookups.inForceAt(tenantId, at);
+    },
     onSubscriptionChanged: limitsChanged,
     wrapProvider: overrides.wrapBillingProvider,
   });
@@ -63,10 +69,22 @@ export async function createModules(options: {
     billingStore: billing.store,
     onLimitsChanged: limitsChanged,
   });
+  prices = createPricesModule({
+    ...shared,
+    lease: billing.lease,
+    audit: audit.store,
+    billingStore: billing.store,
+    onTermsChanged: limitsChanged,
+    currencyOf: async (tenantId) => {
+      const live = await billing.service.liveSubscription(tenantId);
+      return (live && catalog.planById(live.planId)?.currency) ?? catalog.defaultPlan.currency;
+    },
+  });
   entitlements = createEntitlementsModule({
     ...shared,
     billing: billing.service,
     credits,
+    prices,
     events: events.log,
     distributed,
   });
@@ -93,6 +111,7 @@ export async function createModules(options: {
       events,
       billing,
       credits,
+      prices,
       entitlements,
       usage,
       corrections,

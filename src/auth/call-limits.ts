@@ -36,6 +36,7 @@ const HEAVY_READS = new Set([
   "tollgate.v1.EventService/ListDeliveries",
   "tollgate.v1.EntitlementService/ListGrants",
   "tollgate.v1.EntitlementService/ListEntitlementOverrides",
+  "tollgate.v1.BillingService/ListPriceOverrides",
 ]);
 
 /** A key's token bucket: tokens as of `time` (`performance.now()` milliseconds). */

@@ -2,8 +2,8 @@ import { PermissionDeniedError, UnauthenticatedError } from "../platform/errors/
 import type { Principal } from "../platform/server/request-context.js";
 
 /**
- * RPCs only admin keys may call: billing mutations, the audit trail, global statistics, grants
- * and overrides, webhook endpoints.
+ * RPCs only admin keys may call: billing mutations, the audit trail, global statistics, grants,
+ * overrides and negotiated prices, webhook endpoints.
  */
 const ADMIN_ONLY = new Set([
   "tollgate.v1.BillingService/CreateCustomer",
@@ -13,6 +13,9 @@ const ADMIN_ONLY = new Set([
   "tollgate.v1.BillingService/ListAuditEvents",
   "tollgate.v1.BillingService/ListCustomers",
   "tollgate.v1.BillingService/CountCustomers",
+  "tollgate.v1.BillingService/SetPriceOverride",
+  "tollgate.v1.BillingService/DeletePriceOverride",
+  "tollgate.v1.BillingService/ListPriceOverrides",
   "tollgate.v1.UsageService/GetIngestStats",
   "tollgate.v1.UsageService/ReplaceUsage",
   "tollgate.v1.EntitlementService/SetEntitlementOverride",
@@ -36,6 +39,8 @@ export const BILLING_MUTATIONS = new Set([
   "tollgate.v1.BillingService/CreateSubscription",
   "tollgate.v1.BillingService/UpdateSubscription",
   "tollgate.v1.BillingService/CancelSubscription",
+  "tollgate.v1.BillingService/SetPriceOverride",
+  "tollgate.v1.BillingService/DeletePriceOverride",
   "tollgate.v1.EntitlementService/SetEntitlementOverride",
   "tollgate.v1.EntitlementService/DeleteEntitlementOverride",
   "tollgate.v1.EntitlementService/GrantCredits",

@@ -6,6 +6,12 @@ import { lineCharge, unitsBeyond } from "../catalog/overage.js";
 import type { Pricing, PricingModel, TierCharge } from "../catalog/pricing.js";
 import type { Subscription } from "./billing.js";
 
+/**
+ * A tenant's negotiated prices that price a period, by counter (`counterName`): they replace
+ * the plan's price of a limit the plan prices.
+ */
+export type NegotiatedPrices = ReadonlyMap<string, { id: string; pricing: Pricing }>;
+
 /** What an invoice line charges for. */
 export type InvoiceLineKind = "plan_fee" | "usage" | "minimum_true_up";
 
@@ -27,6 +33,8 @@ export interface InvoiceLine {
   pricingModel: PricingModel | undefined;
   /** The tiers a tiered usage line reached, exact. */
   tiers: TierCharge[];
+  /** The price override that priced a usage line; undefined when the plan's price did. */
+  priceOverrideId: string | undefined;
 }
 
 /** What a subscription is charged for one period, in major units of `currency`. */
@@ -63,8 +71,11 @@ export function priceInvoice(input: {
   plan: Plan;
   /** The period's usage of each counter (`counterName`), zero when absent. */
   usage: ReadonlyMap<string, Decimal>;
+  /** The tenant's negotiated prices for the period; none by default. */
+  prices?: NegotiatedPrices;
 }): Invoice {
   const { subscription, plan, usage } = input;
+  const prices: NegotiatedPrices = input.prices ?? new Map();
   const trial = subscription.state === "trialing";
   const suffix = trial ? " (trial)" : "";
   const round = (amount: Decimal) => (trial ? ZERO : roundToMinorUnit(amount, plan.currency));
@@ -79,13 +90,16 @@ export function priceInvoice(input: {
       amount: round(plan.unitAmount ?? ZERO),
       pricingModel: undefined,
       tiers: [],
+      priceOverrideId: undefined,
     },
   ];
-  const usageLine = (limit: PlanLimit, pricing: Pricing, used: Decimal, label: string) => {
+  const usageLine = (limit: PlanLimit, planPricing: Pricing, used: Decimal, label: string) => {
+    const negotiated = prices.get(counterName(limit.resourceType, limit.dimensions));
+    const pricing = negotiated?.pricing ?? planPricing;
     const charge = lineCharge(limit, pricing, used);
     lines.push({
       kind: "usage",
-      description: `${label}${suffix}`,
+      description: `${label}${negotiated ? ` at the negotiated price ${negotiated.id}` : ""}${suffix}`,
       resourceType: limit.resourceType,
       dimensions: limit.dimensions,
       quantity: charge.quantity,
@@ -93,6 +107,7 @@ export function priceInvoice(input: {
       amount: round(charge.amount),
       pricingModel: pricing.model,
       tiers: trial ? [] : charge.tiers,
+      priceOverrideId: negotiated?.id,
     });
   };
   const usedOf = (limit: PlanLimit) =>
@@ -135,6 +150,7 @@ export function priceInvoice(input: {
       amount: minimum.minus(usageCharges),
       pricingModel: undefined,
       tiers: [],
+      priceOverrideId: undefined,
     });
   }
   const subtotal = lines.reduce((sum, l) => sum.plus(l.amount), ZERO);

@@ -4,7 +4,7 @@ import type { PlanCatalog } from "../catalog/catalog.js";
 import { addInterval, advanceSubscription } from "../catalog/lifecycle.js";
 import type { Clock } from "../platform/clock/clock.js";
 import { BASE62, randomString } from "../platform/crypto/random-string.js";
-import { priceInvoice } from "./invoice.js";
+import { type NegotiatedPrices, priceInvoice } from "./invoice.js";
 import {
   type BillingProvider,
   BillingProviderError,
@@ -21,6 +21,9 @@ export type UsageReader = (
   resourceTypes: string[],
 ) => Promise<Map<string, Decimal>>;
 
+/** Reads a tenant's negotiated prices in force at a moment, by counter (`NegotiatedPrices`). */
+export type PriceReader = (tenantId: string, at: Date) => Promise<NegotiatedPrices>;
+
 /**
  * The built-in provider for development and tests. It behaves like Stripe where Tollgate can
  * observe it — `cus_`/`sub_` ids, trials that end at the first period boundary, anchored
@@ -36,6 +39,7 @@ export function createMockBillingProvider(
   clock: Clock,
   catalog: PlanCatalog,
   readUsage: UsageReader,
+  readPrices: PriceReader,
 ): BillingProvider {
   const intervalOf = (priceId: string) => {
     const plan = catalog.planByPriceId(priceId);
@@ -162,12 +166,15 @@ export function createMockBillingProvider(
       const resources = [...plan.limitsByCounter]
         .filter(([, l]) => l.overage || l.dimensionLimits.some((d) => d.overage))
         .map(([counter]) => counter);
-      const usage = await readUsage(
-        subscription.tenantId,
-        subscription.currentPeriodStartTime,
-        resources,
-      );
-      return priceInvoice({ subscription, plan, usage });
+      const [usage, prices] = await Promise.all([
+        readUsage(subscription.tenantId, subscription.currentPeriodStartTime, resources),
+        // The price in force at the period's end prices the whole period.
+        readPrices(
+          subscription.tenantId,
+          new Date(subscription.currentPeriodEndTime.getTime() - 1),
+        ),
+      ]);
+      return priceInvoice({ subscription, plan, usage, prices });
     },
 
     meterBatchSize: 500,

@@ -9,7 +9,7 @@ import type { Logger } from "../platform/observability/logger.js";
 import type { Module } from "../platform/server/module.js";
 import { startPeriodicTask } from "../platform/tasks/periodic.js";
 import { createCustomerDirectory } from "./directory.js";
-import { createMockBillingProvider, type UsageReader } from "./mock-provider.js";
+import { createMockBillingProvider, type PriceReader, type UsageReader } from "./mock-provider.js";
 import { createMutationLease, type MutationLease } from "./mutation-lease.js";
 import { withPreviewCache } from "./preview-cache.js";
 import type { BillingProvider } from "./provider.js";
@@ -31,6 +31,8 @@ export interface BillingModuleDeps {
   logger: Logger;
   /** Usage beyond grants per resource, which the mock provider prices invoice previews from. */
   readUsage: UsageReader;
+  /** A tenant's negotiated prices, which replace the plan's in the mock provider's previews. */
+  readPrices: PriceReader;
   /** Told after every subscription change this replica makes, so limits follow at once. */
   onSubscriptionChanged: (tenantId: string) => void;
   /** Wraps the configured provider (tests inject failures). */
@@ -60,7 +62,7 @@ export function createBillingModule(deps: BillingModuleDeps): BillingModule {
         createStripeBillingProvider(stripe, catalog, { stream: config.stripeMeterStream }),
         config.invoicePreviewCacheSeconds * 1000,
       )
-    : createMockBillingProvider(database.knex, clock, catalog, deps.readUsage);
+    : createMockBillingProvider(database.knex, clock, catalog, deps.readUsage, deps.readPrices);
   const provider = deps.wrapProvider?.(configured) ?? configured;
   const store = createBillingStore(database.knex, deps.events);
   const lookups = createBillingStore(database.lookups, deps.events);

@@ -156,6 +156,7 @@ function toProtoInvoice(invoice: Invoice): InvoiceMessage {
       unitAmount: line.unitAmount.toFixed(),
       amount: money(line.amount),
       kind: LINE_KIND_TO_PROTO[line.kind],
+      priceOverrideId: line.priceOverrideId ?? "",
       pricingModel: line.pricingModel && PRICING_MODEL_TO_PROTO[line.pricingModel],
       tiers: line.tiers.map((tier) => ({
         upTo: tier.upTo?.toFixed() ?? "",

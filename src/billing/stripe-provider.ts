@@ -310,6 +310,7 @@ export function fromStripeInvoice(
         kind: metered ? ("usage" as const) : ("plan_fee" as const),
         pricingModel: metered?.overage?.pricing.model,
         tiers: [],
+        priceOverrideId: undefined,
         description: line.description ?? "",
         resourceType: metered?.resourceType ?? "",
         dimensions: { ...metered?.dimensions },

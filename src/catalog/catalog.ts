@@ -593,10 +593,13 @@ function overageProblems(at: string, raw: RawLimit, currency: string): string[] 
   return problems;
 }
 
-// A provider meter is fed the whole usage, and its price must say the same as ours: the
-// included quantity becomes a free first tier, which Stripe bounds by a whole number, and a
-// volume price cannot leave the included units out of the tier the total falls in.
-function meteredPricingProblems(at: string, pricing: Pricing, included: Decimal): string[] {
+/**
+ * Why a price cannot bill a limit that a provider meter feeds, if it cannot: the meter is fed
+ * the whole usage and the provider's price must say the same as ours, so the included quantity
+ * becomes a free first tier (which Stripe bounds by a whole number), and a volume price cannot
+ * leave the included units out of the tier the total falls in.
+ */
+export function meteredPricingProblems(at: string, pricing: Pricing, included: Decimal): string[] {
   const fromIncluded =
     pricing.model === "per_unit" ||
     ((pricing.model === "graduated" || pricing.model === "volume") &&

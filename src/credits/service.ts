@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { Decimal } from "decimal.js";
 import type { Knex } from "knex";
 import type { AuditStore } from "../audit/store.js";
+import { createAuditedChanges } from "../billing/audited-change.js";
 import type { MutationLease } from "../billing/mutation-lease.js";
 import type { PlanCatalog } from "../catalog/catalog.js";
 import type { Actor } from "../platform/calls/actor.js";
@@ -56,47 +57,9 @@ export interface CreditServiceDeps {
  * waits for the tenant's lease, then replays), so a grant is never given twice.
  */
 export function createCreditService(deps: CreditServiceDeps): CreditService {
-  const { knex, store, lease, audit, catalog, clock } = deps;
+  const { store, catalog, clock } = deps;
 
-  // One change of a tenant's credits, run once per request id (replayed after) under the
-  // tenant's billing lease, in one transaction with its audit row (`operation` is the action;
-  // `work` names the target and the object before and after) and the plan caches' notice.
-  const once = <T>(change: {
-    actor: Actor;
-    tenantId: string;
-    requestId: string;
-    operation: string;
-    input: unknown;
-    revive(stored: unknown): T;
-    work(
-      trx: Knex.Transaction,
-      now: Date,
-    ): Promise<{ result: T; target: string; before: unknown; after: unknown }>;
-  }): Promise<T> =>
-    lease.run<T>({
-      ...change,
-      work: async (_providerKey, remember) => {
-        const result = await knex.transaction(async (trx) => {
-          const now = clock.now();
-          const { result: done, target, before, after } = await change.work(trx, now);
-          await audit.insert(trx, {
-            actor: change.actor.id,
-            action: change.operation,
-            tenantId: change.tenantId,
-            target,
-            requestId: change.requestId,
-            createTime: now,
-            before: before === undefined ? undefined : storedForm(before),
-            after: after === undefined ? undefined : storedForm(after),
-          });
-          await deps.announce(trx, change.tenantId);
-          await remember(trx, done);
-          return done;
-        });
-        deps.invalidate(change.tenantId);
-        return result;
-      },
-    });
+  const once = createAuditedChanges(deps);
 
   return {
     async grantCredits(actor, wire) {
@@ -222,17 +185,6 @@ export function createCreditService(deps: CreditServiceDeps): CreditService {
       });
     },
   };
-}
-
-// A grant or override as the audit trail stores it: decimals as plain strings (a replacer sees
-// values after `toJSON`, so the holder's own field is checked), times as ISO strings.
-function storedForm(value: unknown): Record<string, unknown> {
-  return JSON.parse(
-    JSON.stringify(value, function (this: Record<string, unknown>, key, v) {
-      const field = this[key];
-      return field instanceof Decimal ? field.toFixed() : v;
-    }),
-  ) as Record<string, unknown>;
 }
 
 const time = (value: unknown) => (value == null ? undefined : new Date(value as string));

@@ -84,6 +84,7 @@ export function storedEntitlement(entitlement: Omit<Entitlement, "used" | "reser
     grantRemaining: entitlement.grantRemaining.toFixed(),
     limitSource: entitlement.limitSource,
     pricing: entitlement.pricing && pricingToJson(entitlement.pricing),
+    priceOverrideId: entitlement.priceOverrideId,
     currency: entitlement.currency,
     periodStart: entitlement.periodStart.toISOString(),
     periodEnd: entitlement.periodEnd.toISOString(),

@@ -4,6 +4,7 @@ import type { Aggregation } from "../catalog/meters.js";
 import type { BillingCycle } from "../catalog/periods.js";
 import type { Pricing } from "../catalog/pricing.js";
 import type { TenantAdjustments } from "../credits/credits.js";
+import type { PeriodPrices } from "../prices/prices.js";
 
 /**
  * The plan that governs a tenant right now, with the period consumables count in: the live
@@ -13,6 +14,8 @@ export interface TenantPlan extends BillingCycle {
   plan: Plan;
   /** Overrides in force and the resources with active grants. */
   adjustments: TenantAdjustments;
+  /** The negotiated prices that price this period (in force at its end), by counter. */
+  prices: PeriodPrices;
 }
 
 /**
@@ -46,6 +49,8 @@ export interface Entitlement {
   limitSource: "plan" | "override";
   /** How the period's usage is priced (`pricing.ts`); undefined for a hard limit. */
   pricing: Pricing | undefined;
+  /** The tenant's price override that sets `pricing`; undefined when the plan's does. */
+  priceOverrideId: string | undefined;
   currency: string;
   used: Decimal;
   reserved: Decimal;

@@ -23,6 +23,7 @@ function tenantOn(
     periodStart: new Date("2026-06-01T00:00:00.000Z"),
     periodEnd: new Date("2026-07-01T00:00:00.000Z"),
     subscription: undefined,
+    prices: new Map(),
     adjustments: {
       overrides: new Map(
         overrides.map((o) => [

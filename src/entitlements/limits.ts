@@ -101,6 +101,7 @@ export function createLimitRules(catalog: PlanCatalog, now: () => Date): LimitRu
       const { limit, source } = limitOf(tenantPlan, name);
       const kind = kindOf(name);
       const { resourceType, dimensions } = parseCounterName(name);
+      const priced = tenantPlan.prices.get(name);
       const included = limit ? limit.limit : new Decimal(0);
       const limited = included !== undefined && limit !== undefined;
       // An allocation's grants are whole; a consumable's are what the counter drew plus the rest.
@@ -119,7 +120,9 @@ export function createLimitRules(catalog: PlanCatalog, now: () => Date): LimitRu
         granted,
         grantRemaining: limited ? room : new Decimal(0),
         limitSource: source,
-        pricing: limit?.overage?.pricing,
+        // A negotiated price replaces the plan's where the plan prices the resource at all.
+        pricing: limit?.overage && (priced?.pricing ?? limit.overage.pricing),
+        priceOverrideId: limit?.overage && priced?.id,
         currency: tenantPlan.plan.currency,
         used: counter.used,
         reserved: counter.reserved,

@@ -11,6 +11,7 @@ import { startNotificationListener } from "../platform/db/notification-listener.
 import type { Logger } from "../platform/observability/logger.js";
 import type { BackgroundTask, Module } from "../platform/server/module.js";
 import { startPeriodicTask } from "../platform/tasks/periodic.js";
+import type { PricesModule } from "../prices/module.js";
 import { createAdmissionQueue } from "./admissions.js";
 import { createPlanCache, type PlanCache } from "./plan-cache.js";
 import { createEntitlementRpc } from "./rpc.js";
@@ -40,6 +41,7 @@ export function createEntitlementsModule(deps: {
   logger: Logger;
   billing: BillingService;
   credits: CreditsModule;
+  prices: PricesModule;
   /** Woken after batches and settles that wrote threshold or denial events. */
   events: EventLog;
   /** On a distributed database each tenant's share of a batch is a statement of its own. */
@@ -50,6 +52,7 @@ export function createEntitlementsModule(deps: {
   const plans = createPlanCache({
     liveSubscription: (tenantId) => deps.billing.liveSubscription(tenantId),
     adjustments: (tenantId, now) => deps.credits.lookups.adjustments(tenantId, now),
+    prices: (tenantId, at) => deps.prices.lookups.inForceAt(tenantId, at),
     catalog,
     clock,
     retryBudgetMs: config.usageFlushFailAfterSeconds * 1000,

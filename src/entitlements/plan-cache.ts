@@ -5,6 +5,7 @@ import { calendarMonthStart } from "../catalog/periods.js";
 import type { TenantAdjustments } from "../credits/credits.js";
 import type { Clock } from "../platform/clock/clock.js";
 import { isDatabaseUnavailable } from "../platform/db/database.js";
+import { type PeriodPrices, pricingMoment } from "../prices/prices.js";
 import type { TenantPlan } from "./entitlements.js";
 
 /** Resolves and caches which plan governs each tenant. */
@@ -24,6 +25,8 @@ export interface PlanCacheOptions {
   liveSubscription(tenantId: string): Promise<Subscription | undefined>;
   /** Reads the tenant's overrides and grants in force. */
   adjustments(tenantId: string, now: Date): Promise<TenantAdjustments>;
+  /** Reads the tenant's negotiated prices in force at `at` (a period's pricing moment). */
+  prices(tenantId: string, at: Date): Promise<PeriodPrices>;
   catalog: PlanCatalog;
   clock: Clock;
   /** A safety net on top of invalidation: no entry is trusted for longer (wall time). */
@@ -82,28 +85,26 @@ export function createPlanCache(options: PlanCacheOptions): PlanCache {
       withRetry(() => options.adjustments(tenantId, now)),
     ]);
     const plan = live && options.catalog.planById(live.planId);
-    if (live && plan) {
-      return {
-        plan,
-        periodStart: live.currentPeriodStartTime,
-        periodEnd: live.currentPeriodEndTime,
-        subscription: {
-          createTime: live.createTime,
-          billingCycleAnchorTime: live.billingCycleAnchorTime,
-          interval: plan.interval,
-        },
-        adjustments,
-      };
-    }
-    const start = calendarMonthStart(now);
-    const end = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
-    return {
-      plan: options.catalog.defaultPlan,
-      periodStart: start,
-      periodEnd: end,
-      subscription: undefined,
-      adjustments,
-    };
+    const cycle =
+      live && plan
+        ? {
+            plan,
+            periodStart: live.currentPeriodStartTime,
+            periodEnd: live.currentPeriodEndTime,
+            subscription: {
+              createTime: live.createTime,
+              billingCycleAnchorTime: live.billingCycleAnchorTime,
+              interval: plan.interval,
+            },
+          }
+        : {
+            plan: options.catalog.defaultPlan,
+            periodStart: calendarMonthStart(now),
+            periodEnd: new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1)),
+            subscription: undefined,
+          };
+    const prices = await withRetry(() => options.prices(tenantId, pricingMoment(cycle.periodEnd)));
+    return { ...cycle, adjustments, prices };
   };
 
   const fresh = (tenantId: string) => {

@@ -126,6 +126,7 @@ function toProtoEntitlement(entitlement: Entitlement): EntitlementMessage {
     hard: included !== undefined && pricing === undefined,
     overageUnitAmount: next?.toFixed() ?? "",
     pricing: pricing && toProtoPricing(pricing),
+    priceOverrideId: entitlement.priceOverrideId ?? "",
     currency: entitlement.currency,
     used: used.toFixed(),
     remaining: limit ? Decimal.max(0, limit.minus(used).minus(reserved)).toFixed() : "",

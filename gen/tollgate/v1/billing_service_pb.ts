@@ -14,7 +14,262 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file tollgate/v1/billing_service.proto.
  */
 export const file_tollgate_v1_billing_service: GenFile = /*@__PURE__*/
-  fileDesc("CiF0b2xsZ2F0ZS92MS9iaWxsaW5nX3NlcnZpY2UucHJvdG8SC3RvbGxnYXRlLnYxIt8BCghDdXN0b21lchIKCgJpZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSDQoFZW1haWwYAyABKAkSDAoEbmFtZRgEIAEoCRI1CghtZXRhZGF0YRgFIAMoCzIjLnRvbGxnYXRlLnYxLkN1c3RvbWVyLk1ldGFkYXRhRW50cnkSLwoLY3JlYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASL6AQoJUGxhbkxpbWl0EhUKDXJlc291cmNlX3R5cGUYASABKAkSJwoEa2luZBgCIAEoDjIZLnRvbGxnYXRlLnYxLlJlc291cmNlS2luZBINCgVsaW1pdBgDIAEoCRIRCgl1bmxpbWl0ZWQYBCABKAgSGwoTb3ZlcmFnZV91bml0X2Ftb3VudBgFIAEoCRITCgtvdmVyYWdlX2NhcBgGIAEoCRIYChBtZXRlcl9ldmVudF9uYW1lGAcgASgJEhgKEG1ldGVyZWRfcHJpY2VfaWQYCCABKAkSJQoHcHJpY2luZxgJIAEoCzIULnRvbGxnYXRlLnYxLlByaWNpbmci0QEKBFBsYW4SCgoCaWQYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJEhAKCHByaWNlX2lkGAMgASgJEhMKC3VuaXRfYW1vdW50GAQgASgJEhAKCGN1cnJlbmN5GAUgASgJEi4KCGludGVydmFsGAYgASgOMhwudG9sbGdhdGUudjEuQmlsbGluZ0ludGVydmFsEiYKBmxpbWl0cxgHIAMoCzIWLnRvbGxnYXRlLnYxLlBsYW5MaW1pdBIWCg5taW5pbXVtX2Ftb3VudBgIIAEoCSKABAoMU3Vic2NyaXB0aW9uEgoKAmlkGAEgASgJEhMKC2N1c3RvbWVyX2lkGAIgASgJEhEKCXRlbmFudF9pZBgDIAEoCRIPCgdwbGFuX2lkGAQgASgJEhAKCHByaWNlX2lkGAUgASgJEi0KBXN0YXRlGAYgASgOMh4udG9sbGdhdGUudjEuU3Vic2NyaXB0aW9uU3RhdGUSMgoOdHJpYWxfZW5kX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEj0KGWN1cnJlbnRfcGVyaW9kX3N0YXJ0X3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjsKF2N1cnJlbnRfcGVyaW9kX2VuZF90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIcChRjYW5jZWxfYXRfcGVyaW9kX2VuZBgKIAEoCBIvCgtjYW5jZWxfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLY3JlYXRlX3RpbWUYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjoKEnByb3JhdGlvbl9iZWhhdmlvchgNIAEoDjIeLnRvbGxnYXRlLnYxLlByb3JhdGlvbkJlaGF2aW9yIvABCgpBdWRpdEV2ZW50EgoKAmlkGAEgASgJEg0KBWFjdG9yGAIgASgJEg4KBmFjdGlvbhgDIAEoCRIRCgl0ZW5hbnRfaWQYBCABKAkSDgoGdGFyZ2V0GAUgASgJEhIKCnJlcXVlc3RfaWQYBiABKAkSLwoLY3JlYXRlX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEicKBmJlZm9yZRgIIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSJgoFYWZ0ZXIYCSABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0ItABChVDcmVhdGVDdXN0b21lclJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEg0KBWVtYWlsGAIgASgJEgwKBG5hbWUYAyABKAkSQgoIbWV0YWRhdGEYBCADKAsyMC50b2xsZ2F0ZS52MS5DcmVhdGVDdXN0b21lclJlcXVlc3QuTWV0YWRhdGFFbnRyeRISCgpyZXF1ZXN0X2lkGAUgASgJGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJBChZDcmVhdGVDdXN0b21lclJlc3BvbnNlEicKCGN1c3RvbWVyGAEgASgLMhUudG9sbGdhdGUudjEuQ3VzdG9tZXIiJwoSR2V0Q3VzdG9tZXJSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCSI+ChNHZXRDdXN0b21lclJlc3BvbnNlEicKCGN1c3RvbWVyGAEgASgLMhUudG9sbGdhdGUudjEuQ3VzdG9tZXIiEgoQTGlzdFBsYW5zUmVxdWVzdCI1ChFMaXN0UGxhbnNSZXNwb25zZRIgCgVwbGFucxgBIAMoCzIRLnRvbGxnYXRlLnYxLlBsYW4iagoZQ3JlYXRlU3Vic2NyaXB0aW9uUmVxdWVzdBITCgtjdXN0b21lcl9pZBgBIAEoCRIQCghwcmljZV9pZBgCIAEoCRISCgp0cmlhbF9kYXlzGAMgASgFEhIKCnJlcXVlc3RfaWQYBCABKAkiTQoaQ3JlYXRlU3Vic2NyaXB0aW9uUmVzcG9uc2USLwoMc3Vic2NyaXB0aW9uGAEgASgLMhkudG9sbGdhdGUudjEuU3Vic2NyaXB0aW9uIpoBChlVcGRhdGVTdWJzY3JpcHRpb25SZXF1ZXN0EhcKD3N1YnNjcmlwdGlvbl9pZBgBIAEoCRIUCgxuZXdfcHJpY2VfaWQYAiABKAkSOgoScHJvcmF0aW9uX2JlaGF2aW9yGAMgASgOMh4udG9sbGdhdGUudjEuUHJvcmF0aW9uQmVoYXZpb3ISEgoKcmVxdWVzdF9pZBgEIAEoCSJNChpVcGRhdGVTdWJzY3JpcHRpb25SZXNwb25zZRIvCgxzdWJzY3JpcHRpb24YASABKAsyGS50b2xsZ2F0ZS52MS5TdWJzY3JpcHRpb24iWwoZQ2FuY2VsU3Vic2NyaXB0aW9uUmVxdWVzdBIXCg9zdWJzY3JpcHRpb25faWQYASABKAkSEQoJaW1tZWRpYXRlGAIgASgIEhIKCnJlcXVlc3RfaWQYAyABKAkiTQoaQ2FuY2VsU3Vic2NyaXB0aW9uUmVzcG9uc2USLwoMc3Vic2NyaXB0aW9uGAEgASgLMhkudG9sbGdhdGUudjEuU3Vic2NyaXB0aW9uIjEKFkdldFN1YnNjcmlwdGlvblJlcXVlc3QSFwoPc3Vic2NyaXB0aW9uX2lkGAEgASgJIkoKF0dldFN1YnNjcmlwdGlvblJlc3BvbnNlEi8KDHN1YnNjcmlwdGlvbhgBIAEoCzIZLnRvbGxnYXRlLnYxLlN1YnNjcmlwdGlvbiJUChhMaXN0U3Vic2NyaXB0aW9uc1JlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJImYKGUxpc3RTdWJzY3JpcHRpb25zUmVzcG9uc2USMAoNc3Vic2NyaXB0aW9ucxgBIAMoCzIZLnRvbGxnYXRlLnYxLlN1YnNjcmlwdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiUgoWTGlzdEF1ZGl0RXZlbnRzUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiYQoXTGlzdEF1ZGl0RXZlbnRzUmVzcG9uc2USLQoMYXVkaXRfZXZlbnRzGAEgAygLMhcudG9sbGdhdGUudjEuQXVkaXRFdmVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAki6AIKC0ludm9pY2VMaW5lEhMKC2Rlc2NyaXB0aW9uGAEgASgJEhUKDXJlc291cmNlX3R5cGUYAiABKAkSEAoIcXVhbnRpdHkYAyABKAkSEwoLdW5pdF9hbW91bnQYBCABKAkSDgoGYW1vdW50GAUgASgJEjwKCmRpbWVuc2lvbnMYBiADKAsyKC50b2xsZ2F0ZS52MS5JbnZvaWNlTGluZS5EaW1lbnNpb25zRW50cnkSKgoEa2luZBgHIAEoDjIcLnRvbGxnYXRlLnYxLkludm9pY2VMaW5lS2luZBIwCg1wcmljaW5nX21vZGVsGAggASgOMhkudG9sbGdhdGUudjEuUHJpY2luZ01vZGVsEicKBXRpZXJzGAkgAygLMhgudG9sbGdhdGUudjEuSW52b2ljZVRpZXIaMQoPRGltZW5zaW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiaAoLSW52b2ljZVRpZXISDQoFdXBfdG8YASABKAkSEAoIcXVhbnRpdHkYAiABKAkSEwoLdW5pdF9hbW91bnQYAyABKAkSEwoLZmxhdF9hbW91bnQYBCABKAkSDgoGYW1vdW50GAUgASgJIo4CCgdJbnZvaWNlEhEKCXRlbmFudF9pZBgBIAEoCRIXCg9zdWJzY3JpcHRpb25faWQYAiABKAkSDwoHcGxhbl9pZBgDIAEoCRI1ChFwZXJpb2Rfc3RhcnRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMwoPcGVyaW9kX2VuZF90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghjdXJyZW5jeRgGIAEoCRInCgVsaW5lcxgHIAMoCzIYLnRvbGxnYXRlLnYxLkludm9pY2VMaW5lEhAKCHN1YnRvdGFsGAggASgJEg0KBXRvdGFsGAkgASgJIi4KGUdldFVwY29taW5nSW52b2ljZVJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJIkMKGkdldFVwY29taW5nSW52b2ljZVJlc3BvbnNlEiUKB2ludm9pY2UYASABKAsyFC50b2xsZ2F0ZS52MS5JbnZvaWNlIkwKFExpc3RDdXN0b21lcnNSZXF1ZXN0Eg0KBXF1ZXJ5GAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIowBChVMaXN0Q3VzdG9tZXJzUmVzcG9uc2USKAoJY3VzdG9tZXJzGAEgAygLMhUudG9sbGdhdGUudjEuQ3VzdG9tZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEjAKDXN1YnNjcmlwdGlvbnMYAyADKAsyGS50b2xsZ2F0ZS52MS5TdWJzY3JpcHRpb24iFwoVQ291bnRDdXN0b21lcnNSZXF1ZXN0ImcKDUN1c3RvbWVyQ291bnQSDwoHcGxhbl9pZBgBIAEoCRItCgVzdGF0ZRgCIAEoDjIeLnRvbGxnYXRlLnYxLlN1YnNjcmlwdGlvblN0YXRlEhYKDmN1c3RvbWVyX2NvdW50GAMgASgDIlwKFkNvdW50Q3VzdG9tZXJzUmVzcG9uc2USKgoGY291bnRzGAEgAygLMhoudG9sbGdhdGUudjEuQ3VzdG9tZXJDb3VudBIWCg5jdXN0b21lcl9jb3VudBgCIAEoAyrcAQoRU3Vic2NyaXB0aW9uU3RhdGUSIgoeU1VCU0NSSVBUSU9OX1NUQVRFX1VOU1BFQ0lGSUVEEAASHwobU1VCU0NSSVBUSU9OX1NUQVRFX1RSSUFMSU5HEAESHQoZU1VCU0NSSVBUSU9OX1NUQVRFX0FDVElWRRACEh8KG1NVQlNDUklQVElPTl9TVEFURV9QQVNUX0RVRRADEh8KG1NVQlNDUklQVElPTl9TVEFURV9DQU5DRUxFRBAEEiEKHVNVQlNDUklQVElPTl9TVEFURV9JTkNPTVBMRVRFEAUqagoPQmlsbGluZ0ludGVydmFsEiAKHEJJTExJTkdfSU5URVJWQUxfVU5TUEVDSUZJRUQQABIaChZCSUxMSU5HX0lOVEVSVkFMX01PTlRIEAESGQoVQklMTElOR19JTlRFUlZBTF9ZRUFSEAIqpQEKEVByb3JhdGlvbkJlaGF2aW9yEiIKHlBST1JBVElPTl9CRUhBVklPUl9VTlNQRUNJRklFRBAAEigKJFBST1JBVElPTl9CRUhBVklPUl9DUkVBVEVfUFJPUkFUSU9OUxABEhsKF1BST1JBVElPTl9CRUhBVklPUl9OT05FEAISJQohUFJPUkFUSU9OX0JFSEFWSU9SX0FMV0FZU19JTlZPSUNFEAMqmAEKD0ludm9pY2VMaW5lS2luZBIhCh1JTlZPSUNFX0xJTkVfS0lORF9VTlNQRUNJRklFRBAAEh4KGklOVk9JQ0VfTElORV9LSU5EX1BMQU5fRkVFEAESGwoXSU5WT0lDRV9MSU5FX0tJTkRfVVNBR0UQAhIlCiFJTlZPSUNFX0xJTkVfS0lORF9NSU5JTVVNX1RSVUVfVVAQAzL4CAoOQmlsbGluZ1NlcnZpY2USWQoOQ3JlYXRlQ3VzdG9tZXISIi50b2xsZ2F0ZS52MS5DcmVhdGVDdXN0b21lclJlcXVlc3QaIy50b2xsZ2F0ZS52MS5DcmVhdGVDdXN0b21lclJlc3BvbnNlElAKC0dldEN1c3RvbWVyEh8udG9sbGdhdGUudjEuR2V0Q3VzdG9tZXJSZXF1ZXN0GiAudG9sbGdhdGUudjEuR2V0Q3VzdG9tZXJSZXNwb25zZRJKCglMaXN0UGxhbnMSHS50b2xsZ2F0ZS52MS5MaXN0UGxhbnNSZXF1ZXN0Gh4udG9sbGdhdGUudjEuTGlzdFBsYW5zUmVzcG9uc2USZQoSQ3JlYXRlU3Vic2NyaXB0aW9uEiYudG9sbGdhdGUudjEuQ3JlYXRlU3Vic2NyaXB0aW9uUmVxdWVzdBonLnRvbGxnYXRlLnYxLkNyZWF0ZVN1YnNjcmlwdGlvblJlc3BvbnNlEmUKElVwZGF0ZVN1YnNjcmlwdGlvbhImLnRvbGxnYXRlLnYxLlVwZGF0ZVN1YnNjcmlwdGlvblJlcXVlc3QaJy50b2xsZ2F0ZS52MS5VcGRhdGVTdWJzY3JpcHRpb25SZXNwb25zZRJlChJDYW5jZWxTdWJzY3JpcHRpb24SJi50b2xsZ2F0ZS52MS5DYW5jZWxTdWJzY3JpcHRpb25SZXF1ZXN0GicudG9sbGdhdGUudjEuQ2FuY2VsU3Vic2NyaXB0aW9uUmVzcG9uc2USXAoPR2V0U3Vic2NyaXB0aW9uEiMudG9sbGdhdGUudjEuR2V0U3Vic2NyaXB0aW9uUmVxdWVzdBokLnRvbGxnYXRlLnYxLkdldFN1YnNjcmlwdGlvblJlc3BvbnNlEmIKEUxpc3RTdWJzY3JpcHRpb25zEiUudG9sbGdhdGUudjEuTGlzdFN1YnNjcmlwdGlvbnNSZXF1ZXN0GiYudG9sbGdhdGUudjEuTGlzdFN1YnNjcmlwdGlvbnNSZXNwb25zZRJcCg9MaXN0QXVkaXRFdmVudHMSIy50b2xsZ2F0ZS52MS5MaXN0QXVkaXRFdmVudHNSZXF1ZXN0GiQudG9sbGdhdGUudjEuTGlzdEF1ZGl0RXZlbnRzUmVzcG9uc2USZQoSR2V0VXBjb21pbmdJbnZvaWNlEiYudG9sbGdhdGUudjEuR2V0VXBjb21pbmdJbnZvaWNlUmVxdWVzdBonLnRvbGxnYXRlLnYxLkdldFVwY29taW5nSW52b2ljZVJlc3BvbnNlElYKDUxpc3RDdXN0b21lcnMSIS50b2xsZ2F0ZS52MS5MaXN0Q3VzdG9tZXJzUmVxdWVzdBoiLnRvbGxnYXRlLnYxLkxpc3RDdXN0b21lcnNSZXNwb25zZRJZCg5Db3VudEN1c3RvbWVycxIiLnRvbGxnYXRlLnYxLkNvdW50Q3VzdG9tZXJzUmVxdWVzdBojLnRvbGxnYXRlLnYxLkNvdW50Q3VzdG9tZXJzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_tollgate_v1_resource]);
+  fileDesc("CiF0b2xsZ2F0ZS92MS9iaWxsaW5nX3NlcnZpY2UucHJvdG8SC3RvbGxnYXRlLnYxIroDCg1QcmljZU92ZXJyaWRlEgoKAmlkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRIVCg1yZXNvdXJjZV90eXBlGAMgASgJEj4KCmRpbWVuc2lvbnMYBCADKAsyKi50b2xsZ2F0ZS52MS5QcmljZU92ZXJyaWRlLkRpbWVuc2lvbnNFbnRyeRIlCgdwcmljaW5nGAUgASgLMhQudG9sbGdhdGUudjEuUHJpY2luZxIuCgpzdGFydF90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLY3JlYXRlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2RlbGV0ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIZChFwcm92aWRlcl9wcmljZV9pZBgKIAEoCRoxCg9EaW1lbnNpb25zRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLZAgoXU2V0UHJpY2VPdmVycmlkZVJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhUKDXJlc291cmNlX3R5cGUYAiABKAkSJQoHcHJpY2luZxgDIAEoCzIULnRvbGxnYXRlLnYxLlByaWNpbmcSLgoKc3RhcnRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnJlcXVlc3RfaWQYBiABKAkSSAoKZGltZW5zaW9ucxgHIAMoCzI0LnRvbGxnYXRlLnYxLlNldFByaWNlT3ZlcnJpZGVSZXF1ZXN0LkRpbWVuc2lvbnNFbnRyeRoxCg9EaW1lbnNpb25zRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJOChhTZXRQcmljZU92ZXJyaWRlUmVzcG9uc2USMgoOcHJpY2Vfb3ZlcnJpZGUYASABKAsyGi50b2xsZ2F0ZS52MS5QcmljZU92ZXJyaWRlIk8KGkRlbGV0ZVByaWNlT3ZlcnJpZGVSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIKCgJpZBgCIAEoCRISCgpyZXF1ZXN0X2lkGAMgASgJIlEKG0RlbGV0ZVByaWNlT3ZlcnJpZGVSZXNwb25zZRIyCg5wcmljZV9vdmVycmlkZRgBIAEoCzIaLnRvbGxnYXRlLnYxLlByaWNlT3ZlcnJpZGUiRQoZTGlzdFByaWNlT3ZlcnJpZGVzUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSFQoNaW5jbHVkZV9lbmRlZBgCIAEoCCJRChpMaXN0UHJpY2VPdmVycmlkZXNSZXNwb25zZRIzCg9wcmljZV9vdmVycmlkZXMYASADKAsyGi50b2xsZ2F0ZS52MS5QcmljZU92ZXJyaWRlIt8BCghDdXN0b21lchIKCgJpZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSDQoFZW1haWwYAyABKAkSDAoEbmFtZRgEIAEoCRI1CghtZXRhZGF0YRgFIAMoCzIjLnRvbGxnYXRlLnYxLkN1c3RvbWVyLk1ldGFkYXRhRW50cnkSLwoLY3JlYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASL6AQoJUGxhbkxpbWl0EhUKDXJlc291cmNlX3R5cGUYASABKAkSJwoEa2luZBgCIAEoDjIZLnRvbGxnYXRlLnYxLlJlc291cmNlS2luZBINCgVsaW1pdBgDIAEoCRIRCgl1bmxpbWl0ZWQYBCABKAgSGwoTb3ZlcmFnZV91bml0X2Ftb3VudBgFIAEoCRITCgtvdmVyYWdlX2NhcBgGIAEoCRIYChBtZXRlcl9ldmVudF9uYW1lGAcgASgJEhgKEG1ldGVyZWRfcHJpY2VfaWQYCCABKAkSJQoHcHJpY2luZxgJIAEoCzIULnRvbGxnYXRlLnYxLlByaWNpbmci0QEKBFBsYW4SCgoCaWQYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJEhAKCHByaWNlX2lkGAMgASgJEhMKC3VuaXRfYW1vdW50GAQgASgJEhAKCGN1cnJlbmN5GAUgASgJEi4KCGludGVydmFsGAYgASgOMhwudG9sbGdhdGUudjEuQmlsbGluZ0ludGVydmFsEiYKBmxpbWl0cxgHIAMoCzIWLnRvbGxnYXRlLnYxLlBsYW5MaW1pdBIWCg5taW5pbXVtX2Ftb3VudBgIIAEoCSKABAoMU3Vic2NyaXB0aW9uEgoKAmlkGAEgASgJEhMKC2N1c3RvbWVyX2lkGAIgASgJEhEKCXRlbmFudF9pZBgDIAEoCRIPCgdwbGFuX2lkGAQgASgJEhAKCHByaWNlX2lkGAUgASgJEi0KBXN0YXRlGAYgASgOMh4udG9sbGdhdGUudjEuU3Vic2NyaXB0aW9uU3RhdGUSMgoOdHJpYWxfZW5kX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEj0KGWN1cnJlbnRfcGVyaW9kX3N0YXJ0X3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjsKF2N1cnJlbnRfcGVyaW9kX2VuZF90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIcChRjYW5jZWxfYXRfcGVyaW9kX2VuZBgKIAEoCBIvCgtjYW5jZWxfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLY3JlYXRlX3RpbWUYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjoKEnByb3JhdGlvbl9iZWhhdmlvchgNIAEoDjIeLnRvbGxnYXRlLnYxLlByb3JhdGlvbkJlaGF2aW9yIvABCgpBdWRpdEV2ZW50EgoKAmlkGAEgASgJEg0KBWFjdG9yGAIgASgJEg4KBmFjdGlvbhgDIAEoCRIRCgl0ZW5hbnRfaWQYBCABKAkSDgoGdGFyZ2V0GAUgASgJEhIKCnJlcXVlc3RfaWQYBiABKAkSLwoLY3JlYXRlX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEicKBmJlZm9yZRgIIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSJgoFYWZ0ZXIYCSABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0ItABChVDcmVhdGVDdXN0b21lclJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEg0KBWVtYWlsGAIgASgJEgwKBG5hbWUYAyABKAkSQgoIbWV0YWRhdGEYBCADKAsyMC50b2xsZ2F0ZS52MS5DcmVhdGVDdXN0b21lclJlcXVlc3QuTWV0YWRhdGFFbnRyeRISCgpyZXF1ZXN0X2lkGAUgASgJGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJBChZDcmVhdGVDdXN0b21lclJlc3BvbnNlEicKCGN1c3RvbWVyGAEgASgLMhUudG9sbGdhdGUudjEuQ3VzdG9tZXIiJwoSR2V0Q3VzdG9tZXJSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCSI+ChNHZXRDdXN0b21lclJlc3BvbnNlEicKCGN1c3RvbWVyGAEgASgLMhUudG9sbGdhdGUudjEuQ3VzdG9tZXIiEgoQTGlzdFBsYW5zUmVxdWVzdCI1ChFMaXN0UGxhbnNSZXNwb25zZRIgCgVwbGFucxgBIAMoCzIRLnRvbGxnYXRlLnYxLlBsYW4iagoZQ3JlYXRlU3Vic2NyaXB0aW9uUmVxdWVzdBITCgtjdXN0b21lcl9pZBgBIAEoCRIQCghwcmljZV9pZBgCIAEoCRISCgp0cmlhbF9kYXlzGAMgASgFEhIKCnJlcXVlc3RfaWQYBCABKAkiTQoaQ3JlYXRlU3Vic2NyaXB0aW9uUmVzcG9uc2USLwoMc3Vic2NyaXB0aW9uGAEgASgLMhkudG9sbGdhdGUudjEuU3Vic2NyaXB0aW9uIpoBChlVcGRhdGVTdWJzY3JpcHRpb25SZXF1ZXN0EhcKD3N1YnNjcmlwdGlvbl9pZBgBIAEoCRIUCgxuZXdfcHJpY2VfaWQYAiABKAkSOgoScHJvcmF0aW9uX2JlaGF2aW9yGAMgASgOMh4udG9sbGdhdGUudjEuUHJvcmF0aW9uQmVoYXZpb3ISEgoKcmVxdWVzdF9pZBgEIAEoCSJNChpVcGRhdGVTdWJzY3JpcHRpb25SZXNwb25zZRIvCgxzdWJzY3JpcHRpb24YASABKAsyGS50b2xsZ2F0ZS52MS5TdWJzY3JpcHRpb24iWwoZQ2FuY2VsU3Vic2NyaXB0aW9uUmVxdWVzdBIXCg9zdWJzY3JpcHRpb25faWQYASABKAkSEQoJaW1tZWRpYXRlGAIgASgIEhIKCnJlcXVlc3RfaWQYAyABKAkiTQoaQ2FuY2VsU3Vic2NyaXB0aW9uUmVzcG9uc2USLwoMc3Vic2NyaXB0aW9uGAEgASgLMhkudG9sbGdhdGUudjEuU3Vic2NyaXB0aW9uIjEKFkdldFN1YnNjcmlwdGlvblJlcXVlc3QSFwoPc3Vic2NyaXB0aW9uX2lkGAEgASgJIkoKF0dldFN1YnNjcmlwdGlvblJlc3BvbnNlEi8KDHN1YnNjcmlwdGlvbhgBIAEoCzIZLnRvbGxnYXRlLnYxLlN1YnNjcmlwdGlvbiJUChhMaXN0U3Vic2NyaXB0aW9uc1JlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJImYKGUxpc3RTdWJzY3JpcHRpb25zUmVzcG9uc2USMAoNc3Vic2NyaXB0aW9ucxgBIAMoCzIZLnRvbGxnYXRlLnYxLlN1YnNjcmlwdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiUgoWTGlzdEF1ZGl0RXZlbnRzUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiYQoXTGlzdEF1ZGl0RXZlbnRzUmVzcG9uc2USLQoMYXVkaXRfZXZlbnRzGAEgAygLMhcudG9sbGdhdGUudjEuQXVkaXRFdmVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkigwMKC0ludm9pY2VMaW5lEhMKC2Rlc2NyaXB0aW9uGAEgASgJEhUKDXJlc291cmNlX3R5cGUYAiABKAkSEAoIcXVhbnRpdHkYAyABKAkSEwoLdW5pdF9hbW91bnQYBCABKAkSDgoGYW1vdW50GAUgASgJEjwKCmRpbWVuc2lvbnMYBiADKAsyKC50b2xsZ2F0ZS52MS5JbnZvaWNlTGluZS5EaW1lbnNpb25zRW50cnkSKgoEa2luZBgHIAEoDjIcLnRvbGxnYXRlLnYxLkludm9pY2VMaW5lS2luZBIwCg1wcmljaW5nX21vZGVsGAggASgOMhkudG9sbGdhdGUudjEuUHJpY2luZ01vZGVsEicKBXRpZXJzGAkgAygLMhgudG9sbGdhdGUudjEuSW52b2ljZVRpZXISGQoRcHJpY2Vfb3ZlcnJpZGVfaWQYCiABKAkaMQoPRGltZW5zaW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiaAoLSW52b2ljZVRpZXISDQoFdXBfdG8YASABKAkSEAoIcXVhbnRpdHkYAiABKAkSEwoLdW5pdF9hbW91bnQYAyABKAkSEwoLZmxhdF9hbW91bnQYBCABKAkSDgoGYW1vdW50GAUgASgJIo4CCgdJbnZvaWNlEhEKCXRlbmFudF9pZBgBIAEoCRIXCg9zdWJzY3JpcHRpb25faWQYAiABKAkSDwoHcGxhbl9pZBgDIAEoCRI1ChFwZXJpb2Rfc3RhcnRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMwoPcGVyaW9kX2VuZF90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghjdXJyZW5jeRgGIAEoCRInCgVsaW5lcxgHIAMoCzIYLnRvbGxnYXRlLnYxLkludm9pY2VMaW5lEhAKCHN1YnRvdGFsGAggASgJEg0KBXRvdGFsGAkgASgJIi4KGUdldFVwY29taW5nSW52b2ljZVJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJIkMKGkdldFVwY29taW5nSW52b2ljZVJlc3BvbnNlEiUKB2ludm9pY2UYASABKAsyFC50b2xsZ2F0ZS52MS5JbnZvaWNlIkwKFExpc3RDdXN0b21lcnNSZXF1ZXN0Eg0KBXF1ZXJ5GAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIowBChVMaXN0Q3VzdG9tZXJzUmVzcG9uc2USKAoJY3VzdG9tZXJzGAEgAygLMhUudG9sbGdhdGUudjEuQ3VzdG9tZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEjAKDXN1YnNjcmlwdGlvbnMYAyADKAsyGS50b2xsZ2F0ZS52MS5TdWJzY3JpcHRpb24iFwoVQ291bnRDdXN0b21lcnNSZXF1ZXN0ImcKDUN1c3RvbWVyQ291bnQSDwoHcGxhbl9pZBgBIAEoCRItCgVzdGF0ZRgCIAEoDjIeLnRvbGxnYXRlLnYxLlN1YnNjcmlwdGlvblN0YXRlEhYKDmN1c3RvbWVyX2NvdW50GAMgASgDIlwKFkNvdW50Q3VzdG9tZXJzUmVzcG9uc2USKgoGY291bnRzGAEgAygLMhoudG9sbGdhdGUudjEuQ3VzdG9tZXJDb3VudBIWCg5jdXN0b21lcl9jb3VudBgCIAEoAyrcAQoRU3Vic2NyaXB0aW9uU3RhdGUSIgoeU1VCU0NSSVBUSU9OX1NUQVRFX1VOU1BFQ0lGSUVEEAASHwobU1VCU0NSSVBUSU9OX1NUQVRFX1RSSUFMSU5HEAESHQoZU1VCU0NSSVBUSU9OX1NUQVRFX0FDVElWRRACEh8KG1NVQlNDUklQVElPTl9TVEFURV9QQVNUX0RVRRADEh8KG1NVQlNDUklQVElPTl9TVEFURV9DQU5DRUxFRBAEEiEKHVNVQlNDUklQVElPTl9TVEFURV9JTkNPTVBMRVRFEAUqagoPQmlsbGluZ0ludGVydmFsEiAKHEJJTExJTkdfSU5URVJWQUxfVU5TUEVDSUZJRUQQABIaChZCSUxMSU5HX0lOVEVSVkFMX01PTlRIEAESGQoVQklMTElOR19JTlRFUlZBTF9ZRUFSEAIqpQEKEVByb3JhdGlvbkJlaGF2aW9yEiIKHlBST1JBVElPTl9CRUhBVklPUl9VTlNQRUNJRklFRBAAEigKJFBST1JBVElPTl9CRUhBVklPUl9DUkVBVEVfUFJPUkFUSU9OUxABEhsKF1BST1JBVElPTl9CRUhBVklPUl9OT05FEAISJQohUFJPUkFUSU9OX0JFSEFWSU9SX0FMV0FZU19JTlZPSUNFEAMqmAEKD0ludm9pY2VMaW5lS2luZBIhCh1JTlZPSUNFX0xJTkVfS0lORF9VTlNQRUNJRklFRBAAEh4KGklOVk9JQ0VfTElORV9LSU5EX1BMQU5fRkVFEAESGwoXSU5WT0lDRV9MSU5FX0tJTkRfVVNBR0UQAhIlCiFJTlZPSUNFX0xJTkVfS0lORF9NSU5JTVVNX1RSVUVfVVAQAzKqCwoOQmlsbGluZ1NlcnZpY2USWQoOQ3JlYXRlQ3VzdG9tZXISIi50b2xsZ2F0ZS52MS5DcmVhdGVDdXN0b21lclJlcXVlc3QaIy50b2xsZ2F0ZS52MS5DcmVhdGVDdXN0b21lclJlc3BvbnNlElAKC0dldEN1c3RvbWVyEh8udG9sbGdhdGUudjEuR2V0Q3VzdG9tZXJSZXF1ZXN0GiAudG9sbGdhdGUudjEuR2V0Q3VzdG9tZXJSZXNwb25zZRJKCglMaXN0UGxhbnMSHS50b2xsZ2F0ZS52MS5MaXN0UGxhbnNSZXF1ZXN0Gh4udG9sbGdhdGUudjEuTGlzdFBsYW5zUmVzcG9uc2USZQoSQ3JlYXRlU3Vic2NyaXB0aW9uEiYudG9sbGdhdGUudjEuQ3JlYXRlU3Vic2NyaXB0aW9uUmVxdWVzdBonLnRvbGxnYXRlLnYxLkNyZWF0ZVN1YnNjcmlwdGlvblJlc3BvbnNlEmUKElVwZGF0ZVN1YnNjcmlwdGlvbhImLnRvbGxnYXRlLnYxLlVwZGF0ZVN1YnNjcmlwdGlvblJlcXVlc3QaJy50b2xsZ2F0ZS52MS5VcGRhdGVTdWJzY3JpcHRpb25SZXNwb25zZRJlChJDYW5jZWxTdWJzY3JpcHRpb24SJi50b2xsZ2F0ZS52MS5DYW5jZWxTdWJzY3JpcHRpb25SZXF1ZXN0GicudG9sbGdhdGUudjEuQ2FuY2VsU3Vic2NyaXB0aW9uUmVzcG9uc2USXAoPR2V0U3Vic2NyaXB0aW9uEiMudG9sbGdhdGUudjEuR2V0U3Vic2NyaXB0aW9uUmVxdWVzdBokLnRvbGxnYXRlLnYxLkdldFN1YnNjcmlwdGlvblJlc3BvbnNlEmIKEUxpc3RTdWJzY3JpcHRpb25zEiUudG9sbGdhdGUudjEuTGlzdFN1YnNjcmlwdGlvbnNSZXF1ZXN0GiYudG9sbGdhdGUudjEuTGlzdFN1YnNjcmlwdGlvbnNSZXNwb25zZRJcCg9MaXN0QXVkaXRFdmVudHMSIy50b2xsZ2F0ZS52MS5MaXN0QXVkaXRFdmVudHNSZXF1ZXN0GiQudG9sbGdhdGUudjEuTGlzdEF1ZGl0RXZlbnRzUmVzcG9uc2USZQoSR2V0VXBjb21pbmdJbnZvaWNlEiYudG9sbGdhdGUudjEuR2V0VXBjb21pbmdJbnZvaWNlUmVxdWVzdBonLnRvbGxnYXRlLnYxLkdldFVwY29taW5nSW52b2ljZVJlc3BvbnNlElYKDUxpc3RDdXN0b21lcnMSIS50b2xsZ2F0ZS52MS5MaXN0Q3VzdG9tZXJzUmVxdWVzdBoiLnRvbGxnYXRlLnYxLkxpc3RDdXN0b21lcnNSZXNwb25zZRJZCg5Db3VudEN1c3RvbWVycxIiLnRvbGxnYXRlLnYxLkNvdW50Q3VzdG9tZXJzUmVxdWVzdBojLnRvbGxnYXRlLnYxLkNvdW50Q3VzdG9tZXJzUmVzcG9uc2USXwoQU2V0UHJpY2VPdmVycmlkZRIkLnRvbGxnYXRlLnYxLlNldFByaWNlT3ZlcnJpZGVSZXF1ZXN0GiUudG9sbGdhdGUudjEuU2V0UHJpY2VPdmVycmlkZVJlc3BvbnNlEmgKE0RlbGV0ZVByaWNlT3ZlcnJpZGUSJy50b2xsZ2F0ZS52MS5EZWxldGVQcmljZU92ZXJyaWRlUmVxdWVzdBooLnRvbGxnYXRlLnYxLkRlbGV0ZVByaWNlT3ZlcnJpZGVSZXNwb25zZRJlChJMaXN0UHJpY2VPdmVycmlkZXMSJi50b2xsZ2F0ZS52MS5MaXN0UHJpY2VPdmVycmlkZXNSZXF1ZXN0GicudG9sbGdhdGUudjEuTGlzdFByaWNlT3ZlcnJpZGVzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_tollgate_v1_resource]);
+
+/**
+ * PriceOverride is a negotiated price of one tenant for one resource.
+ *
+ * @generated from message tollgate.v1.PriceOverride
+ */
+export type PriceOverride = Message<"tollgate.v1.PriceOverride"> & {
+  /**
+   * The override's id, starting with `pro_`.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string tenant_id = 2;
+   */
+  tenantId: string;
+
+  /**
+   * @generated from field: string resource_type = 3;
+   */
+  resourceType: string;
+
+  /**
+   * The dimension limit it prices (for example `model: gpt-4`); empty for the resource's total.
+   *
+   * @generated from field: map<string, string> dimensions = 4;
+   */
+  dimensions: { [key: string]: string };
+
+  /**
+   * @generated from field: tollgate.v1.Pricing pricing = 5;
+   */
+  pricing?: Pricing | undefined;
+
+  /**
+   * When it starts pricing (inclusive).
+   *
+   * @generated from field: google.protobuf.Timestamp start_time = 6;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * When it stops (exclusive); unset: until deleted.
+   *
+   * @generated from field: google.protobuf.Timestamp end_time = 7;
+   */
+  endTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp create_time = 8;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * When it was deleted; unset while not.
+   *
+   * @generated from field: google.protobuf.Timestamp delete_time = 9;
+   */
+  deleteTime?: Timestamp | undefined;
+
+  /**
+   * The price created at the billing provider for it; empty until it has started there.
+   *
+   * @generated from field: string provider_price_id = 10;
+   */
+  providerPriceId: string;
+};
+
+/**
+ * Describes the message tollgate.v1.PriceOverride.
+ * Use `create(PriceOverrideSchema)` to create a new message.
+ */
+export const PriceOverrideSchema: GenMessage<PriceOverride> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_billing_service, 0);
+
+/**
+ * SetPriceOverrideRequest is the input of BillingService.SetPriceOverride.
+ *
+ * @generated from message tollgate.v1.SetPriceOverrideRequest
+ */
+export type SetPriceOverrideRequest = Message<"tollgate.v1.SetPriceOverrideRequest"> & {
+  /**
+   * The tenant, a UUID string.
+   *
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * A resource that some plan prices, for example `tokens`.
+   *
+   * @generated from field: string resource_type = 2;
+   */
+  resourceType: string;
+
+  /**
+   * The price, checked as the catalog's `pricing` is, in the currency of the tenant's plan.
+   *
+   * @generated from field: tollgate.v1.Pricing pricing = 3;
+   */
+  pricing?: Pricing | undefined;
+
+  /**
+   * When it starts; unset means now.
+   *
+   * @generated from field: google.protobuf.Timestamp start_time = 4;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * When it ends (after `start_time`); unset means until deleted.
+   *
+   * @generated from field: google.protobuf.Timestamp end_time = 5;
+   */
+  endTime?: Timestamp | undefined;
+
+  /**
+   * Makes the call idempotent: a retry with the same id returns the first answer.
+   *
+   * @generated from field: string request_id = 6;
+   */
+  requestId: string;
+
+  /**
+   * A dimension limit of the resource that some plan prices on its own; empty for the total.
+   *
+   * @generated from field: map<string, string> dimensions = 7;
+   */
+  dimensions: { [key: string]: string };
+};
+
+/**
+ * Describes the message tollgate.v1.SetPriceOverrideRequest.
+ * Use `create(SetPriceOverrideRequestSchema)` to create a new message.
+ */
+export const SetPriceOverrideRequestSchema: GenMessage<SetPriceOverrideRequest> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_billing_service, 1);
+
+/**
+ * SetPriceOverrideResponse is the output of BillingService.SetPriceOverride.
+ *
+ * @generated from message tollgate.v1.SetPriceOverrideResponse
+ */
+export type SetPriceOverrideResponse = Message<"tollgate.v1.SetPriceOverrideResponse"> & {
+  /**
+   * @generated from field: tollgate.v1.PriceOverride price_override = 1;
+   */
+  priceOverride?: PriceOverride | undefined;
+};
+
+/**
+ * Describes the message tollgate.v1.SetPriceOverrideResponse.
+ * Use `create(SetPriceOverrideResponseSchema)` to create a new message.
+ */
+export const SetPriceOverrideResponseSchema: GenMessage<SetPriceOverrideResponse> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_billing_service, 2);
+
+/**
+ * DeletePriceOverrideRequest is the input of BillingService.DeletePriceOverride.
+ *
+ * @generated from message tollgate.v1.DeletePriceOverrideRequest
+ */
+export type DeletePriceOverrideRequest = Message<"tollgate.v1.DeletePriceOverrideRequest"> & {
+  /**
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * The override's id.
+   *
+   * @generated from field: string id = 2;
+   */
+  id: string;
+
+  /**
+   * Makes the call idempotent: a retry with the same id returns the first answer.
+   *
+   * @generated from field: string request_id = 3;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message tollgate.v1.DeletePriceOverrideRequest.
+ * Use `create(DeletePriceOverrideRequestSchema)` to create a new message.
+ */
+export const DeletePriceOverrideRequestSchema: GenMessage<DeletePriceOverrideRequest> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_billing_service, 3);
+
+/**
+ * DeletePriceOverrideResponse is the output of BillingService.DeletePriceOverride.
+ *
+ * @generated from message tollgate.v1.DeletePriceOverrideResponse
+ */
+export type DeletePriceOverrideResponse = Message<"tollgate.v1.DeletePriceOverrideResponse"> & {
+  /**
+   * @generated from field: tollgate.v1.PriceOverride price_override = 1;
+   */
+  priceOverride?: PriceOverride | undefined;
+};
+
+/**
+ * Describes the message tollgate.v1.DeletePriceOverrideResponse.
+ * Use `create(DeletePriceOverrideResponseSchema)` to create a new message.
+ */
+export const DeletePriceOverrideResponseSchema: GenMessage<DeletePriceOverrideResponse> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_billing_service, 4);
+
+/**
+ * ListPriceOverridesRequest is the input of BillingService.ListPriceOverrides.
+ *
+ * @generated from message tollgate.v1.ListPriceOverridesRequest
+ */
+export type ListPriceOverridesRequest = Message<"tollgate.v1.ListPriceOverridesRequest"> & {
+  /**
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * Also list overrides that ended or were deleted.
+   *
+   * @generated from field: bool include_ended = 2;
+   */
+  includeEnded: boolean;
+};
+
+/**
+ * Describes the message tollgate.v1.ListPriceOverridesRequest.
+ * Use `create(ListPriceOverridesRequestSchema)` to create a new message.
+ */
+export const ListPriceOverridesRequestSchema: GenMessage<ListPriceOverridesRequest> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_billing_service, 5);
+
+/**
+ * ListPriceOverridesResponse is the output of BillingService.ListPriceOverrides.
+ *
+ * @generated from message tollgate.v1.ListPriceOverridesResponse
+ */
+export type ListPriceOverridesResponse = Message<"tollgate.v1.ListPriceOverridesResponse"> & {
+  /**
+   * @generated from field: repeated tollgate.v1.PriceOverride price_overrides = 1;
+   */
+  priceOverrides: PriceOverride[];
+};
+
+/**
+ * Describes the message tollgate.v1.ListPriceOverridesResponse.
+ * Use `create(ListPriceOverridesResponseSchema)` to create a new message.
+ */
+export const ListPriceOverridesResponseSchema: GenMessage<ListPriceOverridesResponse> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_billing_service, 6);
 
 /**
  * Customer is the billing identity of one tenant.
@@ -71,7 +326,7 @@ export type Customer = Message<"tollgate.v1.Customer"> & {
  * Use `create(CustomerSchema)` to create a new message.
  */
 export const CustomerSchema: GenMessage<Customer> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 0);
+  messageDesc(file_tollgate_v1_billing_service, 7);
 
 /**
  * PlanLimit is the limit of one resource within a plan.
@@ -152,7 +407,7 @@ export type PlanLimit = Message<"tollgate.v1.PlanLimit"> & {
  * Use `create(PlanLimitSchema)` to create a new message.
  */
 export const PlanLimitSchema: GenMessage<PlanLimit> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 1);
+  messageDesc(file_tollgate_v1_billing_service, 8);
 
 /**
  * Plan is one tier of the catalog.
@@ -225,7 +480,7 @@ export type Plan = Message<"tollgate.v1.Plan"> & {
  * Use `create(PlanSchema)` to create a new message.
  */
 export const PlanSchema: GenMessage<Plan> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 2);
+  messageDesc(file_tollgate_v1_billing_service, 9);
 
 /**
  * Subscription binds a customer to a plan for a sequence of billing periods.
@@ -331,7 +586,7 @@ export type Subscription = Message<"tollgate.v1.Subscription"> & {
  * Use `create(SubscriptionSchema)` to create a new message.
  */
 export const SubscriptionSchema: GenMessage<Subscription> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 3);
+  messageDesc(file_tollgate_v1_billing_service, 10);
 
 /**
  * AuditEvent records one billing mutation or key change: who did what, to which tenant, when.
@@ -409,7 +664,7 @@ export type AuditEvent = Message<"tollgate.v1.AuditEvent"> & {
  * Use `create(AuditEventSchema)` to create a new message.
  */
 export const AuditEventSchema: GenMessage<AuditEvent> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 4);
+  messageDesc(file_tollgate_v1_billing_service, 11);
 
 /**
  * CreateCustomerRequest is the input of BillingService.CreateCustomer.
@@ -462,7 +717,7 @@ export type CreateCustomerRequest = Message<"tollgate.v1.CreateCustomerRequest">
  * Use `create(CreateCustomerRequestSchema)` to create a new message.
  */
 export const CreateCustomerRequestSchema: GenMessage<CreateCustomerRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 5);
+  messageDesc(file_tollgate_v1_billing_service, 12);
 
 /**
  * CreateCustomerResponse is the output of BillingService.CreateCustomer.
@@ -483,7 +738,7 @@ export type CreateCustomerResponse = Message<"tollgate.v1.CreateCustomerResponse
  * Use `create(CreateCustomerResponseSchema)` to create a new message.
  */
 export const CreateCustomerResponseSchema: GenMessage<CreateCustomerResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 6);
+  messageDesc(file_tollgate_v1_billing_service, 13);
 
 /**
  * GetCustomerRequest is the input of BillingService.GetCustomer.
@@ -504,7 +759,7 @@ export type GetCustomerRequest = Message<"tollgate.v1.GetCustomerRequest"> & {
  * Use `create(GetCustomerRequestSchema)` to create a new message.
  */
 export const GetCustomerRequestSchema: GenMessage<GetCustomerRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 7);
+  messageDesc(file_tollgate_v1_billing_service, 14);
 
 /**
  * GetCustomerResponse is the output of BillingService.GetCustomer.
@@ -525,7 +780,7 @@ export type GetCustomerResponse = Message<"tollgate.v1.GetCustomerResponse"> & {
  * Use `create(GetCustomerResponseSchema)` to create a new message.
  */
 export const GetCustomerResponseSchema: GenMessage<GetCustomerResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 8);
+  messageDesc(file_tollgate_v1_billing_service, 15);
 
 /**
  * ListPlansRequest is the input of BillingService.ListPlans. It has no fields.
@@ -540,7 +795,7 @@ export type ListPlansRequest = Message<"tollgate.v1.ListPlansRequest"> & {
  * Use `create(ListPlansRequestSchema)` to create a new message.
  */
 export const ListPlansRequestSchema: GenMessage<ListPlansRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 9);
+  messageDesc(file_tollgate_v1_billing_service, 16);
 
 /**
  * ListPlansResponse is the output of BillingService.ListPlans.
@@ -561,7 +816,7 @@ export type ListPlansResponse = Message<"tollgate.v1.ListPlansResponse"> & {
  * Use `create(ListPlansResponseSchema)` to create a new message.
  */
 export const ListPlansResponseSchema: GenMessage<ListPlansResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 10);
+  messageDesc(file_tollgate_v1_billing_service, 17);
 
 /**
  * CreateSubscriptionRequest is the input of BillingService.CreateSubscription.
@@ -607,7 +862,7 @@ export type CreateSubscriptionRequest = Message<"tollgate.v1.CreateSubscriptionR
  * Use `create(CreateSubscriptionRequestSchema)` to create a new message.
  */
 export const CreateSubscriptionRequestSchema: GenMessage<CreateSubscriptionRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 11);
+  messageDesc(file_tollgate_v1_billing_service, 18);
 
 /**
  * CreateSubscriptionResponse is the output of BillingService.CreateSubscription.
@@ -628,7 +883,7 @@ export type CreateSubscriptionResponse = Message<"tollgate.v1.CreateSubscription
  * Use `create(CreateSubscriptionResponseSchema)` to create a new message.
  */
 export const CreateSubscriptionResponseSchema: GenMessage<CreateSubscriptionResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 12);
+  messageDesc(file_tollgate_v1_billing_service, 19);
 
 /**
  * UpdateSubscriptionRequest is the input of BillingService.UpdateSubscription.
@@ -674,7 +929,7 @@ export type UpdateSubscriptionRequest = Message<"tollgate.v1.UpdateSubscriptionR
  * Use `create(UpdateSubscriptionRequestSchema)` to create a new message.
  */
 export const UpdateSubscriptionRequestSchema: GenMessage<UpdateSubscriptionRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 13);
+  messageDesc(file_tollgate_v1_billing_service, 20);
 
 /**
  * UpdateSubscriptionResponse is the output of BillingService.UpdateSubscription.
@@ -695,7 +950,7 @@ export type UpdateSubscriptionResponse = Message<"tollgate.v1.UpdateSubscription
  * Use `create(UpdateSubscriptionResponseSchema)` to create a new message.
  */
 export const UpdateSubscriptionResponseSchema: GenMessage<UpdateSubscriptionResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 14);
+  messageDesc(file_tollgate_v1_billing_service, 21);
 
 /**
  * CancelSubscriptionRequest is the input of BillingService.CancelSubscription.
@@ -733,7 +988,7 @@ export type CancelSubscriptionRequest = Message<"tollgate.v1.CancelSubscriptionR
  * Use `create(CancelSubscriptionRequestSchema)` to create a new message.
  */
 export const CancelSubscriptionRequestSchema: GenMessage<CancelSubscriptionRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 15);
+  messageDesc(file_tollgate_v1_billing_service, 22);
 
 /**
  * CancelSubscriptionResponse is the output of BillingService.CancelSubscription.
@@ -754,7 +1009,7 @@ export type CancelSubscriptionResponse = Message<"tollgate.v1.CancelSubscription
  * Use `create(CancelSubscriptionResponseSchema)` to create a new message.
  */
 export const CancelSubscriptionResponseSchema: GenMessage<CancelSubscriptionResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 16);
+  messageDesc(file_tollgate_v1_billing_service, 23);
 
 /**
  * GetSubscriptionRequest is the input of BillingService.GetSubscription.
@@ -776,7 +1031,7 @@ export type GetSubscriptionRequest = Message<"tollgate.v1.GetSubscriptionRequest
  * Use `create(GetSubscriptionRequestSchema)` to create a new message.
  */
 export const GetSubscriptionRequestSchema: GenMessage<GetSubscriptionRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 17);
+  messageDesc(file_tollgate_v1_billing_service, 24);
 
 /**
  * GetSubscriptionResponse is the output of BillingService.GetSubscription.
@@ -797,7 +1052,7 @@ export type GetSubscriptionResponse = Message<"tollgate.v1.GetSubscriptionRespon
  * Use `create(GetSubscriptionResponseSchema)` to create a new message.
  */
 export const GetSubscriptionResponseSchema: GenMessage<GetSubscriptionResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 18);
+  messageDesc(file_tollgate_v1_billing_service, 25);
 
 /**
  * ListSubscriptionsRequest is the input of BillingService.ListSubscriptions.
@@ -832,7 +1087,7 @@ export type ListSubscriptionsRequest = Message<"tollgate.v1.ListSubscriptionsReq
  * Use `create(ListSubscriptionsRequestSchema)` to create a new message.
  */
 export const ListSubscriptionsRequestSchema: GenMessage<ListSubscriptionsRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 19);
+  messageDesc(file_tollgate_v1_billing_service, 26);
 
 /**
  * ListSubscriptionsResponse is the output of BillingService.ListSubscriptions.
@@ -860,7 +1115,7 @@ export type ListSubscriptionsResponse = Message<"tollgate.v1.ListSubscriptionsRe
  * Use `create(ListSubscriptionsResponseSchema)` to create a new message.
  */
 export const ListSubscriptionsResponseSchema: GenMessage<ListSubscriptionsResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 20);
+  messageDesc(file_tollgate_v1_billing_service, 27);
 
 /**
  * ListAuditEventsRequest is the input of BillingService.ListAuditEvents.
@@ -896,7 +1151,7 @@ export type ListAuditEventsRequest = Message<"tollgate.v1.ListAuditEventsRequest
  * Use `create(ListAuditEventsRequestSchema)` to create a new message.
  */
 export const ListAuditEventsRequestSchema: GenMessage<ListAuditEventsRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 21);
+  messageDesc(file_tollgate_v1_billing_service, 28);
 
 /**
  * ListAuditEventsResponse is the output of BillingService.ListAuditEvents.
@@ -924,7 +1179,7 @@ export type ListAuditEventsResponse = Message<"tollgate.v1.ListAuditEventsRespon
  * Use `create(ListAuditEventsResponseSchema)` to create a new message.
  */
 export const ListAuditEventsResponseSchema: GenMessage<ListAuditEventsResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 22);
+  messageDesc(file_tollgate_v1_billing_service, 29);
 
 /**
  * InvoiceLine is one charge of an invoice.
@@ -997,6 +1252,13 @@ export type InvoiceLine = Message<"tollgate.v1.InvoiceLine"> & {
    * @generated from field: repeated tollgate.v1.InvoiceTier tiers = 9;
    */
   tiers: InvoiceTier[];
+
+  /**
+   * The tenant's price override that prices a usage line; empty when the plan's price does.
+   *
+   * @generated from field: string price_override_id = 10;
+   */
+  priceOverrideId: string;
 };
 
 /**
@@ -1004,7 +1266,7 @@ export type InvoiceLine = Message<"tollgate.v1.InvoiceLine"> & {
  * Use `create(InvoiceLineSchema)` to create a new message.
  */
 export const InvoiceLineSchema: GenMessage<InvoiceLine> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 23);
+  messageDesc(file_tollgate_v1_billing_service, 30);
 
 /**
  * InvoiceTier is what one tier of a tiered price charges on an invoice line. Decimal strings;
@@ -1050,7 +1312,7 @@ export type InvoiceTier = Message<"tollgate.v1.InvoiceTier"> & {
  * Use `create(InvoiceTierSchema)` to create a new message.
  */
 export const InvoiceTierSchema: GenMessage<InvoiceTier> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 24);
+  messageDesc(file_tollgate_v1_billing_service, 31);
 
 /**
  * Invoice is what a subscription is charged for one billing period.
@@ -1128,7 +1390,7 @@ export type Invoice = Message<"tollgate.v1.Invoice"> & {
  * Use `create(InvoiceSchema)` to create a new message.
  */
 export const InvoiceSchema: GenMessage<Invoice> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 25);
+  messageDesc(file_tollgate_v1_billing_service, 32);
 
 /**
  * GetUpcomingInvoiceRequest is the input of BillingService.GetUpcomingInvoice.
@@ -1149,7 +1411,7 @@ export type GetUpcomingInvoiceRequest = Message<"tollgate.v1.GetUpcomingInvoiceR
  * Use `create(GetUpcomingInvoiceRequestSchema)` to create a new message.
  */
 export const GetUpcomingInvoiceRequestSchema: GenMessage<GetUpcomingInvoiceRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 26);
+  messageDesc(file_tollgate_v1_billing_service, 33);
 
 /**
  * GetUpcomingInvoiceResponse is the output of BillingService.GetUpcomingInvoice.
@@ -1170,7 +1432,7 @@ export type GetUpcomingInvoiceResponse = Message<"tollgate.v1.GetUpcomingInvoice
  * Use `create(GetUpcomingInvoiceResponseSchema)` to create a new message.
  */
 export const GetUpcomingInvoiceResponseSchema: GenMessage<GetUpcomingInvoiceResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 27);
+  messageDesc(file_tollgate_v1_billing_service, 34);
 
 /**
  * ListCustomersRequest is the input of BillingService.ListCustomers.
@@ -1206,7 +1468,7 @@ export type ListCustomersRequest = Message<"tollgate.v1.ListCustomersRequest"> &
  * Use `create(ListCustomersRequestSchema)` to create a new message.
  */
 export const ListCustomersRequestSchema: GenMessage<ListCustomersRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 28);
+  messageDesc(file_tollgate_v1_billing_service, 35);
 
 /**
  * ListCustomersResponse is the output of BillingService.ListCustomers.
@@ -1242,7 +1504,7 @@ export type ListCustomersResponse = Message<"tollgate.v1.ListCustomersResponse">
  * Use `create(ListCustomersResponseSchema)` to create a new message.
  */
 export const ListCustomersResponseSchema: GenMessage<ListCustomersResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 29);
+  messageDesc(file_tollgate_v1_billing_service, 36);
 
 /**
  * CountCustomersRequest is the input of BillingService.CountCustomers. It has no fields.
@@ -1257,7 +1519,7 @@ export type CountCustomersRequest = Message<"tollgate.v1.CountCustomersRequest">
  * Use `create(CountCustomersRequestSchema)` to create a new message.
  */
 export const CountCustomersRequestSchema: GenMessage<CountCustomersRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 30);
+  messageDesc(file_tollgate_v1_billing_service, 37);
 
 /**
  * CustomerCount is the number of customers on one plan whose latest subscription is in one
@@ -1293,7 +1555,7 @@ export type CustomerCount = Message<"tollgate.v1.CustomerCount"> & {
  * Use `create(CustomerCountSchema)` to create a new message.
  */
 export const CustomerCountSchema: GenMessage<CustomerCount> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 31);
+  messageDesc(file_tollgate_v1_billing_service, 38);
 
 /**
  * CountCustomersResponse is the output of BillingService.CountCustomers.
@@ -1321,7 +1583,7 @@ export type CountCustomersResponse = Message<"tollgate.v1.CountCustomersResponse
  * Use `create(CountCustomersResponseSchema)` to create a new message.
  */
 export const CountCustomersResponseSchema: GenMessage<CountCustomersResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 32);
+  messageDesc(file_tollgate_v1_billing_service, 39);
 
 /**
  * SubscriptionState is the lifecycle state of a subscription, mirroring Stripe's statuses.
@@ -1652,6 +1914,45 @@ export const BillingService: GenService<{
     methodKind: "unary";
     input: typeof CountCustomersRequestSchema;
     output: typeof CountCustomersResponseSchema;
+  },
+  /**
+   * SetPriceOverride gives one tenant a negotiated price for one resource (or one dimension
+   * limit) from `start_time` until `end_time`, in place of its plan's. A period is priced by
+   * the price in force at its end, so an override starting mid-period prices that whole period,
+   * as Stripe does when the metered item's price is swapped. At Stripe a price is created for it
+   * and swapped onto the subscription's metered item when it starts, and the plan's price is
+   * put back when it ends. Admin only, audited, idempotent by `request_id`. Errors:
+   * `INVALID_ARGUMENT` listing every problem of the price with its path;
+   * `FAILED_PRECONDITION` when it overlaps another override of the same resource.
+   *
+   * @generated from rpc tollgate.v1.BillingService.SetPriceOverride
+   */
+  setPriceOverride: {
+    methodKind: "unary";
+    input: typeof SetPriceOverrideRequestSchema;
+    output: typeof SetPriceOverrideResponseSchema;
+  },
+  /**
+   * DeletePriceOverride ends an override now (one that has not started never applies).
+   * Admin only, audited, idempotent by `request_id`. Errors: `NOT_FOUND`.
+   *
+   * @generated from rpc tollgate.v1.BillingService.DeletePriceOverride
+   */
+  deletePriceOverride: {
+    methodKind: "unary";
+    input: typeof DeletePriceOverrideRequestSchema;
+    output: typeof DeletePriceOverrideResponseSchema;
+  },
+  /**
+   * ListPriceOverrides lists a tenant's price overrides that have not ended (all of them with
+   * `include_ended`), by start time. Admin only.
+   *
+   * @generated from rpc tollgate.v1.BillingService.ListPriceOverrides
+   */
+  listPriceOverrides: {
+    methodKind: "unary";
+    input: typeof ListPriceOverridesRequestSchema;
+    output: typeof ListPriceOverridesResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_tollgate_v1_billing_service, 0);
