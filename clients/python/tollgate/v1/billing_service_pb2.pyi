@@ -11,6 +11,10 @@ BILLING_INTERVAL_MONTH: BillingInterval
 BILLING_INTERVAL_UNSPECIFIED: BillingInterval
 BILLING_INTERVAL_YEAR: BillingInterval
 DESCRIPTOR: _descriptor.FileDescriptor
+INVOICE_LINE_KIND_MINIMUM_TRUE_UP: InvoiceLineKind
+INVOICE_LINE_KIND_PLAN_FEE: InvoiceLineKind
+INVOICE_LINE_KIND_UNSPECIFIED: InvoiceLineKind
+INVOICE_LINE_KIND_USAGE: InvoiceLineKind
 PRORATION_BEHAVIOR_ALWAYS_INVOICE: ProrationBehavior
 PRORATION_BEHAVIOR_CREATE_PRORATIONS: ProrationBehavior
 PRORATION_BEHAVIOR_NONE: ProrationBehavior
@@ -150,6 +154,22 @@ class CustomerCount(_message.Message):
     state: SubscriptionState
     def __init__(self, plan_id: _Optional[str] = ..., state: _Optional[_Union[SubscriptionState, str]] = ..., customer_count: _Optional[int] = ...) -> None: ...
 
+class DeletePriceOverrideRequest(_message.Message):
+    __slots__ = ["id", "request_id", "tenant_id"]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    request_id: str
+    tenant_id: str
+    def __init__(self, tenant_id: _Optional[str] = ..., id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class DeletePriceOverrideResponse(_message.Message):
+    __slots__ = ["price_override"]
+    PRICE_OVERRIDE_FIELD_NUMBER: _ClassVar[int]
+    price_override: PriceOverride
+    def __init__(self, price_override: _Optional[_Union[PriceOverride, _Mapping]] = ...) -> None: ...
+
 class GetCustomerRequest(_message.Message):
     __slots__ = ["tenant_id"]
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -209,7 +229,7 @@ class Invoice(_message.Message):
     def __init__(self, tenant_id: _Optional[str] = ..., subscription_id: _Optional[str] = ..., plan_id: _Optional[str] = ..., period_start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., period_end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., currency: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[InvoiceLine, _Mapping]]] = ..., subtotal: _Optional[str] = ..., total: _Optional[str] = ...) -> None: ...
 
 class InvoiceLine(_message.Message):
-    __slots__ = ["amount", "description", "dimensions", "quantity", "resource_type", "unit_amount"]
+    __slots__ = ["amount", "description", "dimensions", "kind", "price_override_id", "pricing_model", "quantity", "resource_type", "tiers", "unit_amount"]
     class DimensionsEntry(_message.Message):
         __slots__ = ["key", "value"]
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -220,16 +240,38 @@ class InvoiceLine(_message.Message):
     AMOUNT_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     DIMENSIONS_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    PRICE_OVERRIDE_ID_FIELD_NUMBER: _ClassVar[int]
+    PRICING_MODEL_FIELD_NUMBER: _ClassVar[int]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
     RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    TIERS_FIELD_NUMBER: _ClassVar[int]
     UNIT_AMOUNT_FIELD_NUMBER: _ClassVar[int]
     amount: str
     description: str
     dimensions: _containers.ScalarMap[str, str]
+    kind: InvoiceLineKind
+    price_override_id: str
+    pricing_model: _resource_pb2.PricingModel
     quantity: str
     resource_type: str
+    tiers: _containers.RepeatedCompositeFieldContainer[InvoiceTier]
     unit_amount: str
-    def __init__(self, description: _Optional[str] = ..., resource_type: _Optional[str] = ..., quantity: _Optional[str] = ..., unit_amount: _Optional[str] = ..., amount: _Optional[str] = ..., dimensions: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    def __init__(self, description: _Optional[str] = ..., resource_type: _Optional[str] = ..., quantity: _Optional[str] = ..., unit_amount: _Optional[str] = ..., amount: _Optional[str] = ..., dimensions: _Optional[_Mapping[str, str]] = ..., kind: _Optional[_Union[InvoiceLineKind, str]] = ..., pricing_model: _Optional[_Union[_resource_pb2.PricingModel, str]] = ..., tiers: _Optional[_Iterable[_Union[InvoiceTier, _Mapping]]] = ..., price_override_id: _Optional[str] = ...) -> None: ...
+
+class InvoiceTier(_message.Message):
+    __slots__ = ["amount", "flat_amount", "quantity", "unit_amount", "up_to"]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    FLAT_AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    UNIT_AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    UP_TO_FIELD_NUMBER: _ClassVar[int]
+    amount: str
+    flat_amount: str
+    quantity: str
+    unit_amount: str
+    up_to: str
+    def __init__(self, up_to: _Optional[str] = ..., quantity: _Optional[str] = ..., unit_amount: _Optional[str] = ..., flat_amount: _Optional[str] = ..., amount: _Optional[str] = ...) -> None: ...
 
 class ListAuditEventsRequest(_message.Message):
     __slots__ = ["page_size", "page_token", "tenant_id"]
@@ -279,6 +321,20 @@ class ListPlansResponse(_message.Message):
     plans: _containers.RepeatedCompositeFieldContainer[Plan]
     def __init__(self, plans: _Optional[_Iterable[_Union[Plan, _Mapping]]] = ...) -> None: ...
 
+class ListPriceOverridesRequest(_message.Message):
+    __slots__ = ["include_ended", "tenant_id"]
+    INCLUDE_ENDED_FIELD_NUMBER: _ClassVar[int]
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    include_ended: bool
+    tenant_id: str
+    def __init__(self, tenant_id: _Optional[str] = ..., include_ended: bool = ...) -> None: ...
+
+class ListPriceOverridesResponse(_message.Message):
+    __slots__ = ["price_overrides"]
+    PRICE_OVERRIDES_FIELD_NUMBER: _ClassVar[int]
+    price_overrides: _containers.RepeatedCompositeFieldContainer[PriceOverride]
+    def __init__(self, price_overrides: _Optional[_Iterable[_Union[PriceOverride, _Mapping]]] = ...) -> None: ...
+
 class ListSubscriptionsRequest(_message.Message):
     __slots__ = ["page_size", "page_token", "tenant_id"]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
@@ -298,12 +354,13 @@ class ListSubscriptionsResponse(_message.Message):
     def __init__(self, subscriptions: _Optional[_Iterable[_Union[Subscription, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class Plan(_message.Message):
-    __slots__ = ["currency", "display_name", "id", "interval", "limits", "price_id", "unit_amount"]
+    __slots__ = ["currency", "display_name", "id", "interval", "limits", "minimum_amount", "price_id", "unit_amount"]
     CURRENCY_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     INTERVAL_FIELD_NUMBER: _ClassVar[int]
     LIMITS_FIELD_NUMBER: _ClassVar[int]
+    MINIMUM_AMOUNT_FIELD_NUMBER: _ClassVar[int]
     PRICE_ID_FIELD_NUMBER: _ClassVar[int]
     UNIT_AMOUNT_FIELD_NUMBER: _ClassVar[int]
     currency: str
@@ -311,18 +368,20 @@ class Plan(_message.Message):
     id: str
     interval: BillingInterval
     limits: _containers.RepeatedCompositeFieldContainer[PlanLimit]
+    minimum_amount: str
     price_id: str
     unit_amount: str
-    def __init__(self, id: _Optional[str] = ..., display_name: _Optional[str] = ..., price_id: _Optional[str] = ..., unit_amount: _Optional[str] = ..., currency: _Optional[str] = ..., interval: _Optional[_Union[BillingInterval, str]] = ..., limits: _Optional[_Iterable[_Union[PlanLimit, _Mapping]]] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., display_name: _Optional[str] = ..., price_id: _Optional[str] = ..., unit_amount: _Optional[str] = ..., currency: _Optional[str] = ..., interval: _Optional[_Union[BillingInterval, str]] = ..., limits: _Optional[_Iterable[_Union[PlanLimit, _Mapping]]] = ..., minimum_amount: _Optional[str] = ...) -> None: ...
 
 class PlanLimit(_message.Message):
-    __slots__ = ["kind", "limit", "meter_event_name", "metered_price_id", "overage_cap", "overage_unit_amount", "resource_type", "unlimited"]
+    __slots__ = ["kind", "limit", "meter_event_name", "metered_price_id", "overage_cap", "overage_unit_amount", "pricing", "resource_type", "unlimited"]
     KIND_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     METERED_PRICE_ID_FIELD_NUMBER: _ClassVar[int]
     METER_EVENT_NAME_FIELD_NUMBER: _ClassVar[int]
     OVERAGE_CAP_FIELD_NUMBER: _ClassVar[int]
     OVERAGE_UNIT_AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    PRICING_FIELD_NUMBER: _ClassVar[int]
     RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
     UNLIMITED_FIELD_NUMBER: _ClassVar[int]
     kind: _resource_pb2.ResourceKind
@@ -331,9 +390,72 @@ class PlanLimit(_message.Message):
     metered_price_id: str
     overage_cap: str
     overage_unit_amount: str
+    pricing: _resource_pb2.Pricing
     resource_type: str
     unlimited: bool
-    def __init__(self, resource_type: _Optional[str] = ..., kind: _Optional[_Union[_resource_pb2.ResourceKind, str]] = ..., limit: _Optional[str] = ..., unlimited: bool = ..., overage_unit_amount: _Optional[str] = ..., overage_cap: _Optional[str] = ..., meter_event_name: _Optional[str] = ..., metered_price_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, resource_type: _Optional[str] = ..., kind: _Optional[_Union[_resource_pb2.ResourceKind, str]] = ..., limit: _Optional[str] = ..., unlimited: bool = ..., overage_unit_amount: _Optional[str] = ..., overage_cap: _Optional[str] = ..., meter_event_name: _Optional[str] = ..., metered_price_id: _Optional[str] = ..., pricing: _Optional[_Union[_resource_pb2.Pricing, _Mapping]] = ...) -> None: ...
+
+class PriceOverride(_message.Message):
+    __slots__ = ["create_time", "delete_time", "dimensions", "end_time", "id", "pricing", "provider_price_id", "resource_type", "start_time", "tenant_id"]
+    class DimensionsEntry(_message.Message):
+        __slots__ = ["key", "value"]
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    DELETE_TIME_FIELD_NUMBER: _ClassVar[int]
+    DIMENSIONS_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    PRICING_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_PRICE_ID_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    create_time: _timestamp_pb2.Timestamp
+    delete_time: _timestamp_pb2.Timestamp
+    dimensions: _containers.ScalarMap[str, str]
+    end_time: _timestamp_pb2.Timestamp
+    id: str
+    pricing: _resource_pb2.Pricing
+    provider_price_id: str
+    resource_type: str
+    start_time: _timestamp_pb2.Timestamp
+    tenant_id: str
+    def __init__(self, id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., resource_type: _Optional[str] = ..., dimensions: _Optional[_Mapping[str, str]] = ..., pricing: _Optional[_Union[_resource_pb2.Pricing, _Mapping]] = ..., start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., delete_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., provider_price_id: _Optional[str] = ...) -> None: ...
+
+class SetPriceOverrideRequest(_message.Message):
+    __slots__ = ["dimensions", "end_time", "pricing", "request_id", "resource_type", "start_time", "tenant_id"]
+    class DimensionsEntry(_message.Message):
+        __slots__ = ["key", "value"]
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    DIMENSIONS_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    PRICING_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    dimensions: _containers.ScalarMap[str, str]
+    end_time: _timestamp_pb2.Timestamp
+    pricing: _resource_pb2.Pricing
+    request_id: str
+    resource_type: str
+    start_time: _timestamp_pb2.Timestamp
+    tenant_id: str
+    def __init__(self, tenant_id: _Optional[str] = ..., resource_type: _Optional[str] = ..., pricing: _Optional[_Union[_resource_pb2.Pricing, _Mapping]] = ..., start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ..., dimensions: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class SetPriceOverrideResponse(_message.Message):
+    __slots__ = ["price_override"]
+    PRICE_OVERRIDE_FIELD_NUMBER: _ClassVar[int]
+    price_override: PriceOverride
+    def __init__(self, price_override: _Optional[_Union[PriceOverride, _Mapping]] = ...) -> None: ...
 
 class Subscription(_message.Message):
     __slots__ = ["cancel_at_period_end", "cancel_time", "create_time", "current_period_end_time", "current_period_start_time", "customer_id", "id", "plan_id", "price_id", "proration_behavior", "state", "tenant_id", "trial_end_time"]
@@ -390,4 +512,7 @@ class BillingInterval(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []
 
 class ProrationBehavior(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class InvoiceLineKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []

@@ -88,6 +88,21 @@ class BillingServiceStub(object):
                 request_serializer=tollgate_dot_v1_dot_billing__service__pb2.CountCustomersRequest.SerializeToString,
                 response_deserializer=tollgate_dot_v1_dot_billing__service__pb2.CountCustomersResponse.FromString,
                 )
+        self.SetPriceOverride = channel.unary_unary(
+                '/tollgate.v1.BillingService/SetPriceOverride',
+                request_serializer=tollgate_dot_v1_dot_billing__service__pb2.SetPriceOverrideRequest.SerializeToString,
+                response_deserializer=tollgate_dot_v1_dot_billing__service__pb2.SetPriceOverrideResponse.FromString,
+                )
+        self.DeletePriceOverride = channel.unary_unary(
+                '/tollgate.v1.BillingService/DeletePriceOverride',
+                request_serializer=tollgate_dot_v1_dot_billing__service__pb2.DeletePriceOverrideRequest.SerializeToString,
+                response_deserializer=tollgate_dot_v1_dot_billing__service__pb2.DeletePriceOverrideResponse.FromString,
+                )
+        self.ListPriceOverrides = channel.unary_unary(
+                '/tollgate.v1.BillingService/ListPriceOverrides',
+                request_serializer=tollgate_dot_v1_dot_billing__service__pb2.ListPriceOverridesRequest.SerializeToString,
+                response_deserializer=tollgate_dot_v1_dot_billing__service__pb2.ListPriceOverridesResponse.FromString,
+                )
 
 
 class BillingServiceServicer(object):
@@ -213,6 +228,36 @@ class BillingServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetPriceOverride(self, request, context):
+        """SetPriceOverride gives one tenant a negotiated price for one resource (or one dimension
+        limit) from `start_time` until `end_time`, in place of its plan's. A period is priced by
+        the price in force at its end, so an override starting mid-period prices that whole period,
+        as Stripe does when the metered item's price is swapped. At Stripe a price is created for it
+        and swapped onto the subscription's metered item when it starts, and the plan's price is
+        put back when it ends. Admin only, audited, idempotent by `request_id`. Errors:
+        `INVALID_ARGUMENT` listing every problem of the price with its path;
+        `FAILED_PRECONDITION` when it overlaps another override of the same resource.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeletePriceOverride(self, request, context):
+        """DeletePriceOverride ends an override now (one that has not started never applies).
+        Admin only, audited, idempotent by `request_id`. Errors: `NOT_FOUND`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPriceOverrides(self, request, context):
+        """ListPriceOverrides lists a tenant's price overrides that have not ended (all of them with
+        `include_ended`), by start time. Admin only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_BillingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -275,6 +320,21 @@ def add_BillingServiceServicer_to_server(servicer, server):
                     servicer.CountCustomers,
                     request_deserializer=tollgate_dot_v1_dot_billing__service__pb2.CountCustomersRequest.FromString,
                     response_serializer=tollgate_dot_v1_dot_billing__service__pb2.CountCustomersResponse.SerializeToString,
+            ),
+            'SetPriceOverride': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetPriceOverride,
+                    request_deserializer=tollgate_dot_v1_dot_billing__service__pb2.SetPriceOverrideRequest.FromString,
+                    response_serializer=tollgate_dot_v1_dot_billing__service__pb2.SetPriceOverrideResponse.SerializeToString,
+            ),
+            'DeletePriceOverride': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeletePriceOverride,
+                    request_deserializer=tollgate_dot_v1_dot_billing__service__pb2.DeletePriceOverrideRequest.FromString,
+                    response_serializer=tollgate_dot_v1_dot_billing__service__pb2.DeletePriceOverrideResponse.SerializeToString,
+            ),
+            'ListPriceOverrides': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPriceOverrides,
+                    request_deserializer=tollgate_dot_v1_dot_billing__service__pb2.ListPriceOverridesRequest.FromString,
+                    response_serializer=tollgate_dot_v1_dot_billing__service__pb2.ListPriceOverridesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -501,5 +561,56 @@ class BillingService(object):
         return grpc.experimental.unary_unary(request, target, '/tollgate.v1.BillingService/CountCustomers',
             tollgate_dot_v1_dot_billing__service__pb2.CountCustomersRequest.SerializeToString,
             tollgate_dot_v1_dot_billing__service__pb2.CountCustomersResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def SetPriceOverride(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollgate.v1.BillingService/SetPriceOverride',
+            tollgate_dot_v1_dot_billing__service__pb2.SetPriceOverrideRequest.SerializeToString,
+            tollgate_dot_v1_dot_billing__service__pb2.SetPriceOverrideResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def DeletePriceOverride(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollgate.v1.BillingService/DeletePriceOverride',
+            tollgate_dot_v1_dot_billing__service__pb2.DeletePriceOverrideRequest.SerializeToString,
+            tollgate_dot_v1_dot_billing__service__pb2.DeletePriceOverrideResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ListPriceOverrides(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollgate.v1.BillingService/ListPriceOverrides',
+            tollgate_dot_v1_dot_billing__service__pb2.ListPriceOverridesRequest.SerializeToString,
+            tollgate_dot_v1_dot_billing__service__pb2.ListPriceOverridesResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

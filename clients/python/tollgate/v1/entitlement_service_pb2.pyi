@@ -140,7 +140,7 @@ class DeleteEntitlementOverrideResponse(_message.Message):
     def __init__(self, override: _Optional[_Union[Override, _Mapping]] = ...) -> None: ...
 
 class Entitlement(_message.Message):
-    __slots__ = ["aggregation", "currency", "dimensions", "grant_remaining", "granted", "hard", "included", "kind", "limit", "limit_source", "overage", "overage_amount", "overage_unit_amount", "period_end_time", "period_start_time", "plan_id", "remaining", "reserved", "resource_type", "unlimited", "used"]
+    __slots__ = ["aggregation", "currency", "dimensions", "grant_remaining", "granted", "hard", "included", "kind", "limit", "limit_source", "overage", "overage_amount", "overage_unit_amount", "period_end_time", "period_start_time", "plan_id", "price_override_id", "pricing", "remaining", "reserved", "resource_type", "unlimited", "used"]
     class DimensionsEntry(_message.Message):
         __slots__ = ["key", "value"]
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -164,6 +164,8 @@ class Entitlement(_message.Message):
     PERIOD_END_TIME_FIELD_NUMBER: _ClassVar[int]
     PERIOD_START_TIME_FIELD_NUMBER: _ClassVar[int]
     PLAN_ID_FIELD_NUMBER: _ClassVar[int]
+    PRICE_OVERRIDE_ID_FIELD_NUMBER: _ClassVar[int]
+    PRICING_FIELD_NUMBER: _ClassVar[int]
     REMAINING_FIELD_NUMBER: _ClassVar[int]
     RESERVED_FIELD_NUMBER: _ClassVar[int]
     RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -185,12 +187,14 @@ class Entitlement(_message.Message):
     period_end_time: _timestamp_pb2.Timestamp
     period_start_time: _timestamp_pb2.Timestamp
     plan_id: str
+    price_override_id: str
+    pricing: _resource_pb2.Pricing
     remaining: str
     reserved: str
     resource_type: str
     unlimited: bool
     used: str
-    def __init__(self, resource_type: _Optional[str] = ..., kind: _Optional[_Union[_resource_pb2.ResourceKind, str]] = ..., limit: _Optional[str] = ..., unlimited: bool = ..., used: _Optional[str] = ..., remaining: _Optional[str] = ..., period_start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., period_end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., plan_id: _Optional[str] = ..., reserved: _Optional[str] = ..., included: _Optional[str] = ..., overage: _Optional[str] = ..., overage_amount: _Optional[str] = ..., hard: bool = ..., overage_unit_amount: _Optional[str] = ..., currency: _Optional[str] = ..., granted: _Optional[str] = ..., grant_remaining: _Optional[str] = ..., limit_source: _Optional[_Union[LimitSource, str]] = ..., dimensions: _Optional[_Mapping[str, str]] = ..., aggregation: _Optional[_Union[Aggregation, str]] = ...) -> None: ...
+    def __init__(self, resource_type: _Optional[str] = ..., kind: _Optional[_Union[_resource_pb2.ResourceKind, str]] = ..., limit: _Optional[str] = ..., unlimited: bool = ..., used: _Optional[str] = ..., remaining: _Optional[str] = ..., period_start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., period_end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., plan_id: _Optional[str] = ..., reserved: _Optional[str] = ..., included: _Optional[str] = ..., overage: _Optional[str] = ..., overage_amount: _Optional[str] = ..., hard: bool = ..., overage_unit_amount: _Optional[str] = ..., currency: _Optional[str] = ..., granted: _Optional[str] = ..., grant_remaining: _Optional[str] = ..., limit_source: _Optional[_Union[LimitSource, str]] = ..., dimensions: _Optional[_Mapping[str, str]] = ..., aggregation: _Optional[_Union[Aggregation, str]] = ..., pricing: _Optional[_Union[_resource_pb2.Pricing, _Mapping]] = ..., price_override_id: _Optional[str] = ...) -> None: ...
 
 class GetEntitlementsRequest(_message.Message):
     __slots__ = ["tenant_id"]

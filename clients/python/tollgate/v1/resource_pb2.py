@@ -13,13 +13,19 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1atollgate/v1/resource.proto\x12\x0btollgate.v1*i\n\x0cResourceKind\x12\x1d\n\x19RESOURCE_KIND_UNSPECIFIED\x10\x00\x12\x1c\n\x18RESOURCE_KIND_CONSUMABLE\x10\x01\x12\x1c\n\x18RESOURCE_KIND_ALLOCATION\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1atollgate/v1/resource.proto\x12\x0btollgate.v1\"b\n\tPriceTier\x12\x13\n\x05up_to\x18\x01 \x01(\tR\x04upTo\x12\x1f\n\x0bunit_amount\x18\x02 \x01(\tR\nunitAmount\x12\x1f\n\x0b\x66lat_amount\x18\x03 \x01(\tR\nflatAmount\"\x88\x02\n\x07Pricing\x12/\n\x05model\x18\x01 \x01(\x0e\x32\x19.tollgate.v1.PricingModelR\x05model\x12\x1f\n\x0bunit_amount\x18\x02 \x01(\tR\nunitAmount\x12,\n\x05tiers\x18\x03 \x03(\x0b\x32\x16.tollgate.v1.PriceTierR\x05tiers\x12\x1d\n\ntiers_from\x18\x04 \x01(\tR\ttiersFrom\x12!\n\x0cpackage_size\x18\x05 \x01(\tR\x0bpackageSize\x12%\n\x0epackage_amount\x18\x06 \x01(\tR\rpackageAmount\x12\x14\n\x05round\x18\x07 \x01(\tR\x05round*i\n\x0cResourceKind\x12\x1d\n\x19RESOURCE_KIND_UNSPECIFIED\x10\x00\x12\x1c\n\x18RESOURCE_KIND_CONSUMABLE\x10\x01\x12\x1c\n\x18RESOURCE_KIND_ALLOCATION\x10\x02*\x9b\x01\n\x0cPricingModel\x12\x1d\n\x19PRICING_MODEL_UNSPECIFIED\x10\x00\x12\x1a\n\x16PRICING_MODEL_PER_UNIT\x10\x01\x12\x1b\n\x17PRICING_MODEL_GRADUATED\x10\x02\x12\x18\n\x14PRICING_MODEL_VOLUME\x10\x03\x12\x19\n\x15PRICING_MODEL_PACKAGE\x10\x04\x62\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tollgate.v1.resource_pb2', globals())
 if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
-  _RESOURCEKIND._serialized_start=43
-  _RESOURCEKIND._serialized_end=148
+  _RESOURCEKIND._serialized_start=410
+  _RESOURCEKIND._serialized_end=515
+  _PRICINGMODEL._serialized_start=518
+  _PRICINGMODEL._serialized_end=673
+  _PRICETIER._serialized_start=43
+  _PRICETIER._serialized_end=141
+  _PRICING._serialized_start=144
+  _PRICING._serialized_end=408
 # @@protoc_insertion_point(module_scope)
