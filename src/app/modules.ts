@@ -79,6 +79,8 @@ export async function createModules(options: {
       const live = await billing.service.liveSubscription(tenantId);
       return (live && catalog.planById(live.planId)?.currency) ?? catalog.defaultPlan.currency;
     },
+    liveSubscription: (tenantId) => billing.service.liveSubscription(tenantId),
+    providerPricing: billing.provider.pricing,
   });
   entitlements = createEntitlementsModule({
     ...shared,

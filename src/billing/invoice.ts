@@ -10,7 +10,15 @@ import type { Subscription } from "./billing.js";
  * A tenant's negotiated prices that price a period, by counter (`counterName`): they replace
  * the plan's price of a limit the plan prices.
  */
-export type NegotiatedPrices = ReadonlyMap<string, { id: string; pricing: Pricing }>;
+export type NegotiatedPrices = ReadonlyMap<
+  string,
+  {
+    id: string;
+    pricing: Pricing;
+    /** The price it became at a provider that keeps prices (Stripe), once swapped on there. */
+    providerPriceId?: string | undefined;
+  }
+>;
 
 /** What an invoice line charges for. */
 export type InvoiceLineKind = "plan_fee" | "usage" | "minimum_true_up";
@@ -138,21 +146,8 @@ export function priceInvoice(input: {
   const usageCharges = lines
     .filter((l) => l.kind === "usage")
     .reduce((sum, l) => sum.plus(l.amount), ZERO);
-  const minimum = plan.minimumAmount;
-  if (minimum !== undefined && !trial && usageCharges.lt(minimum)) {
-    lines.push({
-      kind: "minimum_true_up",
-      description: `Minimum usage commitment of ${minimum.toFixed()} ${plan.currency} (usage came to ${usageCharges.toFixed()})`,
-      resourceType: "",
-      dimensions: {},
-      quantity: new Decimal(1),
-      unitAmount: minimum.minus(usageCharges),
-      amount: minimum.minus(usageCharges),
-      pricingModel: undefined,
-      tiers: [],
-      priceOverrideId: undefined,
-    });
-  }
+  const trueUp = trial ? undefined : minimumTrueUp(plan, usageCharges);
+  if (trueUp) lines.push(trueUp);
   const subtotal = lines.reduce((sum, l) => sum.plus(l.amount), ZERO);
   return {
     tenantId: subscription.tenantId,
@@ -167,7 +162,29 @@ export function priceInvoice(input: {
   };
 }
 
-function unitAmountOf(pricing: Pricing): Decimal {
+/**
+ * The line that brings a period's usage charges up to the plan's minimum, when they came to
+ * less; the provider's invoice gets the same charge added to its draft.
+ */
+export function minimumTrueUp(plan: Plan, usageCharges: Decimal): InvoiceLine | undefined {
+  const minimum = plan.minimumAmount;
+  if (minimum === undefined || !usageCharges.lt(minimum)) return undefined;
+  return {
+    kind: "minimum_true_up",
+    description: `Minimum usage commitment of ${minimum.toFixed()} ${plan.currency} (usage came to ${usageCharges.toFixed()})`,
+    resourceType: "",
+    dimensions: {},
+    quantity: new Decimal(1),
+    unitAmount: minimum.minus(usageCharges),
+    amount: minimum.minus(usageCharges),
+    pricingModel: undefined,
+    tiers: [],
+    priceOverrideId: undefined,
+  };
+}
+
+/** A usage line's headline unit price: per unit, or per package; tiered lines show tiers. */
+export function unitAmountOf(pricing: Pricing): Decimal {
   if (pricing.model === "per_unit") return pricing.unitAmount;
   if (pricing.model === "package") return pricing.packageAmount;
   return ZERO;

@@ -9,6 +9,7 @@ import type { Logger } from "../platform/observability/logger.js";
 import type { Module } from "../platform/server/module.js";
 import { startPeriodicTask } from "../platform/tasks/periodic.js";
 import { createCustomerDirectory } from "./directory.js";
+import { createMinimumTrueUps } from "./minimums.js";
 import { createMockBillingProvider, type PriceReader, type UsageReader } from "./mock-provider.js";
 import { createMutationLease, type MutationLease } from "./mutation-lease.js";
 import { withPreviewCache } from "./preview-cache.js";
@@ -59,7 +60,10 @@ export function createBillingModule(deps: BillingModuleDeps): BillingModule {
   // Stripe's previews are cached briefly: they spend the account's own rate limit.
   const configured = stripe
     ? withPreviewCache(
-        createStripeBillingProvider(stripe, catalog, { stream: config.stripeMeterStream }),
+        createStripeBillingProvider(stripe, catalog, {
+          stream: config.stripeMeterStream,
+          readPrices: deps.readPrices,
+        }),
         config.invoicePreviewCacheSeconds * 1000,
       )
     : createMockBillingProvider(database.knex, clock, catalog, deps.readUsage, deps.readPrices);
@@ -102,6 +106,17 @@ export function createBillingModule(deps: BillingModuleDeps): BillingModule {
       billing: service,
       store,
       logger,
+      addMinimum: configured.pricing
+        ? createMinimumTrueUps({
+            knex: database.knex,
+            store,
+            catalog,
+            clock,
+            readUsage: deps.readUsage,
+            readPrices: deps.readPrices,
+            pricing: configured.pricing,
+          })
+        : async () => "not priced by the provider",
     },
   );
   return {

@@ -1,5 +1,6 @@
 import type { Decimal } from "decimal.js";
 import type { SubscriptionTerms } from "../catalog/lifecycle.js";
+import type { Pricing } from "../catalog/pricing.js";
 import { DomainError, type DomainErrorKind } from "../platform/errors/domain-error.js";
 import { BILLING_PROVIDER_REASON } from "../platform/errors/error-reasons.js";
 import type { ProrationBehavior, Subscription } from "./billing.js";
@@ -57,6 +58,39 @@ export interface BillingProvider {
   reportMeterEvents(events: readonly MeterEvent[]): Promise<void>;
   /** The most events one {@link BillingProvider.reportMeterEvents} call may carry. */
   readonly meterBatchSize: number;
+  /**
+   * Prices kept at the provider (Stripe), which bills from its own prices: negotiated prices
+   * are swapped onto the subscription and minimums added to its invoices. Undefined where
+   * Tollgate prices invoices itself (the mock).
+   */
+  readonly pricing?: ProviderPricing;
+}
+
+/** What a provider that prices invoices itself needs from Tollgate's prices. */
+export interface ProviderPricing {
+  /**
+   * Puts a price on the subscription's metered item of `counter`: a negotiated one (created
+   * once from `planPriceId`'s product and meter, or found again by its lookup key), or the
+   * plan's own again when `price` is undefined. Resolves to the price id the item carries.
+   */
+  swapMeteredPrice(input: {
+    subscriptionId: string;
+    /** The plan's metered price of the counter. */
+    planPriceId: string;
+    counter: string;
+    price: { pricing: Pricing; included: Decimal; currency: string } | undefined;
+    idempotencyKey: string;
+  }): Promise<string>;
+  /** Adds a charge to a draft invoice, once per idempotency key. */
+  addInvoiceItem(input: {
+    customerId: string;
+    invoiceId: string;
+    /** Major units of `currency`, whole minor units. */
+    amount: Decimal;
+    currency: string;
+    description: string;
+    idempotencyKey: string;
+  }): Promise<void>;
 }
 
 /** A whole number of units of a resource, for one customer, on one of the provider's meters. */

@@ -100,6 +100,7 @@ declare module "knex/types/tables.js" {
       WithJson<BillingRequestRow, "response">
     >;
     stripe_events: Knex.CompositeTableType<StripeEventRow, Omit<StripeEventRow, "process_time">>;
+    minimum_true_ups: MinimumTrueUpRow;
     billing_leases: LeaseRow;
     mock_billing_objects: Knex.CompositeTableType<MockObjectRow, WithJson<MockObjectRow, "data">>;
     mock_billing_requests: Knex.CompositeTableType<
@@ -108,4 +109,14 @@ declare module "knex/types/tables.js" {
     >;
     mock_meter_events: MockMeterEventRow;
   }
+}
+
+/** A row of `minimum_true_ups`: a minimum's charge added to one provider invoice. */
+export interface MinimumTrueUpRow {
+  tenant_id: string;
+  invoice_id: string;
+  amount: string;
+  currency: string;
+  state: "pending" | "added";
+  create_time: Date;
 }

@@ -1,17 +1,18 @@
-import { Decimal } from "decimal.js";
 import Stripe from "stripe";
 import type { Plan, PlanCatalog } from "../catalog/catalog.js";
 import type { SubscriptionState } from "../catalog/lifecycle.js";
 import { counterName } from "../catalog/meters.js";
-import { minorUnitDigits } from "../catalog/money.js";
-import type { ProrationBehavior, Subscription } from "./billing.js";
-import type { Invoice } from "./invoice.js";
+import { pricingMoment } from "../catalog/pricing.js";
+import type { ProrationBehavior } from "./billing.js";
+import type { PriceReader } from "./mock-provider.js";
 import {
   type BillingProvider,
   BillingProviderError,
   type MeterEvent,
   type ProviderSubscription,
 } from "./provider.js";
+import { fromStripeInvoice } from "./stripe-invoice.js";
+import { COUNTER_METADATA, createStripePricing } from "./stripe-negotiated.js";
 
 /** Options of {@link createStripeClient}. */
 export interface StripeProviderOptions {
@@ -56,10 +57,12 @@ export function createStripeClient(options: StripeProviderOptions): Stripe {
   });
 }
 
-/** How the Stripe provider reports meter events. */
-export interface StripeMeterOptions {
+/** How the Stripe provider reports meter events, and what its previews need of Tollgate. */
+export interface StripeBillingOptions {
   /** True: the v2 meter event stream (sessions, 100 events a call); false: v1, one per call. */
   stream: boolean;
+  /** A tenant's negotiated prices, to name the lines their Stripe prices bill. */
+  readPrices: PriceReader;
 }
 
 // A session token is renewed this long before Stripe says it expires.
@@ -87,7 +90,7 @@ function meteredPrices(plan: Plan | undefined): Map<string, string> {
 export function createStripeBillingProvider(
   stripe: Stripe,
   catalog: PlanCatalog,
-  meters: StripeMeterOptions = { stream: false },
+  options: StripeBillingOptions,
 ): BillingProvider {
   const call = async <T>(what: string, work: () => Promise<T>): Promise<T> => {
     try {
@@ -150,11 +153,16 @@ export function createStripeBillingProvider(
         const items: Stripe.SubscriptionUpdateParams.Item[] = [
           { id: item.id, price: input.priceId },
         ];
+        // A negotiated price stays on its item while the new plan meters the resource too.
         for (const other of current.items.data) {
           if (other === item) continue;
           const metered = catalog.meteredPrice(other.price.id)?.limit;
-          const resource = metered && counterName(metered.resourceType, metered.dimensions);
-          const price = resource === undefined ? undefined : wanted.get(resource);
+          const negotiated = other.price.metadata?.[COUNTER_METADATA];
+          const resource = metered
+            ? counterName(metered.resourceType, metered.dimensions)
+            : negotiated;
+          const planPrice = resource === undefined ? undefined : wanted.get(resource);
+          const price = planPrice && negotiated ? other.price.id : planPrice;
           if (resource !== undefined) wanted.delete(resource);
           items.push(price ? { id: other.id, price } : { id: other.id, deleted: true });
         }
@@ -201,13 +209,19 @@ export function createStripeBillingProvider(
           }),
           subscription,
           catalog,
+          await options.readPrices(
+            subscription.tenantId,
+            pricingMoment(subscription.currentPeriodEndTime),
+          ),
         ),
       ),
 
-    meterBatchSize: meters.stream ? 100 : 1,
+    pricing: createStripePricing(stripe, call),
+
+    meterBatchSize: options.stream ? 100 : 1,
     reportMeterEvents: (events) =>
       call("record meter events", () =>
-        meters.stream ? streamMeterEvents(events) : createMeterEvents(events),
+        options.stream ? streamMeterEvents(events) : createMeterEvents(events),
       ),
   };
 
@@ -280,48 +294,6 @@ function isDuplicateMeterEvent(error: unknown): boolean {
 function baseItem(subscription: Stripe.Subscription): Stripe.SubscriptionItem | undefined {
   const items = subscription.items.data;
   return items.find((item) => item.price.recurring?.usage_type !== "metered") ?? items[0];
-}
-
-/**
- * Maps Stripe's invoice preview: amounts in minor units become major-unit decimals, and a line
- * is attributed to the resource whose metered price it bills (the plan's fee and anything else
- * have no resource).
- */
-export function fromStripeInvoice(
-  invoice: Stripe.Invoice,
-  subscription: Subscription,
-  catalog: PlanCatalog,
-): Invoice {
-  const scale = new Decimal(10).pow(minorUnitDigits(invoice.currency));
-  const major = (minor: number | string | { toString(): string } | null | undefined) =>
-    new Decimal(String(minor ?? 0)).dividedBy(scale);
-  return {
-    tenantId: subscription.tenantId,
-    subscriptionId: subscription.id,
-    planId: subscription.planId,
-    periodStart: new Date(invoice.period_start * 1000),
-    periodEnd: new Date(invoice.period_end * 1000),
-    currency: invoice.currency,
-    lines: invoice.lines.data.map((line) => {
-      const price = line.pricing?.price_details?.price;
-      const priceId = typeof price === "string" ? price : price?.id;
-      const metered = priceId ? catalog.meteredPrice(priceId)?.limit : undefined;
-      return {
-        kind: metered ? ("usage" as const) : ("plan_fee" as const),
-        pricingModel: metered?.overage?.pricing.model,
-        tiers: [],
-        priceOverrideId: undefined,
-        description: line.description ?? "",
-        resourceType: metered?.resourceType ?? "",
-        dimensions: { ...metered?.dimensions },
-        quantity: new Decimal(String(line.quantity_decimal ?? line.quantity ?? 0)),
-        unitAmount: major(line.pricing?.unit_amount_decimal),
-        amount: major(line.amount),
-      };
-    }),
-    subtotal: major(invoice.subtotal),
-    total: major(invoice.total),
-  };
 }
 
 /**

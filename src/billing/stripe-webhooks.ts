@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import type Stripe from "stripe";
 import type { Logger } from "../platform/observability/logger.js";
 import type { HttpEndpoint, HttpOutcome } from "../platform/server/http-handler.js";
+import type { DraftInvoice } from "./minimums.js";
 import type { BillingService } from "./service.js";
 import type { BillingStore } from "./store.js";
 
@@ -19,6 +20,8 @@ export interface StripeWebhookOptions {
   billing: BillingService;
   store: Pick<BillingStore, "claimStripeEvent" | "releaseStripeEvent">;
   logger: Logger;
+  /** Adds a plan's minimum to a period's draft invoice, once per invoice. */
+  addMinimum(invoice: DraftInvoice): Promise<string>;
 }
 
 const SUBSCRIPTION_EVENTS = new Set([
@@ -69,6 +72,18 @@ function processDeliveries(
       logger.warn({ reason, bytes: rawBody.length }, "stripe webhook refused: bad signature");
       return { status: 400, body: { error: "invalid signature" } };
     }
+    // A draft invoice gets the plan's minimum before the event is claimed: adding it is
+    // idempotent on its own, and a failure must leave the event for Stripe to deliver again.
+    if (event.type === "invoice.created") {
+      try {
+        const draft = draftOf(event.data.object as Stripe.Invoice);
+        const outcome = draft ? await options.addMinimum(draft) : "not a subscription's";
+        logger.info({ id: event.id, outcome }, "stripe draft invoice checked for a minimum");
+      } catch (error) {
+        logger.error({ err: error, id: event.id }, "stripe draft invoice: minimum not added");
+        return { status: 500, body: { error: "processing failed; Stripe will retry" } };
+      }
+    }
     const created = new Date(event.created * 1000);
     if (!(await store.claimStripeEvent(event.id, event.type, created))) {
       return { status: 200, body: { received: true, duplicate: true } };
@@ -88,6 +103,21 @@ function processDeliveries(
       logger.error({ err: error, id: event.id, type: event.type }, "stripe webhook failed");
       return { status: 500, body: { error: "processing failed; Stripe will retry" } };
     }
+  };
+}
+
+function draftOf(invoice: Stripe.Invoice): DraftInvoice | undefined {
+  const idOf = (value: string | { id: string } | null | undefined) =>
+    typeof value === "string" ? value : (value?.id ?? "");
+  const subscriptionId = idOf(invoice.parent?.subscription_details?.subscription);
+  if (subscriptionId === "" || invoice.id === undefined) return undefined;
+  return {
+    id: invoice.id,
+    customerId: idOf(invoice.customer),
+    subscriptionId,
+    billingReason: invoice.billing_reason ?? "",
+    periodStart: new Date(invoice.period_start * 1000),
+    periodEnd: new Date(invoice.period_end * 1000),
   };
 }
 

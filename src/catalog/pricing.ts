@@ -166,3 +166,12 @@ export function pricingToJson(pricing: Pricing): Record<string, unknown> {
       };
   }
 }
+
+/**
+ * The moment that decides a period's price: its last millisecond. The override in force then
+ * prices the whole period, as the provider prices a metered item's period at the price the item
+ * carries when the invoice is made.
+ */
+export function pricingMoment(periodEnd: Date): Date {
+  return new Date(periodEnd.getTime() - 1);
+}

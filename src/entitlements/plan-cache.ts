@@ -2,10 +2,11 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Subscription } from "../billing/billing.js";
 import type { PlanCatalog } from "../catalog/catalog.js";
 import { calendarMonthStart } from "../catalog/periods.js";
+import { pricingMoment } from "../catalog/pricing.js";
 import type { TenantAdjustments } from "../credits/credits.js";
 import type { Clock } from "../platform/clock/clock.js";
 import { isDatabaseUnavailable } from "../platform/db/database.js";
-import { type PeriodPrices, pricingMoment } from "../prices/prices.js";
+import type { PeriodPrices } from "../prices/prices.js";
 import type { TenantPlan } from "./entitlements.js";
 
 /** Resolves and caches which plan governs each tenant. */

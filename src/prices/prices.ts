@@ -35,15 +35,6 @@ export function inForce(override: PriceOverride, at: Date): boolean {
   );
 }
 
-/**
- * The moment that decides a period's price: its last millisecond. The override in force then
- * prices the whole period, as the provider prices a metered item's period at the price the item
- * carries when the invoice is made.
- */
-export function pricingMoment(periodEnd: Date): Date {
-  return new Date(periodEnd.getTime() - 1);
-}
-
 /** Whether an override has ended (or was deleted) by `now`. */
 export function hasEnded(override: PriceOverride, now: Date): boolean {
   const end = Math.min(

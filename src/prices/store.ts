@@ -28,6 +28,24 @@ export interface PriceStore {
   list(tenantId: string, now: Date | undefined): Promise<PriceOverride[]>;
   /** The overrides in force at `at`, by counter. */
   inForceAt(tenantId: string, at: Date): Promise<PeriodPrices>;
+  /**
+   * Overrides whose phase at the provider lags `now`: started but not applied, or ended but
+   * not restored; oldest start first, across tenants (unlocked: `lockForSync` decides).
+   */
+  lagging(now: Date, limit: number): Promise<{ tenantId: string; id: string }[]>;
+  /** Locks one override for a sync unless another replica holds it; with its phase. */
+  lockForSync(
+    trx: Knex.Transaction,
+    tenantId: string,
+    id: string,
+  ): Promise<{ override: PriceOverride; phase: ProviderPhase } | undefined>;
+  setPhase(
+    trx: Knex.Transaction,
+    tenantId: string,
+    id: string,
+    phase: ProviderPhase,
+    providerPriceId: string | undefined,
+  ): Promise<void>;
 }
 
 /** Creates the store over a connection (the lookup pool for reads on hot paths). */
@@ -72,6 +90,34 @@ export function createPriceStore(knex: Knex): PriceStore {
           .where((q) => q.whereNull("end_time").orWhere("end_time", ">", now));
       }
       return (await query.orderBy([{ column: "start_time" }, { column: "id" }])).map(fromRow);
+    },
+    async lagging(now, limit) {
+      const ended = (q: Knex.QueryBuilder) =>
+        q.where("end_time", "<=", now).orWhere("delete_time", "<=", now);
+      return (
+        await knex("price_overrides")
+          .where((q) =>
+            q
+              .where((n) => n.where({ provider_phase: "none" }).where("start_time", "<=", now))
+              .orWhere((a) => a.whereIn("provider_phase", ["none", "applied"]).where(ended)),
+          )
+          .orderBy("start_time")
+          .limit(limit)
+          .select("tenant_id", "id")
+      ).map((row) => ({ tenantId: row.tenant_id, id: row.id }));
+    },
+    async lockForSync(trx, tenantId, id) {
+      const row = await trx("price_overrides")
+        .where({ tenant_id: tenantId, id })
+        .forUpdate()
+        .skipLocked()
+        .first();
+      return row && { override: fromRow(row), phase: row.provider_phase };
+    },
+    async setPhase(trx, tenantId, id, phase, providerPriceId) {
+      await trx("price_overrides")
+        .where({ tenant_id: tenantId, id })
+        .update({ provider_phase: phase, provider_price_id: providerPriceId ?? null });
     },
     async inForceAt(tenantId, at) {
       const rows = await knex("price_overrides")

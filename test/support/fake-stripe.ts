@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { type StripePriceObject, stripeLineAmount } from "./stripe-pricing.js";
 
 type StripeObject = Record<string, unknown>;
 
@@ -36,12 +37,34 @@ export interface ReceivedMeterEvent {
   accepted: boolean;
 }
 
-/** A metered price: its meter, the units its first (free) tier covers, and the price beyond. */
-export interface FakeMeteredPrice {
-  eventName: string;
-  included: number;
-  /** Minor units per unit beyond `included`, for example `"0.6"` (cents). */
-  unitAmountDecimal: string;
+/**
+ * A metered price: its meter and how it prices the meter's total, either as the units its first
+ * (free) tier covers and the price beyond, or as a Stripe price's pricing fields.
+ */
+export type FakeMeteredPrice =
+  | {
+      eventName: string;
+      included: number;
+      /** Minor units per unit beyond `included`, for example `"0.6"` (cents). */
+      unitAmountDecimal: string;
+    }
+  | { eventName: string; price: StripePriceObject };
+
+/** A price the fake holds: configured, or created through `POST /v1/prices`. */
+interface HeldPrice {
+  /** The meter's event name; undefined for a licensed price. */
+  eventName: string | undefined;
+  object: StripeObject & StripePriceObject;
+}
+
+/** An invoice item added through `POST /v1/invoiceitems`. */
+export interface FakeInvoiceItem {
+  id: string;
+  customer: string;
+  invoice: string;
+  amount: number;
+  currency: string;
+  description: string;
 }
 
 /** Prices the fake knows, for subscription items and invoice previews. */
@@ -58,6 +81,10 @@ export interface FakeStripe {
   subscriptions: Map<string, StripeObject>;
   /** Every meter event received, in order, duplicates included. */
   meterEvents: ReceivedMeterEvent[];
+  /** Invoice items created, once per idempotency key as Stripe does. */
+  invoiceItems: FakeInvoiceItem[];
+  /** A price the fake holds, configured or created by the caller. */
+  price(id: string): StripeObject | undefined;
   /** Sum of the accepted values of one customer's meter, as Stripe would bill it. */
   meterTotal(customerId: string, eventName: string): number;
   /**
@@ -90,7 +117,101 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
   const requests: RecordedRequest[] = [];
   const meterEvents: ReceivedMeterEvent[] = [];
   const sessions = new Set<string>();
-  const metered = options.metered ?? {};
+  const invoiceItems: FakeInvoiceItem[] = [];
+  const prices = new Map<string, HeldPrice>();
+  const meterId = (eventName: string) => `mtr_${eventName}`;
+  const priceObject = (id: string, fields: Record<string, unknown>) => ({
+    object: "price",
+    id,
+    active: true,
+    currency: "usd",
+    product: "prod_x",
+    lookup_key: null,
+    metadata: {},
+    transform_quantity: null,
+    tiers_mode: null,
+    unit_amount_decimal: null,
+    ...fields,
+  });
+  for (const [id, price] of Object.entries(options.metered ?? {})) {
+    const pricing: StripePriceObject =
+      "price" in price
+        ? price.price
+        : {
+            billing_scheme: "tiered",
+            tiers_mode: "graduated",
+            tiers: [
+              { up_to: price.included, unit_amount_decimal: "0", flat_amount_decimal: "0" },
+              {
+                up_to: null,
+                unit_amount_decimal: price.unitAmountDecimal,
+                flat_amount_decimal: "0",
+              },
+            ],
+          };
+    const recurring = { interval: "month", usage_type: "metered", meter: meterId(price.eventName) };
+    prices.set(id, {
+      eventName: price.eventName,
+      object: priceObject(id, { ...pricing, recurring }) as HeldPrice["object"],
+    });
+  }
+  for (const [id, amount] of Object.entries(options.unitAmounts ?? {})) {
+    const recurring = { interval: "month", usage_type: "licensed", meter: null };
+    prices.set(id, {
+      eventName: undefined,
+      object: priceObject(id, {
+        billing_scheme: "per_unit",
+        unit_amount_decimal: String(amount),
+        recurring,
+      }) as HeldPrice["object"],
+    });
+  }
+  // A price as Stripe creates it from its form parameters (tiers, transform_quantity, meter).
+  const createPrice = (params: Record<string, string>): StripeObject => {
+    const tiers: NonNullable<StripePriceObject["tiers"]> = [];
+    for (const [key, value] of Object.entries(params)) {
+      const match = /^tiers\[(\d+)\]\[(\w+)\]$/.exec(key);
+      if (!match) continue;
+      const n = Number(match[1]);
+      tiers[n] = tiers[n] ?? { up_to: null };
+      const tier = tiers[n];
+      if (match[2] === "up_to") tier.up_to = value === "inf" ? null : Number(value);
+      else if (match[2] === "unit_amount_decimal") tier.unit_amount_decimal = value;
+      else if (match[2] === "flat_amount_decimal") tier.flat_amount_decimal = value;
+    }
+    const meter = params["recurring[meter]"] ?? null;
+    const id = `price_${randomBytes(8).toString("hex")}`;
+    const object = priceObject(id, {
+      currency: params.currency,
+      product: params.product,
+      lookup_key: params.lookup_key ?? null,
+      metadata: Object.fromEntries(
+        Object.entries(params)
+          .filter(([k]) => k.startsWith("metadata["))
+          .map(([k, v]) => [k.slice(9, -1), v]),
+      ),
+      billing_scheme: params.billing_scheme ?? "per_unit",
+      tiers_mode: params.tiers_mode ?? null,
+      tiers: tiers.length > 0 ? tiers : undefined,
+      unit_amount_decimal: params.unit_amount_decimal ?? null,
+      transform_quantity: params["transform_quantity[divide_by]"]
+        ? {
+            divide_by: Number(params["transform_quantity[divide_by]"]),
+            round: params["transform_quantity[round]"],
+          }
+        : null,
+      recurring: {
+        interval: params["recurring[interval]"],
+        usage_type: params["recurring[usage_type]"] ?? "licensed",
+        meter,
+      },
+    });
+    prices.set(id, {
+      eventName: meter?.replace(/^mtr_/, ""),
+      object: object as HeldPrice["object"],
+    });
+    return object;
+  };
   const customers = new Map<string, StripeObject>();
   const subscriptions = new Map<string, StripeObject>();
   const replies = new Map<string, { status: number; body: unknown }>();
@@ -220,22 +341,23 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
   const preview = (subscription: StripeObject): [number, unknown] => {
     const lines = itemsOf(subscription).map((entry) => {
       const price = (entry.price as StripeObject).id as string;
-      const meter = metered[price];
-      const quantity = meter ? meterTotal(subscription.customer as string, meter.eventName) : 1;
-      const unit = meter ? meter.unitAmountDecimal : String(options.unitAmounts?.[price] ?? 0);
-      const billed = meter ? Math.max(0, quantity - meter.included) : 1;
+      const held = prices.get(price);
+      const quantity = held?.eventName
+        ? meterTotal(subscription.customer as string, held.eventName)
+        : 1;
+      const amount = held ? stripeLineAmount(held.object, quantity).toNumber() : 0;
       return {
         object: "line_item",
         id: `il_${randomBytes(6).toString("hex")}`,
-        description: meter ? `${quantity} × ${price}` : `1 × ${price}`,
-        amount: Math.round(billed * Number(unit)),
+        description: `${quantity} × ${price}`,
+        amount,
         currency: "usd",
         quantity,
         quantity_decimal: String(quantity),
         pricing: {
           type: "price_details",
           price_details: { price, product: "prod_x" },
-          unit_amount_decimal: unit,
+          unit_amount_decimal: held?.object.unit_amount_decimal ?? null,
         },
         period: { start: entry.current_period_start, end: entry.current_period_end },
       };
@@ -302,7 +424,7 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
         items: {
           ...((FIXTURES.subscription as StripeObject).items as StripeObject),
           data: listed(params).map((entry) =>
-            item(id, entry.price ?? "", now, end, metered[entry.price ?? ""] !== undefined),
+            item(id, entry.price ?? "", now, end, prices.get(entry.price ?? "")?.object),
           ),
         },
       };
@@ -334,6 +456,33 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
           timestamp: Number(params.timestamp ?? now),
         },
       ];
+    }
+    if (method === "POST" && path === "/v1/prices") return [200, createPrice(params)];
+    if (method === "GET" && path === "/v1/prices") {
+      const keys = Object.entries(params)
+        .filter(([k]) => k.startsWith("lookup_keys["))
+        .map(([, v]) => v);
+      const data = [...prices.values()]
+        .map((p) => p.object)
+        .filter((p) => keys.includes(p.lookup_key as string));
+      return [200, { object: "list", data, has_more: false, url: "/v1/prices" }];
+    }
+    const priceMatch = /^\/v1\/prices\/([^/]+)$/.exec(path);
+    if (method === "GET" && priceMatch) {
+      const held = prices.get(priceMatch[1] as string);
+      return held ? [200, held.object] : notFound("price", priceMatch[1]);
+    }
+    if (method === "POST" && path === "/v1/invoiceitems") {
+      const created: FakeInvoiceItem = {
+        id: `ii_${randomBytes(7).toString("hex")}`,
+        customer: params.customer ?? "",
+        invoice: params.invoice ?? "",
+        amount: Number(params.amount),
+        currency: params.currency ?? "",
+        description: params.description ?? "",
+      };
+      invoiceItems.push(created);
+      return [200, { object: "invoiceitem", ...created }];
     }
     if (method === "POST" && path === "/v1/invoices/create_preview") {
       const previewed = subscriptions.get(params.subscription ?? "");
@@ -369,7 +518,7 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
           change.price ?? "",
           current.current_period_start as number,
           current.current_period_end as number,
-          metered[change.price ?? ""] !== undefined,
+          prices.get(change.price ?? "")?.object,
         );
         if (change.id === undefined) {
           items = [...items, replaced];
@@ -415,6 +564,8 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
     requests,
     subscriptions,
     meterEvents,
+    invoiceItems,
+    price: (id) => prices.get(id)?.object,
     meterTotal,
     beforeMeterAnswer: undefined,
     fail(pathPrefix, failure, count = 1) {
@@ -424,6 +575,7 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
       requests.length = 0;
       failures.length = 0;
       meterEvents.length = 0;
+      invoiceItems.length = 0;
     },
     fixture: (name) => structuredClone(FIXTURES[name] as StripeObject),
     close: () =>
@@ -476,7 +628,7 @@ function item(
   price: string,
   start: number,
   end: number,
-  isMetered: boolean,
+  held: StripeObject | undefined,
 ): StripeObject {
   const template = (
     ((FIXTURES.subscription as StripeObject).items as StripeObject).data as StripeObject[]
@@ -489,10 +641,8 @@ function item(
     price: {
       ...templatePrice,
       id: price,
-      recurring: {
-        ...(templatePrice.recurring as StripeObject),
-        usage_type: isMetered ? "metered" : "licensed",
-      },
+      recurring: { ...(templatePrice.recurring as StripeObject), usage_type: "licensed" },
+      ...held,
     },
     current_period_start: start,
     current_period_end: end,

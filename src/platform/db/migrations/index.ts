@@ -13,7 +13,7 @@ import * as installedFunctions from "./0011_installed_functions.js";
 import * as tenantKeys from "./0012_tenant_keys.js";
 import * as meters from "./0013_meters.js";
 import * as corrections from "./0014_corrections.js";
-import * as priceOverrides from "./0015_price_overrides.js";
+import * as pricing from "./0015_pricing.js";
 
 /** A schema change, applied once in name order and recorded in `knex_migrations`. */
 export interface Migration {
@@ -36,7 +36,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0012_tenant_keys": tenantKeys,
   "0013_meters": meters,
   "0014_corrections": corrections,
-  "0015_price_overrides": priceOverrides,
+  "0015_pricing": pricing,
 };
 
 /**
