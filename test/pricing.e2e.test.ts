@@ -17,7 +17,7 @@ import { queryRows } from "./support/app.js";
 import { errorOf, grpcTransport, tollgateClients } from "./support/clients.js";
 import { useReplicas } from "./support/replicas.js";
 import type { ServerProcess } from "./support/server-process.js";
-import { stripeLineAmount } from "./support/stripe-pricing.js";
+import { storedStripePrice, stripeLineAmount } from "./support/stripe-pricing.js";
 
 const CATALOG = fileURLToPath(new URL("../examples/catalogs/tiered-pricing.json", import.meta.url));
 
@@ -59,16 +59,9 @@ function stripeAmounts(invoice: Invoice, plan: PlanMessage, used: Record<string,
       const limit = plan.limits.find((l) => l.resourceType === line.resourceType);
       const pricing = pricingOf(limit?.pricing as PricingMessage);
       const price = stripePricingOf(pricing, new Decimal(limit?.limit ?? 0), invoice.currency);
-      const object =
-        price.billing_scheme === "tiered"
-          ? {
-              ...price,
-              tiers: price.tiers.map((t) => ({ ...t, up_to: t.up_to === "inf" ? null : t.up_to })),
-            }
-          : price;
       return [
         line.resourceType,
-        stripeLineAmount(object, used[line.resourceType] ?? "0")
+        stripeLineAmount(storedStripePrice(price), used[line.resourceType] ?? "0")
           .dividedBy(new Decimal(10).pow(digits))
           .toFixed(digits),
       ];

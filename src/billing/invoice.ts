@@ -1,7 +1,7 @@
 import { Decimal } from "decimal.js";
 import type { Plan, PlanLimit } from "../catalog/catalog.js";
 import { counterName } from "../catalog/meters.js";
-import { roundToMinorUnit } from "../catalog/money.js";
+import { minorUnitDigits, roundToMinorUnit } from "../catalog/money.js";
 import { lineCharge, unitsBeyond } from "../catalog/overage.js";
 import type { Pricing, PricingModel, TierCharge } from "../catalog/pricing.js";
 import type { Subscription } from "./billing.js";
@@ -169,9 +169,10 @@ export function priceInvoice(input: {
 export function minimumTrueUp(plan: Plan, usageCharges: Decimal): InvoiceLine | undefined {
   const minimum = plan.minimumAmount;
   if (minimum === undefined || !usageCharges.lt(minimum)) return undefined;
+  const money = (amount: Decimal) => amount.toFixed(minorUnitDigits(plan.currency));
   return {
     kind: "minimum_true_up",
-    description: `Minimum usage commitment of ${minimum.toFixed()} ${plan.currency} (usage came to ${usageCharges.toFixed()})`,
+    description: `Minimum usage commitment of ${money(minimum)} ${plan.currency} (usage came to ${money(usageCharges)})`,
     resourceType: "",
     dimensions: {},
     quantity: new Decimal(1),

@@ -36,13 +36,16 @@ export function createPriceSync(deps: PriceSyncDeps): (limit: number) => Promise
     now: Date,
   ): Promise<{ phase: ProviderPhase; priceId: string | undefined } | undefined> => {
     const ended = hasEnded(override, now);
-    if (phase === "none" && !ended && !inForce(override, now)) return undefined;
+    // Due: a started override not yet applied, or an ended one not yet restored.
+    const due = ended ? phase !== "restored" : phase === "none" && inForce(override, now);
+    if (!due) return undefined;
+    // Never applied: nothing to put back.
+    if (phase === "none" && ended) return { phase: "restored", priceId: undefined };
     const live = await deps.liveSubscription(override.tenantId);
     const limit = live && catalog.planById(live.planId)?.limitsByCounter.get(override.counter);
     const planPriceId = limit?.overage?.meter?.meteredPriceId;
-    // Never applied: nothing to put back. Not metered on the tenant's plan now (or no live
-    // subscription): nothing to swap, and the step is done.
-    if (phase === "none" && ended) return { phase: "restored", priceId: undefined };
+    // Not metered on the tenant's plan now (or no live subscription): nothing to swap, and the
+    // step is done.
     if (live === undefined || planPriceId === undefined || limit?.limit === undefined) {
       return { phase: ended ? "restored" : "applied", priceId: override.providerPriceId };
     }

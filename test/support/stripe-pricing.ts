@@ -1,4 +1,5 @@
 import { Decimal } from "decimal.js";
+import type { StripePricingParams } from "../../src/billing/stripe-prices.js";
 
 /** The pricing fields of a Stripe price object, as Stripe stores and returns them. */
 export interface StripePriceObject {
@@ -54,4 +55,13 @@ export function stripeLineAmount(price: StripePriceObject, quantity: Decimal.Val
     }
   }
   return exact.toDecimalPlaces(0, Decimal.ROUND_HALF_UP);
+}
+
+/** The price object Stripe stores for `prices.create` parameters (`up_to: "inf"` becomes null). */
+export function storedStripePrice(params: StripePricingParams): StripePriceObject {
+  if (params.billing_scheme === "per_unit") return params;
+  return {
+    ...params,
+    tiers: params.tiers.map((t) => ({ ...t, up_to: t.up_to === "inf" ? null : t.up_to })),
+  };
 }
