@@ -196,6 +196,38 @@ describe("pricing models through the real server (mock provider)", () => {
     ).toEqual([["tokens", "11"]]);
   });
 
+  it("should price a period's usage before and after a mid-period plan change at the new plan's price, and say so", async () => {
+    // given 2,000,000 tokens on Growth (1,000,000 beyond its free million: 8.00 so far)
+    const { tenantId } = await subscribed("price_growth_monthly", { tokens: "2000000" });
+    const { subscriptions } = await api.billing.listSubscriptions({ tenantId });
+    const before = await api.billing.getUpcomingInvoice({ tenantId });
+    expect(before.invoice?.lines.find((l) => l.resourceType === "tokens")?.amount).toBe("8.00");
+
+    // when the tenant moves to Scale mid-period and uses 4,000,000 more
+    await api.billing.updateSubscription({
+      subscriptionId: subscriptions[0]?.id ?? "",
+      newPriceId: "price_scale_monthly",
+      requestId: randomUUID(),
+    });
+    await api.entitlements.recordUsage({ tenantId, resourceType: "tokens", quantity: "4000000" });
+    const { invoice } = await api.billing.getUpcomingInvoice({ tenantId });
+
+    // then all 6,000,000 are priced at Scale's tiers, as Stripe prices a metered item's whole
+    // period at the price it carries when the invoice is made: 1,000,000 beyond Scale's free
+    // 5,000,000 at 0.000004 = 4.00; the line says how the change prices it
+    const tokens = invoice?.lines.find((l) => l.resourceType === "tokens");
+    expect([tokens?.quantity, tokens?.amount]).toEqual(["6000000", "4.00"]);
+    expect(tokens?.description).toMatch(
+      /usage before and after the change from Growth on \d{4}-\d\d-\d\dT[\d:.]+Z is all priced at Scale's price$/,
+    );
+    expect(invoice?.planId).toBe("scale");
+    expect(
+      stripeAmounts(invoice as Invoice, plans.find((p) => p.id === "scale") as PlanMessage, {
+        tokens: "6000000",
+      }).filter(([resource]) => resource === "tokens"),
+    ).toEqual([["tokens", "4.00"]]);
+  });
+
   describe("a negotiated price for one tenant", () => {
     const volume = {
       model: PricingModel.VOLUME,

@@ -81,6 +81,8 @@ export function priceInvoice(input: {
   usage: ReadonlyMap<string, Decimal>;
   /** The tenant's negotiated prices for the period; none by default. */
   prices?: NegotiatedPrices;
+  /** A change of plan within the period, which the usage lines then say how they price. */
+  planChange?: { time: Date; fromPlanName: string };
 }): Invoice {
   const { subscription, plan, usage } = input;
   const prices: NegotiatedPrices = input.prices ?? new Map();
@@ -101,13 +103,16 @@ export function priceInvoice(input: {
       priceOverrideId: undefined,
     },
   ];
+  const changed = input.planChange
+    ? `; usage before and after the change from ${input.planChange.fromPlanName} on ${input.planChange.time.toISOString()} is all priced at ${plan.displayName}'s price`
+    : "";
   const usageLine = (limit: PlanLimit, planPricing: Pricing, used: Decimal, label: string) => {
     const negotiated = prices.get(counterName(limit.resourceType, limit.dimensions));
     const pricing = negotiated?.pricing ?? planPricing;
     const charge = lineCharge(limit, pricing, used);
     lines.push({
       kind: "usage",
-      description: `${label}${negotiated ? ` at the negotiated price ${negotiated.id}` : ""}${suffix}`,
+      description: `${label}${negotiated ? ` at the negotiated price ${negotiated.id}` : ""}${changed}${suffix}`,
       resourceType: limit.resourceType,
       dimensions: limit.dimensions,
       quantity: charge.quantity,

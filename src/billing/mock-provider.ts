@@ -2,6 +2,7 @@ import type { Decimal } from "decimal.js";
 import type { Knex } from "knex";
 import type { PlanCatalog } from "../catalog/catalog.js";
 import { addInterval, advanceSubscription } from "../catalog/lifecycle.js";
+import { pricingMoment } from "../catalog/pricing.js";
 import type { Clock } from "../platform/clock/clock.js";
 import { BASE62, randomString } from "../platform/crypto/random-string.js";
 import { type NegotiatedPrices, priceInvoice } from "./invoice.js";
@@ -13,6 +14,13 @@ import {
 import { reviveSubscription } from "./snapshot.js";
 
 const DAY_MS = 86_400_000;
+
+/** A plan change within the current period, as the mock keeps it with the subscription. */
+interface PlanChange {
+  /** ISO 8601: the stored JSON is revived field by field, and this one stays a string. */
+  at: string;
+  fromPriceId: string;
+}
 
 /** Reads a period's usage of some resources of a tenant (zero when absent). */
 export type UsageReader = (
@@ -130,8 +138,14 @@ export function createMockBillingProvider(
         const now = clock.now();
         // A change of interval restarts the billing cycle now, unless a trial is running.
         const restart = interval !== intervalOf(current.priceId) && current.state !== "trialing";
-        const updated: ProviderSubscription = {
+        // Within a period, the change is kept so the preview can say how it prices the usage.
+        const planChange: PlanChange | undefined =
+          restart || input.priceId === current.priceId
+            ? undefined
+            : { at: now.toISOString(), fromPriceId: current.priceId };
+        const updated: ProviderSubscription & { planChange?: PlanChange } = {
           ...current,
+          ...(planChange && { planChange }),
           priceId: input.priceId,
           prorationBehavior: input.prorationBehavior,
           ...(restart && {
@@ -166,15 +180,20 @@ export function createMockBillingProvider(
       const resources = [...plan.limitsByCounter]
         .filter(([, l]) => l.overage || l.dimensionLimits.some((d) => d.overage))
         .map(([counter]) => counter);
-      const [usage, prices] = await Promise.all([
+      const [usage, prices, stored] = await Promise.all([
         readUsage(subscription.tenantId, subscription.currentPeriodStartTime, resources),
         // The price in force at the period's end prices the whole period.
-        readPrices(
-          subscription.tenantId,
-          new Date(subscription.currentPeriodEndTime.getTime() - 1),
-        ),
+        readPrices(subscription.tenantId, pricingMoment(subscription.currentPeriodEndTime)),
+        knex("mock_billing_objects").where({ id: subscription.id, kind: "subscription" }).first(),
       ]);
-      return priceInvoice({ subscription, plan, usage, prices });
+      const change = (stored?.data as { planChange?: PlanChange } | undefined)?.planChange;
+      const at = change && new Date(change.at);
+      const fromPlan = change && catalog.planByPriceId(change.fromPriceId);
+      const planChange =
+        at && fromPlan && at >= subscription.currentPeriodStartTime
+          ? { time: at, fromPlanName: fromPlan.displayName }
+          : undefined;
+      return priceInvoice({ subscription, plan, usage, prices, planChange });
     },
 
     meterBatchSize: 500,

@@ -1,6 +1,6 @@
 import { Decimal } from "decimal.js";
 import { describe, expect, it } from "vitest";
-import { stripeLineAmount } from "../../test/support/stripe-pricing.js";
+import { storedStripePrice, stripeLineAmount } from "../../test/support/stripe-pricing.js";
 import type { PlanLimit } from "../catalog/catalog.js";
 import { minorUnitDigits, roundToMinorUnit } from "../catalog/money.js";
 import { lineCharge } from "../catalog/overage.js";
@@ -35,14 +35,7 @@ function both(included: string, pricing: Pricing, used: string, currency = "usd"
     lineCharge(limitOf(included, pricing), pricing, d(used)).amount,
     currency,
   );
-  const params = stripePricingOf(pricing, d(included), currency);
-  const price =
-    params.billing_scheme === "tiered"
-      ? {
-          ...params,
-          tiers: params.tiers.map((t) => ({ ...t, up_to: t.up_to === "inf" ? null : t.up_to })),
-        }
-      : params;
+  const price = storedStripePrice(stripePricingOf(pricing, d(included), currency));
   const theirs = stripeLineAmount(price, used).dividedBy(d(10).pow(minorUnitDigits(currency)));
   return {
     ours: ours.toFixed(minorUnitDigits(currency)),
