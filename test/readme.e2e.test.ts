@@ -191,3 +191,55 @@ describe.skipIf(!hasJq)("the README's corrections walk-through", () => {
     ]);
   });
 });
+
+/** The README's pricing walk-through, run as written against a server on the tiered catalog. */
+describe.skipIf(!hasJq)("the README's pricing walk-through", () => {
+  let db: TestDatabase;
+  let server: ServerProcess;
+  let walk: string;
+
+  beforeAll(async () => {
+    const [start = "", blocks = ""] = await bashBlocks("Pricing models");
+    walk = blocks;
+    const catalog = /PLAN_CATALOG_PATH=(\S+)/.exec(start)?.[1] ?? "";
+    db = await createTestDatabase();
+    server = await startServerProcess({
+      DATABASE_URL: db.url,
+      PLAN_CATALOG_PATH: `${ROOT}/${catalog}`,
+    });
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    await db?.drop();
+  });
+
+  it("should price each model, true up the minimum, and take a negotiated price", async () => {
+    // when the walk-through runs in bash, stopping at the first failing command
+    const { stdout } = await run(
+      "bash",
+      ["-c", `set -euo pipefail\n${walk.replaceAll(QUICK_START_URL, server.baseUrl)}`],
+      { cwd: ROOT, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp" } },
+    );
+
+    // then the lines are the README's worked examples, and the negotiated price makes 1.5M
+    // tokens 3.00 (1,500,000 × 0.000002), which leaves 17.00 for the minimum to true up
+    expect(stdout.trim().split("\n")).toEqual([
+      '{"kind":"INVOICE_LINE_KIND_PLAN_FEE","resourceType":"","amount":"29.00"}',
+      '{"kind":"INVOICE_LINE_KIND_USAGE","resourceType":"tokens","amount":"12.00"}',
+      '{"kind":"INVOICE_LINE_KIND_USAGE","resourceType":"api_calls","amount":"18.00"}',
+      '{"kind":"INVOICE_LINE_KIND_USAGE","resourceType":"sms","amount":"4.50"}',
+      '{"kind":"INVOICE_LINE_KIND_USAGE","resourceType":"exports","amount":"7.50"}',
+      '{"kind":"INVOICE_LINE_KIND_MINIMUM_TRUE_UP","resourceType":"","amount":"8.00"}',
+      '[{"quantity":"1000000","amount":"0"},{"quantity":"1500000","amount":"12"}]',
+      '"79.00"',
+      '{"resourceType":"tokens","pricing":{"model":"PRICING_MODEL_PER_UNIT","unitAmount":"0.000002","tiers":[],"tiersFrom":"","packageSize":"","packageAmount":"","round":""}}',
+      '{"resourceType":"tokens","amount":"3.00"}',
+      '{"resourceType":"api_calls","amount":"18.00"}',
+      '{"resourceType":"sms","amount":"4.50"}',
+      '{"resourceType":"exports","amount":"7.50"}',
+      '{"resourceType":"","amount":"17.00"}',
+      '"79.00"',
+    ]);
+  });
+});

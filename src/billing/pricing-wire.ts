@@ -14,8 +14,24 @@ export const PRICING_MODEL_TO_PROTO: Record<PricingModel, ProtoPricingModel> = {
   package: ProtoPricingModel.PACKAGE,
 };
 
-/** A price as the wire carries it (the catalog's `pricing` object, field for field). */
+// Messages already made, by price: a plan's price (or a negotiated one) is one object for
+// every answer that shows it, and admissions answer with it on every call.
+const MADE = new WeakMap<Pricing, PricingMessage>();
+
+/**
+ * A price as the wire carries it (the catalog's `pricing` object, field for field). The same
+ * price gives the same message, shared: it is serialized, never changed.
+ */
 export function toProtoPricing(pricing: Pricing): PricingMessage {
+  let message = MADE.get(pricing);
+  if (message === undefined) {
+    message = makePricing(pricing);
+    MADE.set(pricing, message);
+  }
+  return message;
+}
+
+function makePricing(pricing: Pricing): PricingMessage {
   switch (pricing.model) {
     case "per_unit":
       return create(PricingSchema, {

@@ -76,7 +76,7 @@ runBenchmark(
       });
       return { ...result, cpuUs: ((cpuSeconds(server.child.pid) - before) / result.done) * 1e6 };
     };
-    const row = (figure: string, r: H2LoadResult & { cpuUs: number }, extra: Partial<Row>) =>
+    const row = (figure: string, r: Measured, extra: Partial<Row>) =>
       rows.push({
         figure,
         rate: r.ratePerSecond,
@@ -164,6 +164,22 @@ runBenchmark(
       }),
     );
     const dimensionHot = await load(path, grpc, grpcFrame(dimensionCall));
+    // A hot tenant on a resource priced per unit, then one on a resource priced in graduated
+    // tiers: the price is worked out from the decided counter, so the two should cost the same.
+    const pricedHot = async (resourceType: string) => {
+      const tenantId = randomUUID();
+      tenants.push(tenantId);
+      const call = create(CheckAndRecordRequestSchema, { tenantId, resourceType, quantity: "1" });
+      return load(path, grpc, grpcFrame(toBinary(CheckAndRecordRequestSchema, call)));
+    };
+    // Taken in turn, twice each, and averaged: a run's figure drifts with what ran before it.
+    const priced = { perUnit: [] as Measured[], tiered: [] as Measured[] };
+    for (let i = 0; i < 2; i++) {
+      priced.perUnit.push(await pricedHot("executions"));
+      priced.tiered.push(await pricedHot("api_calls"));
+    }
+    const perUnitHot = averaged(priced.perUnit);
+    const tieredHot = averaged(priced.tiered);
 
     const references = await pgbenchReferences(databaseUrl);
     for (const [protocol, runs, floor] of [
@@ -202,6 +218,14 @@ runBenchmark(
       reference: `pgbench hot row ${references.hot.toFixed(0)}/s`,
       ratio: dimensionHot.ratePerSecond / references.hot,
       target: "≥ 1.5×",
+    });
+    row("CheckAndRecord on a per-unit priced resource, one hot tenant, gRPC", perUnitHot, {
+      target: "(reference)",
+    });
+    row("CheckAndRecord on a graduated-tier priced resource, one hot tenant, gRPC", tieredHot, {
+      reference: `per unit ${perUnitHot.ratePerSecond.toFixed(0)}/s, ${perUnitHot.cpuUs.toFixed(0)} µs`,
+      ratio: tieredHot.ratePerSecond / perUnitHot.ratePerSecond,
+      target: `≈ 1.0× (CPU ratio ${(tieredHot.cpuUs / perUnitHot.cpuUs).toFixed(2)}×)`,
     });
     const batchOf32 = await timeBatchOf32(databaseUrl, SECONDS, LIMIT).catch(() => undefined);
     rows.push({
@@ -266,8 +290,9 @@ runBenchmark(
 );
 
 /**
- * The default plan catalog with FREE's token limit raised to {@link LIMIT}, and a gpt-4
- * dimension limit as high, as a temp file.
+ * The default plan catalog with FREE's token limit raised to {@link LIMIT}, a gpt-4 dimension
+ * limit as high, and executions and api_calls allowed as many and priced beyond (per unit, and
+ * in graduated tiers), as a temp file.
  */
 function benchCatalog(): string {
   const catalog = JSON.parse(
@@ -280,9 +305,38 @@ function benchCatalog(): string {
   if (!tokens) throw new Error("the default catalog has no FREE token limit");
   tokens.limit = String(LIMIT);
   tokens.dimension_limits = [{ dimensions: { model: "gpt-4" }, limit: String(LIMIT) }];
+  // Two resources priced beyond the same allowance: executions per unit, api_calls in tiers.
+  const free = catalog.plans.find((p) => p.id === "free")?.limits;
+  if (!free?.executions || !free.api_calls) throw new Error("the default FREE plan changed");
+  Object.assign(free.executions, { limit: String(LIMIT), overage_unit_amount: "0.006" });
+  Object.assign(free.api_calls, {
+    limit: String(LIMIT),
+    pricing: {
+      model: "graduated",
+      tiers: [
+        { up_to: String(LIMIT), unit_amount: "0" },
+        { up_to: String(10 * LIMIT), unit_amount: "0.001", flat_amount: "1" },
+        { up_to: null, unit_amount: "0.0005" },
+      ],
+    },
+  });
   const path = join(mkdtempSync(join(tmpdir(), "tollgate-bench-plans-")), "plans.json");
   writeFileSync(path, JSON.stringify(catalog));
   return path;
+}
+
+type Measured = H2LoadResult & { cpuUs: number };
+
+/** Runs of one figure as one: mean rate and CPU, the worst p99. */
+function averaged(runs: Measured[]): Measured {
+  const mean = (pick: (r: Measured) => number) =>
+    runs.reduce((sum, r) => sum + pick(r), 0) / runs.length;
+  return {
+    ...(runs[0] as Measured),
+    ratePerSecond: mean((r) => r.ratePerSecond),
+    cpuUs: mean((r) => r.cpuUs),
+    p99Ms: Math.max(...runs.map((r) => r.p99Ms)),
+  };
 }
 
 /** A gRPC length-prefixed message: a flag byte, a big-endian length, the message. */
@@ -408,7 +462,8 @@ async function usedOf(databaseUrl: string, tenants: string[]) {
   try {
     const { rows } = await client.query(
       `select coalesce(sum(used), 0)::text as used, count(*) filter (where used > $2)::int as over
-       from usage_counters where tenant_id = any($1) and resource_type = 'tokens'`,
+       from usage_counters where tenant_id = any($1)
+        and resource_type in ('tokens', 'executions', 'api_calls')`,
       [tenants, LIMIT],
     );
     return { used: Number(rows[0].used), over: Number(rows[0].over) };
