@@ -120,7 +120,10 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
   const invoiceItems: FakeInvoiceItem[] = [];
   const prices = new Map<string, HeldPrice>();
   const meterId = (eventName: string) => `mtr_${eventName}`;
-  const priceObject = (id: string, fields: Record<string, unknown>) => ({
+  const priceObject = (
+    id: string,
+    fields: StripePriceObject & Record<string, unknown>,
+  ): HeldPrice["object"] => ({
     object: "price",
     id,
     active: true,
@@ -152,7 +155,7 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
     const recurring = { interval: "month", usage_type: "metered", meter: meterId(price.eventName) };
     prices.set(id, {
       eventName: price.eventName,
-      object: priceObject(id, { ...pricing, recurring }) as HeldPrice["object"],
+      object: priceObject(id, { ...pricing, recurring }),
     });
   }
   for (const [id, amount] of Object.entries(options.unitAmounts ?? {})) {
@@ -163,7 +166,7 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
         billing_scheme: "per_unit",
         unit_amount_decimal: String(amount),
         recurring,
-      }) as HeldPrice["object"],
+      }),
     });
   }
   // A price as Stripe creates it from its form parameters (tiers, transform_quantity, meter).
@@ -190,14 +193,15 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
           .filter(([k]) => k.startsWith("metadata["))
           .map(([k, v]) => [k.slice(9, -1), v]),
       ),
-      billing_scheme: params.billing_scheme ?? "per_unit",
-      tiers_mode: params.tiers_mode ?? null,
+      billing_scheme: params.billing_scheme === "tiered" ? "tiered" : "per_unit",
+      tiers_mode:
+        params.tiers_mode === "volume" ? "volume" : params.tiers_mode ? "graduated" : null,
       tiers: tiers.length > 0 ? tiers : undefined,
       unit_amount_decimal: params.unit_amount_decimal ?? null,
       transform_quantity: params["transform_quantity[divide_by]"]
         ? {
             divide_by: Number(params["transform_quantity[divide_by]"]),
-            round: params["transform_quantity[round]"],
+            round: params["transform_quantity[round]"] === "down" ? "down" : "up",
           }
         : null,
       recurring: {
@@ -208,7 +212,7 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
     });
     prices.set(id, {
       eventName: meter?.replace(/^mtr_/, ""),
-      object: object as HeldPrice["object"],
+      object,
     });
     return object;
   };
