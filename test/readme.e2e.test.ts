@@ -100,20 +100,25 @@ async function runUntil(script: string, marker: string): Promise<string> {
   });
 }
 
-/** The README's meters walk-through, run as written against a server on the example catalog. */
-describe.skipIf(!hasJq)("the README's meters walk-through", () => {
+/**
+ * A README walk-through run as written, in bash, stopping at its first failing command, against
+ * a server on the catalog its section starts with (`PLAN_CATALOG_PATH=… npm start`) or on
+ * `catalog`; resolves to its output's lines.
+ */
+function useWalkThrough(heading: string, catalog?: string): () => Promise<string[]> {
   let db: TestDatabase;
   let server: ServerProcess;
-  let start: string;
   let walk: string;
 
   beforeAll(async () => {
-    [start = "", walk = ""] = await bashBlocks("Meters: usage by dimension");
-    const catalog = /PLAN_CATALOG_PATH=(\S+)/.exec(start)?.[1] ?? "";
+    const blocks = await bashBlocks(heading);
+    const start = catalog === undefined ? (blocks.shift() ?? "") : "";
+    walk = blocks[0] ?? "";
+    const path = catalog ?? /PLAN_CATALOG_PATH=(\S+)/.exec(start)?.[1] ?? "";
     db = await createTestDatabase();
     server = await startServerProcess({
       DATABASE_URL: db.url,
-      PLAN_CATALOG_PATH: `${ROOT}/${catalog}`,
+      PLAN_CATALOG_PATH: `${ROOT}/${path}`,
     });
   });
 
@@ -122,17 +127,25 @@ describe.skipIf(!hasJq)("the README's meters walk-through", () => {
     await db?.drop();
   });
 
-  it("should show a per-model limit, distinct users, and usage grouped by model", async () => {
-    // when the walk-through runs in bash, stopping at the first failing command
+  return async () => {
     const { stdout } = await run(
       "bash",
       ["-c", `set -euo pipefail\n${walk.replaceAll(QUICK_START_URL, server.baseUrl)}`],
       { cwd: ROOT, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp" } },
     );
+    return stdout.trim().split("\n");
+  };
+}
 
+/** The README's meters walk-through, on the example catalog. */
+describe.skipIf(!hasJq)("the README's meters walk-through", () => {
+  const walk = useWalkThrough("Meters: usage by dimension");
+
+  it("should show a per-model limit, distinct users, and usage grouped by model", async () => {
+    // when the walk-through runs as written
     // then gpt-4 stops at its 1,000 while another model goes on, ann counts once, and the
     // entitlements and the report show the total and gpt-4 apart
-    expect(stdout.trim().split("\n")).toEqual([
+    expect(await walk()).toEqual([
       '{"allowed":true}',
       '{"allowed":false,"denialReason":"DENIAL_REASON_LIMIT_EXCEEDED","limit":{"model":"gpt-4"}}',
       '{"allowed":true}',
@@ -151,36 +164,17 @@ describe.skipIf(!hasJq)("the README's meters walk-through", () => {
   });
 });
 
-/** The README's corrections walk-through, run as written against a server on the example catalog. */
+/** The README's corrections walk-through, on the example catalog. */
 describe.skipIf(!hasJq)("the README's corrections walk-through", () => {
-  let db: TestDatabase;
-  let server: ServerProcess;
-  let walk: string;
-
-  beforeAll(async () => {
-    [walk = ""] = await bashBlocks("Corrections: void, replace, late events");
-    db = await createTestDatabase();
-    server = await startServerProcess({
-      DATABASE_URL: db.url,
-      PLAN_CATALOG_PATH: `${ROOT}/examples/catalogs/llm-platform.json`,
-    });
-  });
-
-  afterAll(async () => {
-    await server?.stop();
-    await db?.drop();
-  });
+  const walk = useWalkThrough(
+    "Corrections: void, replace, late events",
+    "examples/catalogs/llm-platform.json",
+  );
 
   it("should reject a too-old event, void a duplicate, replace a range and take a CloudEvent", async () => {
-    // when the walk-through runs in bash, stopping at the first failing command
-    const { stdout } = await run(
-      "bash",
-      ["-c", `set -euo pipefail\n${walk.replaceAll(QUICK_START_URL, server.baseUrl)}`],
-      { cwd: ROOT, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp" } },
-    );
-
+    // when the walk-through runs as written
     // then each step answers as the README says
-    expect(stdout.trim().split("\n")).toEqual([
+    expect(await walk()).toEqual([
       '{"acceptedCount":"2","codes":["EVENT_TOO_OLD"]}',
       '{"voidedCount":"1","alreadyVoidedCount":"0","notFound":[]}',
       '{"dimensions":{},"used":"300"}',
@@ -192,39 +186,15 @@ describe.skipIf(!hasJq)("the README's corrections walk-through", () => {
   });
 });
 
-/** The README's pricing walk-through, run as written against a server on the tiered catalog. */
+/** The README's pricing walk-through, on the tiered catalog. */
 describe.skipIf(!hasJq)("the README's pricing walk-through", () => {
-  let db: TestDatabase;
-  let server: ServerProcess;
-  let walk: string;
-
-  beforeAll(async () => {
-    const [start = "", blocks = ""] = await bashBlocks("Pricing models");
-    walk = blocks;
-    const catalog = /PLAN_CATALOG_PATH=(\S+)/.exec(start)?.[1] ?? "";
-    db = await createTestDatabase();
-    server = await startServerProcess({
-      DATABASE_URL: db.url,
-      PLAN_CATALOG_PATH: `${ROOT}/${catalog}`,
-    });
-  });
-
-  afterAll(async () => {
-    await server?.stop();
-    await db?.drop();
-  });
+  const walk = useWalkThrough("Pricing models");
 
   it("should price each model, true up the minimum, and take a negotiated price", async () => {
-    // when the walk-through runs in bash, stopping at the first failing command
-    const { stdout } = await run(
-      "bash",
-      ["-c", `set -euo pipefail\n${walk.replaceAll(QUICK_START_URL, server.baseUrl)}`],
-      { cwd: ROOT, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp" } },
-    );
-
+    // when the walk-through runs as written
     // then the lines are the README's worked examples, and the negotiated price makes 1.5M
     // tokens 3.00 (1,500,000 × 0.000002), which leaves 17.00 for the minimum to true up
-    expect(stdout.trim().split("\n")).toEqual([
+    expect(await walk()).toEqual([
       '{"kind":"INVOICE_LINE_KIND_PLAN_FEE","resourceType":"","amount":"29.00"}',
       '{"kind":"INVOICE_LINE_KIND_USAGE","resourceType":"tokens","amount":"12.00"}',
       '{"kind":"INVOICE_LINE_KIND_USAGE","resourceType":"api_calls","amount":"18.00"}',
