@@ -148,10 +148,7 @@ export function priceInvoice(input: {
       describe(limit.resourceType, limit.limit, limit.overage.pricing),
     );
   }
-  const usageCharges = lines
-    .filter((l) => l.kind === "usage")
-    .reduce((sum, l) => sum.plus(l.amount), ZERO);
-  const trueUp = trial ? undefined : minimumTrueUp(plan, usageCharges);
+  const trueUp = trial ? undefined : minimumTrueUp(plan, lines);
   if (trueUp) lines.push(trueUp);
   const subtotal = lines.reduce((sum, l) => sum.plus(l.amount), ZERO);
   return {
@@ -168,12 +165,16 @@ export function priceInvoice(input: {
 }
 
 /**
- * The line that brings a period's usage charges up to the plan's minimum, when they came to
+ * The line that brings a period's usage lines up to the plan's minimum, when they came to
  * less; the provider's invoice gets the same charge added to its draft.
  */
-export function minimumTrueUp(plan: Plan, usageCharges: Decimal): InvoiceLine | undefined {
+export function minimumTrueUp(plan: Plan, lines: readonly InvoiceLine[]): InvoiceLine | undefined {
   const minimum = plan.minimumAmount;
-  if (minimum === undefined || !usageCharges.lt(minimum)) return undefined;
+  if (minimum === undefined) return undefined;
+  const usageCharges = lines
+    .filter((l) => l.kind === "usage")
+    .reduce((sum, l) => sum.plus(l.amount), ZERO);
+  if (!usageCharges.lt(minimum)) return undefined;
   const money = (amount: Decimal) => amount.toFixed(minorUnitDigits(plan.currency));
   return {
     kind: "minimum_true_up",

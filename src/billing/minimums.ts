@@ -3,8 +3,7 @@ import type { PlanCatalog } from "../catalog/catalog.js";
 import { pricingMoment } from "../catalog/pricing.js";
 import type { Clock } from "../platform/clock/clock.js";
 import { priceInvoice } from "./invoice.js";
-import type { PriceReader, UsageReader } from "./mock-provider.js";
-import type { ProviderPricing } from "./provider.js";
+import type { PriceReader, ProviderPricing, UsageReader } from "./provider.js";
 import type { BillingStore } from "./store.js";
 
 /** A draft invoice the provider announced (`invoice.created`), as far as the minimum needs it. */

@@ -1,15 +1,16 @@
-import type { Decimal } from "decimal.js";
 import type { Knex } from "knex";
 import type { PlanCatalog } from "../catalog/catalog.js";
 import { addInterval, advanceSubscription } from "../catalog/lifecycle.js";
 import { pricingMoment } from "../catalog/pricing.js";
 import type { Clock } from "../platform/clock/clock.js";
 import { BASE62, randomString } from "../platform/crypto/random-string.js";
-import { type NegotiatedPrices, priceInvoice } from "./invoice.js";
+import { priceInvoice } from "./invoice.js";
 import {
   type BillingProvider,
   BillingProviderError,
+  type PriceReader,
   type ProviderSubscription,
+  type UsageReader,
 } from "./provider.js";
 import { reviveSubscription } from "./snapshot.js";
 
@@ -21,16 +22,6 @@ interface PlanChange {
   at: string;
   fromPriceId: string;
 }
-
-/** Reads a period's usage of some resources of a tenant (zero when absent). */
-export type UsageReader = (
-  tenantId: string,
-  periodStart: Date,
-  resourceTypes: string[],
-) => Promise<Map<string, Decimal>>;
-
-/** Reads a tenant's negotiated prices in force at a moment, by counter (`NegotiatedPrices`). */
-export type PriceReader = (tenantId: string, at: Date) => Promise<NegotiatedPrices>;
 
 /**
  * The built-in provider for development and tests. It behaves like Stripe where Tollgate can
@@ -55,8 +46,11 @@ export function createMockBillingProvider(
     return plan.interval;
   };
 
+  const subscriptionRow = (id: string) =>
+    knex("mock_billing_objects").where({ id, kind: "subscription" }).first();
+
   const load = async (id: string): Promise<ProviderSubscription> => {
-    const row = await knex("mock_billing_objects").where({ id, kind: "subscription" }).first();
+    const row = await subscriptionRow(id);
     if (row === undefined) throw new BillingProviderError(`No such subscription: '${id}'`, false);
     const stored = reviveSubscription<ProviderSubscription>(row.data);
     const current = advanceSubscription(stored, intervalOf(stored.priceId), clock.now());
@@ -180,13 +174,13 @@ export function createMockBillingProvider(
       const resources = [...plan.limitsByCounter]
         .filter(([, l]) => l.overage || l.dimensionLimits.some((d) => d.overage))
         .map(([counter]) => counter);
-      const [usage, prices, stored] = await Promise.all([
+      const [usage, prices, row] = await Promise.all([
         readUsage(subscription.tenantId, subscription.currentPeriodStartTime, resources),
         // The price in force at the period's end prices the whole period.
         readPrices(subscription.tenantId, pricingMoment(subscription.currentPeriodEndTime)),
-        knex("mock_billing_objects").where({ id: subscription.id, kind: "subscription" }).first(),
+        subscriptionRow(subscription.id),
       ]);
-      const change = (stored?.data as { planChange?: PlanChange } | undefined)?.planChange;
+      const change = (row?.data as { planChange?: PlanChange } | undefined)?.planChange;
       const at = change && new Date(change.at);
       const fromPlan = change && catalog.planByPriceId(change.fromPriceId);
       const planChange =

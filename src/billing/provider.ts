@@ -4,7 +4,7 @@ import type { Pricing } from "../catalog/pricing.js";
 import { DomainError, type DomainErrorKind } from "../platform/errors/domain-error.js";
 import { BILLING_PROVIDER_REASON } from "../platform/errors/error-reasons.js";
 import type { ProrationBehavior, Subscription } from "./billing.js";
-import type { Invoice } from "./invoice.js";
+import type { Invoice, NegotiatedPrices } from "./invoice.js";
 
 /** A subscription as the billing provider reports it; Tollgate adds tenant and plan. */
 export interface ProviderSubscription extends SubscriptionTerms {
@@ -65,6 +65,16 @@ export interface BillingProvider {
    */
   readonly pricing?: ProviderPricing;
 }
+
+/** Reads a period's usage of some resources of a tenant (zero when absent). */
+export type UsageReader = (
+  tenantId: string,
+  periodStart: Date,
+  resourceTypes: string[],
+) => Promise<Map<string, Decimal>>;
+
+/** Reads a tenant's negotiated prices in force at a moment, by counter (`NegotiatedPrices`). */
+export type PriceReader = (tenantId: string, at: Date) => Promise<NegotiatedPrices>;
 
 /** What a provider that prices invoices itself needs from Tollgate's prices. */
 export interface ProviderPricing {

@@ -66,11 +66,7 @@ export function fromStripeInvoice(
       amount: major(line.amount),
     };
   });
-  const usageCharges = lines
-    .filter((l) => l.kind === "usage")
-    .reduce((sum, l) => sum.plus(l.amount), new Decimal(0));
-  const trueUp =
-    plan && subscription.state !== "trialing" ? minimumTrueUp(plan, usageCharges) : undefined;
+  const trueUp = plan && subscription.state !== "trialing" ? minimumTrueUp(plan, lines) : undefined;
   const added = trueUp?.amount ?? new Decimal(0);
   return {
     tenantId: subscription.tenantId,

@@ -4,11 +4,11 @@ import type { SubscriptionState } from "../catalog/lifecycle.js";
 import { counterName } from "../catalog/meters.js";
 import { pricingMoment } from "../catalog/pricing.js";
 import type { ProrationBehavior } from "./billing.js";
-import type { PriceReader } from "./mock-provider.js";
 import {
   type BillingProvider,
   BillingProviderError,
   type MeterEvent,
+  type PriceReader,
   type ProviderSubscription,
 } from "./provider.js";
 import { fromStripeInvoice } from "./stripe-invoice.js";
