@@ -389,12 +389,16 @@ describe("meter sync to Stripe, exactly once", () => {
     await expect
       .poll(() => stripe.meterTotal(customerId, "tollgate_executions"), { timeout: 10_000 })
       .toBe(90);
-    const reports = await queryRows<{ value: string; state: string }>(
-      db.url,
-      "select value::text, state from meter_reports where tenant_id = $1 order by create_time",
-      [tenantId],
-    );
-    expect(reports.map((r) => [r.value, r.state])).toEqual([
+    // (Stripe has the delta before the report's row is marked sent: wait for that commit)
+    const reports = async () =>
+      (
+        await queryRows<{ value: string; state: string }>(
+          db.url,
+          "select value::text, state from meter_reports where tenant_id = $1 order by create_time",
+          [tenantId],
+        )
+      ).map((r) => [r.value, r.state]);
+    await expect.poll(reports, { timeout: 10_000 }).toEqual([
       ["100", "sent"],
       ["-10", "sent"],
     ]);
