@@ -44,6 +44,7 @@ export const LAYERS = [
       "credits",
       "prices",
       "entitlements",
+      "features",
       "usage",
       "corrections",
       "metering",

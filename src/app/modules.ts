@@ -6,6 +6,7 @@ import { createCorrectionsModule } from "../corrections/module.js";
 import { createCreditsModule } from "../credits/module.js";
 import { createEntitlementsModule, type EntitlementsModule } from "../entitlements/module.js";
 import { createEventsModule } from "../events/module.js";
+import { createFeaturesModule, type FeaturesModule } from "../features/module.js";
 import { createMeteringModule } from "../metering/module.js";
 import type { Clock } from "../platform/clock/clock.js";
 import type { Config } from "../platform/config/config.js";
@@ -43,6 +44,7 @@ export async function createModules(options: {
   const shared = { config, database, catalog, clock, logger };
   let entitlements: EntitlementsModule | undefined;
   let prices: PricesModule | undefined;
+  let features: FeaturesModule | undefined;
   const limitsChanged = (tenantId: string) => entitlements?.plans.invalidate(tenantId);
   const audit = createAuditModule({ knex: database.knex });
   const auth = await createAuthModule({ ...shared, audit: audit.store });
@@ -60,6 +62,10 @@ export async function createModules(options: {
       return prices.lookups.inForceAt(tenantId, at);
     },
     onSubscriptionChanged: limitsChanged,
+    termsChanged: async (trx, tenantId) => {
+      if (features === undefined) throw new Error("features are not wired yet");
+      await features.announcer.refresh(trx, tenantId);
+    },
     wrapProvider: overrides.wrapBillingProvider,
   });
   const credits = createCreditsModule({
@@ -90,6 +96,16 @@ export async function createModules(options: {
     events: events.log,
     distributed,
   });
+  const entitlementsModule = entitlements;
+  features = createFeaturesModule({
+    ...shared,
+    lease: billing.lease,
+    audit: audit.store,
+    events: events.log,
+    billingStore: billing.store,
+    planOf: (tenantId) => entitlementsModule.plans.resolve(tenantId),
+    onTermsChanged: limitsChanged,
+  });
   const usage = createUsageModule({
     ...shared,
     plans: entitlements.plans,
@@ -115,6 +131,7 @@ export async function createModules(options: {
       credits,
       prices,
       entitlements,
+      features,
       usage,
       corrections,
       metering,

@@ -36,6 +36,7 @@ const HEAVY_READS = new Set([
   "tollgate.v1.EventService/ListDeliveries",
   "tollgate.v1.EntitlementService/ListGrants",
   "tollgate.v1.EntitlementService/ListEntitlementOverrides",
+  "tollgate.v1.EntitlementService/ListFeatureOverrides",
   "tollgate.v1.BillingService/ListPriceOverrides",
 ]);
 

@@ -24,6 +24,9 @@ const ADMIN_ONLY = new Set([
   "tollgate.v1.EntitlementService/ListGrants",
   "tollgate.v1.EntitlementService/ListEntitlementOverrides",
   "tollgate.v1.EntitlementService/VoidGrant",
+  "tollgate.v1.EntitlementService/SetFeatureOverride",
+  "tollgate.v1.EntitlementService/DeleteFeatureOverride",
+  "tollgate.v1.EntitlementService/ListFeatureOverrides",
   "tollgate.v1.EventService/CreateWebhookEndpoint",
   "tollgate.v1.EventService/ListWebhookEndpoints",
   "tollgate.v1.EventService/UpdateWebhookEndpoint",
@@ -45,6 +48,8 @@ export const BILLING_MUTATIONS = new Set([
   "tollgate.v1.EntitlementService/DeleteEntitlementOverride",
   "tollgate.v1.EntitlementService/GrantCredits",
   "tollgate.v1.EntitlementService/VoidGrant",
+  "tollgate.v1.EntitlementService/SetFeatureOverride",
+  "tollgate.v1.EntitlementService/DeleteFeatureOverride",
 ]);
 
 /**

@@ -1,3 +1,4 @@
+import type { Knex } from "knex";
 import type Stripe from "stripe";
 import type { AuditStore } from "../audit/store.js";
 import type { PlanCatalog } from "../catalog/catalog.js";
@@ -36,6 +37,8 @@ export interface BillingModuleDeps {
   readPrices: PriceReader;
   /** Told after every subscription change this replica makes, so limits follow at once. */
   onSubscriptionChanged: (tenantId: string) => void;
+  /** Runs inside every transaction that changes a tenant's terms (announces entitlements). */
+  termsChanged: (trx: Knex.Transaction, tenantId: string) => Promise<void>;
   /** Wraps the configured provider (tests inject failures). */
   wrapProvider?: (provider: BillingProvider) => BillingProvider;
 }
@@ -68,8 +71,8 @@ export function createBillingModule(deps: BillingModuleDeps): BillingModule {
       )
     : createMockBillingProvider(database.knex, clock, catalog, deps.readUsage, deps.readPrices);
   const provider = deps.wrapProvider?.(configured) ?? configured;
-  const store = createBillingStore(database.knex, deps.events);
-  const lookups = createBillingStore(database.lookups, deps.events);
+  const store = createBillingStore(database.knex, deps.events, deps.termsChanged);
+  const lookups = createBillingStore(database.lookups, deps.events, deps.termsChanged);
   const lease = createMutationLease(store, clock, logger, {
     leaseTtlMs: config.billingLeaseSeconds * 1000,
   });

@@ -107,8 +107,16 @@ export interface CustomerCount {
 /** The NOTIFY channel on which subscription changes are announced, with the tenant id. */
 export const SUBSCRIPTION_CHANNEL = "tollgate_subscription_changed";
 
-/** Creates the billing store over the given connection; `events` records lifecycle events. */
-export function createBillingStore(knex: Knex, events: EventLog): BillingStore {
+/**
+ * Creates the billing store over the given connection; `events` records lifecycle events, and
+ * `termsChanged` runs inside every transaction that announces a change of a tenant's terms
+ * (the features domain announces what the tenant is now entitled to).
+ */
+export function createBillingStore(
+  knex: Knex,
+  events: EventLog,
+  termsChanged?: (trx: Knex.Transaction, tenantId: string) => Promise<void>,
+): BillingStore {
   // The lifecycle event of a change from `before` (undefined: created), as the subscription
   // stands in `trx` after it, like Stripe's `customer.subscription.*`.
   const recordChange = async (
@@ -245,6 +253,7 @@ export function createBillingStore(knex: Knex, events: EventLog): BillingStore {
     },
 
     async notifySubscriptionChanged(trx, tenantId) {
+      await termsChanged?.(trx, tenantId);
       notifyAfterCommit(knex, trx, SUBSCRIPTION_CHANNEL, tenantId);
     },
     async findRequest(tenantId, requestId) {

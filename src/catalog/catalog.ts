@@ -8,6 +8,13 @@ import { UNSIGNED_DECIMAL_PATTERN } from "../platform/validation/decimal.js";
 import type { FieldChecks } from "../platform/validation/field-checks.js";
 import defaultCatalogFile from "./default-plans.json" with { type: "json" };
 import {
+  type FeatureDefinition,
+  type FeatureValue,
+  featureDefinitionSchema,
+  readFeatureDefinitions,
+  readFeatureValue,
+} from "./features.js";
+import {
   AGGREGATIONS,
   type Aggregation,
   counterName,
@@ -78,6 +85,8 @@ export interface Plan {
   limits: PlanLimit[];
   /** Every limit of the plan, totals and dimension limits, by counter name (`counterName`). */
   limitsByCounter: ReadonlyMap<string, PlanLimit>;
+  /** Every feature the catalog declares, with this plan's value or the feature's default. */
+  features: ReadonlyMap<string, { value: FeatureValue; source: "plan" | "default" }>;
 }
 
 /** The plans a deployment sells, and what a tenant without a live subscription gets. */
@@ -87,6 +96,8 @@ export interface PlanCatalog {
   defaultPlan: Plan;
   /** Every resource type any plan mentions, with its kind, in first-mention order. */
   resourceKinds: ReadonlyMap<string, ResourceKind>;
+  /** The features the catalog declares (`features`), in declaration order. */
+  features: ReadonlyMap<string, FeatureDefinition>;
   planById(id: string): Plan | undefined;
   planByPriceId(priceId: string): Plan | undefined;
   /** The resource (or dimension limit) whose usage a metered price bills, with its plan. */
@@ -199,6 +210,12 @@ const meterSchema = z.strictObject({
 
 const catalogSchema = z.strictObject({
   default_plan: z.string(),
+  features: z
+    .record(
+      z.string().regex(IDENTIFIER, "features are lower-case identifiers such as sso"),
+      featureDefinitionSchema,
+    )
+    .optional(),
   meters: z
     .record(
       z.string().regex(IDENTIFIER, "resource types must be lower-case identifiers"),
@@ -225,6 +242,7 @@ const catalogSchema = z.strictObject({
           z.string().regex(IDENTIFIER, "resource types must be lower-case identifiers"),
           limitSchema,
         ),
+        features: z.record(z.string(), z.union([z.boolean(), z.string()])).optional(),
       }),
     )
     .min(1),
@@ -278,6 +296,8 @@ export function createPlanCatalog(data: unknown, label: string): PlanCatalog {
   const counterOfMeter = new Map<string, string>();
   const meters = metersOf(parsed.data.meters ?? {}, parsed.data.plans);
   problems.push(...meterProblems(label, parsed.data.meters ?? {}));
+  const features = readFeatureDefinitions(parsed.data.features ?? {}, label);
+  problems.push(...features.problems);
   const meterOf = (resourceType: string): Meter =>
     meters.get(resourceType) ?? plainMeter(resourceType);
   // One counter feeds one Stripe meter, and one meter is fed by one counter.
@@ -322,6 +342,12 @@ export function createPlanCatalog(data: unknown, label: string): PlanCatalog {
         limits
           .flatMap((l) => [l, ...l.dimensionLimits])
           .map((l) => [counterName(l.resourceType, l.dimensions), l]),
+      ),
+      features: planFeatures(
+        features.definitions,
+        raw.features ?? {},
+        `${label}: plans[${index}].features`,
+        problems,
       ),
     };
     for (const [resourceType, limit] of Object.entries(raw.limits)) {
@@ -411,6 +437,7 @@ export function createPlanCatalog(data: unknown, label: string): PlanCatalog {
     plans: [...byId.values()],
     defaultPlan,
     resourceKinds,
+    features: features.definitions,
     planById: (id) => byId.get(id),
     planByPriceId: (priceId) => byPrice.get(priceId),
     meteredPrice: (priceId) => byMeteredPrice.get(priceId),
@@ -419,6 +446,35 @@ export function createPlanCatalog(data: unknown, label: string): PlanCatalog {
 }
 
 type RawMeter = z.infer<typeof meterSchema>;
+
+// Each declared feature with the plan's value, or its default; a value the plan gives a feature
+// the catalog does not declare, or of the wrong type, is a problem.
+function planFeatures(
+  definitions: ReadonlyMap<string, FeatureDefinition>,
+  raw: Record<string, boolean | string>,
+  at: string,
+  problems: string[],
+): Plan["features"] {
+  for (const name of Object.keys(raw)) {
+    if (!definitions.has(name)) {
+      problems.push(
+        `${at}.${name}: is not a declared feature; declared: ${[...definitions.keys()].join(", ") || "none"}`,
+      );
+    }
+  }
+  const values = new Map<string, { value: FeatureValue; source: "plan" | "default" }>();
+  for (const [name, definition] of definitions) {
+    const given = raw[name];
+    if (given === undefined) {
+      values.set(name, { value: definition.default, source: "default" });
+      continue;
+    }
+    const value = readFeatureValue(definition, given);
+    if (typeof value === "string") problems.push(`${at}.${name}: ${value}`);
+    else values.set(name, { value, source: "plan" });
+  }
+  return values;
+}
 
 // The meter of a resource the catalog's `meters` does not name: a sum, without dimensions.
 function plainMeter(resourceType: string): Meter {

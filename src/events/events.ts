@@ -4,6 +4,7 @@ export const EVENT_TYPES = [
   "entitlement.threshold_resolved",
   "usage.corrected",
   "entitlement.denied",
+  "entitlement.updated",
   "subscription.created",
   "subscription.updated",
   "subscription.canceled",

@@ -14,7 +14,418 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tollgate/v1/entitlement_service.proto.
  */
 export const file_tollgate_v1_entitlement_service: GenFile = /*@__PURE__*/
-  fileDesc("CiV0b2xsZ2F0ZS92MS9lbnRpdGxlbWVudF9zZXJ2aWNlLnByb3RvEgt0b2xsZ2F0ZS52MSKWAwoFR3JhbnQSCgoCaWQYASABKAkSEQoJdGVuYW50X2lkGAIgASgJEhUKDXJlc291cmNlX3R5cGUYAyABKAkSEAoIcXVhbnRpdHkYBCABKAkSEQoJcmVtYWluaW5nGAUgASgJEi8KC2V4cGlyZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtjcmVhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGcmVhc29uGAggASgJEi0KCXZvaWRfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoFc3RhdGUYCiABKA4yFy50b2xsZ2F0ZS52MS5HcmFudFN0YXRlEjYKCmRpbWVuc2lvbnMYCyADKAsyIi50b2xsZ2F0ZS52MS5HcmFudC5EaW1lbnNpb25zRW50cnkaMQoPRGltZW5zaW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEi1wIKCE92ZXJyaWRlEhEKCXRlbmFudF9pZBgBIAEoCRIVCg1yZXNvdXJjZV90eXBlGAIgASgJEg0KBWxpbWl0GAMgASgJEhEKCXVubGltaXRlZBgEIAEoCBIvCgtleHBpcmVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLY3JlYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI5CgpkaW1lbnNpb25zGAggAygLMiUudG9sbGdhdGUudjEuT3ZlcnJpZGUuRGltZW5zaW9uc0VudHJ5GjEKD0RpbWVuc2lvbnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIrMCCh1TZXRFbnRpdGxlbWVudE92ZXJyaWRlUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSFQoNcmVzb3VyY2VfdHlwZRgCIAEoCRINCgVsaW1pdBgDIAEoCRIRCgl1bmxpbWl0ZWQYBCABKAgSLwoLZXhwaXJlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnJlcXVlc3RfaWQYBiABKAkSTgoKZGltZW5zaW9ucxgHIAMoCzI6LnRvbGxnYXRlLnYxLlNldEVudGl0bGVtZW50T3ZlcnJpZGVSZXF1ZXN0LkRpbWVuc2lvbnNFbnRyeRoxCg9EaW1lbnNpb25zRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJJCh5TZXRFbnRpdGxlbWVudE92ZXJyaWRlUmVzcG9uc2USJwoIb3ZlcnJpZGUYASABKAsyFS50b2xsZ2F0ZS52MS5PdmVycmlkZSLmAQogRGVsZXRlRW50aXRsZW1lbnRPdmVycmlkZVJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhUKDXJlc291cmNlX3R5cGUYAiABKAkSEgoKcmVxdWVzdF9pZBgDIAEoCRJRCgpkaW1lbnNpb25zGAQgAygLMj0udG9sbGdhdGUudjEuRGVsZXRlRW50aXRsZW1lbnRPdmVycmlkZVJlcXVlc3QuRGltZW5zaW9uc0VudHJ5GjEKD0RpbWVuc2lvbnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIkwKIURlbGV0ZUVudGl0bGVtZW50T3ZlcnJpZGVSZXNwb25zZRInCghvdmVycmlkZRgBIAEoCzIVLnRvbGxnYXRlLnYxLk92ZXJyaWRlIp8CChNHcmFudENyZWRpdHNSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIVCg1yZXNvdXJjZV90eXBlGAIgASgJEhAKCHF1YW50aXR5GAMgASgJEi8KC2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZyZWFzb24YBSABKAkSEgoKcmVxdWVzdF9pZBgGIAEoCRJECgpkaW1lbnNpb25zGAcgAygLMjAudG9sbGdhdGUudjEuR3JhbnRDcmVkaXRzUmVxdWVzdC5EaW1lbnNpb25zRW50cnkaMQoPRGltZW5zaW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiOQoUR3JhbnRDcmVkaXRzUmVzcG9uc2USIQoFZ3JhbnQYASABKAsyEi50b2xsZ2F0ZS52MS5HcmFudCI/ChFMaXN0R3JhbnRzUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSFwoPaW5jbHVkZV9leHBpcmVkGAIgASgIIjgKEkxpc3RHcmFudHNSZXNwb25zZRIiCgZncmFudHMYASADKAsyEi50b2xsZ2F0ZS52MS5HcmFudCI4ChBWb2lkR3JhbnRSZXF1ZXN0EhAKCGdyYW50X2lkGAEgASgJEhIKCnJlcXVlc3RfaWQYAiABKAkiNgoRVm9pZEdyYW50UmVzcG9uc2USIQoFZ3JhbnQYASABKAsyEi50b2xsZ2F0ZS52MS5HcmFudCJNCh9MaXN0RW50aXRsZW1lbnRPdmVycmlkZXNSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIXCg9pbmNsdWRlX2V4cGlyZWQYAiABKAgiTAogTGlzdEVudGl0bGVtZW50T3ZlcnJpZGVzUmVzcG9uc2USKAoJb3ZlcnJpZGVzGAEgAygLMhUudG9sbGdhdGUudjEuT3ZlcnJpZGUi0wUKC0VudGl0bGVtZW50EhUKDXJlc291cmNlX3R5cGUYASABKAkSJwoEa2luZBgCIAEoDjIZLnRvbGxnYXRlLnYxLlJlc291cmNlS2luZBINCgVsaW1pdBgDIAEoCRIRCgl1bmxpbWl0ZWQYBCABKAgSDAoEdXNlZBgFIAEoCRIRCglyZW1haW5pbmcYBiABKAkSNQoRcGVyaW9kX3N0YXJ0X3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjMKD3BlcmlvZF9lbmRfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHcGxhbl9pZBgJIAEoCRIQCghyZXNlcnZlZBgKIAEoCRIQCghpbmNsdWRlZBgLIAEoCRIPCgdvdmVyYWdlGAwgASgJEhYKDm92ZXJhZ2VfYW1vdW50GA0gASgJEgwKBGhhcmQYDiABKAgSGwoTb3ZlcmFnZV91bml0X2Ftb3VudBgPIAEoCRIQCghjdXJyZW5jeRgQIAEoCRIPCgdncmFudGVkGBEgASgJEhcKD2dyYW50X3JlbWFpbmluZxgSIAEoCRIuCgxsaW1pdF9zb3VyY2UYEyABKA4yGC50b2xsZ2F0ZS52MS5MaW1pdFNvdXJjZRI8CgpkaW1lbnNpb25zGBQgAygLMigudG9sbGdhdGUudjEuRW50aXRsZW1lbnQuRGltZW5zaW9uc0VudHJ5Ei0KC2FnZ3JlZ2F0aW9uGBUgASgOMhgudG9sbGdhdGUudjEuQWdncmVnYXRpb24SJQoHcHJpY2luZxgWIAEoCzIULnRvbGxnYXRlLnYxLlByaWNpbmcSGQoRcHJpY2Vfb3ZlcnJpZGVfaWQYFyABKAkaMQoPRGltZW5zaW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEigQIKC1Jlc2VydmF0aW9uEgoKAmlkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRIVCg1yZXNvdXJjZV90eXBlGAMgASgJEhAKCHF1YW50aXR5GAQgASgJEiwKBXN0YXRlGAUgASgOMh0udG9sbGdhdGUudjEuUmVzZXJ2YXRpb25TdGF0ZRIvCgtleHBpcmVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGgoSY29tbWl0dGVkX3F1YW50aXR5GAcgASgJEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCK8AQoMQ2hlY2tSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIVCg1yZXNvdXJjZV90eXBlGAIgASgJEhAKCHF1YW50aXR5GAMgASgJEj0KCmRpbWVuc2lvbnMYBCADKAsyKS50b2xsZ2F0ZS52MS5DaGVja1JlcXVlc3QuRGltZW5zaW9uc0VudHJ5GjEKD0RpbWVuc2lvbnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIpEBCg1DaGVja1Jlc3BvbnNlEg8KB2FsbG93ZWQYASABKAgSDgoGcmVhc29uGAIgASgJEjAKDWRlbmlhbF9yZWFzb24YAyABKA4yGS50b2xsZ2F0ZS52MS5EZW5pYWxSZWFzb24SLQoLZW50aXRsZW1lbnQYBCABKAsyGC50b2xsZ2F0ZS52MS5FbnRpdGxlbWVudCLnAQoVQ2hlY2tBbmRSZWNvcmRSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIVCg1yZXNvdXJjZV90eXBlGAIgASgJEhAKCHF1YW50aXR5GAMgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgEIAEoCRJGCgpkaW1lbnNpb25zGAUgAygLMjIudG9sbGdhdGUudjEuQ2hlY2tBbmRSZWNvcmRSZXF1ZXN0LkRpbWVuc2lvbnNFbnRyeRoxCg9EaW1lbnNpb25zRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKaAQoWQ2hlY2tBbmRSZWNvcmRSZXNwb25zZRIPCgdhbGxvd2VkGAEgASgIEg4KBnJlYXNvbhgCIAEoCRIwCg1kZW5pYWxfcmVhc29uGAMgASgOMhkudG9sbGdhdGUudjEuRGVuaWFsUmVhc29uEi0KC2VudGl0bGVtZW50GAQgASgLMhgudG9sbGdhdGUudjEuRW50aXRsZW1lbnQi4QEKElJlY29yZFVzYWdlUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSFQoNcmVzb3VyY2VfdHlwZRgCIAEoCRIQCghxdWFudGl0eRgDIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYBCABKAkSQwoKZGltZW5zaW9ucxgFIAMoCzIvLnRvbGxnYXRlLnYxLlJlY29yZFVzYWdlUmVxdWVzdC5EaW1lbnNpb25zRW50cnkaMQoPRGltZW5zaW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiRAoTUmVjb3JkVXNhZ2VSZXNwb25zZRItCgtlbnRpdGxlbWVudBgBIAEoCzIYLnRvbGxnYXRlLnYxLkVudGl0bGVtZW50IisKFkdldEVudGl0bGVtZW50c1JlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJIloKF0dldEVudGl0bGVtZW50c1Jlc3BvbnNlEg8KB3BsYW5faWQYASABKAkSLgoMZW50aXRsZW1lbnRzGAIgAygLMhgudG9sbGdhdGUudjEuRW50aXRsZW1lbnQi7gEKDlJlc2VydmVSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIVCg1yZXNvdXJjZV90eXBlGAIgASgJEhAKCHF1YW50aXR5GAMgASgJEhMKC3R0bF9zZWNvbmRzGAQgASgFEhcKD2lkZW1wb3RlbmN5X2tleRgFIAEoCRI/CgpkaW1lbnNpb25zGAYgAygLMisudG9sbGdhdGUudjEuUmVzZXJ2ZVJlcXVlc3QuRGltZW5zaW9uc0VudHJ5GjEKD0RpbWVuc2lvbnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBItwBCg9SZXNlcnZlUmVzcG9uc2USDwoHYWxsb3dlZBgBIAEoCBIOCgZyZWFzb24YAiABKAkSMAoNZGVuaWFsX3JlYXNvbhgDIAEoDjIZLnRvbGxnYXRlLnYxLkRlbmlhbFJlYXNvbhItCgtlbnRpdGxlbWVudBgEIAEoCzIYLnRvbGxnYXRlLnYxLkVudGl0bGVtZW50EhYKDnJlc2VydmF0aW9uX2lkGAUgASgJEi8KC2V4cGlyZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJeChhDb21taXRSZXNlcnZhdGlvblJlcXVlc3QSFgoOcmVzZXJ2YXRpb25faWQYASABKAkSFwoPYWN0dWFsX3F1YW50aXR5GAIgASgJEhEKCXRlbmFudF9pZBgDIAEoCSJ5ChlDb21taXRSZXNlcnZhdGlvblJlc3BvbnNlEi0KC3Jlc2VydmF0aW9uGAEgASgLMhgudG9sbGdhdGUudjEuUmVzZXJ2YXRpb24SLQoLZW50aXRsZW1lbnQYAiABKAsyGC50b2xsZ2F0ZS52MS5FbnRpdGxlbWVudCJGChlSZWxlYXNlUmVzZXJ2YXRpb25SZXF1ZXN0EhYKDnJlc2VydmF0aW9uX2lkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCSJ6ChpSZWxlYXNlUmVzZXJ2YXRpb25SZXNwb25zZRItCgtyZXNlcnZhdGlvbhgBIAEoCzIYLnRvbGxnYXRlLnYxLlJlc2VydmF0aW9uEi0KC2VudGl0bGVtZW50GAIgASgLMhgudG9sbGdhdGUudjEuRW50aXRsZW1lbnQqXQoLTGltaXRTb3VyY2USHAoYTElNSVRfU09VUkNFX1VOU1BFQ0lGSUVEEAASFQoRTElNSVRfU09VUkNFX1BMQU4QARIZChVMSU1JVF9TT1VSQ0VfT1ZFUlJJREUQAiqLAQoKR3JhbnRTdGF0ZRIbChdHUkFOVF9TVEFURV9VTlNQRUNJRklFRBAAEhYKEkdSQU5UX1NUQVRFX0FDVElWRRABEhcKE0dSQU5UX1NUQVRFX0VYUElSRUQQAhIWChJHUkFOVF9TVEFURV9WT0lERUQQAxIXChNHUkFOVF9TVEFURV9VU0VEX1VQEAQqxwEKDERlbmlhbFJlYXNvbhIdChlERU5JQUxfUkVBU09OX1VOU1BFQ0lGSUVEEAASIAocREVOSUFMX1JFQVNPTl9MSU1JVF9FWENFRURFRBABEiYKIkRFTklBTF9SRUFTT05fUkVTT1VSQ0VfTk9UX0lOX1BMQU4QAhInCiNERU5JQUxfUkVBU09OX1NVQlNDUklQVElPTl9JTkFDVElWRRADEiUKIURFTklBTF9SRUFTT05fT1ZFUkFHRV9DQVBfUkVBQ0hFRBAEKrEBChBSZXNlcnZhdGlvblN0YXRlEiEKHVJFU0VSVkFUSU9OX1NUQVRFX1VOU1BFQ0lGSUVEEAASGgoWUkVTRVJWQVRJT05fU1RBVEVfSEVMRBABEh8KG1JFU0VSVkFUSU9OX1NUQVRFX0NPTU1JVFRFRBACEh4KGlJFU0VSVkFUSU9OX1NUQVRFX1JFTEVBU0VEEAMSHQoZUkVTRVJWQVRJT05fU1RBVEVfRVhQSVJFRBAEKqEBCgtBZ2dyZWdhdGlvbhIbChdBR0dSRUdBVElPTl9VTlNQRUNJRklFRBAAEhMKD0FHR1JFR0FUSU9OX1NVTRABEhUKEUFHR1JFR0FUSU9OX0NPVU5UEAISHAoYQUdHUkVHQVRJT05fVU5JUVVFX0NPVU5UEAMSEwoPQUdHUkVHQVRJT05fTUFYEAQSFgoSQUdHUkVHQVRJT05fTEFURVNUEAUyyAkKEkVudGl0bGVtZW50U2VydmljZRI+CgVDaGVjaxIZLnRvbGxnYXRlLnYxLkNoZWNrUmVxdWVzdBoaLnRvbGxnYXRlLnYxLkNoZWNrUmVzcG9uc2USWQoOQ2hlY2tBbmRSZWNvcmQSIi50b2xsZ2F0ZS52MS5DaGVja0FuZFJlY29yZFJlcXVlc3QaIy50b2xsZ2F0ZS52MS5DaGVja0FuZFJlY29yZFJlc3BvbnNlElAKC1JlY29yZFVzYWdlEh8udG9sbGdhdGUudjEuUmVjb3JkVXNhZ2VSZXF1ZXN0GiAudG9sbGdhdGUudjEuUmVjb3JkVXNhZ2VSZXNwb25zZRJcCg9HZXRFbnRpdGxlbWVudHMSIy50b2xsZ2F0ZS52MS5HZXRFbnRpdGxlbWVudHNSZXF1ZXN0GiQudG9sbGdhdGUudjEuR2V0RW50aXRsZW1lbnRzUmVzcG9uc2USRAoHUmVzZXJ2ZRIbLnRvbGxnYXRlLnYxLlJlc2VydmVSZXF1ZXN0GhwudG9sbGdhdGUudjEuUmVzZXJ2ZVJlc3BvbnNlEmIKEUNvbW1pdFJlc2VydmF0aW9uEiUudG9sbGdhdGUudjEuQ29tbWl0UmVzZXJ2YXRpb25SZXF1ZXN0GiYudG9sbGdhdGUudjEuQ29tbWl0UmVzZXJ2YXRpb25SZXNwb25zZRJlChJSZWxlYXNlUmVzZXJ2YXRpb24SJi50b2xsZ2F0ZS52MS5SZWxlYXNlUmVzZXJ2YXRpb25SZXF1ZXN0GicudG9sbGdhdGUudjEuUmVsZWFzZVJlc2VydmF0aW9uUmVzcG9uc2UScQoWU2V0RW50aXRsZW1lbnRPdmVycmlkZRIqLnRvbGxnYXRlLnYxLlNldEVudGl0bGVtZW50T3ZlcnJpZGVSZXF1ZXN0GisudG9sbGdhdGUudjEuU2V0RW50aXRsZW1lbnRPdmVycmlkZVJlc3BvbnNlEnoKGURlbGV0ZUVudGl0bGVtZW50T3ZlcnJpZGUSLS50b2xsZ2F0ZS52MS5EZWxldGVFbnRpdGxlbWVudE92ZXJyaWRlUmVxdWVzdBouLnRvbGxnYXRlLnYxLkRlbGV0ZUVudGl0bGVtZW50T3ZlcnJpZGVSZXNwb25zZRJTCgxHcmFudENyZWRpdHMSIC50b2xsZ2F0ZS52MS5HcmFudENyZWRpdHNSZXF1ZXN0GiEudG9sbGdhdGUudjEuR3JhbnRDcmVkaXRzUmVzcG9uc2USTQoKTGlzdEdyYW50cxIeLnRvbGxnYXRlLnYxLkxpc3RHcmFudHNSZXF1ZXN0Gh8udG9sbGdhdGUudjEuTGlzdEdyYW50c1Jlc3BvbnNlEkoKCVZvaWRHcmFudBIdLnRvbGxnYXRlLnYxLlZvaWRHcmFudFJlcXVlc3QaHi50b2xsZ2F0ZS52MS5Wb2lkR3JhbnRSZXNwb25zZRJ3ChhMaXN0RW50aXRsZW1lbnRPdmVycmlkZXMSLC50b2xsZ2F0ZS52MS5MaXN0RW50aXRsZW1lbnRPdmVycmlkZXNSZXF1ZXN0Gi0udG9sbGdhdGUudjEuTGlzdEVudGl0bGVtZW50T3ZlcnJpZGVzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_tollgate_v1_resource]);
+  fileDesc("CiV0b2xsZ2F0ZS92MS9lbnRpdGxlbWVudF9zZXJ2aWNlLnByb3RvEgt0b2xsZ2F0ZS52MSL0AQoHRmVhdHVyZRIMCgRuYW1lGAEgASgJEiYKBHR5cGUYAiABKA4yGC50b2xsZ2F0ZS52MS5GZWF0dXJlVHlwZRIqCgZzb3VyY2UYAyABKA4yGi50b2xsZ2F0ZS52MS5GZWF0dXJlU291cmNlEhQKCmJvb2xfdmFsdWUYBCABKAhIABIWCgxudW1iZXJfdmFsdWUYBSABKAlIABIWCgxzdHJpbmdfdmFsdWUYBiABKAlIABI4ChRvdmVycmlkZV9leHBpcmVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBwoFdmFsdWUi1wEKD0ZlYXR1cmVPdmVycmlkZRIRCgl0ZW5hbnRfaWQYASABKAkSDwoHZmVhdHVyZRgCIAEoCRINCgV2YWx1ZRgDIAEoCRIvCgtleHBpcmVfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLY3JlYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCInChJHZXRGZWF0dXJlc1JlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJIk4KE0dldEZlYXR1cmVzUmVzcG9uc2USDwoHcGxhbl9pZBgBIAEoCRImCghmZWF0dXJlcxgCIAMoCzIULnRvbGxnYXRlLnYxLkZlYXR1cmUiOQoTQ2hlY2tGZWF0dXJlUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSDwoHZmVhdHVyZRgCIAEoCSJOChRDaGVja0ZlYXR1cmVSZXNwb25zZRIPCgdlbmFibGVkGAEgASgIEiUKB2ZlYXR1cmUYAiABKAsyFC50b2xsZ2F0ZS52MS5GZWF0dXJlIpMBChlTZXRGZWF0dXJlT3ZlcnJpZGVSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIPCgdmZWF0dXJlGAIgASgJEg0KBXZhbHVlGAMgASgJEi8KC2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpyZXF1ZXN0X2lkGAUgASgJIkwKGlNldEZlYXR1cmVPdmVycmlkZVJlc3BvbnNlEi4KCG92ZXJyaWRlGAEgASgLMhwudG9sbGdhdGUudjEuRmVhdHVyZU92ZXJyaWRlIlYKHERlbGV0ZUZlYXR1cmVPdmVycmlkZVJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEg8KB2ZlYXR1cmUYAiABKAkSEgoKcmVxdWVzdF9pZBgDIAEoCSJPCh1EZWxldGVGZWF0dXJlT3ZlcnJpZGVSZXNwb25zZRIuCghvdmVycmlkZRgBIAEoCzIcLnRvbGxnYXRlLnYxLkZlYXR1cmVPdmVycmlkZSJJChtMaXN0RmVhdHVyZU92ZXJyaWRlc1JlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhcKD2luY2x1ZGVfZXhwaXJlZBgCIAEoCCJPChxMaXN0RmVhdHVyZU92ZXJyaWRlc1Jlc3BvbnNlEi8KCW92ZXJyaWRlcxgBIAMoCzIcLnRvbGxnYXRlLnYxLkZlYXR1cmVPdmVycmlkZSKWAwoFR3JhbnQSCgoCaWQYASABKAkSEQoJdGVuYW50X2lkGAIgASgJEhUKDXJlc291cmNlX3R5cGUYAyABKAkSEAoIcXVhbnRpdHkYBCABKAkSEQoJcmVtYWluaW5nGAUgASgJEi8KC2V4cGlyZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtjcmVhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGcmVhc29uGAggASgJEi0KCXZvaWRfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoFc3RhdGUYCiABKA4yFy50b2xsZ2F0ZS52MS5HcmFudFN0YXRlEjYKCmRpbWVuc2lvbnMYCyADKAsyIi50b2xsZ2F0ZS52MS5HcmFudC5EaW1lbnNpb25zRW50cnkaMQoPRGltZW5zaW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEi1wIKCE92ZXJyaWRlEhEKCXRlbmFudF9pZBgBIAEoCRIVCg1yZXNvdXJjZV90eXBlGAIgASgJEg0KBWxpbWl0GAMgASgJEhEKCXVubGltaXRlZBgEIAEoCBIvCgtleHBpcmVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLY3JlYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI5CgpkaW1lbnNpb25zGAggAygLMiUudG9sbGdhdGUudjEuT3ZlcnJpZGUuRGltZW5zaW9uc0VudHJ5GjEKD0RpbWVuc2lvbnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIrMCCh1TZXRFbnRpdGxlbWVudE92ZXJyaWRlUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSFQoNcmVzb3VyY2VfdHlwZRgCIAEoCRINCgVsaW1pdBgDIAEoCRIRCgl1bmxpbWl0ZWQYBCABKAgSLwoLZXhwaXJlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnJlcXVlc3RfaWQYBiABKAkSTgoKZGltZW5zaW9ucxgHIAMoCzI6LnRvbGxnYXRlLnYxLlNldEVudGl0bGVtZW50T3ZlcnJpZGVSZXF1ZXN0LkRpbWVuc2lvbnNFbnRyeRoxCg9EaW1lbnNpb25zRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJJCh5TZXRFbnRpdGxlbWVudE92ZXJyaWRlUmVzcG9uc2USJwoIb3ZlcnJpZGUYASABKAsyFS50b2xsZ2F0ZS52MS5PdmVycmlkZSLmAQogRGVsZXRlRW50aXRsZW1lbnRPdmVycmlkZVJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhUKDXJlc291cmNlX3R5cGUYAiABKAkSEgoKcmVxdWVzdF9pZBgDIAEoCRJRCgpkaW1lbnNpb25zGAQgAygLMj0udG9sbGdhdGUudjEuRGVsZXRlRW50aXRsZW1lbnRPdmVycmlkZVJlcXVlc3QuRGltZW5zaW9uc0VudHJ5GjEKD0RpbWVuc2lvbnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIkwKIURlbGV0ZUVudGl0bGVtZW50T3ZlcnJpZGVSZXNwb25zZRInCghvdmVycmlkZRgBIAEoCzIVLnRvbGxnYXRlLnYxLk92ZXJyaWRlIp8CChNHcmFudENyZWRpdHNSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIVCg1yZXNvdXJjZV90eXBlGAIgASgJEhAKCHF1YW50aXR5GAMgASgJEi8KC2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZyZWFzb24YBSABKAkSEgoKcmVxdWVzdF9pZBgGIAEoCRJECgpkaW1lbnNpb25zGAcgAygLMjAudG9sbGdhdGUudjEuR3JhbnRDcmVkaXRzUmVxdWVzdC5EaW1lbnNpb25zRW50cnkaMQoPRGltZW5zaW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiOQoUR3JhbnRDcmVkaXRzUmVzcG9uc2USIQoFZ3JhbnQYASABKAsyEi50b2xsZ2F0ZS52MS5HcmFudCI/ChFMaXN0R3JhbnRzUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSFwoPaW5jbHVkZV9leHBpcmVkGAIgASgIIjgKEkxpc3RHcmFudHNSZXNwb25zZRIiCgZncmFudHMYASADKAsyEi50b2xsZ2F0ZS52MS5HcmFudCI4ChBWb2lkR3JhbnRSZXF1ZXN0EhAKCGdyYW50X2lkGAEgASgJEhIKCnJlcXVlc3RfaWQYAiABKAkiNgoRVm9pZEdyYW50UmVzcG9uc2USIQoFZ3JhbnQYASABKAsyEi50b2xsZ2F0ZS52MS5HcmFudCJNCh9MaXN0RW50aXRsZW1lbnRPdmVycmlkZXNSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIXCg9pbmNsdWRlX2V4cGlyZWQYAiABKAgiTAogTGlzdEVudGl0bGVtZW50T3ZlcnJpZGVzUmVzcG9uc2USKAoJb3ZlcnJpZGVzGAEgAygLMhUudG9sbGdhdGUudjEuT3ZlcnJpZGUi0wUKC0VudGl0bGVtZW50EhUKDXJlc291cmNlX3R5cGUYASABKAkSJwoEa2luZBgCIAEoDjIZLnRvbGxnYXRlLnYxLlJlc291cmNlS2luZBINCgVsaW1pdBgDIAEoCRIRCgl1bmxpbWl0ZWQYBCABKAgSDAoEdXNlZBgFIAEoCRIRCglyZW1haW5pbmcYBiABKAkSNQoRcGVyaW9kX3N0YXJ0X3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjMKD3BlcmlvZF9lbmRfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHcGxhbl9pZBgJIAEoCRIQCghyZXNlcnZlZBgKIAEoCRIQCghpbmNsdWRlZBgLIAEoCRIPCgdvdmVyYWdlGAwgASgJEhYKDm92ZXJhZ2VfYW1vdW50GA0gASgJEgwKBGhhcmQYDiABKAgSGwoTb3ZlcmFnZV91bml0X2Ftb3VudBgPIAEoCRIQCghjdXJyZW5jeRgQIAEoCRIPCgdncmFudGVkGBEgASgJEhcKD2dyYW50X3JlbWFpbmluZxgSIAEoCRIuCgxsaW1pdF9zb3VyY2UYEyABKA4yGC50b2xsZ2F0ZS52MS5MaW1pdFNvdXJjZRI8CgpkaW1lbnNpb25zGBQgAygLMigudG9sbGdhdGUudjEuRW50aXRsZW1lbnQuRGltZW5zaW9uc0VudHJ5Ei0KC2FnZ3JlZ2F0aW9uGBUgASgOMhgudG9sbGdhdGUudjEuQWdncmVnYXRpb24SJQoHcHJpY2luZxgWIAEoCzIULnRvbGxnYXRlLnYxLlByaWNpbmcSGQoRcHJpY2Vfb3ZlcnJpZGVfaWQYFyABKAkaMQoPRGltZW5zaW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEigQIKC1Jlc2VydmF0aW9uEgoKAmlkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRIVCg1yZXNvdXJjZV90eXBlGAMgASgJEhAKCHF1YW50aXR5GAQgASgJEiwKBXN0YXRlGAUgASgOMh0udG9sbGdhdGUudjEuUmVzZXJ2YXRpb25TdGF0ZRIvCgtleHBpcmVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGgoSY29tbWl0dGVkX3F1YW50aXR5GAcgASgJEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCK8AQoMQ2hlY2tSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIVCg1yZXNvdXJjZV90eXBlGAIgASgJEhAKCHF1YW50aXR5GAMgASgJEj0KCmRpbWVuc2lvbnMYBCADKAsyKS50b2xsZ2F0ZS52MS5DaGVja1JlcXVlc3QuRGltZW5zaW9uc0VudHJ5GjEKD0RpbWVuc2lvbnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIpEBCg1DaGVja1Jlc3BvbnNlEg8KB2FsbG93ZWQYASABKAgSDgoGcmVhc29uGAIgASgJEjAKDWRlbmlhbF9yZWFzb24YAyABKA4yGS50b2xsZ2F0ZS52MS5EZW5pYWxSZWFzb24SLQoLZW50aXRsZW1lbnQYBCABKAsyGC50b2xsZ2F0ZS52MS5FbnRpdGxlbWVudCLnAQoVQ2hlY2tBbmRSZWNvcmRSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIVCg1yZXNvdXJjZV90eXBlGAIgASgJEhAKCHF1YW50aXR5GAMgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgEIAEoCRJGCgpkaW1lbnNpb25zGAUgAygLMjIudG9sbGdhdGUudjEuQ2hlY2tBbmRSZWNvcmRSZXF1ZXN0LkRpbWVuc2lvbnNFbnRyeRoxCg9EaW1lbnNpb25zRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKaAQoWQ2hlY2tBbmRSZWNvcmRSZXNwb25zZRIPCgdhbGxvd2VkGAEgASgIEg4KBnJlYXNvbhgCIAEoCRIwCg1kZW5pYWxfcmVhc29uGAMgASgOMhkudG9sbGdhdGUudjEuRGVuaWFsUmVhc29uEi0KC2VudGl0bGVtZW50GAQgASgLMhgudG9sbGdhdGUudjEuRW50aXRsZW1lbnQi4QEKElJlY29yZFVzYWdlUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSFQoNcmVzb3VyY2VfdHlwZRgCIAEoCRIQCghxdWFudGl0eRgDIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYBCABKAkSQwoKZGltZW5zaW9ucxgFIAMoCzIvLnRvbGxnYXRlLnYxLlJlY29yZFVzYWdlUmVxdWVzdC5EaW1lbnNpb25zRW50cnkaMQoPRGltZW5zaW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiRAoTUmVjb3JkVXNhZ2VSZXNwb25zZRItCgtlbnRpdGxlbWVudBgBIAEoCzIYLnRvbGxnYXRlLnYxLkVudGl0bGVtZW50IisKFkdldEVudGl0bGVtZW50c1JlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJIloKF0dldEVudGl0bGVtZW50c1Jlc3BvbnNlEg8KB3BsYW5faWQYASABKAkSLgoMZW50aXRsZW1lbnRzGAIgAygLMhgudG9sbGdhdGUudjEuRW50aXRsZW1lbnQi7gEKDlJlc2VydmVSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIVCg1yZXNvdXJjZV90eXBlGAIgASgJEhAKCHF1YW50aXR5GAMgASgJEhMKC3R0bF9zZWNvbmRzGAQgASgFEhcKD2lkZW1wb3RlbmN5X2tleRgFIAEoCRI/CgpkaW1lbnNpb25zGAYgAygLMisudG9sbGdhdGUudjEuUmVzZXJ2ZVJlcXVlc3QuRGltZW5zaW9uc0VudHJ5GjEKD0RpbWVuc2lvbnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBItwBCg9SZXNlcnZlUmVzcG9uc2USDwoHYWxsb3dlZBgBIAEoCBIOCgZyZWFzb24YAiABKAkSMAoNZGVuaWFsX3JlYXNvbhgDIAEoDjIZLnRvbGxnYXRlLnYxLkRlbmlhbFJlYXNvbhItCgtlbnRpdGxlbWVudBgEIAEoCzIYLnRvbGxnYXRlLnYxLkVudGl0bGVtZW50EhYKDnJlc2VydmF0aW9uX2lkGAUgASgJEi8KC2V4cGlyZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJeChhDb21taXRSZXNlcnZhdGlvblJlcXVlc3QSFgoOcmVzZXJ2YXRpb25faWQYASABKAkSFwoPYWN0dWFsX3F1YW50aXR5GAIgASgJEhEKCXRlbmFudF9pZBgDIAEoCSJ5ChlDb21taXRSZXNlcnZhdGlvblJlc3BvbnNlEi0KC3Jlc2VydmF0aW9uGAEgASgLMhgudG9sbGdhdGUudjEuUmVzZXJ2YXRpb24SLQoLZW50aXRsZW1lbnQYAiABKAsyGC50b2xsZ2F0ZS52MS5FbnRpdGxlbWVudCJGChlSZWxlYXNlUmVzZXJ2YXRpb25SZXF1ZXN0EhYKDnJlc2VydmF0aW9uX2lkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCSJ6ChpSZWxlYXNlUmVzZXJ2YXRpb25SZXNwb25zZRItCgtyZXNlcnZhdGlvbhgBIAEoCzIYLnRvbGxnYXRlLnYxLlJlc2VydmF0aW9uEi0KC2VudGl0bGVtZW50GAIgASgLMhgudG9sbGdhdGUudjEuRW50aXRsZW1lbnQqdwoLRmVhdHVyZVR5cGUSHAoYRkVBVFVSRV9UWVBFX1VOU1BFQ0lGSUVEEAASGAoURkVBVFVSRV9UWVBFX0JPT0xFQU4QARIXChNGRUFUVVJFX1RZUEVfTlVNQkVSEAISFwoTRkVBVFVSRV9UWVBFX1NUUklORxADKoEBCg1GZWF0dXJlU291cmNlEh4KGkZFQVRVUkVfU09VUkNFX1VOU1BFQ0lGSUVEEAASFwoTRkVBVFVSRV9TT1VSQ0VfUExBThABEhsKF0ZFQVRVUkVfU09VUkNFX09WRVJSSURFEAISGgoWRkVBVFVSRV9TT1VSQ0VfREVGQVVMVBADKl0KC0xpbWl0U291cmNlEhwKGExJTUlUX1NPVVJDRV9VTlNQRUNJRklFRBAAEhUKEUxJTUlUX1NPVVJDRV9QTEFOEAESGQoVTElNSVRfU09VUkNFX09WRVJSSURFEAIqiwEKCkdyYW50U3RhdGUSGwoXR1JBTlRfU1RBVEVfVU5TUEVDSUZJRUQQABIWChJHUkFOVF9TVEFURV9BQ1RJVkUQARIXChNHUkFOVF9TVEFURV9FWFBJUkVEEAISFgoSR1JBTlRfU1RBVEVfVk9JREVEEAMSFwoTR1JBTlRfU1RBVEVfVVNFRF9VUBAEKscBCgxEZW5pYWxSZWFzb24SHQoZREVOSUFMX1JFQVNPTl9VTlNQRUNJRklFRBAAEiAKHERFTklBTF9SRUFTT05fTElNSVRfRVhDRUVERUQQARImCiJERU5JQUxfUkVBU09OX1JFU09VUkNFX05PVF9JTl9QTEFOEAISJwojREVOSUFMX1JFQVNPTl9TVUJTQ1JJUFRJT05fSU5BQ1RJVkUQAxIlCiFERU5JQUxfUkVBU09OX09WRVJBR0VfQ0FQX1JFQUNIRUQQBCqxAQoQUmVzZXJ2YXRpb25TdGF0ZRIhCh1SRVNFUlZBVElPTl9TVEFURV9VTlNQRUNJRklFRBAAEhoKFlJFU0VSVkFUSU9OX1NUQVRFX0hFTEQQARIfChtSRVNFUlZBVElPTl9TVEFURV9DT01NSVRURUQQAhIeChpSRVNFUlZBVElPTl9TVEFURV9SRUxFQVNFRBADEh0KGVJFU0VSVkFUSU9OX1NUQVRFX0VYUElSRUQQBCqhAQoLQWdncmVnYXRpb24SGwoXQUdHUkVHQVRJT05fVU5TUEVDSUZJRUQQABITCg9BR0dSRUdBVElPTl9TVU0QARIVChFBR0dSRUdBVElPTl9DT1VOVBACEhwKGEFHR1JFR0FUSU9OX1VOSVFVRV9DT1VOVBADEhMKD0FHR1JFR0FUSU9OX01BWBAEEhYKEkFHR1JFR0FUSU9OX0xBVEVTVBAFMrMNChJFbnRpdGxlbWVudFNlcnZpY2USPgoFQ2hlY2sSGS50b2xsZ2F0ZS52MS5DaGVja1JlcXVlc3QaGi50b2xsZ2F0ZS52MS5DaGVja1Jlc3BvbnNlElkKDkNoZWNrQW5kUmVjb3JkEiIudG9sbGdhdGUudjEuQ2hlY2tBbmRSZWNvcmRSZXF1ZXN0GiMudG9sbGdhdGUudjEuQ2hlY2tBbmRSZWNvcmRSZXNwb25zZRJQCgtSZWNvcmRVc2FnZRIfLnRvbGxnYXRlLnYxLlJlY29yZFVzYWdlUmVxdWVzdBogLnRvbGxnYXRlLnYxLlJlY29yZFVzYWdlUmVzcG9uc2USXAoPR2V0RW50aXRsZW1lbnRzEiMudG9sbGdhdGUudjEuR2V0RW50aXRsZW1lbnRzUmVxdWVzdBokLnRvbGxnYXRlLnYxLkdldEVudGl0bGVtZW50c1Jlc3BvbnNlEkQKB1Jlc2VydmUSGy50b2xsZ2F0ZS52MS5SZXNlcnZlUmVxdWVzdBocLnRvbGxnYXRlLnYxLlJlc2VydmVSZXNwb25zZRJiChFDb21taXRSZXNlcnZhdGlvbhIlLnRvbGxnYXRlLnYxLkNvbW1pdFJlc2VydmF0aW9uUmVxdWVzdBomLnRvbGxnYXRlLnYxLkNvbW1pdFJlc2VydmF0aW9uUmVzcG9uc2USZQoSUmVsZWFzZVJlc2VydmF0aW9uEiYudG9sbGdhdGUudjEuUmVsZWFzZVJlc2VydmF0aW9uUmVxdWVzdBonLnRvbGxnYXRlLnYxLlJlbGVhc2VSZXNlcnZhdGlvblJlc3BvbnNlEnEKFlNldEVudGl0bGVtZW50T3ZlcnJpZGUSKi50b2xsZ2F0ZS52MS5TZXRFbnRpdGxlbWVudE92ZXJyaWRlUmVxdWVzdBorLnRvbGxnYXRlLnYxLlNldEVudGl0bGVtZW50T3ZlcnJpZGVSZXNwb25zZRJ6ChlEZWxldGVFbnRpdGxlbWVudE92ZXJyaWRlEi0udG9sbGdhdGUudjEuRGVsZXRlRW50aXRsZW1lbnRPdmVycmlkZVJlcXVlc3QaLi50b2xsZ2F0ZS52MS5EZWxldGVFbnRpdGxlbWVudE92ZXJyaWRlUmVzcG9uc2USUwoMR3JhbnRDcmVkaXRzEiAudG9sbGdhdGUudjEuR3JhbnRDcmVkaXRzUmVxdWVzdBohLnRvbGxnYXRlLnYxLkdyYW50Q3JlZGl0c1Jlc3BvbnNlEk0KCkxpc3RHcmFudHMSHi50b2xsZ2F0ZS52MS5MaXN0R3JhbnRzUmVxdWVzdBofLnRvbGxnYXRlLnYxLkxpc3RHcmFudHNSZXNwb25zZRJKCglWb2lkR3JhbnQSHS50b2xsZ2F0ZS52MS5Wb2lkR3JhbnRSZXF1ZXN0Gh4udG9sbGdhdGUudjEuVm9pZEdyYW50UmVzcG9uc2USdwoYTGlzdEVudGl0bGVtZW50T3ZlcnJpZGVzEiwudG9sbGdhdGUudjEuTGlzdEVudGl0bGVtZW50T3ZlcnJpZGVzUmVxdWVzdBotLnRvbGxnYXRlLnYxLkxpc3RFbnRpdGxlbWVudE92ZXJyaWRlc1Jlc3BvbnNlElAKC0dldEZlYXR1cmVzEh8udG9sbGdhdGUudjEuR2V0RmVhdHVyZXNSZXF1ZXN0GiAudG9sbGdhdGUudjEuR2V0RmVhdHVyZXNSZXNwb25zZRJTCgxDaGVja0ZlYXR1cmUSIC50b2xsZ2F0ZS52MS5DaGVja0ZlYXR1cmVSZXF1ZXN0GiEudG9sbGdhdGUudjEuQ2hlY2tGZWF0dXJlUmVzcG9uc2USZQoSU2V0RmVhdHVyZU92ZXJyaWRlEiYudG9sbGdhdGUudjEuU2V0RmVhdHVyZU92ZXJyaWRlUmVxdWVzdBonLnRvbGxnYXRlLnYxLlNldEZlYXR1cmVPdmVycmlkZVJlc3BvbnNlEm4KFURlbGV0ZUZlYXR1cmVPdmVycmlkZRIpLnRvbGxnYXRlLnYxLkRlbGV0ZUZlYXR1cmVPdmVycmlkZVJlcXVlc3QaKi50b2xsZ2F0ZS52MS5EZWxldGVGZWF0dXJlT3ZlcnJpZGVSZXNwb25zZRJrChRMaXN0RmVhdHVyZU92ZXJyaWRlcxIoLnRvbGxnYXRlLnYxLkxpc3RGZWF0dXJlT3ZlcnJpZGVzUmVxdWVzdBopLnRvbGxnYXRlLnYxLkxpc3RGZWF0dXJlT3ZlcnJpZGVzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_tollgate_v1_resource]);
+
+/**
+ * Feature is one feature of a tenant with its value.
+ *
+ * @generated from message tollgate.v1.Feature
+ */
+export type Feature = Message<"tollgate.v1.Feature"> & {
+  /**
+   * The feature's name in the catalog, for example `sso`.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * What the value is.
+   *
+   * @generated from field: tollgate.v1.FeatureType type = 2;
+   */
+  type: FeatureType;
+
+  /**
+   * Where the value comes from.
+   *
+   * @generated from field: tollgate.v1.FeatureSource source = 3;
+   */
+  source: FeatureSource;
+
+  /**
+   * The value, in the field of the feature's type.
+   *
+   * @generated from oneof tollgate.v1.Feature.value
+   */
+  value: {
+    /**
+     * A boolean feature's value.
+     *
+     * @generated from field: bool bool_value = 4;
+     */
+    value: boolean;
+    case: "boolValue";
+  } | {
+    /**
+     * A number feature's value, a decimal string.
+     *
+     * @generated from field: string number_value = 5;
+     */
+    value: string;
+    case: "numberValue";
+  } | {
+    /**
+     * A string feature's value.
+     *
+     * @generated from field: string string_value = 6;
+     */
+    value: string;
+    case: "stringValue";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * When the override that sets the value ends; unset for other sources or no expiry.
+   *
+   * @generated from field: google.protobuf.Timestamp override_expire_time = 7;
+   */
+  overrideExpireTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message tollgate.v1.Feature.
+ * Use `create(FeatureSchema)` to create a new message.
+ */
+export const FeatureSchema: GenMessage<Feature> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_entitlement_service, 0);
+
+/**
+ * FeatureOverride is a tenant's own value of one feature.
+ *
+ * @generated from message tollgate.v1.FeatureOverride
+ */
+export type FeatureOverride = Message<"tollgate.v1.FeatureOverride"> & {
+  /**
+   * The tenant, a UUID string.
+   *
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * The feature's name.
+   *
+   * @generated from field: string feature = 2;
+   */
+  feature: string;
+
+  /**
+   * The value as it was set: `true`/`false`, a decimal string, or a word.
+   *
+   * @generated from field: string value = 3;
+   */
+  value: string;
+
+  /**
+   * When the override ends; unset: until deleted.
+   *
+   * @generated from field: google.protobuf.Timestamp expire_time = 4;
+   */
+  expireTime?: Timestamp | undefined;
+
+  /**
+   * When it was first set.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 5;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * When it was last set.
+   *
+   * @generated from field: google.protobuf.Timestamp update_time = 6;
+   */
+  updateTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message tollgate.v1.FeatureOverride.
+ * Use `create(FeatureOverrideSchema)` to create a new message.
+ */
+export const FeatureOverrideSchema: GenMessage<FeatureOverride> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_entitlement_service, 1);
+
+/**
+ * GetFeaturesRequest is the input of EntitlementService.GetFeatures.
+ *
+ * @generated from message tollgate.v1.GetFeaturesRequest
+ */
+export type GetFeaturesRequest = Message<"tollgate.v1.GetFeaturesRequest"> & {
+  /**
+   * The tenant, a UUID string. Required.
+   *
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+};
+
+/**
+ * Describes the message tollgate.v1.GetFeaturesRequest.
+ * Use `create(GetFeaturesRequestSchema)` to create a new message.
+ */
+export const GetFeaturesRequestSchema: GenMessage<GetFeaturesRequest> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_entitlement_service, 2);
+
+/**
+ * GetFeaturesResponse is the output of EntitlementService.GetFeatures.
+ *
+ * @generated from message tollgate.v1.GetFeaturesResponse
+ */
+export type GetFeaturesResponse = Message<"tollgate.v1.GetFeaturesResponse"> & {
+  /**
+   * The tenant's current plan.
+   *
+   * @generated from field: string plan_id = 1;
+   */
+  planId: string;
+
+  /**
+   * Every feature the catalog declares, in declaration order.
+   *
+   * @generated from field: repeated tollgate.v1.Feature features = 2;
+   */
+  features: Feature[];
+};
+
+/**
+ * Describes the message tollgate.v1.GetFeaturesResponse.
+ * Use `create(GetFeaturesResponseSchema)` to create a new message.
+ */
+export const GetFeaturesResponseSchema: GenMessage<GetFeaturesResponse> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_entitlement_service, 3);
+
+/**
+ * CheckFeatureRequest is the input of EntitlementService.CheckFeature.
+ *
+ * @generated from message tollgate.v1.CheckFeatureRequest
+ */
+export type CheckFeatureRequest = Message<"tollgate.v1.CheckFeatureRequest"> & {
+  /**
+   * The tenant, a UUID string. Required.
+   *
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * The feature's name, one the catalog declares. Required.
+   *
+   * @generated from field: string feature = 2;
+   */
+  feature: string;
+};
+
+/**
+ * Describes the message tollgate.v1.CheckFeatureRequest.
+ * Use `create(CheckFeatureRequestSchema)` to create a new message.
+ */
+export const CheckFeatureRequestSchema: GenMessage<CheckFeatureRequest> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_entitlement_service, 4);
+
+/**
+ * CheckFeatureResponse is the output of EntitlementService.CheckFeature.
+ *
+ * @generated from message tollgate.v1.CheckFeatureResponse
+ */
+export type CheckFeatureResponse = Message<"tollgate.v1.CheckFeatureResponse"> & {
+  /**
+   * A boolean feature's value; for a number or string feature, whether its value differs from
+   * the catalog's default.
+   *
+   * @generated from field: bool enabled = 1;
+   */
+  enabled: boolean;
+
+  /**
+   * The feature with its value and source.
+   *
+   * @generated from field: tollgate.v1.Feature feature = 2;
+   */
+  feature?: Feature | undefined;
+};
+
+/**
+ * Describes the message tollgate.v1.CheckFeatureResponse.
+ * Use `create(CheckFeatureResponseSchema)` to create a new message.
+ */
+export const CheckFeatureResponseSchema: GenMessage<CheckFeatureResponse> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_entitlement_service, 5);
+
+/**
+ * SetFeatureOverrideRequest is the input of EntitlementService.SetFeatureOverride.
+ *
+ * @generated from message tollgate.v1.SetFeatureOverrideRequest
+ */
+export type SetFeatureOverrideRequest = Message<"tollgate.v1.SetFeatureOverrideRequest"> & {
+  /**
+   * The tenant, a UUID string. Required.
+   *
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * The feature's name, one the catalog declares. Required.
+   *
+   * @generated from field: string feature = 2;
+   */
+  feature: string;
+
+  /**
+   * The value: `true` or `false` for a boolean feature, a decimal string for a number
+   * feature, one of the declared words for a string feature. Required.
+   *
+   * @generated from field: string value = 3;
+   */
+  value: string;
+
+  /**
+   * When the override ends, in the future; unset: until deleted.
+   *
+   * @generated from field: google.protobuf.Timestamp expire_time = 4;
+   */
+  expireTime?: Timestamp | undefined;
+
+  /**
+   * Makes the call idempotent: a retry with the same id returns the first answer.
+   *
+   * @generated from field: string request_id = 5;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message tollgate.v1.SetFeatureOverrideRequest.
+ * Use `create(SetFeatureOverrideRequestSchema)` to create a new message.
+ */
+export const SetFeatureOverrideRequestSchema: GenMessage<SetFeatureOverrideRequest> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_entitlement_service, 6);
+
+/**
+ * SetFeatureOverrideResponse is the output of EntitlementService.SetFeatureOverride.
+ *
+ * @generated from message tollgate.v1.SetFeatureOverrideResponse
+ */
+export type SetFeatureOverrideResponse = Message<"tollgate.v1.SetFeatureOverrideResponse"> & {
+  /**
+   * The override as stored.
+   *
+   * @generated from field: tollgate.v1.FeatureOverride override = 1;
+   */
+  override?: FeatureOverride | undefined;
+};
+
+/**
+ * Describes the message tollgate.v1.SetFeatureOverrideResponse.
+ * Use `create(SetFeatureOverrideResponseSchema)` to create a new message.
+ */
+export const SetFeatureOverrideResponseSchema: GenMessage<SetFeatureOverrideResponse> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_entitlement_service, 7);
+
+/**
+ * DeleteFeatureOverrideRequest is the input of EntitlementService.DeleteFeatureOverride.
+ *
+ * @generated from message tollgate.v1.DeleteFeatureOverrideRequest
+ */
+export type DeleteFeatureOverrideRequest = Message<"tollgate.v1.DeleteFeatureOverrideRequest"> & {
+  /**
+   * The tenant, a UUID string. Required.
+   *
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * The feature's name. Required.
+   *
+   * @generated from field: string feature = 2;
+   */
+  feature: string;
+
+  /**
+   * Makes the call idempotent: a retry with the same id returns the first answer.
+   *
+   * @generated from field: string request_id = 3;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message tollgate.v1.DeleteFeatureOverrideRequest.
+ * Use `create(DeleteFeatureOverrideRequestSchema)` to create a new message.
+ */
+export const DeleteFeatureOverrideRequestSchema: GenMessage<DeleteFeatureOverrideRequest> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_entitlement_service, 8);
+
+/**
+ * DeleteFeatureOverrideResponse is the output of EntitlementService.DeleteFeatureOverride.
+ *
+ * @generated from message tollgate.v1.DeleteFeatureOverrideResponse
+ */
+export type DeleteFeatureOverrideResponse = Message<"tollgate.v1.DeleteFeatureOverrideResponse"> & {
+  /**
+   * The override that was removed.
+   *
+   * @generated from field: tollgate.v1.FeatureOverride override = 1;
+   */
+  override?: FeatureOverride | undefined;
+};
+
+/**
+ * Describes the message tollgate.v1.DeleteFeatureOverrideResponse.
+ * Use `create(DeleteFeatureOverrideResponseSchema)` to create a new message.
+ */
+export const DeleteFeatureOverrideResponseSchema: GenMessage<DeleteFeatureOverrideResponse> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_entitlement_service, 9);
+
+/**
+ * ListFeatureOverridesRequest is the input of EntitlementService.ListFeatureOverrides.
+ *
+ * @generated from message tollgate.v1.ListFeatureOverridesRequest
+ */
+export type ListFeatureOverridesRequest = Message<"tollgate.v1.ListFeatureOverridesRequest"> & {
+  /**
+   * The tenant, a UUID string. Required.
+   *
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * Also list overrides that have expired.
+   *
+   * @generated from field: bool include_expired = 2;
+   */
+  includeExpired: boolean;
+};
+
+/**
+ * Describes the message tollgate.v1.ListFeatureOverridesRequest.
+ * Use `create(ListFeatureOverridesRequestSchema)` to create a new message.
+ */
+export const ListFeatureOverridesRequestSchema: GenMessage<ListFeatureOverridesRequest> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_entitlement_service, 10);
+
+/**
+ * ListFeatureOverridesResponse is the output of EntitlementService.ListFeatureOverrides.
+ *
+ * @generated from message tollgate.v1.ListFeatureOverridesResponse
+ */
+export type ListFeatureOverridesResponse = Message<"tollgate.v1.ListFeatureOverridesResponse"> & {
+  /**
+   * The overrides, ordered by feature name.
+   *
+   * @generated from field: repeated tollgate.v1.FeatureOverride overrides = 1;
+   */
+  overrides: FeatureOverride[];
+};
+
+/**
+ * Describes the message tollgate.v1.ListFeatureOverridesResponse.
+ * Use `create(ListFeatureOverridesResponseSchema)` to create a new message.
+ */
+export const ListFeatureOverridesResponseSchema: GenMessage<ListFeatureOverridesResponse> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_entitlement_service, 11);
 
 /**
  * Grant is extra quantity of one resource given to one tenant.
@@ -106,7 +517,7 @@ export type Grant = Message<"tollgate.v1.Grant"> & {
  * Use `create(GrantSchema)` to create a new message.
  */
 export const GrantSchema: GenMessage<Grant> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_entitlement_service, 0);
+  messageDesc(file_tollgate_v1_entitlement_service, 12);
 
 /**
  * Override is a tenant's allowance for one resource in place of its plan's.
@@ -177,7 +588,7 @@ export type Override = Message<"tollgate.v1.Override"> & {
  * Use `create(OverrideSchema)` to create a new message.
  */
 export const OverrideSchema: GenMessage<Override> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_entitlement_service, 1);
+  messageDesc(file_tollgate_v1_entitlement_service, 13);
 
 /**
  * SetEntitlementOverrideRequest is the input of EntitlementService.SetEntitlementOverride.
@@ -241,7 +652,7 @@ export type SetEntitlementOverrideRequest = Message<"tollgate.v1.SetEntitlementO
  * Use `create(SetEntitlementOverrideRequestSchema)` to create a new message.
  */
 export const SetEntitlementOverrideRequestSchema: GenMessage<SetEntitlementOverrideRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_entitlement_service, 2);
+  messageDesc(file_tollgate_v1_entitlement_service, 14);
 
 /**
  * SetEntitlementOverrideResponse is the output of EntitlementService.SetEntitlementOverride.
@@ -262,7 +673,7 @@ export type SetEntitlementOverrideResponse = Message<"tollgate.v1.SetEntitlement
  * Use `create(SetEntitlementOverrideResponseSchema)` to create a new message.
  */
 export const SetEntitlementOverrideResponseSchema: GenMessage<SetEntitlementOverrideResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_entitlement_service, 3);
+  messageDesc(file_tollgate_v1_entitlement_service, 15);
 
 /**
  * DeleteEntitlementOverrideRequest is the input of EntitlementService.DeleteEntitlementOverride.
@@ -305,7 +716,7 @@ export type DeleteEntitlementOverrideRequest = Message<"tollgate.v1.DeleteEntitl
  * Use `create(DeleteEntitlementOverrideRequestSchema)` to create a new message.
  */
 export const DeleteEntitlementOverrideRequestSchema: GenMessage<DeleteEntitlementOverrideRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_entitlement_service, 4);
+  messageDesc(file_tollgate_v1_entitlement_service, 16);
 
 /**
  * DeleteEntitlementOverrideResponse is the output of EntitlementService.DeleteEntitlementOverride.
@@ -326,7 +737,7 @@ export type DeleteEntitlementOverrideResponse = Message<"tollgate.v1.DeleteEntit
  * Use `create(DeleteEntitlementOverrideResponseSchema)` to create a new message.
  */
 export const DeleteEntitlementOverrideResponseSchema: GenMessage<DeleteEntitlementOverrideResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_entitlement_service, 5);
+  messageDesc(file_tollgate_v1_entitlement_service, 17);
 
 /**
  * GrantCreditsRequest is the input of EntitlementService.GrantCredits.
@@ -391,7 +802,7 @@ export type GrantCreditsRequest = Message<"tollgate.v1.GrantCreditsRequest"> & {
  * Use `create(GrantCreditsRequestSchema)` to create a new message.
  */
 export const GrantCreditsRequestSchema: GenMessage<GrantCreditsRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_entitlement_service, 6);
+  messageDesc(file_tollgate_v1_entitlement_service, 18);
 
 /**
  * GrantCreditsResponse is the output of EntitlementService.GrantCredits.
@@ -412,7 +823,7 @@ export type GrantCreditsResponse = Message<"tollgate.v1.GrantCreditsResponse"> &
  * Use `create(GrantCreditsResponseSchema)` to create a new message.
  */
 export const GrantCreditsResponseSchema: GenMessage<GrantCreditsResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_entitlement_service, 7);
+  messageDesc(file_tollgate_v1_entitlement_service, 19);
 
 /**
  * ListGrantsRequest is the input of EntitlementService.ListGrants.
@@ -440,7 +851,7 @@ export type ListGrantsRequest = Message<"tollgate.v1.ListGrantsRequest"> & {
  * Use `create(ListGrantsRequestSchema)` to create a new message.
  */
 export const ListGrantsRequestSchema: GenMessage<ListGrantsRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_entitlement_service, 8);
+  messageDesc(file_tollgate_v1_entitlement_service, 20);
 
 /**
  * ListGrantsResponse is the output of EntitlementService.ListGrants.
@@ -461,7 +872,7 @@ export type ListGrantsResponse = Message<"tollgate.v1.ListGrantsResponse"> & {
  * Use `create(ListGrantsResponseSchema)` to create a new message.
  */
 export const ListGrantsResponseSchema: GenMessage<ListGrantsResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_entitlement_service, 9);
+  messageDesc(file_tollgate_v1_entitlement_service, 21);
 
 /**
  * VoidGrantRequest is the input of EntitlementService.VoidGrant.
@@ -489,7 +900,7 @@ export type VoidGrantRequest = Message<"tollgate.v1.VoidGrantRequest"> & {
  * Use `create(VoidGrantRequestSchema)` to create a new message.
  */
 export const VoidGrantRequestSchema: GenMessage<VoidGrantRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_entitlement_service, 10);
+  messageDesc(file_tollgate_v1_entitlement_service, 22);
 
 /**
  * VoidGrantResponse is the output of EntitlementService.VoidGrant.
@@ -510,7 +921,7 @@ export type VoidGrantResponse = Message<"tollgate.v1.VoidGrantResponse"> & {
  * Use `create(VoidGrantResponseSchema)` to create a new message.
  */
 export const VoidGrantResponseSchema: GenMessage<VoidGrantResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_entitlement_service, 11);
+  messageDesc(file_tollgate_v1_entitlement_service, 23);
 
 /**
  * ListEntitlementOverridesRequest is the input of EntitlementService.ListEntitlementOverrides.
@@ -538,7 +949,7 @@ export type ListEntitlementOverridesRequest = Message<"tollgate.v1.ListEntitleme
  * Use `create(ListEntitlementOverridesRequestSchema)` to create a new message.
  */
 export const ListEntitlementOverridesRequestSchema: GenMessage<ListEntitlementOverridesRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_entitlement_service, 12);
+  messageDesc(file_tollgate_v1_entitlement_service, 24);
 
 /**
  * ListEntitlementOverridesResponse is the output of EntitlementService.ListEntitlementOverrides.
@@ -559,7 +970,7 @@ export type ListEntitlementOverridesResponse = Message<"tollgate.v1.ListEntitlem
  * Use `create(ListEntitlementOverridesResponseSchema)` to create a new message.
  */
 export const ListEntitlementOverridesResponseSchema: GenMessage<ListEntitlementOverridesResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_entitlement_service, 13);
+  messageDesc(file_tollgate_v1_entitlement_service, 25);
 
 /**
  * Entitlement is one resource of a tenant's plan with its limit and usage.
@@ -753,7 +1164,7 @@ export type Entitlement = Message<"tollgate.v1.Entitlement"> & {
  * Use `create(EntitlementSchema)` to create a new message.
  */
 export const EntitlementSchema: GenMessage<Entitlement> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_entitlement_service, 14);
+  messageDesc(file_tollgate_v1_entitlement_service, 26);
 
 /**
  * Reservation is an amount held against a limit.
@@ -823,7 +1234,7 @@ export type Reservation = Message<"tollgate.v1.Reservation"> & {
  * Use `create(ReservationSchema)` to create a new message.
  */
 export const ReservationSchema: GenMessage<Reservation> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_entitlement_service, 15);
+  messageDesc(file_tollgate_v1_entitlement_service, 27);
 
 /**
  * CheckRequest is the input of EntitlementService.Check.
@@ -869,7 +1280,7 @@ export type CheckRequest = Message<"tollgate.v1.CheckRequest"> & {
  * Use `create(CheckRequestSchema)` to create a new message.
  */
 export const CheckRequestSchema: GenMessage<CheckRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_entitlement_service, 16);
+  messageDesc(file_tollgate_v1_entitlement_service, 28);
 
 /**
  * CheckResponse is the output of EntitlementService.Check.
@@ -911,7 +1322,7 @@ export type CheckResponse = Message<"tollgate.v1.CheckResponse"> & {
  * Use `create(CheckResponseSchema)` to create a new message.
  */
 export const CheckResponseSchema: GenMessage<CheckResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_entitlement_service, 17);
+  messageDesc(file_tollgate_v1_entitlement_service, 29);
 
 /**
  * CheckAndRecordRequest is the input of EntitlementService.CheckAndRecord.
@@ -965,7 +1376,7 @@ export type CheckAndRecordRequest = Message<"tollgate.v1.CheckAndRecordRequest">
  * Use `create(CheckAndRecordRequestSchema)` to create a new message.
  */
 export const CheckAndRecordRequestSchema: GenMessage<CheckAndRecordRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_entitlement_service, 18);
+  messageDesc(file_tollgate_v1_entitlement_service, 30);
 
 /**
  * CheckAndRecordResponse is the output of EntitlementService.CheckAndRecord.
@@ -1007,7 +1418,7 @@ export type CheckAndRecordResponse = Message<"tollgate.v1.CheckAndRecordResponse
  * Use `create(CheckAndRecordResponseSchema)` to create a new message.
  */
 export const CheckAndRecordResponseSchema: GenMessage<CheckAndRecordResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_entitlement_service, 19);
+  messageDesc(file_tollgate_v1_entitlement_service, 31);
 
 /**
  * RecordUsageRequest is the input of EntitlementService.RecordUsage.
@@ -1061,7 +1472,7 @@ export type RecordUsageRequest = Message<"tollgate.v1.RecordUsageRequest"> & {
  * Use `create(RecordUsageRequestSchema)` to create a new message.
  */
 export const RecordUsageRequestSchema: GenMessage<RecordUsageRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_entitlement_service, 20);
+  messageDesc(file_tollgate_v1_entitlement_service, 32);
 
 /**
  * RecordUsageResponse is the output of EntitlementService.RecordUsage.
@@ -1082,7 +1493,7 @@ export type RecordUsageResponse = Message<"tollgate.v1.RecordUsageResponse"> & {
  * Use `create(RecordUsageResponseSchema)` to create a new message.
  */
 export const RecordUsageResponseSchema: GenMessage<RecordUsageResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_entitlement_service, 21);
+  messageDesc(file_tollgate_v1_entitlement_service, 33);
 
 /**
  * GetEntitlementsRequest is the input of EntitlementService.GetEntitlements.
@@ -1103,7 +1514,7 @@ export type GetEntitlementsRequest = Message<"tollgate.v1.GetEntitlementsRequest
  * Use `create(GetEntitlementsRequestSchema)` to create a new message.
  */
 export const GetEntitlementsRequestSchema: GenMessage<GetEntitlementsRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_entitlement_service, 22);
+  messageDesc(file_tollgate_v1_entitlement_service, 34);
 
 /**
  * GetEntitlementsResponse is the output of EntitlementService.GetEntitlements.
@@ -1131,7 +1542,7 @@ export type GetEntitlementsResponse = Message<"tollgate.v1.GetEntitlementsRespon
  * Use `create(GetEntitlementsResponseSchema)` to create a new message.
  */
 export const GetEntitlementsResponseSchema: GenMessage<GetEntitlementsResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_entitlement_service, 23);
+  messageDesc(file_tollgate_v1_entitlement_service, 35);
 
 /**
  * ReserveRequest is the input of EntitlementService.Reserve.
@@ -1192,7 +1603,7 @@ export type ReserveRequest = Message<"tollgate.v1.ReserveRequest"> & {
  * Use `create(ReserveRequestSchema)` to create a new message.
  */
 export const ReserveRequestSchema: GenMessage<ReserveRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_entitlement_service, 24);
+  messageDesc(file_tollgate_v1_entitlement_service, 36);
 
 /**
  * ReserveResponse is the output of EntitlementService.Reserve.
@@ -1248,7 +1659,7 @@ export type ReserveResponse = Message<"tollgate.v1.ReserveResponse"> & {
  * Use `create(ReserveResponseSchema)` to create a new message.
  */
 export const ReserveResponseSchema: GenMessage<ReserveResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_entitlement_service, 25);
+  messageDesc(file_tollgate_v1_entitlement_service, 37);
 
 /**
  * CommitReservationRequest is the input of EntitlementService.CommitReservation.
@@ -1286,7 +1697,7 @@ export type CommitReservationRequest = Message<"tollgate.v1.CommitReservationReq
  * Use `create(CommitReservationRequestSchema)` to create a new message.
  */
 export const CommitReservationRequestSchema: GenMessage<CommitReservationRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_entitlement_service, 26);
+  messageDesc(file_tollgate_v1_entitlement_service, 38);
 
 /**
  * CommitReservationResponse is the output of EntitlementService.CommitReservation.
@@ -1314,7 +1725,7 @@ export type CommitReservationResponse = Message<"tollgate.v1.CommitReservationRe
  * Use `create(CommitReservationResponseSchema)` to create a new message.
  */
 export const CommitReservationResponseSchema: GenMessage<CommitReservationResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_entitlement_service, 27);
+  messageDesc(file_tollgate_v1_entitlement_service, 39);
 
 /**
  * ReleaseReservationRequest is the input of EntitlementService.ReleaseReservation.
@@ -1342,7 +1753,7 @@ export type ReleaseReservationRequest = Message<"tollgate.v1.ReleaseReservationR
  * Use `create(ReleaseReservationRequestSchema)` to create a new message.
  */
 export const ReleaseReservationRequestSchema: GenMessage<ReleaseReservationRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_entitlement_service, 28);
+  messageDesc(file_tollgate_v1_entitlement_service, 40);
 
 /**
  * ReleaseReservationResponse is the output of EntitlementService.ReleaseReservation.
@@ -1370,7 +1781,89 @@ export type ReleaseReservationResponse = Message<"tollgate.v1.ReleaseReservation
  * Use `create(ReleaseReservationResponseSchema)` to create a new message.
  */
 export const ReleaseReservationResponseSchema: GenMessage<ReleaseReservationResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_entitlement_service, 29);
+  messageDesc(file_tollgate_v1_entitlement_service, 41);
+
+/**
+ * FeatureType is what a feature's value is.
+ *
+ * @generated from enum tollgate.v1.FeatureType
+ */
+export enum FeatureType {
+  /**
+   * The type is not set. Servers never return this value.
+   *
+   * @generated from enum value: FEATURE_TYPE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * On or off (`bool_value`).
+   *
+   * @generated from enum value: FEATURE_TYPE_BOOLEAN = 1;
+   */
+  BOOLEAN = 1,
+
+  /**
+   * A non-negative decimal (`number_value`), for example a retention in days.
+   *
+   * @generated from enum value: FEATURE_TYPE_NUMBER = 2;
+   */
+  NUMBER = 2,
+
+  /**
+   * A word (`string_value`), one of the feature's declared values when it lists them.
+   *
+   * @generated from enum value: FEATURE_TYPE_STRING = 3;
+   */
+  STRING = 3,
+}
+
+/**
+ * Describes the enum tollgate.v1.FeatureType.
+ */
+export const FeatureTypeSchema: GenEnum<FeatureType> = /*@__PURE__*/
+  enumDesc(file_tollgate_v1_entitlement_service, 0);
+
+/**
+ * FeatureSource says where a tenant's value of a feature comes from.
+ *
+ * @generated from enum tollgate.v1.FeatureSource
+ */
+export enum FeatureSource {
+  /**
+   * The source is not set. Servers never return this value.
+   *
+   * @generated from enum value: FEATURE_SOURCE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The tenant's plan sets the value.
+   *
+   * @generated from enum value: FEATURE_SOURCE_PLAN = 1;
+   */
+  PLAN = 1,
+
+  /**
+   * A feature override in force sets it.
+   *
+   * @generated from enum value: FEATURE_SOURCE_OVERRIDE = 2;
+   */
+  OVERRIDE = 2,
+
+  /**
+   * Neither does: the catalog's default for the feature.
+   *
+   * @generated from enum value: FEATURE_SOURCE_DEFAULT = 3;
+   */
+  DEFAULT = 3,
+}
+
+/**
+ * Describes the enum tollgate.v1.FeatureSource.
+ */
+export const FeatureSourceSchema: GenEnum<FeatureSource> = /*@__PURE__*/
+  enumDesc(file_tollgate_v1_entitlement_service, 1);
 
 /**
  * LimitSource says where an entitlement's allowance comes from.
@@ -1404,7 +1897,7 @@ export enum LimitSource {
  * Describes the enum tollgate.v1.LimitSource.
  */
 export const LimitSourceSchema: GenEnum<LimitSource> = /*@__PURE__*/
-  enumDesc(file_tollgate_v1_entitlement_service, 0);
+  enumDesc(file_tollgate_v1_entitlement_service, 2);
 
 /**
  * GrantState says whether a grant still counts.
@@ -1452,7 +1945,7 @@ export enum GrantState {
  * Describes the enum tollgate.v1.GrantState.
  */
 export const GrantStateSchema: GenEnum<GrantState> = /*@__PURE__*/
-  enumDesc(file_tollgate_v1_entitlement_service, 1);
+  enumDesc(file_tollgate_v1_entitlement_service, 3);
 
 /**
  * DenialReason is the machine-readable reason why a check was not allowed.
@@ -1500,7 +1993,7 @@ export enum DenialReason {
  * Describes the enum tollgate.v1.DenialReason.
  */
 export const DenialReasonSchema: GenEnum<DenialReason> = /*@__PURE__*/
-  enumDesc(file_tollgate_v1_entitlement_service, 2);
+  enumDesc(file_tollgate_v1_entitlement_service, 4);
 
 /**
  * ReservationState is the lifecycle state of a reservation.
@@ -1548,7 +2041,7 @@ export enum ReservationState {
  * Describes the enum tollgate.v1.ReservationState.
  */
 export const ReservationStateSchema: GenEnum<ReservationState> = /*@__PURE__*/
-  enumDesc(file_tollgate_v1_entitlement_service, 3);
+  enumDesc(file_tollgate_v1_entitlement_service, 5);
 
 /**
  * Aggregation is how a meter turns a period's usage into one number.
@@ -1603,7 +2096,7 @@ export enum Aggregation {
  * Describes the enum tollgate.v1.Aggregation.
  */
 export const AggregationSchema: GenEnum<Aggregation> = /*@__PURE__*/
-  enumDesc(file_tollgate_v1_entitlement_service, 4);
+  enumDesc(file_tollgate_v1_entitlement_service, 6);
 
 /**
  * EntitlementService answers "may this tenant do this now?" against the limits of the
@@ -1773,6 +2266,61 @@ export const EntitlementService: GenService<{
     methodKind: "unary";
     input: typeof ListEntitlementOverridesRequestSchema;
     output: typeof ListEntitlementOverridesResponseSchema;
+  },
+  /**
+   * GetFeatures returns every feature the catalog declares with the tenant's value and where it
+   * comes from: an override in force, the plan, or the feature's default.
+   *
+   * @generated from rpc tollgate.v1.EntitlementService.GetFeatures
+   */
+  getFeatures: {
+    methodKind: "unary";
+    input: typeof GetFeaturesRequestSchema;
+    output: typeof GetFeaturesResponseSchema;
+  },
+  /**
+   * CheckFeature answers whether one feature is enabled for a tenant, with its value. An
+   * unknown feature is `INVALID_ARGUMENT` listing the known ones.
+   *
+   * @generated from rpc tollgate.v1.EntitlementService.CheckFeature
+   */
+  checkFeature: {
+    methodKind: "unary";
+    input: typeof CheckFeatureRequestSchema;
+    output: typeof CheckFeatureResponseSchema;
+  },
+  /**
+   * SetFeatureOverride gives a tenant its own value of a feature in place of its plan's, until
+   * `expire_time` (unset: until deleted). A value of the wrong type is `INVALID_ARGUMENT`.
+   * Admin only, audited, idempotent by `request_id`; announced as `entitlement.updated`.
+   *
+   * @generated from rpc tollgate.v1.EntitlementService.SetFeatureOverride
+   */
+  setFeatureOverride: {
+    methodKind: "unary";
+    input: typeof SetFeatureOverrideRequestSchema;
+    output: typeof SetFeatureOverrideResponseSchema;
+  },
+  /**
+   * DeleteFeatureOverride removes a tenant's feature override; `NOT_FOUND` when there is none.
+   * Admin only, audited, idempotent by `request_id`; announced as `entitlement.updated`.
+   *
+   * @generated from rpc tollgate.v1.EntitlementService.DeleteFeatureOverride
+   */
+  deleteFeatureOverride: {
+    methodKind: "unary";
+    input: typeof DeleteFeatureOverrideRequestSchema;
+    output: typeof DeleteFeatureOverrideResponseSchema;
+  },
+  /**
+   * ListFeatureOverrides returns a tenant's feature overrides by feature name. Admin only.
+   *
+   * @generated from rpc tollgate.v1.EntitlementService.ListFeatureOverrides
+   */
+  listFeatureOverrides: {
+    methodKind: "unary";
+    input: typeof ListFeatureOverridesRequestSchema;
+    output: typeof ListFeatureOverridesResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_tollgate_v1_entitlement_service, 0);

@@ -18,6 +18,14 @@ DENIAL_REASON_RESOURCE_NOT_IN_PLAN: DenialReason
 DENIAL_REASON_SUBSCRIPTION_INACTIVE: DenialReason
 DENIAL_REASON_UNSPECIFIED: DenialReason
 DESCRIPTOR: _descriptor.FileDescriptor
+FEATURE_SOURCE_DEFAULT: FeatureSource
+FEATURE_SOURCE_OVERRIDE: FeatureSource
+FEATURE_SOURCE_PLAN: FeatureSource
+FEATURE_SOURCE_UNSPECIFIED: FeatureSource
+FEATURE_TYPE_BOOLEAN: FeatureType
+FEATURE_TYPE_NUMBER: FeatureType
+FEATURE_TYPE_STRING: FeatureType
+FEATURE_TYPE_UNSPECIFIED: FeatureType
 GRANT_STATE_ACTIVE: GrantState
 GRANT_STATE_EXPIRED: GrantState
 GRANT_STATE_UNSPECIFIED: GrantState
@@ -64,6 +72,22 @@ class CheckAndRecordResponse(_message.Message):
     entitlement: Entitlement
     reason: str
     def __init__(self, allowed: bool = ..., reason: _Optional[str] = ..., denial_reason: _Optional[_Union[DenialReason, str]] = ..., entitlement: _Optional[_Union[Entitlement, _Mapping]] = ...) -> None: ...
+
+class CheckFeatureRequest(_message.Message):
+    __slots__ = ["feature", "tenant_id"]
+    FEATURE_FIELD_NUMBER: _ClassVar[int]
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    feature: str
+    tenant_id: str
+    def __init__(self, tenant_id: _Optional[str] = ..., feature: _Optional[str] = ...) -> None: ...
+
+class CheckFeatureResponse(_message.Message):
+    __slots__ = ["enabled", "feature"]
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    FEATURE_FIELD_NUMBER: _ClassVar[int]
+    enabled: bool
+    feature: Feature
+    def __init__(self, enabled: bool = ..., feature: _Optional[_Union[Feature, _Mapping]] = ...) -> None: ...
 
 class CheckRequest(_message.Message):
     __slots__ = ["dimensions", "quantity", "resource_type", "tenant_id"]
@@ -139,6 +163,22 @@ class DeleteEntitlementOverrideResponse(_message.Message):
     override: Override
     def __init__(self, override: _Optional[_Union[Override, _Mapping]] = ...) -> None: ...
 
+class DeleteFeatureOverrideRequest(_message.Message):
+    __slots__ = ["feature", "request_id", "tenant_id"]
+    FEATURE_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    feature: str
+    request_id: str
+    tenant_id: str
+    def __init__(self, tenant_id: _Optional[str] = ..., feature: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class DeleteFeatureOverrideResponse(_message.Message):
+    __slots__ = ["override"]
+    OVERRIDE_FIELD_NUMBER: _ClassVar[int]
+    override: FeatureOverride
+    def __init__(self, override: _Optional[_Union[FeatureOverride, _Mapping]] = ...) -> None: ...
+
 class Entitlement(_message.Message):
     __slots__ = ["aggregation", "currency", "dimensions", "grant_remaining", "granted", "hard", "included", "kind", "limit", "limit_source", "overage", "overage_amount", "overage_unit_amount", "period_end_time", "period_start_time", "plan_id", "price_override_id", "pricing", "remaining", "reserved", "resource_type", "unlimited", "used"]
     class DimensionsEntry(_message.Message):
@@ -196,6 +236,40 @@ class Entitlement(_message.Message):
     used: str
     def __init__(self, resource_type: _Optional[str] = ..., kind: _Optional[_Union[_resource_pb2.ResourceKind, str]] = ..., limit: _Optional[str] = ..., unlimited: bool = ..., used: _Optional[str] = ..., remaining: _Optional[str] = ..., period_start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., period_end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., plan_id: _Optional[str] = ..., reserved: _Optional[str] = ..., included: _Optional[str] = ..., overage: _Optional[str] = ..., overage_amount: _Optional[str] = ..., hard: bool = ..., overage_unit_amount: _Optional[str] = ..., currency: _Optional[str] = ..., granted: _Optional[str] = ..., grant_remaining: _Optional[str] = ..., limit_source: _Optional[_Union[LimitSource, str]] = ..., dimensions: _Optional[_Mapping[str, str]] = ..., aggregation: _Optional[_Union[Aggregation, str]] = ..., pricing: _Optional[_Union[_resource_pb2.Pricing, _Mapping]] = ..., price_override_id: _Optional[str] = ...) -> None: ...
 
+class Feature(_message.Message):
+    __slots__ = ["bool_value", "name", "number_value", "override_expire_time", "source", "string_value", "type"]
+    BOOL_VALUE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_VALUE_FIELD_NUMBER: _ClassVar[int]
+    OVERRIDE_EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    STRING_VALUE_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    bool_value: bool
+    name: str
+    number_value: str
+    override_expire_time: _timestamp_pb2.Timestamp
+    source: FeatureSource
+    string_value: str
+    type: FeatureType
+    def __init__(self, name: _Optional[str] = ..., type: _Optional[_Union[FeatureType, str]] = ..., source: _Optional[_Union[FeatureSource, str]] = ..., bool_value: bool = ..., number_value: _Optional[str] = ..., string_value: _Optional[str] = ..., override_expire_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class FeatureOverride(_message.Message):
+    __slots__ = ["create_time", "expire_time", "feature", "tenant_id", "update_time", "value"]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    FEATURE_FIELD_NUMBER: _ClassVar[int]
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    create_time: _timestamp_pb2.Timestamp
+    expire_time: _timestamp_pb2.Timestamp
+    feature: str
+    tenant_id: str
+    update_time: _timestamp_pb2.Timestamp
+    value: str
+    def __init__(self, tenant_id: _Optional[str] = ..., feature: _Optional[str] = ..., value: _Optional[str] = ..., expire_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
 class GetEntitlementsRequest(_message.Message):
     __slots__ = ["tenant_id"]
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -209,6 +283,20 @@ class GetEntitlementsResponse(_message.Message):
     entitlements: _containers.RepeatedCompositeFieldContainer[Entitlement]
     plan_id: str
     def __init__(self, plan_id: _Optional[str] = ..., entitlements: _Optional[_Iterable[_Union[Entitlement, _Mapping]]] = ...) -> None: ...
+
+class GetFeaturesRequest(_message.Message):
+    __slots__ = ["tenant_id"]
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    def __init__(self, tenant_id: _Optional[str] = ...) -> None: ...
+
+class GetFeaturesResponse(_message.Message):
+    __slots__ = ["features", "plan_id"]
+    FEATURES_FIELD_NUMBER: _ClassVar[int]
+    PLAN_ID_FIELD_NUMBER: _ClassVar[int]
+    features: _containers.RepeatedCompositeFieldContainer[Feature]
+    plan_id: str
+    def __init__(self, plan_id: _Optional[str] = ..., features: _Optional[_Iterable[_Union[Feature, _Mapping]]] = ...) -> None: ...
 
 class Grant(_message.Message):
     __slots__ = ["create_time", "dimensions", "expire_time", "id", "quantity", "reason", "remaining", "resource_type", "state", "tenant_id", "void_time"]
@@ -287,6 +375,20 @@ class ListEntitlementOverridesResponse(_message.Message):
     OVERRIDES_FIELD_NUMBER: _ClassVar[int]
     overrides: _containers.RepeatedCompositeFieldContainer[Override]
     def __init__(self, overrides: _Optional[_Iterable[_Union[Override, _Mapping]]] = ...) -> None: ...
+
+class ListFeatureOverridesRequest(_message.Message):
+    __slots__ = ["include_expired", "tenant_id"]
+    INCLUDE_EXPIRED_FIELD_NUMBER: _ClassVar[int]
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    include_expired: bool
+    tenant_id: str
+    def __init__(self, tenant_id: _Optional[str] = ..., include_expired: bool = ...) -> None: ...
+
+class ListFeatureOverridesResponse(_message.Message):
+    __slots__ = ["overrides"]
+    OVERRIDES_FIELD_NUMBER: _ClassVar[int]
+    overrides: _containers.RepeatedCompositeFieldContainer[FeatureOverride]
+    def __init__(self, overrides: _Optional[_Iterable[_Union[FeatureOverride, _Mapping]]] = ...) -> None: ...
 
 class ListGrantsRequest(_message.Message):
     __slots__ = ["include_expired", "tenant_id"]
@@ -462,6 +564,26 @@ class SetEntitlementOverrideResponse(_message.Message):
     override: Override
     def __init__(self, override: _Optional[_Union[Override, _Mapping]] = ...) -> None: ...
 
+class SetFeatureOverrideRequest(_message.Message):
+    __slots__ = ["expire_time", "feature", "request_id", "tenant_id", "value"]
+    EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    FEATURE_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    expire_time: _timestamp_pb2.Timestamp
+    feature: str
+    request_id: str
+    tenant_id: str
+    value: str
+    def __init__(self, tenant_id: _Optional[str] = ..., feature: _Optional[str] = ..., value: _Optional[str] = ..., expire_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class SetFeatureOverrideResponse(_message.Message):
+    __slots__ = ["override"]
+    OVERRIDE_FIELD_NUMBER: _ClassVar[int]
+    override: FeatureOverride
+    def __init__(self, override: _Optional[_Union[FeatureOverride, _Mapping]] = ...) -> None: ...
+
 class VoidGrantRequest(_message.Message):
     __slots__ = ["grant_id", "request_id"]
     GRANT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -475,6 +597,12 @@ class VoidGrantResponse(_message.Message):
     GRANT_FIELD_NUMBER: _ClassVar[int]
     grant: Grant
     def __init__(self, grant: _Optional[_Union[Grant, _Mapping]] = ...) -> None: ...
+
+class FeatureType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class FeatureSource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
 
 class LimitSource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []

@@ -92,6 +92,31 @@ class EntitlementServiceStub(object):
                 request_serializer=tollgate_dot_v1_dot_entitlement__service__pb2.ListEntitlementOverridesRequest.SerializeToString,
                 response_deserializer=tollgate_dot_v1_dot_entitlement__service__pb2.ListEntitlementOverridesResponse.FromString,
                 )
+        self.GetFeatures = channel.unary_unary(
+                '/tollgate.v1.EntitlementService/GetFeatures',
+                request_serializer=tollgate_dot_v1_dot_entitlement__service__pb2.GetFeaturesRequest.SerializeToString,
+                response_deserializer=tollgate_dot_v1_dot_entitlement__service__pb2.GetFeaturesResponse.FromString,
+                )
+        self.CheckFeature = channel.unary_unary(
+                '/tollgate.v1.EntitlementService/CheckFeature',
+                request_serializer=tollgate_dot_v1_dot_entitlement__service__pb2.CheckFeatureRequest.SerializeToString,
+                response_deserializer=tollgate_dot_v1_dot_entitlement__service__pb2.CheckFeatureResponse.FromString,
+                )
+        self.SetFeatureOverride = channel.unary_unary(
+                '/tollgate.v1.EntitlementService/SetFeatureOverride',
+                request_serializer=tollgate_dot_v1_dot_entitlement__service__pb2.SetFeatureOverrideRequest.SerializeToString,
+                response_deserializer=tollgate_dot_v1_dot_entitlement__service__pb2.SetFeatureOverrideResponse.FromString,
+                )
+        self.DeleteFeatureOverride = channel.unary_unary(
+                '/tollgate.v1.EntitlementService/DeleteFeatureOverride',
+                request_serializer=tollgate_dot_v1_dot_entitlement__service__pb2.DeleteFeatureOverrideRequest.SerializeToString,
+                response_deserializer=tollgate_dot_v1_dot_entitlement__service__pb2.DeleteFeatureOverrideResponse.FromString,
+                )
+        self.ListFeatureOverrides = channel.unary_unary(
+                '/tollgate.v1.EntitlementService/ListFeatureOverrides',
+                request_serializer=tollgate_dot_v1_dot_entitlement__service__pb2.ListFeatureOverridesRequest.SerializeToString,
+                response_deserializer=tollgate_dot_v1_dot_entitlement__service__pb2.ListFeatureOverridesResponse.FromString,
+                )
 
 
 class EntitlementServiceServicer(object):
@@ -222,6 +247,46 @@ class EntitlementServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetFeatures(self, request, context):
+        """GetFeatures returns every feature the catalog declares with the tenant's value and where it
+        comes from: an override in force, the plan, or the feature's default.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CheckFeature(self, request, context):
+        """CheckFeature answers whether one feature is enabled for a tenant, with its value. An
+        unknown feature is `INVALID_ARGUMENT` listing the known ones.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetFeatureOverride(self, request, context):
+        """SetFeatureOverride gives a tenant its own value of a feature in place of its plan's, until
+        `expire_time` (unset: until deleted). A value of the wrong type is `INVALID_ARGUMENT`.
+        Admin only, audited, idempotent by `request_id`; announced as `entitlement.updated`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteFeatureOverride(self, request, context):
+        """DeleteFeatureOverride removes a tenant's feature override; `NOT_FOUND` when there is none.
+        Admin only, audited, idempotent by `request_id`; announced as `entitlement.updated`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListFeatureOverrides(self, request, context):
+        """ListFeatureOverrides returns a tenant's feature overrides by feature name. Admin only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EntitlementServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -289,6 +354,31 @@ def add_EntitlementServiceServicer_to_server(servicer, server):
                     servicer.ListEntitlementOverrides,
                     request_deserializer=tollgate_dot_v1_dot_entitlement__service__pb2.ListEntitlementOverridesRequest.FromString,
                     response_serializer=tollgate_dot_v1_dot_entitlement__service__pb2.ListEntitlementOverridesResponse.SerializeToString,
+            ),
+            'GetFeatures': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetFeatures,
+                    request_deserializer=tollgate_dot_v1_dot_entitlement__service__pb2.GetFeaturesRequest.FromString,
+                    response_serializer=tollgate_dot_v1_dot_entitlement__service__pb2.GetFeaturesResponse.SerializeToString,
+            ),
+            'CheckFeature': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckFeature,
+                    request_deserializer=tollgate_dot_v1_dot_entitlement__service__pb2.CheckFeatureRequest.FromString,
+                    response_serializer=tollgate_dot_v1_dot_entitlement__service__pb2.CheckFeatureResponse.SerializeToString,
+            ),
+            'SetFeatureOverride': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetFeatureOverride,
+                    request_deserializer=tollgate_dot_v1_dot_entitlement__service__pb2.SetFeatureOverrideRequest.FromString,
+                    response_serializer=tollgate_dot_v1_dot_entitlement__service__pb2.SetFeatureOverrideResponse.SerializeToString,
+            ),
+            'DeleteFeatureOverride': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteFeatureOverride,
+                    request_deserializer=tollgate_dot_v1_dot_entitlement__service__pb2.DeleteFeatureOverrideRequest.FromString,
+                    response_serializer=tollgate_dot_v1_dot_entitlement__service__pb2.DeleteFeatureOverrideResponse.SerializeToString,
+            ),
+            'ListFeatureOverrides': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListFeatureOverrides,
+                    request_deserializer=tollgate_dot_v1_dot_entitlement__service__pb2.ListFeatureOverridesRequest.FromString,
+                    response_serializer=tollgate_dot_v1_dot_entitlement__service__pb2.ListFeatureOverridesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -531,5 +621,90 @@ class EntitlementService(object):
         return grpc.experimental.unary_unary(request, target, '/tollgate.v1.EntitlementService/ListEntitlementOverrides',
             tollgate_dot_v1_dot_entitlement__service__pb2.ListEntitlementOverridesRequest.SerializeToString,
             tollgate_dot_v1_dot_entitlement__service__pb2.ListEntitlementOverridesResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def GetFeatures(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollgate.v1.EntitlementService/GetFeatures',
+            tollgate_dot_v1_dot_entitlement__service__pb2.GetFeaturesRequest.SerializeToString,
+            tollgate_dot_v1_dot_entitlement__service__pb2.GetFeaturesResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def CheckFeature(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollgate.v1.EntitlementService/CheckFeature',
+            tollgate_dot_v1_dot_entitlement__service__pb2.CheckFeatureRequest.SerializeToString,
+            tollgate_dot_v1_dot_entitlement__service__pb2.CheckFeatureResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def SetFeatureOverride(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollgate.v1.EntitlementService/SetFeatureOverride',
+            tollgate_dot_v1_dot_entitlement__service__pb2.SetFeatureOverrideRequest.SerializeToString,
+            tollgate_dot_v1_dot_entitlement__service__pb2.SetFeatureOverrideResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def DeleteFeatureOverride(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollgate.v1.EntitlementService/DeleteFeatureOverride',
+            tollgate_dot_v1_dot_entitlement__service__pb2.DeleteFeatureOverrideRequest.SerializeToString,
+            tollgate_dot_v1_dot_entitlement__service__pb2.DeleteFeatureOverrideResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ListFeatureOverrides(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollgate.v1.EntitlementService/ListFeatureOverrides',
+            tollgate_dot_v1_dot_entitlement__service__pb2.ListFeatureOverridesRequest.SerializeToString,
+            tollgate_dot_v1_dot_entitlement__service__pb2.ListFeatureOverridesResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

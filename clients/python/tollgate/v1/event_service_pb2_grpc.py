@@ -25,6 +25,11 @@ class EventServiceStub(object):
     - `entitlement.denied`: the first denied call of a period for a tenant and resource.
     `tenant_id`, `resource_type`, `period_start_time`, `quantity`, `used`, `reserved`,
     `limit`, `plan_id`.
+    - `entitlement.updated`: what a tenant is entitled to changed (a plan change, a cancellation
+    taking effect, a limit or feature override set, deleted or expired), once per change.
+    `tenant_id`, `before` and `after` (each `plan_id`, `features`: name to value, booleans as
+    booleans and numbers as decimal strings, and `limits`: resource type to `limit`, a decimal
+    string or null for unlimited), `changed` (the feature names and resource types that differ).
     - `subscription.created`, `subscription.updated`, `subscription.canceled`,
     `subscription.past_due`, `subscription.trial_will_end` (three days before the trial
     ends): the subscription as stored, with snake_case fields.
@@ -107,6 +112,11 @@ class EventServiceServicer(object):
     - `entitlement.denied`: the first denied call of a period for a tenant and resource.
     `tenant_id`, `resource_type`, `period_start_time`, `quantity`, `used`, `reserved`,
     `limit`, `plan_id`.
+    - `entitlement.updated`: what a tenant is entitled to changed (a plan change, a cancellation
+    taking effect, a limit or feature override set, deleted or expired), once per change.
+    `tenant_id`, `before` and `after` (each `plan_id`, `features`: name to value, booleans as
+    booleans and numbers as decimal strings, and `limits`: resource type to `limit`, a decimal
+    string or null for unlimited), `changed` (the feature names and resource types that differ).
     - `subscription.created`, `subscription.updated`, `subscription.canceled`,
     `subscription.past_due`, `subscription.trial_will_end` (three days before the trial
     ends): the subscription as stored, with snake_case fields.
@@ -262,6 +272,11 @@ class EventService(object):
     - `entitlement.denied`: the first denied call of a period for a tenant and resource.
     `tenant_id`, `resource_type`, `period_start_time`, `quantity`, `used`, `reserved`,
     `limit`, `plan_id`.
+    - `entitlement.updated`: what a tenant is entitled to changed (a plan change, a cancellation
+    taking effect, a limit or feature override set, deleted or expired), once per change.
+    `tenant_id`, `before` and `after` (each `plan_id`, `features`: name to value, booleans as
+    booleans and numbers as decimal strings, and `limits`: resource type to `limit`, a decimal
+    string or null for unlimited), `changed` (the feature names and resource types that differ).
     - `subscription.created`, `subscription.updated`, `subscription.canceled`,
     `subscription.past_due`, `subscription.trial_will_end` (three days before the trial
     ends): the subscription as stored, with snake_case fields.

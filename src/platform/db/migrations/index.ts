@@ -14,6 +14,7 @@ import * as tenantKeys from "./0012_tenant_keys.js";
 import * as meters from "./0013_meters.js";
 import * as corrections from "./0014_corrections.js";
 import * as pricing from "./0015_pricing.js";
+import * as features from "./0016_features.js";
 
 /** A schema change, applied once in name order and recorded in `knex_migrations`. */
 export interface Migration {
@@ -37,6 +38,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0013_meters": meters,
   "0014_corrections": corrections,
   "0015_pricing": pricing,
+  "0016_features": features,
 };
 
 /**
