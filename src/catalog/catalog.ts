@@ -62,6 +62,11 @@ export interface PlanLimit {
   dimensions: Readonly<Record<string, string>>;
   /** The limits per dimension values under a total; empty on a dimension limit itself. */
   dimensionLimits: PlanLimit[];
+  /**
+   * The length of the rolling window the limit holds over, in milliseconds (`"window": "60s"`);
+   * undefined: the billing period. A windowed limit is never billed.
+   */
+  window?: number | undefined;
 }
 
 /** Thresholds of a limit that names none: 80 % and 100 %. */
@@ -165,6 +170,8 @@ const limitFields = {
     .array(z.number().gt(0, "must be above 0").max(10, "must be at most 10"))
     .max(10)
     .optional(),
+  // Checked with the limit's other rules (windowProblems), so every problem shows at once.
+  window: z.string().optional(),
 };
 
 const dimensionLimitSchema = z.strictObject({
@@ -376,6 +383,7 @@ export function createPlanCatalog(data: unknown, label: string): PlanCatalog {
       }
       for (const [where, rawLimit, parsedLimit] of priced) {
         problems.push(...overageProblems(where, rawLimit, raw.currency));
+        problems.push(...windowProblems(where, rawLimit, meter, where !== at));
         // A provider's meter adds up what it is sent; a latest value can go down.
         if (rawLimit.meter_event_name !== undefined && meter.aggregation === "latest") {
           problems.push(
@@ -575,6 +583,7 @@ function limitOf(
     limit: limited ? new Decimal(raw.limit as string) : undefined,
     overage: limited ? overageOf({ ...(raw as RawLimit), kind }, currency) : undefined,
     alertThresholds: thresholdsOf(limited ? raw.alert_thresholds : []),
+    window: raw.window === undefined ? undefined : windowMs(raw.window),
     dimensions,
     dimensionLimits: [],
   };
@@ -582,6 +591,8 @@ function limitOf(
 
 type RawLimit = {
   kind: ResourceKind;
+  window?: string | undefined;
+  alert_thresholds?: number[] | undefined;
   limit: string;
   overage_unit_amount?: string | undefined;
   pricing?: z.infer<typeof pricingSchema> | undefined;
@@ -645,6 +656,57 @@ function overageProblems(at: string, raw: RawLimit, currency: string): string[] 
     problems.push(
       `${at}.${missing}: required with ${missing === "meter_event_name" ? "metered_price_id" : "meter_event_name"}`,
     );
+  }
+  return problems;
+}
+
+/** Units of a window's length. */
+const WINDOW_UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** The shortest and longest rolling windows: one second, one day. */
+const WINDOW_BOUNDS = { min: 1_000, max: 86_400_000 };
+
+// `"60s"`, `"5m"`, `"1h"`, `"1d"` in milliseconds; NaN when the text is not such a length.
+function windowMs(text: string): number {
+  const match = /^([1-9][0-9]{0,5})([smhd])$/.exec(text);
+  return match ? Number(match[1]) * (WINDOW_UNITS[match[2] as string] as number) : Number.NaN;
+}
+
+// A rolling window counts calls, not billed usage: one length from 1 s to 1 day, on a
+// consumable's own limit counted by sum or count, without pricing, meter or alert thresholds.
+function windowProblems(
+  at: string,
+  raw: RawLimit,
+  meter: Meter,
+  dimensionLimit: boolean,
+): string[] {
+  if (raw.window === undefined) return [];
+  const ms = windowMs(raw.window);
+  const problems: string[] = [];
+  if (!(ms >= WINDOW_BOUNDS.min && ms <= WINDOW_BOUNDS.max)) {
+    problems.push(
+      `${at}.window: "${raw.window}" must be a length from 1s to 1d such as "60s", "5m" or "1h"`,
+    );
+  }
+  if (dimensionLimit)
+    problems.push(`${at}.window: only a resource's own limit can be a rolling window`);
+  if (raw.kind !== "consumable")
+    problems.push(`${at}.window: only a consumable can be counted over a window`);
+  if (meter.aggregation !== "sum" && meter.aggregation !== "count") {
+    problems.push(`${at}.window: a window counts a sum or count meter, not ${meter.aggregation}`);
+  }
+  for (const field of [
+    "pricing",
+    "overage_unit_amount",
+    "overage_cap",
+    "meter_event_name",
+    "alert_thresholds",
+  ] as const) {
+    if (raw[field] !== undefined) {
+      problems.push(
+        `${at}.${field}: a rolling window is never billed or alerted; remove it or the window`,
+      );
+    }
   }
   return problems;
 }

@@ -15,6 +15,14 @@ export interface BillingCycle {
 /** The counter period of allocations, which never reset. */
 export const ALLOCATION_PERIOD = new Date(0);
 
+/**
+ * The counter period of a rolling window: one counter that never resets, whose usage is what
+ * its window entries hold (`src/entitlements/sql/admit.sql`). The same instant as allocations'
+ * is safe: a resource is a consumable or an allocation in every plan, and only consumables
+ * have windows.
+ */
+export const WINDOW_PERIOD = ALLOCATION_PERIOD;
+
 /** The first instant of the UTC calendar month containing `time`: FREE tenants' periods. */
 export function calendarMonthStart(time: Date): Date {
   return new Date(Date.UTC(time.getUTCFullYear(), time.getUTCMonth(), 1));

@@ -30,6 +30,8 @@ export interface LimitInfo {
   allocation: boolean;
   thresholds: readonly Decimal[];
   planId: string;
+  /** The rolling window's length in milliseconds; undefined: the billing period. */
+  windowMs: number | undefined;
 }
 
 /** What identifies a request behind an idempotency key, stored with its first answer. */
@@ -91,6 +93,7 @@ export const ADMISSION_OP_FIELDS: readonly WireField<WireOp>[] = [
   { name: "aggregation", sqlType: "text", value: (o) => o.aggregation },
   { name: "member", sqlType: "text", value: (o) => o.member ?? null },
   { name: "part", sqlType: "int", value: (o) => o.part },
+  { name: "window_ms", sqlType: "bigint", value: (o) => o.limits?.windowMs ?? null },
 ];
 
 /**
@@ -115,6 +118,12 @@ export interface WireDecision {
   replay: { operation: string; fingerprint: string; response: unknown } | null;
   /** True on every decision of a tenant share that may have written events. */
   emitted: boolean;
+  /** On a rolling window: when the batch decided (the database's clock). */
+  window_time: Date | null;
+  /** On a rolling window: when its oldest counted unit leaves it. */
+  reset_time: Date | null;
+  /** On a denied call on a rolling window: when it would fit; null if never. */
+  retry_time: Date | null;
 }
 
 /** The decision's fields, for its type; the store reads the columns by these names. */
@@ -131,6 +140,9 @@ export const ADMISSION_DECISION_FIELDS: readonly (readonly [keyof WireDecision, 
   ["committed_quantity", "numeric"],
   ["replay", "jsonb"],
   ["emitted", "boolean"],
+  ["window_time", "timestamptz"],
+  ["reset_time", "timestamptz"],
+  ["retry_time", "timestamptz"],
 ];
 
 /** A counter's limits as the settle sweep passes them (`tollgate_counter_limits`). */

@@ -89,6 +89,7 @@ export function storedEntitlement(entitlement: Omit<Entitlement, "used" | "reser
     periodStart: entitlement.periodStart.toISOString(),
     periodEnd: entitlement.periodEnd.toISOString(),
     planId: entitlement.planId,
+    window: entitlement.window,
   };
 }
 
@@ -140,7 +141,16 @@ export function reviveCheckResult(stored: unknown, quantity: Decimal): CheckResu
       : r.allowed === false
         ? "denied"
         : "allowed";
-  return describeCheck(reviveEntitlement(r.entitlement), quantity, verdict);
+  const timing = r.windowTiming as Record<string, string | undefined> | undefined;
+  const time = (value: string | undefined) => (value === undefined ? undefined : new Date(value));
+  return {
+    ...describeCheck(reviveEntitlement(r.entitlement), quantity, verdict),
+    window: timing && {
+      decisionTime: new Date(timing.decisionTime as string),
+      resetTime: time(timing.resetTime),
+      retryTime: time(timing.retryTime),
+    },
+  };
 }
 
 /**

@@ -54,9 +54,12 @@ export interface Entitlement {
   currency: string;
   used: Decimal;
   reserved: Decimal;
+  /** The period's bounds; for a rolling window, the window ending now. */
   periodStart: Date;
   periodEnd: Date;
   planId: string;
+  /** The rolling window's length in milliseconds; undefined: the billing period. */
+  window?: number | undefined;
 }
 
 /** Why a check was not allowed. */
@@ -68,6 +71,19 @@ export interface CheckResult {
   reason: string;
   denialReason: DenialReason | undefined;
   entitlement: Entitlement;
+  /** On a rolling window, when the batch decided and when units free up. */
+  window?: WindowTiming | undefined;
+}
+
+/**
+ * When a call on a rolling window was decided (the database's clock, read with the window's
+ * counter locked), when its oldest counted unit leaves the window, and, for a denial, when
+ * enough will have left for the call to fit (undefined: it never can).
+ */
+export interface WindowTiming {
+  decisionTime: Date;
+  resetTime: Date | undefined;
+  retryTime: Date | undefined;
 }
 
 /** Lifecycle states of a reservation. */

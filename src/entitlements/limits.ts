@@ -6,7 +6,7 @@ import {
   type PlanLimit,
 } from "../catalog/catalog.js";
 import { counterName, parseCounterName, resourceOfCounter } from "../catalog/meters.js";
-import { ALLOCATION_PERIOD } from "../catalog/periods.js";
+import { ALLOCATION_PERIOD, WINDOW_PERIOD } from "../catalog/periods.js";
 import type { LimitInfo } from "./admission-wire.js";
 import type { Entitlement, ResourceRequest, TenantPlan } from "./entitlements.js";
 import type { Counter, CounterKey } from "./store.js";
@@ -73,6 +73,7 @@ export function createLimitRules(catalog: PlanCatalog, now: () => Date): LimitRu
         limit: override.limit,
         dimensions,
         dimensionLimits: planLimit?.dimensionLimits ?? [],
+        window: planLimit?.window,
       },
       source: "override",
     };
@@ -94,7 +95,11 @@ export function createLimitRules(catalog: PlanCatalog, now: () => Date): LimitRu
       tenantId: req.tenantId,
       resourceType: req.resourceType,
       periodStart:
-        kindOf(req.resourceType) === "allocation" ? ALLOCATION_PERIOD : tenantPlan.periodStart,
+        kindOf(req.resourceType) === "allocation"
+          ? ALLOCATION_PERIOD
+          : limitOf(tenantPlan, resourceOfCounter(req.resourceType)).limit?.window !== undefined
+            ? WINDOW_PERIOD
+            : tenantPlan.periodStart,
     }),
 
     entitlementOf(tenantPlan, name, counter, room = new Decimal(0)) {
@@ -104,10 +109,12 @@ export function createLimitRules(catalog: PlanCatalog, now: () => Date): LimitRu
       const priced = tenantPlan.prices.get(name);
       const included = limit ? limit.limit : new Decimal(0);
       const limited = included !== undefined && limit !== undefined;
-      // An allocation's grants are whole; a consumable's are what the counter drew plus the rest.
+      // An allocation's grants are whole, as a window's are (they widen it while active); a
+      // consumable's are what the counter drew plus the rest.
+      const windowed = limit?.window !== undefined;
       const granted = !limited
         ? new Decimal(0)
-        : kind === "allocation"
+        : kind === "allocation" || windowed
           ? room
           : counter.granted.plus(room);
       return {
@@ -126,9 +133,12 @@ export function createLimitRules(catalog: PlanCatalog, now: () => Date): LimitRu
         currency: tenantPlan.plan.currency,
         used: counter.used,
         reserved: counter.reserved,
-        periodStart: tenantPlan.periodStart,
-        periodEnd: tenantPlan.periodEnd,
+        periodStart: windowed
+          ? new Date(now().getTime() - (limit.window as number))
+          : tenantPlan.periodStart,
+        periodEnd: windowed ? now() : tenantPlan.periodEnd,
         planId: tenantPlan.plan.id,
+        window: limit?.window,
       };
     },
 
@@ -141,9 +151,11 @@ export function createLimitRules(catalog: PlanCatalog, now: () => Date): LimitRu
         grants: tenantPlan.adjustments.grantResources.has(
           counterName(limit.resourceType, limit.dimensions),
         ),
-        allocation: limit.kind === "allocation",
-        thresholds: limit.alertThresholds,
+        // A window's grants widen it while active, as an allocation's do: nothing is drawn.
+        allocation: limit.kind === "allocation" || limit.window !== undefined,
+        thresholds: limit.window === undefined ? limit.alertThresholds : [],
         planId: tenantPlan.plan.id,
+        windowMs: limit.window,
       };
     },
   };

@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { durationFromMs, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Decimal } from "decimal.js";
 import {
   type Entitlement as EntitlementMessage,
@@ -98,6 +98,7 @@ export function createEntitlementRpc(service: EntitlementService): ServiceHandle
 }
 
 function toProtoCheck(result: CheckResult) {
+  const timing = result.window;
   return {
     allowed: result.allowed,
     reason: result.reason,
@@ -105,7 +106,24 @@ function toProtoCheck(result: CheckResult) {
       ? DENIAL_TO_PROTO[result.denialReason]
       : ProtoDenialReason.UNSPECIFIED,
     entitlement: toProtoEntitlement(result.entitlement),
+    decisionTime: timing && timestampFromDate(timing.decisionTime),
+    resetTime: timing?.resetTime && timestampFromDate(timing.resetTime),
+    retryAfter:
+      timing?.retryTime &&
+      durationFromMs(Math.max(0, timing.retryTime.getTime() - timing.decisionTime.getTime())),
   };
+}
+
+// A window's length as the catalog writes it: the largest unit that divides it.
+function windowText(ms: number): string {
+  for (const [unit, size] of [
+    ["d", 86_400_000],
+    ["h", 3_600_000],
+    ["m", 60_000],
+  ] as const) {
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms / 1000}s`;
 }
 
 function toProtoEntitlement(entitlement: Entitlement): EntitlementMessage {
@@ -139,6 +157,7 @@ function toProtoEntitlement(entitlement: Entitlement): EntitlementMessage {
     limitSource: entitlement.limitSource === "override" ? LimitSource.OVERRIDE : LimitSource.PLAN,
     dimensions: entitlement.dimensions,
     aggregation: AGGREGATION_TO_PROTO[entitlement.aggregation],
+    window: entitlement.window === undefined ? "" : windowText(entitlement.window),
   });
 }
 

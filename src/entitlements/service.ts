@@ -8,7 +8,11 @@ import type { Actor } from "../platform/calls/actor.js";
 import { assertLive, type CallBudget, deadlineExceeded } from "../platform/calls/budget.js";
 import type { Clock } from "../platform/clock/clock.js";
 import { groupByTenant } from "../platform/db/tenants.js";
-import { FailedPreconditionError, NotFoundError } from "../platform/errors/domain-error.js";
+import {
+  FailedPreconditionError,
+  NotFoundError,
+  ValidationError,
+} from "../platform/errors/domain-error.js";
 import { validateTenantId } from "../platform/validation/field-rules.js";
 import type { AdmissionQueue } from "./admissions.js";
 import {
@@ -287,6 +291,16 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
         if (!fits && (await store.expireHeld(knex, clock.now(), at)) > 0) {
           ({ counter, fits } = await readFit());
         }
+        const windowMs = limitOf(tenantPlan, name).limit?.window;
+        if (windowMs !== undefined) {
+          // A window's counter holds what its last admission left; what it holds now is read.
+          const used =
+            (await store.windowUsed(knex, req.tenantId, [{ resourceType: name, windowMs }])).get(
+              name,
+            ) ?? new Decimal(0);
+          counter = { ...counter, used };
+          fits = ceiling === undefined || used.plus(quantity).lte(ceiling.base);
+        }
         if (name === key.resourceType) shown = counter;
         fitsAll &&= fits;
       }
@@ -326,6 +340,14 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
       assertLive(budget);
       const req = validateKeyedRequest(catalog, raw, "record");
       const { key, kind, limits, entitlement, quantity, meter, recorded } = await prepare(req);
+      if (limits?.windowMs !== undefined && quantity.isNegative()) {
+        throw new ValidationError([
+          {
+            field: "quantity",
+            description: `${req.resourceType} is counted over a rolling window, whose units leave it by themselves; it takes no negative quantity`,
+          },
+        ]);
+      }
       const claim = claimOf(raw.idempotencyKey, "record_usage", claimInput(req));
       const outcome = await admissions.submit(
         {
@@ -353,11 +375,25 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
         store.readMany(knex, tenantId, keys),
         roomsOf(tenantPlan, tenantId, resources),
       ]);
+      const windows = resources.flatMap((resourceType) => {
+        const windowMs = limitOf(tenantPlan, resourceType).limit?.window;
+        return windowMs === undefined ? [] : [{ resourceType, windowMs }];
+      });
+      const held = await store.windowUsed(knex, tenantId, windows);
       return {
         planId: tenantPlan.plan.id,
-        entitlements: resources.map((r) =>
-          entitlementOf(tenantPlan, r, counters.get(r) ?? ZERO_COUNTER, rooms.get(r)),
-        ),
+        entitlements: resources.map((r) => {
+          const counter = counters.get(r) ?? ZERO_COUNTER;
+          const windowUsed = windows.some((w) => w.resourceType === r)
+            ? (held.get(r) ?? new Decimal(0))
+            : undefined;
+          return entitlementOf(
+            tenantPlan,
+            r,
+            windowUsed === undefined ? counter : { ...counter, used: windowUsed },
+            rooms.get(r),
+          );
+        }),
       };
     },
 
@@ -365,6 +401,14 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
       assertLive(budget);
       const req = validateKeyedRequest(catalog, raw, "hold", raw.ttlSeconds);
       const { key, kind, limits, entitlement, quantity, meter } = await prepare(req);
+      if (limits?.windowMs !== undefined) {
+        throw new ValidationError([
+          {
+            field: "resource_type",
+            description: `${req.resourceType} is counted over a rolling window, which cannot be reserved; use CheckAndRecord`,
+          },
+        ]);
+      }
       const claim = claimOf(raw.idempotencyKey, "reserve", {
         ...claimInput(req),
         ttl: raw.ttlSeconds,

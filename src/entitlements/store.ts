@@ -112,6 +112,15 @@ export interface EntitlementStore {
   ): Promise<AdmissionOutcome[]>;
   read(db: Knex, key: CounterKey): Promise<Counter>;
   /**
+   * What each rolling window holds now, by the database's clock: the entries younger than
+   * its length (the counter's `used` is that only as of its last admission).
+   */
+  windowUsed(
+    db: Knex,
+    tenantId: string,
+    windows: readonly { resourceType: string; windowMs: number }[],
+  ): Promise<Map<string, Decimal>>;
+  /**
    * Reads a counter and whether `quantity` more would fit by the batch's own rule
    * (`tollgate_fits`), under a ceiling of `base` plus, with `plusDrawn`, what the counter has
    * drawn from grants (undefined: no limit).
@@ -287,6 +296,31 @@ export function createEntitlementStore(
       if (tenantId !== undefined) query.where({ tenant_id: tenantId });
       const row = await query.first();
       return row ? fromDbReservation(row) : undefined;
+    },
+
+    async windowUsed(db, tenantId, windows) {
+      const used = new Map<string, Decimal>();
+      if (windows.length === 0) return used;
+      const rows = await db("window_entries")
+        .where({ tenant_id: tenantId })
+        .where((q) => {
+          for (const w of windows) {
+            q.orWhere((inner) =>
+              inner
+                .where({ resource_type: w.resourceType })
+                .whereRaw("admit_time > clock_timestamp() - ? * interval '1 millisecond'", [
+                  w.windowMs,
+                ]),
+            );
+          }
+        })
+        .groupBy("resource_type")
+        .select<{ resource_type: string; used: string }[]>(
+          "resource_type",
+          db.raw("sum(quantity) as used"),
+        );
+      for (const row of rows) used.set(row.resource_type, new Decimal(row.used));
+      return used;
     },
 
     async readMany(db, tenantId, keys) {
@@ -531,19 +565,30 @@ function outcomeOf(op: AdmissionOp, row: WireDecision): AdmissionOutcome {
             },
     };
   }
+  // A window's timing is the batch's own, shown on the first answer and not stored with a key.
+  const timing = row.window_time && {
+    windowTiming: {
+      decisionTime: row.window_time.toISOString(),
+      resetTime: row.reset_time?.toISOString(),
+      retryTime: row.retry_time?.toISOString(),
+    },
+  };
   return {
     outcome: row.outcome,
     counter,
     answer:
       row.outcome === "done"
-        ? renderAnswer(op.answer as Json, {
-            admitted: row.admitted ?? undefined,
-            used: row.used ?? undefined,
-            reserved: row.reserved ?? undefined,
-            granted: row.granted ?? undefined,
-            grantRemaining: row.grant_remaining ?? undefined,
-            ceiling: row.ceiling ?? undefined,
-          })
+        ? {
+            ...renderAnswer(op.answer as Json, {
+              admitted: row.admitted ?? undefined,
+              used: row.used ?? undefined,
+              reserved: row.reserved ?? undefined,
+              granted: row.granted ?? undefined,
+              grantRemaining: row.grant_remaining ?? undefined,
+              ceiling: row.ceiling ?? undefined,
+            }),
+            ...timing,
+          }
         : undefined,
     reservation: undefined,
   };

@@ -80,6 +80,7 @@ begin
         c.row_id is not null and c.granted = 0 and o.kind in ('admit', 'add')
           and o.quantity >= 0 and o.idempotency_key is null and not o.has_grants
           and o.part = 0 and o.member is null and o.aggregation in ('sum', 'count')
+          and o.window_ms is null
           and (o.budget_ms is null
             or extract(epoch from clock_timestamp() - statement_timestamp()) * 1000
               <= o.budget_ms) as simple
@@ -100,7 +101,7 @@ begin
   )
   select d.tenant_id, row(d.position, 'done', case when d.kind = 'admit' then true end,
       d.used_after, d.reserved, null, null, null, null, null, null,
-      false)::tollgate_admission_decision
+      false, null, null, null)::tollgate_admission_decision
   from decided d where d.taken;
 end
 $fn$;
@@ -259,6 +260,8 @@ declare
   v_members text[];
   v_ends_reservations boolean;
   v_grants boolean;
+  v_windowed boolean;
+  v_clock timestamptz;
   v_claimed text[] := '{}';
   v_prior entitlement_requests[] := '{}';
   v_reservations reservations[] := '{}';
@@ -282,8 +285,9 @@ begin
   select coalesce(bool_or(o.idempotency_key is not null), false),
     coalesce(bool_or(o.kind in ('commit', 'release')), false), coalesce(bool_or(o.has_grants), false),
     coalesce(bool_or(o.part > 0 or o.member is not null or o.aggregation in ('max', 'latest')),
-      false)
-  into v_keyed, v_ends_reservations, v_grants, v_meter
+      false),
+    coalesce(bool_or(o.window_ms is not null), false)
+  into v_keyed, v_ends_reservations, v_grants, v_meter, v_windowed
   from unnest(p_ops) o;
 
   -- 1. Idempotency keys.
@@ -344,6 +348,36 @@ begin
     order by o.resource_type, o.period_start
     on conflict do nothing;
   end loop;
+
+  -- Rolling windows: a windowed counter's `used` is the sum of its window entries, one per
+  -- batch that counted on it (admit time, quantity). With the counter locked, the database's
+  -- clock is read once for the batch, and the entries that have left the window by then are
+  -- deleted and taken off `used`, so every call is decided against exactly what its window
+  -- holds. The clock is read after the lock, so admit times grow in lock order.
+  if v_windowed then
+    v_clock := clock_timestamp();
+    with windows as (
+      select o.resource_type, o.period_start, max(o.window_ms) as window_ms
+      from unnest(p_ops) o where o.window_ms is not null group by 1, 2
+    ), gone as (
+      delete from window_entries e
+      using windows w
+      where e.tenant_id = p_tenant and e.resource_type = w.resource_type
+        and e.admit_time <= v_clock - w.window_ms * interval '1 millisecond'
+      returning e.resource_type, e.quantity
+    ), freed as (
+      select g.resource_type, sum(g.quantity) as quantity from gone g group by 1
+    )
+    update usage_counters c set used = greatest(c.used - f.quantity, 0)
+    from freed f join windows w using (resource_type)
+    where c.tenant_id = p_tenant and c.resource_type = f.resource_type
+      and c.period_start = w.period_start;
+    select array_agg(row(c.*)::usage_counters order by c.resource_type, c.period_start)
+    into v_counters
+    from usage_counters c
+    join unnest(v_counters) k using (resource_type, period_start)
+    where c.tenant_id = p_tenant;
+  end if;
 
   -- The members counted before, of the counters whose calls name one (the counters are
   -- locked: no other transaction adds one meanwhile).
@@ -588,7 +622,7 @@ begin
   select
     array_agg(row(a.position, a.outcome, a.admitted, a.used, a.reserved, a.granted,
       a.grant_remaining, a.ceiling, a.reservation_state, a.committed_quantity,
-      a.replay, false)::tollgate_admission_decision order by a.position),
+      a.replay, false, null, null, null)::tollgate_admission_decision order by a.position),
     (select array_agg(row(c.resource_type, c.period_start, l.allowance, l.allocation,
         l.thresholds, l.plan_id)::tollgate_counter_limits order by c.resource_type,
         c.period_start)
@@ -688,6 +722,21 @@ begin
     where e.tenant_id = p_tenant and e.idempotency_key = any(v_freed);
   end if;
 
+  -- What each windowed counter gained in this batch is one entry at the batch's time.
+  if v_windowed and v_counters_out is not null then
+    insert into window_entries as e (tenant_id, resource_type, admit_time, quantity)
+    select p_tenant, f.resource_type, v_clock, f.used - c.used
+    from jsonb_to_recordset(v_counters_out) as f(resource_type text, period_start timestamptz,
+      used numeric)
+    join unnest(v_counters) c using (resource_type, period_start)
+    where f.used <> c.used and exists (
+      select 1 from unnest(p_ops) o
+      where o.window_ms is not null and o.resource_type = f.resource_type
+        and o.period_start = f.period_start)
+    on conflict (tenant_id, resource_type, admit_time)
+      do update set quantity = e.quantity + excluded.quantity;
+  end if;
+
   -- 6. Settles and first denials (thresholds crossed come before the denial they lead to).
   foreach v_limits in array coalesce(v_due, '{}') loop
     if v_limits.allowance is null then
@@ -707,11 +756,25 @@ begin
         || extract(epoch from (v_denial ->> 'period_start_time')::timestamptz)::bigint);
   end loop;
 
-  -- Whether events may have been written, so the caller wakes the streams after commit.
+  -- Whether events may have been written, so the caller wakes the streams after commit; on a
+  -- window, when the batch decided, when the oldest counted unit leaves, and for a denial
+  -- when enough will have left for the call to fit (entries leave oldest first).
   return query select d.position, d.outcome, d.admitted, d.used, d.reserved, d.granted,
     d.grant_remaining, d.ceiling, d.reservation_state, d.committed_quantity, d.replay,
-    cardinality(coalesce(v_due, '{}')) + cardinality(coalesce(v_denials, '{}')) > 0
-  from unnest(v_decisions) d;
+    cardinality(coalesce(v_due, '{}')) + cardinality(coalesce(v_denials, '{}')) > 0,
+    case when o.window_ms is not null then v_clock end,
+    (select min(e.admit_time) + o.window_ms * interval '1 millisecond' from window_entries e
+     where o.window_ms is not null and e.tenant_id = p_tenant
+       and e.resource_type = o.resource_type),
+    (select x.admit_time + o.window_ms * interval '1 millisecond'
+     from (select e.admit_time, sum(e.quantity) over (order by e.admit_time) as freed
+           from window_entries e
+           where o.window_ms is not null and d.admitted = false and e.tenant_id = p_tenant
+             and e.resource_type = o.resource_type) x
+     where x.freed >= d.used + d.reserved + o.quantity - coalesce(d.ceiling, o.allowance)
+     order by x.admit_time limit 1)
+  from unnest(v_decisions) d
+  left join unnest(p_ops) o on o.position = d.position and o.part = 0;
 end
 $fn$;
 

@@ -1,3 +1,4 @@
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from tollgate.v1 import resource_pb2 as _resource_pb2
 from google.protobuf.internal import containers as _containers
@@ -62,16 +63,22 @@ class CheckAndRecordRequest(_message.Message):
     def __init__(self, tenant_id: _Optional[str] = ..., resource_type: _Optional[str] = ..., quantity: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., dimensions: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class CheckAndRecordResponse(_message.Message):
-    __slots__ = ["allowed", "denial_reason", "entitlement", "reason"]
+    __slots__ = ["allowed", "decision_time", "denial_reason", "entitlement", "reason", "reset_time", "retry_after"]
     ALLOWED_FIELD_NUMBER: _ClassVar[int]
+    DECISION_TIME_FIELD_NUMBER: _ClassVar[int]
     DENIAL_REASON_FIELD_NUMBER: _ClassVar[int]
     ENTITLEMENT_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    RESET_TIME_FIELD_NUMBER: _ClassVar[int]
+    RETRY_AFTER_FIELD_NUMBER: _ClassVar[int]
     allowed: bool
+    decision_time: _timestamp_pb2.Timestamp
     denial_reason: DenialReason
     entitlement: Entitlement
     reason: str
-    def __init__(self, allowed: bool = ..., reason: _Optional[str] = ..., denial_reason: _Optional[_Union[DenialReason, str]] = ..., entitlement: _Optional[_Union[Entitlement, _Mapping]] = ...) -> None: ...
+    reset_time: _timestamp_pb2.Timestamp
+    retry_after: _duration_pb2.Duration
+    def __init__(self, allowed: bool = ..., reason: _Optional[str] = ..., denial_reason: _Optional[_Union[DenialReason, str]] = ..., entitlement: _Optional[_Union[Entitlement, _Mapping]] = ..., decision_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., reset_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., retry_after: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class CheckFeatureRequest(_message.Message):
     __slots__ = ["feature", "tenant_id"]
@@ -180,7 +187,7 @@ class DeleteFeatureOverrideResponse(_message.Message):
     def __init__(self, override: _Optional[_Union[FeatureOverride, _Mapping]] = ...) -> None: ...
 
 class Entitlement(_message.Message):
-    __slots__ = ["aggregation", "currency", "dimensions", "grant_remaining", "granted", "hard", "included", "kind", "limit", "limit_source", "overage", "overage_amount", "overage_unit_amount", "period_end_time", "period_start_time", "plan_id", "price_override_id", "pricing", "remaining", "reserved", "resource_type", "unlimited", "used"]
+    __slots__ = ["aggregation", "currency", "dimensions", "grant_remaining", "granted", "hard", "included", "kind", "limit", "limit_source", "overage", "overage_amount", "overage_unit_amount", "period_end_time", "period_start_time", "plan_id", "price_override_id", "pricing", "remaining", "reserved", "resource_type", "unlimited", "used", "window"]
     class DimensionsEntry(_message.Message):
         __slots__ = ["key", "value"]
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -211,6 +218,7 @@ class Entitlement(_message.Message):
     RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
     UNLIMITED_FIELD_NUMBER: _ClassVar[int]
     USED_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_FIELD_NUMBER: _ClassVar[int]
     aggregation: Aggregation
     currency: str
     dimensions: _containers.ScalarMap[str, str]
@@ -234,7 +242,8 @@ class Entitlement(_message.Message):
     resource_type: str
     unlimited: bool
     used: str
-    def __init__(self, resource_type: _Optional[str] = ..., kind: _Optional[_Union[_resource_pb2.ResourceKind, str]] = ..., limit: _Optional[str] = ..., unlimited: bool = ..., used: _Optional[str] = ..., remaining: _Optional[str] = ..., period_start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., period_end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., plan_id: _Optional[str] = ..., reserved: _Optional[str] = ..., included: _Optional[str] = ..., overage: _Optional[str] = ..., overage_amount: _Optional[str] = ..., hard: bool = ..., overage_unit_amount: _Optional[str] = ..., currency: _Optional[str] = ..., granted: _Optional[str] = ..., grant_remaining: _Optional[str] = ..., limit_source: _Optional[_Union[LimitSource, str]] = ..., dimensions: _Optional[_Mapping[str, str]] = ..., aggregation: _Optional[_Union[Aggregation, str]] = ..., pricing: _Optional[_Union[_resource_pb2.Pricing, _Mapping]] = ..., price_override_id: _Optional[str] = ...) -> None: ...
+    window: str
+    def __init__(self, resource_type: _Optional[str] = ..., kind: _Optional[_Union[_resource_pb2.ResourceKind, str]] = ..., limit: _Optional[str] = ..., unlimited: bool = ..., used: _Optional[str] = ..., remaining: _Optional[str] = ..., period_start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., period_end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., plan_id: _Optional[str] = ..., reserved: _Optional[str] = ..., included: _Optional[str] = ..., overage: _Optional[str] = ..., overage_amount: _Optional[str] = ..., hard: bool = ..., overage_unit_amount: _Optional[str] = ..., currency: _Optional[str] = ..., granted: _Optional[str] = ..., grant_remaining: _Optional[str] = ..., limit_source: _Optional[_Union[LimitSource, str]] = ..., dimensions: _Optional[_Mapping[str, str]] = ..., aggregation: _Optional[_Union[Aggregation, str]] = ..., pricing: _Optional[_Union[_resource_pb2.Pricing, _Mapping]] = ..., price_override_id: _Optional[str] = ..., window: _Optional[str] = ...) -> None: ...
 
 class Feature(_message.Message):
     __slots__ = ["bool_value", "name", "number_value", "override_expire_time", "source", "string_value", "type"]

@@ -15,6 +15,7 @@ import * as meters from "./0013_meters.js";
 import * as corrections from "./0014_corrections.js";
 import * as pricing from "./0015_pricing.js";
 import * as features from "./0016_features.js";
+import * as rateWindows from "./0017_rate_windows.js";
 
 /** A schema change, applied once in name order and recorded in `knex_migrations`. */
 export interface Migration {
@@ -39,6 +40,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0014_corrections": corrections,
   "0015_pricing": pricing,
   "0016_features": features,
+  "0017_rate_windows": rateWindows,
 };
 
 /**
