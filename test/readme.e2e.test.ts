@@ -116,9 +116,10 @@ function useWalkThrough(heading: string, catalog?: string): () => Promise<string
     walk = blocks[0] ?? "";
     const path = catalog ?? /PLAN_CATALOG_PATH=(\S+)/.exec(start)?.[1] ?? "";
     db = await createTestDatabase();
+    // An empty catalog is the default one, as the quick-start server runs it.
     server = await startServerProcess({
       DATABASE_URL: db.url,
-      PLAN_CATALOG_PATH: `${ROOT}/${path}`,
+      ...(path === "" ? {} : { PLAN_CATALOG_PATH: `${ROOT}/${path}` }),
     });
   });
 
@@ -210,6 +211,42 @@ describe.skipIf(!hasJq)("the README's pricing walk-through", () => {
       '{"resourceType":"exports","amount":"7.50"}',
       '{"resourceType":"","amount":"17.00"}',
       '"79.00"',
+    ]);
+  });
+});
+
+/** The README's features walk-through, on the default catalog. */
+describe.skipIf(!hasJq)("the README's features walk-through", () => {
+  const walk = useWalkThrough("Features", "");
+
+  it("should show defaults, an override, a plan's values, and one event per change", async () => {
+    // when the walk-through runs as written
+    // then FREE shows defaults, the override turns SSO on, TEAM sets retention, and the two
+    // changes were announced once each, newest first
+    expect(await walk()).toEqual([
+      '{"name":"sso","value":false,"source":"FEATURE_SOURCE_DEFAULT"}',
+      '{"name":"priority_support","value":false,"source":"FEATURE_SOURCE_DEFAULT"}',
+      '{"name":"retention_days","value":"7","source":"FEATURE_SOURCE_DEFAULT"}',
+      '{"name":"support","value":"community","source":"FEATURE_SOURCE_DEFAULT"}',
+      '{"enabled":true,"source":"FEATURE_SOURCE_OVERRIDE"}',
+      '{"enabled":true,"value":"90","source":"FEATURE_SOURCE_PLAN"}',
+      '[["agents","api_calls","executions","plan_id","retention_days","storage_mb","support","tokens","workflows"],["sso"]]',
+    ]);
+  });
+});
+
+/** The README's rate-window walk-through, on the rate-window catalog. */
+describe.skipIf(!hasJq)("the README's rate-window walk-through", () => {
+  const walk = useWalkThrough("Rate windows");
+
+  it("should count costs over a 2-second window and let them go", async () => {
+    // when the walk-through runs as written
+    // then 3 + 2 fill the window, the next unit waits with a retry time, and 2 s later fits
+    expect(await walk()).toEqual([
+      '{"allowed":true,"remaining":"2","window":"2s"}',
+      '{"allowed":true,"remaining":"0"}',
+      '{"allowed":false,"retryAfter":true,"resetTime":true}',
+      '{"allowed":true,"remaining":"4"}',
     ]);
   });
 });

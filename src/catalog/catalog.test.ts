@@ -5,6 +5,7 @@ import { Decimal } from "decimal.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError } from "../platform/config/config.js";
 import { ceilingOf, loadPlanCatalog, type PlanLimit } from "./catalog.js";
+import { featureValueJson } from "./features.js";
 
 describe(loadPlanCatalog.name, () => {
   let dir: string;
@@ -405,6 +406,133 @@ describe(loadPlanCatalog.name, () => {
     expect(problems.join("\n")).toContain('plans[1].price_id: "price_same" repeats');
     expect(problems.join("\n")).toContain("is consumable here but allocation in an earlier plan");
     expect(problems.join("\n")).toContain('default_plan: "nope" is not a plan id');
+  });
+
+  it("should give the default tiers features without changing their limits", async () => {
+    const catalog = await loadPlanCatalog(undefined);
+    const table = catalog.plans.map((plan) => [
+      plan.id,
+      Object.fromEntries(
+        [...plan.features].map(([name, { value, source }]) => [
+          name,
+          `${featureValueJson(value)} (${source})`,
+        ]),
+      ),
+    ]);
+    expect(table).toEqual([
+      [
+        "free",
+        {
+          sso: "false (default)",
+          priority_support: "false (default)",
+          retention_days: "7 (default)",
+          support: "community (default)",
+        },
+      ],
+      [
+        "pro",
+        {
+          sso: "false (default)",
+          priority_support: "false (default)",
+          retention_days: "30 (plan)",
+          support: "email (plan)",
+        },
+      ],
+      [
+        "team",
+        {
+          sso: "true (plan)",
+          priority_support: "false (default)",
+          retention_days: "90 (plan)",
+          support: "email (plan)",
+        },
+      ],
+      [
+        "enterprise",
+        {
+          sso: "true (plan)",
+          priority_support: "true (plan)",
+          retention_days: "365 (plan)",
+          support: "priority (plan)",
+        },
+      ],
+    ]);
+  });
+
+  it("should report every problem of features at once with its path", async () => {
+    const path = join(dir, "features.json");
+    await writeFile(
+      path,
+      JSON.stringify({
+        default_plan: "a",
+        features: {
+          sso: { type: "boolean", default: "maybe" },
+          tier: { type: "colour", default: "red" },
+          support: { type: "string", values: ["email", "email"], default: "phone" },
+          days: { type: "number", default: "7", values: ["7"] },
+        },
+        plans: [
+          {
+            id: "a",
+            display_name: "A",
+            currency: "usd",
+            interval: "month",
+            limits: {},
+            features: { days: "-3", saml: true },
+          },
+        ],
+      }),
+    );
+    const problems = (await problemsOf(path)).join("\n");
+    for (const expected of [
+      "features.sso.default: must be true or false",
+      'features.tier.type: "colour" is not one of boolean, number, string',
+      "features.support.values: names a value twice",
+      "features.support.default: must be one of email, email",
+      "features.days.values: only a string feature lists its values",
+      "plans[0].features.saml: is not a declared feature",
+      "plans[0].features.days: must be a non-negative decimal string",
+    ]) {
+      expect(problems).toContain(expected);
+    }
+  });
+
+  it("should read rolling windows and refuse every misuse of one at once", async () => {
+    const good = await writePlans("windows.json", {
+      requests: { kind: "consumable", limit: "60", window: "60s" },
+      daily: { kind: "consumable", limit: "5000", window: "1d" },
+      executions: { kind: "consumable", limit: "100" },
+    });
+    const catalog = await loadPlanCatalog(good);
+    expect(catalog.plans[0]?.limits.map((l) => [l.resourceType, l.window])).toEqual([
+      ["requests", 60_000],
+      ["daily", 86_400_000],
+      ["executions", undefined],
+    ]);
+    const bad = await writePlans("bad-windows.json", {
+      a: { kind: "consumable", limit: "1", window: "0s" },
+      b: { kind: "consumable", limit: "1", window: "2d" },
+      c: { kind: "consumable", limit: "1", window: "soon" },
+      d: { kind: "allocation", limit: "1", window: "60s" },
+      e: {
+        kind: "consumable",
+        limit: "1",
+        window: "60s",
+        overage_unit_amount: "0.01",
+        alert_thresholds: [0.5],
+      },
+    });
+    const problems = (await problemsOf(bad)).join("\n");
+    for (const expected of [
+      'limits.a.window: "0s" must be a length from 1s to 1d',
+      'limits.b.window: "2d" must be a length from 1s to 1d',
+      'limits.c.window: "soon" must be a length',
+      "limits.d.window: only a consumable can be counted over a window",
+      "limits.e.overage_unit_amount: a rolling window is never billed or alerted",
+      "limits.e.alert_thresholds: a rolling window is never billed or alerted",
+    ]) {
+      expect(problems).toContain(expected);
+    }
   });
 
   it("should refuse unreadable files, unknown extensions and unparsable text", async () => {
