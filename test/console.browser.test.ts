@@ -292,6 +292,24 @@ describe.skipIf(!hasChromium)("operator console in Chromium", () => {
     });
   });
 
+  it("should show features with their source and set a feature override", async () => {
+    // given: the tenant is on PRO, whose retention is the plan's and SSO the default
+    const feature = (name: string) => page.locator(`[data-feature="${name}"]`);
+    await expect.poll(() => feature("retention_days").textContent()).toContain("30plan");
+    expect(await feature("sso").textContent()).toContain("offdefault");
+
+    // when: an admin turns SSO on for this tenant
+    await page.getByRole("button", { name: "Set feature" }).click();
+    await dialog().getByLabel("Feature").selectOption("sso");
+    await dialog().getByLabel("Value").fill("true");
+    await dialog().getByRole("button", { name: "Confirm" }).click();
+
+    // then: the page shows it from the override, and the server has it
+    await expect.poll(() => feature("sso").textContent()).toContain("onoverride");
+    const { enabled } = await entitlements.checkFeature({ tenantId, feature: "sso" });
+    expect(enabled).toBe(true);
+  });
+
   it("should change the plan and cancel at period end", async () => {
     await page.getByRole("button", { name: "Change plan" }).click();
     await dialog().getByLabel("New plan").selectOption("price_team_monthly");

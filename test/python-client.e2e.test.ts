@@ -7,6 +7,7 @@ import { createTestDatabase, type TestDatabase } from "./support/database.js";
 
 const run = promisify(execFile);
 const CLIENT = fileURLToPath(new URL("../clients/python/", import.meta.url));
+const SERVER_MAIN = fileURLToPath(new URL("../dist/src/main.js", import.meta.url));
 // Debian's interpreter owns Debian's Python packages; the first python3 on PATH may not.
 const PYTHON = "/usr/bin/python3";
 const MODULES = ["grpc", "google.protobuf", "pytest", "pytest_asyncio", "fastapi", "httpx"];
@@ -70,6 +71,10 @@ describe.skipIf(missing.length > 0)("Python client", () => {
       TOLLGATE_URL: server.baseUrl,
       TOLLGATE_API_KEY: ADMIN_KEY,
       PYTHONDONTWRITEBYTECODE: "1",
+      // The feature cache's test runs a server of its own, to stop and start it again.
+      TOLLGATE_TEST_NODE: process.execPath,
+      TOLLGATE_TEST_SERVER_MAIN: SERVER_MAIN,
+      TOLLGATE_TEST_DATABASE_URL: db.url,
     });
     expect(code, output).toBe(0);
     expect(output).toMatch(/\b\d+ passed\b/);

@@ -21,34 +21,36 @@ describe("rolling rate windows on three replicas", () => {
   const clients = () =>
     suite.servers.map((s) => tollgateClients(grpcTransport((s as ServerProcess).baseUrl)));
 
-  it("should count costs over the window, say when room frees, and forget what left it", async () => {
+  it("should count costs over the window, say when room frees, and forget what left it", {
+    timeout: 40_000,
+  }, async () => {
     const [api] = clients() as [Clients];
     const tenantId = randomUUID();
     const burst = (quantity = "1") =>
       api.entitlements.checkAndRecord({ tenantId, resourceType: "bursts", quantity });
 
-    // given: five units in a 2-second window, taken as 1 + 1 + 3
+    // given: five units in a 10-second window, taken as 1 + 1 + 3
     const first = await burst();
     await burst();
     const third = await burst("3");
     expect([first.allowed, third.allowed]).toEqual([true, true]);
-    expect(third.entitlement?.window).toBe("2s");
+    expect(third.entitlement?.window).toBe("10s");
     expect(third.entitlement?.remaining).toBe("0");
 
     // when: one more unit is asked for
     const denied = await burst();
 
-    // then: denied until the first unit leaves, two seconds after it was admitted
+    // then: denied until the first unit leaves, ten seconds after it was admitted
     expect(denied.allowed).toBe(false);
-    expect(timestampDate(denied.resetTime!).getTime()).toBe(decidedAt(first) + 2_000);
+    expect(timestampDate(denied.resetTime!).getTime()).toBe(decidedAt(first) + 10_000);
     const retry = durationMs(denied.retryAfter!);
-    expect(decidedAt(denied) + retry).toBe(decidedAt(first) + 2_000);
+    expect(decidedAt(denied) + retry).toBe(decidedAt(first) + 10_000);
     expect(retry).toBeGreaterThan(0);
-    expect(retry).toBeLessThanOrEqual(2_000);
+    expect(retry).toBeLessThanOrEqual(10_000);
     // Three units free only when the third call's units leave; more than the limit never fits.
     const big = await burst("4");
     expect(timestampDate(big.decisionTime!).getTime() + durationMs(big.retryAfter!)).toBe(
-      decidedAt(third) + 2_000,
+      decidedAt(third) + 10_000,
     );
     expect((await burst("6")).retryAfter).toBeUndefined();
 
@@ -59,10 +61,10 @@ describe("rolling rate windows on three replicas", () => {
     expect((await burst()).allowed).toBe(true);
 
     // then: a quiet window empties by itself
-    await sleep(2_100);
+    await sleep(10_100);
     const { entitlements } = await api.entitlements.getEntitlements({ tenantId });
     const shown = entitlements.find((e) => e.resourceType === "bursts");
-    expect([shown?.used, shown?.limit, shown?.window]).toEqual(["0", "5", "2s"]);
+    expect([shown?.used, shown?.limit, shown?.window]).toEqual(["0", "5", "10s"]);
     const period = entitlements.find((e) => e.resourceType === "executions");
     expect(period?.window).toBe("");
   });

@@ -240,6 +240,26 @@ describe("security", () => {
         { ...adminOnly, admin: OK },
       ],
       [EntitlementService, "voidGrant", { grantId }, { ...adminOnly, admin: OK }],
+      [EntitlementService, "getFeatures", { tenantId: tenantA }, tenantScoped],
+      [EntitlementService, "checkFeature", { tenantId: tenantA, feature: "sso" }, tenantScoped],
+      [
+        EntitlementService,
+        "setFeatureOverride",
+        { tenantId: tenantA, feature: "sso", value: "true" },
+        { ...adminOnly, admin: OK },
+      ],
+      [
+        EntitlementService,
+        "listFeatureOverrides",
+        { tenantId: tenantA },
+        { ...adminOnly, admin: OK },
+      ],
+      [
+        EntitlementService,
+        "deleteFeatureOverride",
+        { tenantId: tenantA, feature: "sso" },
+        { ...adminOnly, admin: OK },
+      ],
       [EventService, "listEvents", { tenantId: tenantA }, tenantScoped],
       [EventService, "streamEvents", { tenantId: tenantA }, tenantScoped],
       [

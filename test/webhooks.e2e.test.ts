@@ -125,13 +125,17 @@ describe("webhooks", () => {
     await billing.cancelSubscription({ subscriptionId: subscription!.id, immediate: true });
     await new Promise((resolve) => setTimeout(resolve, 600));
 
-    // then the log holds each transition once, in order
-    const { events: log } = await events.listEvents({ tenantId, pageSize: 100 });
-    expect(log.map((e) => e.type).reverse()).toEqual([
+    // then the log holds each transition once, in order, and the plan's entitlements were
+    // announced once when it began and once when it ended
+    const { events: all } = await events.listEvents({ tenantId, pageSize: 100 });
+    expect(all.map((e) => e.type).reverse()).toEqual([
       "subscription.created",
+      "entitlement.updated",
       "subscription.trial_will_end",
       "subscription.canceled",
+      "entitlement.updated",
     ]);
+    const log = all.filter((e) => e.type.startsWith("subscription."));
     expect(log.every((e) => e.data?.id === subscription!.id)).toBe(true);
     // every event carries the subscription in one shape, whichever path wrote it
     expect(

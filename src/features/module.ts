@@ -63,7 +63,7 @@ export function createFeaturesModule(deps: {
   return {
     name: "features",
     announcer,
-    rpc: [createFeatureRpc(service)],
+    rpc: [createFeatureRpc(service, catalog)],
     tasks: [expiries],
   };
 }

@@ -8,11 +8,17 @@ import {
   FeatureSource as ProtoFeatureSource,
   FeatureType as ProtoFeatureType,
 } from "../../gen/tollgate/v1/entitlement_service_pb.js";
+import type { PlanCatalog } from "../catalog/catalog.js";
 import { type FeatureType, type FeatureValue, featureValueJson } from "../catalog/features.js";
 import { handlersOf, type ServiceHandlers } from "../platform/server/module.js";
 import { actorOf } from "../platform/server/request-context.js";
 import { fromProtoTimestamp } from "../platform/server/timestamp.js";
-import type { FeatureOverride, FeatureSource, TenantFeature } from "./features.js";
+import {
+  type FeatureOverride,
+  type FeatureSource,
+  isEnabled,
+  type TenantFeature,
+} from "./features.js";
 import type { FeatureService } from "./service.js";
 
 const TYPE_TO_PROTO: Record<FeatureType, ProtoFeatureType> = {
@@ -31,7 +37,17 @@ const SOURCE_TO_PROTO: Record<FeatureSource, ProtoFeatureSource> = {
  * The handlers of features and feature overrides, which the proto puts in
  * `tollgate.v1.EntitlementService`: proto ↔ domain mapping and nothing else.
  */
-export function createFeatureRpc(features: FeatureService): ServiceHandlers {
+export function createFeatureRpc(features: FeatureService, catalog: PlanCatalog): ServiceHandlers {
+  const toProtoFeature = (feature: TenantFeature): FeatureMessage =>
+    create(FeatureSchema, {
+      name: feature.name,
+      type: TYPE_TO_PROTO[feature.value.type],
+      source: SOURCE_TO_PROTO[feature.source],
+      value: toProtoValue(feature.value),
+      overrideExpireTime:
+        feature.overrideExpireTime && timestampFromDate(feature.overrideExpireTime),
+      enabled: isEnabled(catalog, feature),
+    });
   return handlersOf(EntitlementServiceDesc, {
     async getFeatures(req) {
       const { planId, features: all } = await features.getFeatures(req.tenantId);
@@ -55,16 +71,6 @@ export function createFeatureRpc(features: FeatureService): ServiceHandlers {
       const overrides = await features.listOverrides(req.tenantId, req.includeExpired);
       return { overrides: overrides.map(toProtoOverride) };
     },
-  });
-}
-
-function toProtoFeature(feature: TenantFeature): FeatureMessage {
-  return create(FeatureSchema, {
-    name: feature.name,
-    type: TYPE_TO_PROTO[feature.value.type],
-    source: SOURCE_TO_PROTO[feature.source],
-    value: toProtoValue(feature.value),
-    overrideExpireTime: feature.overrideExpireTime && timestampFromDate(feature.overrideExpireTime),
   });
 }
 

@@ -13,6 +13,7 @@ from tollgate.connection import TollgateClient
 from tollgate.decorators import require_entitlement
 from tollgate.enforcer import CheckResult, EntitlementEnforcer, check_entitlement_or_raise
 from tollgate.errors import BillingProviderError, EntitlementEnforcementError, TollgateError
+from tollgate.features import CachedFeature, FeatureCacheOptions
 from tollgate.quantity import Quantity
 from tollgate.tracker import (
     UsageBufferFullError,
@@ -39,10 +40,12 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "BillingClient",
     "BillingProviderError",
+    "CachedFeature",
     "CheckResult",
     "Customer",
     "EntitlementEnforcementError",
     "EntitlementEnforcer",
+    "FeatureCacheOptions",
     "Quantity",
     "Subscription",
     "TollgateClient",

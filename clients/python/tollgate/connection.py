@@ -11,9 +11,11 @@ from urllib.parse import urlsplit
 import grpc
 
 from tollgate.errors import from_rpc_error
+from tollgate.features import CachedFeature, FeatureCache, FeatureCacheOptions
 from tollgate.v1 import (
     billing_service_pb2_grpc,
     entitlement_service_pb2_grpc,
+    event_service_pb2_grpc,
     usage_service_pb2_grpc,
 )
 
@@ -54,6 +56,7 @@ class _Channel:
         self.billing = billing_service_pb2_grpc.BillingServiceStub(self.channel)
         self.entitlements = entitlement_service_pb2_grpc.EntitlementServiceStub(self.channel)
         self.usage = usage_service_pb2_grpc.UsageServiceStub(self.channel)
+        self.events = event_service_pb2_grpc.EventServiceStub(self.channel)
 
 
 class TollgateClient:
@@ -70,6 +73,7 @@ class TollgateClient:
         api_key: str | None = None,
         *,
         timeout_seconds: float = 10.0,
+        cache: FeatureCacheOptions | None = None,
     ) -> None:
         self.url = url or os.environ.get("TOLLGATE_URL") or DEFAULT_URL
         self._target, self._secure = parse_url(self.url)
@@ -79,6 +83,21 @@ class TollgateClient:
         )
         self.timeout_seconds = timeout_seconds
         self._channel: _Channel | None = None
+        self._features = FeatureCache(self, cache or FeatureCacheOptions())
+
+    @property
+    def metadata(self) -> tuple[tuple[str, str], ...]:
+        """The call metadata: the API key, when there is one."""
+        return self._metadata
+
+    async def check_feature(self, tenant_id: str, feature: str) -> CachedFeature:
+        """A tenant's feature from the in-process cache (`source` says how fresh it is).
+
+        The first check of a tenant fetches its features; after that, answers need no round
+        trip while the event stream keeps them fresh, come from the last known values for
+        `stale_for` once the server is unreachable, then from the fallback.
+        """
+        return await self._features.check_feature(tenant_id, feature)
 
     def stubs(self) -> _Channel:
         """The channel and stubs of the running event loop."""
@@ -100,6 +119,7 @@ class TollgateClient:
 
     async def close(self) -> None:
         """Closes the channel; the client opens a new one if used again."""
+        await self._features.close()
         if self._channel is not None:
             channel, self._channel = self._channel, None
             await channel.channel.close()

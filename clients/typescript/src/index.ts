@@ -17,6 +17,11 @@ export {
   EntitlementEnforcementError,
   fromConnectError,
 } from "./errors.js";
+export type {
+  CachedFeature,
+  FeatureAnswerSource,
+  FeatureCacheOptions,
+} from "./feature-cache.js";
 export {
   createEntitlementGuard,
   createEntitlementHook,

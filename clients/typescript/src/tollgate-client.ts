@@ -11,6 +11,12 @@ import {
   createGrpcWebTransport,
 } from "@connectrpc/connect-node";
 import { fromConnectError } from "./errors.js";
+import {
+  type CachedFeature,
+  createFeatureCache,
+  type FeatureCache,
+  type FeatureCacheOptions,
+} from "./feature-cache.js";
 import { BillingService } from "./gen/tollgate/v1/billing_service_pb.js";
 import { EntitlementService } from "./gen/tollgate/v1/entitlement_service_pb.js";
 import { EventService } from "./gen/tollgate/v1/event_service_pb.js";
@@ -39,6 +45,11 @@ export interface TollgateClientOptions {
   maxAttempts?: number | undefined;
   /** First backoff delay, doubled per attempt with jitter; 100 ms by default. */
   retryBaseDelayMs?: number | undefined;
+  /**
+   * The feature cache behind `checkFeature`: staleness, fallback values, size. It starts with
+   * the first `checkFeature` call, following the server's events from then on.
+   */
+  cache?: FeatureCacheOptions | undefined;
 }
 
 /** The Tollgate services, typed from the API contract. */
@@ -49,6 +60,14 @@ export interface TollgateClient {
   usage: Client<typeof UsageService>;
   /** Events (alerts, denials, lifecycle), their resumable stream, and webhook endpoints. */
   events: Client<typeof EventService>;
+  /**
+   * A tenant's feature, answered in process once the tenant's features are cached (no round
+   * trip), kept fresh by the event stream, then from the last known values while the server is
+   * unreachable (`staleForMs`), then from the fallback; `source` says which.
+   */
+  checkFeature(tenantId: string, feature: string): Promise<CachedFeature>;
+  /** Stops the feature cache's event stream, if it started. */
+  close(): void;
 }
 
 /**
@@ -83,12 +102,22 @@ export function createTollgateClient(options: TollgateClientOptions): TollgateCl
         ? createGrpcWebTransport({ ...common, httpVersion: "1.1" })
         : // Connect with binary messages costs the server the least per call (npm run bench).
           createConnectTransport({ ...common, httpVersion: "2", useBinaryFormat: true });
+  const entitlements = createClient(EntitlementService, transport);
+  const events = createClient(EventService, transport);
+  let cache: FeatureCache | undefined;
   return {
     protocol: options.protocol ?? "connect",
     billing: createClient(BillingService, transport),
-    entitlements: createClient(EntitlementService, transport),
+    entitlements,
     usage: createClient(UsageService, transport),
-    events: createClient(EventService, transport),
+    events,
+    checkFeature(tenantId, feature) {
+      cache ??= createFeatureCache({ entitlements, events }, options.cache);
+      return cache.checkFeature(tenantId, feature);
+    },
+    close() {
+      cache?.close();
+    },
   };
 }
 
@@ -120,6 +149,8 @@ const ALWAYS_SAFE = new Set([
   "ListAuditEvents",
   "Check",
   "GetEntitlements",
+  "GetFeatures",
+  "CheckFeature",
   "GetUsage",
   "GetIngestStats",
   "TrackUsage",

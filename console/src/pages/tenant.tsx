@@ -5,6 +5,7 @@ import { hasCode, settle } from "../api.js";
 import { Section } from "../components/section.js";
 import { TenantActivity } from "../components/tenant-activity.js";
 import { TenantEvents } from "../components/tenant-events.js";
+import { TenantFeatures } from "../components/tenant-features.js";
 import { TenantGrants } from "../components/tenant-grants.js";
 import { TenantInvoice } from "../components/tenant-invoice.js";
 import { TenantOverrides } from "../components/tenant-overrides.js";
@@ -19,7 +20,7 @@ const USAGE_REFRESH_MS = 5_000;
 // Everything the page shows besides live usage, fetched together; each part keeps its own
 // error. A tenant without a customer (FREE, usage only) is normal, not an error.
 async function loadTenant(api: Api, tenantId: string) {
-  const [customer, subscriptions, grants, overrides, events, audit, invoice, plans] =
+  const [customer, subscriptions, grants, overrides, events, audit, invoice, plans, features] =
     await Promise.all([
       settle(api.billing.getCustomer({ tenantId })),
       settle(api.billing.listSubscriptions({ tenantId, pageSize: 10 })),
@@ -29,8 +30,9 @@ async function loadTenant(api: Api, tenantId: string) {
       settle(api.billing.listAuditEvents({ tenantId, pageSize: 20 })),
       settle(api.billing.getUpcomingInvoice({ tenantId })),
       settle(api.billing.listPlans({})),
+      settle(api.entitlements.getFeatures({ tenantId })),
     ]);
-  return { customer, subscriptions, grants, overrides, events, audit, invoice, plans };
+  return { customer, subscriptions, grants, overrides, events, audit, invoice, plans, features };
 }
 
 /** One tenant: who it is, what it may use, what it used, and what changed. */
@@ -140,6 +142,9 @@ export function TenantPage({ api, tenantId }: { api: Api; tenantId: string }) {
           overrides={d.overrides}
           onChanged={reload}
         />
+      )}
+      {d && (
+        <TenantFeatures api={api} tenantId={tenantId} features={d.features} onChanged={reload} />
       )}
       {d && <TenantActivity events={d.events} audit={d.audit} />}
     </>

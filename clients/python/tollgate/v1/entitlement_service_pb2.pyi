@@ -246,8 +246,9 @@ class Entitlement(_message.Message):
     def __init__(self, resource_type: _Optional[str] = ..., kind: _Optional[_Union[_resource_pb2.ResourceKind, str]] = ..., limit: _Optional[str] = ..., unlimited: bool = ..., used: _Optional[str] = ..., remaining: _Optional[str] = ..., period_start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., period_end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., plan_id: _Optional[str] = ..., reserved: _Optional[str] = ..., included: _Optional[str] = ..., overage: _Optional[str] = ..., overage_amount: _Optional[str] = ..., hard: bool = ..., overage_unit_amount: _Optional[str] = ..., currency: _Optional[str] = ..., granted: _Optional[str] = ..., grant_remaining: _Optional[str] = ..., limit_source: _Optional[_Union[LimitSource, str]] = ..., dimensions: _Optional[_Mapping[str, str]] = ..., aggregation: _Optional[_Union[Aggregation, str]] = ..., pricing: _Optional[_Union[_resource_pb2.Pricing, _Mapping]] = ..., price_override_id: _Optional[str] = ..., window: _Optional[str] = ...) -> None: ...
 
 class Feature(_message.Message):
-    __slots__ = ["bool_value", "name", "number_value", "override_expire_time", "source", "string_value", "type"]
+    __slots__ = ["bool_value", "enabled", "name", "number_value", "override_expire_time", "source", "string_value", "type"]
     BOOL_VALUE_FIELD_NUMBER: _ClassVar[int]
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     NUMBER_VALUE_FIELD_NUMBER: _ClassVar[int]
     OVERRIDE_EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
@@ -255,13 +256,14 @@ class Feature(_message.Message):
     STRING_VALUE_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     bool_value: bool
+    enabled: bool
     name: str
     number_value: str
     override_expire_time: _timestamp_pb2.Timestamp
     source: FeatureSource
     string_value: str
     type: FeatureType
-    def __init__(self, name: _Optional[str] = ..., type: _Optional[_Union[FeatureType, str]] = ..., source: _Optional[_Union[FeatureSource, str]] = ..., bool_value: bool = ..., number_value: _Optional[str] = ..., string_value: _Optional[str] = ..., override_expire_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., type: _Optional[_Union[FeatureType, str]] = ..., source: _Optional[_Union[FeatureSource, str]] = ..., bool_value: bool = ..., number_value: _Optional[str] = ..., string_value: _Optional[str] = ..., override_expire_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., enabled: bool = ...) -> None: ...
 
 class FeatureOverride(_message.Message):
     __slots__ = ["create_time", "expire_time", "feature", "tenant_id", "update_time", "value"]
