@@ -25,6 +25,7 @@ export function wireOp(
       allocation: false,
       thresholds: [],
       planId: "free",
+      windowMs: undefined,
       ...limits,
     },
     idempotency: undefined,
