@@ -80,7 +80,7 @@ async def test_cache_follows_changes_then_goes_stale_falls_back_and_recovers(
 ) -> None:
     url = f"http://127.0.0.1:{server.port}"
     cache = FeatureCacheOptions(stale_for=3.0, fallback={"sso": False})
-    async with TollgateClient(url, "", cache=cache) as client, TollgateClient(url, "") as admin:
+    async with TollgateClient(url, cache=cache) as client, TollgateClient(url) as admin:
         tenant = str(uuid.uuid4())
 
         # given: a FREE tenant, fetched once

@@ -48,10 +48,17 @@ class _Channel:
 
     def __init__(self, target: str, secure: bool) -> None:
         self.loop = asyncio.get_running_loop()
+        # Reconnect within seconds of a server coming back, not gRPC's default of up to two
+        # minutes: the feature cache is stale until then.
+        options = [
+            ("grpc.initial_reconnect_backoff_ms", 250),
+            ("grpc.min_reconnect_backoff_ms", 250),
+            ("grpc.max_reconnect_backoff_ms", 2000),
+        ]
         self.channel = (
-            grpc.aio.secure_channel(target, grpc.ssl_channel_credentials())
+            grpc.aio.secure_channel(target, grpc.ssl_channel_credentials(), options)
             if secure
-            else grpc.aio.insecure_channel(target)
+            else grpc.aio.insecure_channel(target, options)
         )
         self.billing = billing_service_pb2_grpc.BillingServiceStub(self.channel)
         self.entitlements = entitlement_service_pb2_grpc.EntitlementServiceStub(self.channel)

@@ -150,8 +150,9 @@ class FeatureCache:
                     ),
                     metadata=self._client.metadata,
                 )
-                # Fetch what may have been missed once the stream is open, then follow it.
-                await stream.wait_for_connection()
+                # With the stream started, fetch what may have been missed, then follow it. (The
+                # server sends a stream's headers with its first event, so there is nothing to
+                # wait for: the fetches themselves show that the server answers again.)
                 for tenant in list(self._entries):
                     await self._fetch(tenant)
                 self._down_since = None
