@@ -41,7 +41,13 @@ describe("security", () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    server = await startTestApp(db.url, {}, { TOLLGATE_BOOTSTRAP_ADMIN_KEY: BOOTSTRAP_KEY });
+    // The meter sync is a background writer: left on, it may report an earlier call's usage
+    // while a denied call is being checked for writing nothing.
+    server = await startTestApp(
+      db.url,
+      {},
+      { TOLLGATE_BOOTSTRAP_ADMIN_KEY: BOOTSTRAP_KEY, METER_SYNC_INTERVAL_SECONDS: "86400" },
+    );
     const keyA = await createKeyWithCli(db.url, tenantA);
     const keyB = await createKeyWithCli(db.url, tenantB);
     const revoked = await createKeyWithCli(db.url, tenantA);
