@@ -666,6 +666,15 @@ const WINDOW_UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000
 /** The shortest and longest rolling windows: one second, one day. */
 const WINDOW_BOUNDS = { min: 1_000, max: 86_400_000 };
 
+/** A window's length as the catalog writes it (`"60s"`, `"5m"`): the largest unit that divides it. */
+export function windowText(ms: number): string {
+  for (const unit of ["d", "h", "m"] as const) {
+    const size = WINDOW_UNITS[unit] as number;
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms / 1000}s`;
+}
+
 // `"60s"`, `"5m"`, `"1h"`, `"1d"` in milliseconds; NaN when the text is not such a length.
 function windowMs(text: string): number {
   const match = /^([1-9][0-9]{0,5})([smhd])$/.exec(text);

@@ -155,7 +155,7 @@ export function createCreditStore(knex: Knex): CreditStore {
 }
 
 /** Overrides and grants alike apply until their expiry, if they have one. */
-function unexpired<R extends { expire_time: Date | null }, T>(
+export function unexpired<R extends { expire_time: Date | null }, T>(
   query: Knex.QueryBuilder<R, T>,
   now: Date,
 ): Knex.QueryBuilder<R, T> {

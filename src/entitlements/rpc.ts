@@ -14,6 +14,7 @@ import {
 } from "../../gen/tollgate/v1/entitlement_service_pb.js";
 import { ResourceKind } from "../../gen/tollgate/v1/resource_pb.js";
 import { toProtoPricing } from "../billing/pricing-wire.js";
+import { windowText } from "../catalog/catalog.js";
 import type { Aggregation } from "../catalog/meters.js";
 import { overageOf } from "../catalog/overage.js";
 import { nextUnitAmount, pricedQuantity } from "../catalog/pricing.js";
@@ -112,18 +113,6 @@ function toProtoCheck(result: CheckResult) {
       timing?.retryTime &&
       durationFromMs(Math.max(0, timing.retryTime.getTime() - timing.decisionTime.getTime())),
   };
-}
-
-// A window's length as the catalog writes it: the largest unit that divides it.
-function windowText(ms: number): string {
-  for (const [unit, size] of [
-    ["d", 86_400_000],
-    ["h", 3_600_000],
-    ["m", 60_000],
-  ] as const) {
-    if (ms % size === 0) return `${ms / size}${unit}`;
-  }
-  return `${ms / 1000}s`;
 }
 
 function toProtoEntitlement(entitlement: Entitlement): EntitlementMessage {

@@ -286,20 +286,26 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
           base,
           plusDrawn: catalog.resourceKinds.get(req.resourceType) !== "allocation",
         };
-        const readFit = () => store.readFit(knex, at, quantity, ceiling, fit);
-        let { counter, fits } = await readFit();
-        if (!fits && (await store.expireHeld(knex, clock.now(), at)) > 0) {
-          ({ counter, fits } = await readFit());
-        }
         const windowMs = limitOf(tenantPlan, name).limit?.window;
-        if (windowMs !== undefined) {
-          // A window's counter holds what its last admission left; what it holds now is read.
-          const used =
-            (await store.windowUsed(knex, req.tenantId, [{ resourceType: name, windowMs }])).get(
-              name,
-            ) ?? new Decimal(0);
-          counter = { ...counter, used };
-          fits = ceiling === undefined || used.plus(quantity).lte(ceiling.base);
+        const readFit = async () => {
+          if (windowMs === undefined) return store.readFit(knex, at, quantity, ceiling, fit);
+          // A window's counter holds what its last admission left, so what its window holds
+          // now is read instead; nothing is ever held on a window or drawn from its grants.
+          const windows = [{ resourceType: name, windowMs }];
+          const used = (await store.windowUsed(knex, req.tenantId, windows)).get(name);
+          const counter = { ...ZERO_COUNTER, used: used ?? new Decimal(0) };
+          return {
+            counter,
+            fits: ceiling === undefined || counter.used.plus(quantity).lte(ceiling.base),
+          };
+        };
+        let { counter, fits } = await readFit();
+        if (
+          !fits &&
+          windowMs === undefined &&
+          (await store.expireHeld(knex, clock.now(), at)) > 0
+        ) {
+          ({ counter, fits } = await readFit());
         }
         if (name === key.resourceType) shown = counter;
         fitsAll &&= fits;
@@ -384,15 +390,10 @@ export function createEntitlementService(deps: EntitlementServiceDeps): Entitlem
         planId: tenantPlan.plan.id,
         entitlements: resources.map((r) => {
           const counter = counters.get(r) ?? ZERO_COUNTER;
-          const windowUsed = windows.some((w) => w.resourceType === r)
-            ? (held.get(r) ?? new Decimal(0))
-            : undefined;
-          return entitlementOf(
-            tenantPlan,
-            r,
-            windowUsed === undefined ? counter : { ...counter, used: windowUsed },
-            rooms.get(r),
-          );
+          // A window's usage is what its window holds now, not what its counter last kept.
+          const windowed = windows.some((w) => w.resourceType === r);
+          const used = windowed ? (held.get(r) ?? new Decimal(0)) : counter.used;
+          return entitlementOf(tenantPlan, r, { ...counter, used }, rooms.get(r));
         }),
       };
     },

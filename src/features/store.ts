@@ -2,6 +2,7 @@ import type { Knex } from "knex";
 import type { PlanCatalog } from "../catalog/catalog.js";
 import { featureValueJson, readFeatureValue } from "../catalog/features.js";
 import { LIVE_STATES } from "../catalog/lifecycle.js";
+import { unexpired } from "../credits/store.js";
 import type { EntitlementSnapshot, FeatureOverride, LimitOverride } from "./features.js";
 import type { FeatureOverrideRow } from "./rows.js";
 
@@ -60,9 +61,7 @@ export function createFeatureStore(knex: Knex, catalog: PlanCatalog): FeatureSto
   };
   const overridesOf = async (db: Knex | Knex.Transaction, tenantId: string, at?: Date) => {
     const query = db("feature_overrides").where({ tenant_id: tenantId }).orderBy("feature");
-    if (at !== undefined) {
-      query.where((w) => w.whereNull("expire_time").orWhere("expire_time", ">", at));
-    }
+    if (at !== undefined) unexpired(query, at);
     return (await query).flatMap((row) => fromDbOverride(row) ?? []);
   };
   return {
@@ -106,9 +105,7 @@ export function createFeatureStore(knex: Knex, catalog: PlanCatalog): FeatureSto
           .whereIn("state", LIVE_STATES)
           .first<{ plan_id: string } | undefined>("plan_id"),
         overridesOf(trx, tenantId, now),
-        trx("entitlement_overrides")
-          .where({ tenant_id: tenantId })
-          .where((w) => w.whereNull("expire_time").orWhere("expire_time", ">", now)),
+        unexpired(trx("entitlement_overrides").where({ tenant_id: tenantId }), now),
       ]);
       return {
         planId: live?.plan_id,
