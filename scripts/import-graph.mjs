@@ -49,6 +49,8 @@ export const LAYERS = [
       "corrections",
       "metering",
       "webhooks",
+      "plans",
+      "test-clock",
     ],
   },
   { name: "app", folders: ["app", "."] },

@@ -37,12 +37,14 @@ describe("the schema's distribution rules", () => {
     // tenant's (tenant_id not null, first in its keys) or is added here on purpose
     expect(reference).toEqual([
       "api_keys",
+      "catalog_versions",
       "installed_functions",
       "mock_billing_objects",
       "mock_billing_requests",
       "mock_meter_events",
       "rate_limit_buckets",
       "stripe_events",
+      "test_clock",
       "webhook_endpoints",
     ]);
   });

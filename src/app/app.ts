@@ -1,11 +1,15 @@
 import type { AddressInfo } from "node:net";
-import { loadPlanCatalog } from "../catalog/catalog.js";
+import { createPlanCatalog, readCatalogData } from "../catalog/catalog.js";
+import { openLiveCatalog } from "../plans/catalog-service.js";
+import { createCatalogStore } from "../plans/store.js";
 import type { Clock } from "../platform/clock/clock.js";
 import { type DatabaseClock, startDatabaseClock } from "../platform/clock/database-clock.js";
 import type { Config } from "../platform/config/config.js";
 import { createDatabase } from "../platform/db/database.js";
 import type { Logger } from "../platform/observability/logger.js";
 import { startServer, stopTasks } from "../platform/server/server.js";
+import { createTestClock } from "../test-clock/clock.js";
+import { createTestClockStore } from "../test-clock/store.js";
 import { DATABASE_FUNCTIONS } from "./database-functions.js";
 import { createModules, type Modules } from "./modules.js";
 import type { AppOverrides } from "./overrides.js";
@@ -31,8 +35,14 @@ export async function startApp(
   logger: Logger,
   overrides: AppOverrides = {},
 ): Promise<App> {
-  // The catalog is checked before anything opens, so a bad file fails fast with exit code 2.
-  const catalog = await loadPlanCatalog(config.planCatalogPath);
+  // The catalog file is checked before anything opens, so a bad file fails fast with exit code
+  // 2; it seeds the first catalog version of an empty database.
+  const label =
+    config.planCatalogPath === undefined
+      ? "default catalog"
+      : `PLAN_CATALOG_PATH (${config.planCatalogPath})`;
+  const seed = { data: await readCatalogData(config.planCatalogPath, label), label };
+  createPlanCatalog(seed.data, label);
   if (config.databaseUrl === undefined) {
     // Logged before opening: creating a data directory takes a while on the first start.
     logger.info({ dataDir: config.dataDir }, "using embedded PGlite (DATABASE_URL is unset)");
@@ -65,13 +75,25 @@ export async function startApp(
             logger,
           })
         : undefined;
-    const clock: Clock = overrides.clock ?? (databaseClock as DatabaseClock);
+    const baseClock: Clock = overrides.clock ?? (databaseClock as DatabaseClock);
+    const live = await openLiveCatalog({
+      store: createCatalogStore(database.knex),
+      clock: baseClock,
+      seed,
+      logger,
+    });
+    // Outside production, business time is the database's plus the test clock's offset.
+    const testClock =
+      config.environment === "production"
+        ? undefined
+        : createTestClock(baseClock, await createTestClockStore(database.knex).offset());
     const distributed = await database.distributed();
     modules = await createModules({
       config,
       database,
-      catalog,
-      clock,
+      live,
+      testClock,
+      clock: testClock ?? baseClock,
       logger,
       overrides,
       distributed,

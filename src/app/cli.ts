@@ -4,6 +4,10 @@ import { Command } from "commander";
 import { createAuditStore } from "../audit/store.js";
 import { type ApiKeyService, createApiKeyService } from "../auth/service.js";
 import { createApiKeyStore } from "../auth/store.js";
+import { readCatalogData } from "../catalog/catalog.js";
+import { formatCatalogChanges } from "../catalog/diff.js";
+import { type CatalogService, createCatalogService } from "../plans/catalog-service.js";
+import { createCatalogStore } from "../plans/store.js";
 import { createSystemClock } from "../platform/clock/clock.js";
 import { ConfigError, loadConfig } from "../platform/config/config.js";
 import { DataDirBusyError } from "../platform/db/data-dir-lock.js";
@@ -103,6 +107,37 @@ keys
     }),
   );
 
+const catalog = program
+  .command("catalog")
+  .description("the plan catalog: what a file would change, and pushing it as a new version");
+
+catalog
+  .command("diff <file>")
+  .description("print what FILE (JSON or YAML) would change against the catalog in force")
+  .action((file: string) =>
+    withCatalog(async (service) => {
+      const plan = await service.diff(await readCatalogData(file, file), file);
+      process.stdout.write(formatCatalogChanges(plan.changes, plan.planVersions));
+    }),
+  );
+
+catalog
+  .command("push <file>")
+  .description(
+    "validate FILE and store it as the next catalog version; every replica takes it within seconds",
+  )
+  .action((file: string) =>
+    withCatalog(async (service) => {
+      const plan = await service.push(await readCatalogData(file, file), file, operator());
+      process.stdout.write(formatCatalogChanges(plan.changes, plan.planVersions));
+      process.stdout.write(
+        plan.changes.length === 0
+          ? `catalog version ${plan.version} stays in force\n`
+          : `stored catalog version ${plan.version}\n`,
+      );
+    }),
+  );
+
 program.parseAsync().catch((error: unknown) => {
   const known =
     error instanceof ConfigError ||
@@ -142,6 +177,18 @@ function withKeys(work: (service: ApiKeyService) => Promise<void>): Promise<void
       clock: createSystemClock(),
     });
     await work(service);
+  });
+}
+
+function withCatalog(work: (service: CatalogService) => Promise<void>): Promise<void> {
+  return withDatabase(async (database) => {
+    await database.migrate();
+    await work(
+      createCatalogService({
+        store: createCatalogStore(database.knex),
+        clock: createSystemClock(),
+      }),
+    );
   });
 }
 

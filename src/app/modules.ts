@@ -1,19 +1,23 @@
 import { createAuditModule } from "../audit/module.js";
 import { type AuthModule, createAuthModule } from "../auth/module.js";
 import { createBillingModule } from "../billing/module.js";
-import type { PlanCatalog } from "../catalog/catalog.js";
+import type { PriceReader, UsageReader } from "../billing/provider.js";
 import { createCorrectionsModule } from "../corrections/module.js";
 import { createCreditsModule } from "../credits/module.js";
 import { createEntitlementsModule, type EntitlementsModule } from "../entitlements/module.js";
 import { createEventsModule } from "../events/module.js";
 import { createFeaturesModule, type FeaturesModule } from "../features/module.js";
 import { createMeteringModule } from "../metering/module.js";
+import type { LiveCatalog } from "../plans/live-catalog.js";
+import { createPlansModule } from "../plans/module.js";
 import type { Clock } from "../platform/clock/clock.js";
 import type { Config } from "../platform/config/config.js";
 import type { Database } from "../platform/db/database.js";
 import type { Logger } from "../platform/observability/logger.js";
 import type { Module } from "../platform/server/module.js";
 import { createPricesModule, type PricesModule } from "../prices/module.js";
+import type { TestClock } from "../test-clock/clock.js";
+import { createTestClockModule } from "../test-clock/module.js";
 import { createUsageModule } from "../usage/module.js";
 import { createWebhooksModule } from "../webhooks/module.js";
 import type { AppOverrides } from "./overrides.js";
@@ -33,14 +37,18 @@ export interface Modules {
 export async function createModules(options: {
   config: Config;
   database: Database;
-  catalog: PlanCatalog;
+  /** The catalog versions stored, the newest in force. */
+  live: LiveCatalog;
+  /** Business time outside production; undefined in production. */
+  testClock: TestClock | undefined;
   clock: Clock;
   logger: Logger;
   overrides: AppOverrides;
   /** Whether the database is distributed (Citus): then every statement names one tenant. */
   distributed: boolean;
 }): Promise<Modules> {
-  const { config, database, catalog, clock, logger, overrides, distributed } = options;
+  const { config, database, live, clock, logger, overrides, distributed } = options;
+  const catalog = live.catalog;
   const shared = { config, database, catalog, clock, logger };
   let entitlements: EntitlementsModule | undefined;
   let prices: PricesModule | undefined;
@@ -49,18 +57,20 @@ export async function createModules(options: {
   const audit = createAuditModule({ knex: database.knex });
   const auth = await createAuthModule({ ...shared, audit: audit.store });
   const events = createEventsModule({ ...shared, distributed });
+  const readUsage: UsageReader = (tenantId, start, types) => {
+    if (entitlements === undefined) throw new Error("entitlements are not wired yet");
+    return entitlements.readUsage(tenantId, start, types);
+  };
+  const readPrices: PriceReader = (tenantId, at) => {
+    if (prices === undefined) throw new Error("prices are not wired yet");
+    return prices.lookups.inForceAt(tenantId, at);
+  };
   const billing = createBillingModule({
     ...shared,
     audit: audit.store,
     events: events.log,
-    readUsage: (tenantId, start, types) => {
-      if (entitlements === undefined) throw new Error("entitlements are not wired yet");
-      return entitlements.readUsage(tenantId, start, types);
-    },
-    readPrices: (tenantId, at) => {
-      if (prices === undefined) throw new Error("prices are not wired yet");
-      return prices.lookups.inForceAt(tenantId, at);
-    },
+    readUsage,
+    readPrices,
     onSubscriptionChanged: limitsChanged,
     termsChanged: async (trx, tenantId) => {
       if (features === undefined) throw new Error("features are not wired yet");
@@ -74,6 +84,7 @@ export async function createModules(options: {
     audit: audit.store,
     billingStore: billing.store,
     onLimitsChanged: limitsChanged,
+    events: events.log,
   });
   prices = createPricesModule({
     ...shared,
@@ -83,7 +94,10 @@ export async function createModules(options: {
     onTermsChanged: limitsChanged,
     currencyOf: async (tenantId) => {
       const live = await billing.service.liveSubscription(tenantId);
-      return (live && catalog.planById(live.planId)?.currency) ?? catalog.defaultPlan.currency;
+      return (
+        (live && catalog.planVersion(live.planId, live.planVersion)?.currency) ??
+        catalog.defaultPlan.currency
+      );
     },
     liveSubscription: (tenantId) => billing.service.liveSubscription(tenantId),
     providerPricing: billing.provider.pricing,
@@ -121,21 +135,32 @@ export async function createModules(options: {
   });
   const metering = createMeteringModule({ ...shared, provider: billing.provider });
   const webhooks = createWebhooksModule({ ...shared, events });
+  // A pushed catalog may change any tenant's limits: this replica's cached ones go.
+  live.onChange(() => entitlementsModule.plans.clear());
+  const plans = createPlansModule({ ...shared, live, billing, readUsage, readPrices });
+  const domains: Module[] = [
+    audit,
+    auth,
+    events,
+    billing,
+    credits,
+    prices,
+    entitlements,
+    features,
+    usage,
+    corrections,
+    metering,
+    webhooks,
+    plans,
+  ];
+  const testClock = createTestClockModule({
+    ...shared,
+    clock: options.testClock,
+    audit: audit.store,
+    jobs: () => domains.flatMap((m) => m.timeJobs ?? []),
+  });
   return {
     auth,
-    all: [
-      audit,
-      auth,
-      events,
-      billing,
-      credits,
-      prices,
-      entitlements,
-      features,
-      usage,
-      corrections,
-      metering,
-      webhooks,
-    ],
+    all: [...domains, testClock],
   };
 }

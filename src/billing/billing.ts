@@ -1,3 +1,4 @@
+import type { Plan } from "../catalog/catalog.js";
 import type { SubscriptionTerms } from "../catalog/lifecycle.js";
 
 /** How a mid-period plan change is charged, with Stripe's names. */
@@ -19,9 +20,25 @@ export interface Subscription extends SubscriptionTerms {
   customerId: string;
   tenantId: string;
   planId: string;
+  /** The version of the plan it is on (`PlanCatalog.planVersion`). */
+  planVersion: number;
   priceId: string;
   createTime: Date;
   prorationBehavior: ProrationBehavior | undefined;
+  /** A migration waiting for the period end: the version it moves to, when, and how. */
+  scheduledMigration?: ScheduledMigration | undefined;
+  /**
+   * A version applied here whose prices the provider's subscription does not carry yet (a
+   * migration applied at a period boundary); the migration sweep moves them.
+   */
+  providerPlanVersion?: number | undefined;
+}
+
+/** A plan version migration that takes effect at `time`, the end of a period. */
+export interface ScheduledMigration {
+  version: number;
+  time: Date;
+  prorationBehavior: ProrationBehavior;
 }
 
 /** Input of a customer creation, already validated. */
@@ -53,5 +70,16 @@ export interface UpdateSubscriptionInput {
 export interface CancelSubscriptionInput {
   subscriptionId: string;
   immediate: boolean;
+  requestId: string;
+}
+
+/** Input of a plan version migration of one subscription, already validated. */
+export interface MigrateSubscriptionInput {
+  subscriptionId: string;
+  /** The version moved to, of the plan the subscription is on. */
+  plan: Plan;
+  fromVersion: number;
+  effective: "immediately" | "period_end";
+  prorationBehavior: ProrationBehavior;
   requestId: string;
 }

@@ -9,7 +9,11 @@ import type {
   UpdateSubscriptionInput,
 } from "./billing.js";
 
-const PRORATION_BEHAVIORS: readonly string[] = ["create_prorations", "none", "always_invoice"];
+export const PRORATION_BEHAVIORS: readonly string[] = [
+  "create_prorations",
+  "none",
+  "always_invoice",
+];
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
 
 /**

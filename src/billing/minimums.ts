@@ -44,7 +44,7 @@ export function createMinimumTrueUps(
   return async (invoice) => {
     if (invoice.billingReason !== "subscription_cycle") return "not due";
     const stored = await deps.store.findSubscription(invoice.subscriptionId);
-    const plan = stored && catalog.planById(stored.planId);
+    const plan = stored && catalog.planVersion(stored.planId, stored.planVersion);
     if (stored === undefined || plan?.minimumAmount === undefined) return "not due";
     const subscription = {
       ...stored,

@@ -167,9 +167,12 @@ export function createMockBillingProvider(
     retrieveSubscription: (id) => load(id),
 
     async previewInvoice(subscription) {
-      const plan = catalog.planById(subscription.planId);
+      const plan = catalog.planVersion(subscription.planId, subscription.planVersion);
       if (plan === undefined) {
-        throw new BillingProviderError(`No such plan: '${subscription.planId}'`, false);
+        throw new BillingProviderError(
+          `No such plan: '${subscription.planId}' version ${subscription.planVersion}`,
+          false,
+        );
       }
       const resources = [...plan.limitsByCounter]
         .filter(([, l]) => l.overage || l.dimensionLimits.some((d) => d.overage))

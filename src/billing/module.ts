@@ -95,6 +95,14 @@ export function createBillingModule(deps: BillingModuleDeps): BillingModule {
     work: (limit) => service.advanceDue(limit),
     logger,
   });
+  // Moves the provider's prices of subscriptions migrated at a period boundary.
+  const providerMigrations = startPeriodicTask({
+    name: "provider-migrations",
+    intervalMs: config.billingSweepIntervalSeconds * 1000,
+    batch: 100,
+    work: (limit) => service.moveProviderPrices(limit),
+    logger,
+  });
   const trialNotices = startPeriodicTask({
     name: "trial-will-end",
     intervalMs: config.billingSweepIntervalSeconds * 1000,
@@ -130,7 +138,24 @@ export function createBillingModule(deps: BillingModuleDeps): BillingModule {
     provider,
     rpc: [createBillingRpc(service, createCustomerDirectory(lookups))],
     http: [webhook],
-    tasks: [sweep, trialNotices],
+    tasks: [sweep, providerMigrations, trialNotices],
+    timeJobs: [
+      {
+        name: "subscription-sweep",
+        nextDue: () => service.nextTransition(),
+        run: (limit) => service.advanceDue(limit),
+      },
+      {
+        name: "provider-migrations",
+        nextDue: async () => undefined,
+        run: (limit) => service.moveProviderPrices(limit),
+      },
+      {
+        name: "trial-will-end",
+        nextDue: () => service.nextTrialNotice(),
+        run: (limit) => service.announceTrialEnds(limit),
+      },
+    ],
   };
 }
 

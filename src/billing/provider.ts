@@ -1,4 +1,5 @@
 import type { Decimal } from "decimal.js";
+import type { Plan } from "../catalog/catalog.js";
 import type { SubscriptionTerms } from "../catalog/lifecycle.js";
 import type { Pricing } from "../catalog/pricing.js";
 import { DomainError, type DomainErrorKind } from "../platform/errors/domain-error.js";
@@ -39,6 +40,8 @@ export interface BillingProvider {
   updateSubscription(input: {
     subscriptionId: string;
     priceId: string;
+    /** The plan version moved to, whose prices the subscription's items take. */
+    plan: Plan;
     prorationBehavior: ProrationBehavior;
     idempotencyKey: string;
   }): Promise<ProviderSubscription>;

@@ -34,6 +34,11 @@ export interface SubscriptionRow {
   proration_behavior: ProrationBehavior | null;
   create_time: Date;
   version: number;
+  plan_version: number;
+  scheduled_plan_version: number | null;
+  scheduled_migration_time: Date | null;
+  scheduled_proration_behavior: ProrationBehavior | null;
+  provider_plan_version: number | null;
 }
 
 /** A row of `billing_requests`: the first answer of a request id. */

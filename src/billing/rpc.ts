@@ -9,6 +9,8 @@ import {
   InvoiceLineKind,
   type Invoice as InvoiceMessage,
   InvoiceSchema,
+  type PlanLimit as PlanLimitMessage,
+  PlanLimitSchema,
   type Plan as PlanMessage,
   PlanSchema,
   ProrationBehavior as ProtoProration,
@@ -17,7 +19,7 @@ import {
   SubscriptionSchema,
 } from "../../gen/tollgate/v1/billing_service_pb.js";
 import { ResourceKind } from "../../gen/tollgate/v1/resource_pb.js";
-import type { Plan } from "../catalog/catalog.js";
+import type { Plan, PlanLimit } from "../catalog/catalog.js";
 import type { SubscriptionState } from "../catalog/lifecycle.js";
 import { minorUnitDigits } from "../catalog/money.js";
 import { handlersOf, type ServiceHandlers } from "../platform/server/module.js";
@@ -172,7 +174,7 @@ function toProtoInvoice(invoice: Invoice): InvoiceMessage {
 }
 
 // Unknown enum numbers become a name the service's validation rejects with the field named.
-function fromProtoProration(value: ProtoProration): string {
+export function fromProtoProration(value: ProtoProration): string {
   if (value === ProtoProration.UNSPECIFIED) return "";
   const entry = Object.entries(PRORATION_TO_PROTO).find(([, proto]) => proto === value);
   return entry ? entry[0] : `unknown(${value})`;
@@ -189,7 +191,8 @@ function toProtoCustomer(customer: Customer): CustomerMessage {
   });
 }
 
-function toProtoPlan(plan: Plan): PlanMessage {
+/** A plan version as the wire carries it (ListPlans, GetPlan, MigrateSubscriptions). */
+export function toProtoPlan(plan: Plan): PlanMessage {
   return create(PlanSchema, {
     id: plan.id,
     displayName: plan.displayName,
@@ -198,20 +201,24 @@ function toProtoPlan(plan: Plan): PlanMessage {
     currency: plan.currency,
     interval: plan.interval === "year" ? BillingInterval.YEAR : BillingInterval.MONTH,
     minimumAmount: plan.minimumAmount?.toFixed(minorUnitDigits(plan.currency)) ?? "",
-    limits: plan.limits.map((limit) => ({
-      resourceType: limit.resourceType,
-      kind: limit.kind === "consumable" ? ResourceKind.CONSUMABLE : ResourceKind.ALLOCATION,
-      limit: limit.limit?.toFixed() ?? "",
-      unlimited: limit.limit === undefined,
-      overageUnitAmount:
-        limit.overage?.pricing.model === "per_unit"
-          ? limit.overage.pricing.unitAmount.toFixed()
-          : "",
-      pricing: limit.overage && toProtoPricing(limit.overage.pricing),
-      overageCap: limit.overage?.cap?.toFixed() ?? "",
-      meterEventName: limit.overage?.meter?.eventName ?? "",
-      meteredPriceId: limit.overage?.meter?.meteredPriceId ?? "",
-    })),
+    version: plan.version,
+    limits: plan.limits.map(toProtoPlanLimit),
+  });
+}
+
+/** One limit of a plan as the wire carries it. */
+export function toProtoPlanLimit(limit: PlanLimit): PlanLimitMessage {
+  return create(PlanLimitSchema, {
+    resourceType: limit.resourceType,
+    kind: limit.kind === "consumable" ? ResourceKind.CONSUMABLE : ResourceKind.ALLOCATION,
+    limit: limit.limit?.toFixed() ?? "",
+    unlimited: limit.limit === undefined,
+    overageUnitAmount:
+      limit.overage?.pricing.model === "per_unit" ? limit.overage.pricing.unitAmount.toFixed() : "",
+    pricing: limit.overage && toProtoPricing(limit.overage.pricing),
+    overageCap: limit.overage?.cap?.toFixed() ?? "",
+    meterEventName: limit.overage?.meter?.eventName ?? "",
+    meteredPriceId: limit.overage?.meter?.meteredPriceId ?? "",
   });
 }
 
@@ -232,5 +239,9 @@ function toProtoSubscription(subscription: Subscription): SubscriptionMessage {
     prorationBehavior: subscription.prorationBehavior
       ? PRORATION_TO_PROTO[subscription.prorationBehavior]
       : ProtoProration.UNSPECIFIED,
+    planVersion: subscription.planVersion,
+    scheduledPlanVersion: subscription.scheduledMigration?.version ?? 0,
+    scheduledMigrationTime:
+      subscription.scheduledMigration && timestampFromDate(subscription.scheduledMigration.time),
   });
 }

@@ -16,6 +16,7 @@ import type {
   CreateCustomerInput,
   CreateSubscriptionInput,
   Customer,
+  MigrateSubscriptionInput,
   Subscription,
   UpdateSubscriptionInput,
 } from "./billing.js";
@@ -54,8 +55,22 @@ export interface BillingService {
   getUpcomingInvoice(tenantId: string): Promise<Invoice>;
   /** The tenant's live subscription brought up to date, if any: what entitlements read. */
   liveSubscription(tenantId: string): Promise<Subscription | undefined>;
+  /**
+   * Moves a live subscription from `fromVersion` of `plan.id` to `plan` (another version), now
+   * or at its period end, once per request id: FailedPrecondition when it is on another version.
+   */
+  migrateSubscription(actor: Actor, input: MigrateSubscriptionInput): Promise<Subscription>;
+  /**
+   * Moves the provider's prices of up to `limit` subscriptions that a migration at a period
+   * boundary put on a new version; returns how many it handled.
+   */
+  moveProviderPrices(limit: number): Promise<number>;
   /** Applies due time-based transitions to up to `limit` subscriptions; returns how many. */
   advanceDue(limit: number): Promise<number>;
+  /** When {@link advanceDue} next has work: the earliest end of a live period. */
+  nextTransition(): Promise<Date | undefined>;
+  /** When {@link announceTrialEnds} next has work: three days before the next trial end. */
+  nextTrialNotice(): Promise<Date | undefined>;
   /**
    * Announces `subscription.trial_will_end` for trials ending within three days (Stripe's
    * notice), once per subscription and trial end, each in a transaction of its own tenant;
@@ -107,6 +122,7 @@ export function createBillingService(deps: BillingServiceDeps): BillingService {
   const lookups = deps.lookupStore ?? store;
   const changed = (tenantId: string) => deps.onSubscriptionChanged?.(tenantId);
 
+  // The plan version a price subscribes to, current or not.
   const planForPrice = (priceId: string, field: string): Plan => {
     const plan = catalog.planByPriceId(priceId);
     if (plan === undefined)
@@ -114,11 +130,43 @@ export function createBillingService(deps: BillingServiceDeps): BillingService {
     return plan;
   };
 
-  const fromProvider = (sub: ProviderSubscription, tenantId: string): Subscription => ({
-    ...sub,
-    tenantId,
-    planId: planForPrice(sub.priceId, "price").id,
-  });
+  // New subscriptions and plan changes take a plan's current version only.
+  const currentPlanForPrice = (priceId: string, field: string): Plan => {
+    const plan = planForPrice(priceId, field);
+    const current = catalog.planById(plan.id);
+    if (current?.version !== plan.version) {
+      throw new FailedPreconditionError(
+        `${field} ${priceId} is ${plan.id} version ${plan.version}'s, which is no longer sold${
+          current
+            ? `; ${plan.id} version ${current.version} is (${current.priceId ?? "no price"})`
+            : ""
+        }`,
+      );
+    }
+    return plan;
+  };
+
+  // The provider's subscription as Tollgate stores it: on the version `stored` is on while the
+  // provider still charges that version's price, else on the version the price belongs to.
+  const fromProvider = (
+    sub: ProviderSubscription,
+    tenantId: string,
+    stored?: Subscription,
+  ): Subscription => {
+    const plan = planForPrice(sub.priceId, "price");
+    const kept =
+      stored !== undefined &&
+      stored.planId === plan.id &&
+      catalog.planVersion(stored.planId, stored.planVersion)?.priceId === sub.priceId;
+    return {
+      ...sub,
+      tenantId,
+      planId: plan.id,
+      planVersion: kept ? stored.planVersion : plan.version,
+      scheduledMigration: kept ? stored.scheduledMigration : undefined,
+      providerPlanVersion: kept ? stored.providerPlanVersion : undefined,
+    };
+  };
 
   // Applies due transitions and stores them; when another replica got there first, re-reads.
   // `via` is the store to use: plan lookups pass the lookup pool's.
@@ -126,12 +174,15 @@ export function createBillingService(deps: BillingServiceDeps): BillingService {
     stored: StoredSubscription,
     via: BillingStore = store,
   ): Promise<Subscription> => {
-    const interval = catalog.planById(stored.planId)?.interval ?? "month";
-    const next = advanceSubscription(stored, interval, clock.now());
+    const interval = catalog.planVersion(stored.planId, stored.planVersion)?.interval ?? "month";
+    const now = clock.now();
+    const next = migrateIfDue(advanceSubscription(stored, interval, now), now);
     if (next === stored) return withoutVersion(stored);
+    const action =
+      next.planVersion === stored.planVersion ? "subscription.advance" : "subscription.migrate";
     const saved = await via.transaction(async (trx) => {
       if (!(await via.saveSubscription(trx, next, stored.version))) return false;
-      await audit.insert(trx, auditRow(SYSTEM, "subscription.advance", next, "", stored));
+      await audit.insert(trx, auditRow(SYSTEM, action, next, "", stored));
       await via.notifySubscriptionChanged(trx, next.tenantId);
       return true;
     });
@@ -176,9 +227,9 @@ export function createBillingService(deps: BillingServiceDeps): BillingService {
   // lease, then stores the provider's new state with its audit row.
   const changeSubscription = async (
     actor: Actor,
-    action: "subscription.update" | "subscription.cancel",
+    action: "subscription.update" | "subscription.cancel" | "subscription.migrate",
     input: { subscriptionId: string; requestId: string },
-    call: (before: Subscription, idempotencyKey: string) => Promise<ProviderSubscription>,
+    call: (before: Subscription, idempotencyKey: string) => Promise<Subscription>,
   ): Promise<Subscription> => {
     const initial = await loadSubscription(input.subscriptionId, actor);
     return lease.run({
@@ -190,7 +241,7 @@ export function createBillingService(deps: BillingServiceDeps): BillingService {
       work: async (idempotencyKey, remember) => {
         const before = await loadSubscription(input.subscriptionId, actor, initial.tenantId);
         assertChangeable(before);
-        const after = fromProvider(await call(before, idempotencyKey), before.tenantId);
+        const after = await call(before, idempotencyKey);
         await store.transaction(async (trx) => {
           await store.saveSubscription(trx, after);
           await audit.insert(trx, auditRow(actor, action, after, input.requestId, before));
@@ -243,7 +294,7 @@ export function createBillingService(deps: BillingServiceDeps): BillingService {
       const input = validateCreateSubscription(raw);
       const customer = await store.findCustomer(input.customerId);
       if (customer === undefined) throw new NotFoundError(`customer ${input.customerId} not found`);
-      planForPrice(input.priceId, "price_id");
+      const plan = currentPlanForPrice(input.priceId, "price_id");
       return lease.run({
         tenantId: customer.tenantId,
         requestId: input.requestId,
@@ -258,7 +309,10 @@ export function createBillingService(deps: BillingServiceDeps): BillingService {
             );
           }
           const created = await provider.createSubscription({ ...input, idempotencyKey });
-          const subscription = fromProvider(created, customer.tenantId);
+          const subscription = {
+            ...fromProvider(created, customer.tenantId),
+            planVersion: plan.version,
+          };
           await store.transaction(async (trx) => {
             await store.insertSubscription(trx, subscription);
             await audit.insert(
@@ -276,26 +330,142 @@ export function createBillingService(deps: BillingServiceDeps): BillingService {
 
     async updateSubscription(actor, raw) {
       const input = validateUpdateSubscription(raw);
-      planForPrice(input.newPriceId, "new_price_id");
-      return changeSubscription(actor, "subscription.update", input, (before, idempotencyKey) =>
-        provider.updateSubscription({
-          subscriptionId: before.id,
-          priceId: input.newPriceId,
-          prorationBehavior: input.prorationBehavior,
-          idempotencyKey,
-        }),
+      const plan = currentPlanForPrice(input.newPriceId, "new_price_id");
+      return changeSubscription(
+        actor,
+        "subscription.update",
+        input,
+        async (before, idempotencyKey) => {
+          const moved = await provider.updateSubscription({
+            subscriptionId: before.id,
+            priceId: input.newPriceId,
+            plan,
+            prorationBehavior: input.prorationBehavior,
+            idempotencyKey,
+          });
+          // A plan change takes the current version, and drops a migration waiting.
+          return {
+            ...fromProvider(moved, before.tenantId),
+            planVersion: plan.version,
+            scheduledMigration: undefined,
+          };
+        },
       );
     },
 
     async cancelSubscription(actor, raw) {
       const input = validateCancelSubscription(raw);
-      return changeSubscription(actor, "subscription.cancel", input, (before, idempotencyKey) =>
-        provider.cancelSubscription({
-          subscriptionId: before.id,
-          immediate: input.immediate,
-          idempotencyKey,
-        }),
+      return changeSubscription(
+        actor,
+        "subscription.cancel",
+        input,
+        async (before, idempotencyKey) =>
+          fromProvider(
+            await provider.cancelSubscription({
+              subscriptionId: before.id,
+              immediate: input.immediate,
+              idempotencyKey,
+            }),
+            before.tenantId,
+            before,
+          ),
       );
+    },
+
+    async migrateSubscription(actor, input) {
+      // The request's identity, without the plan's terms.
+      const request = {
+        subscriptionId: input.subscriptionId,
+        requestId: input.requestId,
+        planId: input.plan.id,
+        fromVersion: input.fromVersion,
+        toVersion: input.plan.version,
+        effective: input.effective,
+        prorationBehavior: input.prorationBehavior,
+      };
+      return changeSubscription(
+        actor,
+        "subscription.migrate",
+        request,
+        async (before, idempotencyKey) => {
+          if (before.planId !== input.plan.id || before.planVersion !== input.fromVersion) {
+            throw new FailedPreconditionError(
+              `subscription ${before.id} is on ${before.planId} version ${before.planVersion}, not ${input.plan.id} version ${input.fromVersion}`,
+            );
+          }
+          if (input.effective === "period_end") {
+            return {
+              ...before,
+              scheduledMigration: {
+                version: input.plan.version,
+                time: before.currentPeriodEndTime,
+                prorationBehavior: input.prorationBehavior,
+              },
+            };
+          }
+          const moved = await provider.updateSubscription({
+            subscriptionId: before.id,
+            priceId: input.plan.priceId ?? before.priceId,
+            plan: input.plan,
+            prorationBehavior: input.prorationBehavior,
+            idempotencyKey,
+          });
+          return {
+            ...fromProvider(moved, before.tenantId, before),
+            planVersion: input.plan.version,
+            scheduledMigration: undefined,
+            providerPlanVersion: undefined,
+          };
+        },
+      );
+    },
+
+    async moveProviderPrices(limit) {
+      const pending = await store.listProviderPending(limit);
+      for (const stored of pending) {
+        await lease.run({
+          tenantId: stored.tenantId,
+          requestId: "",
+          operation: "subscription.provider_migrate",
+          input: stored.id,
+          revive: () => undefined,
+          work: async (idempotencyKey) => {
+            const current = await store.findSubscription(stored.id, stored.tenantId);
+            const version = current?.providerPlanVersion;
+            if (current === undefined || version === undefined) return;
+            const plan = catalog.planVersion(current.planId, version);
+            if (plan?.priceId !== undefined && LIVE_STATES.includes(current.state)) {
+              const moved = await provider.updateSubscription({
+                subscriptionId: current.id,
+                priceId: plan.priceId,
+                plan,
+                prorationBehavior: "none",
+                idempotencyKey,
+              });
+              const after = {
+                ...fromProvider(moved, current.tenantId, current),
+                planVersion: version,
+              };
+              await store.transaction((trx) =>
+                store.saveSubscription(
+                  trx,
+                  { ...after, providerPlanVersion: undefined },
+                  current.version,
+                ),
+              );
+            } else {
+              await store.transaction((trx) =>
+                store.saveSubscription(
+                  trx,
+                  { ...current, providerPlanVersion: undefined },
+                  current.version,
+                ),
+              );
+            }
+          },
+        });
+      }
+      return pending.length;
     },
 
     async getSubscription(actor, subscriptionId) {
@@ -347,7 +517,7 @@ export function createBillingService(deps: BillingServiceDeps): BillingService {
           if (catalog.planByPriceId(fetched.priceId) === undefined) return "unknown price";
           const before = await store.findSubscription(subscriptionId, tenantId);
           const after = {
-            ...fromProvider(fetched, tenantId),
+            ...fromProvider(fetched, tenantId, before),
             prorationBehavior: fetched.prorationBehavior ?? before?.prorationBehavior,
           };
           try {
@@ -377,6 +547,13 @@ export function createBillingService(deps: BillingServiceDeps): BillingService {
       return due.length;
     },
 
+    nextTransition: () => store.nextPeriodEnd(),
+
+    async nextTrialNotice() {
+      const end = await store.nextTrialEnd(new Date(clock.now().getTime() + TRIAL_NOTICE_MS));
+      return end && new Date(end.getTime() - TRIAL_NOTICE_MS);
+    },
+
     async announceTrialEnds(limit) {
       const now = clock.now();
       const until = new Date(now.getTime() + TRIAL_NOTICE_MS);
@@ -386,6 +563,24 @@ export function createBillingService(deps: BillingServiceDeps): BillingService {
       }
       return announced;
     },
+  };
+}
+
+/**
+ * The subscription with a migration waiting for `now` applied: on its new version, with the
+ * provider's prices to move; a subscription no longer live drops the migration.
+ */
+function migrateIfDue<S extends Subscription>(subscription: S, now: Date): S {
+  const migration = subscription.scheduledMigration;
+  if (migration === undefined || migration.time > now) return subscription;
+  if (!LIVE_STATES.includes(subscription.state)) {
+    return { ...subscription, scheduledMigration: undefined };
+  }
+  return {
+    ...subscription,
+    planVersion: migration.version,
+    scheduledMigration: undefined,
+    providerPlanVersion: migration.version,
   };
 }
 

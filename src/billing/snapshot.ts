@@ -30,6 +30,10 @@ export function reviveSubscription<T extends ProviderSubscription = Subscription
     const value = record[field];
     record[field] = typeof value === "string" ? new Date(value) : undefined;
   }
+  const scheduled = record.scheduledMigration as { time: string } | undefined;
+  if (scheduled !== undefined) {
+    record.scheduledMigration = { ...scheduled, time: new Date(scheduled.time) };
+  }
   return record as unknown as T;
 }
 

@@ -37,6 +37,19 @@ export interface BillingStore {
   listSubscriptions(tenantId: string, limit: number, after?: Cursor): Promise<StoredSubscription[]>;
   /** Live subscriptions whose current period ended at or before `now`. */
   listDueSubscriptions(now: Date, limit: number): Promise<StoredSubscription[]>;
+  /** The earliest end of a live subscription's period: when the sweep next has work. */
+  nextPeriodEnd(): Promise<Date | undefined>;
+  /** The earliest end of a trial after `after`: its notice falls due three days before. */
+  nextTrialEnd(after: Date): Promise<Date | undefined>;
+  /** Subscriptions whose provider prices a migration has yet to move, oldest first. */
+  listProviderPending(limit: number): Promise<StoredSubscription[]>;
+  /** Live subscriptions on one version of a plan, by id after `afterId`: a read over every tenant. */
+  listOnPlanVersion(
+    planId: string,
+    version: number,
+    afterId: string,
+    limit: number,
+  ): Promise<StoredSubscription[]>;
   /**
    * Trials ending in (`now`, `until`] not yet announced: a read over every tenant, each then
    * announced by {@link announceTrialEnd} in a transaction of its tenant alone.
@@ -128,7 +141,7 @@ export function createBillingStore(
     const after = await rowAsJson(trx, key);
     const type = after && changeType(before, after);
     if (after === undefined || type === undefined) return;
-    const { version: _v, proration_behavior: _p, ...data } = after;
+    const { version: _v, proration_behavior: _p, provider_plan_version: _pv, ...data } = after;
     // Counters first, then the event: every transaction takes a tenant's counters before its
     // event head, as admission batches do, so none waits for the other in a cycle.
     await trx("usage_counters")
@@ -184,6 +197,37 @@ export function createBillingStore(
         .limit(limit);
       return rows.map(fromDbSubscription);
     },
+    async nextPeriodEnd() {
+      const row = await knex("subscriptions")
+        .whereIn("state", LIVE_STATES)
+        .min<{ at: Date | null }>("current_period_end_time as at")
+        .first();
+      return row?.at ?? undefined;
+    },
+    async nextTrialEnd(after) {
+      const row = await knex("subscriptions")
+        .where({ state: "trialing" })
+        .where("trial_end_time", ">", after)
+        .min<{ at: Date | null }>("trial_end_time as at")
+        .first();
+      return row?.at ?? undefined;
+    },
+    async listProviderPending(limit) {
+      const rows = await knex("subscriptions")
+        .whereNotNull("provider_plan_version")
+        .orderBy("current_period_start_time")
+        .limit(limit);
+      return rows.map(fromDbSubscription);
+    },
+    async listOnPlanVersion(planId, version, afterId, limit) {
+      const rows = await knex("subscriptions")
+        .whereIn("state", LIVE_STATES)
+        .where({ plan_id: planId, plan_version: version })
+        .where("id", ">", afterId)
+        .orderBy("id")
+        .limit(limit);
+      return rows.map(fromDbSubscription);
+    },
     async listEndingTrials(now, until, limit) {
       const rows = await knex("subscriptions")
         .where({ state: "trialing" })
@@ -204,7 +248,7 @@ export function createBillingStore(
         const key = { tenant_id: subscription.tenantId, id: subscription.id };
         const row = await rowAsJson(trx, key);
         if (row === undefined) return false;
-        const { version: _v, proration_behavior: _p, ...data } = row;
+        const { version: _v, proration_behavior: _p, provider_plan_version: _pv, ...data } = row;
         const trialEnd = subscription.trialEndTime?.getTime() ?? 0;
         const id = await events.emit(trx, {
           tenantId: subscription.tenantId,
@@ -398,8 +442,9 @@ function changeType(
   if (before === undefined) return "subscription.created";
   if (before.state !== after.state && after.state === "canceled") return "subscription.canceled";
   if (before.state !== after.state && after.state === "past_due") return "subscription.past_due";
-  const { version: _b, ...was } = before;
-  const { version: _a, ...is } = after;
+  // The provider's pending move is bookkeeping, not a change of the subscription.
+  const { version: _b, provider_plan_version: _pb, ...was } = before;
+  const { version: _a, provider_plan_version: _pa, ...is } = after;
   return JSON.stringify(was) === JSON.stringify(is) ? undefined : "subscription.updated";
 }
 
@@ -431,6 +476,7 @@ function toDbSubscription(subscription: Subscription) {
     tenant_id: subscription.tenantId,
     customer_id: subscription.customerId,
     plan_id: subscription.planId,
+    plan_version: subscription.planVersion,
     price_id: subscription.priceId,
     state: subscription.state,
     trial_end_time: subscription.trialEndTime ?? null,
@@ -441,6 +487,10 @@ function toDbSubscription(subscription: Subscription) {
     cancel_time: subscription.cancelTime ?? null,
     proration_behavior: subscription.prorationBehavior ?? null,
     create_time: subscription.createTime,
+    scheduled_plan_version: subscription.scheduledMigration?.version ?? null,
+    scheduled_migration_time: subscription.scheduledMigration?.time ?? null,
+    scheduled_proration_behavior: subscription.scheduledMigration?.prorationBehavior ?? null,
+    provider_plan_version: subscription.providerPlanVersion ?? null,
   };
 }
 
@@ -450,6 +500,7 @@ function fromDbSubscription(row: SubscriptionRow): StoredSubscription {
     tenantId: row.tenant_id,
     customerId: row.customer_id,
     planId: row.plan_id,
+    planVersion: row.plan_version,
     priceId: row.price_id,
     state: row.state,
     trialEndTime: row.trial_end_time ?? undefined,
@@ -460,6 +511,15 @@ function fromDbSubscription(row: SubscriptionRow): StoredSubscription {
     cancelTime: row.cancel_time ?? undefined,
     prorationBehavior: row.proration_behavior ?? undefined,
     createTime: row.create_time,
+    scheduledMigration:
+      row.scheduled_plan_version === null || row.scheduled_migration_time === null
+        ? undefined
+        : {
+            version: row.scheduled_plan_version,
+            time: row.scheduled_migration_time,
+            prorationBehavior: row.scheduled_proration_behavior ?? "none",
+          },
+    providerPlanVersion: row.provider_plan_version ?? undefined,
     version: row.version,
   };
 }

@@ -29,7 +29,7 @@ export function fromStripeInvoice(
   const scale = new Decimal(10).pow(minorUnitDigits(invoice.currency));
   const major = (minor: number | string | { toString(): string } | null | undefined) =>
     new Decimal(String(minor ?? 0)).dividedBy(scale);
-  const plan = catalog.planById(subscription.planId);
+  const plan = catalog.planVersion(subscription.planId, subscription.planVersion);
   const negotiatedByPrice = new Map(
     [...prices.entries()]
       .filter(([, p]) => p.providerPriceId !== undefined)

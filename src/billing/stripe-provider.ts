@@ -149,7 +149,7 @@ export function createStripeBillingProvider(
         }
         // The fee's item takes the new price; each metered item takes the new plan's price for
         // its resource, or goes when the new plan meters that resource no more.
-        const wanted = meteredPrices(catalog.planByPriceId(input.priceId));
+        const wanted = meteredPrices(input.plan);
         const items: Stripe.SubscriptionUpdateParams.Item[] = [
           { id: item.id, price: input.priceId },
         ];

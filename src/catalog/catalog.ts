@@ -75,6 +75,11 @@ export const DEFAULT_ALERT_THRESHOLDS: readonly Decimal[] = [new Decimal("0.8"),
 /** One tier of the catalog. */
 export interface Plan {
   id: string;
+  /**
+   * The plan's version: 1 when first stored, and one more for each catalog push that changed
+   * it. A subscription keeps the version it started on until it is migrated.
+   */
+  version: number;
   displayName: string;
   /** The provider price id that subscribes to this plan; undefined for the default plan. */
   priceId: string | undefined;
@@ -96,6 +101,7 @@ export interface Plan {
 
 /** The plans a deployment sells, and what a tenant without a live subscription gets. */
 export interface PlanCatalog {
+  /** The current version of every plan, in catalog order. */
   plans: readonly Plan[];
   /** The plan of tenants with no live subscription (FREE in the default catalog). */
   defaultPlan: Plan;
@@ -103,7 +109,13 @@ export interface PlanCatalog {
   resourceKinds: ReadonlyMap<string, ResourceKind>;
   /** The features the catalog declares (`features`), in declaration order. */
   features: ReadonlyMap<string, FeatureDefinition>;
+  /** The current version of a plan. */
   planById(id: string): Plan | undefined;
+  /** One version of a plan, current or not; `undefined` names the current one. */
+  planVersion(id: string, version: number | undefined): Plan | undefined;
+  /** Every version of every plan this catalog holds, the current ones first. */
+  allVersions: readonly Plan[];
+  /** The plan a price subscribes to: a current plan, else the newest earlier version. */
   planByPriceId(priceId: string): Plan | undefined;
   /** The resource (or dimension limit) whose usage a metered price bills, with its plan. */
   meteredPrice(priceId: string): { plan: Plan; limit: PlanLimit } | undefined;
@@ -261,8 +273,16 @@ const catalogSchema = z.strictObject({
  * stops the server at start-up instead of surfacing as odd limits later.
  */
 export async function loadPlanCatalog(path: string | undefined): Promise<PlanCatalog> {
-  if (path === undefined) return createPlanCatalog(defaultCatalogFile, "default catalog");
-  const label = `PLAN_CATALOG_PATH (${path})`;
+  const label = path === undefined ? "default catalog" : `PLAN_CATALOG_PATH (${path})`;
+  return createPlanCatalog(await readCatalogData(path, label), label);
+}
+
+/**
+ * The parsed (not yet validated) content of a catalog file, JSON or YAML by its extension, or
+ * the default catalog when `path` is undefined; `label` names the file in errors.
+ */
+export async function readCatalogData(path: string | undefined, label: string): Promise<unknown> {
+  if (path === undefined) return structuredClone(defaultCatalogFile);
   let text: string;
   try {
     text = await readFile(path, "utf8");
@@ -270,15 +290,27 @@ export async function loadPlanCatalog(path: string | undefined): Promise<PlanCat
     throw new ConfigError([`${label}: cannot be read: ${(error as Error).message}`]);
   }
   const extension = extname(path).toLowerCase();
-  let data: unknown;
   try {
-    if (extension === ".json") data = JSON.parse(text);
-    else if (extension === ".yaml" || extension === ".yml") data = parseYaml(text);
-    else throw new Error("the file name must end in .json, .yaml or .yml");
+    if (extension === ".json") return JSON.parse(text);
+    if (extension === ".yaml" || extension === ".yml") return parseYaml(text);
+    throw new Error("the file name must end in .json, .yaml or .yml");
   } catch (error) {
     throw new ConfigError([`${label}: ${(error as Error).message}`]);
   }
-  return createPlanCatalog(data, label);
+}
+
+/** A catalog document as its file spells it, checked for shape: what versions store and diff. */
+export type CatalogDocument = z.infer<typeof catalogSchema>;
+
+/** Checks the shape of catalog data, every problem at once (the rules come with createPlanCatalog). */
+export function catalogDocument(data: unknown, label: string): CatalogDocument {
+  const parsed = catalogSchema.safeParse(data);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${label}: ${formatPath(issue.path)}: ${issue.message}`),
+    );
+  }
+  return parsed.data;
 }
 
 /** The violation text for a resource type the catalog does not know, listing the known ones. */
@@ -286,14 +318,16 @@ export function unknownResourceDescription(catalog: PlanCatalog): string {
   return `is not a known resource; known: ${[...catalog.resourceKinds.keys()].join(", ")}`;
 }
 
-/** Validates parsed catalog data and builds the lookup structure over it. */
-export function createPlanCatalog(data: unknown, label: string): PlanCatalog {
-  const parsed = catalogSchema.safeParse(data);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => `${label}: ${formatPath(issue.path)}: ${issue.message}`),
-    );
-  }
+/**
+ * Validates parsed catalog data and builds the lookup structure over it; `versions` numbers its
+ * plans (1 when a plan is not listed).
+ */
+export function createPlanCatalog(
+  data: unknown,
+  label: string,
+  versions: Readonly<Record<string, number>> = {},
+): PlanCatalog {
+  const document = catalogDocument(data, label);
   const problems: string[] = [];
   const resourceKinds = new Map<string, ResourceKind>();
   const byId = new Map<string, Plan>();
@@ -301,9 +335,9 @@ export function createPlanCatalog(data: unknown, label: string): PlanCatalog {
   const byMeteredPrice = new Map<string, { plan: Plan; limit: PlanLimit }>();
   const meterOfCounter = new Map<string, string>();
   const counterOfMeter = new Map<string, string>();
-  const meters = metersOf(parsed.data.meters ?? {}, parsed.data.plans);
-  problems.push(...meterProblems(label, parsed.data.meters ?? {}));
-  const features = readFeatureDefinitions(parsed.data.features ?? {}, label);
+  const meters = metersOf(document.meters ?? {}, document.plans);
+  problems.push(...meterProblems(label, document.meters ?? {}));
+  const features = readFeatureDefinitions(document.features ?? {}, label);
   problems.push(...features.problems);
   const meterOf = (resourceType: string): Meter =>
     meters.get(resourceType) ?? plainMeter(resourceType);
@@ -323,7 +357,7 @@ export function createPlanCatalog(data: unknown, label: string): PlanCatalog {
     meterOfCounter.set(counter, known);
     counterOfMeter.set(eventName, owner);
   };
-  for (const [index, raw] of parsed.data.plans.entries()) {
+  for (const [index, raw] of document.plans.entries()) {
     const limits = Object.entries(raw.limits).map(([resourceType, limit]) => ({
       ...limitOf(resourceType, limit.kind, limit, {}, raw.currency),
       dimensionLimits: (limit.dimension_limits ?? []).map((d) =>
@@ -338,6 +372,7 @@ export function createPlanCatalog(data: unknown, label: string): PlanCatalog {
     }
     const plan: Plan = {
       id: raw.id,
+      version: versions[raw.id] ?? 1,
       displayName: raw.display_name,
       priceId: raw.price_id,
       unitAmount: raw.unit_amount === undefined ? undefined : new Decimal(raw.unit_amount),
@@ -425,14 +460,14 @@ export function createPlanCatalog(data: unknown, label: string): PlanCatalog {
       problems.push(`${label}: meters.${resourceType}: no plan has this resource`);
     }
   }
-  const defaultPlan = byId.get(parsed.data.default_plan);
+  const defaultPlan = byId.get(document.default_plan);
   if (defaultPlan === undefined) {
-    problems.push(`${label}: default_plan: "${parsed.data.default_plan}" is not a plan id`);
+    problems.push(`${label}: default_plan: "${document.default_plan}" is not a plan id`);
   }
   for (const [priceId, { plan }] of byMeteredPrice) {
     if (byPrice.has(priceId)) {
       problems.push(
-        `${label}: plans[${parsed.data.plans.findIndex((p) => p.id === plan.id)}]: metered price "${priceId}" is also a plan's price_id`,
+        `${label}: plans[${document.plans.findIndex((p) => p.id === plan.id)}]: metered price "${priceId}" is also a plan's price_id`,
       );
     }
   }
@@ -441,12 +476,18 @@ export function createPlanCatalog(data: unknown, label: string): PlanCatalog {
   for (const resourceType of resourceKinds.keys()) {
     if (!meters.has(resourceType)) meters.set(resourceType, plainMeter(resourceType));
   }
+  const plans = [...byId.values()];
   return {
-    plans: [...byId.values()],
+    plans,
     defaultPlan,
     resourceKinds,
     features: features.definitions,
     planById: (id) => byId.get(id),
+    planVersion: (id, version) => {
+      const plan = byId.get(id);
+      return version === undefined || plan?.version === version ? plan : undefined;
+    },
+    allVersions: plans,
     planByPriceId: (priceId) => byPrice.get(priceId),
     meteredPrice: (priceId) => byMeteredPrice.get(priceId),
     meterOf,

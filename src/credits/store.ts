@@ -38,6 +38,15 @@ export interface CreditStore {
    * so thresholds may now lie below where the counter was told to look.
    */
   rearmCounters(trx: Knex.Transaction, tenantId: string, resourceType: string): Promise<void>;
+  /** Grants expired by `now` whose expiry is not announced yet: a read over every tenant. */
+  dueExpiries(now: Date, limit: number): Promise<Grant[]>;
+  /** The earliest expiry after `now` of a grant not voided. */
+  nextExpiry(now: Date): Promise<Date | undefined>;
+}
+
+/** The dedupe key of a grant's `grant.expired` event: announced once per grant. */
+export function expiryKey(grantId: string): string {
+  return `grant.expired/${grantId}`;
 }
 
 /** Creates the credit store over the given connection. */
@@ -150,6 +159,28 @@ export function createCreditStore(knex: Knex): CreditStore {
       await trx("usage_counters")
         .where({ tenant_id: tenantId, resource_type: resourceType })
         .update({ watch_from: "0" });
+    },
+    async dueExpiries(now, limit) {
+      const rows = await knex("credit_grants")
+        .whereNull("void_time")
+        .where("expire_time", "<=", now)
+        .whereNotExists((q) =>
+          q
+            .from("events as e")
+            .whereRaw("e.tenant_id = credit_grants.tenant_id")
+            .whereRaw("e.dedupe_key = 'grant.expired/' || credit_grants.id"),
+        )
+        .orderBy("expire_time")
+        .limit(limit);
+      return rows.map(fromDbGrant);
+    },
+    async nextExpiry(now) {
+      const row = await knex("credit_grants")
+        .whereNull("void_time")
+        .where("expire_time", ">", now)
+        .min<{ at: Date | null }>("expire_time as at")
+        .first();
+      return row?.at ?? undefined;
     },
   };
 }

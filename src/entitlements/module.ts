@@ -109,6 +109,15 @@ export function createEntitlementsModule(deps: {
   return {
     name: "entitlements",
     plans,
+    timeJobs: [
+      {
+        name: "reservation-expiry",
+        nextDue: () => store.nextHoldExpiry(),
+        run: (limit) => service.expireDue(limit),
+      },
+      // Thresholds that a rollover, an expiry or a new allowance made due are crossed again.
+      { name: "settle-sweep", nextDue: async () => undefined, run: (l) => service.settleQueued(l) },
+    ],
     async readUsage(tenantId, periodStart, types) {
       const counters = await store.readMany(
         database.knex,

@@ -85,7 +85,7 @@ export function createPlanCache(options: PlanCacheOptions): PlanCache {
       withRetry(() => options.liveSubscription(tenantId)),
       withRetry(() => options.adjustments(tenantId, now)),
     ]);
-    const plan = live && options.catalog.planById(live.planId);
+    const plan = live && options.catalog.planVersion(live.planId, live.planVersion);
     const cycle =
       live && plan
         ? {

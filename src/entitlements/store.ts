@@ -161,6 +161,8 @@ export interface EntitlementStore {
   ): Promise<number>;
   /** Up to `limit` tenants with held reservations due at `now`: a read over every tenant. */
   tenantsWithExpiredHolds(now: Date, limit: number): Promise<string[]>;
+  /** The earliest expiry of a held reservation: when the expiry sweep next has work. */
+  nextHoldExpiry(): Promise<Date | undefined>;
   /**
    * Expires one tenant's held reservations due at `now` (of one resource, when given), up to
    * `limit`; returns how many.
@@ -384,6 +386,14 @@ export function createEntitlementStore(
         if (settled > 0) events.announceAfterCommit(trx);
         return settled;
       });
+    },
+
+    async nextHoldExpiry() {
+      const row = await knex("reservations")
+        .where({ state: "held" })
+        .min<{ at: Date | null }>("expire_time as at")
+        .first();
+      return row?.at ?? undefined;
     },
 
     async tenantsWithExpiredHolds(now, limit) {

@@ -10,6 +10,7 @@ export const EVENT_TYPES = [
   "subscription.canceled",
   "subscription.past_due",
   "subscription.trial_will_end",
+  "grant.expired",
 ] as const;
 
 /** One entry of the event log. */

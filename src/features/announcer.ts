@@ -2,7 +2,7 @@ import type { Knex } from "knex";
 import type { PlanCatalog } from "../catalog/catalog.js";
 import type { EventLog } from "../events/log.js";
 import type { Clock } from "../platform/clock/clock.js";
-import { changesBetween, type EntitlementSnapshot, snapshotOf } from "./features.js";
+import { changesBetween, snapshotOf } from "./features.js";
 import type { FeatureStore } from "./store.js";
 
 /** Announces changes of what a tenant is entitled to as `entitlement.updated`. */
@@ -30,17 +30,18 @@ export function createEntitlementAnnouncer(deps: {
   events: EventLog;
 }): EntitlementAnnouncer {
   const { store, catalog, clock, events } = deps;
-  const initial: EntitlementSnapshot = snapshotOf(catalog, catalog.defaultPlan, [], []);
   return {
     async refresh(trx, tenantId) {
       const stored = await store.lockState(trx, tenantId);
       const now = clock.now();
       const terms = await store.termsInForce(trx, tenantId, now);
       const plan =
-        (terms.planId === undefined ? undefined : catalog.planById(terms.planId)) ??
-        catalog.defaultPlan;
+        (terms.planId === undefined
+          ? undefined
+          : catalog.planVersion(terms.planId, terms.planVersion)) ?? catalog.defaultPlan;
       const after = snapshotOf(catalog, plan, terms.features, terms.limits);
-      const before = stored ?? initial;
+      // A tenant never announced before had what the default plan gives.
+      const before = stored ?? snapshotOf(catalog, catalog.defaultPlan, [], []);
       const changed = changesBetween(before, after);
       if (changed.length > 0) {
         await events.emit(trx, {

@@ -78,6 +78,7 @@ export interface LimitOverride {
  */
 export interface EntitlementSnapshot {
   plan_id: string;
+  plan_version: number;
   features: Record<string, boolean | string>;
   limits: Record<string, string | null>;
 }
@@ -100,6 +101,7 @@ export function snapshotOf(
   for (const [name, value] of overridden) snapshotLimits[name] = value;
   return {
     plan_id: plan.id,
+    plan_version: plan.version,
     features: Object.fromEntries(
       featuresOf(catalog, plan, features).map((f) => [f.name, featureValueJson(f.value)]),
     ),
@@ -113,6 +115,8 @@ export function snapshotOf(
  */
 export function changesBetween(before: EntitlementSnapshot, after: EntitlementSnapshot): string[] {
   const changed = new Set<string>(before.plan_id === after.plan_id ? [] : ["plan_id"]);
+  // Snapshots stored before plans had versions carry none: they were on version 1.
+  if ((before.plan_version ?? 1) !== after.plan_version) changed.add("plan_version");
   for (const part of ["features", "limits"] as const) {
     const names = new Set([...Object.keys(before[part]), ...Object.keys(after[part])]);
     for (const name of names) {

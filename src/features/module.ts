@@ -65,5 +65,12 @@ export function createFeaturesModule(deps: {
     announcer,
     rpc: [createFeatureRpc(service, catalog)],
     tasks: [expiries],
+    timeJobs: [
+      {
+        name: "entitlement-expiries",
+        nextDue: () => store.nextChange(),
+        run: (limit) => service.announceExpiries(limit),
+      },
+    ],
   };
 }

@@ -10,6 +10,7 @@ import type { FeatureOverrideRow } from "./rows.js";
 export interface TermsInForce {
   /** The live subscription's plan; undefined: none (the default plan). */
   planId: string | undefined;
+  planVersion: number | undefined;
   features: FeatureOverride[];
   limits: LimitOverride[];
 }
@@ -41,6 +42,8 @@ export interface FeatureStore {
   ): Promise<void>;
   /** Tenants whose announced state may have changed by time alone (an expiry passed). */
   dueTenants(now: Date, limit: number): Promise<string[]>;
+  /** The earliest time an override in force expires for some tenant. */
+  nextChange(): Promise<Date | undefined>;
 }
 
 /** Creates the feature store; `catalog` reads stored values back by each feature's type. */
@@ -103,12 +106,13 @@ export function createFeatureStore(knex: Knex, catalog: PlanCatalog): FeatureSto
         trx("subscriptions")
           .where({ tenant_id: tenantId })
           .whereIn("state", LIVE_STATES)
-          .first<{ plan_id: string } | undefined>("plan_id"),
+          .first<{ plan_id: string; plan_version: number } | undefined>("plan_id", "plan_version"),
         overridesOf(trx, tenantId, now),
         unexpired(trx("entitlement_overrides").where({ tenant_id: tenantId }), now),
       ]);
       return {
         planId: live?.plan_id,
+        planVersion: live?.plan_version,
         features,
         limits: limits.map((row) => ({
           resourceType: row.resource_type,
@@ -127,6 +131,12 @@ export function createFeatureStore(knex: Knex, catalog: PlanCatalog): FeatureSto
         })
         .onConflict("tenant_id")
         .merge(["snapshot", "next_change_time", "update_time"]);
+    },
+    async nextChange() {
+      const row = await knex("entitlement_states")
+        .min<{ at: Date | null }>("next_change_time as at")
+        .first();
+      return row?.at ?? undefined;
     },
     async dueTenants(now, limit) {
       const rows = await knex("entitlement_states")

@@ -72,21 +72,15 @@ export function createMeterService(deps: MeterServiceDeps): MeterService {
   let pausedUntil = 0;
   let nextCallAt = 0;
 
-  // Each plan's metered counters: totals and dimension limits with a meter of their own.
-  const eventNames = new Map<string, Map<string, string>>();
-  for (const plan of catalog.plans) {
-    const names = new Map<string, string>();
-    for (const [counter, limit] of plan.limitsByCounter) {
-      if (limit.overage?.meter) names.set(counter, limit.overage.meter.eventName);
-    }
-    eventNames.set(plan.id, names);
-  }
+  // The plan version a counter is billed on, as its subscription says.
+  const limitOf = (key: MeterCandidate) =>
+    catalog.planVersion(key.planId, key.planVersion)?.limitsByCounter.get(key.resourceType);
 
   // What a total reports leaves out the units its priced dimension limits bill beyond their
   // own allowances (their own meters report those), so the provider bills no unit twice: the
   // total's meter bills the rest of the resource's overage, as the invoice preview does.
   const billedApart = (key: MeterCandidate, parts: ReadonlyMap<string, Decimal>) => {
-    const limit = catalog.planById(key.planId)?.limitsByCounter.get(key.resourceType);
+    const limit = limitOf(key);
     let units = new Decimal(0);
     for (const d of limit?.dimensionLimits ?? []) {
       if (!d.overage?.meter) continue;
@@ -95,8 +89,15 @@ export function createMeterService(deps: MeterServiceDeps): MeterService {
     }
     return units;
   };
-  const meteredResources = [
-    ...new Set([...eventNames.values()].flatMap((names) => [...names.keys()])),
+  // Every counter some version of some plan meters: the catalog may change while running.
+  const meteredResources = () => [
+    ...new Set(
+      catalog.allVersions.flatMap((plan) =>
+        [...plan.limitsByCounter].flatMap(([counter, limit]) =>
+          limit.overage?.meter ? [counter] : [],
+        ),
+      ),
+    ),
   ];
 
   const pace = async () => {
@@ -120,7 +121,7 @@ export function createMeterService(deps: MeterServiceDeps): MeterService {
     used: Decimal,
     now: Date,
   ): NewMeterReport | undefined => {
-    const eventName = eventNames.get(key.planId)?.get(key.resourceType);
+    const eventName = limitOf(key)?.overage?.meter?.eventName;
     if (eventName === undefined) return undefined;
     const ended = key.periodEnd.getTime() <= now.getTime();
     const total = ended ? used.toDecimalPlaces(0, Decimal.ROUND_HALF_UP) : used.floor();
@@ -144,10 +145,11 @@ export function createMeterService(deps: MeterServiceDeps): MeterService {
   };
 
   const plan = async (limit: number) => {
-    if (meteredResources.length === 0) return 0;
+    const metered = meteredResources();
+    if (metered.length === 0) return 0;
     const now = clock.now();
     const candidates = await store.candidates(
-      meteredResources,
+      metered,
       new Date(now.getTime() - TIMESTAMP_HORIZON_MS),
       limit,
     );

@@ -13,6 +13,7 @@ export interface MeterCandidate {
   periodEnd: Date;
   customerId: string;
   planId: string;
+  planVersion: number;
 }
 
 /**
@@ -108,6 +109,7 @@ interface CandidateRow {
   period_end: Date;
   customer_id: string;
   plan_id: string;
+  plan_version: number;
 }
 
 /** Counts an attempt of `reports` with its outcome, one tenant's rows per statement. */
@@ -140,6 +142,7 @@ export function createMeterStore(knex: Knex): MeterStore {
       const result = await knex.raw<{ rows: CandidateRow[] }>(
         `select * from (
            select c.tenant_id, c.resource_type, c.period_start, s.customer_id, s.plan_id,
+             s.plan_version,
              case when c.period_start = s.current_period_start_time then
                     case when s.state = 'canceled'
                       then least(s.cancel_time, s.current_period_end_time)
@@ -174,6 +177,7 @@ export function createMeterStore(knex: Knex): MeterStore {
         periodEnd: new Date(row.period_end),
         customerId: row.customer_id,
         planId: row.plan_id,
+        planVersion: row.plan_version,
       }));
     },
 

@@ -42,7 +42,9 @@ export function createPriceSync(deps: PriceSyncDeps): (limit: number) => Promise
     // Never applied: nothing to put back.
     if (phase === "none" && ended) return { phase: "restored", priceId: undefined };
     const live = await deps.liveSubscription(override.tenantId);
-    const limit = live && catalog.planById(live.planId)?.limitsByCounter.get(override.counter);
+    const limit =
+      live &&
+      catalog.planVersion(live.planId, live.planVersion)?.limitsByCounter.get(override.counter);
     const planPriceId = limit?.overage?.meter?.meteredPriceId;
     // Not metered on the tenant's plan now (or no live subscription): nothing to swap, and the
     // step is done.

@@ -14,7 +14,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file tollgate/v1/billing_service.proto.
  */
 export const file_tollgate_v1_billing_service: GenFile = /*@__PURE__*/
-  fileDesc("CiF0b2xsZ2F0ZS92MS9iaWxsaW5nX3NlcnZpY2UucHJvdG8SC3RvbGxnYXRlLnYxIroDCg1QcmljZU92ZXJyaWRlEgoKAmlkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRIVCg1yZXNvdXJjZV90eXBlGAMgASgJEj4KCmRpbWVuc2lvbnMYBCADKAsyKi50b2xsZ2F0ZS52MS5QcmljZU92ZXJyaWRlLkRpbWVuc2lvbnNFbnRyeRIlCgdwcmljaW5nGAUgASgLMhQudG9sbGdhdGUudjEuUHJpY2luZxIuCgpzdGFydF90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLY3JlYXRlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2RlbGV0ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIZChFwcm92aWRlcl9wcmljZV9pZBgKIAEoCRoxCg9EaW1lbnNpb25zRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLZAgoXU2V0UHJpY2VPdmVycmlkZVJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhUKDXJlc291cmNlX3R5cGUYAiABKAkSJQoHcHJpY2luZxgDIAEoCzIULnRvbGxnYXRlLnYxLlByaWNpbmcSLgoKc3RhcnRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnJlcXVlc3RfaWQYBiABKAkSSAoKZGltZW5zaW9ucxgHIAMoCzI0LnRvbGxnYXRlLnYxLlNldFByaWNlT3ZlcnJpZGVSZXF1ZXN0LkRpbWVuc2lvbnNFbnRyeRoxCg9EaW1lbnNpb25zRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJOChhTZXRQcmljZU92ZXJyaWRlUmVzcG9uc2USMgoOcHJpY2Vfb3ZlcnJpZGUYASABKAsyGi50b2xsZ2F0ZS52MS5QcmljZU92ZXJyaWRlIk8KGkRlbGV0ZVByaWNlT3ZlcnJpZGVSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIKCgJpZBgCIAEoCRISCgpyZXF1ZXN0X2lkGAMgASgJIlEKG0RlbGV0ZVByaWNlT3ZlcnJpZGVSZXNwb25zZRIyCg5wcmljZV9vdmVycmlkZRgBIAEoCzIaLnRvbGxnYXRlLnYxLlByaWNlT3ZlcnJpZGUiRQoZTGlzdFByaWNlT3ZlcnJpZGVzUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSFQoNaW5jbHVkZV9lbmRlZBgCIAEoCCJRChpMaXN0UHJpY2VPdmVycmlkZXNSZXNwb25zZRIzCg9wcmljZV9vdmVycmlkZXMYASADKAsyGi50b2xsZ2F0ZS52MS5QcmljZU92ZXJyaWRlIt8BCghDdXN0b21lchIKCgJpZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSDQoFZW1haWwYAyABKAkSDAoEbmFtZRgEIAEoCRI1CghtZXRhZGF0YRgFIAMoCzIjLnRvbGxnYXRlLnYxLkN1c3RvbWVyLk1ldGFkYXRhRW50cnkSLwoLY3JlYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASL6AQoJUGxhbkxpbWl0EhUKDXJlc291cmNlX3R5cGUYASABKAkSJwoEa2luZBgCIAEoDjIZLnRvbGxnYXRlLnYxLlJlc291cmNlS2luZBINCgVsaW1pdBgDIAEoCRIRCgl1bmxpbWl0ZWQYBCABKAgSGwoTb3ZlcmFnZV91bml0X2Ftb3VudBgFIAEoCRITCgtvdmVyYWdlX2NhcBgGIAEoCRIYChBtZXRlcl9ldmVudF9uYW1lGAcgASgJEhgKEG1ldGVyZWRfcHJpY2VfaWQYCCABKAkSJQoHcHJpY2luZxgJIAEoCzIULnRvbGxnYXRlLnYxLlByaWNpbmci0QEKBFBsYW4SCgoCaWQYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJEhAKCHByaWNlX2lkGAMgASgJEhMKC3VuaXRfYW1vdW50GAQgASgJEhAKCGN1cnJlbmN5GAUgASgJEi4KCGludGVydmFsGAYgASgOMhwudG9sbGdhdGUudjEuQmlsbGluZ0ludGVydmFsEiYKBmxpbWl0cxgHIAMoCzIWLnRvbGxnYXRlLnYxLlBsYW5MaW1pdBIWCg5taW5pbXVtX2Ftb3VudBgIIAEoCSKABAoMU3Vic2NyaXB0aW9uEgoKAmlkGAEgASgJEhMKC2N1c3RvbWVyX2lkGAIgASgJEhEKCXRlbmFudF9pZBgDIAEoCRIPCgdwbGFuX2lkGAQgASgJEhAKCHByaWNlX2lkGAUgASgJEi0KBXN0YXRlGAYgASgOMh4udG9sbGdhdGUudjEuU3Vic2NyaXB0aW9uU3RhdGUSMgoOdHJpYWxfZW5kX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEj0KGWN1cnJlbnRfcGVyaW9kX3N0YXJ0X3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjsKF2N1cnJlbnRfcGVyaW9kX2VuZF90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIcChRjYW5jZWxfYXRfcGVyaW9kX2VuZBgKIAEoCBIvCgtjYW5jZWxfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLY3JlYXRlX3RpbWUYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjoKEnByb3JhdGlvbl9iZWhhdmlvchgNIAEoDjIeLnRvbGxnYXRlLnYxLlByb3JhdGlvbkJlaGF2aW9yIvABCgpBdWRpdEV2ZW50EgoKAmlkGAEgASgJEg0KBWFjdG9yGAIgASgJEg4KBmFjdGlvbhgDIAEoCRIRCgl0ZW5hbnRfaWQYBCABKAkSDgoGdGFyZ2V0GAUgASgJEhIKCnJlcXVlc3RfaWQYBiABKAkSLwoLY3JlYXRlX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEicKBmJlZm9yZRgIIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSJgoFYWZ0ZXIYCSABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0ItABChVDcmVhdGVDdXN0b21lclJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEg0KBWVtYWlsGAIgASgJEgwKBG5hbWUYAyABKAkSQgoIbWV0YWRhdGEYBCADKAsyMC50b2xsZ2F0ZS52MS5DcmVhdGVDdXN0b21lclJlcXVlc3QuTWV0YWRhdGFFbnRyeRISCgpyZXF1ZXN0X2lkGAUgASgJGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJBChZDcmVhdGVDdXN0b21lclJlc3BvbnNlEicKCGN1c3RvbWVyGAEgASgLMhUudG9sbGdhdGUudjEuQ3VzdG9tZXIiJwoSR2V0Q3VzdG9tZXJSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCSI+ChNHZXRDdXN0b21lclJlc3BvbnNlEicKCGN1c3RvbWVyGAEgASgLMhUudG9sbGdhdGUudjEuQ3VzdG9tZXIiEgoQTGlzdFBsYW5zUmVxdWVzdCI1ChFMaXN0UGxhbnNSZXNwb25zZRIgCgVwbGFucxgBIAMoCzIRLnRvbGxnYXRlLnYxLlBsYW4iagoZQ3JlYXRlU3Vic2NyaXB0aW9uUmVxdWVzdBITCgtjdXN0b21lcl9pZBgBIAEoCRIQCghwcmljZV9pZBgCIAEoCRISCgp0cmlhbF9kYXlzGAMgASgFEhIKCnJlcXVlc3RfaWQYBCABKAkiTQoaQ3JlYXRlU3Vic2NyaXB0aW9uUmVzcG9uc2USLwoMc3Vic2NyaXB0aW9uGAEgASgLMhkudG9sbGdhdGUudjEuU3Vic2NyaXB0aW9uIpoBChlVcGRhdGVTdWJzY3JpcHRpb25SZXF1ZXN0EhcKD3N1YnNjcmlwdGlvbl9pZBgBIAEoCRIUCgxuZXdfcHJpY2VfaWQYAiABKAkSOgoScHJvcmF0aW9uX2JlaGF2aW9yGAMgASgOMh4udG9sbGdhdGUudjEuUHJvcmF0aW9uQmVoYXZpb3ISEgoKcmVxdWVzdF9pZBgEIAEoCSJNChpVcGRhdGVTdWJzY3JpcHRpb25SZXNwb25zZRIvCgxzdWJzY3JpcHRpb24YASABKAsyGS50b2xsZ2F0ZS52MS5TdWJzY3JpcHRpb24iWwoZQ2FuY2VsU3Vic2NyaXB0aW9uUmVxdWVzdBIXCg9zdWJzY3JpcHRpb25faWQYASABKAkSEQoJaW1tZWRpYXRlGAIgASgIEhIKCnJlcXVlc3RfaWQYAyABKAkiTQoaQ2FuY2VsU3Vic2NyaXB0aW9uUmVzcG9uc2USLwoMc3Vic2NyaXB0aW9uGAEgASgLMhkudG9sbGdhdGUudjEuU3Vic2NyaXB0aW9uIjEKFkdldFN1YnNjcmlwdGlvblJlcXVlc3QSFwoPc3Vic2NyaXB0aW9uX2lkGAEgASgJIkoKF0dldFN1YnNjcmlwdGlvblJlc3BvbnNlEi8KDHN1YnNjcmlwdGlvbhgBIAEoCzIZLnRvbGxnYXRlLnYxLlN1YnNjcmlwdGlvbiJUChhMaXN0U3Vic2NyaXB0aW9uc1JlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJImYKGUxpc3RTdWJzY3JpcHRpb25zUmVzcG9uc2USMAoNc3Vic2NyaXB0aW9ucxgBIAMoCzIZLnRvbGxnYXRlLnYxLlN1YnNjcmlwdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiUgoWTGlzdEF1ZGl0RXZlbnRzUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiYQoXTGlzdEF1ZGl0RXZlbnRzUmVzcG9uc2USLQoMYXVkaXRfZXZlbnRzGAEgAygLMhcudG9sbGdhdGUudjEuQXVkaXRFdmVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkigwMKC0ludm9pY2VMaW5lEhMKC2Rlc2NyaXB0aW9uGAEgASgJEhUKDXJlc291cmNlX3R5cGUYAiABKAkSEAoIcXVhbnRpdHkYAyABKAkSEwoLdW5pdF9hbW91bnQYBCABKAkSDgoGYW1vdW50GAUgASgJEjwKCmRpbWVuc2lvbnMYBiADKAsyKC50b2xsZ2F0ZS52MS5JbnZvaWNlTGluZS5EaW1lbnNpb25zRW50cnkSKgoEa2luZBgHIAEoDjIcLnRvbGxnYXRlLnYxLkludm9pY2VMaW5lS2luZBIwCg1wcmljaW5nX21vZGVsGAggASgOMhkudG9sbGdhdGUudjEuUHJpY2luZ01vZGVsEicKBXRpZXJzGAkgAygLMhgudG9sbGdhdGUudjEuSW52b2ljZVRpZXISGQoRcHJpY2Vfb3ZlcnJpZGVfaWQYCiABKAkaMQoPRGltZW5zaW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiaAoLSW52b2ljZVRpZXISDQoFdXBfdG8YASABKAkSEAoIcXVhbnRpdHkYAiABKAkSEwoLdW5pdF9hbW91bnQYAyABKAkSEwoLZmxhdF9hbW91bnQYBCABKAkSDgoGYW1vdW50GAUgASgJIo4CCgdJbnZvaWNlEhEKCXRlbmFudF9pZBgBIAEoCRIXCg9zdWJzY3JpcHRpb25faWQYAiABKAkSDwoHcGxhbl9pZBgDIAEoCRI1ChFwZXJpb2Rfc3RhcnRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMwoPcGVyaW9kX2VuZF90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghjdXJyZW5jeRgGIAEoCRInCgVsaW5lcxgHIAMoCzIYLnRvbGxnYXRlLnYxLkludm9pY2VMaW5lEhAKCHN1YnRvdGFsGAggASgJEg0KBXRvdGFsGAkgASgJIi4KGUdldFVwY29taW5nSW52b2ljZVJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJIkMKGkdldFVwY29taW5nSW52b2ljZVJlc3BvbnNlEiUKB2ludm9pY2UYASABKAsyFC50b2xsZ2F0ZS52MS5JbnZvaWNlIkwKFExpc3RDdXN0b21lcnNSZXF1ZXN0Eg0KBXF1ZXJ5GAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIowBChVMaXN0Q3VzdG9tZXJzUmVzcG9uc2USKAoJY3VzdG9tZXJzGAEgAygLMhUudG9sbGdhdGUudjEuQ3VzdG9tZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEjAKDXN1YnNjcmlwdGlvbnMYAyADKAsyGS50b2xsZ2F0ZS52MS5TdWJzY3JpcHRpb24iFwoVQ291bnRDdXN0b21lcnNSZXF1ZXN0ImcKDUN1c3RvbWVyQ291bnQSDwoHcGxhbl9pZBgBIAEoCRItCgVzdGF0ZRgCIAEoDjIeLnRvbGxnYXRlLnYxLlN1YnNjcmlwdGlvblN0YXRlEhYKDmN1c3RvbWVyX2NvdW50GAMgASgDIlwKFkNvdW50Q3VzdG9tZXJzUmVzcG9uc2USKgoGY291bnRzGAEgAygLMhoudG9sbGdhdGUudjEuQ3VzdG9tZXJDb3VudBIWCg5jdXN0b21lcl9jb3VudBgCIAEoAyrcAQoRU3Vic2NyaXB0aW9uU3RhdGUSIgoeU1VCU0NSSVBUSU9OX1NUQVRFX1VOU1BFQ0lGSUVEEAASHwobU1VCU0NSSVBUSU9OX1NUQVRFX1RSSUFMSU5HEAESHQoZU1VCU0NSSVBUSU9OX1NUQVRFX0FDVElWRRACEh8KG1NVQlNDUklQVElPTl9TVEFURV9QQVNUX0RVRRADEh8KG1NVQlNDUklQVElPTl9TVEFURV9DQU5DRUxFRBAEEiEKHVNVQlNDUklQVElPTl9TVEFURV9JTkNPTVBMRVRFEAUqagoPQmlsbGluZ0ludGVydmFsEiAKHEJJTExJTkdfSU5URVJWQUxfVU5TUEVDSUZJRUQQABIaChZCSUxMSU5HX0lOVEVSVkFMX01PTlRIEAESGQoVQklMTElOR19JTlRFUlZBTF9ZRUFSEAIqpQEKEVByb3JhdGlvbkJlaGF2aW9yEiIKHlBST1JBVElPTl9CRUhBVklPUl9VTlNQRUNJRklFRBAAEigKJFBST1JBVElPTl9CRUhBVklPUl9DUkVBVEVfUFJPUkFUSU9OUxABEhsKF1BST1JBVElPTl9CRUhBVklPUl9OT05FEAISJQohUFJPUkFUSU9OX0JFSEFWSU9SX0FMV0FZU19JTlZPSUNFEAMqmAEKD0ludm9pY2VMaW5lS2luZBIhCh1JTlZPSUNFX0xJTkVfS0lORF9VTlNQRUNJRklFRBAAEh4KGklOVk9JQ0VfTElORV9LSU5EX1BMQU5fRkVFEAESGwoXSU5WT0lDRV9MSU5FX0tJTkRfVVNBR0UQAhIlCiFJTlZPSUNFX0xJTkVfS0lORF9NSU5JTVVNX1RSVUVfVVAQAzKqCwoOQmlsbGluZ1NlcnZpY2USWQoOQ3JlYXRlQ3VzdG9tZXISIi50b2xsZ2F0ZS52MS5DcmVhdGVDdXN0b21lclJlcXVlc3QaIy50b2xsZ2F0ZS52MS5DcmVhdGVDdXN0b21lclJlc3BvbnNlElAKC0dldEN1c3RvbWVyEh8udG9sbGdhdGUudjEuR2V0Q3VzdG9tZXJSZXF1ZXN0GiAudG9sbGdhdGUudjEuR2V0Q3VzdG9tZXJSZXNwb25zZRJKCglMaXN0UGxhbnMSHS50b2xsZ2F0ZS52MS5MaXN0UGxhbnNSZXF1ZXN0Gh4udG9sbGdhdGUudjEuTGlzdFBsYW5zUmVzcG9uc2USZQoSQ3JlYXRlU3Vic2NyaXB0aW9uEiYudG9sbGdhdGUudjEuQ3JlYXRlU3Vic2NyaXB0aW9uUmVxdWVzdBonLnRvbGxnYXRlLnYxLkNyZWF0ZVN1YnNjcmlwdGlvblJlc3BvbnNlEmUKElVwZGF0ZVN1YnNjcmlwdGlvbhImLnRvbGxnYXRlLnYxLlVwZGF0ZVN1YnNjcmlwdGlvblJlcXVlc3QaJy50b2xsZ2F0ZS52MS5VcGRhdGVTdWJzY3JpcHRpb25SZXNwb25zZRJlChJDYW5jZWxTdWJzY3JpcHRpb24SJi50b2xsZ2F0ZS52MS5DYW5jZWxTdWJzY3JpcHRpb25SZXF1ZXN0GicudG9sbGdhdGUudjEuQ2FuY2VsU3Vic2NyaXB0aW9uUmVzcG9uc2USXAoPR2V0U3Vic2NyaXB0aW9uEiMudG9sbGdhdGUudjEuR2V0U3Vic2NyaXB0aW9uUmVxdWVzdBokLnRvbGxnYXRlLnYxLkdldFN1YnNjcmlwdGlvblJlc3BvbnNlEmIKEUxpc3RTdWJzY3JpcHRpb25zEiUudG9sbGdhdGUudjEuTGlzdFN1YnNjcmlwdGlvbnNSZXF1ZXN0GiYudG9sbGdhdGUudjEuTGlzdFN1YnNjcmlwdGlvbnNSZXNwb25zZRJcCg9MaXN0QXVkaXRFdmVudHMSIy50b2xsZ2F0ZS52MS5MaXN0QXVkaXRFdmVudHNSZXF1ZXN0GiQudG9sbGdhdGUudjEuTGlzdEF1ZGl0RXZlbnRzUmVzcG9uc2USZQoSR2V0VXBjb21pbmdJbnZvaWNlEiYudG9sbGdhdGUudjEuR2V0VXBjb21pbmdJbnZvaWNlUmVxdWVzdBonLnRvbGxnYXRlLnYxLkdldFVwY29taW5nSW52b2ljZVJlc3BvbnNlElYKDUxpc3RDdXN0b21lcnMSIS50b2xsZ2F0ZS52MS5MaXN0Q3VzdG9tZXJzUmVxdWVzdBoiLnRvbGxnYXRlLnYxLkxpc3RDdXN0b21lcnNSZXNwb25zZRJZCg5Db3VudEN1c3RvbWVycxIiLnRvbGxnYXRlLnYxLkNvdW50Q3VzdG9tZXJzUmVxdWVzdBojLnRvbGxnYXRlLnYxLkNvdW50Q3VzdG9tZXJzUmVzcG9uc2USXwoQU2V0UHJpY2VPdmVycmlkZRIkLnRvbGxnYXRlLnYxLlNldFByaWNlT3ZlcnJpZGVSZXF1ZXN0GiUudG9sbGdhdGUudjEuU2V0UHJpY2VPdmVycmlkZVJlc3BvbnNlEmgKE0RlbGV0ZVByaWNlT3ZlcnJpZGUSJy50b2xsZ2F0ZS52MS5EZWxldGVQcmljZU92ZXJyaWRlUmVxdWVzdBooLnRvbGxnYXRlLnYxLkRlbGV0ZVByaWNlT3ZlcnJpZGVSZXNwb25zZRJlChJMaXN0UHJpY2VPdmVycmlkZXMSJi50b2xsZ2F0ZS52MS5MaXN0UHJpY2VPdmVycmlkZXNSZXF1ZXN0GicudG9sbGdhdGUudjEuTGlzdFByaWNlT3ZlcnJpZGVzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_tollgate_v1_resource]);
+  fileDesc("CiF0b2xsZ2F0ZS92MS9iaWxsaW5nX3NlcnZpY2UucHJvdG8SC3RvbGxnYXRlLnYxIroDCg1QcmljZU92ZXJyaWRlEgoKAmlkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRIVCg1yZXNvdXJjZV90eXBlGAMgASgJEj4KCmRpbWVuc2lvbnMYBCADKAsyKi50b2xsZ2F0ZS52MS5QcmljZU92ZXJyaWRlLkRpbWVuc2lvbnNFbnRyeRIlCgdwcmljaW5nGAUgASgLMhQudG9sbGdhdGUudjEuUHJpY2luZxIuCgpzdGFydF90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLY3JlYXRlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2RlbGV0ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIZChFwcm92aWRlcl9wcmljZV9pZBgKIAEoCRoxCg9EaW1lbnNpb25zRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLZAgoXU2V0UHJpY2VPdmVycmlkZVJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhUKDXJlc291cmNlX3R5cGUYAiABKAkSJQoHcHJpY2luZxgDIAEoCzIULnRvbGxnYXRlLnYxLlByaWNpbmcSLgoKc3RhcnRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnJlcXVlc3RfaWQYBiABKAkSSAoKZGltZW5zaW9ucxgHIAMoCzI0LnRvbGxnYXRlLnYxLlNldFByaWNlT3ZlcnJpZGVSZXF1ZXN0LkRpbWVuc2lvbnNFbnRyeRoxCg9EaW1lbnNpb25zRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJOChhTZXRQcmljZU92ZXJyaWRlUmVzcG9uc2USMgoOcHJpY2Vfb3ZlcnJpZGUYASABKAsyGi50b2xsZ2F0ZS52MS5QcmljZU92ZXJyaWRlIk8KGkRlbGV0ZVByaWNlT3ZlcnJpZGVSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIKCgJpZBgCIAEoCRISCgpyZXF1ZXN0X2lkGAMgASgJIlEKG0RlbGV0ZVByaWNlT3ZlcnJpZGVSZXNwb25zZRIyCg5wcmljZV9vdmVycmlkZRgBIAEoCzIaLnRvbGxnYXRlLnYxLlByaWNlT3ZlcnJpZGUiRQoZTGlzdFByaWNlT3ZlcnJpZGVzUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSFQoNaW5jbHVkZV9lbmRlZBgCIAEoCCJRChpMaXN0UHJpY2VPdmVycmlkZXNSZXNwb25zZRIzCg9wcmljZV9vdmVycmlkZXMYASADKAsyGi50b2xsZ2F0ZS52MS5QcmljZU92ZXJyaWRlIt8BCghDdXN0b21lchIKCgJpZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSDQoFZW1haWwYAyABKAkSDAoEbmFtZRgEIAEoCRI1CghtZXRhZGF0YRgFIAMoCzIjLnRvbGxnYXRlLnYxLkN1c3RvbWVyLk1ldGFkYXRhRW50cnkSLwoLY3JlYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASL6AQoJUGxhbkxpbWl0EhUKDXJlc291cmNlX3R5cGUYASABKAkSJwoEa2luZBgCIAEoDjIZLnRvbGxnYXRlLnYxLlJlc291cmNlS2luZBINCgVsaW1pdBgDIAEoCRIRCgl1bmxpbWl0ZWQYBCABKAgSGwoTb3ZlcmFnZV91bml0X2Ftb3VudBgFIAEoCRITCgtvdmVyYWdlX2NhcBgGIAEoCRIYChBtZXRlcl9ldmVudF9uYW1lGAcgASgJEhgKEG1ldGVyZWRfcHJpY2VfaWQYCCABKAkSJQoHcHJpY2luZxgJIAEoCzIULnRvbGxnYXRlLnYxLlByaWNpbmci4gEKBFBsYW4SCgoCaWQYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJEhAKCHByaWNlX2lkGAMgASgJEhMKC3VuaXRfYW1vdW50GAQgASgJEhAKCGN1cnJlbmN5GAUgASgJEi4KCGludGVydmFsGAYgASgOMhwudG9sbGdhdGUudjEuQmlsbGluZ0ludGVydmFsEiYKBmxpbWl0cxgHIAMoCzIWLnRvbGxnYXRlLnYxLlBsYW5MaW1pdBIWCg5taW5pbXVtX2Ftb3VudBgIIAEoCRIPCgd2ZXJzaW9uGAkgASgFIvQECgxTdWJzY3JpcHRpb24SCgoCaWQYASABKAkSEwoLY3VzdG9tZXJfaWQYAiABKAkSEQoJdGVuYW50X2lkGAMgASgJEg8KB3BsYW5faWQYBCABKAkSEAoIcHJpY2VfaWQYBSABKAkSLQoFc3RhdGUYBiABKA4yHi50b2xsZ2F0ZS52MS5TdWJzY3JpcHRpb25TdGF0ZRIyCg50cmlhbF9lbmRfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASPQoZY3VycmVudF9wZXJpb2Rfc3RhcnRfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASOwoXY3VycmVudF9wZXJpb2RfZW5kX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhwKFGNhbmNlbF9hdF9wZXJpb2RfZW5kGAogASgIEi8KC2NhbmNlbF90aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtjcmVhdGVfdGltZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASOgoScHJvcmF0aW9uX2JlaGF2aW9yGA0gASgOMh4udG9sbGdhdGUudjEuUHJvcmF0aW9uQmVoYXZpb3ISFAoMcGxhbl92ZXJzaW9uGA4gASgFEh4KFnNjaGVkdWxlZF9wbGFuX3ZlcnNpb24YDyABKAUSPAoYc2NoZWR1bGVkX21pZ3JhdGlvbl90aW1lGBAgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLwAQoKQXVkaXRFdmVudBIKCgJpZBgBIAEoCRINCgVhY3RvchgCIAEoCRIOCgZhY3Rpb24YAyABKAkSEQoJdGVuYW50X2lkGAQgASgJEg4KBnRhcmdldBgFIAEoCRISCgpyZXF1ZXN0X2lkGAYgASgJEi8KC2NyZWF0ZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBInCgZiZWZvcmUYCCABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EiYKBWFmdGVyGAkgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdCLQAQoVQ3JlYXRlQ3VzdG9tZXJSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRINCgVlbWFpbBgCIAEoCRIMCgRuYW1lGAMgASgJEkIKCG1ldGFkYXRhGAQgAygLMjAudG9sbGdhdGUudjEuQ3JlYXRlQ3VzdG9tZXJSZXF1ZXN0Lk1ldGFkYXRhRW50cnkSEgoKcmVxdWVzdF9pZBgFIAEoCRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiQQoWQ3JlYXRlQ3VzdG9tZXJSZXNwb25zZRInCghjdXN0b21lchgBIAEoCzIVLnRvbGxnYXRlLnYxLkN1c3RvbWVyIicKEkdldEN1c3RvbWVyUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkiPgoTR2V0Q3VzdG9tZXJSZXNwb25zZRInCghjdXN0b21lchgBIAEoCzIVLnRvbGxnYXRlLnYxLkN1c3RvbWVyIhIKEExpc3RQbGFuc1JlcXVlc3QiNQoRTGlzdFBsYW5zUmVzcG9uc2USIAoFcGxhbnMYASADKAsyES50b2xsZ2F0ZS52MS5QbGFuIjIKDkdldFBsYW5SZXF1ZXN0Eg8KB3BsYW5faWQYASABKAkSDwoHdmVyc2lvbhgCIAEoBSIyCg9HZXRQbGFuUmVzcG9uc2USHwoEcGxhbhgBIAEoCzIRLnRvbGxnYXRlLnYxLlBsYW4ilAIKG01pZ3JhdGVTdWJzY3JpcHRpb25zUmVxdWVzdBIPCgdwbGFuX2lkGAEgASgJEhQKDGZyb21fdmVyc2lvbhgCIAEoBRISCgp0b192ZXJzaW9uGAMgASgFEjIKCWVmZmVjdGl2ZRgEIAEoDjIfLnRvbGxnYXRlLnYxLk1pZ3JhdGlvbkVmZmVjdGl2ZRI6ChJwcm9yYXRpb25fYmVoYXZpb3IYBSABKA4yHi50b2xsZ2F0ZS52MS5Qcm9yYXRpb25CZWhhdmlvchIPCgdkcnlfcnVuGAYgASgIEhIKCnJlcXVlc3RfaWQYByABKAkSEQoJcGFnZV9zaXplGAggASgFEhIKCnBhZ2VfdG9rZW4YCSABKAkibQoLTGltaXRDaGFuZ2USDwoHY291bnRlchgBIAEoCRImCgZiZWZvcmUYAiABKAsyFi50b2xsZ2F0ZS52MS5QbGFuTGltaXQSJQoFYWZ0ZXIYAyABKAsyFi50b2xsZ2F0ZS52MS5QbGFuTGltaXQinAMKD1RlbmFudE1pZ3JhdGlvbhIRCgl0ZW5hbnRfaWQYASABKAkSFwoPc3Vic2NyaXB0aW9uX2lkGAIgASgJEhQKDGZyb21fdmVyc2lvbhgDIAEoBRISCgp0b192ZXJzaW9uGAQgASgFEi8KDWxpbWl0X2NoYW5nZXMYBSADKAsyGC50b2xsZ2F0ZS52MS5MaW1pdENoYW5nZRIaChJ1bml0X2Ftb3VudF9iZWZvcmUYBiABKAkSGQoRdW5pdF9hbW91bnRfYWZ0ZXIYByABKAkSEAoIY3VycmVuY3kYCCABKAkSHAoUaW52b2ljZV90b3RhbF9iZWZvcmUYCSABKAkSGwoTaW52b2ljZV90b3RhbF9hZnRlchgKIAEoCRIaChJpbnZvaWNlX2RpZmZlcmVuY2UYCyABKAkSMgoOZWZmZWN0aXZlX3RpbWUYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KB291dGNvbWUYDSABKA4yHS50b2xsZ2F0ZS52MS5NaWdyYXRpb25PdXRjb21lImkKHE1pZ3JhdGVTdWJzY3JpcHRpb25zUmVzcG9uc2USMAoKbWlncmF0aW9ucxgBIAMoCzIcLnRvbGxnYXRlLnYxLlRlbmFudE1pZ3JhdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiFQoTR2V0VGVzdENsb2NrUmVxdWVzdCJAChRHZXRUZXN0Q2xvY2tSZXNwb25zZRIoCgR0aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJGChdBZHZhbmNlVGVzdENsb2NrUmVxdWVzdBIrCgd0b190aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJEChhBZHZhbmNlVGVzdENsb2NrUmVzcG9uc2USKAoEdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiagoZQ3JlYXRlU3Vic2NyaXB0aW9uUmVxdWVzdBITCgtjdXN0b21lcl9pZBgBIAEoCRIQCghwcmljZV9pZBgCIAEoCRISCgp0cmlhbF9kYXlzGAMgASgFEhIKCnJlcXVlc3RfaWQYBCABKAkiTQoaQ3JlYXRlU3Vic2NyaXB0aW9uUmVzcG9uc2USLwoMc3Vic2NyaXB0aW9uGAEgASgLMhkudG9sbGdhdGUudjEuU3Vic2NyaXB0aW9uIpoBChlVcGRhdGVTdWJzY3JpcHRpb25SZXF1ZXN0EhcKD3N1YnNjcmlwdGlvbl9pZBgBIAEoCRIUCgxuZXdfcHJpY2VfaWQYAiABKAkSOgoScHJvcmF0aW9uX2JlaGF2aW9yGAMgASgOMh4udG9sbGdhdGUudjEuUHJvcmF0aW9uQmVoYXZpb3ISEgoKcmVxdWVzdF9pZBgEIAEoCSJNChpVcGRhdGVTdWJzY3JpcHRpb25SZXNwb25zZRIvCgxzdWJzY3JpcHRpb24YASABKAsyGS50b2xsZ2F0ZS52MS5TdWJzY3JpcHRpb24iWwoZQ2FuY2VsU3Vic2NyaXB0aW9uUmVxdWVzdBIXCg9zdWJzY3JpcHRpb25faWQYASABKAkSEQoJaW1tZWRpYXRlGAIgASgIEhIKCnJlcXVlc3RfaWQYAyABKAkiTQoaQ2FuY2VsU3Vic2NyaXB0aW9uUmVzcG9uc2USLwoMc3Vic2NyaXB0aW9uGAEgASgLMhkudG9sbGdhdGUudjEuU3Vic2NyaXB0aW9uIjEKFkdldFN1YnNjcmlwdGlvblJlcXVlc3QSFwoPc3Vic2NyaXB0aW9uX2lkGAEgASgJIkoKF0dldFN1YnNjcmlwdGlvblJlc3BvbnNlEi8KDHN1YnNjcmlwdGlvbhgBIAEoCzIZLnRvbGxnYXRlLnYxLlN1YnNjcmlwdGlvbiJUChhMaXN0U3Vic2NyaXB0aW9uc1JlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJImYKGUxpc3RTdWJzY3JpcHRpb25zUmVzcG9uc2USMAoNc3Vic2NyaXB0aW9ucxgBIAMoCzIZLnRvbGxnYXRlLnYxLlN1YnNjcmlwdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiUgoWTGlzdEF1ZGl0RXZlbnRzUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiYQoXTGlzdEF1ZGl0RXZlbnRzUmVzcG9uc2USLQoMYXVkaXRfZXZlbnRzGAEgAygLMhcudG9sbGdhdGUudjEuQXVkaXRFdmVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkigwMKC0ludm9pY2VMaW5lEhMKC2Rlc2NyaXB0aW9uGAEgASgJEhUKDXJlc291cmNlX3R5cGUYAiABKAkSEAoIcXVhbnRpdHkYAyABKAkSEwoLdW5pdF9hbW91bnQYBCABKAkSDgoGYW1vdW50GAUgASgJEjwKCmRpbWVuc2lvbnMYBiADKAsyKC50b2xsZ2F0ZS52MS5JbnZvaWNlTGluZS5EaW1lbnNpb25zRW50cnkSKgoEa2luZBgHIAEoDjIcLnRvbGxnYXRlLnYxLkludm9pY2VMaW5lS2luZBIwCg1wcmljaW5nX21vZGVsGAggASgOMhkudG9sbGdhdGUudjEuUHJpY2luZ01vZGVsEicKBXRpZXJzGAkgAygLMhgudG9sbGdhdGUudjEuSW52b2ljZVRpZXISGQoRcHJpY2Vfb3ZlcnJpZGVfaWQYCiABKAkaMQoPRGltZW5zaW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiaAoLSW52b2ljZVRpZXISDQoFdXBfdG8YASABKAkSEAoIcXVhbnRpdHkYAiABKAkSEwoLdW5pdF9hbW91bnQYAyABKAkSEwoLZmxhdF9hbW91bnQYBCABKAkSDgoGYW1vdW50GAUgASgJIo4CCgdJbnZvaWNlEhEKCXRlbmFudF9pZBgBIAEoCRIXCg9zdWJzY3JpcHRpb25faWQYAiABKAkSDwoHcGxhbl9pZBgDIAEoCRI1ChFwZXJpb2Rfc3RhcnRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMwoPcGVyaW9kX2VuZF90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghjdXJyZW5jeRgGIAEoCRInCgVsaW5lcxgHIAMoCzIYLnRvbGxnYXRlLnYxLkludm9pY2VMaW5lEhAKCHN1YnRvdGFsGAggASgJEg0KBXRvdGFsGAkgASgJIi4KGUdldFVwY29taW5nSW52b2ljZVJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJIkMKGkdldFVwY29taW5nSW52b2ljZVJlc3BvbnNlEiUKB2ludm9pY2UYASABKAsyFC50b2xsZ2F0ZS52MS5JbnZvaWNlIkwKFExpc3RDdXN0b21lcnNSZXF1ZXN0Eg0KBXF1ZXJ5GAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIowBChVMaXN0Q3VzdG9tZXJzUmVzcG9uc2USKAoJY3VzdG9tZXJzGAEgAygLMhUudG9sbGdhdGUudjEuQ3VzdG9tZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEjAKDXN1YnNjcmlwdGlvbnMYAyADKAsyGS50b2xsZ2F0ZS52MS5TdWJzY3JpcHRpb24iFwoVQ291bnRDdXN0b21lcnNSZXF1ZXN0ImcKDUN1c3RvbWVyQ291bnQSDwoHcGxhbl9pZBgBIAEoCRItCgVzdGF0ZRgCIAEoDjIeLnRvbGxnYXRlLnYxLlN1YnNjcmlwdGlvblN0YXRlEhYKDmN1c3RvbWVyX2NvdW50GAMgASgDIlwKFkNvdW50Q3VzdG9tZXJzUmVzcG9uc2USKgoGY291bnRzGAEgAygLMhoudG9sbGdhdGUudjEuQ3VzdG9tZXJDb3VudBIWCg5jdXN0b21lcl9jb3VudBgCIAEoAyqCAQoSTWlncmF0aW9uRWZmZWN0aXZlEiMKH01JR1JBVElPTl9FRkZFQ1RJVkVfVU5TUEVDSUZJRUQQABIjCh9NSUdSQVRJT05fRUZGRUNUSVZFX0lNTUVESUFURUxZEAESIgoeTUlHUkFUSU9OX0VGRkVDVElWRV9QRVJJT0RfRU5EEAIqlgEKEE1pZ3JhdGlvbk91dGNvbWUSIQodTUlHUkFUSU9OX09VVENPTUVfVU5TUEVDSUZJRUQQABIfChtNSUdSQVRJT05fT1VUQ09NRV9QUkVWSUVXRUQQARIdChlNSUdSQVRJT05fT1VUQ09NRV9BUFBMSUVEEAISHwobTUlHUkFUSU9OX09VVENPTUVfU0NIRURVTEVEEAMq3AEKEVN1YnNjcmlwdGlvblN0YXRlEiIKHlNVQlNDUklQVElPTl9TVEFURV9VTlNQRUNJRklFRBAAEh8KG1NVQlNDUklQVElPTl9TVEFURV9UUklBTElORxABEh0KGVNVQlNDUklQVElPTl9TVEFURV9BQ1RJVkUQAhIfChtTVUJTQ1JJUFRJT05fU1RBVEVfUEFTVF9EVUUQAxIfChtTVUJTQ1JJUFRJT05fU1RBVEVfQ0FOQ0VMRUQQBBIhCh1TVUJTQ1JJUFRJT05fU1RBVEVfSU5DT01QTEVURRAFKmoKD0JpbGxpbmdJbnRlcnZhbBIgChxCSUxMSU5HX0lOVEVSVkFMX1VOU1BFQ0lGSUVEEAASGgoWQklMTElOR19JTlRFUlZBTF9NT05USBABEhkKFUJJTExJTkdfSU5URVJWQUxfWUVBUhACKqUBChFQcm9yYXRpb25CZWhhdmlvchIiCh5QUk9SQVRJT05fQkVIQVZJT1JfVU5TUEVDSUZJRUQQABIoCiRQUk9SQVRJT05fQkVIQVZJT1JfQ1JFQVRFX1BST1JBVElPTlMQARIbChdQUk9SQVRJT05fQkVIQVZJT1JfTk9ORRACEiUKIVBST1JBVElPTl9CRUhBVklPUl9BTFdBWVNfSU5WT0lDRRADKpgBCg9JbnZvaWNlTGluZUtpbmQSIQodSU5WT0lDRV9MSU5FX0tJTkRfVU5TUEVDSUZJRUQQABIeChpJTlZPSUNFX0xJTkVfS0lORF9QTEFOX0ZFRRABEhsKF0lOVk9JQ0VfTElORV9LSU5EX1VTQUdFEAISJQohSU5WT0lDRV9MSU5FX0tJTkRfTUlOSU1VTV9UUlVFX1VQEAMykw4KDkJpbGxpbmdTZXJ2aWNlElkKDkNyZWF0ZUN1c3RvbWVyEiIudG9sbGdhdGUudjEuQ3JlYXRlQ3VzdG9tZXJSZXF1ZXN0GiMudG9sbGdhdGUudjEuQ3JlYXRlQ3VzdG9tZXJSZXNwb25zZRJQCgtHZXRDdXN0b21lchIfLnRvbGxnYXRlLnYxLkdldEN1c3RvbWVyUmVxdWVzdBogLnRvbGxnYXRlLnYxLkdldEN1c3RvbWVyUmVzcG9uc2USSgoJTGlzdFBsYW5zEh0udG9sbGdhdGUudjEuTGlzdFBsYW5zUmVxdWVzdBoeLnRvbGxnYXRlLnYxLkxpc3RQbGFuc1Jlc3BvbnNlEkQKB0dldFBsYW4SGy50b2xsZ2F0ZS52MS5HZXRQbGFuUmVxdWVzdBocLnRvbGxnYXRlLnYxLkdldFBsYW5SZXNwb25zZRJrChRNaWdyYXRlU3Vic2NyaXB0aW9ucxIoLnRvbGxnYXRlLnYxLk1pZ3JhdGVTdWJzY3JpcHRpb25zUmVxdWVzdBopLnRvbGxnYXRlLnYxLk1pZ3JhdGVTdWJzY3JpcHRpb25zUmVzcG9uc2USUwoMR2V0VGVzdENsb2NrEiAudG9sbGdhdGUudjEuR2V0VGVzdENsb2NrUmVxdWVzdBohLnRvbGxnYXRlLnYxLkdldFRlc3RDbG9ja1Jlc3BvbnNlEl8KEEFkdmFuY2VUZXN0Q2xvY2sSJC50b2xsZ2F0ZS52MS5BZHZhbmNlVGVzdENsb2NrUmVxdWVzdBolLnRvbGxnYXRlLnYxLkFkdmFuY2VUZXN0Q2xvY2tSZXNwb25zZRJlChJDcmVhdGVTdWJzY3JpcHRpb24SJi50b2xsZ2F0ZS52MS5DcmVhdGVTdWJzY3JpcHRpb25SZXF1ZXN0GicudG9sbGdhdGUudjEuQ3JlYXRlU3Vic2NyaXB0aW9uUmVzcG9uc2USZQoSVXBkYXRlU3Vic2NyaXB0aW9uEiYudG9sbGdhdGUudjEuVXBkYXRlU3Vic2NyaXB0aW9uUmVxdWVzdBonLnRvbGxnYXRlLnYxLlVwZGF0ZVN1YnNjcmlwdGlvblJlc3BvbnNlEmUKEkNhbmNlbFN1YnNjcmlwdGlvbhImLnRvbGxnYXRlLnYxLkNhbmNlbFN1YnNjcmlwdGlvblJlcXVlc3QaJy50b2xsZ2F0ZS52MS5DYW5jZWxTdWJzY3JpcHRpb25SZXNwb25zZRJcCg9HZXRTdWJzY3JpcHRpb24SIy50b2xsZ2F0ZS52MS5HZXRTdWJzY3JpcHRpb25SZXF1ZXN0GiQudG9sbGdhdGUudjEuR2V0U3Vic2NyaXB0aW9uUmVzcG9uc2USYgoRTGlzdFN1YnNjcmlwdGlvbnMSJS50b2xsZ2F0ZS52MS5MaXN0U3Vic2NyaXB0aW9uc1JlcXVlc3QaJi50b2xsZ2F0ZS52MS5MaXN0U3Vic2NyaXB0aW9uc1Jlc3BvbnNlElwKD0xpc3RBdWRpdEV2ZW50cxIjLnRvbGxnYXRlLnYxLkxpc3RBdWRpdEV2ZW50c1JlcXVlc3QaJC50b2xsZ2F0ZS52MS5MaXN0QXVkaXRFdmVudHNSZXNwb25zZRJlChJHZXRVcGNvbWluZ0ludm9pY2USJi50b2xsZ2F0ZS52MS5HZXRVcGNvbWluZ0ludm9pY2VSZXF1ZXN0GicudG9sbGdhdGUudjEuR2V0VXBjb21pbmdJbnZvaWNlUmVzcG9uc2USVgoNTGlzdEN1c3RvbWVycxIhLnRvbGxnYXRlLnYxLkxpc3RDdXN0b21lcnNSZXF1ZXN0GiIudG9sbGdhdGUudjEuTGlzdEN1c3RvbWVyc1Jlc3BvbnNlElkKDkNvdW50Q3VzdG9tZXJzEiIudG9sbGdhdGUudjEuQ291bnRDdXN0b21lcnNSZXF1ZXN0GiMudG9sbGdhdGUudjEuQ291bnRDdXN0b21lcnNSZXNwb25zZRJfChBTZXRQcmljZU92ZXJyaWRlEiQudG9sbGdhdGUudjEuU2V0UHJpY2VPdmVycmlkZVJlcXVlc3QaJS50b2xsZ2F0ZS52MS5TZXRQcmljZU92ZXJyaWRlUmVzcG9uc2USaAoTRGVsZXRlUHJpY2VPdmVycmlkZRInLnRvbGxnYXRlLnYxLkRlbGV0ZVByaWNlT3ZlcnJpZGVSZXF1ZXN0GigudG9sbGdhdGUudjEuRGVsZXRlUHJpY2VPdmVycmlkZVJlc3BvbnNlEmUKEkxpc3RQcmljZU92ZXJyaWRlcxImLnRvbGxnYXRlLnYxLkxpc3RQcmljZU92ZXJyaWRlc1JlcXVlc3QaJy50b2xsZ2F0ZS52MS5MaXN0UHJpY2VPdmVycmlkZXNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_tollgate_v1_resource]);
 
 /**
  * PriceOverride is a negotiated price of one tenant for one resource.
@@ -473,6 +473,13 @@ export type Plan = Message<"tollgate.v1.Plan"> & {
    * @generated from field: string minimum_amount = 8;
    */
   minimumAmount: string;
+
+  /**
+   * The plan's version: 1 when first stored, one more for each catalog push that changed it.
+   *
+   * @generated from field: int32 version = 9;
+   */
+  version: number;
 };
 
 /**
@@ -579,6 +586,28 @@ export type Subscription = Message<"tollgate.v1.Subscription"> & {
    * @generated from field: tollgate.v1.ProrationBehavior proration_behavior = 13;
    */
   prorationBehavior: ProrationBehavior;
+
+  /**
+   * The version of the plan the subscription is on: the one current when it started or last
+   * changed plan, until MigrateSubscriptions moves it.
+   *
+   * @generated from field: int32 plan_version = 14;
+   */
+  planVersion: number;
+
+  /**
+   * The version a PERIOD_END migration moves it to at `scheduled_migration_time`; 0 when none.
+   *
+   * @generated from field: int32 scheduled_plan_version = 15;
+   */
+  scheduledPlanVersion: number;
+
+  /**
+   * When the scheduled migration takes effect (the current period's end); unset when none.
+   *
+   * @generated from field: google.protobuf.Timestamp scheduled_migration_time = 16;
+   */
+  scheduledMigrationTime?: Timestamp | undefined;
 };
 
 /**
@@ -819,6 +848,373 @@ export const ListPlansResponseSchema: GenMessage<ListPlansResponse> = /*@__PURE_
   messageDesc(file_tollgate_v1_billing_service, 17);
 
 /**
+ * GetPlanRequest is the input of BillingService.GetPlan.
+ *
+ * @generated from message tollgate.v1.GetPlanRequest
+ */
+export type GetPlanRequest = Message<"tollgate.v1.GetPlanRequest"> & {
+  /**
+   * The plan, for example `pro`. Required.
+   *
+   * @generated from field: string plan_id = 1;
+   */
+  planId: string;
+
+  /**
+   * The version; 0 means the current one.
+   *
+   * @generated from field: int32 version = 2;
+   */
+  version: number;
+};
+
+/**
+ * Describes the message tollgate.v1.GetPlanRequest.
+ * Use `create(GetPlanRequestSchema)` to create a new message.
+ */
+export const GetPlanRequestSchema: GenMessage<GetPlanRequest> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_billing_service, 18);
+
+/**
+ * GetPlanResponse is the output of BillingService.GetPlan.
+ *
+ * @generated from message tollgate.v1.GetPlanResponse
+ */
+export type GetPlanResponse = Message<"tollgate.v1.GetPlanResponse"> & {
+  /**
+   * The plan as that version defines it.
+   *
+   * @generated from field: tollgate.v1.Plan plan = 1;
+   */
+  plan?: Plan | undefined;
+};
+
+/**
+ * Describes the message tollgate.v1.GetPlanResponse.
+ * Use `create(GetPlanResponseSchema)` to create a new message.
+ */
+export const GetPlanResponseSchema: GenMessage<GetPlanResponse> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_billing_service, 19);
+
+/**
+ * MigrateSubscriptionsRequest is the input of BillingService.MigrateSubscriptions.
+ *
+ * @generated from message tollgate.v1.MigrateSubscriptionsRequest
+ */
+export type MigrateSubscriptionsRequest = Message<"tollgate.v1.MigrateSubscriptionsRequest"> & {
+  /**
+   * The plan whose subscriptions move, for example `pro`. Required.
+   *
+   * @generated from field: string plan_id = 1;
+   */
+  planId: string;
+
+  /**
+   * The version they are on now. Required (at least 1).
+   *
+   * @generated from field: int32 from_version = 2;
+   */
+  fromVersion: number;
+
+  /**
+   * The version they move to; a stored version of the same plan other than `from_version`.
+   *
+   * @generated from field: int32 to_version = 3;
+   */
+  toVersion: number;
+
+  /**
+   * When the move takes effect. Required.
+   *
+   * @generated from field: tollgate.v1.MigrationEffective effective = 4;
+   */
+  effective: MigrationEffective;
+
+  /**
+   * How the provider charges a move within a period; unspecified means create prorations.
+   * PERIOD_END moves at a boundary, where nothing is prorated.
+   *
+   * @generated from field: tollgate.v1.ProrationBehavior proration_behavior = 5;
+   */
+  prorationBehavior: ProrationBehavior;
+
+  /**
+   * True: only report what would change.
+   *
+   * @generated from field: bool dry_run = 6;
+   */
+  dryRun: boolean;
+
+  /**
+   * An idempotency key chosen by the caller; required unless `dry_run`. Each subscription
+   * moves once per key: repeating the call returns the first result for those already moved.
+   *
+   * @generated from field: string request_id = 7;
+   */
+  requestId: string;
+
+  /**
+   * The most subscriptions to handle in this call, 1 to 500; 0 means 100.
+   *
+   * @generated from field: int32 page_size = 8;
+   */
+  pageSize: number;
+
+  /**
+   * The `next_page_token` of the previous page; empty for the first page.
+   *
+   * @generated from field: string page_token = 9;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message tollgate.v1.MigrateSubscriptionsRequest.
+ * Use `create(MigrateSubscriptionsRequestSchema)` to create a new message.
+ */
+export const MigrateSubscriptionsRequestSchema: GenMessage<MigrateSubscriptionsRequest> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_billing_service, 20);
+
+/**
+ * LimitChange is one limit that differs between two versions of a plan.
+ *
+ * @generated from message tollgate.v1.LimitChange
+ */
+export type LimitChange = Message<"tollgate.v1.LimitChange"> & {
+  /**
+   * The counter: a resource type, or a dimension limit's `tokens{"model":"gpt-4"}`.
+   *
+   * @generated from field: string counter = 1;
+   */
+  counter: string;
+
+  /**
+   * The limit before; unset when the old version has none for this counter.
+   *
+   * @generated from field: tollgate.v1.PlanLimit before = 2;
+   */
+  before?: PlanLimit | undefined;
+
+  /**
+   * The limit after; unset when the new version has none for this counter.
+   *
+   * @generated from field: tollgate.v1.PlanLimit after = 3;
+   */
+  after?: PlanLimit | undefined;
+};
+
+/**
+ * Describes the message tollgate.v1.LimitChange.
+ * Use `create(LimitChangeSchema)` to create a new message.
+ */
+export const LimitChangeSchema: GenMessage<LimitChange> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_billing_service, 21);
+
+/**
+ * TenantMigration is what a migration changes, or would change, for one subscription.
+ *
+ * @generated from message tollgate.v1.TenantMigration
+ */
+export type TenantMigration = Message<"tollgate.v1.TenantMigration"> & {
+  /**
+   * The tenant, a UUID string.
+   *
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * The subscription, starting with `sub_`.
+   *
+   * @generated from field: string subscription_id = 2;
+   */
+  subscriptionId: string;
+
+  /**
+   * The version it was on, and the one it moves to.
+   *
+   * @generated from field: int32 from_version = 3;
+   */
+  fromVersion: number;
+
+  /**
+   * @generated from field: int32 to_version = 4;
+   */
+  toVersion: number;
+
+  /**
+   * Every limit that differs between the two versions.
+   *
+   * @generated from field: repeated tollgate.v1.LimitChange limit_changes = 5;
+   */
+  limitChanges: LimitChange[];
+
+  /**
+   * The plan's price per interval before and after, in major units; empty when negotiated.
+   *
+   * @generated from field: string unit_amount_before = 6;
+   */
+  unitAmountBefore: string;
+
+  /**
+   * @generated from field: string unit_amount_after = 7;
+   */
+  unitAmountAfter: string;
+
+  /**
+   * The ISO 4217 currency of both prices and invoice totals, in lower case.
+   *
+   * @generated from field: string currency = 8;
+   */
+  currency: string;
+
+  /**
+   * The total of the upcoming invoice at the period's usage so far, priced by the old version
+   * and by the new one, and the difference (after minus before), in major units.
+   *
+   * @generated from field: string invoice_total_before = 9;
+   */
+  invoiceTotalBefore: string;
+
+  /**
+   * @generated from field: string invoice_total_after = 10;
+   */
+  invoiceTotalAfter: string;
+
+  /**
+   * @generated from field: string invoice_difference = 11;
+   */
+  invoiceDifference: string;
+
+  /**
+   * When the move takes (or took) effect.
+   *
+   * @generated from field: google.protobuf.Timestamp effective_time = 12;
+   */
+  effectiveTime?: Timestamp | undefined;
+
+  /**
+   * What this call did.
+   *
+   * @generated from field: tollgate.v1.MigrationOutcome outcome = 13;
+   */
+  outcome: MigrationOutcome;
+};
+
+/**
+ * Describes the message tollgate.v1.TenantMigration.
+ * Use `create(TenantMigrationSchema)` to create a new message.
+ */
+export const TenantMigrationSchema: GenMessage<TenantMigration> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_billing_service, 22);
+
+/**
+ * MigrateSubscriptionsResponse is the output of BillingService.MigrateSubscriptions.
+ *
+ * @generated from message tollgate.v1.MigrateSubscriptionsResponse
+ */
+export type MigrateSubscriptionsResponse = Message<"tollgate.v1.MigrateSubscriptionsResponse"> & {
+  /**
+   * One page of subscriptions, by subscription id.
+   *
+   * @generated from field: repeated tollgate.v1.TenantMigration migrations = 1;
+   */
+  migrations: TenantMigration[];
+
+  /**
+   * An opaque token for the next page; empty when this is the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message tollgate.v1.MigrateSubscriptionsResponse.
+ * Use `create(MigrateSubscriptionsResponseSchema)` to create a new message.
+ */
+export const MigrateSubscriptionsResponseSchema: GenMessage<MigrateSubscriptionsResponse> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_billing_service, 23);
+
+/**
+ * GetTestClockRequest is the input of BillingService.GetTestClock. It has no fields.
+ *
+ * @generated from message tollgate.v1.GetTestClockRequest
+ */
+export type GetTestClockRequest = Message<"tollgate.v1.GetTestClockRequest"> & {
+};
+
+/**
+ * Describes the message tollgate.v1.GetTestClockRequest.
+ * Use `create(GetTestClockRequestSchema)` to create a new message.
+ */
+export const GetTestClockRequestSchema: GenMessage<GetTestClockRequest> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_billing_service, 24);
+
+/**
+ * GetTestClockResponse is the output of BillingService.GetTestClock.
+ *
+ * @generated from message tollgate.v1.GetTestClockResponse
+ */
+export type GetTestClockResponse = Message<"tollgate.v1.GetTestClockResponse"> & {
+  /**
+   * Business time now.
+   *
+   * @generated from field: google.protobuf.Timestamp time = 1;
+   */
+  time?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message tollgate.v1.GetTestClockResponse.
+ * Use `create(GetTestClockResponseSchema)` to create a new message.
+ */
+export const GetTestClockResponseSchema: GenMessage<GetTestClockResponse> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_billing_service, 25);
+
+/**
+ * AdvanceTestClockRequest is the input of BillingService.AdvanceTestClock.
+ *
+ * @generated from message tollgate.v1.AdvanceTestClockRequest
+ */
+export type AdvanceTestClockRequest = Message<"tollgate.v1.AdvanceTestClockRequest"> & {
+  /**
+   * The business time to move to; required, after the clock's time now.
+   *
+   * @generated from field: google.protobuf.Timestamp to_time = 1;
+   */
+  toTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message tollgate.v1.AdvanceTestClockRequest.
+ * Use `create(AdvanceTestClockRequestSchema)` to create a new message.
+ */
+export const AdvanceTestClockRequestSchema: GenMessage<AdvanceTestClockRequest> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_billing_service, 26);
+
+/**
+ * AdvanceTestClockResponse is the output of BillingService.AdvanceTestClock.
+ *
+ * @generated from message tollgate.v1.AdvanceTestClockResponse
+ */
+export type AdvanceTestClockResponse = Message<"tollgate.v1.AdvanceTestClockResponse"> & {
+  /**
+   * Business time after every job due on the way ran.
+   *
+   * @generated from field: google.protobuf.Timestamp time = 1;
+   */
+  time?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message tollgate.v1.AdvanceTestClockResponse.
+ * Use `create(AdvanceTestClockResponseSchema)` to create a new message.
+ */
+export const AdvanceTestClockResponseSchema: GenMessage<AdvanceTestClockResponse> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_billing_service, 27);
+
+/**
  * CreateSubscriptionRequest is the input of BillingService.CreateSubscription.
  *
  * @generated from message tollgate.v1.CreateSubscriptionRequest
@@ -862,7 +1258,7 @@ export type CreateSubscriptionRequest = Message<"tollgate.v1.CreateSubscriptionR
  * Use `create(CreateSubscriptionRequestSchema)` to create a new message.
  */
 export const CreateSubscriptionRequestSchema: GenMessage<CreateSubscriptionRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 18);
+  messageDesc(file_tollgate_v1_billing_service, 28);
 
 /**
  * CreateSubscriptionResponse is the output of BillingService.CreateSubscription.
@@ -883,7 +1279,7 @@ export type CreateSubscriptionResponse = Message<"tollgate.v1.CreateSubscription
  * Use `create(CreateSubscriptionResponseSchema)` to create a new message.
  */
 export const CreateSubscriptionResponseSchema: GenMessage<CreateSubscriptionResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 19);
+  messageDesc(file_tollgate_v1_billing_service, 29);
 
 /**
  * UpdateSubscriptionRequest is the input of BillingService.UpdateSubscription.
@@ -929,7 +1325,7 @@ export type UpdateSubscriptionRequest = Message<"tollgate.v1.UpdateSubscriptionR
  * Use `create(UpdateSubscriptionRequestSchema)` to create a new message.
  */
 export const UpdateSubscriptionRequestSchema: GenMessage<UpdateSubscriptionRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 20);
+  messageDesc(file_tollgate_v1_billing_service, 30);
 
 /**
  * UpdateSubscriptionResponse is the output of BillingService.UpdateSubscription.
@@ -950,7 +1346,7 @@ export type UpdateSubscriptionResponse = Message<"tollgate.v1.UpdateSubscription
  * Use `create(UpdateSubscriptionResponseSchema)` to create a new message.
  */
 export const UpdateSubscriptionResponseSchema: GenMessage<UpdateSubscriptionResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 21);
+  messageDesc(file_tollgate_v1_billing_service, 31);
 
 /**
  * CancelSubscriptionRequest is the input of BillingService.CancelSubscription.
@@ -988,7 +1384,7 @@ export type CancelSubscriptionRequest = Message<"tollgate.v1.CancelSubscriptionR
  * Use `create(CancelSubscriptionRequestSchema)` to create a new message.
  */
 export const CancelSubscriptionRequestSchema: GenMessage<CancelSubscriptionRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 22);
+  messageDesc(file_tollgate_v1_billing_service, 32);
 
 /**
  * CancelSubscriptionResponse is the output of BillingService.CancelSubscription.
@@ -1009,7 +1405,7 @@ export type CancelSubscriptionResponse = Message<"tollgate.v1.CancelSubscription
  * Use `create(CancelSubscriptionResponseSchema)` to create a new message.
  */
 export const CancelSubscriptionResponseSchema: GenMessage<CancelSubscriptionResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 23);
+  messageDesc(file_tollgate_v1_billing_service, 33);
 
 /**
  * GetSubscriptionRequest is the input of BillingService.GetSubscription.
@@ -1031,7 +1427,7 @@ export type GetSubscriptionRequest = Message<"tollgate.v1.GetSubscriptionRequest
  * Use `create(GetSubscriptionRequestSchema)` to create a new message.
  */
 export const GetSubscriptionRequestSchema: GenMessage<GetSubscriptionRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 24);
+  messageDesc(file_tollgate_v1_billing_service, 34);
 
 /**
  * GetSubscriptionResponse is the output of BillingService.GetSubscription.
@@ -1052,7 +1448,7 @@ export type GetSubscriptionResponse = Message<"tollgate.v1.GetSubscriptionRespon
  * Use `create(GetSubscriptionResponseSchema)` to create a new message.
  */
 export const GetSubscriptionResponseSchema: GenMessage<GetSubscriptionResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 25);
+  messageDesc(file_tollgate_v1_billing_service, 35);
 
 /**
  * ListSubscriptionsRequest is the input of BillingService.ListSubscriptions.
@@ -1087,7 +1483,7 @@ export type ListSubscriptionsRequest = Message<"tollgate.v1.ListSubscriptionsReq
  * Use `create(ListSubscriptionsRequestSchema)` to create a new message.
  */
 export const ListSubscriptionsRequestSchema: GenMessage<ListSubscriptionsRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 26);
+  messageDesc(file_tollgate_v1_billing_service, 36);
 
 /**
  * ListSubscriptionsResponse is the output of BillingService.ListSubscriptions.
@@ -1115,7 +1511,7 @@ export type ListSubscriptionsResponse = Message<"tollgate.v1.ListSubscriptionsRe
  * Use `create(ListSubscriptionsResponseSchema)` to create a new message.
  */
 export const ListSubscriptionsResponseSchema: GenMessage<ListSubscriptionsResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 27);
+  messageDesc(file_tollgate_v1_billing_service, 37);
 
 /**
  * ListAuditEventsRequest is the input of BillingService.ListAuditEvents.
@@ -1151,7 +1547,7 @@ export type ListAuditEventsRequest = Message<"tollgate.v1.ListAuditEventsRequest
  * Use `create(ListAuditEventsRequestSchema)` to create a new message.
  */
 export const ListAuditEventsRequestSchema: GenMessage<ListAuditEventsRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 28);
+  messageDesc(file_tollgate_v1_billing_service, 38);
 
 /**
  * ListAuditEventsResponse is the output of BillingService.ListAuditEvents.
@@ -1179,7 +1575,7 @@ export type ListAuditEventsResponse = Message<"tollgate.v1.ListAuditEventsRespon
  * Use `create(ListAuditEventsResponseSchema)` to create a new message.
  */
 export const ListAuditEventsResponseSchema: GenMessage<ListAuditEventsResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 29);
+  messageDesc(file_tollgate_v1_billing_service, 39);
 
 /**
  * InvoiceLine is one charge of an invoice.
@@ -1266,7 +1662,7 @@ export type InvoiceLine = Message<"tollgate.v1.InvoiceLine"> & {
  * Use `create(InvoiceLineSchema)` to create a new message.
  */
 export const InvoiceLineSchema: GenMessage<InvoiceLine> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 30);
+  messageDesc(file_tollgate_v1_billing_service, 40);
 
 /**
  * InvoiceTier is what one tier of a tiered price charges on an invoice line. Decimal strings;
@@ -1312,7 +1708,7 @@ export type InvoiceTier = Message<"tollgate.v1.InvoiceTier"> & {
  * Use `create(InvoiceTierSchema)` to create a new message.
  */
 export const InvoiceTierSchema: GenMessage<InvoiceTier> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 31);
+  messageDesc(file_tollgate_v1_billing_service, 41);
 
 /**
  * Invoice is what a subscription is charged for one billing period.
@@ -1390,7 +1786,7 @@ export type Invoice = Message<"tollgate.v1.Invoice"> & {
  * Use `create(InvoiceSchema)` to create a new message.
  */
 export const InvoiceSchema: GenMessage<Invoice> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 32);
+  messageDesc(file_tollgate_v1_billing_service, 42);
 
 /**
  * GetUpcomingInvoiceRequest is the input of BillingService.GetUpcomingInvoice.
@@ -1411,7 +1807,7 @@ export type GetUpcomingInvoiceRequest = Message<"tollgate.v1.GetUpcomingInvoiceR
  * Use `create(GetUpcomingInvoiceRequestSchema)` to create a new message.
  */
 export const GetUpcomingInvoiceRequestSchema: GenMessage<GetUpcomingInvoiceRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 33);
+  messageDesc(file_tollgate_v1_billing_service, 43);
 
 /**
  * GetUpcomingInvoiceResponse is the output of BillingService.GetUpcomingInvoice.
@@ -1432,7 +1828,7 @@ export type GetUpcomingInvoiceResponse = Message<"tollgate.v1.GetUpcomingInvoice
  * Use `create(GetUpcomingInvoiceResponseSchema)` to create a new message.
  */
 export const GetUpcomingInvoiceResponseSchema: GenMessage<GetUpcomingInvoiceResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 34);
+  messageDesc(file_tollgate_v1_billing_service, 44);
 
 /**
  * ListCustomersRequest is the input of BillingService.ListCustomers.
@@ -1468,7 +1864,7 @@ export type ListCustomersRequest = Message<"tollgate.v1.ListCustomersRequest"> &
  * Use `create(ListCustomersRequestSchema)` to create a new message.
  */
 export const ListCustomersRequestSchema: GenMessage<ListCustomersRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 35);
+  messageDesc(file_tollgate_v1_billing_service, 45);
 
 /**
  * ListCustomersResponse is the output of BillingService.ListCustomers.
@@ -1504,7 +1900,7 @@ export type ListCustomersResponse = Message<"tollgate.v1.ListCustomersResponse">
  * Use `create(ListCustomersResponseSchema)` to create a new message.
  */
 export const ListCustomersResponseSchema: GenMessage<ListCustomersResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 36);
+  messageDesc(file_tollgate_v1_billing_service, 46);
 
 /**
  * CountCustomersRequest is the input of BillingService.CountCustomers. It has no fields.
@@ -1519,7 +1915,7 @@ export type CountCustomersRequest = Message<"tollgate.v1.CountCustomersRequest">
  * Use `create(CountCustomersRequestSchema)` to create a new message.
  */
 export const CountCustomersRequestSchema: GenMessage<CountCustomersRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 37);
+  messageDesc(file_tollgate_v1_billing_service, 47);
 
 /**
  * CustomerCount is the number of customers on one plan whose latest subscription is in one
@@ -1555,7 +1951,7 @@ export type CustomerCount = Message<"tollgate.v1.CustomerCount"> & {
  * Use `create(CustomerCountSchema)` to create a new message.
  */
 export const CustomerCountSchema: GenMessage<CustomerCount> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 38);
+  messageDesc(file_tollgate_v1_billing_service, 48);
 
 /**
  * CountCustomersResponse is the output of BillingService.CountCustomers.
@@ -1583,11 +1979,85 @@ export type CountCustomersResponse = Message<"tollgate.v1.CountCustomersResponse
  * Use `create(CountCustomersResponseSchema)` to create a new message.
  */
 export const CountCustomersResponseSchema: GenMessage<CountCustomersResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_billing_service, 39);
+  messageDesc(file_tollgate_v1_billing_service, 49);
 
 /**
  * SubscriptionState is the lifecycle state of a subscription, mirroring Stripe's statuses.
+ * MigrationEffective says when a plan version migration takes effect.
  *
+ * @generated from enum tollgate.v1.MigrationEffective
+ */
+export enum MigrationEffective {
+  /**
+   * Not set: `INVALID_ARGUMENT`.
+   *
+   * @generated from enum value: MIGRATION_EFFECTIVE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * At once: the current period is priced by the new version, as after a plan change.
+   *
+   * @generated from enum value: MIGRATION_EFFECTIVE_IMMEDIATELY = 1;
+   */
+  IMMEDIATELY = 1,
+
+  /**
+   * At the end of each subscription's current period; nothing changes before.
+   *
+   * @generated from enum value: MIGRATION_EFFECTIVE_PERIOD_END = 2;
+   */
+  PERIOD_END = 2,
+}
+
+/**
+ * Describes the enum tollgate.v1.MigrationEffective.
+ */
+export const MigrationEffectiveSchema: GenEnum<MigrationEffective> = /*@__PURE__*/
+  enumDesc(file_tollgate_v1_billing_service, 0);
+
+/**
+ * MigrationOutcome says what MigrateSubscriptions did for one subscription.
+ *
+ * @generated from enum tollgate.v1.MigrationOutcome
+ */
+export enum MigrationOutcome {
+  /**
+   * The outcome is not set. Servers never return this value.
+   *
+   * @generated from enum value: MIGRATION_OUTCOME_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * A dry run: what would change; nothing changed.
+   *
+   * @generated from enum value: MIGRATION_OUTCOME_PREVIEWED = 1;
+   */
+  PREVIEWED = 1,
+
+  /**
+   * Moved to the new version now.
+   *
+   * @generated from enum value: MIGRATION_OUTCOME_APPLIED = 2;
+   */
+  APPLIED = 2,
+
+  /**
+   * Will move at `effective_time`, the end of its current period.
+   *
+   * @generated from enum value: MIGRATION_OUTCOME_SCHEDULED = 3;
+   */
+  SCHEDULED = 3,
+}
+
+/**
+ * Describes the enum tollgate.v1.MigrationOutcome.
+ */
+export const MigrationOutcomeSchema: GenEnum<MigrationOutcome> = /*@__PURE__*/
+  enumDesc(file_tollgate_v1_billing_service, 1);
+
+/**
  * @generated from enum tollgate.v1.SubscriptionState
  */
 export enum SubscriptionState {
@@ -1638,7 +2108,7 @@ export enum SubscriptionState {
  * Describes the enum tollgate.v1.SubscriptionState.
  */
 export const SubscriptionStateSchema: GenEnum<SubscriptionState> = /*@__PURE__*/
-  enumDesc(file_tollgate_v1_billing_service, 0);
+  enumDesc(file_tollgate_v1_billing_service, 2);
 
 /**
  * BillingInterval is how often a plan's price is charged.
@@ -1672,7 +2142,7 @@ export enum BillingInterval {
  * Describes the enum tollgate.v1.BillingInterval.
  */
 export const BillingIntervalSchema: GenEnum<BillingInterval> = /*@__PURE__*/
-  enumDesc(file_tollgate_v1_billing_service, 1);
+  enumDesc(file_tollgate_v1_billing_service, 3);
 
 /**
  * ProrationBehavior says how a plan change mid-period is charged, as Stripe defines it.
@@ -1713,7 +2183,7 @@ export enum ProrationBehavior {
  * Describes the enum tollgate.v1.ProrationBehavior.
  */
 export const ProrationBehaviorSchema: GenEnum<ProrationBehavior> = /*@__PURE__*/
-  enumDesc(file_tollgate_v1_billing_service, 2);
+  enumDesc(file_tollgate_v1_billing_service, 4);
 
 /**
  * InvoiceLineKind says what an invoice line charges for.
@@ -1752,7 +2222,7 @@ export enum InvoiceLineKind {
  * Describes the enum tollgate.v1.InvoiceLineKind.
  */
 export const InvoiceLineKindSchema: GenEnum<InvoiceLineKind> = /*@__PURE__*/
-  enumDesc(file_tollgate_v1_billing_service, 3);
+  enumDesc(file_tollgate_v1_billing_service, 5);
 
 /**
  * BillingService manages who the customer is, which plan they pay for and what state their
@@ -1797,7 +2267,9 @@ export const BillingService: GenService<{
     output: typeof GetCustomerResponseSchema;
   },
   /**
-   * ListPlans returns the plan catalog: every plan with its price and resource limits.
+   * ListPlans returns the plan catalog in force: the current version of every plan with its
+   * price and resource limits. A pushed catalog (`npx tollgate catalog push`) is in force on
+   * every replica within about a second.
    *
    * @generated from rpc tollgate.v1.BillingService.ListPlans
    */
@@ -1805,6 +2277,65 @@ export const BillingService: GenService<{
     methodKind: "unary";
     input: typeof ListPlansRequestSchema;
     output: typeof ListPlansResponseSchema;
+  },
+  /**
+   * GetPlan returns one version of a plan, current or earlier (subscriptions stay on the
+   * version they started on until migrated); `version` 0 means the current one. Errors:
+   * `NOT_FOUND` for an unknown plan or version, `INVALID_ARGUMENT` for a malformed id.
+   *
+   * @generated from rpc tollgate.v1.BillingService.GetPlan
+   */
+  getPlan: {
+    methodKind: "unary";
+    input: typeof GetPlanRequestSchema;
+    output: typeof GetPlanResponseSchema;
+  },
+  /**
+   * MigrateSubscriptions moves the live subscriptions on `from_version` of a plan to
+   * `to_version`, one page of subscriptions per call, in subscription id order. Each listed
+   * tenant gets what changes for it: limits, price, and the upcoming invoice at its usage so
+   * far. With `dry_run` nothing changes. Otherwise each is applied now (IMMEDIATELY: limits,
+   * prices and features change at once; at Stripe the subscription's items move to the new
+   * version's prices with `proration_behavior`) or at the subscription's period end
+   * (PERIOD_END), exactly once per subscription and `request_id`, audited as
+   * `subscription.migrate` and announced as `subscription.updated` and `entitlement.updated`.
+   * Admin only. Errors: `INVALID_ARGUMENT` listing every problem (unknown plan or version,
+   * equal versions, no `effective`, a missing `request_id` without `dry_run`).
+   *
+   * @generated from rpc tollgate.v1.BillingService.MigrateSubscriptions
+   */
+  migrateSubscriptions: {
+    methodKind: "unary";
+    input: typeof MigrateSubscriptionsRequestSchema;
+    output: typeof MigrateSubscriptionsResponseSchema;
+  },
+  /**
+   * GetTestClock returns the deployment's business time, which every replica reads from the
+   * database. Admin only. Errors: `FAILED_PRECONDITION` when `ENVIRONMENT` is `production`.
+   *
+   * @generated from rpc tollgate.v1.BillingService.GetTestClock
+   */
+  getTestClock: {
+    methodKind: "unary";
+    input: typeof GetTestClockRequestSchema;
+    output: typeof GetTestClockResponseSchema;
+  },
+  /**
+   * AdvanceTestClock moves business time forward to `to_time` for the whole deployment. Before
+   * it answers, every time-driven job that falls due on the way runs at its moment, in order,
+   * exactly once: trial notices and ends, period rollovers (counters start afresh), scheduled
+   * cancellations and migrations, reservation, grant and override expiries, thresholds crossed
+   * again, and meter reports of closed periods. A call steps through at most 2000 due moments;
+   * past them it stops there with `RESOURCE_EXHAUSTED`, and another call goes on. Admin only,
+   * audited as `test_clock.advance`. Errors: `INVALID_ARGUMENT` when `to_time` is missing or
+   * not after the clock's time (it never goes back), `FAILED_PRECONDITION` in `production`.
+   *
+   * @generated from rpc tollgate.v1.BillingService.AdvanceTestClock
+   */
+  advanceTestClock: {
+    methodKind: "unary";
+    input: typeof AdvanceTestClockRequestSchema;
+    output: typeof AdvanceTestClockResponseSchema;
   },
   /**
    * CreateSubscription subscribes a customer to the plan that owns `price_id`, optionally

@@ -15,6 +15,13 @@ INVOICE_LINE_KIND_MINIMUM_TRUE_UP: InvoiceLineKind
 INVOICE_LINE_KIND_PLAN_FEE: InvoiceLineKind
 INVOICE_LINE_KIND_UNSPECIFIED: InvoiceLineKind
 INVOICE_LINE_KIND_USAGE: InvoiceLineKind
+MIGRATION_EFFECTIVE_IMMEDIATELY: MigrationEffective
+MIGRATION_EFFECTIVE_PERIOD_END: MigrationEffective
+MIGRATION_EFFECTIVE_UNSPECIFIED: MigrationEffective
+MIGRATION_OUTCOME_APPLIED: MigrationOutcome
+MIGRATION_OUTCOME_PREVIEWED: MigrationOutcome
+MIGRATION_OUTCOME_SCHEDULED: MigrationOutcome
+MIGRATION_OUTCOME_UNSPECIFIED: MigrationOutcome
 PRORATION_BEHAVIOR_ALWAYS_INVOICE: ProrationBehavior
 PRORATION_BEHAVIOR_CREATE_PRORATIONS: ProrationBehavior
 PRORATION_BEHAVIOR_NONE: ProrationBehavior
@@ -25,6 +32,18 @@ SUBSCRIPTION_STATE_INCOMPLETE: SubscriptionState
 SUBSCRIPTION_STATE_PAST_DUE: SubscriptionState
 SUBSCRIPTION_STATE_TRIALING: SubscriptionState
 SUBSCRIPTION_STATE_UNSPECIFIED: SubscriptionState
+
+class AdvanceTestClockRequest(_message.Message):
+    __slots__ = ["to_time"]
+    TO_TIME_FIELD_NUMBER: _ClassVar[int]
+    to_time: _timestamp_pb2.Timestamp
+    def __init__(self, to_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class AdvanceTestClockResponse(_message.Message):
+    __slots__ = ["time"]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    time: _timestamp_pb2.Timestamp
+    def __init__(self, time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class AuditEvent(_message.Message):
     __slots__ = ["action", "actor", "after", "before", "create_time", "id", "request_id", "target", "tenant_id"]
@@ -182,6 +201,20 @@ class GetCustomerResponse(_message.Message):
     customer: Customer
     def __init__(self, customer: _Optional[_Union[Customer, _Mapping]] = ...) -> None: ...
 
+class GetPlanRequest(_message.Message):
+    __slots__ = ["plan_id", "version"]
+    PLAN_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    plan_id: str
+    version: int
+    def __init__(self, plan_id: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
+
+class GetPlanResponse(_message.Message):
+    __slots__ = ["plan"]
+    PLAN_FIELD_NUMBER: _ClassVar[int]
+    plan: Plan
+    def __init__(self, plan: _Optional[_Union[Plan, _Mapping]] = ...) -> None: ...
+
 class GetSubscriptionRequest(_message.Message):
     __slots__ = ["subscription_id"]
     SUBSCRIPTION_ID_FIELD_NUMBER: _ClassVar[int]
@@ -193,6 +226,16 @@ class GetSubscriptionResponse(_message.Message):
     SUBSCRIPTION_FIELD_NUMBER: _ClassVar[int]
     subscription: Subscription
     def __init__(self, subscription: _Optional[_Union[Subscription, _Mapping]] = ...) -> None: ...
+
+class GetTestClockRequest(_message.Message):
+    __slots__ = []
+    def __init__(self) -> None: ...
+
+class GetTestClockResponse(_message.Message):
+    __slots__ = ["time"]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    time: _timestamp_pb2.Timestamp
+    def __init__(self, time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class GetUpcomingInvoiceRequest(_message.Message):
     __slots__ = ["tenant_id"]
@@ -272,6 +315,16 @@ class InvoiceTier(_message.Message):
     unit_amount: str
     up_to: str
     def __init__(self, up_to: _Optional[str] = ..., quantity: _Optional[str] = ..., unit_amount: _Optional[str] = ..., flat_amount: _Optional[str] = ..., amount: _Optional[str] = ...) -> None: ...
+
+class LimitChange(_message.Message):
+    __slots__ = ["after", "before", "counter"]
+    AFTER_FIELD_NUMBER: _ClassVar[int]
+    BEFORE_FIELD_NUMBER: _ClassVar[int]
+    COUNTER_FIELD_NUMBER: _ClassVar[int]
+    after: PlanLimit
+    before: PlanLimit
+    counter: str
+    def __init__(self, counter: _Optional[str] = ..., before: _Optional[_Union[PlanLimit, _Mapping]] = ..., after: _Optional[_Union[PlanLimit, _Mapping]] = ...) -> None: ...
 
 class ListAuditEventsRequest(_message.Message):
     __slots__ = ["page_size", "page_token", "tenant_id"]
@@ -353,8 +406,38 @@ class ListSubscriptionsResponse(_message.Message):
     subscriptions: _containers.RepeatedCompositeFieldContainer[Subscription]
     def __init__(self, subscriptions: _Optional[_Iterable[_Union[Subscription, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
+class MigrateSubscriptionsRequest(_message.Message):
+    __slots__ = ["dry_run", "effective", "from_version", "page_size", "page_token", "plan_id", "proration_behavior", "request_id", "to_version"]
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_FIELD_NUMBER: _ClassVar[int]
+    FROM_VERSION_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    PLAN_ID_FIELD_NUMBER: _ClassVar[int]
+    PRORATION_BEHAVIOR_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    TO_VERSION_FIELD_NUMBER: _ClassVar[int]
+    dry_run: bool
+    effective: MigrationEffective
+    from_version: int
+    page_size: int
+    page_token: str
+    plan_id: str
+    proration_behavior: ProrationBehavior
+    request_id: str
+    to_version: int
+    def __init__(self, plan_id: _Optional[str] = ..., from_version: _Optional[int] = ..., to_version: _Optional[int] = ..., effective: _Optional[_Union[MigrationEffective, str]] = ..., proration_behavior: _Optional[_Union[ProrationBehavior, str]] = ..., dry_run: bool = ..., request_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class MigrateSubscriptionsResponse(_message.Message):
+    __slots__ = ["migrations", "next_page_token"]
+    MIGRATIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    migrations: _containers.RepeatedCompositeFieldContainer[TenantMigration]
+    next_page_token: str
+    def __init__(self, migrations: _Optional[_Iterable[_Union[TenantMigration, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
 class Plan(_message.Message):
-    __slots__ = ["currency", "display_name", "id", "interval", "limits", "minimum_amount", "price_id", "unit_amount"]
+    __slots__ = ["currency", "display_name", "id", "interval", "limits", "minimum_amount", "price_id", "unit_amount", "version"]
     CURRENCY_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
@@ -363,6 +446,7 @@ class Plan(_message.Message):
     MINIMUM_AMOUNT_FIELD_NUMBER: _ClassVar[int]
     PRICE_ID_FIELD_NUMBER: _ClassVar[int]
     UNIT_AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
     currency: str
     display_name: str
     id: str
@@ -371,7 +455,8 @@ class Plan(_message.Message):
     minimum_amount: str
     price_id: str
     unit_amount: str
-    def __init__(self, id: _Optional[str] = ..., display_name: _Optional[str] = ..., price_id: _Optional[str] = ..., unit_amount: _Optional[str] = ..., currency: _Optional[str] = ..., interval: _Optional[_Union[BillingInterval, str]] = ..., limits: _Optional[_Iterable[_Union[PlanLimit, _Mapping]]] = ..., minimum_amount: _Optional[str] = ...) -> None: ...
+    version: int
+    def __init__(self, id: _Optional[str] = ..., display_name: _Optional[str] = ..., price_id: _Optional[str] = ..., unit_amount: _Optional[str] = ..., currency: _Optional[str] = ..., interval: _Optional[_Union[BillingInterval, str]] = ..., limits: _Optional[_Iterable[_Union[PlanLimit, _Mapping]]] = ..., minimum_amount: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
 
 class PlanLimit(_message.Message):
     __slots__ = ["kind", "limit", "meter_event_name", "metered_price_id", "overage_cap", "overage_unit_amount", "pricing", "resource_type", "unlimited"]
@@ -458,7 +543,7 @@ class SetPriceOverrideResponse(_message.Message):
     def __init__(self, price_override: _Optional[_Union[PriceOverride, _Mapping]] = ...) -> None: ...
 
 class Subscription(_message.Message):
-    __slots__ = ["cancel_at_period_end", "cancel_time", "create_time", "current_period_end_time", "current_period_start_time", "customer_id", "id", "plan_id", "price_id", "proration_behavior", "state", "tenant_id", "trial_end_time"]
+    __slots__ = ["cancel_at_period_end", "cancel_time", "create_time", "current_period_end_time", "current_period_start_time", "customer_id", "id", "plan_id", "plan_version", "price_id", "proration_behavior", "scheduled_migration_time", "scheduled_plan_version", "state", "tenant_id", "trial_end_time"]
     CANCEL_AT_PERIOD_END_FIELD_NUMBER: _ClassVar[int]
     CANCEL_TIME_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
@@ -467,8 +552,11 @@ class Subscription(_message.Message):
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     PLAN_ID_FIELD_NUMBER: _ClassVar[int]
+    PLAN_VERSION_FIELD_NUMBER: _ClassVar[int]
     PRICE_ID_FIELD_NUMBER: _ClassVar[int]
     PRORATION_BEHAVIOR_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULED_MIGRATION_TIME_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULED_PLAN_VERSION_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     TRIAL_END_TIME_FIELD_NUMBER: _ClassVar[int]
@@ -480,12 +568,45 @@ class Subscription(_message.Message):
     customer_id: str
     id: str
     plan_id: str
+    plan_version: int
     price_id: str
     proration_behavior: ProrationBehavior
+    scheduled_migration_time: _timestamp_pb2.Timestamp
+    scheduled_plan_version: int
     state: SubscriptionState
     tenant_id: str
     trial_end_time: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., customer_id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., plan_id: _Optional[str] = ..., price_id: _Optional[str] = ..., state: _Optional[_Union[SubscriptionState, str]] = ..., trial_end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., current_period_start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., current_period_end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., cancel_at_period_end: bool = ..., cancel_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., proration_behavior: _Optional[_Union[ProrationBehavior, str]] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., customer_id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., plan_id: _Optional[str] = ..., price_id: _Optional[str] = ..., state: _Optional[_Union[SubscriptionState, str]] = ..., trial_end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., current_period_start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., current_period_end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., cancel_at_period_end: bool = ..., cancel_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., proration_behavior: _Optional[_Union[ProrationBehavior, str]] = ..., plan_version: _Optional[int] = ..., scheduled_plan_version: _Optional[int] = ..., scheduled_migration_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class TenantMigration(_message.Message):
+    __slots__ = ["currency", "effective_time", "from_version", "invoice_difference", "invoice_total_after", "invoice_total_before", "limit_changes", "outcome", "subscription_id", "tenant_id", "to_version", "unit_amount_after", "unit_amount_before"]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_TIME_FIELD_NUMBER: _ClassVar[int]
+    FROM_VERSION_FIELD_NUMBER: _ClassVar[int]
+    INVOICE_DIFFERENCE_FIELD_NUMBER: _ClassVar[int]
+    INVOICE_TOTAL_AFTER_FIELD_NUMBER: _ClassVar[int]
+    INVOICE_TOTAL_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_CHANGES_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    SUBSCRIPTION_ID_FIELD_NUMBER: _ClassVar[int]
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    TO_VERSION_FIELD_NUMBER: _ClassVar[int]
+    UNIT_AMOUNT_AFTER_FIELD_NUMBER: _ClassVar[int]
+    UNIT_AMOUNT_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    currency: str
+    effective_time: _timestamp_pb2.Timestamp
+    from_version: int
+    invoice_difference: str
+    invoice_total_after: str
+    invoice_total_before: str
+    limit_changes: _containers.RepeatedCompositeFieldContainer[LimitChange]
+    outcome: MigrationOutcome
+    subscription_id: str
+    tenant_id: str
+    to_version: int
+    unit_amount_after: str
+    unit_amount_before: str
+    def __init__(self, tenant_id: _Optional[str] = ..., subscription_id: _Optional[str] = ..., from_version: _Optional[int] = ..., to_version: _Optional[int] = ..., limit_changes: _Optional[_Iterable[_Union[LimitChange, _Mapping]]] = ..., unit_amount_before: _Optional[str] = ..., unit_amount_after: _Optional[str] = ..., currency: _Optional[str] = ..., invoice_total_before: _Optional[str] = ..., invoice_total_after: _Optional[str] = ..., invoice_difference: _Optional[str] = ..., effective_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., outcome: _Optional[_Union[MigrationOutcome, str]] = ...) -> None: ...
 
 class UpdateSubscriptionRequest(_message.Message):
     __slots__ = ["new_price_id", "proration_behavior", "request_id", "subscription_id"]
@@ -504,6 +625,12 @@ class UpdateSubscriptionResponse(_message.Message):
     SUBSCRIPTION_FIELD_NUMBER: _ClassVar[int]
     subscription: Subscription
     def __init__(self, subscription: _Optional[_Union[Subscription, _Mapping]] = ...) -> None: ...
+
+class MigrationEffective(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class MigrationOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
 
 class SubscriptionState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []

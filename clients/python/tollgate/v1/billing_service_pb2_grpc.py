@@ -43,6 +43,26 @@ class BillingServiceStub(object):
                 request_serializer=tollgate_dot_v1_dot_billing__service__pb2.ListPlansRequest.SerializeToString,
                 response_deserializer=tollgate_dot_v1_dot_billing__service__pb2.ListPlansResponse.FromString,
                 )
+        self.GetPlan = channel.unary_unary(
+                '/tollgate.v1.BillingService/GetPlan',
+                request_serializer=tollgate_dot_v1_dot_billing__service__pb2.GetPlanRequest.SerializeToString,
+                response_deserializer=tollgate_dot_v1_dot_billing__service__pb2.GetPlanResponse.FromString,
+                )
+        self.MigrateSubscriptions = channel.unary_unary(
+                '/tollgate.v1.BillingService/MigrateSubscriptions',
+                request_serializer=tollgate_dot_v1_dot_billing__service__pb2.MigrateSubscriptionsRequest.SerializeToString,
+                response_deserializer=tollgate_dot_v1_dot_billing__service__pb2.MigrateSubscriptionsResponse.FromString,
+                )
+        self.GetTestClock = channel.unary_unary(
+                '/tollgate.v1.BillingService/GetTestClock',
+                request_serializer=tollgate_dot_v1_dot_billing__service__pb2.GetTestClockRequest.SerializeToString,
+                response_deserializer=tollgate_dot_v1_dot_billing__service__pb2.GetTestClockResponse.FromString,
+                )
+        self.AdvanceTestClock = channel.unary_unary(
+                '/tollgate.v1.BillingService/AdvanceTestClock',
+                request_serializer=tollgate_dot_v1_dot_billing__service__pb2.AdvanceTestClockRequest.SerializeToString,
+                response_deserializer=tollgate_dot_v1_dot_billing__service__pb2.AdvanceTestClockResponse.FromString,
+                )
         self.CreateSubscription = channel.unary_unary(
                 '/tollgate.v1.BillingService/CreateSubscription',
                 request_serializer=tollgate_dot_v1_dot_billing__service__pb2.CreateSubscriptionRequest.SerializeToString,
@@ -140,7 +160,56 @@ class BillingServiceServicer(object):
         raise NotImplementedError('Method not implemented!')
 
     def ListPlans(self, request, context):
-        """ListPlans returns the plan catalog: every plan with its price and resource limits.
+        """ListPlans returns the plan catalog in force: the current version of every plan with its
+        price and resource limits. A pushed catalog (`npx tollgate catalog push`) is in force on
+        every replica within about a second.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPlan(self, request, context):
+        """GetPlan returns one version of a plan, current or earlier (subscriptions stay on the
+        version they started on until migrated); `version` 0 means the current one. Errors:
+        `NOT_FOUND` for an unknown plan or version, `INVALID_ARGUMENT` for a malformed id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MigrateSubscriptions(self, request, context):
+        """MigrateSubscriptions moves the live subscriptions on `from_version` of a plan to
+        `to_version`, one page of subscriptions per call, in subscription id order. Each listed
+        tenant gets what changes for it: limits, price, and the upcoming invoice at its usage so
+        far. With `dry_run` nothing changes. Otherwise each is applied now (IMMEDIATELY: limits,
+        prices and features change at once; at Stripe the subscription's items move to the new
+        version's prices with `proration_behavior`) or at the subscription's period end
+        (PERIOD_END), exactly once per subscription and `request_id`, audited as
+        `subscription.migrate` and announced as `subscription.updated` and `entitlement.updated`.
+        Admin only. Errors: `INVALID_ARGUMENT` listing every problem (unknown plan or version,
+        equal versions, no `effective`, a missing `request_id` without `dry_run`).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTestClock(self, request, context):
+        """GetTestClock returns the deployment's business time, which every replica reads from the
+        database. Admin only. Errors: `FAILED_PRECONDITION` when `ENVIRONMENT` is `production`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AdvanceTestClock(self, request, context):
+        """AdvanceTestClock moves business time forward to `to_time` for the whole deployment. Before
+        it answers, every time-driven job that falls due on the way runs at its moment, in order,
+        exactly once: trial notices and ends, period rollovers (counters start afresh), scheduled
+        cancellations and migrations, reservation, grant and override expiries, thresholds crossed
+        again, and meter reports of closed periods. A call steps through at most 2000 due moments;
+        past them it stops there with `RESOURCE_EXHAUSTED`, and another call goes on. Admin only,
+        audited as `test_clock.advance`. Errors: `INVALID_ARGUMENT` when `to_time` is missing or
+        not after the clock's time (it never goes back), `FAILED_PRECONDITION` in `production`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -276,6 +345,26 @@ def add_BillingServiceServicer_to_server(servicer, server):
                     request_deserializer=tollgate_dot_v1_dot_billing__service__pb2.ListPlansRequest.FromString,
                     response_serializer=tollgate_dot_v1_dot_billing__service__pb2.ListPlansResponse.SerializeToString,
             ),
+            'GetPlan': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPlan,
+                    request_deserializer=tollgate_dot_v1_dot_billing__service__pb2.GetPlanRequest.FromString,
+                    response_serializer=tollgate_dot_v1_dot_billing__service__pb2.GetPlanResponse.SerializeToString,
+            ),
+            'MigrateSubscriptions': grpc.unary_unary_rpc_method_handler(
+                    servicer.MigrateSubscriptions,
+                    request_deserializer=tollgate_dot_v1_dot_billing__service__pb2.MigrateSubscriptionsRequest.FromString,
+                    response_serializer=tollgate_dot_v1_dot_billing__service__pb2.MigrateSubscriptionsResponse.SerializeToString,
+            ),
+            'GetTestClock': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTestClock,
+                    request_deserializer=tollgate_dot_v1_dot_billing__service__pb2.GetTestClockRequest.FromString,
+                    response_serializer=tollgate_dot_v1_dot_billing__service__pb2.GetTestClockResponse.SerializeToString,
+            ),
+            'AdvanceTestClock': grpc.unary_unary_rpc_method_handler(
+                    servicer.AdvanceTestClock,
+                    request_deserializer=tollgate_dot_v1_dot_billing__service__pb2.AdvanceTestClockRequest.FromString,
+                    response_serializer=tollgate_dot_v1_dot_billing__service__pb2.AdvanceTestClockResponse.SerializeToString,
+            ),
             'CreateSubscription': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateSubscription,
                     request_deserializer=tollgate_dot_v1_dot_billing__service__pb2.CreateSubscriptionRequest.FromString,
@@ -408,6 +497,74 @@ class BillingService(object):
         return grpc.experimental.unary_unary(request, target, '/tollgate.v1.BillingService/ListPlans',
             tollgate_dot_v1_dot_billing__service__pb2.ListPlansRequest.SerializeToString,
             tollgate_dot_v1_dot_billing__service__pb2.ListPlansResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def GetPlan(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollgate.v1.BillingService/GetPlan',
+            tollgate_dot_v1_dot_billing__service__pb2.GetPlanRequest.SerializeToString,
+            tollgate_dot_v1_dot_billing__service__pb2.GetPlanResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def MigrateSubscriptions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollgate.v1.BillingService/MigrateSubscriptions',
+            tollgate_dot_v1_dot_billing__service__pb2.MigrateSubscriptionsRequest.SerializeToString,
+            tollgate_dot_v1_dot_billing__service__pb2.MigrateSubscriptionsResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def GetTestClock(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollgate.v1.BillingService/GetTestClock',
+            tollgate_dot_v1_dot_billing__service__pb2.GetTestClockRequest.SerializeToString,
+            tollgate_dot_v1_dot_billing__service__pb2.GetTestClockResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def AdvanceTestClock(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollgate.v1.BillingService/AdvanceTestClock',
+            tollgate_dot_v1_dot_billing__service__pb2.AdvanceTestClockRequest.SerializeToString,
+            tollgate_dot_v1_dot_billing__service__pb2.AdvanceTestClockResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
 

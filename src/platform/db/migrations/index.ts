@@ -16,6 +16,7 @@ import * as corrections from "./0014_corrections.js";
 import * as pricing from "./0015_pricing.js";
 import * as features from "./0016_features.js";
 import * as rateWindows from "./0017_rate_windows.js";
+import * as planVersions from "./0018_plan_versions.js";
 
 /** A schema change, applied once in name order and recorded in `knex_migrations`. */
 export interface Migration {
@@ -41,6 +42,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0015_pricing": pricing,
   "0016_features": features,
   "0017_rate_windows": rateWindows,
+  "0018_plan_versions": planVersions,
 };
 
 /**

@@ -1,0 +1,69 @@
+import type { AuditStore } from "../audit/store.js";
+import type { Config } from "../platform/config/config.js";
+import type { Database } from "../platform/db/database.js";
+import { startNotificationListener } from "../platform/db/notification-listener.js";
+import type { Logger } from "../platform/observability/logger.js";
+import type { BackgroundTask, Module, TimeJob } from "../platform/server/module.js";
+import { startPeriodicTask } from "../platform/tasks/periodic.js";
+import type { TestClock } from "./clock.js";
+import { createTestClockRpc } from "./rpc.js";
+import { createTestClockService } from "./service.js";
+import { createTestClockStore, TEST_CLOCK_CHANNEL } from "./store.js";
+
+/** How often each replica reads the stored offset when no notification came. */
+const OFFSET_POLL_MS = 1_000;
+
+/**
+ * Creates the test clock: its RPCs, and outside production the tasks that keep this replica on
+ * the offset stored (a NOTIFY when another replica moves it, and a read each second). In
+ * production `clock` is undefined: business time is the database's and the RPCs refuse.
+ */
+export function createTestClockModule(deps: {
+  config: Config;
+  database: Database;
+  clock: TestClock | undefined;
+  audit: AuditStore;
+  logger: Logger;
+  /** Every module's time-driven jobs, in module order; read when the clock moves. */
+  jobs: () => readonly TimeJob[];
+}): Module {
+  const { config, database, logger } = deps;
+  const store = createTestClockStore(database.knex);
+  const clock = deps.clock;
+  const service = createTestClockService({
+    clock,
+    store,
+    knex: database.knex,
+    audit: deps.audit,
+    jobs: deps.jobs,
+    logger,
+  });
+  const tasks: BackgroundTask[] = [];
+  if (clock !== undefined) {
+    const follow = async () => clock.follow(await store.offset());
+    tasks.push(
+      startPeriodicTask({
+        name: "test-clock-follow",
+        intervalMs: OFFSET_POLL_MS,
+        batch: 1,
+        work: async () => {
+          await follow();
+          return 0;
+        },
+        logger,
+      }),
+    );
+    if (config.databaseUrl !== undefined) {
+      tasks.push(
+        startNotificationListener({
+          url: config.databaseUrl,
+          channel: TEST_CLOCK_CHANNEL,
+          onNotify: (payload) => clock.follow(Number(payload)),
+          onGap: () => undefined,
+          logger,
+        }),
+      );
+    }
+  }
+  return { name: "test-clock", rpc: [createTestClockRpc(service)], tasks };
+}
