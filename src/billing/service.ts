@@ -227,7 +227,11 @@ export function createBillingService(deps: BillingServiceDeps): BillingService {
   // lease, then stores the provider's new state with its audit row.
   const changeSubscription = async (
     actor: Actor,
-    action: "subscription.update" | "subscription.cancel" | "subscription.migrate",
+    action:
+      | "subscription.update"
+      | "subscription.cancel"
+      | "subscription.migrate"
+      | "subscription.schedule_migration",
     input: { subscriptionId: string; requestId: string },
     call: (before: Subscription, idempotencyKey: string) => Promise<Subscription>,
   ): Promise<Subscription> => {
@@ -383,9 +387,12 @@ export function createBillingService(deps: BillingServiceDeps): BillingService {
         effective: input.effective,
         prorationBehavior: input.prorationBehavior,
       };
+      // Scheduled, the move itself is audited when the period ends, as the system's.
       return changeSubscription(
         actor,
-        "subscription.migrate",
+        input.effective === "period_end"
+          ? "subscription.schedule_migration"
+          : "subscription.migrate",
         request,
         async (before, idempotencyKey) => {
           if (before.planId !== input.plan.id || before.planVersion !== input.fromVersion) {
