@@ -9,12 +9,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   MigrationEffective,
   MigrationOutcome,
+  ProrationBehavior,
   type TenantMigration,
 } from "../gen/tollgate/v1/billing_service_pb.js";
 import { countRows, queryRows } from "./support/app.js";
 import { runCli, runCliWithEnv } from "./support/cli.js";
 import { errorOf, grpcTransport, tollgateClients } from "./support/clients.js";
+import { createTestDatabase, type TestDatabase } from "./support/database.js";
+import { type FakeStripe, startFakeStripe } from "./support/fake-stripe.js";
 import { useReplicas } from "./support/replicas.js";
+import { type ServerProcess, startServerProcess } from "./support/server-process.js";
 
 const DAY = 86_400_000;
 const PRO_2027 = fileURLToPath(new URL("../examples/catalogs/pro-2027.json", import.meta.url));
@@ -435,5 +439,99 @@ describe("the test clock (two replicas)", () => {
     expect(back.rawMessage).toContain("to_time: must be after the test clock's time");
     const missing = await errorOf(api(1).billing.advanceTestClock({}));
     expect(missing.rawMessage).toContain("to_time: is required");
+  });
+});
+
+describe("an immediate migration at Stripe, and the test clock in production", () => {
+  let db: TestDatabase;
+  let stripe: FakeStripe;
+  let server: ServerProcess;
+  let api: Clients;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    stripe = await startFakeStripe();
+    server = await startServerProcess({
+      DATABASE_URL: db.url,
+      BILLING_PROVIDER: "stripe",
+      STRIPE_SECRET_KEY: "sk_test_tollgate",
+      STRIPE_WEBHOOK_SECRET: `whsec_${randomUUID().replaceAll("-", "")}`,
+      STRIPE_API_URL: stripe.url,
+      BILLING_RATE_LIMIT_BURST: "1000",
+    });
+    api = tollgateClients(grpcTransport(server.baseUrl));
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    await stripe?.close();
+    await db?.drop();
+  });
+
+  it("should move the subscription's items to the new version's prices at once", async () => {
+    // given a PRO tenant on version 1, then the 2027 catalog pushed
+    const tenantId = randomUUID();
+    const sub = await subscribe(api, tenantId, "price_pro_monthly");
+    await runCli(db.url, ["catalog", "push", PRO_2027]);
+    await expect
+      .poll(
+        async () => (await api.billing.listPlans({})).plans.find((p) => p.id === "pro")?.version,
+      )
+      .toBe(2);
+    stripe.reset();
+
+    // when it is migrated now, without proration
+    const { migrations } = await api.billing.migrateSubscriptions({
+      planId: "pro",
+      fromVersion: 1,
+      toVersion: 2,
+      effective: MigrationEffective.IMMEDIATELY,
+      prorationBehavior: ProrationBehavior.NONE,
+      requestId: "m-1",
+    });
+
+    // then Stripe's fee item takes the 2027 price, the metered items keep theirs, once
+    expect(migrations.map((m) => [m.tenantId, m.outcome])).toEqual([
+      [tenantId, MigrationOutcome.APPLIED],
+    ]);
+    const update = stripe.requests.find((r) => r.method === "POST" && r.path.endsWith(sub.id));
+    expect(update?.params).toMatchObject({
+      "items[0][price]": "price_pro_monthly_2027",
+      "items[1][price]": "price_pro_executions_metered",
+      proration_behavior: "none",
+    });
+    expect(update?.idempotencyKey).toBe(`tollgate:${tenantId}:subscription.migrate:m-1`);
+    // and the tenant has version 2's terms at once, announced
+    const { subscription } = await api.billing.getSubscription({ subscriptionId: sub.id });
+    expect(subscription).toMatchObject({ planVersion: 2, priceId: "price_pro_monthly_2027" });
+    expect(await executionsLimit(api, tenantId)).toBe("8000");
+    const entitled = await eventsOf(api, tenantId, ["entitlement.updated"]);
+    expect(entitled.at(-1)?.data?.changed).toEqual(expect.arrayContaining(["plan_version"]));
+  });
+
+  it("should refuse the test clock in production", async () => {
+    // given a production server (an admin key must exist there)
+    const key = (await runCli(db.url, ["keys", "create"])).split("\n")[0] ?? "";
+    const production = await startServerProcess({
+      DATABASE_URL: db.url,
+      ENVIRONMENT: "production",
+      BILLING_PROVIDER: "mock",
+      HOST: "127.0.0.1",
+    });
+    try {
+      const admin = tollgateClients(grpcTransport(production.baseUrl, key));
+
+      // when / then
+      for (const call of [
+        admin.billing.getTestClock({}),
+        admin.billing.advanceTestClock({ toTime: timestampFromDate(new Date(Date.now() + DAY)) }),
+      ]) {
+        const error = await errorOf(call);
+        expect(error.code).toBe(Code.FailedPrecondition);
+        expect(error.rawMessage).toContain("the test clock is off in production");
+      }
+    } finally {
+      await production.stop();
+    }
   });
 });
