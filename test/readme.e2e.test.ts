@@ -132,7 +132,15 @@ function useWalkThrough(heading: string, catalog?: string): () => Promise<string
     const { stdout } = await run(
       "bash",
       ["-c", `set -euo pipefail\n${walk.replaceAll(QUICK_START_URL, server.baseUrl)}`],
-      { cwd: ROOT, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp" } },
+      // DATABASE_URL is the server's, as an operator's shell has it for `npx tollgate`.
+      {
+        cwd: ROOT,
+        env: {
+          PATH: process.env.PATH ?? "",
+          HOME: process.env.HOME ?? "/tmp",
+          DATABASE_URL: db.url,
+        },
+      },
     );
     return stdout.trim().split("\n");
   };
@@ -249,4 +257,39 @@ describe.skipIf(!hasJq)("the README's rate-window walk-through", () => {
       '{"allowed":true}',
     ]);
   }, 60_000);
+});
+
+/** The README's price-change walk-through, on the default catalog. */
+describe.skipIf(!hasJq)("the README's price-change walk-through", () => {
+  const walk = useWalkThrough("Changing prices", "");
+
+  it("should diff and push a catalog, keep the customer on version 1, and schedule its move", async () => {
+    // when the walk-through runs as written
+    // then the diff names PRO's price and limit, version 2 is stored and served, the customer
+    // keeps 10,000 executions, and its move to $59 is previewed, then scheduled
+    const lines = await walk();
+    expect(lines[0]).toMatch(/^~ price pro: .*"unit_amount":"49.00".* -> .*"unit_amount":"59.00"/);
+    expect(lines[1]).toMatch(/^~ limit pro\.executions: .*"limit":"10000".* -> .*"limit":"8000"/);
+    expect(lines.slice(2)).toEqual([
+      "plan pro: version 1 -> 2; existing subscriptions stay on 1 until migrated",
+      "stored catalog version 2",
+      '{"version":2,"unitAmount":"59.00"}',
+      '{"included":"10000"}',
+      '{"unitAmountBefore":"49.00","unitAmountAfter":"59.00","invoiceDifference":"10.00"}',
+      '{"outcome":"MIGRATION_OUTCOME_SCHEDULED"}',
+      '{"planVersion":1,"scheduledPlanVersion":2}',
+    ]);
+  });
+});
+
+/** The README's test-clock walk-through, on the default catalog. */
+describe.skipIf(!hasJq)("the README's test-clock walk-through", () => {
+  const walk = useWalkThrough("Simulating time", "");
+
+  it("should end the trial and roll the period over once each", async () => {
+    expect(await walk()).toEqual([
+      '{"state":"SUBSCRIPTION_STATE_ACTIVE"}',
+      '["subscription.trial_will_end","subscription.updated","subscription.updated"]',
+    ]);
+  });
 });
