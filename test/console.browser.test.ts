@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { Client, Transport } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import type { Browser, ConsoleMessage, Page } from "playwright-core";
@@ -17,7 +17,7 @@ import {
   warnWithoutChromium,
 } from "./support/browser.js";
 import { createKeyWithCli } from "./support/cli.js";
-import { tollgateClients } from "./support/clients.js";
+import { grpcTransport, tollgateClients } from "./support/clients.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 import { startWebhookReceiver, type WebhookReceiver } from "./support/webhook-receiver.js";
 
@@ -560,6 +560,31 @@ describe.skipIf(!hasChromium)("operator console in Chromium", () => {
       await expect.poll(() => openPage.locator("#usage-chart").textContent()).toContain("250");
       expect(listed.events.filter((e) => e.voided).map((e) => e.event?.eventId)).toEqual(["ev-a"]);
       await screenshot(openPage, "tenant-events");
+      await openPage.close();
+    });
+
+    it("should show the test clock and move it forward by the days asked for, once", async () => {
+      // given the overview of a server outside production (last: time moves for this server)
+      const openPage = await browser.newPage({ viewport: WIDE });
+      const open = tollgateClients(grpcTransport(openServer.baseUrl));
+      const clockNow = async () =>
+        timestampDate((await open.billing.getTestClock({})).time ?? expect.fail()).getTime();
+      const before = await clockNow();
+      await openPage.goto(`${openServer.baseUrl}/console`);
+      const shown = openPage.locator('[data-stat="test-clock"]');
+      await expect.poll(() => shown.textContent()).toContain("UTC");
+      const shownBefore = await shown.textContent();
+
+      // when the operator advances it 45 days, double-clicking
+      await openPage.locator("#test-clock").getByRole("button", { name: "Advance" }).click();
+      await openPage.getByRole("dialog").getByLabel("Days forward").fill("45");
+      await openPage.getByRole("dialog").getByRole("button", { name: "Advance" }).dblclick();
+
+      // then business time moved 45 days (once), and the console shows it
+      await expect.poll(() => shown.textContent()).not.toBe(shownBefore);
+      const moved = (await clockNow()) - before;
+      expect(moved).toBeGreaterThan(45 * 86_400_000 - 60_000);
+      expect(moved).toBeLessThan(46 * 86_400_000);
       await openPage.close();
     });
   });

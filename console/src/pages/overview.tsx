@@ -2,6 +2,7 @@ import type { Api } from "../api.js";
 import { describeEvent } from "../components/denial-text.js";
 import { Section } from "../components/section.js";
 import { Table } from "../components/table.js";
+import { TestClock } from "../components/test-clock.js";
 import { formatTime, stateName } from "../format.js";
 import { hrefOf } from "../route.js";
 import { useLoad } from "../use-load.js";
@@ -76,6 +77,7 @@ export function OverviewPage({ api }: { api: Api }) {
           )}
           <p class="hint">Counted by the replica that answered, since it started.</p>
         </Section>
+        <TestClock api={api} />
       </div>
       <Section title="Recent denials" id="denials" error={denials.error} loading={denials.loading}>
         {denials.data && (
