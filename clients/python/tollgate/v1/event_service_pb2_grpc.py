@@ -27,12 +27,14 @@ class EventServiceStub(object):
     `limit`, `plan_id`.
     - `entitlement.updated`: what a tenant is entitled to changed (a plan change, a cancellation
     taking effect, a limit or feature override set, deleted or expired), once per change.
-    `tenant_id`, `before` and `after` (each `plan_id`, `features`: name to value, booleans as
+    `tenant_id`, `before` and `after` (each `plan_id`, `plan_version`, `features`: name to value, booleans as
     booleans and numbers as decimal strings, and `limits`: resource type to `limit`, a decimal
     string or null for unlimited), `changed` (the feature names and resource types that differ).
     - `subscription.created`, `subscription.updated`, `subscription.canceled`,
     `subscription.past_due`, `subscription.trial_will_end` (three days before the trial
-    ends): the subscription as stored, with snake_case fields.
+    ends): the subscription as stored, with snake_case fields (`plan_version` included).
+    - `grant.expired`: a credit grant reached its `expire_time`, once per grant. `grant_id`,
+    `tenant_id`, `resource_type`, `quantity`, `remaining` (what lapsed), `expire_time`.
 
     Errors common to every RPC: `UNAUTHENTICATED`, `PERMISSION_DENIED` (a tenant key naming
     another tenant, or calling an endpoint RPC, which are admin only), `INVALID_ARGUMENT` with
@@ -114,12 +116,14 @@ class EventServiceServicer(object):
     `limit`, `plan_id`.
     - `entitlement.updated`: what a tenant is entitled to changed (a plan change, a cancellation
     taking effect, a limit or feature override set, deleted or expired), once per change.
-    `tenant_id`, `before` and `after` (each `plan_id`, `features`: name to value, booleans as
+    `tenant_id`, `before` and `after` (each `plan_id`, `plan_version`, `features`: name to value, booleans as
     booleans and numbers as decimal strings, and `limits`: resource type to `limit`, a decimal
     string or null for unlimited), `changed` (the feature names and resource types that differ).
     - `subscription.created`, `subscription.updated`, `subscription.canceled`,
     `subscription.past_due`, `subscription.trial_will_end` (three days before the trial
-    ends): the subscription as stored, with snake_case fields.
+    ends): the subscription as stored, with snake_case fields (`plan_version` included).
+    - `grant.expired`: a credit grant reached its `expire_time`, once per grant. `grant_id`,
+    `tenant_id`, `resource_type`, `quantity`, `remaining` (what lapsed), `expire_time`.
 
     Errors common to every RPC: `UNAUTHENTICATED`, `PERMISSION_DENIED` (a tenant key naming
     another tenant, or calling an endpoint RPC, which are admin only), `INVALID_ARGUMENT` with
@@ -274,12 +278,14 @@ class EventService(object):
     `limit`, `plan_id`.
     - `entitlement.updated`: what a tenant is entitled to changed (a plan change, a cancellation
     taking effect, a limit or feature override set, deleted or expired), once per change.
-    `tenant_id`, `before` and `after` (each `plan_id`, `features`: name to value, booleans as
+    `tenant_id`, `before` and `after` (each `plan_id`, `plan_version`, `features`: name to value, booleans as
     booleans and numbers as decimal strings, and `limits`: resource type to `limit`, a decimal
     string or null for unlimited), `changed` (the feature names and resource types that differ).
     - `subscription.created`, `subscription.updated`, `subscription.canceled`,
     `subscription.past_due`, `subscription.trial_will_end` (three days before the trial
-    ends): the subscription as stored, with snake_case fields.
+    ends): the subscription as stored, with snake_case fields (`plan_version` included).
+    - `grant.expired`: a credit grant reached its `expire_time`, once per grant. `grant_id`,
+    `tenant_id`, `resource_type`, `quantity`, `remaining` (what lapsed), `expire_time`.
 
     Errors common to every RPC: `UNAUTHENTICATED`, `PERMISSION_DENIED` (a tenant key naming
     another tenant, or calling an endpoint RPC, which are admin only), `INVALID_ARGUMENT` with
