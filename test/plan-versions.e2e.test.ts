@@ -16,7 +16,7 @@ import { countRows, queryRows } from "./support/app.js";
 import { runCli, runCliWithEnv } from "./support/cli.js";
 import { errorOf, grpcTransport, tollgateClients } from "./support/clients.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
-import { type FakeStripe, startFakeStripe } from "./support/fake-stripe.js";
+import { type FakeStripe, startFakeStripe, stripeEnv } from "./support/fake-stripe.js";
 import { useReplicas } from "./support/replicas.js";
 import { type ServerProcess, startServerProcess } from "./support/server-process.js";
 
@@ -453,10 +453,7 @@ describe("an immediate migration at Stripe, and the test clock in production", (
     stripe = await startFakeStripe();
     server = await startServerProcess({
       DATABASE_URL: db.url,
-      BILLING_PROVIDER: "stripe",
-      STRIPE_SECRET_KEY: "sk_test_tollgate",
-      STRIPE_WEBHOOK_SECRET: `whsec_${randomUUID().replaceAll("-", "")}`,
-      STRIPE_API_URL: stripe.url,
+      ...stripeEnv(stripe),
       BILLING_RATE_LIMIT_BURST: "1000",
     });
     api = tollgateClients(grpcTransport(server.baseUrl));

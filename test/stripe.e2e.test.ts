@@ -9,7 +9,7 @@ import { EventService } from "../gen/tollgate/v1/event_service_pb.js";
 import { queryRows } from "./support/app.js";
 import { errorOf, grpcClient } from "./support/clients.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
-import { type FakeStripe, startFakeStripe } from "./support/fake-stripe.js";
+import { type FakeStripe, startFakeStripe, stripeEnv } from "./support/fake-stripe.js";
 import { type ServerProcess, startServerProcess } from "./support/server-process.js";
 
 const WEBHOOK_SECRET = `whsec_${randomBytes(16).toString("hex")}`;
@@ -26,10 +26,7 @@ describe("the Stripe provider against a fake Stripe", () => {
     stripe = await startFakeStripe();
     server = await startServerProcess({
       DATABASE_URL: db.url,
-      BILLING_PROVIDER: "stripe",
-      STRIPE_SECRET_KEY: "sk_test_tollgate",
-      STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
-      STRIPE_API_URL: stripe.url,
+      ...stripeEnv(stripe, WEBHOOK_SECRET),
       BILLING_RATE_LIMIT_BURST: "1000",
     });
     billing = grpcClient(BillingService, server.baseUrl);

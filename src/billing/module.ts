@@ -7,7 +7,7 @@ import type { Clock } from "../platform/clock/clock.js";
 import type { Config } from "../platform/config/config.js";
 import type { Database } from "../platform/db/database.js";
 import type { Logger } from "../platform/observability/logger.js";
-import type { Module } from "../platform/server/module.js";
+import type { Module, TimeJob } from "../platform/server/module.js";
 import { startPeriodicTask } from "../platform/tasks/periodic.js";
 import { createCustomerDirectory } from "./directory.js";
 import { createMinimumTrueUps } from "./minimums.js";
@@ -86,30 +86,36 @@ export function createBillingModule(deps: BillingModuleDeps): BillingModule {
     lookupStore: lookups,
     onSubscriptionChanged: deps.onSubscriptionChanged,
   });
-  // Applies due trial ends, rollovers and scheduled cancellations even for tenants nobody
-  // reads; every replica may run it, since each transition is a versioned update.
-  const sweep = startPeriodicTask({
-    name: "subscription-sweep",
-    intervalMs: config.billingSweepIntervalSeconds * 1000,
-    batch: 100,
-    work: (limit) => service.advanceDue(limit),
-    logger,
-  });
-  // Moves the provider's prices of subscriptions migrated at a period boundary.
-  const providerMigrations = startPeriodicTask({
-    name: "provider-migrations",
-    intervalMs: config.billingSweepIntervalSeconds * 1000,
-    batch: 100,
-    work: (limit) => service.moveProviderPrices(limit),
-    logger,
-  });
-  const trialNotices = startPeriodicTask({
-    name: "trial-will-end",
-    intervalMs: config.billingSweepIntervalSeconds * 1000,
-    batch: 100,
-    work: (limit) => service.announceTrialEnds(limit),
-    logger,
-  });
+  // Each runs on every replica at its interval, and at each due moment the test clock passes.
+  // The sweep applies due trial ends, rollovers, scheduled cancellations and migrations even
+  // for tenants nobody reads, each a versioned update; the provider migrations move the
+  // provider's prices of subscriptions migrated at a period boundary.
+  const timeJobs: TimeJob[] = [
+    {
+      name: "subscription-sweep",
+      nextDue: () => service.nextTransition(),
+      run: (limit) => service.advanceDue(limit),
+    },
+    {
+      name: "provider-migrations",
+      nextDue: async () => undefined,
+      run: (limit) => service.moveProviderPrices(limit),
+    },
+    {
+      name: "trial-will-end",
+      nextDue: () => service.nextTrialNotice(),
+      run: (limit) => service.announceTrialEnds(limit),
+    },
+  ];
+  const tasks = timeJobs.map((job) =>
+    startPeriodicTask({
+      name: job.name,
+      intervalMs: config.billingSweepIntervalSeconds * 1000,
+      batch: 100,
+      work: (limit) => job.run(limit),
+      logger,
+    }),
+  );
   const webhook = createStripeWebhookEndpoint(
     stripe && {
       stripe,
@@ -138,24 +144,8 @@ export function createBillingModule(deps: BillingModuleDeps): BillingModule {
     provider,
     rpc: [createBillingRpc(service, createCustomerDirectory(lookups))],
     http: [webhook],
-    tasks: [sweep, providerMigrations, trialNotices],
-    timeJobs: [
-      {
-        name: "subscription-sweep",
-        nextDue: () => service.nextTransition(),
-        run: (limit) => service.advanceDue(limit),
-      },
-      {
-        name: "provider-migrations",
-        nextDue: async () => undefined,
-        run: (limit) => service.moveProviderPrices(limit),
-      },
-      {
-        name: "trial-will-end",
-        nextDue: () => service.nextTrialNotice(),
-        run: (limit) => service.announceTrialEnds(limit),
-      },
-    ],
+    tasks,
+    timeJobs,
   };
 }
 

@@ -3,10 +3,9 @@ import type { PriceReader, UsageReader } from "../billing/provider.js";
 import type { Clock } from "../platform/clock/clock.js";
 import type { Config } from "../platform/config/config.js";
 import type { Database } from "../platform/db/database.js";
-import { startNotificationListener } from "../platform/db/notification-listener.js";
+import { followStored } from "../platform/db/follow.js";
 import type { Logger } from "../platform/observability/logger.js";
-import type { BackgroundTask, Module } from "../platform/server/module.js";
-import { startPeriodicTask } from "../platform/tasks/periodic.js";
+import type { Module } from "../platform/server/module.js";
 import { refreshLiveCatalog } from "./catalog-service.js";
 import type { LiveCatalog } from "./live-catalog.js";
 import { createMigrationService } from "./migrations.js";
@@ -46,34 +45,14 @@ export function createPlansModule(deps: {
       logger.info({ version: live.version() }, "catalog version in force");
     }
   };
-  const tasks: BackgroundTask[] = [
-    startPeriodicTask({
-      name: "catalog-refresh",
-      intervalMs: CATALOG_POLL_MS,
-      batch: 1,
-      // Reported as nothing handled, so a run that found a version is not repeated at once.
-      work: async () => {
-        await refresh();
-        return 0;
-      },
-      logger,
-    }),
-  ];
-  if (config.databaseUrl !== undefined) {
-    tasks.push(
-      startNotificationListener({
-        url: config.databaseUrl,
-        channel: CATALOG_CHANNEL,
-        onNotify: () => {
-          refresh().catch((error: unknown) =>
-            logger.warn({ err: error }, "could not load the pushed catalog; the poll retries"),
-          );
-        },
-        onGap: () => undefined,
-        logger,
-      }),
-    );
-  }
+  const tasks = followStored({
+    name: "catalog-refresh",
+    url: config.databaseUrl,
+    channel: CATALOG_CHANNEL,
+    pollMs: CATALOG_POLL_MS,
+    read: refresh,
+    logger,
+  });
   return {
     name: "plans",
     rpc: [createPlanRpc(live.catalog, migrations)],

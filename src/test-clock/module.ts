@@ -1,10 +1,9 @@
 import type { AuditStore } from "../audit/store.js";
 import type { Config } from "../platform/config/config.js";
 import type { Database } from "../platform/db/database.js";
-import { startNotificationListener } from "../platform/db/notification-listener.js";
+import { followStored } from "../platform/db/follow.js";
 import type { Logger } from "../platform/observability/logger.js";
-import type { BackgroundTask, Module, TimeJob } from "../platform/server/module.js";
-import { startPeriodicTask } from "../platform/tasks/periodic.js";
+import type { Module, TimeJob } from "../platform/server/module.js";
 import type { TestClock } from "./clock.js";
 import { createTestClockRpc } from "./rpc.js";
 import { createTestClockService } from "./service.js";
@@ -38,32 +37,16 @@ export function createTestClockModule(deps: {
     jobs: deps.jobs,
     logger,
   });
-  const tasks: BackgroundTask[] = [];
-  if (clock !== undefined) {
-    const follow = async () => clock.follow(await store.offset());
-    tasks.push(
-      startPeriodicTask({
-        name: "test-clock-follow",
-        intervalMs: OFFSET_POLL_MS,
-        batch: 1,
-        work: async () => {
-          await follow();
-          return 0;
-        },
-        logger,
-      }),
-    );
-    if (config.databaseUrl !== undefined) {
-      tasks.push(
-        startNotificationListener({
+  const tasks =
+    clock === undefined
+      ? []
+      : followStored({
+          name: "test-clock-follow",
           url: config.databaseUrl,
           channel: TEST_CLOCK_CHANNEL,
-          onNotify: (payload) => clock.follow(Number(payload)),
-          onGap: () => undefined,
+          pollMs: OFFSET_POLL_MS,
+          read: async () => clock.follow(await store.offset()),
           logger,
-        }),
-      );
-    }
-  }
+        });
   return { name: "test-clock", rpc: [createTestClockRpc(service)], tasks };
 }

@@ -673,3 +673,19 @@ function send(res: http.ServerResponse, status: number, body: unknown): void {
   });
   res.end(JSON.stringify(body));
 }
+
+/**
+ * The environment of a server that bills through `stripe`: the provider, test keys (the
+ * webhook secret a fresh random one unless given) and the fake's address.
+ */
+export function stripeEnv(
+  stripe: FakeStripe,
+  webhookSecret = `whsec_${randomBytes(16).toString("hex")}`,
+): Record<string, string> {
+  return {
+    BILLING_PROVIDER: "stripe",
+    STRIPE_SECRET_KEY: "sk_test_tollgate",
+    STRIPE_WEBHOOK_SECRET: webhookSecret,
+    STRIPE_API_URL: stripe.url,
+  };
+}
