@@ -47,6 +47,7 @@ describe("meter sync to Stripe, exactly once", () => {
   let stripe: FakeStripe;
   const servers: ServerProcess[] = [];
   const proxies: TcpProxy[] = [];
+  const ownDatabases: TestDatabase[] = [];
 
   const env = (extra: Record<string, string> = {}) => ({
     DATABASE_URL: db.url,
@@ -77,6 +78,7 @@ describe("meter sync to Stripe, exactly once", () => {
   afterAll(async () => {
     await stripe?.close();
     await db?.drop();
+    await Promise.all(ownDatabases.map((own) => own.drop()));
   });
 
   const subscribe = async (api: ReturnType<typeof clients>) => {
@@ -99,9 +101,13 @@ describe("meter sync to Stripe, exactly once", () => {
   };
 
   it("should subscribe to a dimension limit's price and feed its meter apart from the total's", async () => {
-    // given the example catalog's PRO: tokens (llm_tokens) with gpt-4 priced apart
+    // given the example catalog's PRO: tokens (llm_tokens) with gpt-4 priced apart, on a
+    // database of its own (a catalog file seeds an empty database only)
+    const own = await createTestDatabase();
+    ownDatabases.push(own);
     const server = await startServerProcess(
       env({
+        DATABASE_URL: own.url,
         PLAN_CATALOG_PATH: fileURLToPath(
           new URL("../examples/catalogs/llm-platform.json", import.meta.url),
         ),

@@ -296,7 +296,12 @@ describe("plan versions: catalog push, grandfathering and migrations (two replic
       expect(versioned).toHaveLength(1);
       expect(versioned[0]?.data?.after).toMatchObject({ plan_version: 2 });
       const { subscription } = await api(1).billing.getSubscription({ subscriptionId: sub.id });
-      expect(subscription).toMatchObject({ planVersion: 2, scheduledPlanVersion: 0 });
+      // and the provider's subscription carries version 2's price, moved after the boundary
+      expect(subscription).toMatchObject({
+        planVersion: 2,
+        scheduledPlanVersion: 0,
+        priceId: "price_pro_monthly_2027",
+      });
     }
   });
 

@@ -155,6 +155,21 @@ describe("security", () => {
       [BillingService, "listCustomers", { query: "" }, { ...adminOnly, admin: OK }],
       [BillingService, "countCustomers", {}, { ...adminOnly, admin: OK }],
       [BillingService, "getUpcomingInvoice", { tenantId: tenantA }, tenantScoped],
+      [BillingService, "getPlan", { planId: "pro", version: 1 }, anyKey],
+      // The admin's calls are refused on their merits: one version only, and a time past.
+      [
+        BillingService,
+        "migrateSubscriptions",
+        { planId: "pro", fromVersion: 1, toVersion: 2, dryRun: true },
+        { ...adminOnly, admin: Code.InvalidArgument },
+      ],
+      [BillingService, "getTestClock", {}, { ...adminOnly, admin: OK }],
+      [
+        BillingService,
+        "advanceTestClock",
+        { toTime: timestampFromDate(new Date(Date.now() - 86_400_000)) },
+        { ...adminOnly, admin: Code.InvalidArgument },
+      ],
       ...["check", "checkAndRecord", "recordUsage", "getEntitlements", "reserve"].map(
         (name) =>
           [

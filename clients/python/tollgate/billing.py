@@ -42,6 +42,8 @@ class Subscription:
     current_period_end: datetime | None
     cancel_at_period_end: bool
     cancel_time: datetime | None
+    #: The plan version it is on; it stays there when the catalog changes, until migrated.
+    plan_version: int = 1
 
 
 def _time(message: pb.Subscription, name: str) -> datetime | None:
@@ -67,6 +69,7 @@ def _subscription(message: pb.Subscription) -> Subscription:
         current_period_end=_time(message, "current_period_end_time"),
         cancel_at_period_end=message.cancel_at_period_end,
         cancel_time=_time(message, "cancel_time"),
+        plan_version=message.plan_version,
     )
 
 

@@ -144,6 +144,8 @@ function checkBaseUrl(baseUrl: string): string {
 const ALWAYS_SAFE = new Set([
   "GetCustomer",
   "ListPlans",
+  "GetPlan",
+  "GetTestClock",
   "GetSubscription",
   "ListSubscriptions",
   "ListAuditEvents",
