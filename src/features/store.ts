@@ -101,15 +101,17 @@ export function createFeatureStore(knex: Knex, catalog: PlanCatalog): FeatureSto
       const row = await trx("entitlement_states").where({ tenant_id: tenantId }).first("snapshot");
       return row?.snapshot as EntitlementSnapshot | undefined;
     },
+    // One query after another: a transaction is one connection, which runs one at a time.
     async termsInForce(trx, tenantId, now) {
-      const [live, features, limits] = await Promise.all([
-        trx("subscriptions")
-          .where({ tenant_id: tenantId })
-          .whereIn("state", LIVE_STATES)
-          .first<{ plan_id: string; plan_version: number } | undefined>("plan_id", "plan_version"),
-        overridesOf(trx, tenantId, now),
-        unexpired(trx("entitlement_overrides").where({ tenant_id: tenantId }), now),
-      ]);
+      const live = await trx("subscriptions")
+        .where({ tenant_id: tenantId })
+        .whereIn("state", LIVE_STATES)
+        .first<{ plan_id: string; plan_version: number } | undefined>("plan_id", "plan_version");
+      const features = await overridesOf(trx, tenantId, now);
+      const limits = await unexpired(
+        trx("entitlement_overrides").where({ tenant_id: tenantId }),
+        now,
+      );
       return {
         planId: live?.plan_id,
         planVersion: live?.plan_version,
