@@ -77,6 +77,20 @@ export function createTestClockService(deps: {
     return due.length === 0 ? undefined : Math.min(...due);
   };
 
+  const audited = (actor: Actor, from: Date, to: Date) =>
+    deps.knex.transaction((trx) =>
+      deps.audit.insert(trx, {
+        actor: actor.id,
+        action: "test_clock.advance",
+        tenantId: undefined,
+        target: "test_clock",
+        requestId: "",
+        createTime: to,
+        before: { time: from.toISOString() },
+        after: { time: to.toISOString() },
+      }),
+    );
+
   const advance = async (clock: TestClock, actor: Actor, to: Date) => {
     await sync(clock);
     const from = clock.now();
@@ -94,6 +108,8 @@ export function createTestClockService(deps: {
       const due = await nextDue(clock);
       if (due === undefined || due >= to.getTime()) break;
       if (steps === MAX_STEPS) {
+        // Time has moved this far, for every replica: that is audited too.
+        await audited(actor, from, clock.now());
         throw new ResourceExhaustedError(
           `stopped at ${clock.now().toISOString()} after ${MAX_STEPS} due moments; advance again to go on`,
         );
@@ -103,18 +119,7 @@ export function createTestClockService(deps: {
     }
     await moveTo(clock, to);
     await runJobs();
-    await deps.knex.transaction((trx) =>
-      deps.audit.insert(trx, {
-        actor: actor.id,
-        action: "test_clock.advance",
-        tenantId: undefined,
-        target: "test_clock",
-        requestId: "",
-        createTime: clock.now(),
-        before: { time: from.toISOString() },
-        after: { time: to.toISOString() },
-      }),
-    );
+    await audited(actor, from, to);
     deps.logger.info({ from, to }, "test clock advanced");
     return clock.now();
   };
