@@ -29,9 +29,16 @@ export interface Subscription extends SubscriptionTerms {
   scheduledMigration?: ScheduledMigration | undefined;
   /**
    * A version applied here whose prices the provider's subscription does not carry yet (a
-   * migration applied at a period boundary); the migration sweep moves them.
+   * migration applied at a period boundary), and how the provider charges the move; the
+   * provider migrations sweep moves them.
    */
-  providerPlanVersion?: number | undefined;
+  providerMove?: ProviderMove | undefined;
+}
+
+/** A plan version whose prices the provider's subscription is yet to take. */
+export interface ProviderMove {
+  version: number;
+  prorationBehavior: ProrationBehavior;
 }
 
 /** A plan version migration that takes effect at `time`, the end of a period. */

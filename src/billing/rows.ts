@@ -37,7 +37,7 @@ export interface SubscriptionRow {
   plan_version: number;
   scheduled_plan_version: number | null;
   scheduled_migration_time: Date | null;
-  scheduled_proration_behavior: ProrationBehavior | null;
+  migration_proration_behavior: ProrationBehavior | null;
   provider_plan_version: number | null;
 }
 

@@ -164,7 +164,7 @@ export function createBillingService(deps: BillingServiceDeps): BillingService {
       planId: plan.id,
       planVersion: kept ? stored.planVersion : plan.version,
       scheduledMigration: kept ? stored.scheduledMigration : undefined,
-      providerPlanVersion: kept ? stored.providerPlanVersion : undefined,
+      providerMove: kept ? stored.providerMove : undefined,
     };
   };
 
@@ -421,7 +421,7 @@ export function createBillingService(deps: BillingServiceDeps): BillingService {
             ...fromProvider(moved, before.tenantId, before),
             planVersion: input.plan.version,
             scheduledMigration: undefined,
-            providerPlanVersion: undefined,
+            providerMove: undefined,
           };
         },
       );
@@ -438,33 +438,29 @@ export function createBillingService(deps: BillingServiceDeps): BillingService {
           revive: () => undefined,
           work: async (idempotencyKey) => {
             const current = await store.findSubscription(stored.id, stored.tenantId);
-            const version = current?.providerPlanVersion;
-            if (current === undefined || version === undefined) return;
-            const plan = catalog.planVersion(current.planId, version);
+            const move = current?.providerMove;
+            if (current === undefined || move === undefined) return;
+            const plan = catalog.planVersion(current.planId, move.version);
             if (plan?.priceId !== undefined && LIVE_STATES.includes(current.state)) {
               const moved = await provider.updateSubscription({
                 subscriptionId: current.id,
                 priceId: plan.priceId,
                 plan,
-                prorationBehavior: "none",
+                prorationBehavior: move.prorationBehavior,
                 idempotencyKey,
               });
               const after = {
                 ...fromProvider(moved, current.tenantId, current),
-                planVersion: version,
+                planVersion: move.version,
               };
               await store.transaction((trx) =>
-                store.saveSubscription(
-                  trx,
-                  { ...after, providerPlanVersion: undefined },
-                  current.version,
-                ),
+                store.saveSubscription(trx, { ...after, providerMove: undefined }, current.version),
               );
             } else {
               await store.transaction((trx) =>
                 store.saveSubscription(
                   trx,
-                  { ...current, providerPlanVersion: undefined },
+                  { ...current, providerMove: undefined },
                   current.version,
                 ),
               );
@@ -587,7 +583,7 @@ function migrateIfDue<S extends Subscription>(subscription: S, now: Date): S {
     ...subscription,
     planVersion: migration.version,
     scheduledMigration: undefined,
-    providerPlanVersion: migration.version,
+    providerMove: { version: migration.version, prorationBehavior: migration.prorationBehavior },
   };
 }
 

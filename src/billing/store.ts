@@ -141,7 +141,7 @@ export function createBillingStore(
     const after = await rowAsJson(trx, key);
     const type = after && changeType(before, after);
     if (after === undefined || type === undefined) return;
-    const { version: _v, proration_behavior: _p, provider_plan_version: _pv, ...data } = after;
+    const { version: _v, proration_behavior: _p, ...data } = withoutBookkeeping(after);
     // Counters first, then the event: every transaction takes a tenant's counters before its
     // event head, as admission batches do, so none waits for the other in a cycle.
     await trx("usage_counters")
@@ -248,7 +248,7 @@ export function createBillingStore(
         const key = { tenant_id: subscription.tenantId, id: subscription.id };
         const row = await rowAsJson(trx, key);
         if (row === undefined) return false;
-        const { version: _v, proration_behavior: _p, provider_plan_version: _pv, ...data } = row;
+        const { version: _v, proration_behavior: _p, ...data } = withoutBookkeeping(row);
         const trialEnd = subscription.trialEndTime?.getTime() ?? 0;
         const id = await events.emit(trx, {
           tenantId: subscription.tenantId,
@@ -434,6 +434,15 @@ async function rowAsJson(
   return result.rows[0]?.row;
 }
 
+/**
+ * A subscription row without the provider move still to make: bookkeeping, not a change of
+ * the subscription, so it is neither announced nor compared.
+ */
+function withoutBookkeeping(row: Record<string, unknown>): Record<string, unknown> {
+  const { provider_plan_version: _v, migration_proration_behavior: _p, ...rest } = row;
+  return rest;
+}
+
 /** Which lifecycle event a change is; undefined when only the version changed. */
 function changeType(
   before: Record<string, unknown> | undefined,
@@ -442,9 +451,8 @@ function changeType(
   if (before === undefined) return "subscription.created";
   if (before.state !== after.state && after.state === "canceled") return "subscription.canceled";
   if (before.state !== after.state && after.state === "past_due") return "subscription.past_due";
-  // The provider's pending move is bookkeeping, not a change of the subscription.
-  const { version: _b, provider_plan_version: _pb, ...was } = before;
-  const { version: _a, provider_plan_version: _pa, ...is } = after;
+  const { version: _b, ...was } = withoutBookkeeping(before);
+  const { version: _a, ...is } = withoutBookkeeping(after);
   return JSON.stringify(was) === JSON.stringify(is) ? undefined : "subscription.updated";
 }
 
@@ -489,8 +497,11 @@ function toDbSubscription(subscription: Subscription) {
     create_time: subscription.createTime,
     scheduled_plan_version: subscription.scheduledMigration?.version ?? null,
     scheduled_migration_time: subscription.scheduledMigration?.time ?? null,
-    scheduled_proration_behavior: subscription.scheduledMigration?.prorationBehavior ?? null,
-    provider_plan_version: subscription.providerPlanVersion ?? null,
+    migration_proration_behavior:
+      subscription.scheduledMigration?.prorationBehavior ??
+      subscription.providerMove?.prorationBehavior ??
+      null,
+    provider_plan_version: subscription.providerMove?.version ?? null,
   };
 }
 
@@ -517,9 +528,15 @@ function fromDbSubscription(row: SubscriptionRow): StoredSubscription {
         : {
             version: row.scheduled_plan_version,
             time: row.scheduled_migration_time,
-            prorationBehavior: row.scheduled_proration_behavior ?? "none",
+            prorationBehavior: row.migration_proration_behavior ?? "none",
           },
-    providerPlanVersion: row.provider_plan_version ?? undefined,
+    providerMove:
+      row.provider_plan_version === null
+        ? undefined
+        : {
+            version: row.provider_plan_version,
+            prorationBehavior: row.migration_proration_behavior ?? "none",
+          },
     version: row.version,
   };
 }

@@ -931,8 +931,8 @@ export type MigrateSubscriptionsRequest = Message<"tollgate.v1.MigrateSubscripti
   effective: MigrationEffective;
 
   /**
-   * How the provider charges a move within a period; unspecified means create prorations.
-   * PERIOD_END moves at a boundary, where nothing is prorated.
+   * How the provider charges the move; unspecified means create prorations. A PERIOD_END move
+   * reaches the provider just after the boundary, where next to nothing is prorated.
    *
    * @generated from field: tollgate.v1.ProrationBehavior proration_behavior = 5;
    */

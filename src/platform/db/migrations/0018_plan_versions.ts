@@ -9,8 +9,9 @@ import type { Knex } from "knex";
  * - `subscriptions.plan_version`: the version a subscription is on (rows from before this
  *   migration were on the seeded version 1); `scheduled_plan_version` and
  *   `scheduled_migration_time` a migration waiting for the period end; `provider_plan_version`
- *   a version applied here whose prices the provider does not carry yet (the migration sweep
- *   moves them).
+ *   a version applied here whose prices the provider does not carry yet (the provider
+ *   migrations sweep moves them); `migration_proration_behavior` how the provider charges
+ *   either move.
  * - `test_clock`: one row, how far business time runs ahead of the database's clock, in
  *   milliseconds; only ever increased, and never read in production.
  *
@@ -30,7 +31,7 @@ export async function up(knex: Knex): Promise<void> {
     t.integer("plan_version").notNullable().defaultTo(1);
     t.integer("scheduled_plan_version");
     t.timestamp("scheduled_migration_time", { useTz: true });
-    t.text("scheduled_proration_behavior");
+    t.text("migration_proration_behavior");
     t.integer("provider_plan_version");
   });
   await knex.schema.createTable("test_clock", (t) => {
@@ -44,7 +45,7 @@ export async function down(knex: Knex): Promise<void> {
   await knex.schema.dropTable("test_clock");
   await knex.schema.alterTable("subscriptions", (t) => {
     t.dropColumn("provider_plan_version");
-    t.dropColumn("scheduled_proration_behavior");
+    t.dropColumn("migration_proration_behavior");
     t.dropColumn("scheduled_migration_time");
     t.dropColumn("scheduled_plan_version");
     t.dropColumn("plan_version");
