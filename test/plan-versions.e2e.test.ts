@@ -168,6 +168,15 @@ describe("plan versions: catalog push, grandfathering and migrations (two replic
 
     // then every replica serves version 2 within 2 seconds, old tenants keep version 1's terms
     expect(pushed).toContain("stored catalog version 2");
+    const { auditEvents } = await api(0).billing.listAuditEvents({ pageSize: 100 });
+    expect(
+      auditEvents.filter((e) => e.action === "catalog.push").map((e) => [e.target, e.after]),
+    ).toEqual([
+      [
+        "catalog_versions/2",
+        expect.objectContaining({ plan_versions: expect.objectContaining({ pro: 2, team: 1 }) }),
+      ],
+    ]);
     for (const replica of [0, 1]) {
       await expect
         .poll(

@@ -186,6 +186,7 @@ function withCatalog(work: (service: CatalogService) => Promise<void>): Promise<
     await work(
       createCatalogService({
         store: createCatalogStore(database.knex),
+        audit: createAuditStore(database.knex),
         clock: createSystemClock(),
       }),
     );

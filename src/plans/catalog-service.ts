@@ -1,3 +1,4 @@
+import type { AuditStore } from "../audit/store.js";
 import { type CatalogDocument, catalogDocument, createPlanCatalog } from "../catalog/catalog.js";
 import { type CatalogChange, diffCatalogs } from "../catalog/diff.js";
 import {
@@ -40,7 +41,11 @@ export interface CatalogService {
  * problem at once) plus the rules a push must keep for what is already recorded
  * (`pushProblems`).
  */
-export function createCatalogService(deps: { store: CatalogStore; clock: Clock }): CatalogService {
+export function createCatalogService(deps: {
+  store: CatalogStore;
+  audit: AuditStore;
+  clock: Clock;
+}): CatalogService {
   const { store, clock } = deps;
   const plan = async (
     data: unknown,
@@ -66,7 +71,22 @@ export function createCatalogService(deps: { store: CatalogStore; clock: Clock }
     async push(data, label, pushedBy) {
       const { next, ...result } = await plan(data, label);
       if (result.changes.length === 0) return { ...result, version: result.version - 1 };
-      if (!(await store.insert(next, pushedBy, clock.now()))) {
+      const now = clock.now();
+      const stored = await store.transaction(async (trx) => {
+        if (!(await store.insert(trx, next, pushedBy, now))) return false;
+        await deps.audit.insert(trx, {
+          actor: pushedBy,
+          action: "catalog.push",
+          tenantId: undefined,
+          target: `catalog_versions/${next.version}`,
+          requestId: "",
+          createTime: now,
+          before: { plan_versions: result.planVersions.before },
+          after: { plan_versions: result.planVersions.after, changes: result.changes.length },
+        });
+        return true;
+      });
+      if (!stored) {
         throw new FailedPreconditionError(
           `catalog version ${next.version} was stored by another push meanwhile; run diff again`,
         );
@@ -92,7 +112,9 @@ export async function openLiveCatalog(deps: {
   if (versions.length === 0) {
     const document = validated([], seed.data, seed.label);
     const planVersions = Object.fromEntries(document.plans.map((p) => [p.id, 1]));
-    await store.insert({ version: 1, document, planVersions }, "seed", deps.clock.now());
+    await store.transaction((trx) =>
+      store.insert(trx, { version: 1, document, planVersions }, "seed", deps.clock.now()),
+    );
     versions = await store.versions();
     logger.info({ source: seed.label }, "stored the catalog as version 1");
   } else {

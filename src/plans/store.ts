@@ -9,10 +9,17 @@ export interface CatalogStore {
   /** The newest version's number; 0 when nothing is stored yet. */
   newest(): Promise<number>;
   /**
-   * Stores `version` and tells every replica (NOTIFY on {@link CATALOG_CHANNEL}); false when a
-   * version with its number exists already (another push won), and nothing is stored.
+   * Stores `version` within `trx` and tells every replica once it commits (NOTIFY on
+   * {@link CATALOG_CHANNEL}); false when a version with its number exists already (another
+   * push won), and nothing is stored.
    */
-  insert(version: CatalogVersion, pushedBy: string, now: Date): Promise<boolean>;
+  insert(
+    trx: Knex.Transaction,
+    version: CatalogVersion,
+    pushedBy: string,
+    now: Date,
+  ): Promise<boolean>;
+  transaction<T>(work: (trx: Knex.Transaction) => Promise<T>): Promise<T>;
 }
 
 /** The NOTIFY channel on which a pushed catalog is announced, with its version number. */
@@ -43,23 +50,22 @@ export function createCatalogStore(knex: Knex): CatalogStore {
         .first();
       return row?.max ?? 0;
     },
-    async insert(version, pushedBy, now) {
-      return knex.transaction(async (trx) => {
-        const inserted = await trx("catalog_versions")
-          .insert({
-            version: version.version,
-            document: JSON.stringify(version.document),
-            plan_versions: JSON.stringify(version.planVersions),
-            pushed_by: pushedBy,
-            push_time: now,
-          })
-          .onConflict("version")
-          .ignore()
-          .returning("version");
-        if (inserted.length === 0) return false;
-        await trx.raw("select pg_notify(?, ?)", [CATALOG_CHANNEL, String(version.version)]);
-        return true;
-      });
+    transaction: (work) => knex.transaction(work),
+    async insert(trx, version, pushedBy, now) {
+      const inserted = await trx("catalog_versions")
+        .insert({
+          version: version.version,
+          document: JSON.stringify(version.document),
+          plan_versions: JSON.stringify(version.planVersions),
+          pushed_by: pushedBy,
+          push_time: now,
+        })
+        .onConflict("version")
+        .ignore()
+        .returning("version");
+      if (inserted.length === 0) return false;
+      await trx.raw("select pg_notify(?, ?)", [CATALOG_CHANNEL, String(version.version)]);
+      return true;
     },
   };
 }
