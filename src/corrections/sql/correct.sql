@@ -53,19 +53,36 @@ $fn$;
 
 -- tollgate_forget_members(tenant, counters, periods, members, unique key): the members of
 -- voided `unique_count` usage leave their counters' sets, each only where no live usage
--- names it any more, and each counter goes down by the members it lost.
+-- names it any more, and each counter goes down by the members it lost. Which members go is
+-- asked first, one statement per member: on a distributed database a function that reads
+-- distributed tables cannot run inside a statement that writes one (Citus refuses the nested
+-- query), so the delete that follows calls none.
 create or replace function tollgate_forget_members(p_tenant uuid, p_counters text[],
   p_periods timestamptz[], p_members text[], p_unique_key text)
 returns void language plpgsql as $fn$
+declare
+  v_one record;
+  v_counters text[] := '{}';
+  v_periods timestamptz[] := '{}';
+  v_members text[] := '{}';
 begin
+  for v_one in
+    select * from unnest(p_counters, p_periods, p_members) as u(counter, period, member)
+  loop
+    if not exists (
+      select 1 from tollgate_live_usage(p_tenant, v_one.counter, v_one.period, p_unique_key) u
+      where u.member = v_one.member)
+    then
+      v_counters := v_counters || v_one.counter;
+      v_periods := v_periods || v_one.period;
+      v_members := v_members || v_one.member;
+    end if;
+  end loop;
   with gone as (
     delete from meter_members m
-    using unnest(p_counters, p_periods, p_members) as v(counter, period, member)
+    using unnest(v_counters, v_periods, v_members) as v(counter, period, member)
     where m.tenant_id = p_tenant and m.resource_type = v.counter
       and m.period_start = v.period and m.member = v.member
-      and not exists (
-        select 1 from tollgate_live_usage(p_tenant, v.counter, v.period, p_unique_key) u
-        where u.member = v.member)
     returning m.resource_type, m.period_start),
   lost as (select resource_type, period_start, count(*) as n from gone group by 1, 2)
   update usage_counters c set used = greatest(c.used - l.n, 0)
