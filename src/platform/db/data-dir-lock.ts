@@ -72,19 +72,26 @@ export async function lockDataDir(dataDir: string): Promise<DataDirLock> {
   throw new Error(`could not lock ${dataDir}: its lock file kept changing`);
 }
 
+// The file appears whole or not at all: written under a name of its own, then hard-linked to
+// the lock's name, which fails if that exists. Created empty and written after, it could be
+// read empty by a racing process, judged left by a crash, and taken over while held.
 async function createExclusive(path: string, owner: LockOwner): Promise<boolean> {
+  const draft = `${path}.${process.pid}.${owner.token}.new`;
+  const file = await open(draft, "wx");
   try {
-    const file = await open(path, "wx");
-    try {
-      await file.writeFile(`${JSON.stringify(owner)}\n`);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
+    await file.writeFile(`${JSON.stringify(owner)}\n`);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  try {
+    await link(draft, path);
     return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
     throw error;
+  } finally {
+    await unlink(draft);
   }
 }
 
@@ -102,7 +109,7 @@ async function readOwner(path: string): Promise<LockOwner | "missing" | "unreada
       return owner as LockOwner;
     }
   } catch {
-    // A holder that crashed between creating and writing the file leaves it empty or cut.
+    // Not written by this code (a lock file is linked whole), or damaged: nobody holds it.
   }
   return "unreadable";
 }
