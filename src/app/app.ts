@@ -1,5 +1,5 @@
 import type { AddressInfo } from "node:net";
-import { createPlanCatalog, readCatalogData } from "../catalog/catalog.js";
+import { createPlanCatalog, readCatalogSeed } from "../catalog/catalog.js";
 import { openLiveCatalog } from "../plans/catalog-service.js";
 import { createCatalogStore } from "../plans/store.js";
 import type { Clock } from "../platform/clock/clock.js";
@@ -37,12 +37,8 @@ export async function startApp(
 ): Promise<App> {
   // The catalog file is checked before anything opens, so a bad file fails fast with exit code
   // 2; it seeds the first catalog version of an empty database.
-  const label =
-    config.planCatalogPath === undefined
-      ? "default catalog"
-      : `PLAN_CATALOG_PATH (${config.planCatalogPath})`;
-  const seed = { data: await readCatalogData(config.planCatalogPath, label), label };
-  createPlanCatalog(seed.data, label);
+  const seed = await readCatalogSeed(config.planCatalogPath);
+  createPlanCatalog(seed.data, seed.label);
   if (config.databaseUrl === undefined) {
     // Logged before opening: creating a data directory takes a while on the first start.
     logger.info({ dataDir: config.dataDir }, "using embedded PGlite (DATABASE_URL is unset)");

@@ -7,8 +7,8 @@ import type { Clock } from "../platform/clock/clock.js";
 import type { Config } from "../platform/config/config.js";
 import type { Database } from "../platform/db/database.js";
 import type { Logger } from "../platform/observability/logger.js";
-import type { Module, TimeJob } from "../platform/server/module.js";
-import { startPeriodicTask } from "../platform/tasks/periodic.js";
+import type { Module } from "../platform/server/module.js";
+import { startTimeJob, type TimeJob } from "../platform/tasks/periodic.js";
 import { createCustomerDirectory } from "./directory.js";
 import { createMinimumTrueUps } from "./minimums.js";
 import { createMockBillingProvider } from "./mock-provider.js";
@@ -108,11 +108,9 @@ export function createBillingModule(deps: BillingModuleDeps): BillingModule {
     },
   ];
   const tasks = timeJobs.map((job) =>
-    startPeriodicTask({
-      name: job.name,
+    startTimeJob(job, {
       intervalMs: config.billingSweepIntervalSeconds * 1000,
       batch: 100,
-      work: (limit) => job.run(limit),
       logger,
     }),
   );

@@ -440,6 +440,8 @@ export function createBillingService(deps: BillingServiceDeps): BillingService {
             const current = await store.findSubscription(stored.id, stored.tenantId);
             const move = current?.providerMove;
             if (current === undefined || move === undefined) return;
+            // A subscription no longer live, or a version without a price, has nothing to move.
+            let after: Subscription = current;
             const plan = catalog.planVersion(current.planId, move.version);
             if (plan?.priceId !== undefined && LIVE_STATES.includes(current.state)) {
               const moved = await provider.updateSubscription({
@@ -449,22 +451,14 @@ export function createBillingService(deps: BillingServiceDeps): BillingService {
                 prorationBehavior: move.prorationBehavior,
                 idempotencyKey,
               });
-              const after = {
+              after = {
                 ...fromProvider(moved, current.tenantId, current),
                 planVersion: move.version,
               };
-              await store.transaction((trx) =>
-                store.saveSubscription(trx, { ...after, providerMove: undefined }, current.version),
-              );
-            } else {
-              await store.transaction((trx) =>
-                store.saveSubscription(
-                  trx,
-                  { ...current, providerMove: undefined },
-                  current.version,
-                ),
-              );
             }
+            await store.transaction((trx) =>
+              store.saveSubscription(trx, { ...after, providerMove: undefined }, current.version),
+            );
           },
         });
       }

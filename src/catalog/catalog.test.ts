@@ -4,10 +4,16 @@ import { join } from "node:path";
 import { Decimal } from "decimal.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError } from "../platform/config/config.js";
-import { ceilingOf, loadPlanCatalog, type PlanLimit } from "./catalog.js";
+import { ceilingOf, createPlanCatalog, type PlanLimit, readCatalogSeed } from "./catalog.js";
 import { featureValueJson } from "./features.js";
 
-describe(loadPlanCatalog.name, () => {
+// The catalog a server starts from, read and checked as start-up does.
+async function loadPlanCatalog(path: string | undefined) {
+  const seed = await readCatalogSeed(path);
+  return createPlanCatalog(seed.data, seed.label);
+}
+
+describe("the plan catalog a server starts from", () => {
   let dir: string;
 
   beforeAll(async () => {

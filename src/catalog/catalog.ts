@@ -268,13 +268,16 @@ const catalogSchema = z.strictObject({
 });
 
 /**
- * Loads the plan catalog: the seed's four tiers by default, or the operator's JSON or YAML file
- * at `path`. Every problem in the file is reported at once as a ConfigError, so a bad catalog
- * stops the server at start-up instead of surfacing as odd limits later.
+ * The catalog a deployment starts from: the seed's four tiers by default, or the operator's
+ * JSON or YAML file at `path` (`PLAN_CATALOG_PATH`), with the label its problems are reported
+ * under. `createPlanCatalog` checks it, every problem at once, so a bad catalog stops the server
+ * at start-up instead of surfacing as odd limits later.
  */
-export async function loadPlanCatalog(path: string | undefined): Promise<PlanCatalog> {
+export async function readCatalogSeed(
+  path: string | undefined,
+): Promise<{ data: unknown; label: string }> {
   const label = path === undefined ? "default catalog" : `PLAN_CATALOG_PATH (${path})`;
-  return createPlanCatalog(await readCatalogData(path, label), label);
+  return { data: await readCatalogData(path, label), label };
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Knex } from "knex";
 import type { EventLog } from "../events/log.js";
 import type { Clock } from "../platform/clock/clock.js";
-import type { TimeJob } from "../platform/server/module.js";
+import type { TimeJob } from "../platform/tasks/periodic.js";
 import { type CreditStore, expiryKey } from "./store.js";
 
 /**

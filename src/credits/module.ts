@@ -9,7 +9,7 @@ import type { Config } from "../platform/config/config.js";
 import type { Database } from "../platform/db/database.js";
 import type { Logger } from "../platform/observability/logger.js";
 import type { Module } from "../platform/server/module.js";
-import { startPeriodicTask } from "../platform/tasks/periodic.js";
+import { startTimeJob } from "../platform/tasks/periodic.js";
 import { createGrantExpiries } from "./expiries.js";
 import { createCreditRpc } from "./rpc.js";
 import { createCreditService } from "./service.js";
@@ -65,11 +65,9 @@ export function createCreditsModule(deps: {
     name: "credits",
     timeJobs: [expiries],
     tasks: [
-      startPeriodicTask({
-        name: expiries.name,
+      startTimeJob(expiries, {
         intervalMs: deps.config.billingSweepIntervalSeconds * 1000,
         batch: 100,
-        work: (limit) => expiries.run(limit),
         logger: deps.logger,
       }),
     ],

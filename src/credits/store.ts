@@ -44,9 +44,12 @@ export interface CreditStore {
   nextExpiry(now: Date): Promise<Date | undefined>;
 }
 
+// What a grant's id follows in the dedupe key of its `grant.expired` event.
+const EXPIRY_KEY_PREFIX = "grant.expired/";
+
 /** The dedupe key of a grant's `grant.expired` event: announced once per grant. */
 export function expiryKey(grantId: string): string {
-  return `grant.expired/${grantId}`;
+  return `${EXPIRY_KEY_PREFIX}${grantId}`;
 }
 
 /** Creates the credit store over the given connection. */
@@ -168,7 +171,7 @@ export function createCreditStore(knex: Knex): CreditStore {
           q
             .from("events as e")
             .whereRaw("e.tenant_id = credit_grants.tenant_id")
-            .whereRaw("e.dedupe_key = 'grant.expired/' || credit_grants.id"),
+            .whereRaw("e.dedupe_key = ? || credit_grants.id", [EXPIRY_KEY_PREFIX]),
         )
         .orderBy("expire_time")
         .limit(limit);

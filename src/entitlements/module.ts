@@ -10,7 +10,7 @@ import type { Database } from "../platform/db/database.js";
 import { startNotificationListener } from "../platform/db/notification-listener.js";
 import type { Logger } from "../platform/observability/logger.js";
 import type { BackgroundTask, Module } from "../platform/server/module.js";
-import { startPeriodicTask } from "../platform/tasks/periodic.js";
+import { startTimeJob, type TimeJob } from "../platform/tasks/periodic.js";
 import type { PricesModule } from "../prices/module.js";
 import { createAdmissionQueue } from "./admissions.js";
 import { createPlanCache, type PlanCache } from "./plan-cache.js";
@@ -76,20 +76,23 @@ export function createEntitlementsModule(deps: {
     clock,
     credits: deps.credits.store,
   });
+  const expiry: TimeJob = {
+    name: "reservation-expiry",
+    nextDue: () => store.nextHoldExpiry(),
+    run: (limit) => service.expireDue(limit),
+  };
+  // Counters that ingestion and reservation commits queued, and those a rollover, an expiry or
+  // a new allowance re-armed: grant draws and thresholds.
+  const settle: TimeJob = {
+    name: "settle-sweep",
+    nextDue: async () => undefined,
+    run: (limit) => service.settleQueued(limit),
+  };
   const tasks: BackgroundTask[] = [
-    startPeriodicTask({
-      name: "reservation-expiry",
-      intervalMs: 1000,
-      batch: 1000,
-      work: (limit) => service.expireDue(limit),
-      logger,
-    }),
-    // Counters that ingestion and reservation commits queued: grant draws and thresholds.
-    startPeriodicTask({
-      name: "settle-sweep",
+    startTimeJob(expiry, { intervalMs: 1000, batch: 1000, logger }),
+    startTimeJob(settle, {
       intervalMs: config.settleSweepIntervalSeconds * 1000,
       batch: 500,
-      work: (limit) => service.settleQueued(limit),
       logger,
     }),
     // Other replicas announce subscription and credit changes with NOTIFY; PGlite has no
@@ -109,15 +112,7 @@ export function createEntitlementsModule(deps: {
   return {
     name: "entitlements",
     plans,
-    timeJobs: [
-      {
-        name: "reservation-expiry",
-        nextDue: () => store.nextHoldExpiry(),
-        run: (limit) => service.expireDue(limit),
-      },
-      // Thresholds that a rollover, an expiry or a new allowance made due are crossed again.
-      { name: "settle-sweep", nextDue: async () => undefined, run: (l) => service.settleQueued(l) },
-    ],
+    timeJobs: [expiry, settle],
     async readUsage(tenantId, periodStart, types) {
       const counters = await store.readMany(
         database.knex,

@@ -9,7 +9,7 @@ import type { Config } from "../platform/config/config.js";
 import type { Database } from "../platform/db/database.js";
 import type { Logger } from "../platform/observability/logger.js";
 import type { Module } from "../platform/server/module.js";
-import { startPeriodicTask } from "../platform/tasks/periodic.js";
+import { startTimeJob, type TimeJob } from "../platform/tasks/periodic.js";
 import { createEntitlementAnnouncer, type EntitlementAnnouncer } from "./announcer.js";
 import { createFeatureRpc } from "./rpc.js";
 import { createFeatureService } from "./service.js";
@@ -53,24 +53,22 @@ export function createFeaturesModule(deps: {
     announce: (trx, tenantId) => deps.billingStore.notifySubscriptionChanged(trx, tenantId),
     invalidate: deps.onTermsChanged,
   });
-  const expiries = startPeriodicTask({
+  const expiries: TimeJob = {
     name: "entitlement-expiries",
-    intervalMs: deps.config.billingSweepIntervalSeconds * 1000,
-    batch: 100,
-    work: (limit) => service.announceExpiries(limit),
-    logger: deps.logger,
-  });
+    nextDue: () => store.nextChange(),
+    run: (limit) => service.announceExpiries(limit),
+  };
   return {
     name: "features",
     announcer,
     rpc: [createFeatureRpc(service, catalog)],
-    tasks: [expiries],
-    timeJobs: [
-      {
-        name: "entitlement-expiries",
-        nextDue: () => store.nextChange(),
-        run: (limit) => service.announceExpiries(limit),
-      },
+    tasks: [
+      startTimeJob(expiries, {
+        intervalMs: deps.config.billingSweepIntervalSeconds * 1000,
+        batch: 100,
+        logger: deps.logger,
+      }),
     ],
+    timeJobs: [expiries],
   };
 }

@@ -5,7 +5,7 @@ import type { Config } from "../platform/config/config.js";
 import type { Database } from "../platform/db/database.js";
 import type { Logger } from "../platform/observability/logger.js";
 import type { Module } from "../platform/server/module.js";
-import { startPeriodicTask } from "../platform/tasks/periodic.js";
+import { startTimeJob, type TimeJob } from "../platform/tasks/periodic.js";
 import { createMeterService } from "./service.js";
 import { createMeterStore } from "./store.js";
 
@@ -29,6 +29,12 @@ export function createMeteringModule(deps: {
     callsPerSecond: config.meterCallsPerSecond,
     embedded: database.kind === "pglite",
   });
+  // Closed periods' final figures too: the test clock runs it at each period end it passes.
+  const meterSync: TimeJob = {
+    name: "meter-sync",
+    nextDue: async () => undefined,
+    run: (limit) => sync.run(limit),
+  };
   return {
     name: "metering",
     stats: [
@@ -38,15 +44,12 @@ export function createMeteringModule(deps: {
         read: () => sync.stats(),
       },
     ],
-    // Closed periods' final figures: the test clock runs it at each period end it passes.
-    timeJobs: [{ name: "meter-sync", nextDue: async () => undefined, run: (l) => sync.run(l) }],
+    timeJobs: [meterSync],
     // Every replica may run it: planning and sending each lock with skip locked.
     tasks: [
-      startPeriodicTask({
-        name: "meter-sync",
+      startTimeJob(meterSync, {
         intervalMs: config.meterSyncIntervalSeconds * 1000,
         batch: 500,
-        work: (limit) => sync.run(limit),
         logger,
       }),
     ],

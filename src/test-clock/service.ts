@@ -6,7 +6,7 @@ import {
   ResourceExhaustedError,
 } from "../platform/errors/domain-error.js";
 import type { Logger } from "../platform/observability/logger.js";
-import type { TimeJob } from "../platform/server/module.js";
+import type { TimeJob } from "../platform/tasks/periodic.js";
 import { createFieldChecks } from "../platform/validation/field-checks.js";
 import { WIRE_TIME } from "../platform/validation/field-rules.js";
 import type { TestClock } from "./clock.js";

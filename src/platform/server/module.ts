@@ -1,6 +1,7 @@
 import type { DescService } from "@bufbuild/protobuf";
 import type { Interceptor, ServiceImpl } from "@connectrpc/connect";
 import type { StatsSource } from "../observability/metrics.js";
+import type { TimeJob } from "../tasks/periodic.js";
 import type { HttpEndpoint } from "./http-handler.js";
 
 /**
@@ -44,17 +45,4 @@ export interface Module {
   tasks?: readonly BackgroundTask[];
   /** The domain's time-driven work, which the test clock runs at each due time, in order. */
   timeJobs?: readonly TimeJob[];
-}
-
-/**
- * Work that falls due at business times (a period's end, an expiry). Each runs on its periodic
- * task as well; when the test clock moves time, it runs every job at each time one falls due,
- * in the order the modules list them.
- */
-export interface TimeJob {
-  name: string;
-  /** The earliest business time at which the job has work, if any (in the past: overdue). */
-  nextDue(): Promise<Date | undefined>;
-  /** Handles up to `limit` items due now; returns how many it handled. */
-  run(limit: number): Promise<number>;
 }

@@ -44,3 +44,27 @@ export function startPeriodicTask(options: {
     },
   };
 }
+
+/**
+ * Work that falls due at business times (a period's end, an expiry). Each runs on its periodic
+ * task as well; when the test clock moves time, it runs every job at each time one falls due,
+ * in the order the modules list them.
+ */
+export interface TimeJob {
+  name: string;
+  /** The earliest business time at which the job has work, if any (in the past: overdue). */
+  nextDue(): Promise<Date | undefined>;
+  /** Handles up to `limit` items due now; returns how many it handled. */
+  run(limit: number): Promise<number>;
+}
+
+/**
+ * Runs a time job on a schedule of its own too, as {@link startPeriodicTask} does: every replica
+ * runs it every `intervalMs`, `batch` items a run, whatever the test clock does.
+ */
+export function startTimeJob(
+  job: TimeJob,
+  options: { intervalMs: number; batch: number; logger: Logger },
+): PeriodicTask {
+  return startPeriodicTask({ name: job.name, ...options, work: (limit) => job.run(limit) });
+}
